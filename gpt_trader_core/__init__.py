@@ -1,0 +1,74 @@
+"""gpt-trader's core library. ``import gpt_trader_core as gt``.
+
+Importing is cheap: names load on first use (no numpy, pandas or frameworks at import time).
+
+    import gpt_trader_core as gt
+    bars = gt.synthetic("AAPL", "2018-01-01", "2024-12-31")          # SYNTHETIC data
+    res = gt.backtest(bars, "sma_cross", fast=10, slow=30, commission=0.001)
+    print(res)                 # headline stats;  res.stats, res.trades, res.equity
+    gt.strategies()            # names → parameter specs
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "backtest": "gpt_trader_core.api",
+    "strategies": "gpt_trader_core.api",
+    "register_strategy": "gpt_trader_core.api",
+    "synthetic": "gpt_trader_core.api",
+    "as_bars": "gpt_trader_core.api",
+    "Bars": "gpt_trader_core.domain.bars",
+    "BacktestResult": "gpt_trader_core.domain.results",
+    "Trade": "gpt_trader_core.domain.trading",
+    "Order": "gpt_trader_core.domain.trading",
+    "Fill": "gpt_trader_core.domain.trading",
+    "Position": "gpt_trader_core.domain.trading",
+    "BacktestConfig": "gpt_trader_core.backtesting.config",
+    "Strategy": "gpt_trader_core.strategy.base",
+    "Param": "gpt_trader_core.strategy.base",
+    "Signals": "gpt_trader_core.strategy.base",
+    "GptTraderError": "gpt_trader_core.errors",
+    "InvalidDataError": "gpt_trader_core.errors",
+    "InvalidParameterError": "gpt_trader_core.errors",
+    "UnknownStrategyError": "gpt_trader_core.errors",
+    "DataSourceError": "gpt_trader_core.errors",
+    "indicators": "gpt_trader_core.indicators",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gpt_trader_core' has no attribute {name!r}")
+    loaded = importlib.import_module(module)
+    value = loaded if module.endswith("." + name) else getattr(loaded, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:
+    from gpt_trader_core import indicators
+    from gpt_trader_core.api import as_bars, backtest, register_strategy, strategies, synthetic
+    from gpt_trader_core.backtesting.config import BacktestConfig
+    from gpt_trader_core.domain.bars import Bars
+    from gpt_trader_core.domain.results import BacktestResult
+    from gpt_trader_core.domain.trading import Fill, Order, Position, Trade
+    from gpt_trader_core.errors import (
+        DataSourceError,
+        GptTraderError,
+        InvalidDataError,
+        InvalidParameterError,
+        UnknownStrategyError,
+    )
+    from gpt_trader_core.strategy.base import Param, Signals, Strategy

@@ -1,0 +1,307 @@
+"""The backtest engine: target positions in, fills, trades and an equity curve out.
+
+The simulation walks only the bars where something happens (a target change, a stop, running out
+of money) and fills the equity curve between them with array arithmetic, so its cost grows with
+the number of trades rather than the number of bars. Its fill model is backtesting.py's: market
+orders fill at the next bar's open (or the signalling bar's close), "all-in" entries buy
+``int(cash * (1 - eps) // (price + commission per unit))`` units, commission is charged at entry and
+at exit, and an equity that reaches zero closes everything and ends the run.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import attrs
+import numpy as np
+
+from gpt_trader_core.backtesting.config import BacktestConfig
+from gpt_trader_core.domain.trading import ExitReason
+
+#: backtesting.py's "all of the available cash" order fraction.
+FULL_EQUITY = 1.0 - sys.float_info.epsilon
+
+EXIT_REASONS: tuple[ExitReason, ...] = (
+    ExitReason.SIGNAL,
+    ExitReason.STOP_LOSS,
+    ExitReason.TAKE_PROFIT,
+    ExitReason.TRAILING_STOP,
+    ExitReason.END_OF_DATA,
+    ExitReason.OUT_OF_MONEY,
+)
+_SIGNAL, _STOP_LOSS, _TAKE_PROFIT, _TRAILING, _END, _OUT_OF_MONEY = range(6)
+
+
+@attrs.frozen(eq=False)
+class TradeLog:
+    """Closed trades as columns (cheap to build in optimisation loops; ``Trade`` objects come lazily)."""
+
+    size: np.ndarray
+    entry_bar: np.ndarray
+    exit_bar: np.ndarray
+    entry_price: np.ndarray
+    exit_price: np.ndarray
+    pnl: np.ndarray
+    return_pct: np.ndarray
+    commission: np.ndarray
+    exit_reason: np.ndarray  # int8 index into EXIT_REASONS
+
+    def __len__(self) -> int:
+        return len(self.size)
+
+
+@attrs.frozen(eq=False)
+class OpenPosition:
+    size: float
+    entry_price: float
+    entry_bar: int
+
+
+@attrs.frozen(eq=False)
+class Simulation:
+    """The raw outcome of a run: equity and units held at each bar's close, closed trades, the
+    position still open at the end (if any), final cash and how many orders were refused for lack of
+    cash."""
+
+    equity: np.ndarray
+    position: np.ndarray
+    trades: TradeLog
+    open_position: OpenPosition | None
+    cash: float
+    rejected_orders: int
+    start: int
+
+
+def desired_positions(target: np.ndarray, warmup: int, long_only: bool) -> np.ndarray:
+    """The position the strategy wants after each bar: ``target`` forward-filled from the first
+    tradable bar (``warmup + 1``), flat before it, capped to [-1, 1] (to [0, 1] when long-only)."""
+    n = len(target)
+    start = min(warmup + 1, n)
+    t = np.array(target, dtype=np.float64)
+    t[:start] = np.nan
+    if start >= 1:
+        t[start - 1] = 0.0
+    valid = ~np.isnan(t)
+    idx = np.where(valid, np.arange(n), 0)
+    np.maximum.accumulate(idx, out=idx)
+    want = np.where(valid[idx], t[idx], 0.0)
+    np.clip(want, 0.0 if long_only else -1.0, 1.0, out=want)
+    return want
+
+
+class _Book:
+    """Cash, the open position and the closed-trade columns while a simulation runs."""
+
+    def __init__(self, cfg: BacktestConfig) -> None:
+        self.cfg = cfg
+        self.cash = float(cfg.cash)
+        self.size = 0.0
+        self.entry = 0.0
+        self.entry_bar = 0
+        self.rows: list[tuple[float, ...]] = []
+        self.rejected = 0
+
+    def commission(self, size: float, price: float) -> float:
+        return self.cfg.commission_fixed + abs(size) * price * self.cfg.commission
+
+    def open(self, side: float, fraction: float, price: float, bar: int) -> None:
+        cfg = self.cfg
+        adjusted = price * (1.0 + math.copysign(cfg.slippage, side))
+        per_unit = adjusted + self.commission(fraction, price) / fraction
+        available = max(0.0, self.cash)
+        units = (available * 1.0 * fraction) / per_unit if cfg.fractional else (available * 1.0 * fraction) // per_unit
+        if units <= 0 or units * per_unit > available:
+            self.rejected += 1
+            return
+        self.size = math.copysign(units, side)
+        self.entry = float(adjusted)
+        self.entry_bar = bar
+        self.cash -= self.commission(self.size, adjusted)
+
+    def close(self, price: float, bar: int, reason: int) -> None:
+        size, entry, cfg = self.size, self.entry, self.cfg
+        exit_price = price * (1.0 - math.copysign(cfg.slippage, size)) if cfg.slippage else price
+        units = abs(size)
+        exit_commission = cfg.commission_fixed + units * exit_price * cfg.commission
+        commissions = exit_commission + cfg.commission_fixed + units * entry * cfg.commission
+        gross = size * (exit_price - entry)
+        self.cash += gross - exit_commission
+        ret = math.copysign(1.0, size) * (exit_price / entry - 1.0) - commissions / (units * entry)
+        self.rows.append((size, self.entry_bar, bar, entry, exit_price, gross - commissions, ret, commissions, reason))
+        self.size = 0.0
+
+    def log(self) -> TradeLog:
+        table = np.array(self.rows, dtype=np.float64).reshape(-1, 9).T
+        return TradeLog(
+            size=table[0],
+            entry_bar=table[1].astype(np.int64),
+            exit_bar=table[2].astype(np.int64),
+            entry_price=table[3],
+            exit_price=table[4],
+            pnl=table[5],
+            return_pct=table[6],
+            commission=table[7],
+            exit_reason=table[8].astype(np.int8),
+        )
+
+
+def _first_stop(
+    book: _Book, cfg: BacktestConfig, o: np.ndarray, h: np.ndarray, lo: np.ndarray, a: int, b: int
+) -> tuple[int, float, int] | None:
+    """The first bar in ``[a, b)`` where a stop or target closes the open position: (bar, price, reason)."""
+    long = book.size > 0
+    entry = book.entry
+    hi_, lo_ = h[a:b], lo[a:b]
+    hit_stop = np.zeros(b - a, dtype=bool)
+    stop_level = np.full(b - a, np.nan)
+    stop_reason = np.full(b - a, _STOP_LOSS, dtype=np.int8)
+    if cfg.stop_loss is not None:
+        stop_level[:] = entry * (1.0 - cfg.stop_loss) if long else entry * (1.0 + cfg.stop_loss)
+    if cfg.trailing_stop is not None:
+        # The trailing level at bar m follows the extreme reached through bar m-1 (intrabar order is unknown).
+        if long:
+            peak = np.maximum.accumulate(np.concatenate(([entry], hi_[:-1])))
+            trail = peak * (1.0 - cfg.trailing_stop)
+            use_trail = np.isnan(stop_level) | (trail > stop_level)
+        else:
+            trough = np.minimum.accumulate(np.concatenate(([entry], lo_[:-1])))
+            trail = trough * (1.0 + cfg.trailing_stop)
+            use_trail = np.isnan(stop_level) | (trail < stop_level)
+        stop_level = np.where(use_trail, trail, stop_level)
+        stop_reason[use_trail] = _TRAILING
+    with np.errstate(invalid="ignore"):
+        hit_stop = lo_ <= stop_level if long else hi_ >= stop_level
+        if cfg.take_profit is not None:
+            tp_level = entry * (1.0 + cfg.take_profit) if long else entry * (1.0 - cfg.take_profit)
+            hit_tp = hi_ >= tp_level if long else lo_ <= tp_level
+        else:
+            tp_level, hit_tp = np.nan, np.zeros(b - a, dtype=bool)
+    hits = np.flatnonzero(hit_stop | hit_tp)
+    if not hits.size:
+        return None
+    i = int(hits[0])
+    m = a + i
+    if hit_stop[i]:  # pessimistic: the stop is assumed hit before the target
+        level = float(stop_level[i])
+        price = min(o[m], level) if long else max(o[m], level)
+        return m, float(price), int(stop_reason[i])
+    price = max(o[m], tp_level) if long else min(o[m], tp_level)
+    return m, float(price), _TAKE_PROFIT
+
+
+def simulate(
+    o: np.ndarray,
+    h: np.ndarray,
+    lo: np.ndarray,
+    c: np.ndarray,
+    target: np.ndarray,
+    warmup: int,
+    cfg: BacktestConfig,
+) -> Simulation:
+    """Run the fill model over one instrument. See the module docstring for the rules."""
+    n = len(c)
+    start = min(warmup + 1, n)
+    want = desired_positions(target, warmup, cfg.mode == "long_only")
+    changes = np.flatnonzero(want[start:] != want[start - 1 : -1]) + start if start < n else np.empty(0, int)
+    fill_bars = changes + 1
+    fill_bars = fill_bars[fill_bars < n]
+    on_close = cfg.fill == "close"
+
+    if not cfg.has_stops:
+        fast = _simulate_without_stops(o, c, want, fill_bars, cfg, start)
+        if fast is not None:
+            return fast
+    book = _Book(cfg)
+    equity = np.empty(n)
+    position = np.zeros(n)
+    done = False
+
+    def run_segment(a: int, b: int) -> bool:
+        """Mark bars [a, b) to market with the current book; handle stops and ruin. True = ruined."""
+        while a < b:
+            if book.size == 0.0:
+                equity[a:b] = book.cash
+                return False
+            stop = _first_stop(book, cfg, o, h, lo, a, b) if cfg.has_stops else None
+            end = stop[0] if stop is not None else b
+            eq = book.cash + book.size * (c[a:end] - book.entry)
+            ruined = np.flatnonzero(eq <= 0)
+            if ruined.size:
+                m = a + int(ruined[0])
+                equity[a:m] = eq[: m - a]
+                position[a:m] = book.size
+                book.close(float(c[m]), m, _OUT_OF_MONEY)
+                book.cash = 0.0
+                equity[m:] = 0.0
+                return True
+            equity[a:end] = eq
+            position[a:end] = book.size
+            if stop is None:
+                return False
+            m, price, reason = stop
+            book.close(price, m, reason)
+            equity[m] = book.cash
+            a = m + 1
+        return False
+
+    seg_start = 0
+    for k in fill_bars.tolist():
+        if run_segment(seg_start, k):
+            done = True
+            break
+        price = float(c[k - 1]) if on_close else float(o[k])
+        bar = k - 1 if on_close else k
+        if book.size != 0.0:
+            book.close(price, bar, _SIGNAL)
+        w = float(want[k - 1])
+        if w != 0.0:
+            book.open(np.sign(w), min(abs(w), FULL_EQUITY), price, bar)
+        seg_start = k
+    if not done:
+        done = run_segment(seg_start, n)
+    open_position = None
+    if not done and book.size != 0.0:
+        if cfg.close_at_end:
+            book.close(float(c[-1]), n - 1, _END)
+            equity[-1] = book.cash
+            position[-1] = 0.0
+        else:
+            open_position = OpenPosition(book.size, book.entry, book.entry_bar)
+    return Simulation(equity, position, book.log(), open_position, book.cash, book.rejected, start)
+
+
+def _simulate_without_stops(
+    o: np.ndarray, c: np.ndarray, want: np.ndarray, fill_bars: np.ndarray, cfg: BacktestConfig, start: int
+) -> Simulation | None:
+    """The common case in one scalar pass over the fills plus array arithmetic for the equity curve.
+    Returns None when the account is ruined somewhere, leaving that case to the general path."""
+    n = len(c)
+    on_close = cfg.fill == "close"
+    book = _Book(cfg)
+    prices = (c[fill_bars - 1] if on_close else o[fill_bars]).tolist()
+    wants = want[fill_bars - 1].tolist()
+    seg_cash, seg_size, seg_entry = [book.cash], [0.0], [0.0]
+    for k, price, w in zip(fill_bars.tolist(), prices, wants, strict=True):
+        bar = k - 1 if on_close else k
+        if book.size != 0.0:
+            book.close(price, bar, _SIGNAL)
+        if w != 0.0:
+            book.open(math.copysign(1.0, w), min(abs(w), FULL_EQUITY), price, bar)
+        seg_cash.append(book.cash)
+        seg_size.append(book.size)
+        seg_entry.append(book.entry if book.size else 0.0)
+    seg = np.searchsorted(fill_bars, np.arange(n), side="right")
+    size = np.asarray(seg_size)[seg]
+    equity = np.asarray(seg_cash)[seg] + size * (c - np.asarray(seg_entry)[seg])
+    if np.any(equity <= 0):
+        return None
+    open_position = None
+    if book.size != 0.0:
+        if cfg.close_at_end:
+            book.close(float(c[-1]), n - 1, _END)
+            equity[-1] = book.cash
+            size[-1] = 0.0
+        else:
+            open_position = OpenPosition(book.size, book.entry, book.entry_bar)
+    return Simulation(equity, size, book.log(), open_position, book.cash, book.rejected, start)

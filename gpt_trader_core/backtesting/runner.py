@@ -1,0 +1,112 @@
+"""One backtest: a strategy's signals through the engine, then statistics, as a ``BacktestResult``."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import numpy as np
+
+from gpt_trader_core.backtesting.config import BacktestConfig
+from gpt_trader_core.backtesting.engine import EXIT_REASONS, Simulation, TradeLog, simulate
+from gpt_trader_core.backtesting.stats import compute_stats, returns_table
+from gpt_trader_core.domain.bars import Bars, to_datetime
+from gpt_trader_core.domain.results import BacktestResult
+from gpt_trader_core.domain.trading import Position, Trade
+from gpt_trader_core.strategy.base import Signals, Strategy
+
+
+def simulate_signals(bars: Bars, signals: Signals, config: BacktestConfig) -> Simulation:
+    return simulate(bars.open, bars.high, bars.low, bars.close, signals.target, signals.warmup, config)
+
+
+def run_backtest(bars: Bars, strategy: Strategy, config: BacktestConfig) -> BacktestResult:
+    """Backtest ``strategy`` on ``bars`` under ``config``."""
+    strategy.require_bars(bars)
+    signals = strategy.signals(bars)
+    sim = simulate_signals(bars, signals, config)
+    return build_result(bars, strategy, config, sim, signals.warmup)
+
+
+def _trades(bars: Bars, log: TradeLog) -> tuple[Trade, ...]:
+    entry_times = bars.timestamps[log.entry_bar].astype("datetime64[us]").tolist()
+    exit_times = bars.timestamps[log.exit_bar].astype("datetime64[us]").tolist()
+    return tuple(
+        Trade(
+            symbol=bars.symbol,
+            size=size,
+            entry_bar=entry,
+            exit_bar=exit_,
+            entry_time=entry_time,
+            exit_time=exit_time,
+            entry_price=entry_price,
+            exit_price=exit_price,
+            pnl=pnl,
+            return_pct=ret,
+            commission=commission,
+            exit_reason=EXIT_REASONS[reason],
+        )
+        for size, entry, exit_, entry_time, exit_time, entry_price, exit_price, pnl, ret, commission, reason in zip(
+            log.size.tolist(),
+            log.entry_bar.tolist(),
+            log.exit_bar.tolist(),
+            entry_times,
+            exit_times,
+            log.entry_price.tolist(),
+            log.exit_price.tolist(),
+            log.pnl.tolist(),
+            log.return_pct.tolist(),
+            log.commission.tolist(),
+            log.exit_reason.tolist(),
+            strict=True,
+        )
+    )
+
+
+def _exit_reasons(log: TradeLog) -> dict[str, dict[str, float]]:
+    table: dict[str, dict[str, float]] = {}
+    for code in np.unique(log.exit_reason).tolist():
+        mask = log.exit_reason == code
+        table[EXIT_REASONS[code].value] = {
+            "trades": int(mask.sum()),
+            "win_rate_pct": float(np.mean(log.pnl[mask] > 0) * 100),
+            "pnl": float(log.pnl[mask].sum()),
+        }
+    return table
+
+
+def build_result(
+    bars: Bars, strategy: Strategy, config: BacktestConfig, sim: Simulation, warmup: int
+) -> BacktestResult:
+    first_trading_bar = min(warmup, len(bars) - 1)
+    stats = compute_stats(bars.timestamps, bars.close, sim.equity, sim.trades, first_trading_bar)
+    peak = np.maximum.accumulate(sim.equity)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        drawdown = np.where(peak > 0, 1 - sim.equity / peak, 0.0)
+    open_position = None
+    if sim.open_position is not None:
+        p = sim.open_position
+        open_position = Position(bars.symbol, p.size, p.entry_price, p.entry_bar,
+                                 to_datetime(bars.timestamps[p.entry_bar]))
+    for array in (sim.equity, drawdown, sim.position):
+        array.setflags(write=False)
+    return BacktestResult(
+        strategy=strategy.name,
+        params=MappingProxyType(dict(strategy.values)),
+        symbol=bars.symbol,
+        timeframe=bars.timeframe,
+        source=bars.source,
+        synthetic=bars.synthetic,
+        data_fingerprint=bars.fingerprint(),
+        config=config,
+        stats=MappingProxyType(stats),
+        trades=_trades(bars, sim.trades),
+        timestamps=bars.timestamps,
+        equity=sim.equity,
+        drawdown=drawdown,
+        position=sim.position,
+        open_position=open_position,
+        monthly_returns=tuple(returns_table(bars.timestamps, sim.equity, "M", config.cash)),
+        yearly_returns=tuple(returns_table(bars.timestamps, sim.equity, "Y", config.cash)),
+        exit_reasons=MappingProxyType(_exit_reasons(sim.trades)),
+        rejected_orders=sim.rejected_orders,
+    )

@@ -1,0 +1,254 @@
+"""Performance statistics, with backtesting.py's definitions (and names in snake_case).
+
+Notation: ``E`` the equity curve (one value per bar), ``dd = 1 - E / cummax(E)`` the drawdown,
+``r`` the per-period returns of ``E`` sampled at the last bar of each calendar day (week, month
+or year for weekly, monthly or yearly data), ``N`` periods per year (252 for daily data without
+weekends, 365 with weekends, 52 weekly, 12 monthly, 1 yearly), ``g`` the geometric mean of ``r``
+(0 when any ``1 + r <= 0``), trade returns ``R`` and profits ``P`` of closed trades.
+
+- ``return_pct = (E[-1] - E[0]) / E[0] * 100``; ``buy_hold_return_pct`` from the close at the first
+  tradable bar (the strategy's warm-up) to the last close.
+- ``return_ann_pct = ((1 + g) ** N - 1) * 100``.
+- ``volatility_ann_pct = sqrt((var(r, ddof=1) + (1 + g) ** 2) ** N - (1 + g) ** (2 N)) * 100``.
+- ``cagr_pct = ((E[-1] / E[0]) ** (1 / years) - 1) * 100`` with years = elapsed days / 365.25.
+- ``sharpe_ratio = return_ann_pct / volatility_ann_pct`` (risk-free rate 0).
+- ``sortino_ratio = ((1 + g) ** N - 1) / (sqrt(mean(min(r, 0) ** 2)) * sqrt(N))``.
+- ``calmar_ratio = ((1 + g) ** N - 1) / max(dd)``.
+- ``beta = cov(log E returns, log close returns) / var(log close returns)`` per bar;
+  ``alpha_pct = return_pct - beta * buy_hold_return_pct`` (Jensen, risk-free 0).
+- ``max_drawdown_pct = -max(dd) * 100``; ``avg_drawdown_pct = -mean(peak dd of each drawdown) * 100``;
+  drawdown durations run from the last equity peak to the recovery (or the last bar), rounded up to
+  the data's time resolution.
+- ``exposure_time_pct``: share of bars from a closed trade's entry bar to its exit bar.
+- ``win_rate_pct = mean(P > 0) * 100``; ``best/worst_trade_pct = max/min(R) * 100``;
+  ``avg_trade_pct`` = geometric mean of ``R`` × 100; ``expectancy_pct = mean(R) * 100``;
+  ``profit_factor = sum(R > 0) / |sum(R < 0)|`` (on returns, as backtesting.py);
+  ``sqn = sqrt(#trades) * mean(P) / std(P, ddof=1)``;
+  ``kelly_criterion = W - (1 - W) / (mean(P > 0) / mean(-P < 0))`` with W the win rate.
+- ``omega_ratio = sum(max(r, 0)) / sum(max(-r, 0))`` at threshold 0 (not in backtesting.py).
+
+Undefined values are ``nan`` (numbers) or ``None`` (durations).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import numpy as np
+
+from gpt_trader_core.backtesting.engine import TradeLog
+from gpt_trader_core.domain.bars import to_datetime, to_timedelta
+
+NS_PER_DAY = 86_400 * 10**9
+_RESOLUTIONS_NS = (NS_PER_DAY, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
+
+STAT_KEYS: tuple[str, ...] = (
+    "start", "end", "duration", "exposure_time_pct", "equity_final", "equity_peak", "commissions",
+    "return_pct", "buy_hold_return_pct", "return_ann_pct", "volatility_ann_pct", "cagr_pct",
+    "sharpe_ratio", "sortino_ratio", "calmar_ratio", "omega_ratio", "alpha_pct", "beta",
+    "max_drawdown_pct", "avg_drawdown_pct", "max_drawdown_duration", "avg_drawdown_duration",
+    "num_trades", "win_rate_pct", "best_trade_pct", "worst_trade_pct", "avg_trade_pct",
+    "max_trade_duration", "avg_trade_duration", "profit_factor", "expectancy_pct", "sqn", "kelly_criterion",
+)  # fmt: skip
+
+
+def _nan_div(a: float, b: float) -> float:
+    return a / b if b else math.nan
+
+
+def geometric_mean(returns: np.ndarray) -> float:
+    """Geometric mean of returns; 0 when any ``1 + r <= 0``, nan when empty."""
+    growth = np.nan_to_num(returns, nan=0.0) + 1.0
+    if np.any(growth <= 0):
+        return 0.0
+    if not len(growth):
+        return math.nan
+    return float(np.exp(np.log(growth).sum() / len(growth)) - 1.0)
+
+
+def data_period_ns(ts_ns: np.ndarray) -> float:
+    """Median spacing of the last 100 timestamps (ns)."""
+    tail = ts_ns[-100:]
+    if len(tail) < 2:
+        return math.nan
+    return float(np.median(np.diff(tail)))
+
+
+def _resolution_ns(period_ns: float) -> int:
+    """The coarsest unit (day, hour, minute, ...) that divides the data period: durations round up to it."""
+    if not math.isfinite(period_ns):
+        return 1
+    p = round(period_ns)
+    for unit in _RESOLUTIONS_NS:
+        if p % unit == 0:
+            return unit
+    return 1
+
+
+def _ceil_td(ns: float | None, unit: int) -> dt.timedelta | None:
+    if ns is None or not math.isfinite(ns):
+        return None
+    value = int(ns)
+    ceiled = -(-value // unit) * unit
+    return to_timedelta(np.timedelta64(ceiled, "ns"))
+
+
+def periods_per_year(ts_ns: np.ndarray, period: float) -> tuple[int, str]:
+    """(periods per year, sampling period) from the data's spacing and whether it trades on weekends."""
+    freq_days = int(period // NS_PER_DAY) if math.isfinite(period) else 0
+    day_of_week = (ts_ns // NS_PER_DAY + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
+    have_weekends = float(np.mean((day_of_week >= 5))) > 2 / 7 * 0.6
+    if freq_days == 7:
+        return 52, "W"
+    if freq_days == 31:
+        return 12, "M"
+    if freq_days == 365:
+        return 1, "Y"
+    return (365 if have_weekends else 252), "D"
+
+
+def period_keys(ts: np.ndarray, freq: str) -> np.ndarray:
+    """Calendar bucket of each timestamp: day, Monday-based week, month or year."""
+    if freq == "D":
+        return ts.astype("datetime64[D]").astype(np.int64)
+    if freq == "W":
+        return (ts.astype("datetime64[D]").astype(np.int64) + 3) // 7
+    if freq == "M":
+        return ts.astype("datetime64[M]").astype(np.int64)
+    return ts.astype("datetime64[Y]").astype(np.int64)
+
+
+def last_per_period(ts: np.ndarray, values: np.ndarray, freq: str) -> tuple[np.ndarray, np.ndarray]:
+    """(bucket keys, last value in each bucket) for sorted timestamps."""
+    keys = period_keys(ts, freq)
+    last = np.flatnonzero(np.concatenate((keys[1:] != keys[:-1], [True])))
+    return keys[last], values[last]
+
+
+def period_returns(ts: np.ndarray, equity: np.ndarray, freq: str) -> np.ndarray:
+    _, sampled = last_per_period(ts, equity, freq)
+    sampled = sampled[~np.isnan(sampled)]
+    if len(sampled) < 2:
+        return np.empty(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = sampled[1:] / sampled[:-1] - 1.0
+    return r[~np.isnan(r)]
+
+
+def drawdown_periods(dd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(start, end) bar indices of each drawdown: from the last bar at a peak to the recovery bar
+    (or the last bar)."""
+    at_peak = np.unique(np.concatenate((np.flatnonzero(dd == 0), [len(dd) - 1])))
+    gaps = np.flatnonzero(at_peak[1:] > at_peak[:-1] + 1)
+    return at_peak[gaps], at_peak[gaps + 1]
+
+
+def compute_stats(
+    ts: np.ndarray,
+    close: np.ndarray,
+    equity: np.ndarray,
+    trades: TradeLog,
+    first_trading_bar: int,
+) -> dict[str, Any]:
+    """All statistics of one run (see the module docstring for every formula)."""
+    ts_ns = ts.astype("datetime64[ns]").astype(np.int64)
+    n = len(equity)
+    period = data_period_ns(ts_ns)
+    resolution = _resolution_ns(period)
+    s: dict[str, Any] = {}
+    s["start"] = to_datetime(ts[0])
+    s["end"] = to_datetime(ts[-1])
+    s["duration"] = s["end"] - s["start"]
+
+    held = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(held, trades.entry_bar, 1)
+    np.add.at(held, trades.exit_bar + 1, -1)
+    s["exposure_time_pct"] = float(np.mean(np.cumsum(held[:n]) > 0) * 100)
+    s["equity_final"] = float(equity[-1])
+    s["equity_peak"] = float(equity.max())
+    s["commissions"] = float(trades.commission.sum())
+    s["return_pct"] = float((equity[-1] - equity[0]) / equity[0] * 100)
+    c0 = close[first_trading_bar]
+    s["buy_hold_return_pct"] = float((close[-1] - c0) / c0 * 100)
+
+    per_year, freq = periods_per_year(ts_ns, period)
+    r = period_returns(ts, equity, freq)
+    g = geometric_mean(r)
+    annual = (1 + g) ** per_year - 1
+    s["return_ann_pct"] = annual * 100
+    var = float(np.var(r, ddof=1)) if len(r) > 1 else math.nan
+    vol_sq = (var + (1 + g) ** 2) ** per_year - (1 + g) ** (2 * per_year)
+    s["volatility_ann_pct"] = math.sqrt(vol_sq) * 100 if vol_sq >= 0 else math.nan
+    years = (s["duration"].days + s["duration"].seconds / 86_400) / 365.25
+    s["cagr_pct"] = ((s["equity_final"] / equity[0]) ** (1 / years) - 1) * 100 if years else math.nan
+    s["sharpe_ratio"] = _nan_div(s["return_ann_pct"], s["volatility_ann_pct"])
+    downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2))) * math.sqrt(per_year) if len(r) else math.nan
+    s["sortino_ratio"] = (
+        annual / downside if downside else (math.copysign(math.inf, annual) if annual else math.nan)
+    )
+    peak = np.maximum.accumulate(equity)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dd = 1 - equity / peak
+    max_dd = float(np.nan_to_num(np.nanmax(dd))) if n else 0.0
+    s["calmar_ratio"] = _nan_div(annual, max_dd)
+    gains, losses = float(np.sum(np.maximum(r, 0))), float(np.sum(np.maximum(-r, 0)))
+    s["omega_ratio"] = _nan_div(gains, losses) if len(r) else math.nan
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eq_log = np.log(equity[1:] / equity[:-1])
+    mkt_log = np.log(close[1:] / close[:-1])
+    beta = math.nan
+    if len(eq_log) > 1:
+        with np.errstate(invalid="ignore"):
+            cov = np.cov(eq_log, mkt_log)
+        beta = float(cov[0, 1] / cov[1, 1])
+    s["alpha_pct"] = s["return_pct"] - beta * s["buy_hold_return_pct"]
+    s["beta"] = beta
+
+    starts, ends = drawdown_periods(dd)
+    s["max_drawdown_pct"] = -max_dd * 100
+    if len(starts):
+        bounds = np.ravel(np.column_stack((starts, ends + 1)))
+        peaks = np.maximum.reduceat(np.append(dd, 0.0), bounds)[::2]
+        durations = (ts_ns[ends] - ts_ns[starts]).astype(np.float64)
+        s["avg_drawdown_pct"] = float(-peaks.mean() * 100)
+        s["max_drawdown_duration"] = _ceil_td(float(durations.max()), resolution)
+        s["avg_drawdown_duration"] = _ceil_td(float(durations.mean()), resolution)
+    else:
+        s["avg_drawdown_pct"] = math.nan
+        s["max_drawdown_duration"] = s["avg_drawdown_duration"] = None
+
+    pl, rets = trades.pnl, trades.return_pct
+    n_trades = len(trades)
+    s["num_trades"] = n_trades
+    win_rate = float(np.mean(pl > 0)) if n_trades else math.nan
+    s["win_rate_pct"] = win_rate * 100
+    s["best_trade_pct"] = float(rets.max() * 100) if n_trades else math.nan
+    s["worst_trade_pct"] = float(rets.min() * 100) if n_trades else math.nan
+    s["avg_trade_pct"] = geometric_mean(rets) * 100
+    trade_ns = (ts_ns[trades.exit_bar] - ts_ns[trades.entry_bar]).astype(np.float64)
+    s["max_trade_duration"] = _ceil_td(float(trade_ns.max()), resolution) if n_trades else None
+    s["avg_trade_duration"] = _ceil_td(float(trade_ns.mean()), resolution) if n_trades else None
+    s["profit_factor"] = _nan_div(float(rets[rets > 0].sum()), abs(float(rets[rets < 0].sum())))
+    s["expectancy_pct"] = float(rets.mean() * 100) if n_trades else math.nan
+    pl_std = float(np.std(pl, ddof=1)) if n_trades > 1 else math.nan
+    s["sqn"] = math.sqrt(n_trades) * float(pl.mean()) / pl_std if n_trades > 1 and pl_std else math.nan
+    wins, loss = pl[pl > 0], pl[pl < 0]
+    if n_trades and len(wins) and len(loss):
+        s["kelly_criterion"] = win_rate - (1 - win_rate) / (float(wins.mean()) / float(-loss.mean()))
+    else:
+        s["kelly_criterion"] = math.nan
+    return {key: s[key] for key in STAT_KEYS}
+
+
+def returns_table(ts: np.ndarray, equity: np.ndarray, freq: str, initial: float) -> list[tuple[str, float]]:
+    """Return (%) of each calendar month ("M") or year ("Y"): last equity of the period over the
+    previous period's last equity (the starting cash for the first)."""
+    keys, last = last_per_period(ts, equity, freq)
+    prev = np.concatenate(([initial], last[:-1]))
+    unit = "datetime64[M]" if freq == "M" else "datetime64[Y]"
+    labels = np.datetime_as_string(keys.astype(unit))
+    pct = ((last / prev - 1) * 100).tolist()
+    return list(zip(labels.tolist(), pct, strict=True))

@@ -1,0 +1,1 @@
+"""Conversions between the core's values and outside representations (pandas, timeframes)."""

@@ -1,0 +1,115 @@
+"""pandas interop by duck typing: the core never imports pandas at module level.
+
+pandas is loaded lazily (``importlib``) only when a caller asks for a DataFrame back; DataFrames
+coming in are read through their public attributes (``columns``, ``index``, ``to_numpy``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from gpt_trader_core.domain.bars import TIMEFRAMES, Bars
+from gpt_trader_core.errors import GptTraderError, InvalidDataError
+
+if TYPE_CHECKING:
+    from gpt_trader_core.domain.results import BacktestResult
+    from gpt_trader_core.domain.trading import Trade
+
+_COLUMNS = ("open", "high", "low", "close", "volume")
+
+
+def _pandas() -> Any:
+    try:
+        return importlib.import_module("pandas")
+    except ImportError:
+        raise GptTraderError("this needs pandas: pip install 'gpt-trader[pandas]'") from None
+
+
+def is_frame(data: Any) -> bool:
+    return hasattr(data, "columns") and hasattr(data, "index") and hasattr(data, "to_numpy")
+
+
+_TIMEFRAME_NS = {name: float(length.astype("timedelta64[ns]").astype(np.int64)) for name, length in TIMEFRAMES.items()}
+
+
+def infer_timeframe(timestamps: np.ndarray) -> str:
+    """The named timeframe closest (in log ratio) to the median spacing of the last 500 bars."""
+    if len(timestamps) < 2:
+        return "1d"
+    tail = timestamps[-501:].astype("datetime64[ns]").astype(np.int64)
+    step = float(np.median(np.diff(tail)))
+    if step <= 0:
+        return "1d"
+    return min(_TIMEFRAME_NS, key=lambda name: abs(np.log(step / _TIMEFRAME_NS[name])))
+
+
+def bars_from_frame(frame: Any, symbol: str = "DATA", timeframe: str | None = None) -> Bars:
+    """``Bars`` from a DataFrame with Open/High/Low/Close[/Volume] columns (any case) and a datetime index."""
+    by_lower: dict[str, Any] = {}
+    for col in frame.columns:
+        by_lower.setdefault(str(col).strip().lower(), col)
+    missing = [c for c in _COLUMNS[:4] if c not in by_lower]
+    if missing:
+        raise InvalidDataError(
+            f"the DataFrame lacks column(s) {', '.join(missing)}; it has {', '.join(map(str, frame.columns))}. "
+            "Name them Open, High, Low, Close (and optionally Volume), in any case"
+        )
+    if len(frame) == 0:
+        raise InvalidDataError(f"{symbol}: no bars — the DataFrame is empty; give at least one row")
+    index = frame.index
+    tz = getattr(index, "tz", None)
+    if tz is not None:
+        index = index.tz_convert("UTC").tz_localize(None)
+    stamps = np.asarray(index.to_numpy() if hasattr(index, "to_numpy") else index)
+    if stamps.dtype.kind != "M":
+        raise InvalidDataError(
+            f"the DataFrame index must hold datetimes, got {stamps.dtype}; "
+            "e.g. df.index = pandas.to_datetime(df.index) or df.set_index('Date')"
+        )
+    columns = {
+        name: np.asarray(frame[by_lower[name]].to_numpy(dtype="float64", na_value=np.nan))
+        for name in _COLUMNS
+        if name in by_lower
+    }
+    volume = columns.get("volume", np.zeros(len(frame)))
+    return Bars(
+        timestamps=stamps,
+        open=columns["open"],
+        high=columns["high"],
+        low=columns["low"],
+        close=columns["close"],
+        volume=np.nan_to_num(volume, nan=0.0),
+        symbol=symbol,
+        timeframe=timeframe or infer_timeframe(stamps),
+        source="dataframe",
+    )
+
+
+def bars_to_frame(bars: Bars) -> Any:
+    pd = _pandas()
+    return pd.DataFrame(
+        {"Open": bars.open, "High": bars.high, "Low": bars.low, "Close": bars.close, "Volume": bars.volume},
+        index=pd.DatetimeIndex(bars.timestamps, name="Time"),
+    )
+
+
+def result_to_frame(result: BacktestResult) -> Any:
+    pd = _pandas()
+    return pd.DataFrame(
+        {"Equity": result.equity, "DrawdownPct": result.drawdown, "Position": result.position},
+        index=pd.DatetimeIndex(result.timestamps, name="Time"),
+    )
+
+
+def trades_to_frame(trades: Sequence[Trade]) -> Any:
+    pd = _pandas()
+    columns = ("size", "entry_bar", "exit_bar", "entry_price", "exit_price", "pnl", "return_pct",
+               "commission", "entry_time", "exit_time")  # fmt: skip
+    frame = pd.DataFrame({c: [getattr(t, c) for t in trades] for c in columns})
+    frame["duration"] = frame["exit_time"] - frame["entry_time"]
+    frame["exit_reason"] = [t.exit_reason.value for t in trades]
+    return frame

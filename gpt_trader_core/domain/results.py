@@ -1,0 +1,125 @@
+"""``BacktestResult``: everything a backtest produced, ready for a notebook, a terminal or an API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+
+from gpt_trader_core.domain.trading import Position, Trade
+
+_HEADLINE = (
+    ("return_pct", "Return [%]"),
+    ("buy_hold_return_pct", "Buy & Hold Return [%]"),
+    ("return_ann_pct", "Return (Ann.) [%]"),
+    ("volatility_ann_pct", "Volatility (Ann.) [%]"),
+    ("sharpe_ratio", "Sharpe Ratio"),
+    ("sortino_ratio", "Sortino Ratio"),
+    ("calmar_ratio", "Calmar Ratio"),
+    ("max_drawdown_pct", "Max. Drawdown [%]"),
+    ("num_trades", "# Trades"),
+    ("win_rate_pct", "Win Rate [%]"),
+    ("profit_factor", "Profit Factor"),
+    ("equity_final", "Equity Final [$]"),
+    ("commissions", "Commissions [$]"),
+    ("exposure_time_pct", "Exposure Time [%]"),
+)
+
+
+def format_value(value: Any) -> str:
+    """How drivers print one statistic."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "—"
+        if math.isinf(value):
+            return "∞" if value > 0 else "-∞"
+        return f"{value:,.4f}" if abs(value) < 1e6 else f"{value:,.2f}"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    return str(value)
+
+
+@attrs.frozen(eq=False, repr=False)
+class BacktestResult:
+    """The outcome of one backtest.
+
+    ``stats`` maps the statistic names (see ``gpt_trader_core.backtesting.stats``) to values;
+    ``trades`` lists closed trades; ``equity``, ``drawdown`` (fraction) and ``position`` (units held)
+    have one value per bar at ``timestamps``. ``open_position`` is a position still open at the end
+    (marked to market in the equity, not a trade). ``synthetic`` is True when the data were generated.
+    """
+
+    strategy: str
+    params: Mapping[str, Any]
+    symbol: str
+    timeframe: str
+    source: str
+    synthetic: bool
+    data_fingerprint: str
+    config: Any  # gpt_trader_core.backtesting.config.BacktestConfig
+    stats: Mapping[str, Any]
+    trades: tuple[Trade, ...]
+    timestamps: np.ndarray
+    equity: np.ndarray
+    drawdown: np.ndarray
+    position: np.ndarray
+    open_position: Position | None
+    monthly_returns: tuple[tuple[str, float], ...]
+    yearly_returns: tuple[tuple[str, float], ...]
+    exit_reasons: Mapping[str, Mapping[str, float]]
+    rejected_orders: int = 0
+
+    @property
+    def label(self) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in self.params.items())
+        tag = " — SYNTHETIC DATA" if self.synthetic else ""
+        return f"{self.strategy}({args}) on {self.symbol} {self.timeframe}{tag}"
+
+    def to_frame(self) -> Any:
+        """Per-bar pandas DataFrame: Equity, DrawdownPct, Position (needs pandas)."""
+        from gpt_trader_core.data.frames import result_to_frame
+
+        return result_to_frame(self)
+
+    def trades_frame(self) -> Any:
+        """One row per closed trade as a pandas DataFrame (needs pandas)."""
+        from gpt_trader_core.data.frames import trades_to_frame
+
+        return trades_to_frame(self.trades)
+
+    def __repr__(self) -> str:
+        width = max(len(name) for _, name in _HEADLINE)
+        lines = [f"BacktestResult: {self.label}", f"  {self.stats['start']} → {self.stats['end']}"]
+        lines += [f"  {name:<{width}}  {format_value(self.stats[key]):>16}" for key, name in _HEADLINE]
+        if self.open_position is not None:
+            lines.append(f"  open position: {self.open_position.size:g} @ {self.open_position.entry_price:.4f}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(key)}</th>"
+            f"<td style='text-align:right'>{html.escape(format_value(value))}</td></tr>"
+            for key, value in self.stats.items()
+        )
+        warn = (
+            "<p style='color:#b45309'><b>SYNTHETIC DATA</b> — generated, not observed prices.</p>"
+            if self.synthetic
+            else ""
+        )
+        return (
+            f"<div><b>{html.escape(self.label)}</b>{warn}"
+            f"<table>{rows}</table><p>{len(self.trades)} trades</p></div>"
+        )

@@ -1,0 +1,1 @@
+"""Use cases: small classes that compose slices with ports; every driver calls these."""

@@ -1,0 +1,168 @@
+"""The strategy contract: from history, a target position per bar, computed causally.
+
+One definition serves the backtest, paper and live trading: the backtest engine reads the whole
+target array at once; the streaming engines ask the same ``signals`` about the newest bar.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import attrs
+import numpy as np
+
+from gpt_trader_core.domain.bars import Bars
+from gpt_trader_core.errors import InvalidDataError, InvalidParameterError
+
+_TYPE_NAMES = {int: "int", float: "float", bool: "bool", str: "str"}
+
+
+@attrs.frozen
+class Param:
+    """One declared strategy parameter: drives validation, optimisation spaces, CLI help and API schema."""
+
+    name: str
+    type: type
+    default: Any
+    low: float | None = None
+    high: float | None = None
+    description: str = ""
+    #: Default optimisation step over [low, high] for grid search (None: a sensible default).
+    step: float | None = None
+    choices: tuple[Any, ...] | None = None
+
+    @property
+    def type_name(self) -> str:
+        return _TYPE_NAMES.get(self.type, self.type.__name__)
+
+    def coerce(self, strategy: str, value: Any) -> Any:
+        """``value`` converted to this parameter's type and checked against its range."""
+        where = f"{strategy}: parameter {self.name!r}"
+        try:
+            if self.type is bool:
+                value = _to_bool(value)
+            elif self.type is int:
+                if isinstance(value, bool):
+                    raise ValueError(value)
+                number = float(value) if isinstance(value, str) else value
+                if isinstance(number, float) and not number.is_integer():
+                    raise ValueError(value)
+                value = int(number)
+            elif self.type is float:
+                if isinstance(value, bool):
+                    raise ValueError(value)
+                value = float(value)
+                if not math.isfinite(value):
+                    raise ValueError(value)
+            else:
+                value = self.type(value)
+        except (TypeError, ValueError):
+            raise InvalidParameterError(
+                f"{where} must be {self.type_name}, got {value!r}{self._range_hint()}"
+            ) from None
+        if self.choices is not None and value not in self.choices:
+            raise InvalidParameterError(f"{where} must be one of {list(self.choices)}, got {value!r}")
+        if self.low is not None and value < self.low or self.high is not None and value > self.high:
+            raise InvalidParameterError(f"{where} is {value!r}, out of range{self._range_hint()}")
+        return value
+
+    def _range_hint(self) -> str:
+        if self.low is None and self.high is None:
+            return ""
+        return f" (valid range {self.low} .. {self.high})"
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type_name,
+            "default": self.default,
+            "low": self.low,
+            "high": self.high,
+            "step": self.step,
+            "choices": list(self.choices) if self.choices is not None else None,
+            "description": self.description,
+        }
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "1", "yes", "on", "false", "0", "no", "off"}:
+        return value.lower() in {"true", "1", "yes", "on"}
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise ValueError(value)
+
+
+@attrs.frozen(eq=False)
+class Signals:
+    """What a strategy says about each bar.
+
+    ``target[i]`` is the wanted position after seeing bar ``i`` (its close): ``+1`` all-in long,
+    ``-1`` all-in short, ``0`` flat, a fraction for a partial position, ``NaN`` for "no opinion —
+    keep what you hold". ``warmup`` is the number of leading bars the strategy's indicators need
+    before they are defined (the index of the first bar where all are valid).
+    """
+
+    target: np.ndarray
+    warmup: int
+
+
+class Strategy(abc.ABC):
+    """Base class of every strategy. Subclass, declare ``name`` and ``params``, implement ``signals``.
+
+    ``signals`` must be causal: ``target[i]`` may only use bars ``0..i``. ``check`` may add
+    constraints between parameters (e.g. ``fast < slow``).
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    params: ClassVar[tuple[Param, ...]] = ()
+
+    def __init__(self, **values: Any) -> None:
+        self.values: Mapping[str, Any] = MappingProxyType(self.resolve(values))
+
+    @classmethod
+    def resolve(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults merged with ``values``, each coerced and range-checked, then ``check``-ed."""
+        known = {p.name: p for p in cls.params}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise InvalidParameterError(
+                f"{cls.name}: unknown parameter {', '.join(map(repr, unknown))}; "
+                f"valid parameters: {', '.join(known) or 'none'}"
+            )
+        resolved = {name: p.default for name, p in known.items()}
+        resolved.update({name: known[name].coerce(cls.name, v) for name, v in values.items()})
+        cls.check(resolved)
+        return resolved
+
+    @classmethod
+    def check(cls, values: Mapping[str, Any]) -> None:
+        """Constraints between parameters; raise ``InvalidParameterError`` when violated."""
+
+    def min_bars(self) -> int:
+        """Bars needed before the first signal can be given (warm-up + 1)."""
+        return 1
+
+    def require_bars(self, bars: Bars) -> None:
+        need = self.min_bars() + 1
+        if len(bars) < need:
+            raise InvalidDataError(
+                f"{self}: needs at least {need} bars, got {len(bars)} for {bars.symbol}; "
+                "load a longer history or shorten the windows"
+            )
+
+    @abc.abstractmethod
+    def signals(self, bars: Bars) -> Signals:
+        """Target position per bar (see ``Signals``)."""
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.values.items())
+        return f"{self.name}({args})"
+
+    __str__ = __repr__

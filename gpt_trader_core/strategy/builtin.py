@@ -1,0 +1,174 @@
+"""The built-in strategies. Each is vectorised and causal: ``target[i]`` uses bars ``0..i`` only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from gpt_trader_core.domain.bars import Bars
+from gpt_trader_core.errors import InvalidParameterError
+from gpt_trader_core.indicators import bollinger, rolling_max, rolling_min, rolling_std, sma
+from gpt_trader_core.strategy.base import Param, Signals, Strategy
+
+
+def crossover(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """True at ``i`` where ``a`` crosses strictly above ``b``: ``a[i-1] < b[i-1]`` and ``a[i] > b[i]``."""
+    out = np.zeros(len(a), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        out[1:] = (a[:-1] < b[:-1]) & (a[1:] > b[1:])
+    return out
+
+
+class SmaCross(Strategy):
+    """Long when the fast SMA crosses above the slow one, short (or flat) when it crosses below.
+
+    Crossovers are strict (``fast[i-1] < slow[i-1] and fast[i] > slow[i]``); between crossovers the
+    position is held. Warm-up: ``slow - 1`` bars.
+    """
+
+    name = "sma_cross"
+    description = "Fast/slow simple-moving-average crossover (trend following)"
+    params = (
+        Param("fast", int, 10, 2, 200, "Fast SMA window in bars", step=5),
+        Param("slow", int, 30, 3, 400, "Slow SMA window in bars; must exceed fast", step=10),
+    )
+
+    @classmethod
+    def check(cls, values: Mapping[str, Any]) -> None:
+        if values["fast"] >= values["slow"]:
+            raise InvalidParameterError(
+                f"sma_cross: fast ({values['fast']}) must be smaller than slow ({values['slow']})"
+            )
+
+    def min_bars(self) -> int:
+        return int(self.values["slow"])
+
+    def signals(self, bars: Bars) -> Signals:
+        fast, slow = sma(bars.close, self.values["fast"]), sma(bars.close, self.values["slow"])
+        return self.from_averages(fast, slow, self.values["slow"] - 1)
+
+    @staticmethod
+    def from_averages(fast: np.ndarray, slow: np.ndarray, warmup: int) -> Signals:
+        target = np.full(len(fast), np.nan)
+        target[crossover(fast, slow)] = 1.0
+        target[crossover(slow, fast)] = -1.0
+        return Signals(target, warmup)
+
+
+class Momentum(Strategy):
+    """Rate-of-change momentum: long above ``+threshold``, short below ``-threshold``, flat between.
+
+    ``roc[i] = close[i] / close[i - lookback] - 1``. Warm-up: ``lookback`` bars.
+    """
+
+    name = "momentum"
+    description = "Rate-of-change momentum with a dead zone"
+    params = (
+        Param("lookback", int, 20, 2, 250, "Bars over which the rate of change is measured", step=5),
+        Param("threshold", float, 0.02, 0.0, 0.5, "Minimum |rate of change| to hold a position", step=0.01),
+    )
+
+    def min_bars(self) -> int:
+        return int(self.values["lookback"]) + 1
+
+    def signals(self, bars: Bars) -> Signals:
+        n, threshold = self.values["lookback"], self.values["threshold"]
+        close = bars.close
+        roc = np.full(len(close), np.nan)
+        roc[n:] = close[n:] / close[:-n] - 1.0
+        target = np.where(roc > threshold, 1.0, np.where(roc < -threshold, -1.0, 0.0))
+        target[:n] = np.nan
+        return Signals(target, n)
+
+
+class MeanReversion(Strategy):
+    """Bollinger-band mean reversion: buy a close below the lower band, sell one above the upper band,
+    exit when the close crosses back over the middle band. Warm-up: ``period - 1`` bars.
+    """
+
+    name = "mean_reversion"
+    description = "Bollinger-band mean reversion, exit at the middle band"
+    params = (
+        Param("period", int, 20, 2, 250, "Bollinger window in bars", step=5),
+        Param("num_std", float, 2.0, 0.5, 4.0, "Band width in standard deviations", step=0.25),
+    )
+
+    def min_bars(self) -> int:
+        return int(self.values["period"])
+
+    def signals(self, bars: Bars) -> Signals:
+        close = bars.close
+        middle, upper, lower = bollinger(close, self.values["period"], self.values["num_std"])
+        target = np.full(len(close), np.nan)
+        above = close >= middle
+        crossed_middle = np.zeros(len(close), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            crossed_middle[1:] = above[1:] != above[:-1]
+            crossed_middle &= ~np.isnan(middle) & np.concatenate(([False], ~np.isnan(middle[:-1])))
+            target[crossed_middle] = 0.0
+            target[close < lower] = 1.0
+            target[close > upper] = -1.0
+        return Signals(target, self.values["period"] - 1)
+
+
+class VolatilityFilter(Strategy):
+    """Trend following in calm markets only: when the rolling volatility of daily returns is below
+    ``vol_threshold`` hold the side of the close relative to its SMA, otherwise stay flat.
+
+    Volatility is the population standard deviation of simple returns over ``period`` bars (not
+    annualised). Warm-up: ``period`` bars.
+    """
+
+    name = "volatility"
+    description = "SMA trend following, flat when volatility is above a threshold"
+    params = (
+        Param("period", int, 20, 2, 250, "Window of the SMA and of the volatility estimate", step=5),
+        Param("vol_threshold", float, 0.02, 0.001, 0.2, "Per-bar return volatility above which to stay flat",
+              step=0.005),
+    )
+
+    def min_bars(self) -> int:
+        return int(self.values["period"]) + 1
+
+    def signals(self, bars: Bars) -> Signals:
+        period, threshold = self.values["period"], self.values["vol_threshold"]
+        close = bars.close
+        rets = np.full(len(close), np.nan)
+        rets[1:] = close[1:] / close[:-1] - 1.0
+        vol = rolling_std(rets, period)
+        trend = np.sign(close - sma(close, period))
+        with np.errstate(invalid="ignore"):
+            target = np.where(vol > threshold, 0.0, trend)
+        target[np.isnan(vol)] = np.nan
+        return Signals(target, period)
+
+
+class Breakout(Strategy):
+    """Donchian breakout: long when the close exceeds the highest high of the previous ``lookback``
+    bars, short when it falls below their lowest low, otherwise hold. Warm-up: ``lookback`` bars.
+    """
+
+    name = "breakout"
+    description = "Donchian channel breakout"
+    params = (Param("lookback", int, 20, 2, 250, "Channel length in bars", step=5),)
+
+    def min_bars(self) -> int:
+        return int(self.values["lookback"]) + 1
+
+    def signals(self, bars: Bars) -> Signals:
+        n = self.values["lookback"]
+        close = bars.close
+        upper = np.full(len(close), np.nan)
+        lower = np.full(len(close), np.nan)
+        upper[1:] = rolling_max(bars.high, n)[:-1]
+        lower[1:] = rolling_min(bars.low, n)[:-1]
+        target = np.full(len(close), np.nan)
+        with np.errstate(invalid="ignore"):
+            target[close > upper] = 1.0
+            target[close < lower] = -1.0
+        return Signals(target, n)
+
+
+BUILTIN_STRATEGIES: tuple[type[Strategy], ...] = (SmaCross, Momentum, MeanReversion, VolatilityFilter, Breakout)
