@@ -1,0 +1,1 @@
+"""Drivers: CLI, HTTP/WebSocket server and the composition root."""
