@@ -1,0 +1,1 @@
+"""Adapters: implementations of the core's ports (market data, cache, state, bus, broker, executor)."""
