@@ -1,0 +1,296 @@
+"""The persistence edge: one cattrs converter, and the row shapes both state adapters store.
+
+JSON cannot hold everything a record carries, so the converter adds:
+
+- ``datetime`` → ISO 8601 with a fixed-width time (``isoformat(timespec="microseconds")``), so the
+  stored strings of naive UTC times sort chronologically (the stores order by them);
+- ``timedelta`` → seconds as a float; exact below ~142 years (2**52 µs). Beyond that a float
+  cannot hold every microsecond, so it becomes ``[days, seconds, microseconds]``;
+- non-finite ``float`` fields → ``"nan"``, ``"inf"``, ``"-inf"`` (a float field's type tells the
+  decoder to read them back);
+- enums → their value;
+- free-form mappings (``params``, ``config``, ``stats``, ``result``: ``Mapping[str, Any]``) → a
+  *tagged tree*, because there no type says what a value was. Plain JSON values stay as they are;
+  anything else becomes a one-key object whose key names the type::
+
+      {"$datetime": "2024-01-02T00:00:00.000000"}   {"$date": "2024-01-02"}
+      {"$timedelta": 86400.0}                        {"$float": "nan"}
+      {"$tuple": [1, 2]}                             {"$items": [[1, "a"], [2, "b"]]}  (non-str keys)
+
+  A user mapping that itself has a single key spelled like a tag is wrapped as ``{"$dict": {...}}``
+  so it is never mistaken for one. Numpy scalars are stored as the Python number they hold.
+
+Every round trip is exact: ``decode(encode(x)) == x`` (NaN compared as NaN), property-tested.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import datetime as dt
+import enum
+import json
+import math
+import re
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import cattrs
+import numpy as np
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
+from cattrs.preconf.json import make_converter
+
+from gpt_trader_core.domain.records import BacktestRecord, Execution
+from gpt_trader_core.domain.trading import Trade
+
+__all__ = [
+    "BACKTEST_COLUMNS",
+    "EXECUTION_COLUMNS",
+    "TRADE_COLUMNS",
+    "backtest_from_row",
+    "backtest_row",
+    "converter",
+    "decode_tree",
+    "dumps",
+    "encode_tree",
+    "execution_from_row",
+    "execution_row",
+    "loads",
+    "trade_rows",
+]
+
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+_OFFSET_WITH_FRACTION = re.compile(r"([+-])(\d\d):(\d\d):(\d\d)\.(\d{6})$")
+_FLOAT_EXACT_US = 2**52  # |µs| below this survive µs → float seconds → µs unchanged
+
+_DATETIME, _DATE, _TIMEDELTA, _FLOAT = "$datetime", "$date", "$timedelta", "$float"
+_TUPLE, _ITEMS, _DICT = "$tuple", "$items", "$dict"
+_TAGS = frozenset({_DATETIME, _DATE, _TIMEDELTA, _FLOAT, _TUPLE, _ITEMS, _DICT})
+
+
+# -- scalars ---------------------------------------------------------------------------------------
+
+
+def _encode_datetime(value: dt.datetime) -> str:
+    return value.isoformat(timespec="microseconds")
+
+
+def _decode_datetime(value: Any, _: Any = None) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value
+    # Python 3.11's fromisoformat reads "+00:00:00.000001" as UTC: parse sub-second offsets ourselves.
+    fraction = _OFFSET_WITH_FRACTION.search(value)
+    if fraction is None:
+        return dt.datetime.fromisoformat(value)
+    sign, hours, minutes, seconds, micros = fraction.groups()
+    offset = dt.timedelta(
+        hours=int(hours), minutes=int(minutes), seconds=int(seconds), microseconds=int(micros)
+    )
+    local = dt.datetime.fromisoformat(value[: fraction.start()])
+    return local.replace(tzinfo=dt.timezone(-offset if sign == "-" else offset))
+
+
+def _encode_timedelta(value: dt.timedelta) -> float | list[int]:
+    if abs(value // dt.timedelta(microseconds=1)) < _FLOAT_EXACT_US:
+        return value.total_seconds()
+    return [value.days, value.seconds, value.microseconds]
+
+
+def _decode_timedelta(value: Any, _: Any = None) -> dt.timedelta:
+    if isinstance(value, list):
+        days, seconds, micros = value
+        return dt.timedelta(days=days, seconds=seconds, microseconds=micros)
+    return dt.timedelta(seconds=value)
+
+
+def _encode_float(value: float) -> float | str:
+    if math.isfinite(value):
+        return float(value)  # also turns numpy float64 into a plain float
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+def _decode_float(value: Any, _: Any = None) -> float:
+    if isinstance(value, str):
+        try:
+            return _NON_FINITE[value]
+        except KeyError:
+            raise ValueError(
+                f"not a stored float: {value!r} (expected a number, 'nan', 'inf' or '-inf')"
+            ) from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"not a stored float: {value!r}")
+    return float(value)
+
+
+# -- free-form mappings: the tagged tree --------------------------------------------------------
+
+
+def encode_tree(value: Any, path: str = "$") -> Any:
+    """A JSON-able form of a JSON-like value that may also hold datetimes, timedeltas, nan/inf,
+    tuples and non-string keys (see the module docstring). ``TypeError`` names anything else."""
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        encoded = _encode_float(value)
+        return {_FLOAT: encoded} if isinstance(encoded, str) else encoded
+    if isinstance(value, dt.datetime):  # before date: a datetime is a date
+        return {_DATETIME: _encode_datetime(value)}
+    if isinstance(value, dt.date):
+        return {_DATE: value.isoformat()}
+    if isinstance(value, dt.timedelta):
+        return {_TIMEDELTA: _encode_timedelta(value)}
+    if isinstance(value, Mapping):
+        if all(isinstance(key, str) for key in value):
+            tree = {key: encode_tree(item, f"{path}.{key}") for key, item in value.items()}
+            return {_DICT: tree} if len(tree) == 1 and next(iter(tree)) in _TAGS else tree
+        return {
+            _ITEMS: [
+                [encode_tree(key, f"{path}<key>"), encode_tree(item, f"{path}[{key!r}]")]
+                for key, item in value.items()
+            ]
+        }
+    if isinstance(value, list):
+        return [encode_tree(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, tuple):
+        return {_TUPLE: [encode_tree(item, f"{path}[{i}]") for i, item in enumerate(value)]}
+    raise TypeError(
+        f"cannot store a {type(value).__name__} at {path}: stored mappings hold JSON-like values "
+        "(None, bool, int, float, str, list, tuple, dict) plus datetime, date and timedelta"
+    )
+
+
+def decode_tree(value: Any) -> Any:
+    """The inverse of ``encode_tree``."""
+    if isinstance(value, list):
+        return [decode_tree(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        ((tag, inner),) = value.items()
+        if tag in _TAGS:
+            return _decode_tagged(tag, inner)
+    return {key: decode_tree(item) for key, item in value.items()}
+
+
+def _decode_tagged(tag: str, inner: Any) -> Any:
+    if tag == _DATETIME:
+        return _decode_datetime(inner)
+    if tag == _DATE:
+        return dt.date.fromisoformat(inner)
+    if tag == _TIMEDELTA:
+        return _decode_timedelta(inner)
+    if tag == _FLOAT:
+        return _decode_float(inner)
+    if tag == _TUPLE:
+        return tuple(decode_tree(item) for item in inner)
+    if tag == _ITEMS:
+        return {decode_tree(key): decode_tree(item) for key, item in inner}
+    return {key: decode_tree(item) for key, item in inner.items()}  # _DICT: an escaped user mapping
+
+
+def _is_json_mapping(tp: Any) -> bool:
+    """``Mapping[str, Any]`` and friends: the free-form fields that use the tagged tree."""
+    origin = typing.get_origin(tp)
+    mapping_types = (collections.abc.Mapping, collections.abc.MutableMapping, dict)
+    return origin in mapping_types and typing.get_args(tp) == (str, Any)
+
+
+def _is_enum(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, enum.Enum)
+
+
+def _enum_value(member: enum.Enum) -> Any:
+    return member.value
+
+
+# -- the converter ---------------------------------------------------------------------------------
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = make_converter()
+    conv.register_unstructure_hook(dt.datetime, _encode_datetime)
+    conv.register_structure_hook(dt.datetime, _decode_datetime)
+    conv.register_unstructure_hook(dt.timedelta, _encode_timedelta)
+    conv.register_structure_hook(dt.timedelta, _decode_timedelta)
+    conv.register_unstructure_hook(float, _encode_float)
+    conv.register_structure_hook(float, _decode_float)
+    # str/int enums would otherwise dispatch to the str/int identity hooks and stay members.
+    for base in (enum.Enum, enum.StrEnum, enum.IntEnum):
+        conv.register_unstructure_hook(base, _enum_value)
+    conv.register_structure_hook_func(_is_enum, lambda value, cls: cls(value))
+    conv.register_unstructure_hook_func(_is_json_mapping, encode_tree)
+    conv.register_structure_hook_func(_is_json_mapping, lambda value, _: decode_tree(value))
+    # Trades are stored column by column: refuse unknown keys so a schema drift fails loudly.
+    conv.register_unstructure_hook(Trade, make_dict_unstructure_fn(Trade, conv))
+    conv.register_structure_hook(Trade, make_dict_structure_fn(Trade, conv, _cattrs_forbid_extra_keys=True))
+    return conv
+
+
+converter: cattrs.Converter = _make_converter()
+"""The one converter at the persistence edge (both state adapters and their tests use it)."""
+
+
+def dumps(value: Any) -> str:
+    """Strict JSON (no NaN literals: the converter has already tagged them)."""
+    return json.dumps(value, allow_nan=False, separators=(",", ":"))
+
+
+def loads(text: str) -> Any:
+    return json.loads(text)
+
+
+# -- rows: what the stores keep (SQLite columns; the memory store keeps the same dicts) -----------
+
+BACKTEST_COLUMNS: tuple[str, ...] = (
+    "id", "created_at", "strategy", "symbol", "timeframe", "source", "synthetic",
+    "data_fingerprint", "start", "end", "params", "config", "stats",
+)  # fmt: skip
+_BACKTEST_JSON = ("params", "config", "stats")
+TRADE_COLUMNS: tuple[str, ...] = tuple(field.name for field in Trade.__attrs_attrs__)
+EXECUTION_COLUMNS: tuple[str, ...] = (
+    "id", "kind", "name", "status", "params", "progress", "message",
+    "created_at", "started_at", "finished_at", "result", "error",
+)  # fmt: skip
+_EXECUTION_JSON = ("params", "result")
+
+Row = dict[str, Any]
+
+
+def _json_columns(data: dict[str, Any], columns: Sequence[str], transform: Callable[[Any], Any]) -> Row:
+    return {
+        key: (transform(value) if key in columns and value is not None else value)
+        for key, value in data.items()
+    }
+
+
+def backtest_row(record: BacktestRecord) -> Row:
+    """The ``backtests`` row of a record (its trades go to ``trade_rows``)."""
+    data = converter.unstructure(record, BacktestRecord)
+    del data["trades"]
+    data["synthetic"] = int(data["synthetic"])
+    return _json_columns(data, _BACKTEST_JSON, dumps)
+
+
+def trade_rows(record: BacktestRecord) -> list[Row]:
+    """One row per trade, in order, numbered by ``seq``."""
+    return [{"seq": seq, **converter.unstructure(trade, Trade)} for seq, trade in enumerate(record.trades)]
+
+
+def backtest_from_row(row: Mapping[str, Any], trades: Sequence[Mapping[str, Any]] = ()) -> BacktestRecord:
+    data = _json_columns({key: row[key] for key in BACKTEST_COLUMNS}, _BACKTEST_JSON, loads)
+    data["synthetic"] = bool(data["synthetic"])
+    data["trades"] = [{key: trade[key] for key in TRADE_COLUMNS} for trade in trades]
+    return converter.structure(data, BacktestRecord)
+
+
+def execution_row(execution: Execution) -> Row:
+    return _json_columns(converter.unstructure(execution, Execution), _EXECUTION_JSON, dumps)
+
+
+def execution_from_row(row: Mapping[str, Any]) -> Execution:
+    data = _json_columns({key: row[key] for key in EXECUTION_COLUMNS}, _EXECUTION_JSON, loads)
+    return converter.structure(data, Execution)

@@ -1,0 +1,46 @@
+"""What both state adapters must say and check identically (errors, argument checks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gpt_trader_core.domain.records import ExecutionStatus
+from gpt_trader_core.errors import ConflictError, InvalidParameterError, NotFoundError
+
+
+def backtest_not_found(record_id: str) -> NotFoundError:
+    return NotFoundError(
+        f"backtest {record_id!r} not found: no saved backtest has this id (list them to check)"
+    )
+
+
+def execution_not_found(execution_id: str) -> NotFoundError:
+    return NotFoundError(
+        f"execution {execution_id!r} not found: no execution has this id (list them to check)"
+    )
+
+
+def execution_exists(execution_id: str) -> ConflictError:
+    return ConflictError(
+        f"execution {execution_id!r} already exists: add it under a new id, or update the existing one"
+    )
+
+
+def not_open(store: object) -> RuntimeError:
+    return RuntimeError(f"{type(store).__name__} is not open: call `await store.open()` first")
+
+
+def check_limit(limit: Any) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise InvalidParameterError(f"limit must be an integer >= 0, got {limit!r}")
+    return limit
+
+
+def check_status(status: Any) -> ExecutionStatus | None:
+    if status is None:
+        return None
+    try:
+        return ExecutionStatus(status)
+    except ValueError:
+        valid = ", ".join(member.value for member in ExecutionStatus)
+        raise InvalidParameterError(f"unknown execution status {status!r}: use one of {valid}") from None

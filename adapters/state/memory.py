@@ -1,0 +1,114 @@
+"""``StateStore`` in process memory: same contract and behaviour as the SQLite store, nothing on disk.
+
+It keeps the very rows the SQLite store writes (encoded by ``_codec``), so a saved record is a deep
+copy by construction, a value SQLite could not store fails here too, and ordering compares the same
+strings. Data survives ``close``/``open`` (like a file) but not the process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.state import _codec, _common
+from gpt_trader_core.domain.records import BacktestRecord, Execution, ExecutionStatus
+
+__all__ = ["InMemoryStateStore"]
+
+Row = dict[str, Any]
+
+
+def _newest_first(rows: list[Row], limit: int) -> list[Row]:
+    # The SQLite store's ORDER BY created_at DESC, id DESC: the same ISO strings, compared the same way.
+    return sorted(rows, key=lambda row: (row["created_at"], row["id"]), reverse=True)[:limit]
+
+
+class InMemoryStateStore:
+    """``StateStore`` in a dict; for tests, examples and throw-away runs."""
+
+    def __init__(self) -> None:
+        self._open = False
+        self._backtests: dict[str, tuple[Row, list[Row]]] = {}
+        self._executions: dict[str, Row] = {}
+
+    def __repr__(self) -> str:
+        return f"InMemoryStateStore({len(self._backtests)} backtests, {len(self._executions)} executions)"
+
+    async def open(self) -> None:
+        self._open = True
+
+    async def close(self) -> None:
+        self._open = False
+
+    async def ping(self) -> None:
+        self._check_open()
+
+    # -- BacktestStore -----------------------------------------------------------------------------
+
+    async def save_backtest(self, record: BacktestRecord) -> None:
+        self._check_open()
+        self._backtests[record.id] = (_codec.backtest_row(record), _codec.trade_rows(record))
+
+    async def get_backtest(self, record_id: str) -> BacktestRecord:
+        self._check_open()
+        if record_id not in self._backtests:
+            raise _common.backtest_not_found(record_id)
+        row, trades = self._backtests[record_id]
+        return _codec.backtest_from_row(row, trades)
+
+    async def list_backtests(
+        self, *, strategy: str | None = None, symbol: str | None = None, limit: int = 50
+    ) -> list[BacktestRecord]:
+        limit = _common.check_limit(limit)
+        self._check_open()
+        rows = [
+            row
+            for row, _ in self._backtests.values()
+            if (strategy is None or row["strategy"] == strategy)
+            and (symbol is None or row["symbol"] == symbol)
+        ]
+        return [_codec.backtest_from_row(row) for row in _newest_first(rows, limit)]
+
+    async def delete_backtest(self, record_id: str) -> None:
+        self._check_open()
+        if self._backtests.pop(record_id, None) is None:
+            raise _common.backtest_not_found(record_id)
+
+    # -- ExecutionStore ----------------------------------------------------------------------------
+
+    async def add_execution(self, execution: Execution) -> None:
+        self._check_open()
+        row = _codec.execution_row(execution)
+        if execution.id in self._executions:
+            raise _common.execution_exists(execution.id)
+        self._executions[execution.id] = row
+
+    async def update_execution(self, execution: Execution) -> None:
+        self._check_open()
+        row = _codec.execution_row(execution)
+        if execution.id not in self._executions:
+            raise _common.execution_not_found(execution.id)
+        self._executions[execution.id] = row
+
+    async def get_execution(self, execution_id: str) -> Execution:
+        self._check_open()
+        row = self._executions.get(execution_id)
+        if row is None:
+            raise _common.execution_not_found(execution_id)
+        return _codec.execution_from_row(row)
+
+    async def list_executions(
+        self, *, kind: str | None = None, status: ExecutionStatus | None = None, limit: int = 50
+    ) -> list[Execution]:
+        limit = _common.check_limit(limit)
+        wanted = _common.check_status(status)
+        self._check_open()
+        rows = [
+            row
+            for row in self._executions.values()
+            if (kind is None or row["kind"] == kind) and (wanted is None or row["status"] == wanted.value)
+        ]
+        return [_codec.execution_from_row(row) for row in _newest_first(rows, limit)]
+
+    def _check_open(self) -> None:
+        if not self._open:
+            raise _common.not_open(self)

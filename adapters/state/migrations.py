@@ -1,0 +1,140 @@
+"""The SQLite state schema, as forward-only migrations.
+
+The database's ``PRAGMA user_version`` is the number of the last migration applied. ``open()``
+applies the missing ones in order, each in its own ``BEGIN IMMEDIATE`` transaction together with
+the version bump, so a crash leaves the schema at a whole version and two processes opening the same
+file at once cannot both apply one. Never edit a released migration: append a new one (sessions,
+orders, fills, users ... come as migrations 3, 4, ...).
+
+Conventions: times are ISO 8601 text (naive UTC, fixed width, so they sort chronologically); free-form
+mappings are JSON text in the tagged form of ``_codec``; non-finite floats are the text
+``'nan'``/``'inf'``/``'-inf'`` (SQLite would turn a NaN into NULL).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import attrs
+
+from gpt_trader_core.errors import ConfigurationError
+
+
+@attrs.frozen
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "backtests and their trades",
+        (
+            """
+            CREATE TABLE backtests (
+                id               TEXT PRIMARY KEY,
+                created_at       TEXT NOT NULL,
+                strategy         TEXT NOT NULL,
+                symbol           TEXT NOT NULL,
+                timeframe        TEXT NOT NULL,
+                source           TEXT NOT NULL,
+                synthetic        INTEGER NOT NULL,
+                data_fingerprint TEXT NOT NULL,
+                "start"          TEXT NOT NULL,
+                "end"            TEXT NOT NULL,
+                params           TEXT NOT NULL,
+                config           TEXT NOT NULL,
+                stats            TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX backtests_created ON backtests (created_at, id)",
+            "CREATE INDEX backtests_strategy_created ON backtests (strategy, created_at, id)",
+            "CREATE INDEX backtests_symbol_created ON backtests (symbol, created_at, id)",
+            """
+            CREATE TABLE backtest_trades (
+                backtest_id TEXT NOT NULL REFERENCES backtests (id) ON DELETE CASCADE,
+                seq         INTEGER NOT NULL,
+                symbol      TEXT NOT NULL,
+                size        REAL NOT NULL,
+                entry_bar   INTEGER NOT NULL,
+                exit_bar    INTEGER NOT NULL,
+                entry_time  TEXT NOT NULL,
+                exit_time   TEXT NOT NULL,
+                entry_price REAL NOT NULL,
+                exit_price  REAL NOT NULL,
+                pnl         REAL NOT NULL,
+                return_pct  REAL NOT NULL,
+                commission  REAL NOT NULL,
+                exit_reason TEXT NOT NULL,
+                PRIMARY KEY (backtest_id, seq)
+            ) WITHOUT ROWID
+            """,
+        ),
+    ),
+    Migration(
+        2,
+        "executions of long jobs",
+        (
+            """
+            CREATE TABLE executions (
+                id          TEXT PRIMARY KEY,
+                kind        TEXT NOT NULL,
+                name        TEXT NOT NULL,
+                status      TEXT NOT NULL,
+                params      TEXT NOT NULL,
+                progress    REAL NOT NULL,
+                message     TEXT NOT NULL,
+                created_at  TEXT NOT NULL,
+                started_at  TEXT,
+                finished_at TEXT,
+                result      TEXT,
+                error       TEXT
+            )
+            """,
+            "CREATE INDEX executions_created ON executions (created_at, id)",
+            "CREATE INDEX executions_kind_created ON executions (kind, created_at, id)",
+            "CREATE INDEX executions_status_created ON executions (status, created_at, id)",
+        ),
+    ),
+)
+
+SCHEMA_VERSION: int = MIGRATIONS[-1].version
+"""The schema version this code writes and expects."""
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
+    """Apply the migrations after the database's version up to ``target``; return the new version.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``): each migration runs in its own
+    explicit transaction. A database newer than this code is refused rather than misread.
+    """
+    if conn.isolation_level is not None:
+        raise RuntimeError("migrate() needs an autocommit connection (isolation_level=None)")
+    current = schema_version(conn)
+    if current > SCHEMA_VERSION:
+        raise ConfigurationError(
+            f"the state database has schema version {current}, newer than this gpt-trader supports "
+            f"({SCHEMA_VERSION}): upgrade gpt-trader, or point it at another database"
+        )
+    for migration in MIGRATIONS:
+        if migration.version <= current or migration.version > target:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-read under the write lock: another process may have migrated meanwhile.
+            if schema_version(conn) < migration.version:
+                for statement in migration.statements:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {migration.version:d}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    return schema_version(conn)

@@ -1,0 +1,297 @@
+"""``StateStore`` on SQLite: one file, durable on return, never blocking the event loop.
+
+Every SQLite call (and the encoding/decoding around it) runs on ONE dedicated worker thread that
+owns the connection, so calls are serialised in submission order, the event loop only awaits, and
+the connection is never shared across threads (``check_same_thread`` stays on).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Self, TypeVar
+
+from adapters.state import _codec, _common
+from adapters.state.migrations import migrate
+from gpt_trader_core.domain.records import BacktestRecord, Execution, ExecutionStatus
+from gpt_trader_core.errors import ConfigurationError
+
+__all__ = ["SqliteStateStore"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MEMORY = ":memory:"
+_URL_FORMS = "sqlite:///absolute/path.db, sqlite:///~/path.db, sqlite:relative/path.db or sqlite::memory:"
+
+
+def _columns(names: tuple[str, ...]) -> str:
+    return ", ".join(f'"{name}"' for name in names)  # quoted: "start" and "end" are SQL keywords
+
+
+def _insert(table: str, names: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({_columns(names)}) VALUES ({', '.join(f':{name}' for name in names)})"
+
+
+_BACKTEST_SELECT = f"SELECT {_columns(_codec.BACKTEST_COLUMNS)} FROM backtests"
+_BACKTEST_INSERT = _insert("backtests", _codec.BACKTEST_COLUMNS)
+_TRADE_INSERT = _insert("backtest_trades", ("backtest_id", "seq", *_codec.TRADE_COLUMNS))
+_TRADE_SELECT = (
+    f"SELECT {_columns(_codec.TRADE_COLUMNS)} FROM backtest_trades WHERE backtest_id = ? ORDER BY seq"
+)
+_EXECUTION_SELECT = f"SELECT {_columns(_codec.EXECUTION_COLUMNS)} FROM executions"
+_EXECUTION_INSERT = _insert("executions", _codec.EXECUTION_COLUMNS)
+_EXECUTION_UPDATE = "UPDATE executions SET {} WHERE id = :id".format(
+    ", ".join(f'"{name}" = :{name}' for name in _codec.EXECUTION_COLUMNS if name != "id")
+)
+_NEWEST_FIRST = "ORDER BY created_at DESC, id DESC LIMIT ?"
+
+
+@contextlib.contextmanager
+def _write(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction. IMMEDIATE takes the write lock up front, so a concurrent writer (another
+    process) waits in busy_timeout here instead of failing later on a read→write lock upgrade."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+@contextlib.contextmanager
+def _snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """A read transaction: several SELECTs see one consistent state."""
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("COMMIT")
+
+
+class SqliteStateStore:
+    """``StateStore`` in a SQLite file (or ``":memory:"``, which lives until ``close``)."""
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = 5.0) -> None:
+        text = str(path)
+        if not text:
+            raise ConfigurationError(f"empty SQLite path: give a file path or {MEMORY!r}")
+        # Absolute now, so a later chdir cannot move the database.
+        self._path = text if text == MEMORY else os.path.abspath(Path(text).expanduser())
+        self._busy_timeout = busy_timeout
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None  # touched only on the worker thread
+
+    @classmethod
+    def from_url(cls, url: str, *, busy_timeout: float = 5.0) -> Self:
+        """From ``sqlite:///absolute/path.db``, ``sqlite:///~/path.db``, ``sqlite:relative/path.db``
+        or ``sqlite::memory:``. Note: unlike SQLAlchemy, ``sqlite:///x.db`` is the absolute ``/x.db``."""
+        return cls(_path_from_url(url), busy_timeout=busy_timeout)
+
+    @property
+    def path(self) -> str:
+        """The database file's absolute path, or ``":memory:"``."""
+        return self._path
+
+    def __repr__(self) -> str:
+        return f"SqliteStateStore({self._path!r})"
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._executor is not None:
+            return
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-state")
+        self._executor = executor
+        try:
+            await asyncio.get_running_loop().run_in_executor(executor, self._connect)
+        except BaseException:
+            self._executor = None
+            executor.shutdown(wait=True)
+            raise
+
+    async def close(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        try:
+            # Queued behind every call already submitted: in-flight writes finish first.
+            await asyncio.get_running_loop().run_in_executor(executor, self._disconnect)
+        finally:
+            executor.shutdown(wait=True)
+
+    async def ping(self) -> None:
+        await self._call(lambda conn: conn.execute("SELECT 1").fetchone())
+
+    async def schema_version(self) -> int:
+        return await self._call(lambda conn: int(conn.execute("PRAGMA user_version").fetchone()[0]))
+
+    # -- BacktestStore -----------------------------------------------------------------------------
+
+    async def save_backtest(self, record: BacktestRecord) -> None:
+        def save(conn: sqlite3.Connection) -> None:
+            row = _codec.backtest_row(record)
+            trades = [{"backtest_id": record.id, **trade} for trade in _codec.trade_rows(record)]
+            with _write(conn):
+                conn.execute("DELETE FROM backtests WHERE id = ?", (record.id,))  # cascades to trades
+                conn.execute(_BACKTEST_INSERT, row)
+                conn.executemany(_TRADE_INSERT, trades)
+
+        await self._call(save)
+
+    async def get_backtest(self, record_id: str) -> BacktestRecord:
+        def get(conn: sqlite3.Connection) -> BacktestRecord:
+            with _snapshot(conn):
+                row = conn.execute(f"{_BACKTEST_SELECT} WHERE id = ?", (record_id,)).fetchone()
+                if row is None:
+                    raise _common.backtest_not_found(record_id)
+                trades = conn.execute(_TRADE_SELECT, (record_id,)).fetchall()
+            return _codec.backtest_from_row(row, trades)
+
+        return await self._call(get)
+
+    async def list_backtests(
+        self, *, strategy: str | None = None, symbol: str | None = None, limit: int = 50
+    ) -> list[BacktestRecord]:
+        limit = _common.check_limit(limit)
+        where, args = _where(strategy=strategy, symbol=symbol)
+
+        def list_(conn: sqlite3.Connection) -> list[BacktestRecord]:
+            rows = conn.execute(f"{_BACKTEST_SELECT}{where} {_NEWEST_FIRST}", (*args, limit)).fetchall()
+            return [_codec.backtest_from_row(row) for row in rows]
+
+        return await self._call(list_)
+
+    async def delete_backtest(self, record_id: str) -> None:
+        def delete(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                if conn.execute("DELETE FROM backtests WHERE id = ?", (record_id,)).rowcount == 0:
+                    raise _common.backtest_not_found(record_id)
+
+        await self._call(delete)
+
+    # -- ExecutionStore ----------------------------------------------------------------------------
+
+    async def add_execution(self, execution: Execution) -> None:
+        def add(conn: sqlite3.Connection) -> None:
+            row = _codec.execution_row(execution)
+            with _write(conn):
+                if conn.execute("SELECT 1 FROM executions WHERE id = ?", (execution.id,)).fetchone():
+                    raise _common.execution_exists(execution.id)
+                conn.execute(_EXECUTION_INSERT, row)
+
+        await self._call(add)
+
+    async def update_execution(self, execution: Execution) -> None:
+        def update(conn: sqlite3.Connection) -> None:
+            row = _codec.execution_row(execution)
+            with _write(conn):
+                if conn.execute(_EXECUTION_UPDATE, row).rowcount == 0:
+                    raise _common.execution_not_found(execution.id)
+
+        await self._call(update)
+
+    async def get_execution(self, execution_id: str) -> Execution:
+        def get(conn: sqlite3.Connection) -> Execution:
+            row = conn.execute(f"{_EXECUTION_SELECT} WHERE id = ?", (execution_id,)).fetchone()
+            if row is None:
+                raise _common.execution_not_found(execution_id)
+            return _codec.execution_from_row(row)
+
+        return await self._call(get)
+
+    async def list_executions(
+        self, *, kind: str | None = None, status: ExecutionStatus | None = None, limit: int = 50
+    ) -> list[Execution]:
+        limit = _common.check_limit(limit)
+        checked = _common.check_status(status)
+        where, args = _where(kind=kind, status=None if checked is None else checked.value)
+
+        def list_(conn: sqlite3.Connection) -> list[Execution]:
+            rows = conn.execute(f"{_EXECUTION_SELECT}{where} {_NEWEST_FIRST}", (*args, limit)).fetchall()
+            return [_codec.execution_from_row(row) for row in rows]
+
+        return await self._call(list_)
+
+    # -- the worker thread -------------------------------------------------------------------------
+
+    async def _call(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        executor = self._executor
+        if executor is None:
+            raise _common.not_open(self)
+        return await asyncio.get_running_loop().run_in_executor(executor, self._on_worker, work)
+
+    def _on_worker(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        if self._conn is None:  # open() failed while this call was queued behind it
+            raise _common.not_open(self)
+        return work(self._conn)
+
+    def _connect(self) -> None:
+        memory = self._path == MEMORY
+        try:
+            if not memory:
+                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self._path, timeout=self._busy_timeout, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigurationError(f"cannot open the state database {self._path}: {exc}") from exc
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000):d}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode != "wal" and not memory:
+                log.warning("SQLite state store %s: WAL unavailable, journal_mode=%s", self._path, mode)
+            # FULL, not NORMAL: in WAL mode NORMAL fsyncs only at checkpoints, so a commit that has
+            # returned can still be lost on power failure or OS crash. The contract says a write is
+            # durable once it returns, so every commit fsyncs the WAL.
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")  # per connection; needed for ON DELETE CASCADE
+            migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise ConfigurationError(f"cannot use the state database {self._path}: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    def _disconnect(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA optimize")  # cheap; keeps the query planner's statistics fresh
+            conn.close()
+
+
+def _where(**filters: str | None) -> tuple[str, tuple[str, ...]]:
+    used = {name: value for name, value in filters.items() if value is not None}
+    if not used:
+        return "", ()
+    return " WHERE " + " AND ".join(f"{name} = ?" for name in used), tuple(used.values())
+
+
+def _path_from_url(url: str) -> str:
+    bad = ConfigurationError(f"bad state store URL {url!r}: use {_URL_FORMS}")
+    if not isinstance(url, str) or not url.startswith("sqlite:"):
+        raise bad
+    rest = url.removeprefix("sqlite:")
+    if rest == MEMORY:
+        return MEMORY
+    if rest.startswith("///"):
+        rest = rest[3:]
+        path = str(Path(rest).expanduser()) if rest.startswith("~") else "/" + rest.lstrip("/")
+    elif rest.startswith("/"):  # sqlite:/x or sqlite://host/x: ambiguous, refuse
+        raise bad
+    else:
+        path = str(Path(rest).expanduser()) if rest.startswith("~") else rest
+    if not rest or path.endswith("/") or rest.lstrip("/") == MEMORY or "?" in path:
+        raise bad
+    return path
