@@ -40,7 +40,29 @@ _EXPORTS: dict[str, str] = {
     "indicators": "gpt_trader_core.indicators",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "BacktestConfig",
+    "BacktestResult",
+    "Bars",
+    "DataSourceError",
+    "Fill",
+    "GptTraderError",
+    "InvalidDataError",
+    "InvalidParameterError",
+    "Order",
+    "Param",
+    "Position",
+    "Signals",
+    "Strategy",
+    "Trade",
+    "UnknownStrategyError",
+    "as_bars",
+    "backtest",
+    "indicators",
+    "register_strategy",
+    "strategies",
+    "synthetic",
+]
 
 
 def __getattr__(name: str) -> Any:

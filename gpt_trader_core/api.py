@@ -97,11 +97,11 @@ def strategies() -> Mapping[str, StrategySpec]:
 def register_strategy(cls: type[Strategy] | None = None, *, replace: bool = False) -> Any:
     """Class decorator that makes a ``gt.Strategy`` subclass available by its ``name``::
 
-        @gt.register_strategy
-        class Always(gt.Strategy):
-            name = "always_long"
-            def signals(self, bars):
-                return gt.Signals(np.ones(len(bars)), warmup=0)
+    @gt.register_strategy
+    class Always(gt.Strategy):
+        name = "always_long"
+        def signals(self, bars):
+            return gt.Signals(np.ones(len(bars)), warmup=0)
     """
     return REGISTRY.register(cls, replace=replace)
 
@@ -114,6 +114,6 @@ def synthetic(
     seed: int = 0,
 ) -> Bars:
     """Deterministic SYNTHETIC bars for any symbol (regime-switching; not real prices)."""
-    from gpt_trader_core.synthetic import generate
+    from gpt_trader_core.market_sim import generate
 
     return generate(symbol, start, end, timeframe, seed).bars

@@ -6,9 +6,16 @@ Adapters (in the ``adapters`` package) implement them; the composition root pick
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+import attrs
 
 from gpt_trader_core.domain.bars import Bars
+from gpt_trader_core.domain.records import BacktestRecord, Execution, ExecutionStatus
+
+T = TypeVar("T")
+A = TypeVar("A")
 
 
 @runtime_checkable
@@ -36,3 +43,109 @@ class MarketData(Protocol):
         end: dt.datetime | None = None,
         timeframe: str = "1d",
     ) -> Bars: ...
+
+
+class BacktestStore(Protocol):
+    """Saved backtest results.
+
+    Contract: ``save`` is atomic and durable once it returns (a crash afterwards loses nothing);
+    saving an existing id replaces it. ``get`` raises ``NotFoundError`` for an unknown id. ``list``
+    returns the newest first, optionally filtered, without trades (``trades == ()``).
+    """
+
+    async def save_backtest(self, record: BacktestRecord) -> None: ...
+
+    async def get_backtest(self, record_id: str) -> BacktestRecord: ...
+
+    async def list_backtests(
+        self, *, strategy: str | None = None, symbol: str | None = None, limit: int = 50
+    ) -> list[BacktestRecord]: ...
+
+    async def delete_backtest(self, record_id: str) -> None: ...
+
+
+class ExecutionStore(Protocol):
+    """Executions of long jobs and their progress.
+
+    Contract: ``add`` refuses an existing id with ``ConflictError``; ``update`` replaces the stored
+    execution with the given one (same id, ``NotFoundError`` if unknown); both are durable once they
+    return. ``list`` returns the newest first, optionally filtered by kind and status.
+    """
+
+    async def add_execution(self, execution: Execution) -> None: ...
+
+    async def update_execution(self, execution: Execution) -> None: ...
+
+    async def get_execution(self, execution_id: str) -> Execution: ...
+
+    async def list_executions(
+        self, *, kind: str | None = None, status: ExecutionStatus | None = None, limit: int = 50
+    ) -> list[Execution]: ...
+
+
+class StateStore(BacktestStore, ExecutionStore, Protocol):
+    """Everything the application persists, behind one lifecycle (``open``/``close``) and a health probe."""
+
+    async def open(self) -> None:
+        """Connect and bring the schema up to date (idempotent)."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise if the store cannot serve requests (used by readiness checks)."""
+        ...
+
+
+@attrs.frozen
+class CacheStats:
+    """Counters since start (or since ``clear``) and the number of live entries per kind."""
+
+    backend: str
+    hits: int
+    misses: int
+    sets: int
+    entries: Mapping[str, int]
+
+    @property
+    def hit_rate(self) -> float:
+        total = self.hits + self.misses
+        return self.hits / total if total else 0.0
+
+
+class Cache(Protocol):
+    """A key-value cache with a time-to-live per kind of value ("market_data", "backtest", ...).
+
+    Contract: ``get`` returns ``None`` on a miss or an expired entry; ``set`` stores any picklable
+    value for ``ttl`` seconds (default: the kind's TTL); ``clear`` drops every entry of one kind, or
+    of all kinds, and returns how many were dropped; ``stats`` counts hits, misses and sets.
+    A cache failure must never fail the caller's work: adapters log and behave as a miss.
+    """
+
+    async def get(self, kind: str, key: str) -> Any | None: ...
+
+    async def set(self, kind: str, key: str, value: Any, ttl: float | None = None) -> None: ...
+
+    async def clear(self, kind: str | None = None) -> int: ...
+
+    async def stats(self) -> CacheStats: ...
+
+    async def close(self) -> None: ...
+
+
+class Executor(Protocol):
+    """Runs CPU-bound functions away from the caller's event loop.
+
+    Contract: ``run(fn, *args)`` returns ``fn(*args)`` (re-raising its exception); ``map`` returns
+    results in input order. ``fn`` and its arguments must be picklable for out-of-process
+    executors (module-level functions, attrs values, numpy arrays). ``workers`` is the parallelism.
+    """
+
+    @property
+    def workers(self) -> int: ...
+
+    async def run(self, fn: Callable[..., T], /, *args: Any) -> T: ...
+
+    async def map(self, fn: Callable[[A], T], items: Sequence[A]) -> list[T]: ...
+
+    async def close(self) -> None: ...

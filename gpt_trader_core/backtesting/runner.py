@@ -85,8 +85,9 @@ def build_result(
     open_position = None
     if sim.open_position is not None:
         p = sim.open_position
-        open_position = Position(bars.symbol, p.size, p.entry_price, p.entry_bar,
-                                 to_datetime(bars.timestamps[p.entry_bar]))
+        open_position = Position(
+            bars.symbol, p.size, p.entry_price, p.entry_bar, to_datetime(bars.timestamps[p.entry_bar])
+        )
     for array in (sim.equity, drawdown, sim.position):
         array.setflags(write=False)
     return BacktestResult(

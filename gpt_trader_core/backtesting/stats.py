@@ -45,13 +45,40 @@ NS_PER_DAY = 86_400 * 10**9
 _RESOLUTIONS_NS = (NS_PER_DAY, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
 
 STAT_KEYS: tuple[str, ...] = (
-    "start", "end", "duration", "exposure_time_pct", "equity_final", "equity_peak", "commissions",
-    "return_pct", "buy_hold_return_pct", "return_ann_pct", "volatility_ann_pct", "cagr_pct",
-    "sharpe_ratio", "sortino_ratio", "calmar_ratio", "omega_ratio", "alpha_pct", "beta",
-    "max_drawdown_pct", "avg_drawdown_pct", "max_drawdown_duration", "avg_drawdown_duration",
-    "num_trades", "win_rate_pct", "best_trade_pct", "worst_trade_pct", "avg_trade_pct",
-    "max_trade_duration", "avg_trade_duration", "profit_factor", "expectancy_pct", "sqn", "kelly_criterion",
-)  # fmt: skip
+    "start",
+    "end",
+    "duration",
+    "exposure_time_pct",
+    "equity_final",
+    "equity_peak",
+    "commissions",
+    "return_pct",
+    "buy_hold_return_pct",
+    "return_ann_pct",
+    "volatility_ann_pct",
+    "cagr_pct",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "calmar_ratio",
+    "omega_ratio",
+    "alpha_pct",
+    "beta",
+    "max_drawdown_pct",
+    "avg_drawdown_pct",
+    "max_drawdown_duration",
+    "avg_drawdown_duration",
+    "num_trades",
+    "win_rate_pct",
+    "best_trade_pct",
+    "worst_trade_pct",
+    "avg_trade_pct",
+    "max_trade_duration",
+    "avg_trade_duration",
+    "profit_factor",
+    "expectancy_pct",
+    "sqn",
+    "kelly_criterion",
+)
 
 
 def _nan_div(a: float, b: float) -> float:
@@ -99,7 +126,7 @@ def periods_per_year(ts_ns: np.ndarray, period: float) -> tuple[int, str]:
     """(periods per year, sampling period) from the data's spacing and whether it trades on weekends."""
     freq_days = int(period // NS_PER_DAY) if math.isfinite(period) else 0
     day_of_week = (ts_ns // NS_PER_DAY + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
-    have_weekends = float(np.mean((day_of_week >= 5))) > 2 / 7 * 0.6
+    have_weekends = float(np.mean(day_of_week >= 5)) > 2 / 7 * 0.6
     if freq_days == 7:
         return 52, "W"
     if freq_days == 31:
@@ -185,9 +212,7 @@ def compute_stats(
     s["cagr_pct"] = ((s["equity_final"] / equity[0]) ** (1 / years) - 1) * 100 if years else math.nan
     s["sharpe_ratio"] = _nan_div(s["return_ann_pct"], s["volatility_ann_pct"])
     downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2))) * math.sqrt(per_year) if len(r) else math.nan
-    s["sortino_ratio"] = (
-        annual / downside if downside else (math.copysign(math.inf, annual) if annual else math.nan)
-    )
+    s["sortino_ratio"] = annual / downside if downside else (math.copysign(math.inf, annual) if annual else math.nan)
     peak = np.maximum.accumulate(equity)
     with np.errstate(divide="ignore", invalid="ignore"):
         dd = 1 - equity / peak
@@ -201,9 +226,9 @@ def compute_stats(
     mkt_log = np.log(close[1:] / close[:-1])
     beta = math.nan
     if len(eq_log) > 1:
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"):
             cov = np.cov(eq_log, mkt_log)
-        beta = float(cov[0, 1] / cov[1, 1])
+            beta = float(cov[0, 1] / cov[1, 1]) if cov[1, 1] else math.nan
     s["alpha_pct"] = s["return_pct"] - beta * s["buy_hold_return_pct"]
     s["beta"] = beta
 

@@ -107,8 +107,18 @@ def result_to_frame(result: BacktestResult) -> Any:
 
 def trades_to_frame(trades: Sequence[Trade]) -> Any:
     pd = _pandas()
-    columns = ("size", "entry_bar", "exit_bar", "entry_price", "exit_price", "pnl", "return_pct",
-               "commission", "entry_time", "exit_time")  # fmt: skip
+    columns = (
+        "size",
+        "entry_bar",
+        "exit_bar",
+        "entry_price",
+        "exit_price",
+        "pnl",
+        "return_pct",
+        "commission",
+        "entry_time",
+        "exit_time",
+    )
     frame = pd.DataFrame({c: [getattr(t, c) for t in trades] for c in columns})
     frame["duration"] = frame["exit_time"] - frame["entry_time"]
     frame["exit_reason"] = [t.exit_reason.value for t in trades]

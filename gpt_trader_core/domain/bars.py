@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -42,9 +43,7 @@ def _as_float_array(name: str, values: Any) -> FloatArray:
 def _as_time_array(values: Any) -> TimeArray:
     try:
         array = np.asarray(values)
-        if array.dtype.kind == "M":
-            array = array.astype("datetime64[ns]")
-        elif array.dtype.kind in "iu":
+        if array.dtype.kind == "M" or array.dtype.kind in "iu":
             array = array.astype("datetime64[ns]")
         else:
             array = np.array([_to_datetime64(v) for v in array], dtype="datetime64[ns]")
@@ -59,6 +58,13 @@ def _to_datetime64(value: Any) -> np.datetime64:
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
     return np.datetime64(value, "ns")
+
+
+def _floats(name: str) -> Callable[[Any], FloatArray]:
+    def convert(values: Any) -> FloatArray:
+        return _as_float_array(name, values)
+
+    return convert
 
 
 def _first_bad_row(mask: np.ndarray) -> int | None:
@@ -77,11 +83,11 @@ class Bars:
     """
 
     timestamps: TimeArray = attrs.field(converter=_as_time_array)
-    open: FloatArray = attrs.field(converter=lambda v: _as_float_array("open", v))
-    high: FloatArray = attrs.field(converter=lambda v: _as_float_array("high", v))
-    low: FloatArray = attrs.field(converter=lambda v: _as_float_array("low", v))
-    close: FloatArray = attrs.field(converter=lambda v: _as_float_array("close", v))
-    volume: FloatArray = attrs.field(converter=lambda v: _as_float_array("volume", v))
+    open: FloatArray = attrs.field(converter=_floats("open"))
+    high: FloatArray = attrs.field(converter=_floats("high"))
+    low: FloatArray = attrs.field(converter=_floats("low"))
+    close: FloatArray = attrs.field(converter=_floats("close"))
+    volume: FloatArray = attrs.field(converter=_floats("volume"))
     symbol: str = "UNKNOWN"
     timeframe: str = "1d"
     #: Where the bars came from, e.g. ``synthetic(seed=0)``, ``csv:/data/AAPL.csv``, ``dataframe``.
@@ -133,8 +139,7 @@ class Bars:
         row = _first_bad_row(self.high < body_top)
         if row is not None:
             raise InvalidDataError(
-                f"{self.symbol}: row {row} ({ts[row]}) has high {self.high[row]} below max(open, close) "
-                f"{body_top[row]}"
+                f"{self.symbol}: row {row} ({ts[row]}) has high {self.high[row]} below max(open, close) {body_top[row]}"
             )
         row = _first_bad_row(self.low > body_bottom)
         if row is not None:
@@ -147,6 +152,25 @@ class Bars:
             raise InvalidDataError(
                 f"{self.symbol}: volume at row {row} ({ts[row]}) is {self.volume[row]}; volume must be >= 0"
             )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuild through the constructor so unpickled bars (cache, process pools) are validated
+        # and read-only like any others.
+        return (
+            Bars,
+            (
+                self.timestamps,
+                self.open,
+                self.high,
+                self.low,
+                self.close,
+                self.volume,
+                self.symbol,
+                self.timeframe,
+                self.source,
+                self.synthetic,
+            ),
+        )
 
     # -- views -------------------------------------------------------------------------------
 

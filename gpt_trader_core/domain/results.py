@@ -6,6 +6,7 @@ import datetime as dt
 import html
 import math
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -82,6 +83,13 @@ class BacktestResult:
     exit_reasons: Mapping[str, Mapping[str, float]]
     rejected_orders: int = 0
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Read-only mapping views cannot be pickled; ship plain dicts and wrap them again.
+        values = {a.name: getattr(self, a.name) for a in attrs.fields(BacktestResult)}
+        for name in ("params", "stats", "exit_reasons"):
+            values[name] = dict(values[name])
+        return (_rebuild_result, (values,))
+
     @property
     def label(self) -> str:
         args = ", ".join(f"{k}={v}" for k, v in self.params.items())
@@ -119,7 +127,10 @@ class BacktestResult:
             if self.synthetic
             else ""
         )
-        return (
-            f"<div><b>{html.escape(self.label)}</b>{warn}"
-            f"<table>{rows}</table><p>{len(self.trades)} trades</p></div>"
-        )
+        return f"<div><b>{html.escape(self.label)}</b>{warn}<table>{rows}</table><p>{len(self.trades)} trades</p></div>"
+
+
+def _rebuild_result(values: dict[str, Any]) -> BacktestResult:
+    for name in ("params", "stats", "exit_reasons"):
+        values[name] = MappingProxyType(values[name])
+    return BacktestResult(**values)

@@ -1,8 +1,10 @@
-"""The backtest use case shared by the Python API, the CLI, REST and WebSocket drivers."""
+"""The backtest use case shared by the CLI, REST and WebSocket drivers (and ``gt.App``)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,10 +12,11 @@ import attrs
 
 from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.backtesting.runner import run_backtest
+from gpt_trader_core.cache_keys import content_key
 from gpt_trader_core.domain.bars import Bars
+from gpt_trader_core.domain.records import BacktestRecord, utcnow
 from gpt_trader_core.domain.results import BacktestResult
-from gpt_trader_core.ports import MarketData
-from gpt_trader_core.strategy.base import Strategy
+from gpt_trader_core.ports import BacktestStore, Cache, Executor, MarketData
 from gpt_trader_core.strategy.registry import StrategyRegistry
 
 
@@ -30,23 +33,112 @@ class BacktestRequest:
     config: BacktestConfig = attrs.field(factory=BacktestConfig)
 
 
-class Backtester:
-    """Runs backtests: on bars the caller has (``run_on``) or on a symbol from the market-data port."""
+@attrs.frozen
+class BacktestRun:
+    """A finished backtest: the result, the id it was saved under (if saved) and whether it came
+    from the cache."""
 
-    def __init__(self, market_data: MarketData, registry: StrategyRegistry) -> None:
+    result: BacktestResult
+    record_id: str | None = None
+    cached: bool = False
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+def record_from_result(result: BacktestResult, record_id: str) -> BacktestRecord:
+    return BacktestRecord(
+        id=record_id,
+        created_at=utcnow(),
+        strategy=result.strategy,
+        params=dict(result.params),
+        symbol=result.symbol,
+        timeframe=result.timeframe,
+        source=result.source,
+        synthetic=result.synthetic,
+        data_fingerprint=result.data_fingerprint,
+        start=result.stats["start"],
+        end=result.stats["end"],
+        config=attrs.asdict(result.config),
+        stats=dict(result.stats),
+        trades=result.trades,
+    )
+
+
+class MarketHistory:
+    """Market-data history through the cache: ``market_data`` port + optional ``Cache``."""
+
+    def __init__(self, market_data: MarketData, cache: Cache | None = None) -> None:
         self._market_data = market_data
+        self._cache = cache
+
+    @property
+    def source(self) -> str:
+        return self._market_data.name
+
+    async def get(self, symbol: str, start: dt.datetime | None, end: dt.datetime | None, timeframe: str = "1d") -> Bars:
+        key = content_key(
+            "market_data",
+            source=self._market_data.name,
+            symbol=symbol.upper(),
+            start=start,
+            end=end,
+            timeframe=timeframe,
+        )
+        if self._cache is not None:
+            cached = await self._cache.get("market_data", key)
+            if isinstance(cached, Bars):
+                return cached
+        # Sources read files or generate data: keep that off the event loop.
+        bars = await asyncio.to_thread(self._market_data.history, symbol, start, end, timeframe)
+        if self._cache is not None:
+            await self._cache.set("market_data", key, bars)
+        return bars
+
+
+class Backtester:
+    """Runs backtests on symbols from the market-data port; caches results by content and saves them."""
+
+    def __init__(
+        self,
+        history: MarketHistory,
+        registry: StrategyRegistry,
+        executor: Executor,
+        cache: Cache | None = None,
+        store: BacktestStore | None = None,
+    ) -> None:
+        self._history = history
         self._registry = registry
+        self._executor = executor
+        self._cache = cache
+        self._store = store
 
-    def strategy(self, name: str, params: Mapping[str, Any]) -> Strategy:
-        return self._registry.create(name, **params)
-
-    def run_on(self, bars: Bars, strategy: Strategy, config: BacktestConfig) -> BacktestResult:
-        return run_backtest(bars, strategy, config)
-
-    def load(self, request: BacktestRequest) -> Bars:
-        return self._market_data.history(request.symbol, request.start, request.end, request.timeframe)
-
-    def run(self, request: BacktestRequest) -> BacktestResult:
-        """Validate the strategy first (cheap), then load the data and run."""
-        strategy = self.strategy(request.strategy, request.params)
-        return self.run_on(self.load(request), strategy, request.config)
+    async def run(self, request: BacktestRequest, *, save: bool = False) -> BacktestRun:
+        """Validate the strategy first (cheap), load the data, run (or reuse a cached run), save."""
+        strategy = self._registry.create(request.strategy, **request.params)
+        bars = await self._history.get(request.symbol, request.start, request.end, request.timeframe)
+        strategy.require_bars(bars)
+        key = content_key(
+            "backtest",
+            strategy=strategy.name,
+            params=dict(strategy.values),
+            config=request.config,
+            data=bars.fingerprint(),
+            source=bars.source,
+            symbol=bars.symbol,
+            timeframe=bars.timeframe,
+        )
+        hit = await self._cache.get("backtest", key) if self._cache is not None else None
+        cached = isinstance(hit, BacktestResult)
+        if isinstance(hit, BacktestResult):
+            result = hit
+        else:
+            result = await self._executor.run(run_backtest, bars, strategy, request.config)
+            if self._cache is not None:
+                await self._cache.set("backtest", key, result)
+        record_id = None
+        if save and self._store is not None:
+            record_id = new_id("bt")
+            await self._store.save_backtest(record_from_result(result, record_id))
+        return BacktestRun(result, record_id, cached)

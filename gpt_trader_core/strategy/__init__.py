@@ -9,4 +9,12 @@ REGISTRY = StrategyRegistry()
 for _cls in BUILTIN_STRATEGIES:
     REGISTRY.register(_cls)
 
-__all__ = ["BUILTIN_STRATEGIES", "REGISTRY", "Param", "Signals", "Strategy", "StrategyRegistry", "StrategySpec"]
+__all__ = [
+    "BUILTIN_STRATEGIES",
+    "REGISTRY",
+    "Param",
+    "Signals",
+    "Strategy",
+    "StrategyRegistry",
+    "StrategySpec",
+]

@@ -66,7 +66,7 @@ class Param:
             ) from None
         if self.choices is not None and value not in self.choices:
             raise InvalidParameterError(f"{where} must be one of {list(self.choices)}, got {value!r}")
-        if self.low is not None and value < self.low or self.high is not None and value > self.high:
+        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
             raise InvalidParameterError(f"{where} is {value!r}, out of range{self._range_hint()}")
         return value
 
@@ -142,7 +142,7 @@ class Strategy(abc.ABC):
         return resolved
 
     @classmethod
-    def check(cls, values: Mapping[str, Any]) -> None:
+    def check(cls, values: Mapping[str, Any]) -> None:  # noqa: B027 - optional hook, empty by default
         """Constraints between parameters; raise ``InvalidParameterError`` when violated."""
 
     def min_bars(self) -> int:

@@ -125,8 +125,15 @@ class VolatilityFilter(Strategy):
     description = "SMA trend following, flat when volatility is above a threshold"
     params = (
         Param("period", int, 20, 2, 250, "Window of the SMA and of the volatility estimate", step=5),
-        Param("vol_threshold", float, 0.02, 0.001, 0.2, "Per-bar return volatility above which to stay flat",
-              step=0.005),
+        Param(
+            "vol_threshold",
+            float,
+            0.02,
+            0.001,
+            0.2,
+            "Per-bar return volatility above which to stay flat",
+            step=0.005,
+        ),
     )
 
     def min_bars(self) -> int:
@@ -171,4 +178,10 @@ class Breakout(Strategy):
         return Signals(target, n)
 
 
-BUILTIN_STRATEGIES: tuple[type[Strategy], ...] = (SmaCross, Momentum, MeanReversion, VolatilityFilter, Breakout)
+BUILTIN_STRATEGIES: tuple[type[Strategy], ...] = (
+    SmaCross,
+    Momentum,
+    MeanReversion,
+    VolatilityFilter,
+    Breakout,
+)

@@ -1,0 +1,1 @@
+"""Executors: where CPU-bound work runs (in-process, a local process pool, later Dask)."""

@@ -1,0 +1,1 @@
+"""The Cleo command line: ``gpt-trader`` (and ``python -m entrypoints``)."""

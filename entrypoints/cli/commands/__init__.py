@@ -1,0 +1,1 @@
+"""One command class per module."""

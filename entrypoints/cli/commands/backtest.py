@@ -1,0 +1,152 @@
+"""``gpt-trader backtest``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from cleo.helpers import option
+from cleo.io.inputs.option import Option
+
+from entrypoints.cli.base import AppCommand
+from entrypoints.cli.render import SYNTHETIC_BANNER, TRADE_COLUMNS, to_csv, trade_rows, write_table
+from gpt_trader_core.errors import InvalidParameterError
+
+
+def parse_date(name: str, value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidParameterError(f"--{name} {value!r} is not a date; use YYYY-MM-DD") from None
+
+
+def parse_float(name: str, value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise InvalidParameterError(f"--{name} expects a number, got {value!r}") from None
+
+
+class BacktestCommand(AppCommand):
+    name = "backtest"
+    description = "Backtest a strategy on one symbol (synthetic market data by default)."
+    help = """Backtests <info>--strategy</info> on <info>--symbol</info> and prints its statistics.
+
+  <comment>gpt-trader backtest --strategy sma_cross --symbol AAPL --param fast=10 --param slow=20</comment>
+  <comment>gpt-trader backtest -s breakout --symbol SPY --from 2020-01-01 --to 2024-12-31 --format json</comment>
+  <comment>gpt-trader backtest -s momentum --symbol GOOG --data-dir ./csv --commission 0.001 --trades</comment>
+
+Without <info>--data-dir</info> the data come from the deterministic SYNTHETIC market (any symbol works);
+list strategies and their parameters with <info>gpt-trader strategies</info>."""
+
+    options: ClassVar[list[Option]] = [
+        option("strategy", "s", "Strategy name (see `gpt-trader strategies`)", flag=False),
+        option("symbol", None, "Symbol", flag=False, default="AAPL"),
+        option("from", None, "First day (YYYY-MM-DD)", flag=False),
+        option("to", None, "Last day (YYYY-MM-DD)", flag=False),
+        option("timeframe", "t", "Bar timeframe (1d, 1h, 15m, ...)", flag=False, default="1d"),
+        option("param", "p", "Strategy parameter as key=value (repeatable)", flag=False, multiple=True),
+        option("cash", None, "Starting cash (default: settings backtest.cash)", flag=False),
+        option("commission", None, "Commission rate per side, e.g. 0.002", flag=False),
+        option("slippage", None, "Slippage rate per fill, e.g. 0.0005", flag=False),
+        option("mode", None, "long_short or long_only", flag=False, default="long_short"),
+        option("fill", None, "next_open or close", flag=False, default="next_open"),
+        option("stop-loss", None, "Stop loss as a fraction of the entry price, e.g. 0.05", flag=False),
+        option("take-profit", None, "Take profit as a fraction of the entry price", flag=False),
+        option("trailing-stop", None, "Trailing stop as a fraction", flag=False),
+        option("close-at-end", None, "Close a position still open at the end and count it", flag=True),
+        option(
+            "data-dir",
+            None,
+            "Directory of SYMBOL.csv files to use instead of the synthetic market",
+            flag=False,
+        ),
+        option("seed", None, "Seed of the synthetic market", flag=False),
+        option("format", "f", "Output: table, json or csv", flag=False),
+        option("trades", None, "Also print the trades", flag=True),
+        option("no-save", None, "Do not save the result in the state store", flag=True),
+    ]
+
+    def settings_overrides(self) -> list[str]:
+        overrides = []
+        if self.option("data-dir"):
+            overrides += ["market_data.source=csv", f"market_data.path={self.option('data-dir')}"]
+        if self.option("seed") is not None:
+            overrides.append(f"market_data.seed={self.option('seed')}")
+        return overrides
+
+    def handle(self) -> int:
+        from gpt_trader_core.backtesting.config import BacktestConfig
+        from gpt_trader_core.services.backtest import BacktestRequest
+
+        strategy = self.option("strategy")
+        if not strategy:
+            raise InvalidParameterError("--strategy is required (see `gpt-trader strategies`)")
+        fmt = self.output_format()
+        start, end = parse_date("from", self.option("from")), parse_date("to", self.option("to"))
+        if start and end and end < start:
+            raise InvalidParameterError(f"--to ({end:%Y-%m-%d}) is before --from ({start:%Y-%m-%d})")
+        params = self.parse_pairs("param", self.option("param"))
+        loaded = self.load_settings()
+        defaults = loaded.settings.backtest
+
+        def number(name: str, default: float | None) -> Any:
+            value = parse_float(name, self.option(name))
+            return default if value is None else value
+
+        config = BacktestConfig(
+            cash=number("cash", defaults.cash),
+            commission=number("commission", defaults.commission),
+            slippage=number("slippage", defaults.slippage),
+            mode=self.option("mode"),
+            fill=self.option("fill"),
+            close_at_end=self.option("close-at-end"),
+            stop_loss=number("stop-loss", None),
+            take_profit=number("take-profit", None),
+            trailing_stop=number("trailing-stop", None),
+        )
+        request = BacktestRequest(
+            symbol=self.option("symbol"),
+            strategy=strategy,
+            params=params,
+            start=start,
+            end=end,
+            timeframe=self.option("timeframe"),
+            config=config,
+        )
+
+        async def work(container: Any) -> Any:
+            backtester = await container.services.backtester()
+            return await backtester.run(request, save=not self.option("no-save"))
+
+        run = self.run_with_container(work)
+        self.show(run.result, run.record_id, fmt)
+        return 0
+
+    def show(self, result: Any, record_id: str | None, fmt: str) -> None:
+        from entrypoints.serialization import dumps, result_to_dict
+
+        if fmt == "json":
+            self.line(dumps(result_to_dict(result, trades=True, record_id=record_id)))
+            return
+        if fmt == "csv":
+            if self.option("trades"):
+                self.line(to_csv(TRADE_COLUMNS, trade_rows(result)).rstrip("\n"))
+            else:
+                self.line(to_csv(("stat", "value"), result.stats.items()).rstrip("\n"))
+            return
+        if result.synthetic:
+            self.line(f"<comment>{SYNTHETIC_BANNER}</comment>")
+        self.line(f"<info>{result.label}</info>")
+        write_table(self, ("statistic", "value"), result.stats.items())
+        if result.open_position is not None:
+            p = result.open_position
+            self.line(f"open position at the end: {p.size:g} units @ {p.entry_price:.4f} (marked to market)")
+        if self.option("trades"):
+            write_table(self, TRADE_COLUMNS, trade_rows(result))
+        if record_id:
+            self.line(f"saved as <info>{record_id}</info>")

@@ -1,0 +1,28 @@
+"""``gpt-trader cache clear``."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from cleo.helpers import option
+from cleo.io.inputs.option import Option
+
+from entrypoints.cli.base import AppCommand
+
+
+class CacheClearCommand(AppCommand):
+    name = "cache clear"
+    description = "Drop cached entries: all, or one kind (--kind market_data | backtest | ...)."
+    options: ClassVar[list[Option]] = [option("kind", "k", "Only this kind of entry", flag=False)]
+
+    def handle(self) -> int:
+        kind = self.option("kind")
+
+        async def work(container: Any) -> int:
+            cache = await container.adapters.cache()
+            dropped: int = await cache.clear(kind)
+            return dropped
+
+        dropped = self.run_with_container(work)
+        self.line(f"dropped {dropped} {'entries' if dropped != 1 else 'entry'}" + (f" of kind {kind}" if kind else ""))
+        return 0

@@ -1,0 +1,76 @@
+"""``gpt-trader serve``: the HTTP API and/or the WebSocket server, until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from cleo.helpers import option
+from cleo.io.inputs.option import Option
+
+from entrypoints.cli.base import AppCommand
+from gpt_trader_core.errors import ConfigurationError
+
+
+class ServeCommand(AppCommand):
+    name = "serve"
+    description = "Run the HTTP API and/or the WebSocket server (stops gracefully on SIGTERM/Ctrl-C)."
+    help = """Modes: <info>api</info> (HTTP on api.port), <info>websocket</info> (WebSocket on websocket.port) or
+<info>all</info> (both, one process). SIGTERM or Ctrl-C stops accepting connections, lets requests in
+flight finish within api.shutdown_timeout seconds, releases the state store, cache and executor,
+and exits 0.
+
+  <comment>gpt-trader serve --mode api --port 8000</comment>
+  <comment>GPT_TRADER__API__AUTH__JWT_SECRET=... gpt-trader serve --mode all</comment>"""
+    options: ClassVar[list[Option]] = [
+        option("mode", "m", "api, websocket or all (default: system.mode, or api when that is cli)", flag=False),
+        option("host", None, "Interface to listen on (default: api.host)", flag=False),
+        option("port", "p", "HTTP port (default: api.port)", flag=False),
+        option("ws-port", None, "WebSocket port (default: websocket.port)", flag=False),
+    ]
+    executor = "local"
+
+    def settings_overrides(self) -> list[str]:
+        overrides = []
+        for opt, key in (("host", "api.host"), ("port", "api.port"), ("ws-port", "websocket.port")):
+            if self.option(opt) is not None:
+                overrides.append(f"{key}={self.option(opt)}")
+        return overrides
+
+    def handle(self) -> int:
+        from sanic import Sanic
+
+        from entrypoints.container import build_container
+        from entrypoints.http.app import create_api_app, create_ws_app, install_lifecycle
+        from entrypoints.logs import configure_logging
+
+        loaded = self.load_settings()
+        settings = loaded.settings
+        mode = self.option("mode") or (settings.system.mode if settings.system.mode != "cli" else "api")
+        if mode not in ("api", "websocket", "all"):
+            raise ConfigurationError(f"--mode must be api, websocket or all, got {mode!r}")
+        configure_logging(settings.system.log_level, settings.system.log_format)
+        container = build_container(settings)
+        apps = []
+        if mode in ("api", "all"):
+            api = create_api_app(container, settings)
+            api.prepare(
+                host=settings.api.host,
+                port=settings.api.port,
+                single_process=True,
+                motd=False,
+                access_log=False,
+            )
+            apps.append(api)
+        if mode in ("websocket", "all"):
+            ws = create_ws_app(container, settings)
+            ws.prepare(
+                host=settings.api.host,
+                port=settings.websocket.port,
+                single_process=True,
+                motd=False,
+                access_log=False,
+            )
+            apps.append(ws)
+        install_lifecycle(apps[0], container)
+        Sanic.serve_single(primary=apps[0])
+        return 0

@@ -1,0 +1,138 @@
+"""The composition root: the only place where adapters are chosen and wired to use cases.
+
+``build_container(settings)`` gives every driver (CLI, HTTP, WebSocket, ``gt.App``) the same graph.
+Adapters with a lifecycle are async ``Resource``s: ``await container.init_resources()`` on start,
+``await container.shutdown_resources()`` on stop. Tests swap whole adapter sets with
+``container.adapters.override(InMemoryAdapters(...))``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from dependency_injector import containers, providers
+
+from gpt_trader_core.ports import Cache, Executor, MarketData, StateStore
+from gpt_trader_core.services.backtest import Backtester, MarketHistory
+from gpt_trader_core.strategy import REGISTRY
+
+
+def _market_data(source: str, path: str | None, seed: int) -> MarketData:
+    if source == "csv":
+        from adapters.market_data.csv import CsvMarketData
+
+        return CsvMarketData(Path(str(path)).expanduser())
+    if source == "parquet":
+        from adapters.market_data.parquet import ParquetMarketData
+
+        return ParquetMarketData(Path(str(path)).expanduser())
+    from adapters.market_data.synthetic import SyntheticMarketData
+
+    return SyntheticMarketData(seed=seed)
+
+
+async def _state_store(url: str) -> AsyncIterator[StateStore]:
+    if url in ("memory://", "memory"):
+        from adapters.state.memory import InMemoryStateStore
+
+        store: StateStore = InMemoryStateStore()
+    else:
+        from adapters.state.sqlite import SqliteStateStore
+
+        store = SqliteStateStore.from_url(url)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def _cache(backend: str, redis_url: Any, ttl: dict[str, float]) -> AsyncIterator[Cache]:
+    from adapters.cache.aiocache_cache import AiocacheCache
+
+    url = redis_url.get_secret_value() if hasattr(redis_url, "get_secret_value") else str(redis_url)
+    default_ttl = float(ttl.get("default", 300.0))
+    cache = AiocacheCache(backend, redis_url=url, ttl=ttl, default_ttl=default_ttl)  # type: ignore[arg-type]
+    try:
+        yield cache
+    finally:
+        await cache.close()
+
+
+async def _executor(kind: str, workers: int, scheduler_address: str | None) -> AsyncIterator[Executor]:
+    if kind == "inline":
+        from adapters.executor.local import InlineExecutor
+
+        executor: Executor = InlineExecutor()
+    else:
+        from adapters.executor.local import LocalProcessExecutor
+
+        executor = LocalProcessExecutor(workers)
+    try:
+        yield executor
+    finally:
+        await executor.close()
+
+
+class Adapters(containers.DeclarativeContainer):
+    """The production adapter set, chosen from settings."""
+
+    settings: providers.Dependency[Any] = providers.Dependency()
+
+    market_data = providers.Singleton(
+        _market_data,
+        source=settings.provided.market_data.source,
+        path=settings.provided.market_data.path,
+        seed=settings.provided.market_data.seed,
+    )
+    state_store = providers.Resource(_state_store, url=settings.provided.state.url)
+    cache = providers.Resource(
+        _cache,
+        backend=settings.provided.cache.backend,
+        redis_url=settings.provided.cache.redis_url,
+        ttl=settings.provided.cache.ttl,
+    )
+    executor = providers.Resource(
+        _executor,
+        kind=settings.provided.executor.kind,
+        workers=settings.provided.executor.workers,
+        scheduler_address=settings.provided.executor.scheduler_address,
+    )
+
+
+class Services(containers.DeclarativeContainer):
+    """Use cases, built from whatever adapter set is plugged in."""
+
+    adapters = providers.DependenciesContainer()
+
+    registry = providers.Object(REGISTRY)
+    history = providers.Factory(MarketHistory, market_data=adapters.market_data, cache=adapters.cache)
+    backtester = providers.Factory(
+        Backtester,
+        history=history,
+        registry=registry,
+        executor=adapters.executor,
+        cache=adapters.cache,
+        store=adapters.state_store,
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    settings: providers.Dependency[Any] = providers.Dependency()
+    adapters = providers.Container(Adapters, settings=settings)
+    services = providers.Container(Services, adapters=adapters)
+
+
+def build_container(settings: Any, *, executor: str | None = None) -> Container:
+    """The application graph for ``settings`` (an ``entrypoints.settings.Settings``).
+
+    ``executor="inline"`` runs CPU work in the caller's process (the CLI: one job, nobody waiting).
+    """
+    container = Container(settings=settings)
+    if executor is not None:
+        container.adapters.executor.override(
+            providers.Resource(_executor, kind=executor, workers=1, scheduler_address=None)
+        )
+    return container

@@ -1,0 +1,1 @@
+"""The Sanic HTTP and WebSocket drivers."""

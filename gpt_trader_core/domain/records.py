@@ -1,0 +1,71 @@
+"""Stored records: what the state store keeps about backtests and executions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from gpt_trader_core.domain.trading import Trade
+
+
+def utcnow() -> dt.datetime:
+    """Now, as a naive UTC datetime (the convention for every stored time)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@attrs.frozen
+class BacktestRecord:
+    """A saved backtest: inputs (strategy, parameters, data identity, config) and outputs (stats, trades)."""
+
+    id: str
+    created_at: dt.datetime
+    strategy: str
+    params: Mapping[str, Any]
+    symbol: str
+    timeframe: str
+    source: str
+    synthetic: bool
+    data_fingerprint: str
+    start: dt.datetime
+    end: dt.datetime
+    config: Mapping[str, Any]
+    stats: Mapping[str, Any]
+    trades: tuple[Trade, ...] = ()
+
+
+class ExecutionStatus(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
+
+
+@attrs.frozen
+class Execution:
+    """One run of a long job (a workflow, an optimisation, a backtest) under an id.
+
+    ``progress`` is in [0, 1]; ``result`` (JSON-like mapping) is set on success, ``error`` (one line)
+    on failure or cancellation. Times are naive UTC.
+    """
+
+    id: str
+    kind: str
+    name: str
+    status: ExecutionStatus = ExecutionStatus.PENDING
+    params: Mapping[str, Any] = attrs.field(factory=dict)
+    progress: float = 0.0
+    message: str = ""
+    created_at: dt.datetime = attrs.field(factory=utcnow)
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    result: Mapping[str, Any] | None = None
+    error: str | None = None

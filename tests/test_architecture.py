@@ -1,0 +1,42 @@
+"""House rules that keep the architecture honest."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_contracts_hold() -> None:
+    """import-linter: the core imports no adapters, entrypoints, frameworks or pandas."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "from importlinter.cli import lint_imports_command; lint_imports_command()"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "broken" not in proc.stdout.lower() or "0 broken" in proc.stdout.lower()
+
+
+def test_importing_the_core_loads_no_heavy_frameworks() -> None:
+    code = (
+        "import sys, gpt_trader_core as gt; gt.backtest; gt.Bars; "
+        "bad = [m for m in ('pandas', 'sanic', 'cleo', 'aiocache', 'dependency_injector', 'redis') "
+        "if m in sys.modules]; print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == ""
+
+
+def test_no_argparse_anywhere() -> None:
+    offenders = [
+        str(path.relative_to(ROOT))
+        for package in ("gpt_trader_core", "adapters", "entrypoints")
+        for path in (ROOT / package).rglob("*.py")
+        if "argparse" in path.read_text()
+    ]
+    assert offenders == []
