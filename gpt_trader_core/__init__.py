@@ -38,9 +38,11 @@ _EXPORTS: dict[str, str] = {
     "UnknownStrategyError": "gpt_trader_core.errors",
     "DataSourceError": "gpt_trader_core.errors",
     "indicators": "gpt_trader_core.indicators",
+    "App": "gpt_trader_core.app",
 }
 
 __all__ = [
+    "App",
     "BacktestConfig",
     "BacktestResult",
     "Bars",
@@ -81,6 +83,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from gpt_trader_core import indicators
+    from gpt_trader_core.app import App
     from gpt_trader_core.api import as_bars, backtest, register_strategy, strategies, synthetic
     from gpt_trader_core.backtesting.config import BacktestConfig
     from gpt_trader_core.domain.bars import Bars

@@ -12,7 +12,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import attrs
 
 from gpt_trader_core.domain.bars import Bars
-from gpt_trader_core.domain.records import BacktestRecord, Execution, ExecutionStatus
+from gpt_trader_core.domain.records import BacktestRecord, Execution, ExecutionStatus, ModelRecord
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -83,7 +83,22 @@ class ExecutionStore(Protocol):
     ) -> list[Execution]: ...
 
 
-class StateStore(BacktestStore, ExecutionStore, Protocol):
+class ModelStore(Protocol):
+    """Trained models by name.
+
+    Contract: ``save_model`` is durable once it returns and replaces a model of the same name;
+    ``get_model`` raises ``NotFoundError`` for an unknown name; ``list_models`` returns the newest
+    first, optionally only one ``kind``, with payloads included.
+    """
+
+    async def save_model(self, record: ModelRecord) -> None: ...
+
+    async def get_model(self, name: str) -> ModelRecord: ...
+
+    async def list_models(self, *, kind: str | None = None) -> list[ModelRecord]: ...
+
+
+class StateStore(BacktestStore, ExecutionStore, ModelStore, Protocol):
     """Everything the application persists, behind one lifecycle (``open``/``close``) and a health probe."""
 
     async def open(self) -> None:

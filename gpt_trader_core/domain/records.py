@@ -69,3 +69,16 @@ class Execution:
     finished_at: dt.datetime | None = None
     result: Mapping[str, Any] | None = None
     error: str | None = None
+
+
+@attrs.frozen
+class ModelRecord:
+    """A trained model: ``payload`` holds its parameters as JSON-like data (lists of floats, not
+    pickles), ``metrics`` its validation results. Saving under an existing name replaces it."""
+
+    name: str
+    kind: str
+    created_at: dt.datetime
+    params: Mapping[str, Any] = attrs.field(factory=dict)
+    payload: Mapping[str, Any] = attrs.field(factory=dict)
+    metrics: Mapping[str, Any] = attrs.field(factory=dict)

@@ -73,6 +73,11 @@ def test_serve_health_then_sigterm_exits_cleanly(mode: str, tmp_path: Path, isol
         assert names == {"state_store", "cache", "executor"}
         live_status, _ = _get(f"http://127.0.0.1:{port}/api/v1/system/health/live")
         assert live_status == 200
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/system/health/live", headers={"X-Request-ID": "trace-42"}
+        )
+        with urllib.request.urlopen(request, timeout=2) as response:
+            assert response.headers["x-request-id"] == "trace-42"
         if mode == "all":
             assert _get(f"http://127.0.0.1:{ws_port}/api/v1/system/health/live")[0] == 200
         proc.send_signal(signal.SIGTERM)
