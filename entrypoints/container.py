@@ -125,6 +125,19 @@ class Container(containers.DeclarativeContainer):
     services = providers.Container(Services, adapters=adapters)
 
 
+async def start_resources(container: containers.Container) -> None:
+    """``init_resources`` returns an awaitable only when some resource is async; accept both."""
+    result = container.init_resources()
+    if result is not None:
+        await result
+
+
+async def stop_resources(container: containers.Container) -> None:
+    result = container.shutdown_resources()
+    if result is not None:
+        await result
+
+
 def build_container(settings: Any, *, executor: str | None = None) -> Container:
     """The application graph for ``settings`` (an ``entrypoints.settings.Settings``).
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from entrypoints.container import build_container
+from entrypoints.container import build_container, start_resources, stop_resources
 from entrypoints.settings import load_settings
 from gpt_trader_core.app import App, AppServices
 
@@ -24,10 +24,10 @@ def open_app(config: str | Path | None = None, *, inline: bool = True, **overrid
     container = build_container(settings, executor="inline" if inline else None)
 
     async def connect() -> AppServices:
-        await container.init_resources()
+        await start_resources(container)
         return AppServices(await container.services.backtester(), await container.adapters.state_store())
 
     async def disconnect() -> None:
-        await container.shutdown_resources()
+        await stop_resources(container)
 
     return App(connect, disconnect)

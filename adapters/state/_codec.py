@@ -9,8 +9,9 @@ JSON cannot hold everything a record carries, so the converter adds:
 - non-finite ``float`` fields → ``"nan"``, ``"inf"``, ``"-inf"`` (a float field's type tells the
   decoder to read them back);
 - enums → their value;
-- free-form mappings (``params``, ``config``, ``stats``, ``result``: ``Mapping[str, Any]``) → a
-  *tagged tree*, because there no type says what a value was. Plain JSON values stay as they are;
+- free-form mappings (``params``, ``config``, ``stats``, ``result``, ``payload``, ``metrics``:
+  ``Mapping[str, Any]``) → a *tagged tree*, because there no type says what a value was. Plain JSON
+  values stay as they are;
   anything else becomes a one-key object whose key names the type::
 
       {"$datetime": "2024-01-02T00:00:00.000000"}   {"$date": "2024-01-02"}
@@ -40,12 +41,13 @@ import numpy as np
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 from cattrs.preconf.json import make_converter
 
-from gpt_trader_core.domain.records import BacktestRecord, Execution
+from gpt_trader_core.domain.records import BacktestRecord, Execution, ModelRecord
 from gpt_trader_core.domain.trading import Trade
 
 __all__ = [
     "BACKTEST_COLUMNS",
     "EXECUTION_COLUMNS",
+    "MODEL_COLUMNS",
     "TRADE_COLUMNS",
     "backtest_from_row",
     "backtest_row",
@@ -56,6 +58,8 @@ __all__ = [
     "execution_from_row",
     "execution_row",
     "loads",
+    "model_from_row",
+    "model_row",
     "trade_rows",
 ]
 
@@ -256,6 +260,8 @@ EXECUTION_COLUMNS: tuple[str, ...] = (
     "created_at", "started_at", "finished_at", "result", "error",
 )  # fmt: skip
 _EXECUTION_JSON = ("params", "result")
+MODEL_COLUMNS: tuple[str, ...] = ("name", "kind", "created_at", "params", "payload", "metrics")
+_MODEL_JSON = ("params", "payload", "metrics")
 
 Row = dict[str, Any]
 
@@ -294,3 +300,13 @@ def execution_row(execution: Execution) -> Row:
 def execution_from_row(row: Mapping[str, Any]) -> Execution:
     data = _json_columns({key: row[key] for key in EXECUTION_COLUMNS}, _EXECUTION_JSON, loads)
     return converter.structure(data, Execution)
+
+
+def model_row(record: ModelRecord) -> Row:
+    """The ``models`` row of a trained model (``params``/``payload``/``metrics`` as tagged JSON text)."""
+    return _json_columns(converter.unstructure(record, ModelRecord), _MODEL_JSON, dumps)
+
+
+def model_from_row(row: Mapping[str, Any]) -> ModelRecord:
+    data = _json_columns({key: row[key] for key in MODEL_COLUMNS}, _MODEL_JSON, loads)
+    return converter.structure(data, ModelRecord)

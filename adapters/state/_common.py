@@ -26,6 +26,10 @@ def execution_exists(execution_id: str) -> ConflictError:
     )
 
 
+def model_not_found(name: str) -> NotFoundError:
+    return NotFoundError(f"model {name!r} not found: no trained model is saved under this name (list them to check)")
+
+
 def not_open(store: object) -> RuntimeError:
     return RuntimeError(f"{type(store).__name__} is not open: call `await store.open()` first")
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.state import _codec, _common
-from gpt_trader_core.domain.records import BacktestRecord, Execution, ExecutionStatus
+from gpt_trader_core.domain.records import BacktestRecord, Execution, ExecutionStatus, ModelRecord
 
 __all__ = ["InMemoryStateStore"]
 
 Row = dict[str, Any]
 
 
-def _newest_first(rows: list[Row], limit: int) -> list[Row]:
+def _newest_first(rows: list[Row], limit: int | None = None, key: str = "id") -> list[Row]:
     # The SQLite store's ORDER BY created_at DESC, id DESC: the same ISO strings, compared the same way.
-    return sorted(rows, key=lambda row: (row["created_at"], row["id"]), reverse=True)[:limit]
+    return sorted(rows, key=lambda row: (row["created_at"], row[key]), reverse=True)[:limit]
 
 
 class InMemoryStateStore:
@@ -29,9 +29,13 @@ class InMemoryStateStore:
         self._open = False
         self._backtests: dict[str, tuple[Row, list[Row]]] = {}
         self._executions: dict[str, Row] = {}
+        self._models: dict[str, Row] = {}
 
     def __repr__(self) -> str:
-        return f"InMemoryStateStore({len(self._backtests)} backtests, {len(self._executions)} executions)"
+        return (
+            f"InMemoryStateStore({len(self._backtests)} backtests, {len(self._executions)} executions, "
+            f"{len(self._models)} models)"
+        )
 
     async def open(self) -> None:
         self._open = True
@@ -108,6 +112,24 @@ class InMemoryStateStore:
             if (kind is None or row["kind"] == kind) and (wanted is None or row["status"] == wanted.value)
         ]
         return [_codec.execution_from_row(row) for row in _newest_first(rows, limit)]
+
+    # -- ModelStore --------------------------------------------------------------------------------
+
+    async def save_model(self, record: ModelRecord) -> None:
+        self._check_open()
+        self._models[record.name] = _codec.model_row(record)
+
+    async def get_model(self, name: str) -> ModelRecord:
+        self._check_open()
+        row = self._models.get(name)
+        if row is None:
+            raise _common.model_not_found(name)
+        return _codec.model_from_row(row)
+
+    async def list_models(self, *, kind: str | None = None) -> list[ModelRecord]:
+        self._check_open()
+        rows = [row for row in self._models.values() if kind is None or row["kind"] == kind]
+        return [_codec.model_from_row(row) for row in _newest_first(rows, key="name")]
 
     def _check_open(self) -> None:
         if not self._open:

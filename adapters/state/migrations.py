@@ -4,7 +4,7 @@ The database's ``PRAGMA user_version`` is the number of the last migration appli
 applies the missing ones in order, each in its own ``BEGIN IMMEDIATE`` transaction together with
 the version bump, so a crash leaves the schema at a whole version and two processes opening the same
 file at once cannot both apply one. Never edit a released migration: append a new one (sessions,
-orders, fills, users ... come as migrations 3, 4, ...).
+orders, fills, users ... come as migrations 4, 5, ...).
 
 Conventions: times are ISO 8601 text (naive UTC, fixed width, so they sort chronologically); free-form
 mappings are JSON text in the tagged form of ``_codec``; non-finite floats are the text
@@ -96,6 +96,24 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX executions_created ON executions (created_at, id)",
             "CREATE INDEX executions_kind_created ON executions (kind, created_at, id)",
             "CREATE INDEX executions_status_created ON executions (status, created_at, id)",
+        ),
+    ),
+    Migration(
+        3,
+        "trained models",
+        (
+            """
+            CREATE TABLE models (
+                name       TEXT PRIMARY KEY,
+                kind       TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                params     TEXT NOT NULL,
+                payload    TEXT NOT NULL,
+                metrics    TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX models_created ON models (created_at, name)",
+            "CREATE INDEX models_kind_created ON models (kind, created_at, name)",
         ),
     ),
 )

@@ -19,7 +19,7 @@ from typing import Self, TypeVar
 
 from adapters.state import _codec, _common
 from adapters.state.migrations import migrate
-from gpt_trader_core.domain.records import BacktestRecord, Execution, ExecutionStatus
+from gpt_trader_core.domain.records import BacktestRecord, Execution, ExecutionStatus, ModelRecord
 from gpt_trader_core.errors import ConfigurationError
 
 __all__ = ["SqliteStateStore"]
@@ -52,6 +52,8 @@ _EXECUTION_UPDATE = "UPDATE executions SET {} WHERE id = :id".format(
     ", ".join(f'"{name}" = :{name}' for name in _codec.EXECUTION_COLUMNS if name != "id")
 )
 _NEWEST_FIRST = "ORDER BY created_at DESC, id DESC LIMIT ?"
+_MODEL_SELECT = f"SELECT {_columns(_codec.MODEL_COLUMNS)} FROM models"
+_MODEL_INSERT = _insert("models", _codec.MODEL_COLUMNS)
 
 
 @contextlib.contextmanager
@@ -219,6 +221,35 @@ class SqliteStateStore:
         def list_(conn: sqlite3.Connection) -> list[Execution]:
             rows = conn.execute(f"{_EXECUTION_SELECT}{where} {_NEWEST_FIRST}", (*args, limit)).fetchall()
             return [_codec.execution_from_row(row) for row in rows]
+
+        return await self._call(list_)
+
+    # -- ModelStore --------------------------------------------------------------------------------
+
+    async def save_model(self, record: ModelRecord) -> None:
+        def save(conn: sqlite3.Connection) -> None:
+            row = _codec.model_row(record)
+            with _write(conn):
+                conn.execute("DELETE FROM models WHERE name = ?", (record.name,))
+                conn.execute(_MODEL_INSERT, row)
+
+        await self._call(save)
+
+    async def get_model(self, name: str) -> ModelRecord:
+        def get(conn: sqlite3.Connection) -> ModelRecord:
+            row = conn.execute(f"{_MODEL_SELECT} WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise _common.model_not_found(name)
+            return _codec.model_from_row(row)
+
+        return await self._call(get)
+
+    async def list_models(self, *, kind: str | None = None) -> list[ModelRecord]:
+        where, args = _where(kind=kind)
+
+        def list_(conn: sqlite3.Connection) -> list[ModelRecord]:
+            rows = conn.execute(f"{_MODEL_SELECT}{where} ORDER BY created_at DESC, name DESC", args).fetchall()
+            return [_codec.model_from_row(row) for row in rows]
 
         return await self._call(list_)
 

@@ -31,17 +31,17 @@ class AppCommand(Command):
 
     def run_with_container(self, work: Callable[[Any], Awaitable[T]]) -> T:
         """Build the container, start its resources, run ``work(container)``, shut everything down."""
-        from entrypoints.container import build_container
+        from entrypoints.container import build_container, start_resources, stop_resources
 
         loaded = self.load_settings()
         container = build_container(loaded.settings, executor=self.executor)
 
         async def main() -> T:
-            await _maybe_await(container.init_resources())
+            await start_resources(container)
             try:
                 return await work(container)
             finally:
-                await _maybe_await(container.shutdown_resources())
+                await stop_resources(container)
 
         return asyncio.run(main())
 
@@ -59,9 +59,3 @@ class AppCommand(Command):
                 raise InvalidParameterError(f"--{name} expects key=value, got {item!r} (e.g. --{name} fast=10)")
             pairs[key.strip()] = value.strip()
         return pairs
-
-
-async def _maybe_await(value: Any) -> Any:
-    if asyncio.iscoroutine(value) or isinstance(value, asyncio.Future):
-        return await value
-    return value

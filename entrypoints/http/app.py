@@ -11,6 +11,7 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 
 from entrypoints import logs
+from entrypoints.container import start_resources, stop_resources
 from entrypoints.http.errors import install_error_handlers
 from gpt_trader_core.services.health import HealthCheck
 
@@ -48,7 +49,7 @@ def install_lifecycle(app: Sanic, container: Any) -> None:
     @app.before_server_start
     async def start(app: Sanic) -> None:
         started = time.perf_counter()
-        await container.init_resources()
+        await start_resources(container)
         state_store = await container.adapters.state_store()
         cache = await container.adapters.cache()
         executor = await container.adapters.executor()
@@ -62,7 +63,7 @@ def install_lifecycle(app: Sanic, container: Any) -> None:
 
     @app.after_server_stop
     async def stop(app: Sanic) -> None:
-        await container.shutdown_resources()
+        await stop_resources(container)
         log.info("%s stopped, resources released", app.name)
 
 

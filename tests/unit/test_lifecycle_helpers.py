@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import json
 import logging
 
@@ -25,7 +26,7 @@ async def test_supervisor_restarts_with_exponential_backoff(caplog: pytest.LogCa
     with caplog.at_level(logging.ERROR, "gpt_trader.supervisor"):
         await asyncio.wait_for(supervise("flaky", flaky, initial_backoff=0.02, max_backoff=0.05), 5)
     assert len(attempts) == 4
-    gaps = [b - a for a, b in zip(attempts, attempts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(attempts)]
     assert gaps[0] >= 0.02 and gaps[1] >= 0.04 and gaps[2] >= 0.05  # doubled, then capped
     assert [r.getMessage().split(" (")[0] for r in caplog.records] == ["background task 'flaky' crashed"] * 3
 
