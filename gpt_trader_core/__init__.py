@@ -22,6 +22,8 @@ _EXPORTS: dict[str, str] = {
     "register_strategy": "gpt_trader_core.api",
     "synthetic": "gpt_trader_core.api",
     "as_bars": "gpt_trader_core.api",
+    "optimize": "gpt_trader_core.api",
+    "walk_forward": "gpt_trader_core.api",
     "Bars": "gpt_trader_core.domain.bars",
     "BacktestResult": "gpt_trader_core.domain.results",
     "Trade": "gpt_trader_core.domain.trading",
@@ -39,7 +41,17 @@ _EXPORTS: dict[str, str] = {
     "DataSourceError": "gpt_trader_core.errors",
     "indicators": "gpt_trader_core.indicators",
     "App": "gpt_trader_core.app",
+    "size_position": "gpt_trader_core.sizing",
+    "classify_tier": "gpt_trader_core.portfolio",
+    "rebalance_plan": "gpt_trader_core.portfolio",
+    "check_risk": "gpt_trader_core.risk",
+    "RiskLimits": "gpt_trader_core.risk",
+    "PortfolioSnapshot": "gpt_trader_core.risk",
+    "TierConfig": "gpt_trader_core.portfolio",
 }
+
+#: Public names whose implementation is called differently.
+_RENAMED = {"check_risk": "check_order"}
 
 __all__ = [
     "App",
@@ -53,17 +65,26 @@ __all__ = [
     "InvalidParameterError",
     "Order",
     "Param",
+    "PortfolioSnapshot",
     "Position",
+    "RiskLimits",
     "Signals",
     "Strategy",
+    "TierConfig",
     "Trade",
     "UnknownStrategyError",
     "as_bars",
     "backtest",
+    "check_risk",
+    "classify_tier",
     "indicators",
+    "optimize",
+    "rebalance_plan",
     "register_strategy",
+    "size_position",
     "strategies",
     "synthetic",
+    "walk_forward",
 ]
 
 
@@ -72,7 +93,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'gpt_trader_core' has no attribute {name!r}")
     loaded = importlib.import_module(module)
-    value = loaded if module.endswith("." + name) else getattr(loaded, name)
+    value = loaded if module.endswith("." + name) else getattr(loaded, _RENAMED.get(name, name))
     globals()[name] = value
     return value
 
@@ -83,8 +104,8 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from gpt_trader_core import indicators
+    from gpt_trader_core.api import as_bars, backtest, optimize, register_strategy, strategies, synthetic, walk_forward
     from gpt_trader_core.app import App
-    from gpt_trader_core.api import as_bars, backtest, register_strategy, strategies, synthetic
     from gpt_trader_core.backtesting.config import BacktestConfig
     from gpt_trader_core.domain.bars import Bars
     from gpt_trader_core.domain.results import BacktestResult
@@ -96,4 +117,8 @@ if TYPE_CHECKING:
         InvalidParameterError,
         UnknownStrategyError,
     )
+    from gpt_trader_core.portfolio import TierConfig, classify_tier, rebalance_plan
+    from gpt_trader_core.risk import PortfolioSnapshot, RiskLimits
+    from gpt_trader_core.risk import check_order as check_risk
+    from gpt_trader_core.sizing import size_position
     from gpt_trader_core.strategy.base import Param, Signals, Strategy

@@ -7,7 +7,7 @@ event loop is already running.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from gpt_trader_core.backtesting.config import BacktestConfig, FillAt, Mode
@@ -16,6 +16,11 @@ from gpt_trader_core.data.frames import bars_from_frame, is_frame
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.domain.results import BacktestResult
 from gpt_trader_core.errors import InvalidDataError, InvalidParameterError
+from gpt_trader_core.optimization.objective import Objective
+from gpt_trader_core.optimization.runner import OptimizationResult, Progress
+from gpt_trader_core.optimization.runner import optimize as run_optimize
+from gpt_trader_core.optimization.walk_forward import WalkForwardResult
+from gpt_trader_core.optimization.walk_forward import walk_forward as run_walk_forward
 from gpt_trader_core.strategy import REGISTRY
 from gpt_trader_core.strategy.base import Strategy
 from gpt_trader_core.strategy.registry import StrategySpec
@@ -87,6 +92,121 @@ def backtest(
     )
     instance = _strategy(strategy, params)
     return run_backtest(as_bars(data, symbol), instance, config)
+
+
+_CONFIG_FIELDS = (
+    "cash",
+    "commission",
+    "commission_fixed",
+    "slippage",
+    "mode",
+    "fill",
+    "fractional",
+    "close_at_end",
+    "stop_loss",
+    "take_profit",
+    "trailing_stop",
+)
+
+
+def _split_options(options: Mapping[str, Any]) -> tuple[BacktestConfig, dict[str, Any]]:
+    config = BacktestConfig(**{k: v for k, v in options.items() if k in _CONFIG_FIELDS})
+    return config, {k: v for k, v in options.items() if k not in _CONFIG_FIELDS}
+
+
+def _strategy_class(strategy: str | type[Strategy]) -> type[Strategy]:
+    if isinstance(strategy, str):
+        return REGISTRY.get_spec(strategy).cls
+    if isinstance(strategy, type) and issubclass(strategy, Strategy):
+        return strategy
+    raise InvalidParameterError(f"strategy must be a registered name or a Strategy class, got {strategy!r}")
+
+
+def _objective(maximize: Any, minimize: Any) -> Objective:
+    if minimize is not None:
+        return Objective.of(minimize, maximize=False)
+    return Objective.of(maximize if maximize is not None else "sharpe_ratio")
+
+
+def optimize(
+    data: Any,
+    strategy: str | type[Strategy],
+    *,
+    maximize: str | Callable[[Mapping[str, Any]], float] | None = None,
+    minimize: str | Callable[[Mapping[str, Any]], float] | None = None,
+    method: str = "grid",
+    constraint: Callable[[Mapping[str, Any]], bool] | None = None,
+    n_trials: int | None = None,
+    seed: int = 0,
+    progress: Callable[[Progress], None] | None = None,
+    symbol: str | None = None,
+    **options: Any,
+) -> OptimizationResult:
+    """Search a strategy's parameters; returns ranked trials, the best parameters and a heatmap.
+
+    Parameters given as sequences/ranges are searched, single values are fixed, undeclared ones use
+    the strategy's declared range. ``maximize``/``minimize``: a statistic name (``sharpe_ratio``,
+    ``return_pct``, ``calmar_ratio``, ``sqn``, ...; aliases like ``sharpe``) or a callable on the
+    stats. ``method``: ``grid``, ``random`` or ``bayes`` (TPE; ``n_trials`` each). Backtest options
+    (``cash``, ``commission``, ``mode`` ...) pass through::
+
+        opt = gt.optimize(df, "sma_cross", fast=range(5, 30, 5), slow=range(10, 70, 5),
+                          maximize="sharpe_ratio", constraint=lambda p: p["fast"] < p["slow"])
+        opt.best_params, opt.table(10), opt.heatmap("fast", "slow")
+    """
+    config, space = _split_options(options)
+    return run_optimize(
+        as_bars(data, symbol),
+        _strategy_class(strategy),
+        space,
+        objective=_objective(maximize, minimize),
+        method=method,
+        constraint=constraint,
+        n_trials=n_trials,
+        seed=seed,
+        config=config,
+        progress=progress,
+    )
+
+
+def walk_forward(
+    data: Any,
+    strategy: str | type[Strategy],
+    *,
+    maximize: str | Callable[[Mapping[str, Any]], float] | None = None,
+    minimize: str | Callable[[Mapping[str, Any]], float] | None = None,
+    method: str = "grid",
+    n_windows: int = 5,
+    train_size: int | None = None,
+    test_size: int | None = None,
+    anchored: bool = False,
+    constraint: Callable[[Mapping[str, Any]], bool] | None = None,
+    n_trials: int | None = None,
+    seed: int = 0,
+    progress: Callable[[Progress], None] | None = None,
+    symbol: str | None = None,
+    **options: Any,
+) -> WalkForwardResult:
+    """Walk-forward analysis: optimise on each training window, trade the winner on the next test
+    window, stitch the out-of-sample equity; reports parameter stability and in-/out-of-sample
+    degradation. Same search arguments as ``optimize``; windows are rolling unless ``anchored``."""
+    config, space = _split_options(options)
+    return run_walk_forward(
+        as_bars(data, symbol),
+        _strategy_class(strategy),
+        space,
+        objective=_objective(maximize, minimize),
+        method=method,
+        n_windows=n_windows,
+        train_size=train_size,
+        test_size=test_size,
+        anchored=anchored,
+        constraint=constraint,
+        n_trials=n_trials,
+        seed=seed,
+        config=config,
+        progress=progress,
+    )
 
 
 def strategies() -> Mapping[str, StrategySpec]:

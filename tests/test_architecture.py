@@ -40,3 +40,16 @@ def test_no_argparse_anywhere() -> None:
         if "argparse" in path.read_text()
     ]
     assert offenders == []
+
+
+def test_public_names_are_not_shadowed_by_subpackages() -> None:
+    """``import gpt_trader_core.x`` binds ``gt.x`` to the subpackage: no public function may share a
+    subpackage's name, whatever was imported first."""
+    code = (
+        "import importlib, pkgutil, types, gpt_trader_core as gt\n"
+        "for m in pkgutil.walk_packages(gt.__path__, 'gpt_trader_core.'): importlib.import_module(m.name)\n"
+        "bad = [n for n in gt.__all__ if n != 'indicators' and isinstance(getattr(gt, n), types.ModuleType)]\n"
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == ""

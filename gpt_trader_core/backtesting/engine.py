@@ -75,13 +75,16 @@ class Simulation:
 
 def desired_positions(target: np.ndarray, warmup: int, long_only: bool) -> np.ndarray:
     """The position the strategy wants after each bar: ``target`` forward-filled from the first
-    tradable bar (``warmup + 1``), flat before it, capped to [-1, 1] (to [0, 1] when long-only)."""
+    tradable bar (``warmup + 1``), flat before it, capped to [-1, 1] (to [0, 1] when long-only).
+    ``warmup=-1`` means the first bar's target already counts (used to continue a history)."""
     n = len(target)
     start = min(warmup + 1, n)
     t = np.array(target, dtype=np.float64)
     t[:start] = np.nan
     if start >= 1:
         t[start - 1] = 0.0
+    elif n and np.isnan(t[0]):  # warmup -1: no warm-up, flat until the first opinion
+        t[0] = 0.0
     valid = ~np.isnan(t)
     idx = np.where(valid, np.arange(n), 0)
     np.maximum.accumulate(idx, out=idx)
@@ -198,12 +201,21 @@ def simulate(
     target: np.ndarray,
     warmup: int,
     cfg: BacktestConfig,
+    reentry: np.ndarray | None = None,
 ) -> Simulation:
-    """Run the fill model over one instrument. See the module docstring for the rules."""
+    """Run the fill model over one instrument. See the module docstring for the rules.
+
+    ``reentry`` marks bars whose signal re-issues an entry in the direction already held: the
+    position is closed and opened again at the next fill (backtesting.py's ``close()`` + ``buy()``).
+    """
     n = len(c)
     start = min(warmup + 1, n)
     want = desired_positions(target, warmup, cfg.mode == "long_only")
-    changes = np.flatnonzero(want[start:] != want[start - 1 : -1]) + start if start < n else np.empty(0, int)
+    previous = np.concatenate(([0.0], want[:-1]))  # flat before the first bar
+    acts = want != previous
+    if reentry is not None:
+        acts |= np.asarray(reentry, dtype=bool) & (want != 0)
+    changes = np.flatnonzero(acts[start:]) + start
     fill_bars = changes + 1
     fill_bars = fill_bars[fill_bars < n]
     on_close = cfg.fill == "close"

@@ -16,7 +16,7 @@ from gpt_trader_core.strategy.base import Signals, Strategy
 
 
 def simulate_signals(bars: Bars, signals: Signals, config: BacktestConfig) -> Simulation:
-    return simulate(bars.open, bars.high, bars.low, bars.close, signals.target, signals.warmup, config)
+    return simulate(bars.open, bars.high, bars.low, bars.close, signals.target, signals.warmup, config, signals.reentry)
 
 
 def run_backtest(bars: Bars, strategy: Strategy, config: BacktestConfig) -> BacktestResult:

@@ -17,6 +17,7 @@ import numpy as np
 
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.errors import InvalidDataError, InvalidParameterError
+from gpt_trader_core.indicators.cache import IndicatorCache
 
 _TYPE_NAMES = {int: "int", float: "float", bool: "bool", str: "str"}
 
@@ -105,11 +106,14 @@ class Signals:
     ``target[i]`` is the wanted position after seeing bar ``i`` (its close): ``+1`` all-in long,
     ``-1`` all-in short, ``0`` flat, a fraction for a partial position, ``NaN`` for "no opinion —
     keep what you hold". ``warmup`` is the number of leading bars the strategy's indicators need
-    before they are defined (the index of the first bar where all are valid).
+    before they are defined (the index of the first bar where all are valid). ``reentry`` (optional,
+    boolean per bar) marks signals that re-enter even when already positioned that way (close, then
+    open again), as an event-driven strategy calling ``close()`` + ``buy()`` would.
     """
 
     target: np.ndarray
     warmup: int
+    reentry: np.ndarray | None = None
 
 
 class Strategy(abc.ABC):
@@ -142,7 +146,7 @@ class Strategy(abc.ABC):
         return resolved
 
     @classmethod
-    def check(cls, values: Mapping[str, Any]) -> None:  # noqa: B027 - optional hook, empty by default
+    def check(cls, values: Mapping[str, Any]) -> None:
         """Constraints between parameters; raise ``InvalidParameterError`` when violated."""
 
     def min_bars(self) -> int:
@@ -157,9 +161,19 @@ class Strategy(abc.ABC):
                 "load a longer history or shorten the windows"
             )
 
+    #: True when ``signals`` accepts an ``IndicatorCache`` as second argument (built-ins do), so an
+    #: optimiser can share indicators across parameter sets.
+    uses_indicator_cache: ClassVar[bool] = False
+
     @abc.abstractmethod
     def signals(self, bars: Bars) -> Signals:
         """Target position per bar (see ``Signals``)."""
+
+    def signals_cached(self, bars: Bars, cache: IndicatorCache) -> Signals:
+        """``signals`` sharing ``cache`` when the strategy supports it."""
+        if self.uses_indicator_cache:
+            return self.signals(bars, cache)  # type: ignore[call-arg]
+        return self.signals(bars)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.values.items())

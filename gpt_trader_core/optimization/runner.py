@@ -1,0 +1,322 @@
+"""The search loop: ask the sampler, evaluate in batches, rank, report progress, honour cancellation.
+
+One async loop serves every driver: ``gt.optimize`` evaluates in-process; the ``Optimizer`` use case
+evaluates through the Executor port (process pool or Dask) and persists each trial for resumption.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from typing import Any, TypeVar
+
+import attrs
+import numpy as np
+
+from gpt_trader_core.backtesting.config import BacktestConfig
+from gpt_trader_core.domain.bars import Bars
+from gpt_trader_core.errors import CancelledError, InvalidParameterError
+from gpt_trader_core.optimization.evaluate import evaluate_batch
+from gpt_trader_core.optimization.objective import Objective
+from gpt_trader_core.optimization.samplers import GridSampler, RandomSampler, Sampler, TPESampler, params_key
+from gpt_trader_core.optimization.space import Constraint, SearchSpace
+from gpt_trader_core.strategy.base import Strategy
+
+T = TypeVar("T")
+METHODS = ("grid", "random", "bayes")
+
+
+@attrs.frozen
+class Trial:
+    """One evaluated parameter set; ``number`` is its position in the search order."""
+
+    number: int
+    params: Mapping[str, Any]
+    stats: Mapping[str, Any]
+    value: float
+
+
+@attrs.frozen
+class Progress:
+    done: int
+    total: int
+    best_value: float | None
+    best_params: Mapping[str, Any] | None
+    elapsed_s: float
+    eta_s: float | None
+
+
+class CancelToken:
+    """Set from any thread (a signal handler, a WebSocket message); checked between batches."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+@attrs.frozen
+class Heatmap:
+    """Best objective value for each (x, y) pair of two parameters (NaN where none was evaluated)."""
+
+    x_name: str
+    y_name: str
+    x_values: tuple[Any, ...]
+    y_values: tuple[Any, ...]
+    values: np.ndarray = attrs.field(eq=False)  # shape (len(y_values), len(x_values))
+
+
+@attrs.frozen(eq=False)
+class OptimizationResult:
+    """Trials ranked best first (ties: earlier trial first)."""
+
+    strategy: str
+    symbol: str
+    synthetic: bool
+    objective: Objective
+    method: str
+    space: SearchSpace
+    trials: tuple[Trial, ...]
+    total: int
+    elapsed_s: float
+    study_id: str | None = None
+
+    @property
+    def best(self) -> Trial:
+        if not self.trials:
+            raise InvalidParameterError("no trial was evaluated: the search space is empty after the constraint")
+        return self.trials[0]
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        return dict(self.best.params)
+
+    def heatmap(self, x: str | None = None, y: str | None = None) -> Heatmap:
+        names = [n for n in self.space.names if len(self.space.values[n]) > 1] or list(self.space.names)
+        if len(names) < 2 and (x is None or y is None):
+            raise InvalidParameterError("a heatmap needs two searched parameters")
+        x = x or names[0]
+        y = y or names[1]
+        xs, ys = self.space.values[x], self.space.values[y]
+        grid = np.full((len(ys), len(xs)), np.nan)
+        for trial in self.trials:  # best first: the first value seen for a cell is its best
+            i, j = ys.index(trial.params[y]), xs.index(trial.params[x])
+            if np.isnan(grid[i, j]) and not math.isnan(trial.value):
+                grid[i, j] = trial.value
+        return Heatmap(x, y, xs, ys, grid)
+
+    def table(self, top: int | None = None) -> list[dict[str, Any]]:
+        rows = []
+        for rank, trial in enumerate(self.trials[:top], start=1):
+            s = trial.stats
+            rows.append(
+                {
+                    "rank": rank,
+                    **trial.params,
+                    self.objective.metric: trial.value,
+                    "return_pct": s["return_pct"],
+                    "sharpe_ratio": s["sharpe_ratio"],
+                    "max_drawdown_pct": s["max_drawdown_pct"],
+                    "num_trades": s["num_trades"],
+                }
+            )
+        return rows
+
+    def to_frame(self) -> Any:
+        import importlib
+
+        return importlib.import_module("pandas").DataFrame(self.table())
+
+    def __repr__(self) -> str:
+        head = (
+            f"OptimizationResult: {self.strategy} on {self.symbol}{' (SYNTHETIC)' if self.synthetic else ''}, "
+            f"{self.method}, {len(self.trials)}/{self.total} trials in {self.elapsed_s:.2f} s, "
+            f"{'max' if self.objective.maximize else 'min'}imise {self.objective.metric}"
+        )
+        if not self.trials:
+            return head
+        lines = [head, f"  best {self.best_params} → {self.best.value:.4f}"]
+        lines += [
+            f"  #{r['rank']:<3} {dict(t.params)} → {t.value:.4f}"
+            for r, t in zip(self.table(5), self.trials, strict=False)
+        ]
+        return "\n".join(lines)
+
+
+EvaluateBatch = Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]
+OnTrial = Callable[[Trial], Awaitable[None]]
+
+
+def make_sampler(method: str, space: SearchSpace, n_trials: int | None, seed: int) -> Sampler:
+    if method == "grid":
+        return GridSampler(space)
+    count = n_trials or min(space.size(), 100)
+    if method == "random":
+        return RandomSampler(space, count, seed)
+    if method == "bayes":
+        return TPESampler(space, count, seed)
+    raise InvalidParameterError(f"unknown method {method!r}; use one of {', '.join(METHODS)} (or walk_forward)")
+
+
+async def search(
+    space: SearchSpace,
+    objective: Objective,
+    sampler: Sampler,
+    evaluate: EvaluateBatch,
+    *,
+    batch_size: int = 16,
+    concurrency: int = 1,
+    done: Sequence[Trial] = (),
+    on_trial: OnTrial | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    cancel: CancelToken | None = None,
+    study_id: str | None = None,
+) -> list[Trial]:
+    """Evaluate proposals until the sampler is exhausted; ``done`` trials (a resumed study) are not
+    evaluated again. Raises ``CancelledError`` (after recording finished trials) when cancelled."""
+    total = int(getattr(sampler, "total", 0)) or space.size()
+    trials = list(done)
+    finished = {params_key(t.params): t for t in done}
+    history = [(t.params, objective.rank_key(t.value)) for t in done]
+    proposed = 0
+    started = time.perf_counter()
+    fresh = 0
+
+    def report() -> None:
+        if progress is None:
+            return
+        best = max(trials, key=lambda t: (objective.rank_key(t.value), -t.number), default=None)
+        elapsed = time.perf_counter() - started
+        remaining = max(total - len(trials), 0)
+        eta = elapsed / fresh * remaining if fresh else None
+        progress(
+            Progress(len(trials), total, best.value if best else None, best.params if best else None, elapsed, eta)
+        )
+
+    report()
+    while True:
+        if cancel is not None and cancel.cancelled:
+            raise CancelledError(_cancel_message(len(trials), total, study_id))
+        proposals = sampler.ask(history, batch_size * concurrency)
+        if not proposals:
+            break
+        numbered = []
+        for params in proposals:
+            if params_key(params) not in finished:
+                numbered.append((proposed, params))
+            proposed += 1
+        chunks = [numbered[i : i + batch_size] for i in range(0, len(numbered), batch_size)]
+        pending = [asyncio.ensure_future(_evaluate_chunk(evaluate, chunk)) for chunk in chunks]
+        try:
+            for next_done in asyncio.as_completed(pending):
+                for number, params, stats in await next_done:
+                    trial = Trial(number, params, stats, objective.value(stats))
+                    trials.append(trial)
+                    finished[params_key(params)] = trial
+                    history.append((params, objective.rank_key(trial.value)))
+                    fresh += 1
+                    if on_trial is not None:
+                        await on_trial(trial)
+                report()
+                if cancel is not None and cancel.cancelled:
+                    raise CancelledError(_cancel_message(len(trials), total, study_id))
+        finally:
+            for task in pending:
+                task.cancel()
+    trials.sort(key=lambda t: (-objective.rank_key(t.value), t.number))
+    return trials
+
+
+async def _evaluate_chunk(
+    evaluate: EvaluateBatch, chunk: list[tuple[int, dict[str, Any]]]
+) -> list[tuple[int, dict[str, Any], dict[str, Any]]]:
+    results = await evaluate([params for _, params in chunk])
+    return [(number, params, stats) for (number, params), stats in zip(chunk, results, strict=True)]
+
+
+def _cancel_message(done: int, total: int, study_id: str | None) -> str:
+    resume = f"; resume with --resume {study_id}" if study_id else ""
+    return f"optimisation cancelled after {done} of {total} trials{resume}"
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from synchronous code, even inside a running loop (Jupyter)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    result: list[T] = []
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(asyncio.run(coro))
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=target, name="gpt-trader-sync")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
+def in_process_evaluator(bars: Bars, strategy: type[Strategy], config: BacktestConfig) -> EvaluateBatch:
+    async def evaluate(param_sets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return evaluate_batch(bars, strategy, param_sets, config)
+
+    return evaluate
+
+
+def optimize(
+    bars: Bars,
+    strategy: type[Strategy],
+    space_overrides: Mapping[str, Any] | None = None,
+    *,
+    objective: Objective | None = None,
+    method: str = "grid",
+    constraint: Constraint | None = None,
+    n_trials: int | None = None,
+    seed: int = 0,
+    config: BacktestConfig | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> OptimizationResult:
+    """Search ``strategy``'s parameters on ``bars`` in this process (see ``gt.optimize``)."""
+    objective = objective or Objective()
+    config = config or BacktestConfig()
+    space = SearchSpace.build(strategy, space_overrides, constraint)
+    sampler = make_sampler(method, space, n_trials, seed)
+    total = int(getattr(sampler, "total", 0))
+    started = time.perf_counter()
+    trials = run_sync(
+        search(
+            space,
+            objective,
+            sampler,
+            in_process_evaluator(bars, strategy, config),
+            batch_size=32,
+            progress=progress,
+            cancel=cancel,
+        )
+    )
+    return OptimizationResult(
+        strategy.name,
+        bars.symbol,
+        bars.synthetic,
+        objective,
+        method,
+        space,
+        tuple(trials),
+        total,
+        time.perf_counter() - started,
+    )
