@@ -87,7 +87,8 @@ def _nan_div(a: float, b: float) -> float:
 
 def geometric_mean(returns: np.ndarray) -> float:
     """Geometric mean of returns; 0 when any ``1 + r <= 0``, nan when empty."""
-    growth = np.nan_to_num(returns, nan=0.0) + 1.0
+    growth = returns + 1.0
+    growth[np.isnan(growth)] = 1.0
     if np.any(growth <= 0):
         return 0.0
     if not len(growth):
@@ -167,9 +168,31 @@ def period_returns(ts: np.ndarray, equity: np.ndarray, freq: str) -> np.ndarray:
 def drawdown_periods(dd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(start, end) bar indices of each drawdown: from the last bar at a peak to the recovery bar
     (or the last bar)."""
-    at_peak = np.unique(np.concatenate((np.flatnonzero(dd == 0), [len(dd) - 1])))
+    at_peak = np.flatnonzero(dd == 0)
+    if not len(at_peak) or at_peak[-1] != len(dd) - 1:
+        at_peak = np.append(at_peak, len(dd) - 1)
     gaps = np.flatnonzero(at_peak[1:] > at_peak[:-1] + 1)
     return at_peak[gaps], at_peak[gaps + 1]
+
+
+class StatsContext:
+    """What the statistics need from the bars alone, computed once and shared by every run on them
+    (an optimiser evaluates hundreds of equity curves on the same bars)."""
+
+    def __init__(self, ts: np.ndarray, close: np.ndarray) -> None:
+        self.ts = ts
+        self.close = close
+        self.ts_ns = ts.astype("datetime64[ns]").astype(np.int64)
+        period = data_period_ns(self.ts_ns)
+        self.resolution = _resolution_ns(period)
+        self.per_year, self.freq = periods_per_year(self.ts_ns, period)
+        keys = period_keys(ts, self.freq)
+        self.sample_index = np.flatnonzero(np.concatenate((keys[1:] != keys[:-1], [True])))
+        self.start = to_datetime(ts[0])
+        self.end = to_datetime(ts[-1])
+        market = np.log(close[1:] / close[:-1])
+        self.market_centred = market - market.mean() if len(market) else market
+        self.market_ss = float(np.dot(self.market_centred, self.market_centred))
 
 
 def compute_stats(
@@ -180,19 +203,22 @@ def compute_stats(
     first_trading_bar: int,
 ) -> dict[str, Any]:
     """All statistics of one run (see the module docstring for every formula)."""
-    ts_ns = ts.astype("datetime64[ns]").astype(np.int64)
+    return stats_with(StatsContext(ts, close), equity, trades, first_trading_bar)
+
+
+def stats_with(ctx: StatsContext, equity: np.ndarray, trades: TradeLog, first_trading_bar: int) -> dict[str, Any]:
+    """``compute_stats`` with the per-bars work already done in ``ctx``."""
+    ts_ns, close, resolution = ctx.ts_ns, ctx.close, ctx.resolution
     n = len(equity)
-    period = data_period_ns(ts_ns)
-    resolution = _resolution_ns(period)
     s: dict[str, Any] = {}
-    s["start"] = to_datetime(ts[0])
-    s["end"] = to_datetime(ts[-1])
+    s["start"] = ctx.start
+    s["end"] = ctx.end
     s["duration"] = s["end"] - s["start"]
 
     held = np.zeros(n + 1, dtype=np.int64)
     np.add.at(held, trades.entry_bar, 1)
     np.add.at(held, trades.exit_bar + 1, -1)
-    s["exposure_time_pct"] = float(np.mean(np.cumsum(held[:n]) > 0) * 100)
+    s["exposure_time_pct"] = float(np.count_nonzero(np.cumsum(held[:n])) / n * 100)
     s["equity_final"] = float(equity[-1])
     s["equity_peak"] = float(equity.max())
     s["commissions"] = float(trades.commission.sum())
@@ -200,8 +226,15 @@ def compute_stats(
     c0 = close[first_trading_bar]
     s["buy_hold_return_pct"] = float((close[-1] - c0) / c0 * 100)
 
-    per_year, freq = periods_per_year(ts_ns, period)
-    r = period_returns(ts, equity, freq)
+    per_year = ctx.per_year
+    sampled = equity[ctx.sample_index]
+    sampled = sampled[~np.isnan(sampled)]
+    if len(sampled) >= 2:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = sampled[1:] / sampled[:-1] - 1.0
+        r = r[~np.isnan(r)]
+    else:
+        r = np.empty(0)
     g = geometric_mean(r)
     annual = (1 + g) ** per_year - 1
     s["return_ann_pct"] = annual * 100
@@ -221,14 +254,11 @@ def compute_stats(
     gains, losses = float(np.sum(np.maximum(r, 0))), float(np.sum(np.maximum(-r, 0)))
     s["omega_ratio"] = _nan_div(gains, losses) if len(r) else math.nan
 
-    with np.errstate(divide="ignore", invalid="ignore"):
-        eq_log = np.log(equity[1:] / equity[:-1])
-    mkt_log = np.log(close[1:] / close[:-1])
     beta = math.nan
-    if len(eq_log) > 1:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cov = np.cov(eq_log, mkt_log)
-            beta = float(cov[0, 1] / cov[1, 1]) if cov[1, 1] else math.nan
+    if n > 2 and ctx.market_ss:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            eq_log = np.log(equity[1:] / equity[:-1])
+            beta = float(np.dot(eq_log - eq_log.mean(), ctx.market_centred) / ctx.market_ss)
     s["alpha_pct"] = s["return_pct"] - beta * s["buy_hold_return_pct"]
     s["beta"] = beta
 
@@ -248,7 +278,7 @@ def compute_stats(
     pl, rets = trades.pnl, trades.return_pct
     n_trades = len(trades)
     s["num_trades"] = n_trades
-    win_rate = float(np.mean(pl > 0)) if n_trades else math.nan
+    win_rate = float(np.count_nonzero(pl > 0) / n_trades) if n_trades else math.nan
     s["win_rate_pct"] = win_rate * 100
     s["best_trade_pct"] = float(rets.max() * 100) if n_trades else math.nan
     s["worst_trade_pct"] = float(rets.min() * 100) if n_trades else math.nan
