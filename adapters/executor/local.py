@@ -3,18 +3,99 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import math
 import multiprocessing
 import os
+import pickle
+import threading
+import time
+import weakref
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from typing import Any, TypeVar
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Literal, TypeVar
+
+from gpt_trader_core.errors import ConfigurationError, ConflictError
 
 T = TypeVar("T")
 A = TypeVar("A")
 
+MapMode = Literal["inline", "pool"]
+
+#: Imported once by the forkserver so every worker starts with the core (and numpy) already loaded.
+_PRELOAD = ["gpt_trader_core.api"]
+
+
+class RemoteJobError(Exception):
+    """A job failed in a worker with an exception that cannot travel back as itself (it does not pickle).
+
+    The message is ``"module.Type: original message"``; the worker's traceback is chained as the cause.
+    """
+
+
+class ExecutorClosedError(ConflictError):
+    """The executor was closed while the job was waiting or running."""
+
+    code = "executor_closed"
+    http_status = 503
+
+
+def _portable(exc: Exception) -> Exception:
+    """``exc`` if it survives pickling, else a ``RemoteJobError`` carrying its type and message.
+
+    An exception that cannot be unpickled in the parent would otherwise break the whole pool.
+    """
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return RemoteJobError(f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}")
+    return exc
+
+
+def _call(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    """Worker side of ``run``."""
+    try:
+        return fn(*args)
+    except Exception as exc:
+        portable = _portable(exc)
+        if portable is exc:
+            raise
+        raise portable  # noqa: B904 - the original stays as __context__ in the remote traceback
+
+
+def _apply_chunk(fn: Callable[[A], T], chunk: Sequence[A]) -> list[T]:
+    """Worker side of ``map``: one task carries several items."""
+    try:
+        return [fn(item) for item in chunk]
+    except Exception as exc:
+        portable = _portable(exc)
+        if portable is exc:
+            raise
+        raise portable  # noqa: B904
+
+
+def _timed(fn: Callable[[A], T], item: A) -> tuple[T, float]:
+    """``fn(item)`` and the seconds it took (measured where it ran, without the thread hand-off)."""
+    started = time.perf_counter()
+    result = fn(item)
+    return result, time.perf_counter() - started
+
+
+def _apply_inline(fn: Callable[[A], T], items: Sequence[A]) -> list[T]:
+    return [fn(item) for item in items]
+
+
+def chunk_size(n_items: int, workers: int) -> int:
+    """Items per task so that each worker gets about four tasks: ``ceil(n / (workers × 4))``, at least 1."""
+    return max(1, math.ceil(n_items / (max(workers, 1) * 4)))
+
 
 class InlineExecutor:
-    """Runs work in the calling thread: for the CLI, scripts and tests, where nothing else waits."""
+    """Runs work in the calling thread: for the CLI, scripts and tests, where nothing else waits.
+
+    It blocks the event loop while a job runs, so a server should use ``LocalProcessExecutor``.
+    """
 
     workers = 1
 
@@ -29,35 +110,131 @@ class InlineExecutor:
 
 
 class LocalProcessExecutor:
-    """A process pool sized to the CPUs (or ``workers``), created on first use.
+    """A pool of worker processes on this machine, created on first use.
 
-    Workers start with ``forkserver`` so a server's threads and event loop are never forked.
+    * ``workers``: pool size; ``0`` means one per CPU.
+    * Workers start with ``forkserver`` (a server's threads and event loop are never forked) from a
+      server process that has already imported ``gpt_trader_core.api``.
+    * ``map`` first runs one item in-process (in a thread, so the event loop keeps going) and times
+      it. When that time × the number of items is below ``run_inline_below`` seconds, the remaining
+      items run in-process as well: a process round trip would cost more than the work. Otherwise
+      the rest goes to the pool in chunks of ``chunk_size(n, workers)`` items, about four tasks per
+      worker. ``run_inline_below=0`` always uses the pool. ``last_map_mode`` and ``last_map_tasks``
+      record the decision of the most recent ``map``.
+    * A job's exception is re-raised in the caller with its type and message (the worker's
+      traceback is chained as ``__cause__``); one that does not pickle becomes ``RemoteJobError``.
+    * A worker that dies (killed, out of memory, ``os._exit``) fails its jobs with
+      ``BrokenProcessPool``; the broken pool is dropped and the next call starts a new one.
+    * ``close`` cancels jobs not yet started, waits up to ``close_timeout`` seconds for running
+      ones (in a thread: the event loop is not blocked), then terminates the workers. Jobs it
+      interrupts fail with ``ExecutorClosedError``. The executor stays usable: the next call
+      starts a new pool.
     """
 
-    def __init__(self, workers: int = 0) -> None:
+    def __init__(self, workers: int = 0, *, run_inline_below: float = 0.05, close_timeout: float = 10.0) -> None:
+        if workers < 0:
+            raise ConfigurationError(f"executor workers must be >= 0 (0 = one per CPU), got {workers}")
+        if run_inline_below < 0 or close_timeout < 0:
+            raise ConfigurationError("run_inline_below and close_timeout must be >= 0 seconds")
         self._workers = workers if workers > 0 else (os.cpu_count() or 1)
+        self.run_inline_below = run_inline_below
+        self.close_timeout = close_timeout
+        self.last_map_mode: MapMode | None = None
+        self.last_map_tasks = 0
         self._pool: ProcessPoolExecutor | None = None
+        self._closing: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()
+        self._lock = threading.Lock()
 
     @property
     def workers(self) -> int:
         return self._workers
 
+    @property
+    def started(self) -> bool:
+        """Whether the worker pool currently exists."""
+        return self._pool is not None
+
     def _get_pool(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["gpt_trader_core.api"])
-            self._pool = ProcessPoolExecutor(self._workers, mp_context=context)
-        return self._pool
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(_PRELOAD)
+                self._pool = ProcessPoolExecutor(self._workers, mp_context=context)
+            return self._pool
+
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
 
     async def run(self, fn: Callable[..., T], /, *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._get_pool(), fn, *args)
+        results: list[T] = await self._submit(_call, [(fn, args)])
+        return results[0]
 
     async def map(self, fn: Callable[[A], T], items: Sequence[A]) -> list[T]:
-        loop = asyncio.get_running_loop()
+        items = list(items)
+        if not items:
+            self.last_map_mode, self.last_map_tasks = "inline", 0
+            return []
+        pickle.dumps(fn)  # fail the same way whichever path is taken below
+        results: list[T] = []
+        rest = items
+        if self.run_inline_below > 0:
+            loop = asyncio.get_running_loop()
+            first, elapsed = await loop.run_in_executor(None, _timed, fn, items[0])
+            results.append(first)
+            rest = items[1:]
+            if elapsed * len(items) < self.run_inline_below:
+                self.last_map_mode, self.last_map_tasks = "inline", 0
+                if rest:
+                    results.extend(await loop.run_in_executor(None, _apply_inline, fn, rest))
+                return results
+        self.last_map_mode = "pool"
+        if not rest:
+            self.last_map_tasks = 0
+            return results
+        size = chunk_size(len(rest), self._workers)
+        chunks = [rest[i : i + size] for i in range(0, len(rest), size)]
+        self.last_map_tasks = len(chunks)
+        for part in await self._submit(_apply_chunk, [(fn, chunk) for chunk in chunks]):
+            results.extend(part)
+        return results
+
+    async def _submit(self, worker_fn: Callable[..., T], calls: list[tuple[Any, ...]]) -> list[T]:
+        """Run ``worker_fn(*call)`` for each call in the pool; results in order, fail fast."""
         pool = self._get_pool()
-        return list(await asyncio.gather(*(loop.run_in_executor(pool, fn, item) for item in items)))
+        futures: list[Future[T]] = []
+        try:
+            for call in calls:
+                futures.append(pool.submit(worker_fn, *call))
+            return list(await asyncio.gather(*(asyncio.wrap_future(f) for f in futures)))
+        except BrokenProcessPool as exc:
+            if pool in self._closing:
+                raise ExecutorClosedError("the executor was closed while the job was running") from exc
+            self._discard(pool)
+            raise
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if pool in self._closing and task is not None and task.cancelling() == 0:
+                raise ExecutorClosedError("the executor was closed before the job started") from None
+            raise
+        finally:
+            for future in futures:
+                future.cancel()  # tasks not started yet after a failure or cancellation; no-op when done
 
     async def close(self) -> None:
-        if self._pool is not None:
+        with self._lock:
             pool, self._pool = self._pool, None
-            await asyncio.get_running_loop().run_in_executor(None, lambda: pool.shutdown(cancel_futures=True))
+        if pool is None:
+            return
+        self._closing.add(pool)
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        loop = asyncio.get_running_loop()
+        shutdown = loop.run_in_executor(None, functools.partial(pool.shutdown, wait=True, cancel_futures=True))
+        try:
+            await asyncio.wait_for(asyncio.shield(shutdown), self.close_timeout)
+        except TimeoutError:
+            for process in processes:
+                process.terminate()
+            await shutdown
