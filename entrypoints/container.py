@@ -16,6 +16,7 @@ from dependency_injector import containers, providers
 
 from gpt_trader_core.ports import Cache, Executor, MarketData, StateStore
 from gpt_trader_core.services.backtest import Backtester, MarketHistory
+from gpt_trader_core.services.optimization import Optimizer
 from gpt_trader_core.strategy import REGISTRY
 
 
@@ -66,6 +67,10 @@ async def _executor(kind: str, workers: int, scheduler_address: str | None) -> A
         from adapters.executor.local import InlineExecutor
 
         executor: Executor = InlineExecutor()
+    elif kind == "dask":
+        from adapters.executor.dask import DaskExecutor
+
+        executor = DaskExecutor(scheduler_address, workers=workers or None)
     else:
         from adapters.executor.local import LocalProcessExecutor
 
@@ -117,6 +122,9 @@ class Services(containers.DeclarativeContainer):
         cache=adapters.cache,
         store=adapters.state_store,
     )
+    optimizer = providers.Factory(
+        Optimizer, history=history, registry=registry, executor=adapters.executor, studies=adapters.state_store
+    )
 
 
 class Container(containers.DeclarativeContainer):
@@ -141,11 +149,17 @@ async def stop_resources(container: containers.Container) -> None:
 def build_container(settings: Any, *, executor: str | None = None) -> Container:
     """The application graph for ``settings`` (an ``entrypoints.settings.Settings``).
 
-    ``executor="inline"`` runs CPU work in the caller's process (the CLI: one job, nobody waiting).
+    ``executor`` overrides ``executor.kind``: ``"inline"`` runs CPU work in the caller's process
+    (the CLI running one backtest: nobody else is waiting).
     """
     container = Container(settings=settings)
     if executor is not None:
         container.adapters.executor.override(
-            providers.Resource(_executor, kind=executor, workers=1, scheduler_address=None)
+            providers.Resource(
+                _executor,
+                kind=executor,
+                workers=settings.executor.workers,
+                scheduler_address=settings.executor.scheduler_address,
+            )
         )
     return container

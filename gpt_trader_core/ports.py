@@ -12,7 +12,14 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import attrs
 
 from gpt_trader_core.domain.bars import Bars
-from gpt_trader_core.domain.records import BacktestRecord, Execution, ExecutionStatus, ModelRecord
+from gpt_trader_core.domain.records import (
+    BacktestRecord,
+    Execution,
+    ExecutionStatus,
+    ModelRecord,
+    StudyRecord,
+    TrialRecord,
+)
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -98,7 +105,27 @@ class ModelStore(Protocol):
     async def list_models(self, *, kind: str | None = None) -> list[ModelRecord]: ...
 
 
-class StateStore(BacktestStore, ExecutionStore, ModelStore, Protocol):
+class StudyStore(Protocol):
+    """Optimisation studies and their finished trials, for resuming interrupted searches.
+
+    Contract: ``save_study`` inserts or replaces the study; ``add_trials`` stores trials atomically
+    (all or none) and ignores a trial number already stored for that study (idempotent), durable once
+    it returns; ``list_trials`` returns them by number; ``get_study`` raises ``NotFoundError``;
+    ``list_studies`` returns the newest first.
+    """
+
+    async def save_study(self, study: StudyRecord) -> None: ...
+
+    async def get_study(self, study_id: str) -> StudyRecord: ...
+
+    async def list_studies(self, *, limit: int = 50) -> list[StudyRecord]: ...
+
+    async def add_trials(self, study_id: str, trials: Sequence[TrialRecord]) -> None: ...
+
+    async def list_trials(self, study_id: str) -> list[TrialRecord]: ...
+
+
+class StateStore(BacktestStore, ExecutionStore, ModelStore, StudyStore, Protocol):
     """Everything the application persists, behind one lifecycle (``open``/``close``) and a health probe."""
 
     async def open(self) -> None:

@@ -82,3 +82,44 @@ class ModelRecord:
     params: Mapping[str, Any] = attrs.field(factory=dict)
     payload: Mapping[str, Any] = attrs.field(factory=dict)
     metrics: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class StudyRecord:
+    """A persisted optimisation: what is searched and how, so it can be resumed after a crash.
+
+    ``space`` maps each searched parameter to its candidate values, ``fixed`` the fixed ones;
+    ``status`` is an ``ExecutionStatus``; the best trial so far is kept for listings.
+    """
+
+    id: str
+    created_at: dt.datetime
+    strategy: str
+    symbol: str
+    timeframe: str
+    start: dt.datetime | None
+    end: dt.datetime | None
+    method: str
+    objective: str
+    maximize: bool
+    space: Mapping[str, Any]
+    fixed: Mapping[str, Any]
+    config: Mapping[str, Any]
+    n_trials: int | None
+    seed: int
+    total: int
+    status: ExecutionStatus = ExecutionStatus.RUNNING
+    best_params: Mapping[str, Any] | None = None
+    best_value: float | None = None
+    finished_at: dt.datetime | None = None
+    error: str | None = None
+
+
+@attrs.frozen
+class TrialRecord:
+    """One finished trial of a study (``number`` = its place in the search order)."""
+
+    number: int
+    params: Mapping[str, Any]
+    stats: Mapping[str, Any]
+    value: float

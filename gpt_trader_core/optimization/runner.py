@@ -88,6 +88,13 @@ class OptimizationResult:
     total: int
     elapsed_s: float
     study_id: str | None = None
+    #: Trials carried over from an earlier run of the same study (not evaluated again).
+    resumed: int = 0
+
+    @property
+    def evaluated(self) -> int:
+        """Trials evaluated by this run."""
+        return len(self.trials) - self.resumed
 
     @property
     def best(self) -> Trial:
@@ -152,7 +159,7 @@ class OptimizationResult:
 
 
 EvaluateBatch = Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]
-OnTrial = Callable[[Trial], Awaitable[None]]
+OnTrials = Callable[[list[Trial]], Awaitable[None]]
 
 
 def make_sampler(method: str, space: SearchSpace, n_trials: int | None, seed: int) -> Sampler:
@@ -174,14 +181,18 @@ async def search(
     *,
     batch_size: int = 16,
     concurrency: int = 1,
+    ask_size: int | None = None,
     done: Sequence[Trial] = (),
-    on_trial: OnTrial | None = None,
+    on_trials: OnTrials | None = None,
     progress: Callable[[Progress], None] | None = None,
     cancel: CancelToken | None = None,
     study_id: str | None = None,
 ) -> list[Trial]:
     """Evaluate proposals until the sampler is exhausted; ``done`` trials (a resumed study) are not
-    evaluated again. Raises ``CancelledError`` (after recording finished trials) when cancelled."""
+    evaluated again. Raises ``CancelledError`` (after recording finished trials) when cancelled.
+
+    ``ask_size`` fixes how many proposals are asked at a time; adaptive samplers (TPE) need it fixed
+    so that results do not depend on how many workers evaluate them."""
     total = int(getattr(sampler, "total", 0)) or space.size()
     trials = list(done)
     finished = {params_key(t.params): t for t in done}
@@ -205,7 +216,7 @@ async def search(
     while True:
         if cancel is not None and cancel.cancelled:
             raise CancelledError(_cancel_message(len(trials), total, study_id))
-        proposals = sampler.ask(history, batch_size * concurrency)
+        proposals = sampler.ask(history, ask_size or batch_size * concurrency)
         if not proposals:
             break
         numbered = []
@@ -213,18 +224,21 @@ async def search(
             if params_key(params) not in finished:
                 numbered.append((proposed, params))
             proposed += 1
-        chunks = [numbered[i : i + batch_size] for i in range(0, len(numbered), batch_size)]
+        size = min(batch_size, max(1, -(-len(numbered) // concurrency)))
+        chunks = [numbered[i : i + size] for i in range(0, len(numbered), size)]
         pending = [asyncio.ensure_future(_evaluate_chunk(evaluate, chunk)) for chunk in chunks]
         try:
             for next_done in asyncio.as_completed(pending):
+                batch = []
                 for number, params, stats in await next_done:
                     trial = Trial(number, params, stats, objective.value(stats))
-                    trials.append(trial)
+                    batch.append(trial)
                     finished[params_key(params)] = trial
                     history.append((params, objective.rank_key(trial.value)))
-                    fresh += 1
-                    if on_trial is not None:
-                        await on_trial(trial)
+                trials.extend(batch)
+                fresh += len(batch)
+                if on_trials is not None:
+                    await on_trials(batch)
                 report()
                 if cancel is not None and cancel.cancelled:
                     raise CancelledError(_cancel_message(len(trials), total, study_id))

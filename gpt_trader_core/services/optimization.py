@@ -1,0 +1,233 @@
+"""The optimisation use case: searches on market data through the Executor port, with every finished
+trial persisted so that an interrupted study resumes where it stopped."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from gpt_trader_core.backtesting.config import BacktestConfig
+from gpt_trader_core.domain.bars import Bars
+from gpt_trader_core.domain.records import ExecutionStatus, StudyRecord, TrialRecord, utcnow
+from gpt_trader_core.errors import CancelledError, InvalidParameterError
+from gpt_trader_core.optimization.evaluate import evaluate_batch
+from gpt_trader_core.optimization.objective import Objective
+from gpt_trader_core.optimization.runner import (
+    CancelToken,
+    EvaluateBatch,
+    OptimizationResult,
+    Progress,
+    Trial,
+    make_sampler,
+    search,
+)
+from gpt_trader_core.optimization.space import SearchSpace
+from gpt_trader_core.optimization.walk_forward import WalkForwardResult, walk_forward
+from gpt_trader_core.ports import Executor, StudyStore
+from gpt_trader_core.services.backtest import MarketHistory, new_id
+from gpt_trader_core.strategy.base import Strategy
+from gpt_trader_core.strategy.registry import StrategyRegistry
+
+#: TPE asks this many proposals at a time whatever the number of workers (reproducible results).
+ADAPTIVE_ASK = 8
+
+
+@attrs.frozen
+class OptimizeRequest:
+    """Search ``strategy`` on ``symbol``: ``space`` maps parameters to candidate lists (searched) or
+    single values (fixed); unnamed parameters use the strategy's declared range."""
+
+    symbol: str
+    strategy: str
+    space: Mapping[str, Any] = attrs.field(factory=dict)
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    timeframe: str = "1d"
+    objective: str = "sharpe_ratio"
+    maximize: bool = True
+    method: str = "grid"
+    n_trials: int | None = None
+    seed: int = 0
+    config: BacktestConfig = attrs.field(factory=BacktestConfig)
+
+
+def _walk_forward_job(
+    bars: Bars, strategy: type[Strategy], space: Mapping[str, Any], options: Mapping[str, Any]
+) -> WalkForwardResult:
+    return walk_forward(bars, strategy, space, **options)
+
+
+class Optimizer:
+    """Runs, resumes and walks forward optimisation studies."""
+
+    def __init__(
+        self,
+        history: MarketHistory,
+        registry: StrategyRegistry,
+        executor: Executor,
+        studies: StudyStore | None = None,
+    ) -> None:
+        self._history = history
+        self._registry = registry
+        self._executor = executor
+        self._studies = studies
+
+    def _evaluator(self, bars: Bars, strategy: type[Strategy], config: BacktestConfig) -> EvaluateBatch:
+        async def evaluate(param_sets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return await self._executor.run(evaluate_batch, bars, strategy, param_sets, config)
+
+        return evaluate
+
+    async def run(
+        self,
+        request: OptimizeRequest,
+        *,
+        progress: Callable[[Progress], None] | None = None,
+        cancel: CancelToken | None = None,
+        study_id: str | None = None,
+    ) -> OptimizationResult:
+        """A new study (its id is ``study_id`` or generated); every finished trial is persisted."""
+        strategy = self._registry.get_spec(request.strategy).cls
+        objective = Objective.of(request.objective, request.maximize)
+        space = SearchSpace.build(strategy, request.space)
+        sampler = make_sampler(request.method, space, request.n_trials, request.seed)
+        bars = await self._history.get(request.symbol, request.start, request.end, request.timeframe)
+        study = StudyRecord(
+            id=study_id or new_id("study"),
+            created_at=utcnow(),
+            strategy=strategy.name,
+            symbol=bars.symbol,
+            timeframe=request.timeframe,
+            start=request.start,
+            end=request.end,
+            method=request.method,
+            objective=objective.metric,
+            maximize=objective.maximize,
+            space={k: list(v) for k, v in space.values.items()},
+            fixed=dict(space.fixed),
+            config=attrs.asdict(request.config),
+            n_trials=request.n_trials,
+            seed=request.seed,
+            total=int(getattr(sampler, "total", space.size())),
+        )
+        if self._studies is not None:
+            await self._studies.save_study(study)
+        return await self._search(study, bars, strategy, objective, space, request.config, (), progress, cancel)
+
+    async def resume(
+        self,
+        study_id: str,
+        *,
+        progress: Callable[[Progress], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> OptimizationResult:
+        """Continue a stored study: finished trials are loaded, not recomputed."""
+        if self._studies is None:
+            raise InvalidParameterError("resuming needs a state store; none is configured")
+        study = await self._studies.get_study(study_id)
+        strategy = self._registry.get_spec(study.strategy).cls
+        objective = Objective.of(study.objective, study.maximize)
+        space = SearchSpace.build(strategy, {**study.space, **study.fixed})
+        config = BacktestConfig(**study.config)
+        bars = await self._history.get(study.symbol, study.start, study.end, study.timeframe)
+        done = [Trial(t.number, t.params, t.stats, t.value) for t in await self._studies.list_trials(study_id)]
+        study = attrs.evolve(study, status=ExecutionStatus.RUNNING, finished_at=None, error=None)
+        await self._studies.save_study(study)
+        return await self._search(study, bars, strategy, objective, space, config, done, progress, cancel)
+
+    async def _search(
+        self,
+        study: StudyRecord,
+        bars: Bars,
+        strategy: type[Strategy],
+        objective: Objective,
+        space: SearchSpace,
+        config: BacktestConfig,
+        done: Sequence[Trial],
+        progress: Callable[[Progress], None] | None,
+        cancel: CancelToken | None,
+    ) -> OptimizationResult:
+        sampler = make_sampler(study.method, space, study.n_trials, study.seed)
+        workers = max(1, self._executor.workers)
+        batch = max(2, min(64, math.ceil(study.total / (workers * 8))))
+        store = self._studies
+
+        async def persist(batch: list[Trial]) -> None:
+            if store is not None:
+                await store.add_trials(study.id, [TrialRecord(t.number, t.params, t.stats, t.value) for t in batch])
+
+        started = time.perf_counter()
+        status, error = ExecutionStatus.SUCCEEDED, None
+        trials: list[Trial] = []
+        try:
+            trials = await search(
+                space,
+                objective,
+                sampler,
+                self._evaluator(bars, strategy, config),
+                batch_size=batch,
+                concurrency=workers,
+                ask_size=ADAPTIVE_ASK if study.method == "bayes" else None,
+                done=done,
+                on_trials=persist,
+                progress=progress,
+                cancel=cancel,
+                study_id=study.id,
+            )
+        except CancelledError as exc:
+            status, error = ExecutionStatus.CANCELLED, str(exc)
+            raise
+        except Exception as exc:
+            status, error = ExecutionStatus.FAILED, f"{type(exc).__name__}: {exc}"
+            raise
+        except BaseException:  # task cancelled / interrupted: resumable like a cancellation
+            status, error = ExecutionStatus.CANCELLED, "interrupted"
+            raise
+        finally:
+            if store is not None:
+                best = trials[0] if trials else None
+                await store.save_study(
+                    attrs.evolve(
+                        study,
+                        status=status,
+                        error=error,
+                        finished_at=utcnow(),
+                        best_params=dict(best.params) if best else None,
+                        best_value=best.value if best else None,
+                    )
+                )
+        return OptimizationResult(
+            strategy.name,
+            bars.symbol,
+            bars.synthetic,
+            objective,
+            study.method,
+            space,
+            tuple(trials),
+            study.total,
+            time.perf_counter() - started,
+            study.id,
+            len(done),
+        )
+
+    async def walk_forward(
+        self, request: OptimizeRequest, *, n_windows: int = 5, anchored: bool = False
+    ) -> WalkForwardResult:
+        """Walk-forward analysis, run as one job on the executor (off the event loop)."""
+        strategy = self._registry.get_spec(request.strategy).cls
+        bars = await self._history.get(request.symbol, request.start, request.end, request.timeframe)
+        options = {
+            "objective": Objective.of(request.objective, request.maximize),
+            "method": request.method,
+            "n_windows": n_windows,
+            "anchored": anchored,
+            "n_trials": request.n_trials,
+            "seed": request.seed,
+            "config": request.config,
+        }
+        return await self._executor.run(_walk_forward_job, bars, strategy, dict(request.space), options)
