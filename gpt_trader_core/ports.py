@@ -14,6 +14,7 @@ import attrs
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.domain.records import (
     BacktestRecord,
+    Event,
     Execution,
     ExecutionStatus,
     ModelRecord,
@@ -189,5 +190,34 @@ class Executor(Protocol):
     async def run(self, fn: Callable[..., T], /, *args: Any) -> T: ...
 
     async def map(self, fn: Callable[[A], T], items: Sequence[A]) -> list[T]: ...
+
+    async def close(self) -> None: ...
+
+
+class Subscription(Protocol):
+    """An async iterator of events; ``close`` ends it. A slow consumer loses the oldest events rather
+    than blocking publishers (``dropped`` counts them)."""
+
+    dropped: int
+
+    def __aiter__(self) -> Subscription: ...
+
+    async def __anext__(self) -> Event: ...
+
+    async def close(self) -> None: ...
+
+
+class EventBus(Protocol):
+    """Publish/subscribe of domain events.
+
+    Contract: ``publish`` stamps the event with the next sequence number of its topic and delivers it
+    to every subscription whose pattern matches (``*`` matches everything, ``session:*`` every topic
+    starting with ``session:``, otherwise an exact topic), in publish order per topic; it never blocks
+    on slow subscribers. ``subscribe`` receives events published after it was created.
+    """
+
+    async def publish(self, topic: str, type: str, data: Mapping[str, Any]) -> Event: ...
+
+    def subscribe(self, pattern: str = "*", *, max_queue: int = 1000) -> Subscription: ...
 
     async def close(self) -> None: ...

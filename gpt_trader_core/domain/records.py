@@ -123,3 +123,18 @@ class TrialRecord:
     params: Mapping[str, Any]
     stats: Mapping[str, Any]
     value: float
+
+
+@attrs.frozen
+class Event:
+    """Something that happened, published on a topic (``session:abc``, ``execution:xyz``, ``system``).
+
+    ``type`` is past tense (``order_filled``, ``step_finished``); ``seq`` is the bus's sequence number
+    for the topic (monotonic, for resuming streams); ``data`` is JSON-like.
+    """
+
+    topic: str
+    type: str
+    data: Mapping[str, Any]
+    time: dt.datetime = attrs.field(factory=utcnow)
+    seq: int = 0

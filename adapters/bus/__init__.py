@@ -1,0 +1,1 @@
+"""Event buses: in-memory (one process) and, for scale-out, Redis."""
