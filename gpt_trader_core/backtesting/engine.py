@@ -17,6 +17,7 @@ import attrs
 import numpy as np
 
 from gpt_trader_core.backtesting.config import BacktestConfig
+from gpt_trader_core.backtesting.fills import FillModel
 from gpt_trader_core.domain.trading import ExitReason
 
 #: backtesting.py's "all of the available cash" order fraction.
@@ -98,6 +99,7 @@ class _Book:
 
     def __init__(self, cfg: BacktestConfig) -> None:
         self.cfg = cfg
+        self.fills = FillModel.from_config(cfg)
         self.cash = float(cfg.cash)
         self.size = 0.0
         self.entry = 0.0
@@ -105,32 +107,25 @@ class _Book:
         self.rows: list[tuple[float, ...]] = []
         self.rejected = 0
 
-    def commission(self, size: float, price: float) -> float:
-        return self.cfg.commission_fixed + abs(size) * price * self.cfg.commission
-
     def open(self, side: float, fraction: float, price: float, bar: int) -> None:
-        cfg = self.cfg
-        adjusted = price * (1.0 + math.copysign(cfg.slippage, side))
-        per_unit = adjusted + self.commission(fraction, price) / fraction
-        available = max(0.0, self.cash)
-        units = (available * 1.0 * fraction) / per_unit if cfg.fractional else (available * 1.0 * fraction) // per_unit
-        if units <= 0 or units * per_unit > available:
+        units = self.fills.entry_units(side, fraction, price, self.cash)
+        if not units:
             self.rejected += 1
             return
+        adjusted = self.fills.entry_price(side, price)
         self.size = math.copysign(units, side)
         self.entry = float(adjusted)
         self.entry_bar = bar
-        self.cash -= self.commission(self.size, adjusted)
+        self.cash -= self.fills.commission_for(self.size, adjusted)
 
     def close(self, price: float, bar: int, reason: int) -> None:
-        size, entry, cfg = self.size, self.entry, self.cfg
-        exit_price = price * (1.0 - math.copysign(cfg.slippage, size)) if cfg.slippage else price
-        units = abs(size)
-        exit_commission = cfg.commission_fixed + units * exit_price * cfg.commission
-        commissions = exit_commission + cfg.commission_fixed + units * entry * cfg.commission
+        size, entry, fills = self.size, self.entry, self.fills
+        exit_price = fills.exit_price(size, price)
+        exit_commission = fills.commission_for(size, exit_price)
+        commissions = exit_commission + fills.commission_for(size, entry)
         gross = size * (exit_price - entry)
         self.cash += gross - exit_commission
-        ret = math.copysign(1.0, size) * (exit_price / entry - 1.0) - commissions / (units * entry)
+        ret = math.copysign(1.0, size) * (exit_price / entry - 1.0) - commissions / (abs(size) * entry)
         self.rows.append((size, self.entry_bar, bar, entry, exit_price, gross - commissions, ret, commissions, reason))
         self.size = 0.0
 
