@@ -9,9 +9,9 @@ JSON cannot hold everything a record carries, so the converter adds:
 - non-finite ``float`` fields → ``"nan"``, ``"inf"``, ``"-inf"`` (a float field's type tells the
   decoder to read them back);
 - enums → their value;
-- free-form mappings (``params``, ``config``, ``stats``, ``result``, ``payload``, ``metrics``:
-  ``Mapping[str, Any]``) → a *tagged tree*, because there no type says what a value was. Plain JSON
-  values stay as they are;
+- free-form mappings (``params``, ``config``, ``stats``, ``result``, ``payload``, ``metrics``,
+  ``space``, ``fixed``, ``best_params``: ``Mapping[str, Any]``) → a *tagged tree*, because there
+  no type says what a value was. Plain JSON values stay as they are;
   anything else becomes a one-key object whose key names the type::
 
       {"$datetime": "2024-01-02T00:00:00.000000"}   {"$date": "2024-01-02"}
@@ -31,6 +31,7 @@ import datetime as dt
 import enum
 import json
 import math
+import operator
 import re
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -41,14 +42,16 @@ import numpy as np
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 from cattrs.preconf.json import make_converter
 
-from gpt_trader_core.domain.records import BacktestRecord, Execution, ModelRecord
+from gpt_trader_core.domain.records import BacktestRecord, Execution, ModelRecord, StudyRecord, TrialRecord
 from gpt_trader_core.domain.trading import Trade
 
 __all__ = [
     "BACKTEST_COLUMNS",
     "EXECUTION_COLUMNS",
     "MODEL_COLUMNS",
+    "STUDY_COLUMNS",
     "TRADE_COLUMNS",
+    "TRIAL_COLUMNS",
     "backtest_from_row",
     "backtest_row",
     "converter",
@@ -60,7 +63,11 @@ __all__ = [
     "loads",
     "model_from_row",
     "model_row",
+    "study_from_row",
+    "study_row",
     "trade_rows",
+    "trial_from_row",
+    "trial_rows",
 ]
 
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
@@ -87,9 +94,7 @@ def _decode_datetime(value: Any, _: Any = None) -> dt.datetime:
     if fraction is None:
         return dt.datetime.fromisoformat(value)
     sign, hours, minutes, seconds, micros = fraction.groups()
-    offset = dt.timedelta(
-        hours=int(hours), minutes=int(minutes), seconds=int(seconds), microseconds=int(micros)
-    )
+    offset = dt.timedelta(hours=int(hours), minutes=int(minutes), seconds=int(seconds), microseconds=int(micros))
     local = dt.datetime.fromisoformat(value[: fraction.start()])
     return local.replace(tzinfo=dt.timezone(-offset if sign == "-" else offset))
 
@@ -118,9 +123,7 @@ def _decode_float(value: Any, _: Any = None) -> float:
         try:
             return _NON_FINITE[value]
         except KeyError:
-            raise ValueError(
-                f"not a stored float: {value!r} (expected a number, 'nan', 'inf' or '-inf')"
-            ) from None
+            raise ValueError(f"not a stored float: {value!r} (expected a number, 'nan', 'inf' or '-inf')") from None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"not a stored float: {value!r}")
     return float(value)
@@ -153,8 +156,7 @@ def encode_tree(value: Any, path: str = "$") -> Any:
             return {_DICT: tree} if len(tree) == 1 and next(iter(tree)) in _TAGS else tree
         return {
             _ITEMS: [
-                [encode_tree(key, f"{path}<key>"), encode_tree(item, f"{path}[{key!r}]")]
-                for key, item in value.items()
+                [encode_tree(key, f"{path}<key>"), encode_tree(item, f"{path}[{key!r}]")] for key, item in value.items()
             ]
         }
     if isinstance(value, list):
@@ -262,15 +264,22 @@ EXECUTION_COLUMNS: tuple[str, ...] = (
 _EXECUTION_JSON = ("params", "result")
 MODEL_COLUMNS: tuple[str, ...] = ("name", "kind", "created_at", "params", "payload", "metrics")
 _MODEL_JSON = ("params", "payload", "metrics")
+STUDY_COLUMNS: tuple[str, ...] = (
+    "id", "created_at", "strategy", "symbol", "timeframe", "start", "end", "method", "objective",
+    "maximize", "space", "fixed", "config", "n_trials", "seed", "total", "status", "best_params",
+    "best_value", "finished_at", "error",
+)  # fmt: skip
+_STUDY_JSON = ("space", "fixed", "config", "best_params")
+_STUDY_INTEGERS = ("n_trials", "seed", "total")
+TRIAL_COLUMNS: tuple[str, ...] = ("number", "params", "stats", "value")
+_TRIAL_JSON = ("params", "stats")
+_INT64 = range(-(2**63), 2**63)  # what an SQLite INTEGER holds
 
 Row = dict[str, Any]
 
 
 def _json_columns(data: dict[str, Any], columns: Sequence[str], transform: Callable[[Any], Any]) -> Row:
-    return {
-        key: (transform(value) if key in columns and value is not None else value)
-        for key, value in data.items()
-    }
+    return {key: (transform(value) if key in columns and value is not None else value) for key, value in data.items()}
 
 
 def backtest_row(record: BacktestRecord) -> Row:
@@ -310,3 +319,61 @@ def model_row(record: ModelRecord) -> Row:
 def model_from_row(row: Mapping[str, Any]) -> ModelRecord:
     data = _json_columns({key: row[key] for key in MODEL_COLUMNS}, _MODEL_JSON, loads)
     return converter.structure(data, ModelRecord)
+
+
+def _integer(value: Any, name: str) -> Any:
+    """An SQLite INTEGER: a real int (numpy ints accepted, bools and floats refused) in 64 bits."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise TypeError(f"cannot store {name}={value!r}: expected an integer, not a bool")
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise TypeError(f"cannot store {name}={value!r}: expected an integer") from None
+    if number not in _INT64:
+        raise ValueError(f"cannot store {name}={number}: outside the 64-bit integer range")
+    return number
+
+
+def _real(value: Any) -> Any:
+    """An SQLite REAL column's value. REAL affinity stores an integral float as an integer, so -0.0
+    reads back as 0.0: store 0.0 in both adapters, so they agree (they compare equal anyway)."""
+    return 0.0 if isinstance(value, float) and value == 0.0 else value
+
+
+def study_row(study: StudyRecord) -> Row:
+    """The ``studies`` row of a study (``space``/``fixed``/``config``/``best_params`` as tagged JSON;
+    a non-finite ``best_value`` as text, a -0.0 as 0.0)."""
+    data = converter.unstructure(study, StudyRecord)
+    data["maximize"] = int(bool(data["maximize"]))
+    data["best_value"] = _real(data["best_value"])
+    for name in _STUDY_INTEGERS:
+        data[name] = _integer(data[name], name)
+    return _json_columns(data, _STUDY_JSON, dumps)
+
+
+def study_from_row(row: Mapping[str, Any]) -> StudyRecord:
+    data = _json_columns({key: row[key] for key in STUDY_COLUMNS}, _STUDY_JSON, loads)
+    data["maximize"] = bool(data["maximize"])
+    return converter.structure(data, StudyRecord)
+
+
+def trial_rows(trials: Sequence[TrialRecord]) -> list[Row]:
+    """One ``study_trials`` row per trial (without ``study_id``), all encoded before any is stored,
+    so an unstorable trial fails the whole batch. A non-finite ``value`` is text (``'nan'``, ``'inf'``,
+    ``'-inf'``: SQLite would turn a NaN into NULL), a -0.0 is 0.0."""
+    rows = []
+    for i, trial in enumerate(trials):
+        if not isinstance(trial, TrialRecord):
+            raise TypeError(f"cannot store trials[{i}]: expected a TrialRecord, got a {type(trial).__name__}")
+        data = converter.unstructure(trial, TrialRecord)
+        data["number"] = _integer(data["number"], f"trials[{i}].number")
+        data["value"] = _real(data["value"])
+        rows.append(_json_columns(data, _TRIAL_JSON, dumps))
+    return rows
+
+
+def trial_from_row(row: Mapping[str, Any]) -> TrialRecord:
+    data = _json_columns({key: row[key] for key in TRIAL_COLUMNS}, _TRIAL_JSON, loads)
+    return converter.structure(data, TrialRecord)

@@ -9,15 +9,11 @@ from gpt_trader_core.errors import ConflictError, InvalidParameterError, NotFoun
 
 
 def backtest_not_found(record_id: str) -> NotFoundError:
-    return NotFoundError(
-        f"backtest {record_id!r} not found: no saved backtest has this id (list them to check)"
-    )
+    return NotFoundError(f"backtest {record_id!r} not found: no saved backtest has this id (list them to check)")
 
 
 def execution_not_found(execution_id: str) -> NotFoundError:
-    return NotFoundError(
-        f"execution {execution_id!r} not found: no execution has this id (list them to check)"
-    )
+    return NotFoundError(f"execution {execution_id!r} not found: no execution has this id (list them to check)")
 
 
 def execution_exists(execution_id: str) -> ConflictError:
@@ -28,6 +24,16 @@ def execution_exists(execution_id: str) -> ConflictError:
 
 def model_not_found(name: str) -> NotFoundError:
     return NotFoundError(f"model {name!r} not found: no trained model is saved under this name (list them to check)")
+
+
+def study_not_found(study_id: str) -> NotFoundError:
+    return NotFoundError(f"study {study_id!r} not found: no saved study has this id (list them to check)")
+
+
+def trials_without_study(study_id: str) -> NotFoundError:
+    return NotFoundError(
+        f"study {study_id!r} not found: cannot store trials of a study that was never saved (call save_study first)"
+    )
 
 
 def not_open(store: object) -> RuntimeError:

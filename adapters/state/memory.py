@@ -7,10 +7,18 @@ strings. Data survives ``close``/``open`` (like a file) but not the process.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from adapters.state import _codec, _common
-from gpt_trader_core.domain.records import BacktestRecord, Execution, ExecutionStatus, ModelRecord
+from gpt_trader_core.domain.records import (
+    BacktestRecord,
+    Execution,
+    ExecutionStatus,
+    ModelRecord,
+    StudyRecord,
+    TrialRecord,
+)
 
 __all__ = ["InMemoryStateStore"]
 
@@ -30,11 +38,13 @@ class InMemoryStateStore:
         self._backtests: dict[str, tuple[Row, list[Row]]] = {}
         self._executions: dict[str, Row] = {}
         self._models: dict[str, Row] = {}
+        self._studies: dict[str, Row] = {}
+        self._trials: dict[str, dict[int, Row]] = {}  # study id → trial number → row
 
     def __repr__(self) -> str:
         return (
             f"InMemoryStateStore({len(self._backtests)} backtests, {len(self._executions)} executions, "
-            f"{len(self._models)} models)"
+            f"{len(self._models)} models, {len(self._studies)} studies)"
         )
 
     async def open(self) -> None:
@@ -67,8 +77,7 @@ class InMemoryStateStore:
         rows = [
             row
             for row, _ in self._backtests.values()
-            if (strategy is None or row["strategy"] == strategy)
-            and (symbol is None or row["symbol"] == symbol)
+            if (strategy is None or row["strategy"] == strategy) and (symbol is None or row["symbol"] == symbol)
         ]
         return [_codec.backtest_from_row(row) for row in _newest_first(rows, limit)]
 
@@ -130,6 +139,41 @@ class InMemoryStateStore:
         self._check_open()
         rows = [row for row in self._models.values() if kind is None or row["kind"] == kind]
         return [_codec.model_from_row(row) for row in _newest_first(rows, key="name")]
+
+    # -- StudyStore --------------------------------------------------------------------------------
+
+    async def save_study(self, study: StudyRecord) -> None:
+        self._check_open()
+        self._studies[study.id] = _codec.study_row(study)  # an upsert: the study's trials stay
+        self._trials.setdefault(study.id, {})
+
+    async def get_study(self, study_id: str) -> StudyRecord:
+        self._check_open()
+        row = self._studies.get(study_id)
+        if row is None:
+            raise _common.study_not_found(study_id)
+        return _codec.study_from_row(row)
+
+    async def list_studies(self, *, limit: int = 50) -> list[StudyRecord]:
+        limit = _common.check_limit(limit)
+        self._check_open()
+        return [_codec.study_from_row(row) for row in _newest_first(list(self._studies.values()), limit)]
+
+    async def add_trials(self, study_id: str, trials: Sequence[TrialRecord]) -> None:
+        self._check_open()
+        rows = _codec.trial_rows(trials)  # all encoded first: an unstorable trial stores none
+        if study_id not in self._studies:
+            raise _common.trials_without_study(study_id)
+        stored = self._trials[study_id]
+        for row in rows:
+            stored.setdefault(row["number"], row)  # like INSERT OR IGNORE: the first trial of a number stays
+
+    async def list_trials(self, study_id: str) -> list[TrialRecord]:
+        self._check_open()
+        if study_id not in self._studies:
+            raise _common.study_not_found(study_id)
+        stored = self._trials[study_id]
+        return [_codec.trial_from_row(stored[number]) for number in sorted(stored)]
 
     def _check_open(self) -> None:
         if not self._open:

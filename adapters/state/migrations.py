@@ -4,7 +4,7 @@ The database's ``PRAGMA user_version`` is the number of the last migration appli
 applies the missing ones in order, each in its own ``BEGIN IMMEDIATE`` transaction together with
 the version bump, so a crash leaves the schema at a whole version and two processes opening the same
 file at once cannot both apply one. Never edit a released migration: append a new one (sessions,
-orders, fills, users ... come as migrations 4, 5, ...).
+orders, fills, users ... come as migrations 5, 6, ...).
 
 Conventions: times are ISO 8601 text (naive UTC, fixed width, so they sort chronologically); free-form
 mappings are JSON text in the tagged form of ``_codec``; non-finite floats are the text
@@ -114,6 +114,48 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
             "CREATE INDEX models_created ON models (created_at, name)",
             "CREATE INDEX models_kind_created ON models (kind, created_at, name)",
+        ),
+    ),
+    Migration(
+        4,
+        "optimisation studies and their trials",
+        (
+            """
+            CREATE TABLE studies (
+                id          TEXT PRIMARY KEY,
+                created_at  TEXT NOT NULL,
+                strategy    TEXT NOT NULL,
+                symbol      TEXT NOT NULL,
+                timeframe   TEXT NOT NULL,
+                "start"     TEXT,
+                "end"       TEXT,
+                method      TEXT NOT NULL,
+                objective   TEXT NOT NULL,
+                maximize    INTEGER NOT NULL,
+                space       TEXT NOT NULL,
+                fixed       TEXT NOT NULL,
+                config      TEXT NOT NULL,
+                n_trials    INTEGER,
+                seed        INTEGER NOT NULL,
+                total       INTEGER NOT NULL,
+                status      TEXT NOT NULL,
+                best_params TEXT,
+                best_value  REAL,
+                finished_at TEXT,
+                error       TEXT
+            )
+            """,
+            "CREATE INDEX studies_created ON studies (created_at, id)",
+            """
+            CREATE TABLE study_trials (
+                study_id TEXT NOT NULL REFERENCES studies (id) ON DELETE CASCADE,
+                number   INTEGER NOT NULL,
+                params   TEXT NOT NULL,
+                stats    TEXT NOT NULL,
+                value    REAL NOT NULL,
+                PRIMARY KEY (study_id, number)
+            )
+            """,
         ),
     ),
 )

@@ -12,14 +12,21 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Self, TypeVar
 
 from adapters.state import _codec, _common
 from adapters.state.migrations import migrate
-from gpt_trader_core.domain.records import BacktestRecord, Execution, ExecutionStatus, ModelRecord
+from gpt_trader_core.domain.records import (
+    BacktestRecord,
+    Execution,
+    ExecutionStatus,
+    ModelRecord,
+    StudyRecord,
+    TrialRecord,
+)
 from gpt_trader_core.errors import ConfigurationError
 
 __all__ = ["SqliteStateStore"]
@@ -36,16 +43,14 @@ def _columns(names: tuple[str, ...]) -> str:
     return ", ".join(f'"{name}"' for name in names)  # quoted: "start" and "end" are SQL keywords
 
 
-def _insert(table: str, names: tuple[str, ...]) -> str:
-    return f"INSERT INTO {table} ({_columns(names)}) VALUES ({', '.join(f':{name}' for name in names)})"
+def _insert(table: str, names: tuple[str, ...], verb: str = "INSERT") -> str:
+    return f"{verb} INTO {table} ({_columns(names)}) VALUES ({', '.join(f':{name}' for name in names)})"
 
 
 _BACKTEST_SELECT = f"SELECT {_columns(_codec.BACKTEST_COLUMNS)} FROM backtests"
 _BACKTEST_INSERT = _insert("backtests", _codec.BACKTEST_COLUMNS)
 _TRADE_INSERT = _insert("backtest_trades", ("backtest_id", "seq", *_codec.TRADE_COLUMNS))
-_TRADE_SELECT = (
-    f"SELECT {_columns(_codec.TRADE_COLUMNS)} FROM backtest_trades WHERE backtest_id = ? ORDER BY seq"
-)
+_TRADE_SELECT = f"SELECT {_columns(_codec.TRADE_COLUMNS)} FROM backtest_trades WHERE backtest_id = ? ORDER BY seq"
 _EXECUTION_SELECT = f"SELECT {_columns(_codec.EXECUTION_COLUMNS)} FROM executions"
 _EXECUTION_INSERT = _insert("executions", _codec.EXECUTION_COLUMNS)
 _EXECUTION_UPDATE = "UPDATE executions SET {} WHERE id = :id".format(
@@ -54,6 +59,15 @@ _EXECUTION_UPDATE = "UPDATE executions SET {} WHERE id = :id".format(
 _NEWEST_FIRST = "ORDER BY created_at DESC, id DESC LIMIT ?"
 _MODEL_SELECT = f"SELECT {_columns(_codec.MODEL_COLUMNS)} FROM models"
 _MODEL_INSERT = _insert("models", _codec.MODEL_COLUMNS)
+_STUDY_SELECT = f"SELECT {_columns(_codec.STUDY_COLUMNS)} FROM studies"
+# An upsert, not DELETE + INSERT (nor INSERT OR REPLACE): deleting the row would cascade to its trials.
+_STUDY_UPSERT = "{} ON CONFLICT (id) DO UPDATE SET {}".format(
+    _insert("studies", _codec.STUDY_COLUMNS),
+    ", ".join(f'"{name}" = excluded."{name}"' for name in _codec.STUDY_COLUMNS if name != "id"),
+)
+# OR IGNORE: a trial number already stored for the study keeps its first trial (idempotent retries).
+_TRIAL_INSERT = _insert("study_trials", ("study_id", *_codec.TRIAL_COLUMNS), "INSERT OR IGNORE")
+_TRIAL_SELECT = f"SELECT {_columns(_codec.TRIAL_COLUMNS)} FROM study_trials WHERE study_id = ? ORDER BY number"
 
 
 @contextlib.contextmanager
@@ -250,6 +264,55 @@ class SqliteStateStore:
         def list_(conn: sqlite3.Connection) -> list[ModelRecord]:
             rows = conn.execute(f"{_MODEL_SELECT}{where} ORDER BY created_at DESC, name DESC", args).fetchall()
             return [_codec.model_from_row(row) for row in rows]
+
+        return await self._call(list_)
+
+    # -- StudyStore --------------------------------------------------------------------------------
+
+    async def save_study(self, study: StudyRecord) -> None:
+        def save(conn: sqlite3.Connection) -> None:
+            row = _codec.study_row(study)
+            with _write(conn):
+                conn.execute(_STUDY_UPSERT, row)
+
+        await self._call(save)
+
+    async def get_study(self, study_id: str) -> StudyRecord:
+        def get(conn: sqlite3.Connection) -> StudyRecord:
+            row = conn.execute(f"{_STUDY_SELECT} WHERE id = ?", (study_id,)).fetchone()
+            if row is None:
+                raise _common.study_not_found(study_id)
+            return _codec.study_from_row(row)
+
+        return await self._call(get)
+
+    async def list_studies(self, *, limit: int = 50) -> list[StudyRecord]:
+        limit = _common.check_limit(limit)
+
+        def list_(conn: sqlite3.Connection) -> list[StudyRecord]:
+            rows = conn.execute(f"{_STUDY_SELECT} {_NEWEST_FIRST}", (limit,)).fetchall()
+            return [_codec.study_from_row(row) for row in rows]
+
+        return await self._call(list_)
+
+    async def add_trials(self, study_id: str, trials: Sequence[TrialRecord]) -> None:
+        def add(conn: sqlite3.Connection) -> None:
+            # Encoded before the transaction: an unstorable trial fails the batch before any write.
+            rows = [{"study_id": study_id, **row} for row in _codec.trial_rows(trials)]
+            with _write(conn):
+                if conn.execute("SELECT 1 FROM studies WHERE id = ?", (study_id,)).fetchone() is None:
+                    raise _common.trials_without_study(study_id)
+                conn.executemany(_TRIAL_INSERT, rows)
+
+        await self._call(add)
+
+    async def list_trials(self, study_id: str) -> list[TrialRecord]:
+        def list_(conn: sqlite3.Connection) -> list[TrialRecord]:
+            with _snapshot(conn):
+                if conn.execute("SELECT 1 FROM studies WHERE id = ?", (study_id,)).fetchone() is None:
+                    raise _common.study_not_found(study_id)
+                rows = conn.execute(_TRIAL_SELECT, (study_id,)).fetchall()
+            return [_codec.trial_from_row(row) for row in rows]
 
         return await self._call(list_)
 

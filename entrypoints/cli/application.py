@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "cache stats": "entrypoints.cli.commands.cache.stats:CacheStatsCommand",
     "cache clear": "entrypoints.cli.commands.cache.clear:CacheClearCommand",
     "serve": "entrypoints.cli.commands.serve:ServeCommand",
+    "optimize": "entrypoints.cli.commands.optimize:OptimizeCommand",
 }
 
 

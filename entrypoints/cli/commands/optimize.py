@@ -1,0 +1,256 @@
+"""``gpt-trader optimize``."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+from cleo.helpers import option
+from cleo.io.inputs.option import Option
+
+from entrypoints.cli.base import AppCommand
+from entrypoints.cli.commands.backtest import parse_date
+from entrypoints.cli.render import to_csv, write_table
+from gpt_trader_core.errors import InvalidParameterError
+
+
+def parse_space(items: list[str]) -> dict[str, Any]:
+    """``name=a:b:step`` (inclusive range), ``name=v1,v2,...`` (list) or ``name=v`` (fixed)."""
+    space: dict[str, Any] = {}
+    for item in items:
+        name, sep, spec = item.partition("=")
+        if not sep or not name.strip() or not spec.strip():
+            raise InvalidParameterError(f"--space expects name=start:stop:step, name=a,b,c or name=value; got {item!r}")
+        spec = spec.strip()
+        if ":" in spec:
+            parts = spec.split(":")
+            if len(parts) != 3:
+                raise InvalidParameterError(f"--space {item!r}: a range is start:stop:step, e.g. fast=5:30:5")
+            try:
+                start, stop, step = (float(p) for p in parts)
+            except ValueError:
+                raise InvalidParameterError(f"--space {item!r}: start, stop and step must be numbers") from None
+            if step <= 0 or stop < start:
+                raise InvalidParameterError(f"--space {item!r}: needs step > 0 and stop >= start")
+            count = round((stop - start) / step) + 1
+            values = [start + i * step for i in range(count) if start + i * step <= stop + 1e-9]
+            space[name.strip()] = [int(v) if v.is_integer() else round(v, 10) for v in values]
+        elif "," in spec:
+            space[name.strip()] = [v.strip() for v in spec.split(",") if v.strip()]
+        else:
+            space[name.strip()] = spec
+    return space
+
+
+@contextmanager
+def cancel_on_interrupt(token: Any) -> Iterator[None]:
+    """First Ctrl-C asks the search to stop after the running batch (finished trials are kept)."""
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda *_: token.cancel())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class OptimizeCommand(AppCommand):
+    name = "optimize"
+    description = "Optimise a strategy's parameters: grid, random, bayes (TPE) or walk-forward; resumable."
+    help = """Searches the parameters of <info>--strategy</info> on <info>--symbol</info> and ranks them by
+<info>--metric</info>. Every finished trial is saved, so an interrupted study (Ctrl-C, a crash) continues
+with <info>--resume ID</info>.
+
+  <comment>gpt-trader optimize --strategy mean_reversion --metric sharpe</comment>
+  <comment>gpt-trader optimize -s sma_cross --space fast=5:25:5 --space slow=10:65:5 --data-dir ./csv</comment>
+  <comment>gpt-trader optimize -s breakout --method bayes --trials 60 --executor dask --scheduler tcp://host:8786</comment>
+  <comment>gpt-trader optimize -s sma_cross --method walk-forward --windows 6 --anchored</comment>
+  <comment>gpt-trader optimize --resume study_1a2b3c4d5e6f7a8b</comment>
+
+Unnamed parameters are searched over the strategy's declared range (see `gpt-trader strategies`)."""
+    options: ClassVar[list[Option]] = [
+        option("strategy", "s", "Strategy name", flag=False),
+        option("symbol", None, "Symbol", flag=False, default="AAPL"),
+        option("from", None, "First day (YYYY-MM-DD)", flag=False),
+        option("to", None, "Last day (YYYY-MM-DD)", flag=False),
+        option("timeframe", "t", "Bar timeframe", flag=False, default="1d"),
+        option(
+            "space", None, "Search space: name=start:stop:step | name=a,b,c | name=value", flag=False, multiple=True
+        ),
+        option(
+            "metric",
+            "m",
+            "Objective: a statistic or alias (sharpe, return, calmar, sqn, ...)",
+            flag=False,
+            default="sharpe",
+        ),
+        option("minimize", None, "Minimise the metric instead of maximising it", flag=True),
+        option("method", None, "grid, random, bayes or walk-forward", flag=False, default="grid"),
+        option("trials", None, "Trials for random/bayes (default: up to 100)", flag=False),
+        option("seed", None, "Seed for random/bayes", flag=False, default="0"),
+        option("windows", None, "Walk-forward windows", flag=False, default="5"),
+        option("anchored", None, "Walk-forward with anchored (expanding) training windows", flag=True),
+        option("commission", None, "Commission rate per side", flag=False),
+        option("cash", None, "Starting cash", flag=False),
+        option("mode", None, "long_short or long_only", flag=False, default="long_short"),
+        option("executor", "e", "inline, local (process pool) or dask (default: executor.kind)", flag=False),
+        option("scheduler", None, "Dask scheduler address (with --executor dask)", flag=False),
+        option("resume", None, "Continue a stored study by its id", flag=False),
+        option("data-dir", None, "Directory of SYMBOL.csv files instead of the synthetic market", flag=False),
+        option("top", None, "Rows of the ranking to print", flag=False, default="10"),
+        option("format", "f", "Output: table, json or csv", flag=False),
+    ]
+
+    def settings_overrides(self) -> list[str]:
+        overrides = []
+        if self.option("data-dir"):
+            overrides += ["market_data.source=csv", f"market_data.path={self.option('data-dir')}"]
+        if self.option("scheduler"):
+            overrides.append(f"executor.scheduler_address={self.option('scheduler')}")
+        return overrides
+
+    def _int(self, name: str) -> int | None:
+        value = self.option(name)
+        if value is None:
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            raise InvalidParameterError(f"--{name} expects a whole number, got {value!r}") from None
+
+    def handle(self) -> int:
+        from gpt_trader_core.backtesting.config import BacktestConfig
+        from gpt_trader_core.optimization.runner import CancelToken
+        from gpt_trader_core.services.optimization import OptimizeRequest
+
+        fmt = self.output_format()
+        loaded = self.load_settings()
+        method = self.option("method").replace("_", "-")
+        if method not in ("grid", "random", "bayes", "walk-forward"):
+            raise InvalidParameterError(f"--method must be grid, random, bayes or walk-forward, got {method!r}")
+        resume = self.option("resume")
+        if not resume and not self.option("strategy"):
+            raise InvalidParameterError("--strategy is required (or --resume STUDY_ID)")
+        defaults = loaded.settings.backtest
+        config = BacktestConfig(
+            cash=float(self.option("cash") or defaults.cash),
+            commission=float(self.option("commission") or defaults.commission),
+            slippage=defaults.slippage,
+            mode=self.option("mode"),
+        )
+        request = OptimizeRequest(
+            symbol=self.option("symbol"),
+            strategy=self.option("strategy") or "",
+            space=parse_space(self.option("space")),
+            start=parse_date("from", self.option("from")),
+            end=parse_date("to", self.option("to")),
+            timeframe=self.option("timeframe"),
+            objective=self.option("metric"),
+            maximize=not self.option("minimize"),
+            method="grid" if method == "walk-forward" else method,
+            n_trials=self._int("trials"),
+            seed=self._int("seed") or 0,
+            config=config,
+        )
+        self.executor = self.option("executor") or loaded.settings.executor.kind
+        token = CancelToken()
+        bar = self._progress_bar(fmt, loaded.settings.cli.progress_bars)
+
+        async def work(container: Any) -> Any:
+            optimizer = await container.services.optimizer()
+            if method == "walk-forward":
+                return await optimizer.walk_forward(
+                    request, n_windows=self._int("windows") or 5, anchored=self.option("anchored")
+                )
+            if resume:
+                return await optimizer.resume(resume, progress=bar, cancel=token)
+            return await optimizer.run(request, progress=bar, cancel=token)
+
+        with cancel_on_interrupt(token):
+            result = self.run_with_container(work)
+        if bar is not None:
+            bar.finish()
+        if method == "walk-forward":
+            self._show_walk_forward(result, fmt)
+        else:
+            self._show(result, fmt)
+        return 0
+
+    def _progress_bar(self, fmt: str, enabled: bool) -> Any:
+        if fmt != "table" or not enabled or self.io.output.is_quiet():
+            return None
+        from entrypoints.cli.progress import OptimizationProgressBar
+
+        return OptimizationProgressBar(self.io)
+
+    def _show(self, result: Any, fmt: str) -> None:
+        from entrypoints.serialization import dumps
+
+        top = self._int("top") or 10
+        rows = result.table(top)
+        if fmt == "json":
+            self.line(
+                dumps(
+                    {
+                        "study_id": result.study_id,
+                        "strategy": result.strategy,
+                        "symbol": result.symbol,
+                        "synthetic": result.synthetic,
+                        "method": result.method,
+                        "objective": result.objective.metric,
+                        "maximize": result.objective.maximize,
+                        "trials": len(result.trials),
+                        "total": result.total,
+                        "resumed": result.resumed,
+                        "evaluated": result.evaluated,
+                        "elapsed_s": result.elapsed_s,
+                        "best_params": result.best_params,
+                        "best_value": result.best.value,
+                        "ranking": rows,
+                    }
+                )
+            )
+            return
+        headers = list(rows[0]) if rows else ["rank"]
+        if fmt == "csv":
+            self.line(to_csv(headers, [list(r.values()) for r in rows]).rstrip("\n"))
+            return
+        tag = " — SYNTHETIC DATA" if result.synthetic else ""
+        resumed = f" ({result.resumed} resumed)" if result.resumed else ""
+        self.line(
+            f"<info>{result.strategy} on {result.symbol}{tag}</info>: {len(result.trials)}/{result.total} trials"
+            f"{resumed}, "
+            f"{result.method}, {result.elapsed_s:.2f} s, study <info>{result.study_id}</info>"
+        )
+        write_table(self, headers, [list(r.values()) for r in rows])
+        self.line(f"best: <info>{result.best_params}</info> → {result.objective.metric} {result.best.value:.4f}")
+
+    def _show_walk_forward(self, result: Any, fmt: str) -> None:
+        from entrypoints.serialization import dumps, to_plain
+
+        if fmt == "json":
+            self.line(
+                dumps(
+                    {
+                        "strategy": result.strategy,
+                        "symbol": result.symbol,
+                        "synthetic": result.synthetic,
+                        "anchored": result.anchored,
+                        "stats": to_plain(result.stats),
+                        "degradation": to_plain(result.degradation),
+                        "parameter_stability": to_plain(result.parameter_stability),
+                        "windows": [
+                            {
+                                "test": [w.test_period[0], w.test_period[1]],
+                                "best_params": dict(w.best_params),
+                                "in_sample": w.in_sample_value,
+                                "out_of_sample": w.out_of_sample_value,
+                            }
+                            for w in result.windows
+                        ],
+                    }
+                )
+            )
+            return
+        self.line(repr(result))
