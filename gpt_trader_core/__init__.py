@@ -48,10 +48,17 @@ _EXPORTS: dict[str, str] = {
     "RiskLimits": "gpt_trader_core.risk",
     "PortfolioSnapshot": "gpt_trader_core.risk",
     "TierConfig": "gpt_trader_core.portfolio",
+    "analyze": "gpt_trader_core.analysis",
+    "compare_strategies": "gpt_trader_core.analysis",
+    "analyze_portfolio": "gpt_trader_core.analysis",
+    "detect_regime": "gpt_trader_core.regime",
+    "RegimeThresholds": "gpt_trader_core.regime",
+    "train_strategy_selector": "gpt_trader_core.ml",
+    "recommend_strategy": "gpt_trader_core.ml",
 }
 
 #: Public names whose implementation is called differently.
-_RENAMED = {"check_risk": "check_order"}
+_RENAMED = {"check_risk": "check_order", "train_strategy_selector": "train_selector"}
 
 __all__ = [
     "App",
@@ -67,23 +74,30 @@ __all__ = [
     "Param",
     "PortfolioSnapshot",
     "Position",
+    "RegimeThresholds",
     "RiskLimits",
     "Signals",
     "Strategy",
     "TierConfig",
     "Trade",
     "UnknownStrategyError",
+    "analyze",
+    "analyze_portfolio",
     "as_bars",
     "backtest",
     "check_risk",
     "classify_tier",
+    "compare_strategies",
+    "detect_regime",
     "indicators",
     "optimize",
     "rebalance_plan",
+    "recommend_strategy",
     "register_strategy",
     "size_position",
     "strategies",
     "synthetic",
+    "train_strategy_selector",
     "walk_forward",
 ]
 
@@ -104,6 +118,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from gpt_trader_core import indicators
+    from gpt_trader_core.analysis import analyze, analyze_portfolio, compare_strategies
     from gpt_trader_core.api import as_bars, backtest, optimize, register_strategy, strategies, synthetic, walk_forward
     from gpt_trader_core.app import App
     from gpt_trader_core.backtesting.config import BacktestConfig
@@ -117,7 +132,10 @@ if TYPE_CHECKING:
         InvalidParameterError,
         UnknownStrategyError,
     )
+    from gpt_trader_core.ml import recommend_strategy
+    from gpt_trader_core.ml import train_selector as train_strategy_selector
     from gpt_trader_core.portfolio import TierConfig, classify_tier, rebalance_plan
+    from gpt_trader_core.regime import RegimeThresholds, detect_regime
     from gpt_trader_core.risk import PortfolioSnapshot, RiskLimits
     from gpt_trader_core.risk import check_order as check_risk
     from gpt_trader_core.sizing import size_position

@@ -37,32 +37,59 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import attrs
 import cattrs
 import numpy as np
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 from cattrs.preconf.json import make_converter
 
-from gpt_trader_core.domain.records import BacktestRecord, Execution, ModelRecord, StudyRecord, TrialRecord
-from gpt_trader_core.domain.trading import Trade
+from gpt_trader_core.domain.records import (
+    BacktestRecord,
+    EquitySnapshot,
+    Execution,
+    ModelRecord,
+    SessionRecord,
+    StudyRecord,
+    TrialRecord,
+)
+from gpt_trader_core.domain.trading import Fill, Order, OrderState, Position, Trade
+from gpt_trader_core.errors import InvalidParameterError
 
 __all__ = [
     "BACKTEST_COLUMNS",
+    "EQUITY_COLUMNS",
     "EXECUTION_COLUMNS",
+    "FILL_COLUMNS",
     "MODEL_COLUMNS",
+    "ORDER_COLUMNS",
+    "POSITION_COLUMNS",
+    "SESSION_COLUMNS",
     "STUDY_COLUMNS",
     "TRADE_COLUMNS",
     "TRIAL_COLUMNS",
+    "BarRows",
     "backtest_from_row",
     "backtest_row",
+    "bar_rows",
     "converter",
     "decode_tree",
     "dumps",
     "encode_tree",
+    "equity_from_row",
+    "equity_row",
     "execution_from_row",
     "execution_row",
+    "fill_from_row",
+    "fill_rows",
     "loads",
     "model_from_row",
     "model_row",
+    "order_from_row",
+    "order_rows",
+    "position_from_row",
+    "position_rows",
+    "session_from_row",
+    "session_row",
     "study_from_row",
     "study_row",
     "trade_rows",
@@ -83,6 +110,8 @@ _TAGS = frozenset({_DATETIME, _DATE, _TIMEDELTA, _FLOAT, _TUPLE, _ITEMS, _DICT})
 
 
 def _encode_datetime(value: dt.datetime) -> str:
+    if not isinstance(value, dt.datetime):  # a None or a date would otherwise fail as an AttributeError
+        raise TypeError(f"cannot store {value!r} as a datetime")
     return value.isoformat(timespec="microseconds")
 
 
@@ -377,3 +406,181 @@ def trial_rows(trials: Sequence[TrialRecord]) -> list[Row]:
 def trial_from_row(row: Mapping[str, Any]) -> TrialRecord:
     data = _json_columns({key: row[key] for key in TRIAL_COLUMNS}, _TRIAL_JSON, loads)
     return converter.structure(data, TrialRecord)
+
+
+# -- trading sessions: sessions, orders, fills, positions, equity ----------------------------------
+#
+# Every float column goes through ``_real`` (a non-finite one is text, a -0.0 is 0.0, in both
+# adapters); every integer column through ``_integer``. The row builders encode and check a whole
+# bar before either store writes anything, so an unstorable value stores nothing of the bar.
+
+SESSION_COLUMNS: tuple[str, ...] = tuple(field.name for field in SessionRecord.__attrs_attrs__)
+_SESSION_JSON = ("params", "symbols", "config", "feed", "risk")
+_ORDER_FIELDS: tuple[str, ...] = tuple(field.name for field in Order.__attrs_attrs__)
+_ORDER_STATE_FIELDS: tuple[str, ...] = tuple(
+    field.name for field in OrderState.__attrs_attrs__ if field.name != "order"
+)
+ORDER_COLUMNS: tuple[str, ...] = (
+    "client_order_id", "symbol", "side", "quantity", "type", "limit_price", "stop_price", "fraction",
+    "reduce_only", "created_at", "status", "filled_quantity", "average_price", "commission", "reason",
+    "updated_at",
+)  # fmt: skip
+"""An ``OrderState`` flattened: its order's fields, then its own (the stores add ``session_id``, ``seq``)."""
+FILL_COLUMNS: tuple[str, ...] = (
+    "fill_id", "client_order_id", "symbol", "side", "quantity", "price", "commission", "bar", "time",
+    "realized_pnl",
+)  # fmt: skip
+POSITION_COLUMNS: tuple[str, ...] = ("symbol", "size", "entry_price", "entry_bar", "entry_time")
+EQUITY_COLUMNS: tuple[str, ...] = ("bar", "time", "cash", "equity")
+
+
+_SESSION_NULLABLE = frozenset({"last_time", "updated_at", "error", "risk"})
+_ORDER_NULLABLE = frozenset(
+    {"limit_price", "stop_price", "fraction", "created_at", "average_price", "reason", "updated_at"}
+)
+_FILL_NULLABLE = frozenset({"client_order_id"})
+
+
+def _check_not_null(row: Row, nullable: frozenset[str], name: str) -> Row:
+    """Refuse a None where the column is NOT NULL, in both adapters (SQLite would raise mid-batch)."""
+    missing = [key for key, value in row.items() if value is None and key not in nullable]
+    if missing:
+        raise TypeError(f"cannot store {name}: {', '.join(missing)} must not be None")
+    return row
+
+
+def _reals(data: Row) -> Row:
+    # Safe on a whole unstructured row: the only floats left in it are float fields (mappings are
+    # still trees or already JSON text when this runs on them).
+    return {key: _real(value) for key, value in data.items()}
+
+
+def _check_type(value: Any, expected: type, name: str) -> None:
+    if not isinstance(value, expected):
+        raise TypeError(f"cannot store {name}: expected a {expected.__name__}, got a {type(value).__name__}")
+
+
+def _check_id(value: Any, name: str) -> str:
+    """A key column: a non-empty string (orders and fills are stored by the ids the broker gives)."""
+    if not isinstance(value, str) or not value:
+        raise InvalidParameterError(f"cannot store {name}={value!r}: it must be a non-empty string")
+    return value
+
+
+def session_row(session: SessionRecord) -> Row:
+    """The ``sessions`` row (``params``/``symbols``/``config``/``feed``/``risk`` as tagged JSON)."""
+    _check_type(session, SessionRecord, "the session")
+    _check_id(session.id, "session.id")
+    data = _reals(converter.unstructure(session, SessionRecord))
+    data["last_bar"] = _integer(data["last_bar"], "session.last_bar")
+    return _check_not_null(_json_columns(data, _SESSION_JSON, dumps), _SESSION_NULLABLE, "the session")
+
+
+def session_from_row(row: Mapping[str, Any]) -> SessionRecord:
+    data = _json_columns({key: row[key] for key in SESSION_COLUMNS}, _SESSION_JSON, loads)
+    return converter.structure(data, SessionRecord)
+
+
+def order_rows(orders: Sequence[OrderState]) -> list[Row]:
+    """One ``orders`` row per client order id (without ``session_id``/``seq``), in order of first
+    appearance; an id given twice keeps its last state (an upsert within the batch)."""
+    rows: dict[str, Row] = {}
+    for i, state in enumerate(orders):
+        _check_type(state, OrderState, f"orders[{i}]")
+        _check_type(state.order, Order, f"orders[{i}].order")
+        client_order_id = _check_id(state.order.client_order_id, f"orders[{i}].order.client_order_id")
+        data = converter.unstructure(state, OrderState)
+        flat = _reals({**data.pop("order"), **data})
+        flat["reduce_only"] = int(bool(flat["reduce_only"]))
+        rows[client_order_id] = _check_not_null(
+            {key: flat[key] for key in ORDER_COLUMNS}, _ORDER_NULLABLE, f"orders[{i}]"
+        )
+    return list(rows.values())
+
+
+def order_from_row(row: Mapping[str, Any]) -> OrderState:
+    order = {key: row[key] for key in _ORDER_FIELDS}
+    order["reduce_only"] = bool(order["reduce_only"])
+    return converter.structure({"order": order, **{key: row[key] for key in _ORDER_STATE_FIELDS}}, OrderState)
+
+
+def fill_rows(fills: Sequence[Fill]) -> list[Row]:
+    """One ``fills`` row per fill id, in order; a fill id given twice keeps its first fill (as the
+    stores keep an already stored one)."""
+    rows: dict[str, Row] = {}
+    for i, fill in enumerate(fills):
+        _check_type(fill, Fill, f"fills[{i}]")
+        fill_id = _check_id(fill.fill_id, f"fills[{i}].fill_id")
+        data = _reals(converter.unstructure(fill, Fill))
+        data["bar"] = _integer(data["bar"], f"fills[{i}].bar")
+        row = _check_not_null({key: data[key] for key in FILL_COLUMNS}, _FILL_NULLABLE, f"fills[{i}]")
+        rows.setdefault(fill_id, row)
+    return list(rows.values())
+
+
+def fill_from_row(row: Mapping[str, Any]) -> Fill:
+    return converter.structure({key: row[key] for key in FILL_COLUMNS}, Fill)
+
+
+def position_rows(positions: Sequence[Position]) -> list[Row]:
+    """One ``positions`` row per position; two positions of one symbol are refused."""
+    rows: dict[str, Row] = {}
+    for i, position in enumerate(positions):
+        _check_type(position, Position, f"positions[{i}]")
+        data = _reals(converter.unstructure(position, Position))
+        data["entry_bar"] = _integer(data["entry_bar"], f"positions[{i}].entry_bar")
+        if data["symbol"] in rows:
+            raise InvalidParameterError(
+                f"cannot store positions[{i}]: a second position in {data['symbol']!r} "
+                "(give one net position per symbol)"
+            )
+        rows[data["symbol"]] = _check_not_null(
+            {key: data[key] for key in POSITION_COLUMNS}, frozenset(), f"positions[{i}]"
+        )
+    return list(rows.values())
+
+
+def position_from_row(row: Mapping[str, Any]) -> Position:
+    return converter.structure({key: row[key] for key in POSITION_COLUMNS}, Position)
+
+
+def equity_row(snapshot: EquitySnapshot) -> Row:
+    _check_type(snapshot, EquitySnapshot, "the equity snapshot")
+    data = _reals(converter.unstructure(snapshot, EquitySnapshot))
+    data["bar"] = _integer(data["bar"], "equity.bar")
+    return _check_not_null({key: data[key] for key in EQUITY_COLUMNS}, frozenset(), "the equity snapshot")
+
+
+def equity_from_row(row: Mapping[str, Any]) -> EquitySnapshot:
+    return converter.structure({key: row[key] for key in EQUITY_COLUMNS}, EquitySnapshot)
+
+
+@attrs.frozen
+class BarRows:
+    """Everything one ``commit_bar`` writes, encoded and checked (rows without ``session_id``)."""
+
+    session_id: str
+    session: Row
+    orders: list[Row]
+    fills: list[Row]
+    positions: list[Row]
+    equity: Row
+
+
+def bar_rows(
+    session: SessionRecord,
+    orders: Sequence[OrderState],
+    fills: Sequence[Fill],
+    positions: Sequence[Position],
+    equity: EquitySnapshot,
+) -> BarRows:
+    """Encode a whole bar up front: anything unstorable raises here, before a store writes."""
+    row = session_row(session)
+    return BarRows(
+        session_id=row["id"],
+        session=row,
+        orders=order_rows(orders),
+        fills=fill_rows(fills),
+        positions=position_rows(positions),
+        equity=equity_row(equity),
+    )

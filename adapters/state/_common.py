@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gpt_trader_core.domain.records import ExecutionStatus
+from gpt_trader_core.domain.records import ExecutionStatus, SessionStatus
 from gpt_trader_core.errors import ConflictError, InvalidParameterError, NotFoundError
 
 
@@ -36,6 +36,17 @@ def trials_without_study(study_id: str) -> NotFoundError:
     )
 
 
+def session_not_found(session_id: str) -> NotFoundError:
+    return NotFoundError(f"session {session_id!r} not found: no trading session has this id (list them to check)")
+
+
+def order_of_another_session(client_order_id: str, owner: str, session_id: str) -> ConflictError:
+    return ConflictError(
+        f"order {client_order_id!r} belongs to session {owner!r}, not {session_id!r}: "
+        "client order ids are unique across sessions (give the order a new id)"
+    )
+
+
 def not_open(store: object) -> RuntimeError:
     return RuntimeError(f"{type(store).__name__} is not open: call `await store.open()` first")
 
@@ -54,3 +65,13 @@ def check_status(status: Any) -> ExecutionStatus | None:
     except ValueError:
         valid = ", ".join(member.value for member in ExecutionStatus)
         raise InvalidParameterError(f"unknown execution status {status!r}: use one of {valid}") from None
+
+
+def check_session_status(status: Any) -> SessionStatus | None:
+    if status is None:
+        return None
+    try:
+        return SessionStatus(status)
+    except ValueError:
+        valid = ", ".join(member.value for member in SessionStatus)
+        raise InvalidParameterError(f"unknown session status {status!r}: use one of {valid}") from None

@@ -13,12 +13,16 @@ from typing import Any
 from adapters.state import _codec, _common
 from gpt_trader_core.domain.records import (
     BacktestRecord,
+    EquitySnapshot,
     Execution,
     ExecutionStatus,
     ModelRecord,
+    SessionRecord,
+    SessionStatus,
     StudyRecord,
     TrialRecord,
 )
+from gpt_trader_core.domain.trading import Fill, OrderState, Position
 
 __all__ = ["InMemoryStateStore"]
 
@@ -40,11 +44,20 @@ class InMemoryStateStore:
         self._models: dict[str, Row] = {}
         self._studies: dict[str, Row] = {}
         self._trials: dict[str, dict[int, Row]] = {}  # study id → trial number → row
+        self._sessions: dict[str, Row] = {}
+        # session id → client order id → row, in creation order (an upsert keeps the dict position,
+        # as the SQLite store keeps an order's seq); plus which session owns each order id.
+        self._orders: dict[str, dict[str, Row]] = {}
+        self._order_sessions: dict[str, str] = {}
+        self._fills: dict[str, dict[str, Row]] = {}  # session id → fill id → row
+        self._fill_ids: set[str] = set()  # fill ids are unique across sessions, as in SQLite
+        self._positions: dict[str, list[Row]] = {}
+        self._equity: dict[str, dict[int, Row]] = {}  # session id → bar → row
 
     def __repr__(self) -> str:
         return (
             f"InMemoryStateStore({len(self._backtests)} backtests, {len(self._executions)} executions, "
-            f"{len(self._models)} models, {len(self._studies)} studies)"
+            f"{len(self._models)} models, {len(self._studies)} studies, {len(self._sessions)} sessions)"
         )
 
     async def open(self) -> None:
@@ -174,6 +187,78 @@ class InMemoryStateStore:
             raise _common.study_not_found(study_id)
         stored = self._trials[study_id]
         return [_codec.trial_from_row(stored[number]) for number in sorted(stored)]
+
+    # -- TradingStore ------------------------------------------------------------------------------
+
+    async def save_session(self, session: SessionRecord) -> None:
+        self._check_open()
+        self._sessions[session.id] = _codec.session_row(session)  # an upsert: its orders, fills ... stay
+
+    async def get_session(self, session_id: str) -> SessionRecord:
+        self._check_open()
+        row = self._sessions.get(session_id)
+        if row is None:
+            raise _common.session_not_found(session_id)
+        return _codec.session_from_row(row)
+
+    async def list_sessions(self, *, status: SessionStatus | None = None, limit: int = 50) -> list[SessionRecord]:
+        limit = _common.check_limit(limit)
+        wanted = _common.check_session_status(status)
+        self._check_open()
+        rows = [row for row in self._sessions.values() if wanted is None or row["status"] == wanted.value]
+        return [_codec.session_from_row(row) for row in _newest_first(rows, limit)]
+
+    async def commit_bar(
+        self,
+        session: SessionRecord,
+        orders: Sequence[OrderState],
+        fills: Sequence[Fill],
+        positions: Sequence[Position],
+        equity: EquitySnapshot,
+    ) -> None:
+        self._check_open()
+        bar = _codec.bar_rows(session, orders, fills, positions, equity)  # all encoded first
+        session_id = bar.session_id
+        for row in bar.orders:  # every check before the first change: all of the bar or nothing
+            owner = self._order_sessions.get(row["client_order_id"], session_id)
+            if owner != session_id:
+                raise _common.order_of_another_session(row["client_order_id"], owner, session_id)
+        self._sessions[session_id] = bar.session
+        stored_orders = self._orders.setdefault(session_id, {})
+        for row in bar.orders:
+            stored_orders[row["client_order_id"]] = row
+            self._order_sessions[row["client_order_id"]] = session_id
+        stored_fills = self._fills.setdefault(session_id, {})
+        for row in bar.fills:
+            if row["fill_id"] not in self._fill_ids:  # like ON CONFLICT DO NOTHING: a stored fill stays
+                self._fill_ids.add(row["fill_id"])
+                stored_fills[row["fill_id"]] = row
+        self._positions[session_id] = bar.positions
+        self._equity.setdefault(session_id, {})[bar.equity["bar"]] = bar.equity
+
+    async def list_orders(self, session_id: str) -> list[OrderState]:
+        self._check_session(session_id)
+        return [_codec.order_from_row(row) for row in self._orders.get(session_id, {}).values()]
+
+    async def list_fills(self, session_id: str) -> list[Fill]:
+        self._check_session(session_id)
+        rows = sorted(self._fills.get(session_id, {}).values(), key=lambda row: (row["bar"], row["fill_id"]))
+        return [_codec.fill_from_row(row) for row in rows]
+
+    async def list_positions(self, session_id: str) -> list[Position]:
+        self._check_session(session_id)
+        rows = sorted(self._positions.get(session_id, []), key=lambda row: row["symbol"])
+        return [_codec.position_from_row(row) for row in rows]
+
+    async def list_equity(self, session_id: str) -> list[EquitySnapshot]:
+        self._check_session(session_id)
+        stored = self._equity.get(session_id, {})
+        return [_codec.equity_from_row(stored[bar]) for bar in sorted(stored)]
+
+    def _check_session(self, session_id: str) -> None:
+        self._check_open()
+        if session_id not in self._sessions:
+            raise _common.session_not_found(session_id)
 
     def _check_open(self) -> None:
         if not self._open:

@@ -3,12 +3,13 @@
 The database's ``PRAGMA user_version`` is the number of the last migration applied. ``open()``
 applies the missing ones in order, each in its own ``BEGIN IMMEDIATE`` transaction together with
 the version bump, so a crash leaves the schema at a whole version and two processes opening the same
-file at once cannot both apply one. Never edit a released migration: append a new one (sessions,
-orders, fills, users ... come as migrations 5, 6, ...).
+file at once cannot both apply one. Never edit a released migration: append a new one (the next is
+migration 6).
 
 Conventions: times are ISO 8601 text (naive UTC, fixed width, so they sort chronologically); free-form
 mappings are JSON text in the tagged form of ``_codec``; non-finite floats are the text
-``'nan'``/``'inf'``/``'-inf'`` (SQLite would turn a NaN into NULL).
+``'nan'``/``'inf'``/``'-inf'`` (SQLite would turn a NaN into NULL); a REAL column cannot keep the
+sign of a zero, so -0.0 is stored (by both adapters) as 0.0.
 """
 
 from __future__ import annotations
@@ -155,6 +156,100 @@ MIGRATIONS: tuple[Migration, ...] = (
                 value    REAL NOT NULL,
                 PRIMARY KEY (study_id, number)
             )
+            """,
+        ),
+    ),
+    Migration(
+        5,
+        "trading sessions: orders, fills, positions and equity",
+        (
+            """
+            CREATE TABLE sessions (
+                id         TEXT PRIMARY KEY,
+                created_at TEXT NOT NULL,
+                strategy   TEXT NOT NULL,
+                params     TEXT NOT NULL,
+                symbols    TEXT NOT NULL,
+                mode       TEXT NOT NULL,
+                capital    REAL NOT NULL,
+                config     TEXT NOT NULL,
+                feed       TEXT NOT NULL,
+                status     TEXT NOT NULL,
+                last_bar   INTEGER NOT NULL,
+                last_time  TEXT,
+                cash       REAL NOT NULL,
+                equity     REAL NOT NULL,
+                updated_at TEXT,
+                error      TEXT,
+                risk       TEXT
+            )
+            """,
+            "CREATE INDEX sessions_created ON sessions (created_at, id)",
+            "CREATE INDEX sessions_status_created ON sessions (status, created_at, id)",
+            # seq: the order's place in its session, given when the order is first stored and never
+            # changed by later upserts. UNIQUE (session_id, seq) is both the guard on that numbering
+            # and the index that lists a session's orders by creation (and finds its next seq).
+            """
+            CREATE TABLE orders (
+                client_order_id TEXT PRIMARY KEY,
+                session_id      TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+                seq             INTEGER NOT NULL,
+                symbol          TEXT NOT NULL,
+                side            TEXT NOT NULL,
+                quantity        REAL NOT NULL,
+                type            TEXT NOT NULL,
+                limit_price     REAL,
+                stop_price      REAL,
+                fraction        REAL,
+                reduce_only     INTEGER NOT NULL,
+                created_at      TEXT,
+                status          TEXT NOT NULL,
+                filled_quantity REAL NOT NULL,
+                average_price   REAL,
+                commission      REAL NOT NULL,
+                reason          TEXT,
+                updated_at      TEXT,
+                UNIQUE (session_id, seq)
+            )
+            """,
+            # No foreign key from a fill to its order: a broker may report a fill of an order this
+            # store never saw (placed elsewhere), and the fill must still be kept.
+            """
+            CREATE TABLE fills (
+                fill_id         TEXT PRIMARY KEY,
+                session_id      TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+                client_order_id TEXT,
+                symbol          TEXT NOT NULL,
+                side            TEXT NOT NULL,
+                quantity        REAL NOT NULL,
+                price           REAL NOT NULL,
+                commission      REAL NOT NULL,
+                bar             INTEGER NOT NULL,
+                time            TEXT NOT NULL,
+                realized_pnl    REAL NOT NULL
+            )
+            """,
+            "CREATE INDEX fills_session_bar ON fills (session_id, bar, fill_id)",
+            """
+            CREATE TABLE positions (
+                session_id  TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+                symbol      TEXT NOT NULL,
+                size        REAL NOT NULL,
+                entry_price REAL NOT NULL,
+                entry_bar   INTEGER NOT NULL,
+                entry_time  TEXT NOT NULL,
+                PRIMARY KEY (session_id, symbol)
+            ) WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE equity (
+                session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+                bar        INTEGER NOT NULL,
+                time       TEXT NOT NULL,
+                cash       REAL NOT NULL,
+                equity     REAL NOT NULL,
+                PRIMARY KEY (session_id, bar)
+            ) WITHOUT ROWID
             """,
         ),
     ),

@@ -15,18 +15,22 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from adapters.state import _codec, _common
 from adapters.state.migrations import migrate
 from gpt_trader_core.domain.records import (
     BacktestRecord,
+    EquitySnapshot,
     Execution,
     ExecutionStatus,
     ModelRecord,
+    SessionRecord,
+    SessionStatus,
     StudyRecord,
     TrialRecord,
 )
+from gpt_trader_core.domain.trading import Fill, OrderState, Position
 from gpt_trader_core.errors import ConfigurationError
 
 __all__ = ["SqliteStateStore"]
@@ -68,6 +72,35 @@ _STUDY_UPSERT = "{} ON CONFLICT (id) DO UPDATE SET {}".format(
 # OR IGNORE: a trial number already stored for the study keeps its first trial (idempotent retries).
 _TRIAL_INSERT = _insert("study_trials", ("study_id", *_codec.TRIAL_COLUMNS), "INSERT OR IGNORE")
 _TRIAL_SELECT = f"SELECT {_columns(_codec.TRIAL_COLUMNS)} FROM study_trials WHERE study_id = ? ORDER BY number"
+
+
+def _upsert(table: str, names: tuple[str, ...], key: tuple[str, ...], keep: tuple[str, ...] = ()) -> str:
+    """INSERT, or on a conflict of ``key`` UPDATE every other column but ``keep``. Not INSERT OR
+    REPLACE: that deletes the old row first (a session's would cascade to its orders, fills ...), and an
+    OR clause applies to every constraint of the row, not just the key."""
+    updated = [name for name in names if name not in key and name not in keep]
+    return "{} ON CONFLICT ({}) DO UPDATE SET {}".format(
+        _insert(table, names), _columns(key), ", ".join(f'"{name}" = excluded."{name}"' for name in updated)
+    )
+
+
+_SESSION_SELECT = f"SELECT {_columns(_codec.SESSION_COLUMNS)} FROM sessions"
+_SESSION_UPSERT = _upsert("sessions", _codec.SESSION_COLUMNS, ("id",))
+_SESSION_EXISTS = "SELECT 1 FROM sessions WHERE id = ?"
+# An order keeps the session and the place (seq) it was first stored with; its state is replaced.
+_ORDER_UPSERT = _upsert(
+    "orders", ("session_id", "seq", *_codec.ORDER_COLUMNS), ("client_order_id",), keep=("session_id", "seq")
+)
+_ORDER_OWNER = "SELECT session_id, seq FROM orders WHERE client_order_id = ?"
+_ORDER_NEXT_SEQ = "SELECT coalesce(max(seq) + 1, 0) FROM orders WHERE session_id = ?"
+_ORDER_SELECT = f"SELECT {_columns(_codec.ORDER_COLUMNS)} FROM orders WHERE session_id = ? ORDER BY seq"
+# DO NOTHING on a stored fill id only (a re-committed bar); OR IGNORE would also drop a bad row silently.
+_FILL_INSERT = "{} ON CONFLICT (fill_id) DO NOTHING".format(_insert("fills", ("session_id", *_codec.FILL_COLUMNS)))
+_FILL_SELECT = f"SELECT {_columns(_codec.FILL_COLUMNS)} FROM fills WHERE session_id = ? ORDER BY bar, fill_id"
+_POSITION_INSERT = _insert("positions", ("session_id", *_codec.POSITION_COLUMNS))
+_POSITION_SELECT = f"SELECT {_columns(_codec.POSITION_COLUMNS)} FROM positions WHERE session_id = ? ORDER BY symbol"
+_EQUITY_UPSERT = _upsert("equity", ("session_id", *_codec.EQUITY_COLUMNS), ("session_id", "bar"))
+_EQUITY_SELECT = f"SELECT {_columns(_codec.EQUITY_COLUMNS)} FROM equity WHERE session_id = ? ORDER BY bar"
 
 
 @contextlib.contextmanager
@@ -313,6 +346,95 @@ class SqliteStateStore:
                     raise _common.study_not_found(study_id)
                 rows = conn.execute(_TRIAL_SELECT, (study_id,)).fetchall()
             return [_codec.trial_from_row(row) for row in rows]
+
+        return await self._call(list_)
+
+    # -- TradingStore ------------------------------------------------------------------------------
+
+    async def save_session(self, session: SessionRecord) -> None:
+        def save(conn: sqlite3.Connection) -> None:
+            row = _codec.session_row(session)
+            with _write(conn):
+                conn.execute(_SESSION_UPSERT, row)
+
+        await self._call(save)
+
+    async def get_session(self, session_id: str) -> SessionRecord:
+        def get(conn: sqlite3.Connection) -> SessionRecord:
+            row = conn.execute(f"{_SESSION_SELECT} WHERE id = ?", (session_id,)).fetchone()
+            if row is None:
+                raise _common.session_not_found(session_id)
+            return _codec.session_from_row(row)
+
+        return await self._call(get)
+
+    async def list_sessions(self, *, status: SessionStatus | None = None, limit: int = 50) -> list[SessionRecord]:
+        limit = _common.check_limit(limit)
+        checked = _common.check_session_status(status)
+        where, args = _where(status=None if checked is None else checked.value)
+
+        def list_(conn: sqlite3.Connection) -> list[SessionRecord]:
+            rows = conn.execute(f"{_SESSION_SELECT}{where} {_NEWEST_FIRST}", (*args, limit)).fetchall()
+            return [_codec.session_from_row(row) for row in rows]
+
+        return await self._call(list_)
+
+    async def commit_bar(
+        self,
+        session: SessionRecord,
+        orders: Sequence[OrderState],
+        fills: Sequence[Fill],
+        positions: Sequence[Position],
+        equity: EquitySnapshot,
+    ) -> None:
+        def commit(conn: sqlite3.Connection) -> None:
+            # Encoded before the transaction: an unstorable value fails the bar before any write.
+            bar = _codec.bar_rows(session, orders, fills, positions, equity)
+            session_id = bar.session_id
+            with _write(conn):
+                conn.execute(_SESSION_UPSERT, bar.session)
+                next_seq: int | None = None
+                order_rows = []
+                for row in bar.orders:
+                    owner = conn.execute(_ORDER_OWNER, (row["client_order_id"],)).fetchone()
+                    if owner is None:  # a new order: the next place in its session
+                        if next_seq is None:
+                            next_seq = int(conn.execute(_ORDER_NEXT_SEQ, (session_id,)).fetchone()[0])
+                        seq, next_seq = next_seq, next_seq + 1
+                    elif owner["session_id"] != session_id:
+                        raise _common.order_of_another_session(row["client_order_id"], owner["session_id"], session_id)
+                    else:
+                        seq = owner["seq"]
+                    order_rows.append({"session_id": session_id, "seq": seq, **row})
+                conn.executemany(_ORDER_UPSERT, order_rows)
+                conn.executemany(_FILL_INSERT, [{"session_id": session_id, **row} for row in bar.fills])
+                conn.execute("DELETE FROM positions WHERE session_id = ?", (session_id,))
+                conn.executemany(_POSITION_INSERT, [{"session_id": session_id, **row} for row in bar.positions])
+                conn.execute(_EQUITY_UPSERT, {"session_id": session_id, **bar.equity})
+
+        await self._call(commit)
+
+    async def list_orders(self, session_id: str) -> list[OrderState]:
+        return await self._of_session(session_id, _ORDER_SELECT, _codec.order_from_row)
+
+    async def list_fills(self, session_id: str) -> list[Fill]:
+        return await self._of_session(session_id, _FILL_SELECT, _codec.fill_from_row)
+
+    async def list_positions(self, session_id: str) -> list[Position]:
+        return await self._of_session(session_id, _POSITION_SELECT, _codec.position_from_row)
+
+    async def list_equity(self, session_id: str) -> list[EquitySnapshot]:
+        return await self._of_session(session_id, _EQUITY_SELECT, _codec.equity_from_row)
+
+    async def _of_session(self, session_id: str, select: str, decode: Callable[[Any], T]) -> list[T]:
+        """The rows ``select`` gives for a session that must exist, decoded (on the worker)."""
+
+        def list_(conn: sqlite3.Connection) -> list[T]:
+            with _snapshot(conn):
+                if conn.execute(_SESSION_EXISTS, (session_id,)).fetchone() is None:
+                    raise _common.session_not_found(session_id)
+                rows = conn.execute(select, (session_id,)).fetchall()
+            return [decode(row) for row in rows]
 
         return await self._call(list_)
 
