@@ -105,9 +105,7 @@ def parse_time_bound(value: TimeBound | None, *, end: bool, name: str | None = N
     if isinstance(value, str):
         text = value.strip()
         try:
-            parsed: dt.date = (
-                dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
-            )
+            parsed: dt.date = dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
         except ValueError:
             raise InvalidParameterError(
                 f"{label} {value!r} is not an ISO date; write it like 2024-01-31 or 2024-01-31T15:30:00"
@@ -120,9 +118,7 @@ def parse_time_bound(value: TimeBound | None, *, end: bool, name: str | None = N
     if isinstance(value, dt.date):
         day: np.datetime64 = np.datetime64(value, "D").astype("datetime64[ns]")
         return day + np.timedelta64(_NS_PER_DAY - 1, "ns") if end else day
-    raise InvalidParameterError(
-        f"{label} must be a datetime, a date or an ISO date string, not {type(value).__name__}"
-    )
+    raise InvalidParameterError(f"{label} must be a datetime, a date or an ISO date string, not {type(value).__name__}")
 
 
 def describe_time(value: np.datetime64) -> str:

@@ -55,9 +55,7 @@ def check_period(name: str, value: object, minimum: int = 1) -> int:
 def check_ddof(ddof: object, period: int) -> int:
     """``ddof`` as an ``int`` if it is an integer in ``[0, period - 1]``."""
     if isinstance(ddof, bool) or not isinstance(ddof, int | np.integer) or not 0 <= ddof < period:
-        raise InvalidParameterError(
-            f"ddof must be an integer in [0, period - 1] = [0, {period - 1}], got {ddof!r}"
-        )
+        raise InvalidParameterError(f"ddof must be an integer in [0, period - 1] = [0, {period - 1}], got {ddof!r}")
     return int(ddof)
 
 

@@ -94,9 +94,7 @@ def macd(close: ArrayLike, fast: int = 12, slow: int = 26, signal: int = 9) -> M
     return MACD(line, signal_line, line - signal_line)
 
 
-def stochastic(
-    high: ArrayLike, low: ArrayLike, close: ArrayLike, k_period: int = 14, d_period: int = 3
-) -> Stochastic:
+def stochastic(high: ArrayLike, low: ArrayLike, close: ArrayLike, k_period: int = 14, d_period: int = 3) -> Stochastic:
     """Fast stochastic oscillator.
 
     ``%K = 100 * (close - LL) / (HH - LL)`` with ``HH``/``LL`` the highest high / lowest low of the last

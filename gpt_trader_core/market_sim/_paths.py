@@ -102,10 +102,7 @@ def daily_path(symbol: str, seed: int, n_days: int) -> DailyPath:
     low = np.minimum(np.exp(log_low), np.minimum(open_, close))
     base_volume = 2e5 * 100.0 ** unit_from(symbol, seed, "volume")  # 200k .. 20M shares a day
     log_volume = (
-        np.log(VOLS[regimes] / _REF_VOL)
-        + 0.35 * np.abs(shock)
-        + 0.25 * volume_noise
-        - 0.35 * math.sqrt(2.0 / math.pi)
+        np.log(VOLS[regimes] / _REF_VOL) + 0.35 * np.abs(shock) + 0.25 * volume_noise - 0.35 * math.sqrt(2.0 / math.pi)
     )
     volume = np.maximum(np.rint(base_volume * np.exp(log_volume)), _MIN_DAILY_VOLUME)
     keep = slice(0, wanted)
@@ -181,9 +178,9 @@ def intraday_bars(
 
     is_high_first = anchors[:, 0] < anchors[:, 1]
     log_high, log_low = path.log_high[days], path.log_low[days]
-    positions = np.stack(
-        [np.zeros(n), anchors.min(axis=1), anchors.max(axis=1), np.full(n, k)], axis=1
-    ).astype(np.int64)
+    positions = np.stack([np.zeros(n), anchors.min(axis=1), anchors.max(axis=1), np.full(n, k)], axis=1).astype(
+        np.int64
+    )
     values = np.stack(
         [
             path.log_open[days],

@@ -77,9 +77,7 @@ def _validate(symbol: str, seed: int, timeframe: str) -> None:
         raise InvalidParameterError(f"unknown timeframe {timeframe!r}; use one of {', '.join(TIMEFRAMES)}")
 
 
-def generate(
-    symbol: str, start: TimeBound, end: TimeBound, timeframe: str = "1d", seed: int = 0
-) -> SyntheticMarket:
+def generate(symbol: str, start: TimeBound, end: TimeBound, timeframe: str = "1d", seed: int = 0) -> SyntheticMarket:
     """SYNTHETIC — not market data — OHLCV bars of ``symbol`` with ``start <= timestamp <= end``.
 
     A regime-switching random walk (see ``gpt_trader_core.market_sim.regimes``) with Student-t shocks,
@@ -119,9 +117,7 @@ def generate(
     if keep.size == 0:
         _no_bars(symbol, timeframe, lo, hi)
     rows = slice(int(keep[0]), int(keep[-1]) + 1)
-    return SyntheticMarket(
-        bars=_bars(arrays, rows, symbol, timeframe, seed), regimes=path.regimes[arrays.day[rows]]
-    )
+    return SyntheticMarket(bars=_bars(arrays, rows, symbol, timeframe, seed), regimes=path.regimes[arrays.day[rows]])
 
 
 def _bars(arrays: BarArrays, rows: slice, symbol: str, timeframe: str, seed: int) -> Bars:
@@ -143,9 +139,7 @@ def _bounds(start: TimeBound, end: TimeBound) -> tuple[np.datetime64, np.datetim
     lo = parse_time_bound(start, end=False)
     hi = parse_time_bound(end, end=True)
     if lo is None or hi is None:
-        raise InvalidParameterError(
-            "start and end are required; give dates such as 2020-01-01 and 2020-12-31"
-        )
+        raise InvalidParameterError("start and end are required; give dates such as 2020-01-01 and 2020-12-31")
     if hi < lo:
         raise InvalidParameterError(
             f"end ({describe_time(hi)}) is before start ({describe_time(lo)}); swap them or move end later"
@@ -153,9 +147,7 @@ def _bounds(start: TimeBound, end: TimeBound) -> tuple[np.datetime64, np.datetim
     if _day(hi) < EPOCH:
         raise InvalidParameterError(f"synthetic data start on {EPOCH}; ask for an end on or after {EPOCH}")
     if _day(hi) > LAST_DAY:
-        raise InvalidParameterError(
-            f"synthetic data end on {LAST_DAY}; ask for an end on or before {LAST_DAY}"
-        )
+        raise InvalidParameterError(f"synthetic data end on {LAST_DAY}; ask for an end on or before {LAST_DAY}")
     return max(lo, EPOCH.astype("datetime64[ns]")), hi
 
 
@@ -168,9 +160,7 @@ def _no_bars(symbol: str, timeframe: str, lo: np.datetime64, hi: np.datetime64) 
     )
 
 
-def _aggregated(
-    symbol: str, seed: int, lo: np.datetime64, hi: np.datetime64, timeframe: str
-) -> SyntheticMarket:
+def _aggregated(symbol: str, seed: int, lo: np.datetime64, hi: np.datetime64, timeframe: str) -> SyntheticMarket:
     """Weekly/monthly bars aggregate whole weeks/months of the daily path, whatever the range cuts off."""
     first_bucket = floor_timestamps(np.array([lo]), timeframe)[0]
     last_bucket = floor_timestamps(np.array([hi]), timeframe)[0]
