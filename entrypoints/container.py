@@ -14,9 +14,12 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from gpt_trader_core.ports import Cache, Executor, MarketData, StateStore
+from gpt_trader_core.monitor import SystemProbe, Telemetry
+from gpt_trader_core.ports import Cache, EventBus, Executor, MarketData, StateStore
 from gpt_trader_core.services.backtest import Backtester, MarketHistory
+from gpt_trader_core.services.monitoring import Monitoring
 from gpt_trader_core.services.optimization import Optimizer
+from gpt_trader_core.services.sessions import TradingSessions
 from gpt_trader_core.strategy import REGISTRY
 
 
@@ -81,6 +84,40 @@ async def _executor(kind: str, workers: int, scheduler_address: str | None) -> A
         await executor.close()
 
 
+def _event_bus() -> EventBus:
+    from adapters.bus.memory import InMemoryEventBus
+
+    return InMemoryEventBus()
+
+
+def _feed_factory(market_data: MarketData) -> Any:
+    from adapters.feeds.factory import FeedFactory
+
+    return FeedFactory(market_data)
+
+
+def _broker_factory() -> Any:
+    from adapters.broker.factory import SimulatedBrokerFactory
+
+    return SimulatedBrokerFactory()
+
+
+def _system_probe(data_dir: str) -> SystemProbe:
+    from adapters.monitor.system import ProcSystemProbe
+
+    return ProcSystemProbe(Path(data_dir).expanduser())
+
+
+def _workflows(store: StateStore, bus: EventBus, **services: Any) -> Any:
+    """The workflow use case on its own engine (imported on first use: it loads the analysis slices)."""
+    from gpt_trader_core.ml.service import StrategySelection
+    from gpt_trader_core.services.workflows import Workflows
+    from gpt_trader_core.workflows.engine import WorkflowEngine
+
+    selection = StrategySelection(store, services["executor"])
+    return Workflows(WorkflowEngine(store, bus), backtests=store, selection=selection, **services)
+
+
 class Adapters(containers.DeclarativeContainer):
     """The production adapter set, chosen from settings."""
 
@@ -99,12 +136,17 @@ class Adapters(containers.DeclarativeContainer):
         redis_url=settings.provided.cache.redis_url,
         ttl=settings.provided.cache.ttl,
     )
+    event_bus = providers.Singleton(_event_bus)
+    feeds = providers.Singleton(_feed_factory, market_data=market_data)
+    brokers = providers.Singleton(_broker_factory)
     executor = providers.Resource(
         _executor,
         kind=settings.provided.executor.kind,
         workers=settings.provided.executor.workers,
         scheduler_address=settings.provided.executor.scheduler_address,
     )
+    # monitoring: machine and process utilisation (Linux /proc, stdlib fallback)
+    system_probe = providers.Singleton(_system_probe, data_dir=settings.provided.system.data_dir)
 
 
 class Services(containers.DeclarativeContainer):
@@ -122,8 +164,38 @@ class Services(containers.DeclarativeContainer):
         cache=adapters.cache,
         store=adapters.state_store,
     )
+    sessions = providers.Singleton(
+        TradingSessions,
+        store=adapters.state_store,
+        bus=adapters.event_bus,
+        registry=registry,
+        feeds=adapters.feeds,
+        brokers=adapters.brokers,
+    )
     optimizer = providers.Factory(
         Optimizer, history=history, registry=registry, executor=adapters.executor, studies=adapters.state_store
+    )
+    # workflows: one engine per container (it owns the executions this process runs)
+    workflows = providers.Singleton(
+        _workflows,
+        store=adapters.state_store,
+        bus=adapters.event_bus,
+        history=history,
+        optimizer=optimizer,
+        executor=adapters.executor,
+    )
+
+    # monitoring: one Telemetry per process (the HTTP middleware records into it); Monitoring reads it,
+    # probes the components, evaluates alert rules and publishes on the bus
+    telemetry = providers.Singleton(Telemetry)
+    monitoring = providers.Singleton(
+        Monitoring.for_components,
+        telemetry=telemetry,
+        probe=adapters.system_probe,
+        state_store=adapters.state_store,
+        cache=adapters.cache,
+        executor=adapters.executor,
+        bus=adapters.event_bus,
     )
 
 

@@ -25,7 +25,11 @@ def open_app(config: str | Path | None = None, *, inline: bool = True, **overrid
 
     async def connect() -> AppServices:
         await start_resources(container)
-        return AppServices(await container.services.backtester(), await container.adapters.state_store())
+        return AppServices(
+            await container.services.backtester(),
+            await container.adapters.state_store(),
+            await container.services.sessions(),
+        )
 
     async def disconnect() -> None:
         await stop_resources(container)

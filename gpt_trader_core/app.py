@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 import attrs
 
 from gpt_trader_core.backtesting.config import BacktestConfig
-from gpt_trader_core.domain.records import BacktestRecord
+from gpt_trader_core.domain.records import BacktestRecord, SessionRecord
 from gpt_trader_core.domain.results import BacktestResult
 from gpt_trader_core.errors import GptTraderError
 from gpt_trader_core.ports import StateStore
 from gpt_trader_core.services.backtest import Backtester, BacktestRequest, BacktestRun, new_id, record_from_result
+from gpt_trader_core.services.sessions import SessionReport, SessionRequest, TradingSessions
 
 T = TypeVar("T")
 
@@ -30,6 +31,7 @@ _CONFIG_FIELDS = {a.name for a in attrs.fields(BacktestConfig)}
 class AppServices:
     backtester: Backtester
     store: StateStore
+    sessions: TradingSessions | None = None
 
 
 class _LoopThread:
@@ -113,11 +115,45 @@ class App:
     def delete(self, record_id: str) -> None:
         self._call(self._services.store.delete_backtest(record_id))
 
+    # -- paper trading ----------------------------------------------------------------------------
+
+    def _sessions(self) -> TradingSessions:
+        if self._services.sessions is None:
+            raise GptTraderError("this gt.App was built without trading sessions")
+        return self._services.sessions
+
+    def start_session(
+        self,
+        strategy: str,
+        symbols: str | Sequence[str],
+        *,
+        capital: float = 10_000.0,
+        feed: Mapping[str, Any] | None = None,
+        risk: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> SessionRecord:
+        """Start a paper session in the background (it keeps running while this App is open)."""
+        symbols = (symbols,) if isinstance(symbols, str) else tuple(symbols)
+        request = SessionRequest(strategy, symbols, params, capital, "paper", feed or {"kind": "synthetic"}, risk=risk)
+        return self._call(self._sessions().start(request))
+
+    def session(self, session_id: str) -> SessionReport:
+        """A session's record, positions, recent fills and performance."""
+        return self._call(self._sessions().status(session_id))
+
+    def sessions(self) -> list[SessionRecord]:
+        return self._call(self._sessions().list())
+
+    def stop_session(self, session_id: str) -> SessionRecord:
+        return self._call(self._sessions().stop(session_id))
+
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         try:
+            if self._services.sessions is not None:
+                self._runner.call(self._services.sessions.stop_all())
             if self._disconnect is not None:
                 self._runner.call(_awaited(self._disconnect()))
         finally:

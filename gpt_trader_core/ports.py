@@ -6,18 +6,22 @@ Adapters (in the ``adapters`` package) implement them; the composition root pick
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
 from gpt_trader_core.domain.bars import Bars
+from gpt_trader_core.domain.trading import Account, Fill, Order, OrderState, Position
 from gpt_trader_core.domain.records import (
     BacktestRecord,
+    EquitySnapshot,
     Event,
     Execution,
     ExecutionStatus,
     ModelRecord,
+    SessionRecord,
+    SessionStatus,
     StudyRecord,
     TrialRecord,
 )
@@ -126,7 +130,43 @@ class StudyStore(Protocol):
     async def list_trials(self, study_id: str) -> list[TrialRecord]: ...
 
 
-class StateStore(BacktestStore, ExecutionStore, ModelStore, StudyStore, Protocol):
+class TradingStore(Protocol):
+    """Trading sessions, their orders, fills, positions and equity.
+
+    Contract: ``commit_bar`` writes everything one bar produced — the session record (with its new
+    ``last_bar``), order states (upsert by client order id), fills (ignored when their ``fill_id`` is
+    already stored), the current positions (replacing the session's previous ones) and the equity
+    snapshot — in ONE transaction, durable once it returns: after a crash either all of a bar is
+    stored or none of it. ``save_session`` upserts a session alone (start, stop). ``get_session``
+    raises ``NotFoundError``. Lists are ordered: sessions newest first, orders by creation, fills and
+    equity by bar.
+    """
+
+    async def save_session(self, session: SessionRecord) -> None: ...
+
+    async def get_session(self, session_id: str) -> SessionRecord: ...
+
+    async def list_sessions(self, *, status: SessionStatus | None = None, limit: int = 50) -> list[SessionRecord]: ...
+
+    async def commit_bar(
+        self,
+        session: SessionRecord,
+        orders: Sequence[OrderState],
+        fills: Sequence[Fill],
+        positions: Sequence[Position],
+        equity: EquitySnapshot,
+    ) -> None: ...
+
+    async def list_orders(self, session_id: str) -> list[OrderState]: ...
+
+    async def list_fills(self, session_id: str) -> list[Fill]: ...
+
+    async def list_positions(self, session_id: str) -> list[Position]: ...
+
+    async def list_equity(self, session_id: str) -> list[EquitySnapshot]: ...
+
+
+class StateStore(BacktestStore, ExecutionStore, ModelStore, StudyStore, TradingStore, Protocol):
     """Everything the application persists, behind one lifecycle (``open``/``close``) and a health probe."""
 
     async def open(self) -> None:
@@ -221,3 +261,64 @@ class EventBus(Protocol):
     def subscribe(self, pattern: str = "*", *, max_queue: int = 1000) -> Subscription: ...
 
     async def close(self) -> None: ...
+
+
+@attrs.frozen
+class BarEvent:
+    """One new bar of one symbol from a market feed; ``index`` counts the feed's bars from 0."""
+
+    symbol: str
+    index: int
+    time: dt.datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class MarketFeed(Protocol):
+    """A stream of new bars.
+
+    Contract: ``history(symbol)`` gives the bars before the first streamed one (for warming up
+    indicators; may be None); ``stream(symbols, start_index)`` yields, per time step, the bars of the
+    symbols (one ``BarEvent`` each, same ``index``), in time order, starting at step ``start_index``
+    (to resume after a restart; earlier steps are yielded immediately so history can be rebuilt),
+    and ends when the feed ends (a replay) or never (a live feed). Same arguments, same bars.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    def history(self, symbol: str) -> Bars | None: ...
+
+    def stream(self, symbols: Sequence[str], start_index: int = 0) -> AsyncIterator[Sequence[BarEvent]]: ...
+
+
+class Broker(Protocol):
+    """Where orders go: a simulated broker, later a real one.
+
+    Contract: ``submit`` is idempotent by ``client_order_id`` (a second submit of the same id returns
+    the existing order's state, never a second order); it returns ``ACCEPTED`` or ``REJECTED`` with a
+    reason. ``sync(bar)`` brings the broker up to a market-data moment and returns the order states
+    that changed and the fills that happened since the previous call (a simulated broker fills at the
+    bar; a live one reports what the exchange did). ``reconcile`` loads orders and fills known from
+    the state store at start-up so the broker's view and ours agree. Fills may be partial.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    async def submit(self, order: Order) -> OrderState: ...
+
+    async def cancel(self, client_order_id: str) -> OrderState: ...
+
+    async def get_order(self, client_order_id: str) -> OrderState: ...
+
+    async def open_orders(self) -> list[OrderState]: ...
+
+    async def account(self) -> Account: ...
+
+    async def sync(self, bar: BarEvent) -> tuple[list[OrderState], list[Fill]]: ...
+
+    async def reconcile(self, orders: Sequence[OrderState], fills: Sequence[Fill]) -> None: ...

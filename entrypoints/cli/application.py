@@ -30,7 +30,16 @@ COMMANDS: dict[str, str] = {
     "cache stats": "entrypoints.cli.commands.cache.stats:CacheStatsCommand",
     "cache clear": "entrypoints.cli.commands.cache.clear:CacheClearCommand",
     "serve": "entrypoints.cli.commands.serve:ServeCommand",
+    "status": "entrypoints.cli.commands.status:StatusCommand",
     "optimize": "entrypoints.cli.commands.optimize:OptimizeCommand",
+    "run": "entrypoints.cli.commands.run:RunCommand",
+    "sessions list": "entrypoints.cli.commands.sessions.list:SessionsListCommand",
+    "sessions show": "entrypoints.cli.commands.sessions.show:SessionsShowCommand",
+    "sessions stop": "entrypoints.cli.commands.sessions.stop:SessionsStopCommand",
+    "workflow list": "entrypoints.cli.commands.workflow.list:WorkflowListCommand",
+    "workflow execute": "entrypoints.cli.commands.workflow.execute:WorkflowExecuteCommand",
+    "workflow status": "entrypoints.cli.commands.workflow.status:WorkflowStatusCommand",
+    "workflow cancel": "entrypoints.cli.commands.workflow.cancel:WorkflowCancelCommand",
 }
 
 

@@ -138,3 +138,48 @@ class Event:
     data: Mapping[str, Any]
     time: dt.datetime = attrs.field(factory=utcnow)
     seq: int = 0
+
+
+class SessionStatus(enum.StrEnum):
+    RUNNING = "running"
+    STOPPED = "stopped"  # stopped on request; can be resumed
+    FINISHED = "finished"  # the feed ended
+    FAILED = "failed"
+
+
+@attrs.frozen
+class SessionRecord:
+    """A paper (or live) trading session: what it trades and where it has got to.
+
+    ``last_bar`` is the index of the last bar fully processed and committed (-1 before the first);
+    ``feed`` describes the market feed (kind, timeframe, speed, range, seed) so a restarted process
+    can rebuild it; ``cash``/``equity`` are as of ``last_bar``.
+    """
+
+    id: str
+    created_at: dt.datetime
+    strategy: str
+    params: Mapping[str, Any]
+    symbols: tuple[str, ...]
+    mode: str
+    capital: float
+    config: Mapping[str, Any]
+    feed: Mapping[str, Any]
+    status: SessionStatus = SessionStatus.RUNNING
+    last_bar: int = -1
+    last_time: dt.datetime | None = None
+    cash: float = 0.0
+    equity: float = 0.0
+    updated_at: dt.datetime | None = None
+    error: str | None = None
+    risk: Mapping[str, Any] | None = None
+
+
+@attrs.frozen
+class EquitySnapshot:
+    """Account value after a bar."""
+
+    bar: int
+    time: dt.datetime
+    cash: float
+    equity: float

@@ -32,7 +32,13 @@ class ExitReason(enum.StrEnum):
 
 @attrs.frozen
 class Order:
-    """An instruction to trade ``quantity`` units (always positive) of ``symbol``."""
+    """An instruction to trade ``quantity`` units (always positive) of ``symbol``.
+
+    Instead of a quantity an order may give ``fraction``: spend that fraction of the cash available
+    when it fills (the backtest's "all-in" entry; a live adapter maps it to a notional order).
+    ``reduce_only`` orders only ever shrink a position. ``client_order_id`` makes submission
+    idempotent.
+    """
 
     symbol: str
     side: OrderSide
@@ -42,11 +48,57 @@ class Order:
     stop_price: float | None = None
     client_order_id: str | None = None
     created_at: dt.datetime | None = None
+    fraction: float | None = None
+    reduce_only: bool = False
+
+    @property
+    def sign(self) -> float:
+        return 1.0 if self.side is OrderSide.BUY else -1.0
+
+
+class OrderStatus(enum.StrEnum):
+    NEW = "new"  # recorded, not yet acknowledged by the broker
+    ACCEPTED = "accepted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+    @property
+    def open(self) -> bool:
+        return self in (OrderStatus.NEW, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+
+
+@attrs.frozen
+class OrderState:
+    """An order and what has happened to it so far."""
+
+    order: Order
+    status: OrderStatus
+    filled_quantity: float = 0.0
+    average_price: float | None = None
+    commission: float = 0.0
+    reason: str | None = None
+    updated_at: dt.datetime | None = None
+
+    @property
+    def client_order_id(self) -> str:
+        return self.order.client_order_id or ""
+
+
+@attrs.frozen
+class Account:
+    """Cash, marked-to-market equity and open positions of a trading account."""
+
+    cash: float
+    equity: float
+    positions: tuple[Position, ...] = ()
+    realized_pnl: float = 0.0
 
 
 @attrs.frozen
 class Fill:
-    """An executed (part of an) order."""
+    """An executed (part of an) order. ``fill_id`` is unique (order id + sequence)."""
 
     symbol: str
     side: OrderSide
@@ -56,6 +108,8 @@ class Fill:
     bar: int
     time: dt.datetime
     client_order_id: str | None = None
+    fill_id: str | None = None
+    realized_pnl: float = 0.0
 
 
 @attrs.frozen

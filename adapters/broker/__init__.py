@@ -1,0 +1,1 @@
+"""Brokers: the simulated broker (paper trading); real brokers are later adapters."""

@@ -1,0 +1,48 @@
+"""``gpt-trader sessions list``."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from cleo.helpers import option
+from cleo.io.inputs.option import Option
+
+from entrypoints.cli.base import AppCommand
+from entrypoints.cli.render import write_table
+
+
+class SessionsListCommand(AppCommand):
+    name = "sessions list"
+    description = "List trading sessions (newest first) with status, bars and equity."
+    options: ClassVar[list[Option]] = [
+        option("status", None, "Only running, stopped, finished or failed sessions", flag=False),
+        option("format", "f", "Output: table or json", flag=False),
+    ]
+
+    def handle(self) -> int:
+        from entrypoints.serialization import dumps, to_plain
+        from gpt_trader_core.domain.records import SessionStatus
+        from gpt_trader_core.errors import InvalidParameterError
+
+        fmt = self.output_format()
+        wanted = self.option("status")
+        try:
+            status = SessionStatus(wanted) if wanted else None
+        except ValueError:
+            raise InvalidParameterError(
+                f"--status must be one of {', '.join(s.value for s in SessionStatus)}"
+            ) from None
+
+        async def work(container: Any) -> Any:
+            return await (await container.services.sessions()).list(status=status)
+
+        records = self.run_with_container(work)
+        if fmt == "json":
+            self.line(dumps([to_plain(r) for r in records]))
+            return 0
+        rows = [
+            (r.id, r.strategy, ",".join(r.symbols), r.status.value, r.last_bar + 1, r.equity, r.updated_at)
+            for r in records
+        ]
+        write_table(self, ("id", "strategy", "symbols", "status", "bars", "equity", "updated"), rows or [("-",) * 7])
+        return 0

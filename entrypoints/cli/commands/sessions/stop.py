@@ -1,0 +1,24 @@
+"""``gpt-trader sessions stop ID``."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from cleo.helpers import argument
+from cleo.io.inputs.argument import Argument
+
+from entrypoints.cli.base import AppCommand
+
+
+class SessionsStopCommand(AppCommand):
+    name = "sessions stop"
+    description = "Mark a session stopped (it will not be recovered); a foreground run stops with Ctrl-C."
+    arguments: ClassVar[list[Argument]] = [argument("id", "Session id")]
+
+    def handle(self) -> int:
+        async def work(container: Any) -> Any:
+            return await (await container.services.sessions()).stop(self.argument("id"))
+
+        record = self.run_with_container(work)
+        self.line(f"session <info>{record.id}</info> is {record.status.value}")
+        return 0

@@ -1,0 +1,278 @@
+"""The trading-sessions use case: start, stop, list and inspect paper (or live) sessions; recover
+the sessions a crashed process left running."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from gpt_trader_core.backtesting.config import BacktestConfig
+from gpt_trader_core.backtesting.engine import TradeLog
+from gpt_trader_core.backtesting.stats import compute_stats
+from gpt_trader_core.domain.records import SessionRecord, SessionStatus, utcnow
+from gpt_trader_core.domain.trading import Fill, OrderSide, Position
+from gpt_trader_core.errors import ConflictError, InvalidParameterError
+from gpt_trader_core.portfolio import classify_tier
+from gpt_trader_core.ports import Broker, EventBus, MarketFeed, TradingStore
+from gpt_trader_core.risk import RiskLimits
+from gpt_trader_core.services.backtest import new_id
+from gpt_trader_core.strategy.registry import StrategyRegistry
+from gpt_trader_core.trading.engine import SessionEngine
+
+log = logging.getLogger("gpt_trader.sessions")
+
+FeedFactory = Callable[[SessionRecord], MarketFeed]
+BrokerFactory = Callable[[SessionRecord], Broker]
+
+
+@attrs.frozen
+class SessionRequest:
+    """Start ``strategy(**params)`` on ``symbols`` with ``capital``; ``feed`` describes the market
+    feed (``{"kind": "replay" | "synthetic", ...}``), ``config`` the fill model (commission, slippage,
+    mode), ``risk`` optional risk limits (fields of ``RiskLimits``) that also arm the emergency stop."""
+
+    strategy: str
+    symbols: tuple[str, ...]
+    params: Mapping[str, Any] = attrs.field(factory=dict)
+    capital: float = 10_000.0
+    mode: str = "paper"
+    feed: Mapping[str, Any] = attrs.field(factory=lambda: {"kind": "synthetic"})
+    config: BacktestConfig | None = None
+    risk: Mapping[str, Any] | None = None
+    tier_aware: bool = True
+
+
+@attrs.frozen
+class SessionReport:
+    """A session with its account, positions, recent fills and performance."""
+
+    session: SessionRecord
+    positions: tuple[Position, ...]
+    fills: tuple[Fill, ...]
+    orders: int
+    performance: Mapping[str, Any]
+    running: bool
+
+
+class TradingSessions:
+    """Several sessions at once, each an asyncio task running a ``SessionEngine``."""
+
+    def __init__(
+        self,
+        store: TradingStore,
+        bus: EventBus,
+        registry: StrategyRegistry,
+        feeds: FeedFactory,
+        brokers: BrokerFactory,
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._registry = registry
+        self._feeds = feeds
+        self._brokers = brokers
+        self._tasks: dict[str, asyncio.Task[SessionRecord]] = {}
+        self._stops: dict[str, asyncio.Event] = {}
+
+    def validate(self, request: SessionRequest) -> SessionRecord:
+        if request.mode == "live":
+            raise ConflictError(
+                "live trading needs a live broker adapter, and none is configured; use --mode paper "
+                "(a real broker adapter is a later release)"
+            )
+        if request.mode != "paper":
+            raise InvalidParameterError(f"mode must be paper or live, got {request.mode!r}")
+        if not request.symbols:
+            raise InvalidParameterError("a session needs at least one symbol")
+        if not request.capital > 0:
+            raise InvalidParameterError(f"capital must be positive, got {request.capital}")
+        strategy = self._registry.create(request.strategy, **request.params)
+        if request.tier_aware:
+            tier = classify_tier(request.capital).tier
+            if strategy.name in self._registry and strategy.name not in tier.allowed_strategies:
+                raise InvalidParameterError(
+                    f"{strategy.name} is not allowed in the {tier.name} capital tier (capital {request.capital:,.0f}); "
+                    f"allowed: {', '.join(tier.allowed_strategies)} — add capital or pass tier_aware=False"
+                )
+        if request.risk is not None:
+            RiskLimits(**request.risk)  # validate now, not at the first bar
+        config = request.config or BacktestConfig()
+        config = attrs.evolve(config, cash=request.capital)
+        return SessionRecord(
+            id=new_id("ses"),
+            created_at=utcnow(),
+            strategy=strategy.name,
+            params=dict(strategy.values),
+            symbols=tuple(s.upper() for s in request.symbols),
+            mode=request.mode,
+            capital=float(request.capital),
+            config=attrs.asdict(config),
+            feed=dict(request.feed),
+            cash=float(request.capital),
+            equity=float(request.capital),
+            risk=dict(request.risk) if request.risk else None,
+        )
+
+    def _engine(self, record: SessionRecord) -> SessionEngine:
+        strategy = self._registry.create(record.strategy, **record.params)
+        risk = RiskLimits(**record.risk) if record.risk else None
+        return SessionEngine(
+            record,
+            strategy,
+            self._feeds(record),
+            self._brokers(record),
+            self._store,
+            self._bus,
+            timeframe=str(record.feed.get("timeframe", "1d")),
+            risk_limits=risk,
+        )
+
+    async def start(self, request: SessionRequest) -> SessionRecord:
+        """Create and start a session in the background; returns at once."""
+        record = self.validate(request)
+        await self._store.save_session(record)
+        self._launch(record)
+        return record
+
+    def _launch(self, record: SessionRecord) -> None:
+        stop = asyncio.Event()
+        engine = self._engine(record)
+        self._stops[record.id] = stop
+        self._tasks[record.id] = asyncio.create_task(engine.run(stop), name=f"session-{record.id}")
+
+    async def run(self, request: SessionRequest, stop: asyncio.Event) -> SessionRecord:
+        """Create a session and run it in the caller's task until the feed ends or ``stop`` is set."""
+        record = self.validate(request)
+        await self._store.save_session(record)
+        return await self._engine(record).run(stop)
+
+    async def resume(self, session_id: str, stop: asyncio.Event | None = None) -> SessionRecord:
+        """Continue a stored session from its first uncommitted bar (in the caller's task)."""
+        record = await self._store.get_session(session_id)
+        if record.status is SessionStatus.FINISHED:
+            raise ConflictError(f"session {session_id} has finished: its feed ended at bar {record.last_bar}")
+        record = attrs.evolve(record, status=SessionStatus.RUNNING, error=None, updated_at=utcnow())
+        await self._store.save_session(record)
+        return await self._engine(record).run(stop or asyncio.Event())
+
+    async def recover(self) -> list[str]:
+        """Restart, in the background, every session the store says was running (after a crash)."""
+        running = await self._store.list_sessions(status=SessionStatus.RUNNING, limit=1000)
+        for record in running:
+            if record.id not in self._tasks:
+                log.info("recovering session %s at bar %d", record.id, record.last_bar + 1)
+                self._launch(record)
+        return [r.id for r in running]
+
+    async def stop(self, session_id: str, timeout: float = 10.0) -> SessionRecord:
+        """Stop a running session after its current bar; its state is already persisted."""
+        if session_id in self._stops:
+            self._stops[session_id].set()
+            task = self._tasks[session_id]
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout)
+            except TimeoutError:
+                task.cancel()
+            self._tasks.pop(session_id, None)
+            self._stops.pop(session_id, None)
+            return await self._store.get_session(session_id)
+        record = await self._store.get_session(session_id)
+        if record.status is SessionStatus.RUNNING:  # running in another process, or orphaned
+            record = attrs.evolve(record, status=SessionStatus.STOPPED, updated_at=utcnow())
+            await self._store.save_session(record)
+        return record
+
+    async def stop_all(self, timeout: float = 10.0) -> None:
+        for session_id in list(self._tasks):
+            await self.stop(session_id, timeout)
+
+    def running(self) -> list[str]:
+        return [sid for sid, task in self._tasks.items() if not task.done()]
+
+    async def list(self, *, status: SessionStatus | None = None, limit: int = 50) -> list[SessionRecord]:
+        return await self._store.list_sessions(status=status, limit=limit)
+
+    async def status(self, session_id: str, *, recent_fills: int = 20) -> SessionReport:
+        record = await self._store.get_session(session_id)
+        fills = await self._store.list_fills(session_id)
+        orders = await self._store.list_orders(session_id)
+        positions = await self._store.list_positions(session_id)
+        equity = await self._store.list_equity(session_id)
+        return SessionReport(
+            record,
+            tuple(positions),
+            tuple(fills[-recent_fills:]),
+            len(orders),
+            performance(record, equity, fills),
+            session_id in self.running(),
+        )
+
+
+def round_trips(fills: Sequence[Fill]) -> TradeLog:
+    """Closed trades rebuilt from fills: each opening fill paired with the fills that close it."""
+    rows: list[tuple[float, ...]] = []
+    open_: dict[str, list[Fill]] = {}
+    for fill in fills:
+        side = 1.0 if fill.side is OrderSide.BUY else -1.0
+        lots = open_.setdefault(fill.symbol, [])
+        held = sum((1.0 if f.side is OrderSide.BUY else -1.0) * f.quantity for f in lots)
+        if held == 0 or np.sign(held) == side:
+            lots.append(fill)
+            continue
+        entry = lots[0]
+        size = held
+        commissions = sum(f.commission for f in lots) + fill.commission
+        gross = size * (fill.price - entry.price)
+        ret = np.sign(size) * (fill.price / entry.price - 1) - commissions / (abs(size) * entry.price)
+        rows.append((size, entry.bar, fill.bar, entry.price, fill.price, gross - commissions, ret, commissions, 0))
+        open_[fill.symbol] = []
+    table = np.array(rows, dtype=np.float64).reshape(-1, 9).T
+    return TradeLog(
+        table[0],
+        table[1].astype(np.int64),
+        table[2].astype(np.int64),
+        table[3],
+        table[4],
+        table[5],
+        table[6],
+        table[7],
+        table[8].astype(np.int8),
+    )
+
+
+def performance(record: SessionRecord, equity: Sequence[Any], fills: Sequence[Fill]) -> dict[str, Any]:
+    """Session performance and risk metrics from its equity snapshots and fills (the backtest's
+    statistics over the session's own curve)."""
+    if len(equity) < 2:
+        return {"bars": len(equity), "equity": record.equity, "return_pct": (record.equity / record.capital - 1) * 100}
+    ts = np.array([np.datetime64(e.time, "ns") for e in equity])
+    curve = np.array([e.equity for e in equity])
+    trades = round_trips(fills)
+    first = equity[0].bar
+    shifted = attrs.evolve(
+        trades, entry_bar=np.maximum(trades.entry_bar - first, 0), exit_bar=np.maximum(trades.exit_bar - first, 0)
+    )
+    stats = compute_stats(ts, curve, curve, shifted, 0)
+    keep = (
+        "return_pct",
+        "return_ann_pct",
+        "volatility_ann_pct",
+        "sharpe_ratio",
+        "sortino_ratio",
+        "max_drawdown_pct",
+        "num_trades",
+        "win_rate_pct",
+        "profit_factor",
+        "commissions",
+        "exposure_time_pct",
+    )
+    out = {k: stats[k] for k in keep}
+    out["bars"] = len(equity)
+    out["equity"] = float(curve[-1])
+    out["realized_pnl"] = float(sum(f.realized_pnl for f in fills))
+    out["unrealized_pnl"] = float(curve[-1] - record.capital - out["realized_pnl"])
+    return out

@@ -1,0 +1,1 @@
+"""Paper and live trading: one engine drives the strategy's newest-bar decision through a Broker."""

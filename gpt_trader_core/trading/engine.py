@@ -1,0 +1,319 @@
+"""The trading engine: one session, bar by bar.
+
+For each new time step: let the broker fill what is pending at this bar (the simulated broker uses
+the backtest's fill model), ask the strategy — the very code the backtest runs — about the newest
+bar, turn its decision into orders (close the position, then open the new one sized at the fill,
+exactly as the backtest does), check them against risk limits, submit them with deterministic
+client order ids, commit everything the bar produced in one transaction, and only then publish the
+events. A crash at any point leaves either the whole bar stored or none of it; on restart the engine
+rebuilds the broker from the stored orders and fills, replays the history silently and resumes at
+the first uncommitted bar, re-deriving the same orders (same ids, so nothing is duplicated).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from gpt_trader_core.backtesting.config import BacktestConfig
+from gpt_trader_core.domain.bars import Bars
+from gpt_trader_core.domain.records import EquitySnapshot, SessionRecord, SessionStatus, utcnow
+from gpt_trader_core.domain.trading import Fill, Order, OrderSide, OrderState, OrderStatus, Position
+from gpt_trader_core.ports import BarEvent, Broker, EventBus, MarketFeed, TradingStore
+from gpt_trader_core.risk import Holding, PortfolioSnapshot, RiskLimits, check_order
+from gpt_trader_core.strategy.base import Strategy
+from gpt_trader_core.trading.decisions import decide
+
+log = logging.getLogger("gpt_trader.trading")
+
+
+class _History:
+    """Growing OHLCV columns of one symbol, viewed as ``Bars`` for the strategy."""
+
+    def __init__(self, symbol: str, timeframe: str, seed: Bars | None) -> None:
+        self.symbol, self.timeframe = symbol, timeframe
+        self.columns: dict[str, list[Any]] = {k: [] for k in ("t", "o", "h", "l", "c", "v")}
+        if seed is not None:
+            for key, values in zip(
+                ("t", "o", "h", "l", "c", "v"),
+                (seed.timestamps, seed.open, seed.high, seed.low, seed.close, seed.volume),
+                strict=True,
+            ):
+                self.columns[key].extend(values.tolist())
+
+    def append(self, bar: BarEvent) -> None:
+        for key, value in zip(
+            ("t", "o", "h", "l", "c", "v"),
+            (np.datetime64(bar.time, "ns"), bar.open, bar.high, bar.low, bar.close, bar.volume),
+            strict=True,
+        ):
+            self.columns[key].append(value)
+
+    def bars(self) -> Bars:
+        c = self.columns
+        return Bars(
+            np.array(c["t"], dtype="datetime64[ns]"),
+            c["o"],
+            c["h"],
+            c["l"],
+            c["c"],
+            c["v"],
+            symbol=self.symbol,
+            timeframe=self.timeframe,
+            source="feed",
+        )
+
+
+@attrs.frozen
+class EngineStats:
+    bars: int
+    seconds: float
+    bar_to_fill_ms: tuple[float, ...]
+
+
+class SessionEngine:
+    """Runs one session until its feed ends or ``stop`` is set."""
+
+    def __init__(
+        self,
+        session: SessionRecord,
+        strategy: Strategy,
+        feed: MarketFeed,
+        broker: Broker,
+        store: TradingStore,
+        bus: EventBus,
+        *,
+        timeframe: str = "1d",
+        risk_limits: RiskLimits | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.session = session
+        self.strategy = strategy
+        self.feed = feed
+        self.broker = broker
+        self.store = store
+        self.bus = bus
+        self.config = BacktestConfig(**session.config)
+        self.timeframe = timeframe
+        self.risk_limits = risk_limits
+        self.clock = clock
+        self.topic = f"session:{session.id}"
+        self.latencies: list[float] = []
+        self.peak_equity = session.capital
+        self.day_start_equity = session.capital
+        self._stop_requested: str | None = None
+
+    async def _publish(self, type_: str, data: Mapping[str, Any]) -> None:
+        await self.bus.publish(self.topic, type_, {"session_id": self.session.id, **data})
+
+    async def run(self, stop: asyncio.Event) -> SessionRecord:
+        symbols = list(self.session.symbols)
+        histories = {s: _History(s, self.timeframe, self.feed.history(s)) for s in symbols}
+        await self.broker.reconcile(
+            await self.store.list_orders(self.session.id), await self.store.list_fills(self.session.id)
+        )
+        for equity in (await self.store.list_equity(self.session.id))[-1:]:
+            self.peak_equity = max(self.peak_equity, equity.equity)
+        resume_at = self.session.last_bar + 1
+        await self._publish("session_started", {"resume_at": resume_at, "symbols": symbols})
+        status = SessionStatus.FINISHED
+        try:
+            async for step in self.feed.stream(symbols, resume_at):
+                index = step[0].index
+                if index < resume_at:  # already committed before a restart: history only
+                    for bar in step:
+                        histories[bar.symbol].append(bar)
+                    continue
+                if stop.is_set():
+                    status = SessionStatus.STOPPED
+                    break
+                await self._step(step, histories)
+                if self._stop_requested:
+                    status = SessionStatus.STOPPED
+                    break
+        except Exception as exc:
+            status = SessionStatus.FAILED
+            self.session = attrs.evolve(self.session, error=f"{type(exc).__name__}: {exc}")
+            log.exception("session %s failed", self.session.id)
+        self.session = attrs.evolve(
+            self.session, status=status, updated_at=utcnow(), error=self._stop_requested or self.session.error
+        )
+        await self.store.save_session(self.session)
+        await self._publish(
+            f"session_{status.value}", {"last_bar": self.session.last_bar, "equity": self.session.equity}
+        )
+        return self.session
+
+    async def _step(self, step: Sequence[BarEvent], histories: Mapping[str, _History]) -> None:
+        received = self.clock()
+        changed: dict[str, OrderState] = {}
+        fills: list[Fill] = []
+        for bar in step:
+            states, new_fills = await self.broker.sync(bar)
+            changed.update({s.client_order_id: s for s in states})
+            fills.extend(new_fills)
+            histories[bar.symbol].append(bar)
+        account = await self.broker.account()
+        held = {p.symbol: p for p in account.positions}
+        fraction = 1.0 / len(step)
+        for bar in step:
+            decision = decide(self.strategy, histories[bar.symbol].bars(), self.config.mode == "long_only")
+            if not decision.act:
+                continue
+            for order in self._orders_for(bar, decision.want, decision.fraction * fraction, held.get(bar.symbol)):
+                order = await self._risk_checked(order, bar, account)
+                if order is None:
+                    continue
+                state = await self.broker.submit(order)
+                changed[state.client_order_id] = state
+        account = await self.broker.account()
+        last = step[0]
+        self.peak_equity = max(self.peak_equity, account.equity)
+        snapshot = EquitySnapshot(last.index, last.time, account.cash, account.equity)
+        self.session = attrs.evolve(
+            self.session,
+            last_bar=last.index,
+            last_time=last.time,
+            cash=account.cash,
+            equity=account.equity,
+            updated_at=utcnow(),
+        )
+        await self.store.commit_bar(self.session, list(changed.values()), fills, list(account.positions), snapshot)
+        # Committed: now the world may hear about it.
+        for state in changed.values():
+            await self._publish(f"order_{state.status.value}", _order_data(state))
+        for fill in fills:
+            self.latencies.append((self.clock() - received) * 1000)
+            await self._publish("order_filled", _fill_data(fill))
+        if fills:
+            await self._publish("position_changed", {"positions": [_position_data(p) for p in account.positions]})
+        await self._publish(
+            "portfolio_updated",
+            {"bar": last.index, "time": last.time.isoformat(), "cash": account.cash, "equity": account.equity},
+        )
+        await self._guard(account.equity, last)
+
+    def _orders_for(self, bar: BarEvent, want: float, fraction: float, held: Position | None) -> list[Order]:
+        """The backtest's rule: close what is held, then open the wanted side sized at the fill."""
+        orders = []
+        prefix = f"{self.session.id}:{bar.symbol}:{bar.index}"
+        if held is not None and held.size:
+            side = OrderSide.SELL if held.size > 0 else OrderSide.BUY
+            orders.append(
+                Order(
+                    bar.symbol,
+                    side,
+                    abs(held.size),
+                    client_order_id=f"{prefix}:close",
+                    created_at=utcnow(),
+                    reduce_only=True,
+                )
+            )
+        if want:
+            side = OrderSide.BUY if want > 0 else OrderSide.SELL
+            orders.append(
+                Order(bar.symbol, side, 0.0, client_order_id=f"{prefix}:open", created_at=utcnow(), fraction=fraction)
+            )
+        return orders
+
+    async def _risk_checked(self, order: Order, bar: BarEvent, account: Any) -> Order | None:
+        if self.risk_limits is None or order.reduce_only:
+            return order
+        positions = {
+            p.symbol: Holding(p.size, bar.close if p.symbol == bar.symbol else p.entry_price) for p in account.positions
+        }
+        snapshot = PortfolioSnapshot(
+            cash=account.cash,
+            positions=positions,
+            equity=account.equity,
+            day_start_equity=self.day_start_equity,
+            peak_equity=self.peak_equity,
+        )
+        estimate = math.floor(account.cash * (order.fraction or 0) / bar.close) if order.fraction else order.quantity
+        if estimate <= 0:
+            return order
+        decision = check_order(
+            self.risk_limits, snapshot, attrs.evolve(order, quantity=estimate, fraction=None), bar.close
+        )
+        if decision.action == "allow":
+            return order
+        await self._publish(
+            "risk_alert", {"order": order.client_order_id, "action": decision.action, "reasons": list(decision.reasons)}
+        )
+        if decision.action == "reject":
+            return None
+        return attrs.evolve(order, quantity=float(decision.quantity), fraction=None)
+
+    async def _guard(self, equity: float, bar: BarEvent) -> None:
+        """Emergency stop: beyond the risk limits' drawdown or daily loss, flatten and stop."""
+        limits = self.risk_limits
+        if limits is None:
+            return
+        drawdown = (1 - equity / self.peak_equity) * 100 if self.peak_equity else 0.0
+        daily = (1 - equity / self.day_start_equity) * 100 if self.day_start_equity else 0.0
+        breach = None
+        if drawdown > limits.max_drawdown_pct:
+            breach = f"drawdown {drawdown:.2f} % beyond the limit {limits.max_drawdown_pct:g} %"
+        elif daily > limits.max_daily_loss_pct:
+            breach = f"daily loss {daily:.2f} % beyond the limit {limits.max_daily_loss_pct:g} %"
+        if breach is None:
+            return
+        account = await self.broker.account()
+        for position in account.positions:
+            side = OrderSide.SELL if position.size > 0 else OrderSide.BUY
+            await self.broker.submit(
+                Order(
+                    position.symbol,
+                    side,
+                    abs(position.size),
+                    reduce_only=True,
+                    client_order_id=f"{self.session.id}:{position.symbol}:{bar.index}:flatten",
+                )
+            )
+        self._stop_requested = f"emergency stop: {breach}"
+        await self._publish("risk_alert", {"action": "emergency_stop", "reasons": [breach]})
+
+
+def _order_data(state: OrderState) -> dict[str, Any]:
+    o = state.order
+    return {
+        "client_order_id": o.client_order_id,
+        "symbol": o.symbol,
+        "side": o.side.value,
+        "quantity": o.quantity,
+        "fraction": o.fraction,
+        "status": state.status.value,
+        "filled_quantity": state.filled_quantity,
+        "average_price": state.average_price,
+        "reason": state.reason,
+    }
+
+
+def _fill_data(fill: Fill) -> dict[str, Any]:
+    return {
+        "fill_id": fill.fill_id,
+        "client_order_id": fill.client_order_id,
+        "symbol": fill.symbol,
+        "side": fill.side.value,
+        "quantity": fill.quantity,
+        "price": fill.price,
+        "commission": fill.commission,
+        "bar": fill.bar,
+        "time": fill.time.isoformat(),
+        "realized_pnl": fill.realized_pnl,
+    }
+
+
+def _position_data(p: Position) -> dict[str, Any]:
+    return {"symbol": p.symbol, "size": p.size, "entry_price": p.entry_price, "entry_bar": p.entry_bar}
+
+
+def order_status_open(state: OrderState) -> bool:
+    return state.status in (OrderStatus.NEW, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
