@@ -69,7 +69,7 @@ def test_ctrl_c_stops_cleanly_and_the_session_resumes(tmp_path: Path, isolated_e
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "stopped" in out and "resume with" in out
-    session_id = out.split("session ")[1].split()[0]
+    out.split("session ")[1].split()[0]
     with sqlite3.connect(tmp_path / "s.db") as conn:
         status, last_bar = conn.execute("select status, last_bar from sessions").fetchone()
     assert status == "stopped" and last_bar > 10

@@ -101,7 +101,7 @@ async def test_reversal_and_reconcile_rebuild_the_same_account() -> None:
     orders, all_fills = [], []
     for i, (side, qty) in enumerate([(OrderSide.BUY, 30), (OrderSide.SELL, 50), (OrderSide.BUY, 20)]):
         orders.append(await broker.submit(Order("AAA", side, qty, client_order_id=f"o{i}")))
-        states, fills = await broker.sync(bar(i, 100 + i, 102 + i, 98 + i, 101 + i))
+        _states, fills = await broker.sync(bar(i, 100 + i, 102 + i, 98 + i, 101 + i))
         all_fills += fills
     assert [f.quantity for f in all_fills] == [30, 30, 20, 20]  # the 50 reversal filled as close + open
     account = await broker.account()
