@@ -59,7 +59,17 @@ def install_lifecycle(app: Sanic, container: Any) -> None:
                 raise RuntimeError("executor has no workers")
 
         app.ctx.health = HealthCheck({"state_store": state_store.ping, "cache": cache.ping, "executor": executor_probe})
+        # Sessions a crashed process left running continue from their first uncommitted bar.
+        app.ctx.sessions = await container.services.sessions()
+        recovered = await app.ctx.sessions.recover()
+        if recovered:
+            log.info("recovered %d trading session(s): %s", len(recovered), ", ".join(recovered))
         log.info("%s ready in %.0f ms", app.name, (time.perf_counter() - started) * 1000)
+
+    @app.before_server_stop
+    async def stop_sessions(app: Sanic) -> None:
+        # Each session finishes its current bar (already persisted) and pauses; the next start resumes it.
+        await app.ctx.sessions.suspend_all(timeout=app.config.GRACEFUL_SHUTDOWN_TIMEOUT)
 
     @app.after_server_stop
     async def stop(app: Sanic) -> None:
@@ -72,6 +82,11 @@ def create_api_app(container: Any, settings: Any, *, name: str = "gpt_trader_api
 
     app = _base_app(name, container, settings)
     app.blueprint(system.bp)
+    # monitoring: GET /metrics + /api/v1/system/metrics, request metrics middleware, "monitoring" task
+    from entrypoints.http import metrics
+
+    app.blueprint(metrics.bp)
+    metrics.install(app, container)
     return app
 
 

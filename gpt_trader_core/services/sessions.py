@@ -17,7 +17,7 @@ from gpt_trader_core.backtesting.stats import compute_stats
 from gpt_trader_core.domain.records import SessionRecord, SessionStatus, utcnow
 from gpt_trader_core.domain.trading import Fill, OrderSide, Position
 from gpt_trader_core.errors import ConflictError, InvalidParameterError
-from gpt_trader_core.portfolio import classify_tier
+from gpt_trader_core.portfolio import RebalancePlan, classify_tier, rebalance_plan
 from gpt_trader_core.ports import Broker, EventBus, MarketFeed, TradingStore
 from gpt_trader_core.risk import RiskLimits
 from gpt_trader_core.services.backtest import new_id
@@ -77,6 +77,7 @@ class TradingSessions:
         self._brokers = brokers
         self._tasks: dict[str, asyncio.Task[SessionRecord]] = {}
         self._stops: dict[str, asyncio.Event] = {}
+        self._engines: dict[str, SessionEngine] = {}
 
     def validate(self, request: SessionRequest) -> SessionRecord:
         if request.mode == "live":
@@ -141,6 +142,7 @@ class TradingSessions:
     def _launch(self, record: SessionRecord) -> None:
         stop = asyncio.Event()
         engine = self._engine(record)
+        self._engines[record.id] = engine
         self._stops[record.id] = stop
         self._tasks[record.id] = asyncio.create_task(engine.run(stop), name=f"session-{record.id}")
 
@@ -179,6 +181,7 @@ class TradingSessions:
                 task.cancel()
             self._tasks.pop(session_id, None)
             self._stops.pop(session_id, None)
+            self._engines.pop(session_id, None)
             return await self._store.get_session(session_id)
         record = await self._store.get_session(session_id)
         if record.status is SessionStatus.RUNNING:  # running in another process, or orphaned
@@ -189,6 +192,39 @@ class TradingSessions:
     async def stop_all(self, timeout: float = 10.0) -> None:
         for session_id in list(self._tasks):
             await self.stop(session_id, timeout)
+
+    async def suspend_all(self, timeout: float = 10.0) -> list[str]:
+        """Stop every session of this process after its current bar but leave it marked running, so
+        the next process start recovers it (a graceful server restart)."""
+        suspended = []
+        for session_id in list(self._tasks):
+            record = await self.stop(session_id, timeout)
+            if record.status is SessionStatus.STOPPED:
+                await self._store.save_session(attrs.evolve(record, status=SessionStatus.RUNNING, error=None))
+                suspended.append(session_id)
+        return suspended
+
+    async def rebalance(self, session_id: str, target_weights: Mapping[str, float]) -> RebalancePlan:
+        """Plan orders that move a running session to ``target_weights`` (respecting its capital
+        tier) and send them through the session's own path: submitted at the next bar, persisted
+        with it, reported as the session's events."""
+        engine = self._engines.get(session_id)
+        if engine is None or session_id not in self.running():
+            raise ConflictError(f"session {session_id} is not running in this process; start or resume it first")
+        record = await self._store.get_session(session_id)
+        positions = {p.symbol: p.size for p in await self._store.list_positions(session_id)}
+        prices = dict(engine.last_prices)
+        missing = sorted(set(target_weights) - set(prices))
+        if missing:
+            raise InvalidParameterError(f"no price yet for {', '.join(missing)}; rebalance after the first bar")
+        tier = classify_tier(record.equity)
+        plan = rebalance_plan(record.equity, positions, prices, target_weights, tier)
+        orders = [
+            attrs.evolve(o, client_order_id=f"{session_id}:rebalance:{record.last_bar}:{i}")
+            for i, o in enumerate(plan.orders)
+        ]
+        engine.enqueue(orders)
+        return plan
 
     def running(self) -> list[str]:
         return [sid for sid, task in self._tasks.items() if not task.done()]

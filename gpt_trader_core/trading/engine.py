@@ -109,6 +109,12 @@ class SessionEngine:
         self.peak_equity = session.capital
         self.day_start_equity = session.capital
         self._stop_requested: str | None = None
+        self._external: list[Order] = []
+        self.last_prices: dict[str, float] = {}
+
+    def enqueue(self, orders: Sequence[Order]) -> None:
+        """Orders from outside the strategy (a rebalance): submitted at the next bar, committed with it."""
+        self._external.extend(orders)
 
     async def _publish(self, type_: str, data: Mapping[str, Any]) -> None:
         await self.bus.publish(self.topic, type_, {"session_id": self.session.id, **data})
@@ -160,6 +166,7 @@ class SessionEngine:
             changed.update({s.client_order_id: s for s in states})
             fills.extend(new_fills)
             histories[bar.symbol].append(bar)
+            self.last_prices[bar.symbol] = bar.close
         account = await self.broker.account()
         held = {p.symbol: p for p in account.positions}
         fraction = 1.0 / len(step)
@@ -173,6 +180,10 @@ class SessionEngine:
                     continue
                 state = await self.broker.submit(order)
                 changed[state.client_order_id] = state
+        external, self._external = self._external, []
+        for order in external:
+            state = await self.broker.submit(order)
+            changed[state.client_order_id] = state
         account = await self.broker.account()
         last = step[0]
         self.peak_equity = max(self.peak_equity, account.equity)
@@ -187,11 +198,25 @@ class SessionEngine:
         )
         await self.store.commit_bar(self.session, list(changed.values()), fills, list(account.positions), snapshot)
         # Committed: now the world may hear about it.
+        for bar in step:
+            await self._publish(
+                "bar_processed",
+                {
+                    "symbol": bar.symbol,
+                    "bar": bar.index,
+                    "time": bar.time.isoformat(),
+                    "open": bar.open,
+                    "high": bar.high,
+                    "low": bar.low,
+                    "close": bar.close,
+                    "volume": bar.volume,
+                },
+            )
         for state in changed.values():
             await self._publish(f"order_{state.status.value}", _order_data(state))
         for fill in fills:
             self.latencies.append((self.clock() - received) * 1000)
-            await self._publish("order_filled", _fill_data(fill))
+            await self._publish("fill_recorded", _fill_data(fill))
         if fills:
             await self._publish("position_changed", {"positions": [_position_data(p) for p in account.positions]})
         await self._publish(

@@ -194,7 +194,7 @@ class StatusLine:
                 self.state.update(bar=data["bar"], equity=data["equity"], time=data["time"])
                 if limit is not None and data["bar"] + 1 >= limit:
                     stop.set()
-            elif event.type == "order_filled":
+            elif event.type == "fill_recorded":
                 self.state["fills"] += 1
                 self.state["last"] = f"{data['side']} {data['quantity']:g} {data['symbol']} @ {data['price']:.4f}"
             elif event.type.startswith("order_"):
