@@ -14,9 +14,11 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from gpt_trader_core.ml.service import StrategySelection
 from gpt_trader_core.monitor import SystemProbe, Telemetry
 from gpt_trader_core.ports import Cache, EventBus, Executor, MarketData, StateStore
 from gpt_trader_core.services.backtest import Backtester, MarketHistory
+from gpt_trader_core.services.intelligence import MarketIntelligence
 from gpt_trader_core.services.monitoring import Monitoring
 from gpt_trader_core.services.optimization import Optimizer
 from gpt_trader_core.services.sessions import TradingSessions
@@ -171,6 +173,12 @@ class Services(containers.DeclarativeContainer):
         registry=registry,
         feeds=adapters.feeds,
         brokers=adapters.brokers,
+    )
+    strategy_selection = providers.Factory(
+        StrategySelection, model_store=adapters.state_store, executor=adapters.executor
+    )
+    intelligence = providers.Factory(
+        MarketIntelligence, history=history, executor=adapters.executor, selection=strategy_selection
     )
     optimizer = providers.Factory(
         Optimizer, history=history, registry=registry, executor=adapters.executor, studies=adapters.state_store

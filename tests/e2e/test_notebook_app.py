@@ -37,3 +37,17 @@ async def test_works_while_an_event_loop_is_running(tmp_path: Path) -> None:
         assert run.record_id is None and run.result.stats["num_trades"] >= 0
     with pytest.raises(gt.GptTraderError, match="closed"):
         app.results()
+
+
+def test_paper_sessions_from_python(tmp_path: Path) -> None:
+    import time
+
+    with open_app(state__url=f"sqlite:///{tmp_path / 'p.db'}") as app:
+        feed = {"kind": "replay", "timeframe": "1d", "speed": 86_400 * 200.0}
+        record = app.start_session("breakout", "SPY", capital=25_000, feed=feed, lookback=15)
+        time.sleep(1.0)
+        report = app.session(record.id)
+        assert report.running and report.session.last_bar > 10 and "return_pct" in report.performance
+        assert [s.id for s in app.sessions()] == [record.id]
+        stopped = app.stop_session(record.id)
+        assert stopped.status.value == "stopped"
