@@ -30,9 +30,7 @@ from gpt_trader_core.errors import ConfigurationError
 __all__ = ["set_config_value"]
 
 _NEW_HEADER: Final = "# gpt-trader configuration; every key is documented in config/default.yaml.\n"
-_REWRITE_HEADER: Final = (
-    _NEW_HEADER + "# Rewritten whole by a settings change: its layout was too complex to edit.\n"
-)
+_REWRITE_HEADER: Final = _NEW_HEADER + "# Rewritten whole by a settings change: its layout was too complex to edit.\n"
 _KEY_LINE: Final = re.compile(r"(?P<indent> *)(?P<key>[A-Za-z0-9_][\w-]*) *:(?P<rest>(?:\s.*)?)")
 
 

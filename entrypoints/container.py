@@ -191,6 +191,7 @@ class Services(containers.DeclarativeContainer):
         history=history,
         optimizer=optimizer,
         executor=adapters.executor,
+        registry=registry,
     )
 
     # monitoring: one Telemetry per process (the HTTP middleware records into it); Monitoring reads it,

@@ -133,9 +133,7 @@ class _InvalidValueError(ValueError):
     the setting whose origin explains the problem, when it is not the key itself.
     """
 
-    def __init__(
-        self, detail: str, *, key: str = "", subkey: str | None = None, source_key: str | None = None
-    ) -> None:
+    def __init__(self, detail: str, *, key: str = "", subkey: str | None = None, source_key: str | None = None) -> None:
         super().__init__(f"{key}: {detail}" if key else detail)
         self.detail = detail
         self.subkey = subkey
@@ -154,9 +152,7 @@ def _validator(check: _Check) -> _Validator:
             check(value)
         except _InvalidValueError as exc:
             key = f"{attribute.name}.{exc.subkey}" if exc.subkey else attribute.name
-            raise _InvalidValueError(
-                exc.detail, key=key, subkey=exc.subkey, source_key=exc.source_key
-            ) from None
+            raise _InvalidValueError(exc.detail, key=key, subkey=exc.subkey, source_key=exc.source_key) from None
 
     return validate
 
@@ -217,9 +213,7 @@ def _number_in(low: float, high: float | None = None, *, low_open: bool = False)
         if too_low or (high is not None and value >= high):
             if high is None:
                 raise _InvalidValueError(f"must be {'>' if low_open else '>='} {low:g}, got {value!r}")
-            raise _InvalidValueError(
-                f"must be in {'(' if low_open else '['}{low:g}, {high:g}), got {value!r}"
-            )
+            raise _InvalidValueError(f"must be in {'(' if low_open else '['}{low:g}, {high:g}), got {value!r}")
 
     return _validator(check)
 
@@ -285,9 +279,7 @@ def _redis_url(value: Any) -> None:
 
 def _state_url(value: Any) -> None:
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:.+", _expect_str(value)):
-        raise _InvalidValueError(
-            f"expected a URL such as sqlite:///~/state.db or sqlite::memory:, got {value!r}"
-        )
+        raise _InvalidValueError(f"expected a URL such as sqlite:///~/state.db or sqlite::memory:, got {value!r}")
 
 
 # --------------------------------------------------------------------------- the tree
@@ -321,9 +313,7 @@ class ApiSettings:
     host: str = attrs.field(default="127.0.0.1", validator=_validator(_text))
     port: int = attrs.field(default=8000, validator=_int_in(1, 65_535))
     workers: int = attrs.field(default=1, validator=_int_in(1))
-    cors_origins: tuple[str, ...] = attrs.field(
-        default=("http://localhost:3000",), validator=_validator(_origins)
-    )
+    cors_origins: tuple[str, ...] = attrs.field(default=("http://localhost:3000",), validator=_validator(_origins))
     shutdown_timeout: float = attrs.field(default=10.0, validator=_number_in(0.0))
     auth: AuthSettings = attrs.field(factory=AuthSettings)
 
@@ -643,9 +633,7 @@ def parse_value(dotted_key: str, raw: str) -> Any:
         raise ConfigurationError(f"unknown key {dotted_key!r}{_unknown_key(dotted_key)}")
     if type_ in _SECTIONS:
         first = attrs.fields(type_)[0].name
-        raise ConfigurationError(
-            f"{dotted_key!r} is a section; set one of its keys, e.g. '{dotted_key}.{first}'"
-        )
+        raise ConfigurationError(f"{dotted_key!r} is a section; set one of its keys, e.g. '{dotted_key}.{first}'")
     return _parse_raw(type_, raw)
 
 
@@ -680,9 +668,7 @@ def get_value(settings: Settings, dotted_key: str) -> Any:
         elif isinstance(node, Mapping) and depth > 0:
             if part not in node:
                 parent = dotted_key.rpartition(".")[0]
-                raise ConfigurationError(
-                    f"{parent} has no entry {part!r} (entries: {', '.join(sorted(node))})"
-                )
+                raise ConfigurationError(f"{parent} has no entry {part!r} (entries: {', '.join(sorted(node))})")
             node = node[part]
         else:
             raise ConfigurationError(f"unknown key {dotted_key!r}{_unknown_key(dotted_key)}")
@@ -714,9 +700,7 @@ def parse_config_text(text: str, path: Path) -> dict[str, Any]:
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except json.JSONDecodeError as exc:
-        raise ConfigurationError(
-            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from None
+        raise ConfigurationError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -863,9 +847,7 @@ def _expand(path: Path, cwd: Path, home: Path) -> Path:
     return path if path.is_absolute() else cwd / path
 
 
-def _override_items(
-    overrides: Mapping[str, Any] | Sequence[str], problems: list[str]
-) -> Iterator[tuple[str, Any]]:
+def _override_items(overrides: Mapping[str, Any] | Sequence[str], problems: list[str]) -> Iterator[tuple[str, Any]]:
     if isinstance(overrides, Mapping):
         yield from overrides.items()
         return

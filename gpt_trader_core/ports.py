@@ -12,7 +12,6 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import attrs
 
 from gpt_trader_core.domain.bars import Bars
-from gpt_trader_core.domain.trading import Account, Fill, Order, OrderState, Position
 from gpt_trader_core.domain.records import (
     BacktestRecord,
     EquitySnapshot,
@@ -25,6 +24,7 @@ from gpt_trader_core.domain.records import (
     StudyRecord,
     TrialRecord,
 )
+from gpt_trader_core.domain.trading import Account, Fill, Order, OrderState, Position
 
 T = TypeVar("T")
 A = TypeVar("A")

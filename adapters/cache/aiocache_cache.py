@@ -183,9 +183,7 @@ class AiocacheCache:
             backend_ttl = seconds
         deadline = time.monotonic() + seconds if seconds else None
         try:
-            await self._backend.set(
-                full_key, value, ttl=backend_ttl, dumps_fn=lambda v: self._dumps(v, deadline)
-            )
+            await self._backend.set(full_key, value, ttl=backend_ttl, dumps_fn=lambda v: self._dumps(v, deadline))
         except _UnpicklableValueError as exc:
             self._failed("set", exc.__cause__ or exc, kind, key, "value is not picklable; not cached")
         except Exception as exc:
@@ -234,9 +232,7 @@ class AiocacheCache:
         except Exception as exc:
             self._failed("stats", exc, None, None, "entries reported as empty")
             entries = {}
-        return CacheStats(
-            backend=self._kind, hits=self._hits, misses=self._misses, sets=self._sets, entries=entries
-        )
+        return CacheStats(backend=self._kind, hits=self._hits, misses=self._misses, sets=self._sets, entries=entries)
 
     async def ping(self) -> None:
         """Raise if the cache cannot serve requests (for readiness checks); the memory cache always can."""

@@ -87,9 +87,7 @@ def epoch_to_datetime64(values: np.ndarray, column: str, locate: Locate) -> np.n
         return values.astype("datetime64[ns]")
     if values.dtype.kind == "f" and not np.isfinite(values).all():
         row = int(np.flatnonzero(~np.isfinite(values))[0])
-        raise DataSourceError(
-            f"{locate(row)}: column {column!r} is {values[row]}; every row needs a timestamp"
-        )
+        raise DataSourceError(f"{locate(row)}: column {column!r} is {values[row]}; every row needs a timestamp")
     magnitude = np.abs(values.astype(np.float64))
     biggest = float(magnitude.max())
     scale = 1 if biggest >= 1e17 else 1_000 if biggest >= 1e14 else 1_000_000 if biggest >= 1e11 else _NS
@@ -106,9 +104,7 @@ def epoch_to_datetime64(values: np.ndarray, column: str, locate: Locate) -> np.n
     return ns.view("datetime64[ns]")
 
 
-def _parse_layout(
-    texts: list[str], layout: str, pattern: re.Pattern[str], column: str, locate: Locate
-) -> np.ndarray:
+def _parse_layout(texts: list[str], layout: str, pattern: re.Pattern[str], column: str, locate: Locate) -> np.ndarray:
     groups = []
     for i, text in enumerate(texts):
         match = pattern.fullmatch(text)
@@ -121,9 +117,7 @@ def _parse_layout(
     if layout == _EITHER_ORDER:
         layout = _day_month_order(texts, groups, column, locate)
         for group in groups:
-            group["d"], group["m"] = (
-                (group["a"], group["b"]) if layout == "DD/MM/YYYY" else (group["b"], group["a"])
-            )
+            group["d"], group["m"] = (group["a"], group["b"]) if layout == "DD/MM/YYYY" else (group["b"], group["a"])
 
     def ints(key: str) -> np.ndarray:
         return np.array([group[key] for group in groups], dtype=np.int64)
@@ -183,9 +177,7 @@ def _zone_offset_ns(zone: str) -> int:
 # -- numbers -----------------------------------------------------------------------------------------
 
 
-def parse_numbers(
-    cells: Sequence[str], column: str, locate: Locate, decimal_comma: bool = False
-) -> np.ndarray:
+def parse_numbers(cells: Sequence[str], column: str, locate: Locate, decimal_comma: bool = False) -> np.ndarray:
     """Text numbers → ``float64``; ``decimal_comma`` reads ``101,25`` as 101.25.
 
     ``nan``/``inf`` pass here (they are numbers); ``Bars`` then refuses them, naming the row.

@@ -75,8 +75,7 @@ class ParquetMarketData(FileMarketData):
             if data.null_count:
                 row = int(np.argmax(np.asarray(pc.is_null(data).to_numpy(zero_copy_only=False))))
                 raise DataSourceError(
-                    f"{locate(row)}: column {layout.label(index)!r} is empty (null); fill it in or drop "
-                    "the row"
+                    f"{locate(row)}: column {layout.label(index)!r} is empty (null); fill it in or drop the row"
                 )
             return data
 
@@ -106,8 +105,7 @@ def _timestamps(pa: Any, data: Any, name: str, locate: Locate) -> np.ndarray:
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         return parse_timestamps(data.to_pylist(), name, locate)
     raise DataSourceError(
-        f"{locate(0)}: column {name!r} has type {kind}; store timestamps, dates, unix epoch numbers or ISO "
-        "date strings"
+        f"{locate(0)}: column {name!r} has type {kind}; store timestamps, dates, unix epoch numbers or ISO date strings"
     )
 
 
@@ -122,8 +120,7 @@ def _add_clock(pa: Any, timestamps: np.ndarray, data: Any, name: str, locate: Lo
         texts = [f"{day} {clock}" for day, clock in zip(days.tolist(), data.to_pylist(), strict=True)]
         return parse_timestamps(texts, name, locate)
     raise DataSourceError(
-        f"{locate(0)}: column {name!r} has type {data.type}; store the time of day as time64 or as "
-        "HH:MM:SS text"
+        f"{locate(0)}: column {name!r} has type {data.type}; store the time of day as time64 or as HH:MM:SS text"
     )
 
 
@@ -133,6 +130,4 @@ def _numbers(pa: Any, data: Any, name: str, locate: Locate) -> np.ndarray:
         return np.asarray(data.cast(pa.float64()).to_numpy(), dtype=np.float64)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         return parse_numbers(data.to_pylist(), name, locate)
-    raise DataSourceError(
-        f"{locate(0)}: column {name!r} has type {kind}; store prices and volumes as numbers"
-    )
+    raise DataSourceError(f"{locate(0)}: column {name!r} has type {kind}; store prices and volumes as numbers")

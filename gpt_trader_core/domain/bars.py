@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -60,11 +59,24 @@ def _to_datetime64(value: Any) -> np.datetime64:
     return np.datetime64(value, "ns")
 
 
-def _floats(name: str) -> Callable[[Any], FloatArray]:
-    def convert(values: Any) -> FloatArray:
-        return _as_float_array(name, values)
+def _open(values: Any) -> FloatArray:
+    return _as_float_array("open", values)
 
-    return convert
+
+def _high(values: Any) -> FloatArray:
+    return _as_float_array("high", values)
+
+
+def _low(values: Any) -> FloatArray:
+    return _as_float_array("low", values)
+
+
+def _close(values: Any) -> FloatArray:
+    return _as_float_array("close", values)
+
+
+def _volume(values: Any) -> FloatArray:
+    return _as_float_array("volume", values)
 
 
 def _first_bad_row(mask: np.ndarray) -> int | None:
@@ -83,11 +95,11 @@ class Bars:
     """
 
     timestamps: TimeArray = attrs.field(converter=_as_time_array)
-    open: FloatArray = attrs.field(converter=_floats("open"))
-    high: FloatArray = attrs.field(converter=_floats("high"))
-    low: FloatArray = attrs.field(converter=_floats("low"))
-    close: FloatArray = attrs.field(converter=_floats("close"))
-    volume: FloatArray = attrs.field(converter=_floats("volume"))
+    open: FloatArray = attrs.field(converter=_open)
+    high: FloatArray = attrs.field(converter=_high)
+    low: FloatArray = attrs.field(converter=_low)
+    close: FloatArray = attrs.field(converter=_close)
+    volume: FloatArray = attrs.field(converter=_volume)
     symbol: str = "UNKNOWN"
     timeframe: str = "1d"
     #: Where the bars came from, e.g. ``synthetic(seed=0)``, ``csv:/data/AAPL.csv``, ``dataframe``.

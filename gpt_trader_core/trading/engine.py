@@ -174,8 +174,8 @@ class SessionEngine:
             decision = decide(self.strategy, histories[bar.symbol].bars(), self.config.mode == "long_only")
             if not decision.act:
                 continue
-            for order in self._orders_for(bar, decision.want, decision.fraction * fraction, held.get(bar.symbol)):
-                order = await self._risk_checked(order, bar, account)
+            for wanted in self._orders_for(bar, decision.want, decision.fraction * fraction, held.get(bar.symbol)):
+                order = await self._risk_checked(wanted, bar, account)
                 if order is None:
                     continue
                 state = await self.broker.submit(order)

@@ -209,9 +209,7 @@ def _minute_file(directory: Path, minutes: int, step: int = 1) -> Path:
     lines = ["datetime,open,high,low,close,volume"]
     for i in range(0, minutes, step):
         price = 100 + i / 100
-        lines.append(
-            f"{start + dt.timedelta(minutes=i):%Y-%m-%d %H:%M},{price},{price + 1},{price - 1},{price},{i}"
-        )
+        lines.append(f"{start + dt.timedelta(minutes=i):%Y-%m-%d %H:%M},{price},{price + 1},{price - 1},{price},{i}")
     return write(directory, "MIN.csv", "\n".join(lines) + "\n")
 
 
@@ -322,9 +320,7 @@ def test_monthly_file_is_served_as_1mo() -> None:
 def test_missing_file_lists_the_available_symbols(tmp_path: Path) -> None:
     write(tmp_path, "AAPL.csv", "date,open,high,low,close\n")
     write(tmp_path, "msft.csv", "date,open,high,low,close\n")
-    with pytest.raises(
-        DataSourceError, match=r"no csv file for symbol 'TSLA' in .* available symbols: AAPL, MSFT"
-    ):
+    with pytest.raises(DataSourceError, match=r"no csv file for symbol 'TSLA' in .* available symbols: AAPL, MSFT"):
         CsvMarketData(tmp_path).history("tsla")
 
 
@@ -423,9 +419,7 @@ def test_invalid_bars_name_the_file_and_row(tmp_path: Path, rows: str, message: 
 
 
 def test_non_utf8_file(tmp_path: Path) -> None:
-    (tmp_path / "X.csv").write_bytes(
-        "date,open,high,low,close\n2024-01-02,1,2,0.5,1 \xe9\n".encode("latin-1")
-    )
+    (tmp_path / "X.csv").write_bytes("date,open,high,low,close\n2024-01-02,1,2,0.5,1 \xe9\n".encode("latin-1"))
     with pytest.raises(DataSourceError, match=r"X.csv: is not UTF-8 text .*; save the file as UTF-8"):
         CsvMarketData(tmp_path).history("X")
 
@@ -437,9 +431,7 @@ def test_request_errors(tmp_path: Path) -> None:
         source.history("X", timeframe="1h")
     with pytest.raises(DataSourceError, match="unknown timeframe '1y'; use one of 1m"):
         source.history("X", timeframe="1y")
-    with pytest.raises(
-        DataSourceError, match=r"no 1d bars between 2025-01-01 and the open end; the data cover"
-    ):
+    with pytest.raises(DataSourceError, match=r"no 1d bars between 2025-01-01 and the open end; the data cover"):
         source.history("X", start=dt.datetime(2025, 1, 1))
     with pytest.raises(InvalidParameterError, match=r"end \(2024-01-02\) is before start \(2024-01-03\)"):
         source.history("X", "2024-01-03", "2024-01-02")
@@ -476,9 +468,7 @@ def test_round_trip_of_random_bars(seed: int, n: int, delimiter: str, date_forma
             stamp = str(int(day.replace(tzinfo=dt.UTC).timestamp()) * 1000)
         else:
             stamp = day.strftime(date_format)
-        lines.append(
-            delimiter.join([stamp, *(repr(float(v[i])) for v in (open_, high, low, close)), str(volume[i])])
-        )
+        lines.append(delimiter.join([stamp, *(repr(float(v[i])) for v in (open_, high, low, close)), str(volume[i])]))
     with tempfile.TemporaryDirectory() as directory:
         write(Path(directory), "RT.csv", "\n".join(lines) + "\n")
         bars = CsvMarketData(directory).history("RT", timeframe="1w" if n > 1 else "1d")
@@ -512,9 +502,7 @@ def test_in_memory_adapter_errors() -> None:
     source = InMemoryMarketData({"ABC": bars})
     with pytest.raises(DataSourceError, match=r"unknown symbol 'NOPE' in memory; available symbols: ABC"):
         source.history("NOPE")
-    with pytest.raises(
-        DataSourceError, match=r"memory ABC: holds 1d bars, which cannot be split into 1m bars"
-    ):
+    with pytest.raises(DataSourceError, match=r"memory ABC: holds 1d bars, which cannot be split into 1m bars"):
         source.history("ABC", timeframe="1m")
     with pytest.raises(DataSourceError, match=r"memory ABC: no 1d bars between 2030-01-01 and the open end"):
         source.history("ABC", "2030-01-01")
@@ -522,9 +510,7 @@ def test_in_memory_adapter_errors() -> None:
         InMemoryMarketData({"ABC": [1, 2, 3]})  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(
-    "adapter", [CsvMarketData, ParquetMarketData, InMemoryMarketData, SyntheticMarketData]
-)
+@pytest.mark.parametrize("adapter", [CsvMarketData, ParquetMarketData, InMemoryMarketData, SyntheticMarketData])
 def test_every_adapter_implements_the_port(adapter: type, tmp_path: Path) -> None:
     instance = adapter(tmp_path) if adapter in (CsvMarketData, ParquetMarketData) else adapter()
     assert isinstance(instance, MarketData)
@@ -534,9 +520,7 @@ def test_out_of_range_epoch_and_mixed_day_month_order(tmp_path: Path) -> None:
     write(tmp_path, "E.csv", "time,open,high,low,close\n1704187800,1,2,0.5,1\n99999999999,1,2,0.5,1\n")
     write(tmp_path, "M.csv", "time,open,high,low,close\n13/01/2024,1,2,0.5,1\n01/14/2024,1,2,0.5,1\n")
     source = CsvMarketData(tmp_path)
-    with pytest.raises(
-        DataSourceError, match=r"E.csv:3: column 'time': unix timestamp 99999999999 is out of range"
-    ):
+    with pytest.raises(DataSourceError, match=r"E.csv:3: column 'time': unix timestamp 99999999999 is out of range"):
         source.history("E")
     mixed = r"M.csv:2: column 'time': the dates mix day/month \('13/01/2024'\) and month/day \('01/14/2024'"
     with pytest.raises(DataSourceError, match=mixed):

@@ -60,9 +60,7 @@ def test_reads_a_pandas_frame_with_a_named_datetime_index(tmp_path: Path) -> Non
 
 
 def test_unnamed_timezone_aware_index_is_converted_to_utc(tmp_path: Path) -> None:
-    index = pd.DatetimeIndex(
-        ["2024-01-02 09:30", "2024-01-02 10:30", "2024-01-02 11:30"], tz="America/New_York"
-    )
+    index = pd.DatetimeIndex(["2024-01-02 09:30", "2024-01-02 10:30", "2024-01-02 11:30"], tz="America/New_York")
     pd.DataFrame(dict(PRICES), index=index).to_parquet(tmp_path / "X.parquet")
 
     bars = ParquetMarketData(tmp_path).history("X", timeframe="1h")
@@ -138,9 +136,7 @@ def test_hourly_file_aggregates_to_daily(tmp_path: Path) -> None:
 
 
 def test_goog_via_parquet_equals_goog_via_csv(tmp_path: Path) -> None:
-    pd.read_csv(BACKTESTING_DATA / "GOOG.csv", index_col=0, parse_dates=True).to_parquet(
-        tmp_path / "GOOG.parquet"
-    )
+    pd.read_csv(BACKTESTING_DATA / "GOOG.csv", index_col=0, parse_dates=True).to_parquet(tmp_path / "GOOG.parquet")
 
     via_parquet = ParquetMarketData(tmp_path).history("GOOG")
     via_csv = CsvMarketData(BACKTESTING_DATA).history("GOOG")
@@ -159,9 +155,7 @@ def test_missing_file_lists_the_available_symbols(tmp_path: Path) -> None:
 
 def test_not_a_parquet_file(tmp_path: Path) -> None:
     (tmp_path / "X.parquet").write_text("date,open\n2024-01-02,1\n")
-    with pytest.raises(
-        DataSourceError, match=r"X.parquet: is not a readable parquet file \(.*\); write it with"
-    ):
+    with pytest.raises(DataSourceError, match=r"X.parquet: is not a readable parquet file \(.*\); write it with"):
         ParquetMarketData(tmp_path).history("X")
 
 
@@ -207,9 +201,7 @@ ONE_DAY = pa.array([dt.date(2024, 1, 2)] * 3)
         ),
     ],
 )
-def test_unreadable_tables_name_file_row_and_column(
-    tmp_path: Path, columns: dict[str, object], message: str
-) -> None:
+def test_unreadable_tables_name_file_row_and_column(tmp_path: Path, columns: dict[str, object], message: str) -> None:
     write_table(tmp_path, "X.parquet", columns)
     with pytest.raises(DataSourceError, match=message):
         ParquetMarketData(tmp_path).history("X")
@@ -217,15 +209,11 @@ def test_unreadable_tables_name_file_row_and_column(
 
 def test_invalid_bars_name_the_file_and_row(tmp_path: Path) -> None:
     write_table(tmp_path, "X.parquet", {"date": DAYS, **PRICES, "high": [11.0, 11.0, 11.75]})
-    with pytest.raises(
-        InvalidDataError, match=r"X.parquet: X: row 1 .* has high 11.0 below max\(open, close\)"
-    ):
+    with pytest.raises(InvalidDataError, match=r"X.parquet: X: row 1 .* has high 11.0 below max\(open, close\)"):
         ParquetMarketData(tmp_path).history("X")
 
 
-def test_without_pyarrow_the_error_says_how_to_install_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_without_pyarrow_the_error_says_how_to_install_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_table(tmp_path, "X.parquet", {"date": DAYS, **PRICES})
     source = ParquetMarketData(tmp_path)
     assert source.symbols() == ["X"]  # listing needs no pyarrow

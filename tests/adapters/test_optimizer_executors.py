@@ -20,19 +20,30 @@ from gpt_trader_core.strategy import REGISTRY
 distributed = pytest.importorskip("distributed")
 
 REQUESTS = {
-    "grid": OptimizeRequest("EQV", "sma_cross", {"fast": list(range(5, 30, 5)), "slow": list(range(10, 70, 5))},
-                            config=BacktestConfig(commission=0.001)),
-    "random": OptimizeRequest("EQV", "mean_reversion", {"period": list(range(5, 60, 5))}, method="random",
-                              n_trials=20, seed=3),
-    "bayes": OptimizeRequest("EQV", "breakout", {"lookback": list(range(5, 120, 5))}, method="bayes", n_trials=15,
-                             seed=5),
+    "grid": OptimizeRequest(
+        "EQV",
+        "sma_cross",
+        {"fast": list(range(5, 30, 5)), "slow": list(range(10, 70, 5))},
+        config=BacktestConfig(commission=0.001),
+    ),
+    "random": OptimizeRequest(
+        "EQV", "mean_reversion", {"period": list(range(5, 60, 5))}, method="random", n_trials=20, seed=3
+    ),
+    "bayes": OptimizeRequest(
+        "EQV", "breakout", {"lookback": list(range(5, 120, 5))}, method="bayes", n_trials=15, seed=5
+    ),
 }
 
 
 @pytest.fixture(scope="module")
 def dask_cluster() -> Iterator[Any]:
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  scheduler_kwargs={"dashboard_address": ":0"}) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": ":0"},
+    ) as cluster:
         yield cluster
 
 

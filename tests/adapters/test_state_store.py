@@ -41,9 +41,7 @@ T0 = dt.datetime(2024, 3, 1, 9, 30)
 def same(a: Any, b: Any) -> bool:
     """Exact equality, where NaN equals NaN and types must match (a tuple is not a list)."""
     if attrs.has(type(a)):
-        return type(a) is type(b) and all(
-            same(getattr(a, f.name), getattr(b, f.name)) for f in attrs.fields(type(a))
-        )
+        return type(a) is type(b) and all(same(getattr(a, f.name), getattr(b, f.name)) for f in attrs.fields(type(a)))
     if isinstance(a, float) and isinstance(b, float):
         return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
     if isinstance(a, Mapping) and isinstance(b, Mapping):
@@ -71,8 +69,7 @@ def make_trade(k: int, *, symbol: str = "AAPL") -> Trade:
         entry_price=entry_price,
         exit_price=exit_price,
         pnl=pnl if k != 3 else math.nan,  # a broken fill price upstream: must still round-trip
-        return_pct=math.copysign(1, size) * (exit_price / entry_price - 1)
-        - commission / (abs(size) * entry_price),
+        return_pct=math.copysign(1, size) * (exit_price / entry_price - 1) - commission / (abs(size) * entry_price),
         commission=commission,
         exit_reason=list(ExitReason)[k % len(ExitReason)],
     )
@@ -209,9 +206,7 @@ async def test_list_filters_and_limit(store: Any) -> None:
     combos = [("sma_cross", "AAPL"), ("sma_cross", "MSFT"), ("rsi", "AAPL"), ("rsi", "MSFT"), ("rsi", "AAPL")]
     for i, (strategy, symbol) in enumerate(combos):
         created_at = T0 + dt.timedelta(hours=i)
-        await store.save_backtest(
-            make_record(f"r{i}", created_at=created_at, strategy=strategy, symbol=symbol)
-        )
+        await store.save_backtest(make_record(f"r{i}", created_at=created_at, strategy=strategy, symbol=symbol))
     assert [r.id for r in await store.list_backtests(strategy="rsi")] == ["r4", "r3", "r2"]
     assert [r.id for r in await store.list_backtests(symbol="AAPL")] == ["r4", "r2", "r0"]
     assert [r.id for r in await store.list_backtests(strategy="rsi", symbol="AAPL", limit=1)] == ["r4"]
@@ -321,9 +316,7 @@ async def test_list_executions_filters_orders_and_limits(store: Any) -> None:
     ]
     for execution_id, kind, status, minutes in specs:
         created_at = T0 + dt.timedelta(minutes=minutes)
-        await store.add_execution(
-            make_execution(execution_id, kind=kind, status=status, created_at=created_at)
-        )
+        await store.add_execution(make_execution(execution_id, kind=kind, status=status, created_at=created_at))
     assert [e.id for e in await store.list_executions()] == ["e4", "e3", "e2", "e1", "e0"]
     assert [e.id for e in await store.list_executions(kind="optimise")] == ["e4", "e2", "e0"]
     assert [e.id for e in await store.list_executions(status=ExecutionStatus.RUNNING)] == ["e2", "e1"]
@@ -536,14 +529,10 @@ def test_from_url_refuses_with_the_accepted_forms(url: str) -> None:
 
 # -- the codec: exact round trips (property-tested) --------------------------------------------------
 
-TAG_LIKE_KEYS = st.sampled_from(
-    ["$float", "$dict", "$tuple", "$items", "$datetime", "$date", "$timedelta", "$x"]
-)
+TAG_LIKE_KEYS = st.sampled_from(["$float", "$dict", "$tuple", "$items", "$datetime", "$date", "$timedelta", "$x"])
 FIXED_OFFSETS = st.builds(
     dt.timezone,
-    st.timedeltas(
-        min_value=dt.timedelta(hours=-23, minutes=-59), max_value=dt.timedelta(hours=23, minutes=59)
-    ),
+    st.timedeltas(min_value=dt.timedelta(hours=-23, minutes=-59), max_value=dt.timedelta(hours=23, minutes=59)),
 )
 SCALARS = (
     st.none()

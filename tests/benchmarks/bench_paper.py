@@ -39,8 +39,14 @@ async def replay(bars, strategy: str, store) -> tuple[float, list[float], int]: 
         return engine
 
     sessions._engine = capture  # type: ignore[method-assign]
-    request = SessionRequest(strategy, ("GOOG",), capital=10_000, feed={"kind": "replay"},
-                             config=BacktestConfig(commission=0.002), tier_aware=False)
+    request = SessionRequest(
+        strategy,
+        ("GOOG",),
+        capital=10_000,
+        feed={"kind": "replay"},
+        config=BacktestConfig(commission=0.002),
+        tier_aware=False,
+    )
     t0 = time.perf_counter()
     await sessions.run(request, asyncio.Event())
     elapsed = time.perf_counter() - t0
@@ -58,13 +64,17 @@ def main() -> None:
     bars = gt.as_bars(GOOG, "GOOG")
     print(f"paper replay of GOOG ({len(bars)} daily bars), simulated broker, commission 0.002")
     for strategy in ("sma_cross", "momentum", "breakout"):
-        for label, store in (("memory store", InMemoryStateStore()),
-                             ("SQLite file ", SqliteStateStore(tempfile.mktemp(suffix=".db")))):
+        for label, store in (
+            ("memory store", InMemoryStateStore()),
+            ("SQLite file ", SqliteStateStore(tempfile.mktemp(suffix=".db"))),
+        ):
             elapsed, latencies, n = asyncio.run(replay(bars, strategy, store))
             p50 = statistics.median(latencies) if latencies else float("nan")
             p95 = statistics.quantiles(latencies, n=20)[-1] if len(latencies) > 20 else float("nan")
-            print(f"  {strategy:<10} {label}: {n / elapsed:8.0f} bars/s   bar→fill event p50 {p50:6.2f} ms "
-                  f"p95 {p95:6.2f} ms ({len(latencies)} fills)")
+            print(
+                f"  {strategy:<10} {label}: {n / elapsed:8.0f} bars/s   bar→fill event p50 {p50:6.2f} ms "
+                f"p95 {p95:6.2f} ms ({len(latencies)} fills)"
+            )
 
 
 if __name__ == "__main__":

@@ -75,9 +75,7 @@ def main(runs: int = 5) -> None:
     python = sys.executable
     print(f"medians of {runs} runs")
     print(f"  python -c pass                      {command_ms([python, '-c', 'pass'], runs * 2):7.1f} ms")
-    print(
-        f"  python -c 'import gpt_trader_core'  {command_ms([python, '-c', 'import gpt_trader_core'], runs * 2):7.1f} ms"
-    )
+    print(f"  python -c 'import gpt_trader_core'  {command_ms([python, '-c', 'import gpt_trader_core'], runs):7.1f} ms")
     print(f"  python -c 'import numpy'            {command_ms([python, '-c', 'import numpy'], runs * 2):7.1f} ms")
     exe = shutil.which("gpt-trader") or "gpt-trader"
     print(f"  gpt-trader --help                   {command_ms([exe, '--help'], runs * 2):7.1f} ms")

@@ -318,9 +318,7 @@ ALL_INDICATORS: dict[str, Callable[[list[float], list[float], list[float], list[
 
 @SETTINGS
 @given(bars(), st.data())
-def test_appending_data_never_changes_earlier_outputs(
-    ohlcv: tuple[list[float], ...], data: st.DataObject
-) -> None:
+def test_appending_data_never_changes_earlier_outputs(ohlcv: tuple[list[float], ...], data: st.DataObject) -> None:
     high, low, close, volume = ohlcv
     cut = data.draw(st.integers(0, len(close)))
     for name, compute in ALL_INDICATORS.items():

@@ -35,9 +35,7 @@ def _reference(bars: Bars, timeframe: str) -> dict[np.datetime64, tuple[float, f
     """Per-bucket aggregates computed the slow, obvious way (Python datetimes)."""
     out: dict[np.datetime64, tuple[float, float, float, float, float]] = {}
     for i, stamp in enumerate(bars.timestamps):
-        moment = dt.datetime(1970, 1, 1) + dt.timedelta(
-            microseconds=int(stamp.astype("datetime64[us]").astype(int))
-        )
+        moment = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=int(stamp.astype("datetime64[us]").astype(int)))
         if timeframe == "1mo":
             key = dt.datetime(moment.year, moment.month, 1)
         elif timeframe == "1w":
@@ -84,9 +82,7 @@ def test_aggregates_keep_first_open_last_close_extremes_and_volume(
 
 
 def test_weekly_buckets_run_monday_to_sunday_and_are_stamped_monday() -> None:
-    days = np.array(
-        ["2024-01-07", "2024-01-08", "2024-01-14", "2024-01-15"], dtype="datetime64[ns]"
-    )  # Su Mo Su Mo
+    days = np.array(["2024-01-07", "2024-01-08", "2024-01-14", "2024-01-15"], dtype="datetime64[ns]")  # Su Mo Su Mo
     bars = Bars(days, [1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4], [1, 1, 1, 1], timeframe="1d")
 
     weekly = resample(bars, "1w")

@@ -60,7 +60,7 @@ async def test_events_are_published_after_each_committed_bar() -> None:
 
 
 async def test_several_sessions_at_once_and_stop() -> None:
-    sessions, store, _ = await make(speed=86_400 * 300)  # ~300 daily bars a second
+    sessions, _store, _ = await make(speed=86_400 * 300)  # ~300 daily bars a second
     first = await sessions.start(request("momentum"))
     second = await sessions.start(request("breakout", ("BBB",)))
     await asyncio.sleep(0.5)

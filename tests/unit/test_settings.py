@@ -152,9 +152,7 @@ def test_env_and_command_line_values_are_yaml_scalars_but_text_stays_literal(tmp
     assert s.cache.ttl == {"market_data": 3600, "backtest": 10, "default": 300}
     assert (s.market_data.source, s.market_data.path) == ("csv", "quoted.csv")
     assert s.backtest.commission == 0.001
-    nulled = load(
-        tmp_path, overrides=["executor.scheduler_address=tcp://x:8786", "executor.scheduler_address=null"]
-    )
+    nulled = load(tmp_path, overrides=["executor.scheduler_address=tcp://x:8786", "executor.scheduler_address=null"])
     assert nulled.settings.executor.scheduler_address is None
 
 
@@ -198,10 +196,7 @@ def test_wrong_types_are_not_coerced(tmp_path: Path) -> None:
 def test_bad_values(tmp_path: Path) -> None:
     path = write(tmp_path / "c.yaml", "system:\n  mode: server\ncache:\n  ttl:\n    backtest: -1\n")
     problems = problems_of(tmp_path, config_path=path)
-    assert (
-        f"system.mode: expected one of 'cli', 'api', 'websocket', 'all', got 'server' (from {path})"
-        in problems
-    )
+    assert f"system.mode: expected one of 'cli', 'api', 'websocket', 'all', got 'server' (from {path})" in problems
     assert f"cache.ttl.backtest: must be >= 0 seconds (0 = no expiry), got -1 (from {path})" in problems
 
 
@@ -237,12 +232,9 @@ def test_missing_config_file_given_explicitly(tmp_path: Path) -> None:
 
 def test_env_error_names_the_variable(tmp_path: Path) -> None:
     problems = problems_of(tmp_path, env={"GPT_TRADER__API__PORT": "abc", "GPT_TRADER__API__PROT": "1"})
+    assert "api.port: expected an int, got 'abc' (from environment variable GPT_TRADER__API__PORT)" in problems
     assert (
-        "api.port: expected an int, got 'abc' (from environment variable GPT_TRADER__API__PORT)" in problems
-    )
-    assert (
-        "unknown key 'api.prot' (from environment variable GPT_TRADER__API__PROT); did you mean 'api.port'?"
-        in problems
+        "unknown key 'api.prot' (from environment variable GPT_TRADER__API__PROT); did you mean 'api.port'?" in problems
     )
 
 
@@ -277,9 +269,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 
 
 def test_secret_values_never_appear_in_errors(tmp_path: Path) -> None:
-    path = write(
-        tmp_path / "c.yaml", "api:\n  auth:\n    jwt_secret: 123456789\ncache:\n  redis_url: http://u:pw@h\n"
-    )
+    path = write(tmp_path / "c.yaml", "api:\n  auth:\n    jwt_secret: 123456789\ncache:\n  redis_url: http://u:pw@h\n")
     joined = "\n".join(problems_of(tmp_path, config_path=path))
     assert "api.auth.jwt_secret: expected a string" in joined
     assert "cache.redis_url: expected a redis:// or rediss:// URL" in joined
@@ -429,8 +419,5 @@ def test_env_round_trip_is_exact(port: int, api_workers: int, executor_workers: 
     )
     assert all(loaded.sources[key] == name for name in env for key in [name[12:].lower().replace("__", ".")])
     # and back: the settings' own values, fed through the environment, give the same settings
-    back = {
-        f"GPT_TRADER__{k.upper().replace('.', '__')}": str(get_value(s, k))
-        for k in ("api.port", "api.workers")
-    }
+    back = {f"GPT_TRADER__{k.upper().replace('.', '__')}": str(get_value(s, k)) for k in ("api.port", "api.workers")}
     assert load_settings(env=back, cwd=nowhere, home=nowhere).settings.api == s.api

@@ -19,8 +19,8 @@ from adapters.market_data.synthetic import SyntheticMarketData
 from gpt_trader_core.data.resample import resample
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.errors import DataSourceError, InvalidParameterError
-from gpt_trader_core.ports import MarketData
 from gpt_trader_core.market_sim import REGIMES, SyntheticMarket, generate
+from gpt_trader_core.ports import MarketData
 
 INTRADAY = ["1m", "5m", "15m", "30m", "1h", "4h"]
 COLUMNS = ("timestamps", "open", "high", "low", "close", "volume")
@@ -81,9 +81,7 @@ def test_seed_and_symbol_change_the_path() -> None:
     dates=st.lists(days, min_size=4, max_size=4),
     timeframe=st.sampled_from(["1d", "1w", "1mo"]),
 )
-def test_overlapping_ranges_agree_bar_for_bar(
-    symbol: str, seed: int, dates: list[dt.date], timeframe: str
-) -> None:
+def test_overlapping_ranges_agree_bar_for_bar(symbol: str, seed: int, dates: list[dt.date], timeframe: str) -> None:
     first, second, third, last = sorted(dates)
     try:
         outer = generate(symbol, first, last, timeframe, seed)
@@ -328,6 +326,5 @@ def test_the_python_api_function_survives_importing_this_package() -> None:
     bars = gt.synthetic("AAPL", "2020-01-01", "2020-01-31", seed=1)
     assert gpt_trader_core.market_sim.generate is generate
     assert (
-        bars.synthetic
-        and bars.fingerprint() == generate("AAPL", "2020-01-01", "2020-01-31", seed=1).bars.fingerprint()
+        bars.synthetic and bars.fingerprint() == generate("AAPL", "2020-01-01", "2020-01-31", seed=1).bars.fingerprint()
     )
