@@ -1,0 +1,49 @@
+"""Workflows: DAGs of steps run in the background, with progress stored and published as they go.
+
+    from gpt_trader_core.workflows import Step, WorkflowDefinition, WorkflowEngine
+    definition = WorkflowDefinition("hello", "two steps", params=(), steps=(
+        Step("a", fetch), Step("b", compute, depends_on="a", timeout=10, retries=2)), report=make_report)
+    engine = WorkflowEngine(state_store, event_bus)
+    execution = await engine.run(definition, {})      # or start(...) and later get/cancel/wait
+
+Scheduling rules: ``gpt_trader_core.workflows.model``; storage, events, cancellation and recovery:
+``gpt_trader_core.workflows.engine``. The built-in workflows (``simple_backtest``,
+``multi_strategy_ensemble``, ``strategy_optimization``) are built on the use cases by
+``gpt_trader_core.services.workflows.Workflows``.
+"""
+
+from gpt_trader_core.workflows.engine import (
+    CANCEL_KIND,
+    EVENT_TYPES,
+    INTERRUPTED,
+    KIND,
+    WorkflowEngine,
+    cancel_request_id,
+    execution_steps,
+)
+from gpt_trader_core.workflows.model import (
+    Param,
+    Step,
+    StepState,
+    StepStatus,
+    WorkflowContext,
+    WorkflowDefinition,
+    WorkflowDefinitionError,
+)
+
+__all__ = [
+    "CANCEL_KIND",
+    "EVENT_TYPES",
+    "INTERRUPTED",
+    "KIND",
+    "Param",
+    "Step",
+    "StepState",
+    "StepStatus",
+    "WorkflowContext",
+    "WorkflowDefinition",
+    "WorkflowDefinitionError",
+    "WorkflowEngine",
+    "cancel_request_id",
+    "execution_steps",
+]
