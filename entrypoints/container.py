@@ -110,14 +110,26 @@ def _system_probe(data_dir: str) -> SystemProbe:
     return ProcSystemProbe(Path(data_dir).expanduser())
 
 
-def _workflows(store: StateStore, bus: EventBus, **services: Any) -> Any:
-    """The workflow use case on its own engine (imported on first use: it loads the analysis slices)."""
+def _workflows(store: StateStore, bus: EventBus, sessions: Any, monitoring: Any, **services: Any) -> Any:
+    """The workflow use case on its own engine (imported on first use: it loads the analysis slices),
+    with the trading and monitoring workflows added to the built-ins."""
     from gpt_trader_core.ml.service import StrategySelection
+    from gpt_trader_core.monitor.workflow import real_time_monitoring
     from gpt_trader_core.services.workflows import Workflows
+    from gpt_trader_core.workflows.common import WorkflowServices
     from gpt_trader_core.workflows.engine import WorkflowEngine
+    from gpt_trader_core.workflows.trading import adaptive_strategy_selection, risk_managed_live_trading
 
     selection = StrategySelection(store, services["executor"])
-    return Workflows(WorkflowEngine(store, bus), backtests=store, selection=selection, **services)
+    shared = WorkflowServices(
+        services["history"], services["optimizer"], services["executor"], services["registry"], store, selection
+    )
+    extra = (
+        risk_managed_live_trading(shared, sessions),
+        adaptive_strategy_selection(shared, sessions),
+        real_time_monitoring(monitoring),
+    )
+    return Workflows(WorkflowEngine(store, bus), backtests=store, selection=selection, extra=extra, **services)
 
 
 class Adapters(containers.DeclarativeContainer):
@@ -183,17 +195,6 @@ class Services(containers.DeclarativeContainer):
     optimizer = providers.Factory(
         Optimizer, history=history, registry=registry, executor=adapters.executor, studies=adapters.state_store
     )
-    # workflows: one engine per container (it owns the executions this process runs)
-    workflows = providers.Singleton(
-        _workflows,
-        store=adapters.state_store,
-        bus=adapters.event_bus,
-        history=history,
-        optimizer=optimizer,
-        executor=adapters.executor,
-        registry=registry,
-    )
-
     # monitoring: one Telemetry per process (the HTTP middleware records into it); Monitoring reads it,
     # probes the components, evaluates alert rules and publishes on the bus
     telemetry = providers.Singleton(Telemetry)
@@ -205,6 +206,19 @@ class Services(containers.DeclarativeContainer):
         cache=adapters.cache,
         executor=adapters.executor,
         bus=adapters.event_bus,
+    )
+
+    # workflows: one engine per container (it owns the executions this process runs)
+    workflows = providers.Singleton(
+        _workflows,
+        store=adapters.state_store,
+        bus=adapters.event_bus,
+        sessions=sessions,
+        monitoring=monitoring,
+        history=history,
+        optimizer=optimizer,
+        executor=adapters.executor,
+        registry=registry,
     )
 
 

@@ -244,6 +244,10 @@ class Subscription(Protocol):
 
     async def __anext__(self) -> Event: ...
 
+    async def get(self, timeout: float | None = None) -> Event | None:
+        """The next event, or None after ``timeout`` seconds."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -29,6 +29,7 @@ def _declared_values(param: Param) -> tuple[Any, ...]:
         return (param.default,)
     step = param.step or (param.high - param.low) / (DEFAULT_POINTS - 1)
     values = np.arange(param.low, param.high + step / 2, step)
+    values = values[values <= param.high + 1e-9]  # a step that does not divide the range stops short
     if param.type is int:
         return tuple(sorted({round(float(v)) for v in values}))
     return tuple(float(round(v, 10)) for v in values)

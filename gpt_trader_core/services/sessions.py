@@ -18,7 +18,7 @@ from gpt_trader_core.domain.records import SessionRecord, SessionStatus, utcnow
 from gpt_trader_core.domain.trading import Fill, OrderSide, Position
 from gpt_trader_core.errors import ConflictError, InvalidParameterError
 from gpt_trader_core.portfolio import RebalancePlan, classify_tier, rebalance_plan
-from gpt_trader_core.ports import Broker, EventBus, MarketFeed, TradingStore
+from gpt_trader_core.ports import Broker, EventBus, MarketFeed, Subscription, TradingStore
 from gpt_trader_core.risk import RiskLimits
 from gpt_trader_core.services.backtest import new_id
 from gpt_trader_core.strategy.registry import StrategyRegistry
@@ -45,6 +45,21 @@ class SessionRequest:
     config: BacktestConfig | None = None
     risk: Mapping[str, Any] | None = None
     tier_aware: bool = True
+
+
+@attrs.frozen
+class Reconciliation:
+    """Whether the stored session agrees with an account rebuilt from its stored orders and fills."""
+
+    session_id: str
+    ok: bool
+    problems: tuple[str, ...]
+    rebuilt_cash: float
+    stored_cash: float
+    positions: Mapping[str, float]
+    open_orders: tuple[str, ...]
+    orders: int
+    fills: int
 
 
 @attrs.frozen
@@ -225,6 +240,39 @@ class TradingSessions:
         ]
         engine.enqueue(orders)
         return plan
+
+    def subscribe(self, session_id: str) -> Subscription:
+        """The events of one session (subscribe right after ``start`` to miss none)."""
+        return self._bus.subscribe(f"session:{session_id}", max_queue=100_000)
+
+    async def reconcile(self, session_id: str) -> Reconciliation:
+        """Post-session check: rebuild a broker account from the stored orders and fills and compare it
+        with the session's stored cash, positions and open orders."""
+        record = await self._store.get_session(session_id)
+        orders = await self._store.list_orders(session_id)
+        fills = await self._store.list_fills(session_id)
+        stored_positions = {p.symbol: p.size for p in await self._store.list_positions(session_id)}
+        broker = self._brokers(record)
+        await broker.reconcile(orders, fills)
+        account = await broker.account()
+        rebuilt_positions = {p.symbol: p.size for p in account.positions}
+        open_orders = [o.client_order_id for o in orders if o.status.open]
+        problems = []
+        if abs(account.cash - record.cash) > 1e-6 * max(1.0, abs(record.cash)):
+            problems.append(f"cash: stored {record.cash:,.2f}, rebuilt from fills {account.cash:,.2f}")
+        if rebuilt_positions != stored_positions:
+            problems.append(f"positions: stored {stored_positions}, rebuilt from fills {rebuilt_positions}")
+        return Reconciliation(
+            session_id,
+            not problems,
+            tuple(problems),
+            account.cash,
+            record.cash,
+            rebuilt_positions,
+            tuple(open_orders),
+            len(orders),
+            len(fills),
+        )
 
     def running(self) -> list[str]:
         return [sid for sid, task in self._tasks.items() if not task.done()]

@@ -149,6 +149,16 @@ class Strategy(abc.ABC):
     def check(cls, values: Mapping[str, Any]) -> None:
         """Constraints between parameters; raise ``InvalidParameterError`` when violated."""
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Read-only mapping views cannot be pickled (process pools, Dask): ship a plain dict.
+        state = dict(self.__dict__)
+        state["values"] = dict(self.values)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state["values"] = MappingProxyType(state["values"])
+        self.__dict__.update(state)
+
     def min_bars(self) -> int:
         """Bars needed before the first signal can be given (warm-up + 1)."""
         return 1

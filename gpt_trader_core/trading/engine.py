@@ -110,6 +110,9 @@ class SessionEngine:
         self.day_start_equity = session.capital
         self._stop_requested: str | None = None
         self._external: list[Order] = []
+        self._flat = False
+        self._day: Any = None
+        self._last_equity = session.equity or session.capital
         self.last_prices: dict[str, float] = {}
 
     def enqueue(self, orders: Sequence[Order]) -> None:
@@ -128,6 +131,7 @@ class SessionEngine:
         for equity in (await self.store.list_equity(self.session.id))[-1:]:
             self.peak_equity = max(self.peak_equity, equity.equity)
         resume_at = self.session.last_bar + 1
+        stop_after = self.session.feed.get("stop_after")  # bars to trade, then stop (resumable)
         await self._publish("session_started", {"resume_at": resume_at, "symbols": symbols})
         status = SessionStatus.FINISHED
         try:
@@ -141,7 +145,10 @@ class SessionEngine:
                     status = SessionStatus.STOPPED
                     break
                 await self._step(step, histories)
-                if self._stop_requested:
+                if self._flat:  # an emergency stop has flattened the account
+                    status = SessionStatus.STOPPED
+                    break
+                if stop_after is not None and index + 1 >= stop_after:
                     status = SessionStatus.STOPPED
                     break
         except Exception as exc:
@@ -170,7 +177,17 @@ class SessionEngine:
         account = await self.broker.account()
         held = {p.symbol: p for p in account.positions}
         fraction = 1.0 / len(step)
-        for bar in step:
+        alert = self._guard(account.equity, step[0])
+        flattening = self._stop_requested is not None
+        if flattening:  # emergency stop: only flatten orders until nothing is held
+            for position in account.positions:
+                side = OrderSide.SELL if position.size > 0 else OrderSide.BUY
+                order_id = f"{self.session.id}:{position.symbol}:flatten"
+                state = await self.broker.submit(
+                    Order(position.symbol, side, abs(position.size), reduce_only=True, client_order_id=order_id)
+                )
+                changed[state.client_order_id] = state
+        for bar in step if not flattening else ():
             decision = decide(self.strategy, histories[bar.symbol].bars(), self.config.mode == "long_only")
             if not decision.act:
                 continue
@@ -223,7 +240,10 @@ class SessionEngine:
             "portfolio_updated",
             {"bar": last.index, "time": last.time.isoformat(), "cash": account.cash, "equity": account.equity},
         )
-        await self._guard(account.equity, last)
+        if alert is not None:
+            await self._publish("risk_alert", {"action": "emergency_stop", "reasons": [alert]})
+        if flattening and not account.positions and not await self.broker.open_orders():
+            self._flat = True
 
     def _orders_for(self, bar: BarEvent, want: float, fraction: float, held: Position | None) -> list[Order]:
         """The backtest's rule: close what is held, then open the wanted side sized at the fill."""
@@ -276,11 +296,17 @@ class SessionEngine:
             return None
         return attrs.evolve(order, quantity=float(decision.quantity), fraction=None)
 
-    async def _guard(self, equity: float, bar: BarEvent) -> None:
-        """Emergency stop: beyond the risk limits' drawdown or daily loss, flatten and stop."""
+    def _guard(self, equity: float, bar: BarEvent) -> str | None:
+        """Emergency stop: beyond the risk limits' drawdown or daily loss (since the last close of the
+        previous day), start flattening. Returns the breach when it is new."""
         limits = self.risk_limits
-        if limits is None:
-            return
+        day = bar.time.date()
+        if self._day != day:
+            self._day = day
+            self.day_start_equity = self._last_equity
+        self._last_equity = equity
+        if limits is None or self._stop_requested is not None:
+            return None
         drawdown = (1 - equity / self.peak_equity) * 100 if self.peak_equity else 0.0
         daily = (1 - equity / self.day_start_equity) * 100 if self.day_start_equity else 0.0
         breach = None
@@ -288,22 +314,9 @@ class SessionEngine:
             breach = f"drawdown {drawdown:.2f} % beyond the limit {limits.max_drawdown_pct:g} %"
         elif daily > limits.max_daily_loss_pct:
             breach = f"daily loss {daily:.2f} % beyond the limit {limits.max_daily_loss_pct:g} %"
-        if breach is None:
-            return
-        account = await self.broker.account()
-        for position in account.positions:
-            side = OrderSide.SELL if position.size > 0 else OrderSide.BUY
-            await self.broker.submit(
-                Order(
-                    position.symbol,
-                    side,
-                    abs(position.size),
-                    reduce_only=True,
-                    client_order_id=f"{self.session.id}:{position.symbol}:{bar.index}:flatten",
-                )
-            )
-        self._stop_requested = f"emergency stop: {breach}"
-        await self._publish("risk_alert", {"action": "emergency_stop", "reasons": [breach]})
+        if breach is not None:
+            self._stop_requested = f"emergency stop: {breach}"
+        return breach
 
 
 def _order_data(state: OrderState) -> dict[str, Any]:

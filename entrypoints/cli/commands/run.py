@@ -116,6 +116,8 @@ before it is reported, so a session survives a crash: <info>--resume SESSION_ID<
             commission=loaded.settings.backtest.commission if commission is None else commission,
             slippage=loaded.settings.backtest.slippage,
         )
+        if self.option("bars"):
+            feed["stop_after"] = int(self.option("bars"))
         capital = parse_float("capital", self.option("capital")) or 0.0
         return SessionRequest(
             strategy,
@@ -144,7 +146,7 @@ before it is reported, so a session survives a crash: <info>--resume SESSION_ID<
             loop.add_signal_handler(signal.SIGINT, stop.set)
             loop.add_signal_handler(signal.SIGTERM, stop.set)
             subscription = bus.subscribe("session:*")
-            watcher = asyncio.create_task(line.follow(subscription, stop, limit))
+            watcher = asyncio.create_task(line.follow(subscription, stop, None if request else limit))
             try:
                 if resume:
                     record = await sessions.resume(resume, stop)
