@@ -66,3 +66,19 @@ async def test_same_trials_on_every_executor(method: str, dask_cluster: Any) -> 
         DaskExecutor(dask_cluster.scheduler_address),
     ):
         assert await _run(executor, method) == reference, type(executor).__name__
+
+
+async def test_backtests_and_walk_forward_run_in_worker_processes() -> None:
+    """Strategies, bars and configs pickle: the server's process pool runs the same use cases."""
+    from gpt_trader_core.services.backtest import Backtester, BacktestRequest
+
+    executor = LocalProcessExecutor(2, run_inline_below=0)
+    history = MarketHistory(SyntheticMarketData(seed=11))
+    try:
+        run = await Backtester(history, REGISTRY, executor).run(BacktestRequest("EQV", "sma_cross"))
+        inline = await Backtester(history, REGISTRY, InlineExecutor()).run(BacktestRequest("EQV", "sma_cross"))
+        assert run.result.trades == inline.result.trades
+        wf = await Optimizer(history, REGISTRY, executor).walk_forward(REQUESTS["grid"], n_windows=3)
+        assert len(wf.windows) == 3
+    finally:
+        await executor.close()

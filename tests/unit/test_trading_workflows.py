@@ -67,7 +67,7 @@ async def test_risk_managed_session_trades_then_reconciles(setup: Any) -> None:
 
 
 async def test_the_emergency_stop_flattens_and_stops(setup: Any) -> None:
-    workflows, _, store = setup
+    workflows, _, _store = setup
     out = report(await workflows.execute("risk_managed_live_trading", {"bars": 500, "max_drawdown_pct": 0.5}))
     assert out["emergency_stop"] and "emergency stop: drawdown" in out["session"]["error"]
     assert out["reconciliation"]["positions"] == {} and out["session"]["bars"] < 500
