@@ -81,6 +81,9 @@ def test_list_shows_workflows_steps_and_inputs(cli: Cli) -> None:
         "simple_backtest",
         "multi_strategy_ensemble",
         "strategy_optimization",
+        "risk_managed_live_trading",
+        "adaptive_strategy_selection",
+        "real_time_monitoring",
     ]
     assert data["executions"] == []
 
