@@ -9,8 +9,11 @@ import sys
 from contextvars import ContextVar
 from typing import TextIO
 
+from gpt_trader_core import context as core_context
+
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
-execution_id: ContextVar[str | None] = ContextVar("execution_id", default=None)
+#: Set by the core's workflow engine for the tasks of an execution.
+execution_id = core_context.execution_id
 
 _COLOURS = {
     "DEBUG": "\033[36m",

@@ -23,6 +23,7 @@ import attrs
 import numpy as np
 
 from gpt_trader_core.backtesting.config import BacktestConfig
+from gpt_trader_core.context import execution_id as execution_context
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.domain.records import EquitySnapshot, SessionRecord, SessionStatus, utcnow
 from gpt_trader_core.domain.trading import Fill, Order, OrderSide, OrderState, OrderStatus, Position
@@ -123,6 +124,7 @@ class SessionEngine:
         await self.bus.publish(self.topic, type_, {"session_id": self.session.id, **data})
 
     async def run(self, stop: asyncio.Event) -> SessionRecord:
+        execution_context.set(self.session.id)  # logs of this session's task carry its id
         symbols = list(self.session.symbols)
         histories = {s: _History(s, self.timeframe, self.feed.history(s)) for s in symbols}
         await self.broker.reconcile(

@@ -51,6 +51,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from gpt_trader_core.context import execution_id as execution_context
 from gpt_trader_core.domain.records import Execution, ExecutionStatus, utcnow
 from gpt_trader_core.errors import ConflictError, GptTraderError, InvalidParameterError, NotFoundError
 from gpt_trader_core.optimization.runner import CancelToken
@@ -387,6 +388,7 @@ class WorkflowEngine:
     # -- running ---------------------------------------------------------------------------------
 
     async def _drive(self, run: _Run) -> None:
+        execution_context.set(run.execution.id)  # this task and its step tasks log with the execution id
         run.started = True
         tasks: dict[asyncio.Task[None], str] = {}
         watcher = asyncio.create_task(self._watch(run), name=f"workflow-watch:{run.execution.id}")
