@@ -215,9 +215,7 @@ def stats_with(ctx: StatsContext, equity: np.ndarray, trades: TradeLog, first_tr
     s["end"] = ctx.end
     s["duration"] = s["end"] - s["start"]
 
-    held = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(held, trades.entry_bar, 1)
-    np.add.at(held, trades.exit_bar + 1, -1)
+    held = np.bincount(trades.entry_bar, minlength=n + 1) - np.bincount(trades.exit_bar + 1, minlength=n + 1)
     s["exposure_time_pct"] = float(np.count_nonzero(np.cumsum(held[:n])) / n * 100)
     s["equity_final"] = float(equity[-1])
     s["equity_peak"] = float(equity.max())
@@ -238,20 +236,24 @@ def stats_with(ctx: StatsContext, equity: np.ndarray, trades: TradeLog, first_tr
     g = geometric_mean(r)
     annual = (1 + g) ** per_year - 1
     s["return_ann_pct"] = annual * 100
-    var = float(np.var(r, ddof=1)) if len(r) > 1 else math.nan
+    centred = r - r.sum() / len(r) if len(r) else r
+    var = float(np.dot(centred, centred)) / (len(r) - 1) if len(r) > 1 else math.nan
     vol_sq = (var + (1 + g) ** 2) ** per_year - (1 + g) ** (2 * per_year)
     s["volatility_ann_pct"] = math.sqrt(vol_sq) * 100 if vol_sq >= 0 else math.nan
     years = (s["duration"].days + s["duration"].seconds / 86_400) / 365.25
     s["cagr_pct"] = ((s["equity_final"] / equity[0]) ** (1 / years) - 1) * 100 if years else math.nan
     s["sharpe_ratio"] = _nan_div(s["return_ann_pct"], s["volatility_ann_pct"])
-    downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2))) * math.sqrt(per_year) if len(r) else math.nan
+    losses_only = np.minimum(r, 0.0)
+    downside = math.sqrt(float(np.dot(losses_only, losses_only)) / len(r)) * math.sqrt(per_year) if len(r) else math.nan
     s["sortino_ratio"] = annual / downside if downside else (math.copysign(math.inf, annual) if annual else math.nan)
     peak = np.maximum.accumulate(equity)
     with np.errstate(divide="ignore", invalid="ignore"):
         dd = 1 - equity / peak
-    max_dd = float(np.nan_to_num(np.nanmax(dd))) if n else 0.0
+    max_dd = float(np.fmax.reduce(dd)) if n else 0.0
+    if math.isnan(max_dd):
+        max_dd = 0.0
     s["calmar_ratio"] = _nan_div(annual, max_dd)
-    gains, losses = float(np.sum(np.maximum(r, 0))), float(np.sum(np.maximum(-r, 0)))
+    gains, losses = float(np.maximum(r, 0).sum()), -float(losses_only.sum())
     s["omega_ratio"] = _nan_div(gains, losses) if len(r) else math.nan
 
     beta = math.nan
