@@ -6,6 +6,7 @@ fix it.
 
 from __future__ import annotations
 
+import abc
 import math
 import os
 import re
@@ -361,7 +362,7 @@ def file_signature(path: Path) -> tuple[str, int, int]:
     return (str(path), stat.st_mtime_ns, stat.st_size)
 
 
-class FileMarketData:
+class FileMarketData(abc.ABC):
     """A directory with one file per symbol (``AAPL.csv``); parsed files are cached until they change."""
 
     kind: ClassVar[str] = "file"
@@ -405,6 +406,6 @@ class FileMarketData:
         self._cache[path] = (signature, stored)
         return stored
 
+    @abc.abstractmethod
     def read(self, symbol: str, path: Path) -> StoredBars:
-        """Parse one file (subclasses implement it)."""
-        raise NotImplementedError
+        """Parse one file (each file format implements it)."""

@@ -12,6 +12,7 @@ atomic; a lock guards child creation and histogram updates so worker threads may
 
 from __future__ import annotations
 
+import abc
 import bisect
 import math
 import re
@@ -134,7 +135,7 @@ class _HistogramChild:
 C = TypeVar("C", _CounterChild, _GaugeChild, _HistogramChild)
 
 
-class _Family(Generic[C]):
+class _Family(abc.ABC, Generic[C]):
     """One metric name: a child per combination of label values."""
 
     kind: ClassVar[str]
@@ -152,8 +153,9 @@ class _Family(Generic[C]):
     def _reserved_labels() -> tuple[str, ...]:
         return ()
 
+    @abc.abstractmethod
     def _new_child(self) -> C:
-        raise NotImplementedError
+        """Implemented by each metric type."""
 
     def labels(self, **values: LabelValue) -> C:
         """The child for these label values (every label name, no other); created on first use."""
@@ -192,8 +194,9 @@ class _Family(Generic[C]):
             lines.extend(self._render_child(labels, child))
         return lines
 
+    @abc.abstractmethod
     def _render_child(self, labels: dict[str, str], child: C) -> list[str]:
-        raise NotImplementedError
+        """Implemented by each metric type."""
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -202,8 +205,9 @@ class _Family(Generic[C]):
             "samples": [{"labels": labels, **self._snapshot_child(child)} for labels, child in self.children()],
         }
 
+    @abc.abstractmethod
     def _snapshot_child(self, child: C) -> dict[str, Any]:
-        raise NotImplementedError
+        """Implemented by each metric type."""
 
 
 V = TypeVar("V", _CounterChild, _GaugeChild)
