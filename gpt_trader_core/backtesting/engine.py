@@ -324,8 +324,8 @@ def _simulate_without_stops(
         seg_entry.append(entry if size else 0.0)
     book.cash, book.size, book.entry, book.entry_bar, book.rejected = cash, size, entry, entry_bar, rejected
     seg = np.searchsorted(fill_bars, np.arange(n), side="right")
-    size = np.asarray(seg_size)[seg]
-    equity = np.asarray(seg_cash)[seg] + size * (c - np.asarray(seg_entry)[seg])
+    held = np.asarray(seg_size)[seg]
+    equity = np.asarray(seg_cash)[seg] + held * (c - np.asarray(seg_entry)[seg])
     if np.any(equity <= 0):
         return None
     open_position = None
@@ -333,7 +333,7 @@ def _simulate_without_stops(
         if cfg.close_at_end:
             book.close(float(c[-1]), n - 1, _END)
             equity[-1] = book.cash
-            size[-1] = 0.0
+            held[-1] = 0.0
         else:
             open_position = OpenPosition(book.size, book.entry, book.entry_bar)
-    return Simulation(equity, size, book.log(), open_position, book.cash, book.rejected, start)
+    return Simulation(equity, held, book.log(), open_position, book.cash, book.rejected, start)
