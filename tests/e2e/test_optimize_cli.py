@@ -48,6 +48,20 @@ def test_table_output_with_progress_and_walk_forward(cli: Cli, tmp_path: Path) -
     proc = cli("optimize", "-s", "breakout", "--space", "lookback=10:60:10", "--executor", "inline", "--set", db)
     assert proc.returncode == 0, proc.stderr
     assert "best:" in proc.stdout and "SYNTHETIC" in proc.stdout and "study_" in proc.stdout
+    grid = cli(
+        "optimize",
+        "-s",
+        "sma_cross",
+        "--space",
+        "fast=5:15:5",
+        "--space",
+        "slow=20:40:10",
+        "--executor",
+        "inline",
+        "--set",
+        db,
+    )
+    assert "slow \\ fast" in grid.stdout and "best per cell" in grid.stdout
     wf = cli(
         "optimize",
         "-s",

@@ -112,3 +112,17 @@ def test_state_database_is_created_under_the_home_directory(tmp_path: Path, isol
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=15) == 0
+
+
+def test_several_workers_are_refused_with_the_reason(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    command = [GPT_TRADER] if GPT_TRADER else [sys.executable, "-m", "entrypoints"]
+    proc = subprocess.run(
+        [*command, "serve", "--set", "api.workers=3"],
+        env=isolated_env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert proc.returncode == 2 and "api.workers is 3" in proc.stderr and "Traceback" not in proc.stderr

@@ -225,6 +225,15 @@ Unnamed parameters are searched over the strategy's declared range (see `gpt-tra
         )
         write_table(self, headers, [list(r.values()) for r in rows])
         self.line(f"best: <info>{result.best_params}</info> → {result.objective.metric} {result.best.value:.4f}")
+        searched = [n for n in result.space.names if len(result.space.values[n]) > 1]
+        if len(searched) == 2:
+            heat = result.heatmap(*searched)
+            self.line(f"{result.objective.metric} by {heat.y_name} (rows) × {heat.x_name} (columns), best per cell:")
+            write_table(
+                self,
+                [f"{heat.y_name} \\ {heat.x_name}", *map(str, heat.x_values)],
+                [[y, *row.tolist()] for y, row in zip(heat.y_values, heat.values, strict=True)],
+            )
 
     def _show_walk_forward(self, result: Any, fmt: str) -> None:
         from entrypoints.serialization import dumps, to_plain

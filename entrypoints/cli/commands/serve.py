@@ -48,6 +48,12 @@ and exits 0.
         mode = self.option("mode") or (settings.system.mode if settings.system.mode != "cli" else "api")
         if mode not in ("api", "websocket", "all"):
             raise ConfigurationError(f"--mode must be api, websocket or all, got {mode!r}")
+        if settings.api.workers > 1:
+            raise ConfigurationError(
+                f"api.workers is {settings.api.workers}: several server workers would each recover and trade the "
+                "same paper sessions; they need the Redis event bus and a session leader (the scale-out issue). "
+                "Set api.workers to 1, or run one server per port behind a proxy"
+            )
         configure_logging(settings.system.log_level, settings.system.log_format)
         container = build_container(settings)
         apps = []
