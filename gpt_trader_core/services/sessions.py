@@ -274,6 +274,10 @@ class TradingSessions:
             len(fills),
         )
 
+    def _prices(self, session_id: str) -> Mapping[str, float] | None:
+        engine = self._engines.get(session_id)
+        return dict(engine.last_prices) if engine is not None and session_id in self.running() else None
+
     def running(self) -> list[str]:
         return [sid for sid, task in self._tasks.items() if not task.done()]
 
@@ -291,7 +295,7 @@ class TradingSessions:
             tuple(positions),
             tuple(fills[-recent_fills:]),
             len(orders),
-            performance(record, equity, fills),
+            performance(record, equity, fills, positions, self._prices(session_id)),
             session_id in self.running(),
         )
 
@@ -328,11 +332,22 @@ def round_trips(fills: Sequence[Fill]) -> TradeLog:
     )
 
 
-def performance(record: SessionRecord, equity: Sequence[Any], fills: Sequence[Fill]) -> dict[str, Any]:
+def performance(
+    record: SessionRecord,
+    equity: Sequence[Any],
+    fills: Sequence[Fill],
+    positions: Sequence[Position] = (),
+    prices: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
     """Session performance and risk metrics from its equity snapshots and fills (the backtest's
-    statistics over the session's own curve)."""
+    statistics over the session's own curve), P&L split and exposure."""
     if len(equity) < 2:
-        return {"bars": len(equity), "equity": record.equity, "return_pct": (record.equity / record.capital - 1) * 100}
+        return {
+            "bars": len(equity),
+            "equity": record.equity,
+            "return_pct": (record.equity / record.capital - 1) * 100,
+            **pnl_and_exposure(record, positions, prices),
+        }
     ts = np.array([np.datetime64(e.time, "ns") for e in equity])
     curve = np.array([e.equity for e in equity])
     trades = round_trips(fills)
@@ -357,6 +372,30 @@ def performance(record: SessionRecord, equity: Sequence[Any], fills: Sequence[Fi
     out = {k: stats[k] for k in keep}
     out["bars"] = len(equity)
     out["equity"] = float(curve[-1])
-    out["realized_pnl"] = float(sum(f.realized_pnl for f in fills))
-    out["unrealized_pnl"] = float(curve[-1] - record.capital - out["realized_pnl"])
+    out.update(pnl_and_exposure(record, positions, prices))
+    return out
+
+
+def pnl_and_exposure(
+    record: SessionRecord, positions: Sequence[Position], prices: Mapping[str, float] | None
+) -> dict[str, Any]:
+    """Realised P&L (cash - capital: closed trades net of every commission), unrealised P&L
+    (equity - cash: open positions marked at the last close) and exposure as % of equity: net
+    (long minus short market value, always derivable) and gross (needs each symbol's price: known
+    while the session runs here, or implied when every position is on the same side)."""
+    realized, unrealized = record.cash - record.capital, record.equity - record.cash
+    out: dict[str, Any] = {"realized_pnl": float(realized), "unrealized_pnl": float(unrealized)}
+    if not positions:
+        return out | {"net_exposure_pct": 0.0, "gross_exposure_pct": 0.0}
+    if not record.equity:
+        return out
+    net_value = unrealized + sum(p.size * p.entry_price for p in positions)
+    out["net_exposure_pct"] = float(net_value / record.equity * 100)
+    if prices is not None and all(p.symbol in prices for p in positions):
+        gross = sum(abs(p.size) * prices[p.symbol] for p in positions)
+    elif len({p.size > 0 for p in positions}) == 1:
+        gross = abs(net_value)
+    else:
+        return out
+    out["gross_exposure_pct"] = float(gross / record.equity * 100)
     return out

@@ -124,3 +124,20 @@ async def test_suspended_sessions_are_recovered_by_the_next_process() -> None:
     await asyncio.sleep(0.3)
     await restarted.stop(record.id)
     assert (await store.get_session(record.id)).last_bar > paused.last_bar
+
+
+async def test_pnl_split_and_exposure_add_up() -> None:
+    sessions, store, _ = await make(speed=86_400 * 300)
+    record = await sessions.start(request("breakout", capital=20_000))
+    for _ in range(40):
+        await asyncio.sleep(0.05)
+        if await store.list_positions(record.id):
+            break
+    running = await sessions.status(record.id)
+    perf = running.performance
+    assert perf["realized_pnl"] + perf["unrealized_pnl"] == pytest.approx(running.session.equity - 20_000)
+    assert running.positions and perf["gross_exposure_pct"] > 0
+    assert abs(perf["net_exposure_pct"]) == pytest.approx(perf["gross_exposure_pct"])  # one symbol
+    stopped = await sessions.stop(record.id)
+    after = (await sessions.status(stopped.id)).performance
+    assert "net_exposure_pct" in after and after["realized_pnl"] == pytest.approx(stopped.cash - 20_000)
