@@ -84,7 +84,11 @@ class GptTraderApplication(Application):
         # `gpt-trader --help` with no command lists the commands (Cleo would describe `list` itself).
         if io.input.has_parameter_option(["--help", "-h"], True) and io.input.first_argument is None:
             io.set_input(ArgvInput(["gpt-trader", "list"]))
-        code: int = super()._run(io)
+        try:
+            code: int = super()._run(io)
+        except KeyboardInterrupt:  # Cleo would report a plain 1
+            io.write_error_line("<comment>interrupted</comment>")
+            return 130
         return code
 
     def _run_command(self, command: Command, io: IO) -> int:
