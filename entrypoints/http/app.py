@@ -58,9 +58,16 @@ def install_lifecycle(app: Sanic, container: Any) -> None:
             if executor.workers < 1:
                 raise RuntimeError("executor has no workers")
 
-        app.ctx.health = HealthCheck({"state_store": state_store.ping, "cache": cache.ping, "executor": executor_probe})
         # Sessions a crashed process left running continue from their first uncommitted bar.
         app.ctx.sessions = await container.services.sessions()
+        app.ctx.health = HealthCheck(
+            {
+                "state_store": state_store.ping,
+                "cache": cache.ping,
+                "executor": executor_probe,
+                "sessions": app.ctx.sessions.ping,
+            }
+        )
         recovered = await app.ctx.sessions.recover()
         if recovered:
             log.info("recovered %d trading session(s): %s", len(recovered), ", ".join(recovered))

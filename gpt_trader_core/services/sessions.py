@@ -274,6 +274,17 @@ class TradingSessions:
             len(fills),
         )
 
+    async def ping(self) -> None:
+        """Health probe: raise when a session of this process has failed (its engine stopped on an error)."""
+        failed = [
+            sid
+            for sid, task in self._tasks.items()
+            if task.done() and not task.cancelled() and task.result().status is SessionStatus.FAILED
+        ]
+        if failed:
+            record = await self._store.get_session(failed[0])
+            raise RuntimeError(f"{len(failed)} session(s) failed, e.g. {failed[0]}: {record.error}")
+
     def _prices(self, session_id: str) -> Mapping[str, float] | None:
         engine = self._engines.get(session_id)
         return dict(engine.last_prices) if engine is not None and session_id in self.running() else None

@@ -70,7 +70,7 @@ def test_serve_health_then_sigterm_exits_cleanly(mode: str, tmp_path: Path, isol
         status, body = _get(f"http://127.0.0.1:{port}/api/v1/system/health")
         assert status == 200 and body["status"] == "ok"
         names = {c["name"] for c in body["components"]}  # type: ignore[union-attr]
-        assert names == {"state_store", "cache", "executor"}
+        assert names == {"state_store", "cache", "executor", "sessions"}
         live_status, _ = _get(f"http://127.0.0.1:{port}/api/v1/system/health/live")
         assert live_status == 200
         request = urllib.request.Request(

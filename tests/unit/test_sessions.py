@@ -141,3 +141,29 @@ async def test_pnl_split_and_exposure_add_up() -> None:
     stopped = await sessions.stop(record.id)
     after = (await sessions.status(stopped.id)).performance
     assert "net_exposure_pct" in after and after["realized_pnl"] == pytest.approx(stopped.cash - 20_000)
+
+
+class LostFeed(ReplayFeed):
+    """A replay whose connection drops at once (a real feed failure, not a mock)."""
+
+    async def stream(self, symbols, start_index=0):  # type: ignore[no-untyped-def, override]
+        raise OSError("feed connection lost")
+        yield  # pragma: no cover
+
+
+async def test_health_probe_reports_failed_sessions() -> None:
+    store, bus = InMemoryStateStore(), InMemoryEventBus()
+    await store.open()
+    sessions = TradingSessions(
+        store,
+        bus,
+        REGISTRY,
+        lambda record: LostFeed({"AAA": BARS["AAA"]}),
+        lambda record: SimulatedBroker(record.capital),
+    )
+    await sessions.ping()  # nothing ran: healthy
+    record = await sessions.start(request())
+    await asyncio.sleep(0.1)
+    with pytest.raises(RuntimeError, match=f"failed, e.g. {record.id}: OSError: feed connection lost"):
+        await sessions.ping()
+    assert (await store.get_session(record.id)).status is SessionStatus.FAILED
