@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from gpt_trader_core.backtesting.engine import TradeLog
-from gpt_trader_core.domain.bars import to_datetime, to_timedelta
+from gpt_trader_core.domain.bars import to_datetime
 
 NS_PER_DAY = 86_400 * 10**9
 _RESOLUTIONS_NS = (NS_PER_DAY, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
@@ -120,7 +120,18 @@ def _ceil_td(ns: float | None, unit: int) -> dt.timedelta | None:
         return None
     value = int(ns)
     ceiled = -(-value // unit) * unit
-    return to_timedelta(np.timedelta64(ceiled, "ns"))
+    return dt.timedelta(microseconds=ceiled // 1000)
+
+
+def covered_bars(entry: np.ndarray, exit_: np.ndarray) -> int:
+    """Bars covered by at least one [entry, exit] interval (inclusive), overlaps counted once."""
+    if not len(entry):
+        return 0
+    order = np.argsort(entry, kind="stable")
+    entry, exit_ = entry[order], exit_[order]
+    reach = np.maximum.accumulate(exit_)
+    first_new = np.maximum(entry, np.concatenate(([-1], reach[:-1])) + 1)
+    return int(np.maximum(exit_ - first_new + 1, 0).sum())
 
 
 def periods_per_year(ts_ns: np.ndarray, period: float) -> tuple[int, str]:
@@ -215,8 +226,7 @@ def stats_with(ctx: StatsContext, equity: np.ndarray, trades: TradeLog, first_tr
     s["end"] = ctx.end
     s["duration"] = s["end"] - s["start"]
 
-    held = np.bincount(trades.entry_bar, minlength=n + 1) - np.bincount(trades.exit_bar + 1, minlength=n + 1)
-    s["exposure_time_pct"] = float(np.count_nonzero(np.cumsum(held[:n])) / n * 100)
+    s["exposure_time_pct"] = covered_bars(trades.entry_bar, trades.exit_bar) / n * 100
     s["equity_final"] = float(equity[-1])
     s["equity_peak"] = float(equity.max())
     s["commissions"] = float(trades.commission.sum())
@@ -260,7 +270,7 @@ def stats_with(ctx: StatsContext, equity: np.ndarray, trades: TradeLog, first_tr
     if n > 2 and ctx.market_ss:
         with np.errstate(divide="ignore", invalid="ignore"):
             eq_log = np.log(equity[1:] / equity[:-1])
-            beta = float(np.dot(eq_log - eq_log.mean(), ctx.market_centred) / ctx.market_ss)
+            beta = float(np.dot(eq_log - eq_log.sum() / len(eq_log), ctx.market_centred) / ctx.market_ss)
     s["alpha_pct"] = s["return_pct"] - beta * s["buy_hold_return_pct"]
     s["beta"] = beta
 
@@ -270,9 +280,9 @@ def stats_with(ctx: StatsContext, equity: np.ndarray, trades: TradeLog, first_tr
         bounds = np.ravel(np.column_stack((starts, ends + 1)))
         peaks = np.maximum.reduceat(np.append(dd, 0.0), bounds)[::2]
         durations = (ts_ns[ends] - ts_ns[starts]).astype(np.float64)
-        s["avg_drawdown_pct"] = float(-peaks.mean() * 100)
+        s["avg_drawdown_pct"] = float(-peaks.sum() / len(peaks) * 100)
         s["max_drawdown_duration"] = _ceil_td(float(durations.max()), resolution)
-        s["avg_drawdown_duration"] = _ceil_td(float(durations.mean()), resolution)
+        s["avg_drawdown_duration"] = _ceil_td(float(durations.sum()) / len(durations), resolution)
     else:
         s["avg_drawdown_pct"] = math.nan
         s["max_drawdown_duration"] = s["avg_drawdown_duration"] = None
@@ -287,14 +297,20 @@ def stats_with(ctx: StatsContext, equity: np.ndarray, trades: TradeLog, first_tr
     s["avg_trade_pct"] = geometric_mean(rets) * 100
     trade_ns = (ts_ns[trades.exit_bar] - ts_ns[trades.entry_bar]).astype(np.float64)
     s["max_trade_duration"] = _ceil_td(float(trade_ns.max()), resolution) if n_trades else None
-    s["avg_trade_duration"] = _ceil_td(float(trade_ns.mean()), resolution) if n_trades else None
+    s["avg_trade_duration"] = _ceil_td(float(trade_ns.sum()) / n_trades, resolution) if n_trades else None
     s["profit_factor"] = _nan_div(float(rets[rets > 0].sum()), abs(float(rets[rets < 0].sum())))
-    s["expectancy_pct"] = float(rets.mean() * 100) if n_trades else math.nan
-    pl_std = float(np.std(pl, ddof=1)) if n_trades > 1 else math.nan
-    s["sqn"] = math.sqrt(n_trades) * float(pl.mean()) / pl_std if n_trades > 1 and pl_std else math.nan
+    s["expectancy_pct"] = float(rets.sum()) / n_trades * 100 if n_trades else math.nan
+    if n_trades > 1:
+        pl_centred = pl - pl.sum() / n_trades
+        pl_std = math.sqrt(float(np.dot(pl_centred, pl_centred)) / (n_trades - 1))
+    else:
+        pl_std = math.nan
+    s["sqn"] = math.sqrt(n_trades) * (float(pl.sum()) / n_trades) / pl_std if n_trades > 1 and pl_std else math.nan
     wins, loss = pl[pl > 0], pl[pl < 0]
     if n_trades and len(wins) and len(loss):
-        s["kelly_criterion"] = win_rate - (1 - win_rate) / (float(wins.mean()) / float(-loss.mean()))
+        s["kelly_criterion"] = win_rate - (1 - win_rate) / (
+            (float(wins.sum()) / len(wins)) / (-float(loss.sum()) / len(loss))
+        )
     else:
         s["kelly_criterion"] = math.nan
     return {key: s[key] for key in STAT_KEYS}
