@@ -193,3 +193,16 @@ def test_identical_inputs_give_bit_identical_results(goog: gt.Bars) -> None:
     assert first.equity.tobytes() == second.equity.tobytes()
     assert first.trades == second.trades
     assert repr(dict(first.stats)) == repr(dict(second.stats))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 60), st.integers(0, 12)), max_size=10))
+def test_exposure_counts_each_covered_bar_once(intervals: list[tuple[int, int]]) -> None:
+    from gpt_trader_core.backtesting.stats import covered_bars
+
+    entry = np.array([a for a, _ in intervals], dtype=np.int64)
+    exit_ = np.array([min(a + k, 70) for a, k in intervals], dtype=np.int64)
+    covered = np.zeros(71, dtype=bool)
+    for a, b in zip(entry, exit_, strict=True):
+        covered[a : b + 1] = True
+    assert covered_bars(entry, exit_) == int(covered.sum())
