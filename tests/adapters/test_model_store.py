@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -48,16 +47,6 @@ def make_model(
             "elapsed": dt.timedelta(seconds=1.25),
         },
     )
-
-
-@pytest.fixture(params=["sqlite", "memory"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
-    adapter: SqliteStateStore | InMemoryStateStore = (
-        SqliteStateStore(tmp_path / "state.db") if request.param == "sqlite" else InMemoryStateStore()
-    )
-    await adapter.open()
-    yield adapter
-    await adapter.close()
 
 
 def test_both_adapters_satisfy_the_model_store_port() -> None:

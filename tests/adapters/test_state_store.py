@@ -11,7 +11,7 @@ import math
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.state import SCHEMA_VERSION, InMemoryStateStore, SqliteStateStore, _codec
+from adapters.state import SCHEMA_VERSION, SqliteStateStore, _codec
 from adapters.state.migrations import MIGRATIONS, migrate
 from gpt_trader_core.domain.records import BacktestRecord, Execution, ExecutionStatus
 from gpt_trader_core.domain.trading import ExitReason, Trade
@@ -144,24 +144,6 @@ def one_line(exc: BaseException) -> str:
 
 
 # -- the two adapters --------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "memory"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
-    adapter: SqliteStateStore | InMemoryStateStore = (
-        SqliteStateStore(tmp_path / "state.db") if request.param == "sqlite" else InMemoryStateStore()
-    )
-    await adapter.open()
-    yield adapter
-    await adapter.close()
-
-
-@pytest.fixture
-async def sqlite_store(tmp_path: Path) -> AsyncIterator[SqliteStateStore]:
-    adapter = SqliteStateStore(tmp_path / "state.db")
-    await adapter.open()
-    yield adapter
-    await adapter.close()
 
 
 # -- BacktestStore contract --------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import asyncio
 import datetime as dt
 import math
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,24 +95,6 @@ def make_trial(number: int, *, value: float | None = None) -> TrialRecord:
 
 def trials(numbers: Sequence[int]) -> list[TrialRecord]:
     return [make_trial(number) for number in numbers]
-
-
-@pytest.fixture(params=["sqlite", "memory"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
-    adapter: SqliteStateStore | InMemoryStateStore = (
-        SqliteStateStore(tmp_path / "state.db") if request.param == "sqlite" else InMemoryStateStore()
-    )
-    await adapter.open()
-    yield adapter
-    await adapter.close()
-
-
-@pytest.fixture
-async def sqlite_store(tmp_path: Path) -> AsyncIterator[SqliteStateStore]:
-    adapter = SqliteStateStore(tmp_path / "state.db")
-    await adapter.open()
-    yield adapter
-    await adapter.close()
 
 
 # -- the contract ------------------------------------------------------------------------------------

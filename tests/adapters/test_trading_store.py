@@ -12,7 +12,7 @@ import math
 import os
 import sqlite3
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -159,24 +159,6 @@ async def stored(store: Any, session_id: str = "sess-1") -> tuple[Any, ...]:
         await store.list_positions(session_id),
         await store.list_equity(session_id),
     )
-
-
-@pytest.fixture(params=["sqlite", "memory"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
-    adapter: SqliteStateStore | InMemoryStateStore = (
-        SqliteStateStore(tmp_path / "state.db") if request.param == "sqlite" else InMemoryStateStore()
-    )
-    await adapter.open()
-    yield adapter
-    await adapter.close()
-
-
-@pytest.fixture
-async def sqlite_store(tmp_path: Path) -> AsyncIterator[SqliteStateStore]:
-    adapter = SqliteStateStore(tmp_path / "state.db")
-    await adapter.open()
-    yield adapter
-    await adapter.close()
 
 
 # -- the contract ------------------------------------------------------------------------------------
