@@ -114,11 +114,11 @@ def _workflows(store: StateStore, bus: EventBus, sessions: Any, monitoring: Any,
     """The workflow use case on its own engine (imported on first use: it loads the analysis slices),
     with the trading and monitoring workflows added to the built-ins."""
     from gpt_trader_core.ml.service import StrategySelection
-    from gpt_trader_core.monitor.workflow import real_time_monitoring
-    from gpt_trader_core.services.workflows import Workflows
     from gpt_trader_core.workflows.common import WorkflowServices
     from gpt_trader_core.workflows.engine import WorkflowEngine
+    from gpt_trader_core.workflows.monitoring import real_time_monitoring
     from gpt_trader_core.workflows.trading import adaptive_strategy_selection, risk_managed_live_trading
+    from gpt_trader_core.workflows.use_case import Workflows
 
     selection = StrategySelection(store, services["executor"])
     shared = WorkflowServices(

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
-    "backtest": "gpt_trader_core.api",
-    "strategies": "gpt_trader_core.api",
-    "register_strategy": "gpt_trader_core.api",
-    "synthetic": "gpt_trader_core.api",
-    "as_bars": "gpt_trader_core.api",
-    "optimize": "gpt_trader_core.api",
-    "walk_forward": "gpt_trader_core.api",
+    "backtest": "gpt_trader_core.functions",
+    "strategies": "gpt_trader_core.functions",
+    "register_strategy": "gpt_trader_core.functions",
+    "synthetic": "gpt_trader_core.functions",
+    "as_bars": "gpt_trader_core.functions",
+    "optimize": "gpt_trader_core.functions",
+    "walk_forward": "gpt_trader_core.functions",
     "Bars": "gpt_trader_core.domain.bars",
     "BacktestResult": "gpt_trader_core.domain.results",
     "Trade": "gpt_trader_core.domain.trading",
@@ -119,7 +119,6 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from gpt_trader_core import indicators
     from gpt_trader_core.analysis import analyze, analyze_portfolio, compare_strategies
-    from gpt_trader_core.api import as_bars, backtest, optimize, register_strategy, strategies, synthetic, walk_forward
     from gpt_trader_core.app import App
     from gpt_trader_core.backtesting.config import BacktestConfig
     from gpt_trader_core.domain.bars import Bars
@@ -131,6 +130,15 @@ if TYPE_CHECKING:
         InvalidDataError,
         InvalidParameterError,
         UnknownStrategyError,
+    )
+    from gpt_trader_core.functions import (
+        as_bars,
+        backtest,
+        optimize,
+        register_strategy,
+        strategies,
+        synthetic,
+        walk_forward,
     )
     from gpt_trader_core.ml import recommend_strategy
     from gpt_trader_core.ml import train_selector as train_strategy_selector

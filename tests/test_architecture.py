@@ -53,3 +53,15 @@ def test_public_names_are_not_shadowed_by_subpackages() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == ""
+
+
+def test_the_core_declares_its_layers_and_forbids_cycles() -> None:
+    """ARCHITECTURE.md rule 4 is enforced by contracts, not by goodwill: removing them fails here."""
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = [c for c in contracts if c["type"] == "layers" and c.get("containers") == ["gpt_trader_core"]]
+    assert len(layers) == 1 and layers[0]["exhaustive"] is True
+    order = [layer.replace(" ", "") for layer in layers[0]["layers"]]
+    assert order[:3] == ["app|functions", "workflows", "services"] and order[-2:] == ["domain", "errors"]
+    assert any(c["type"] == "acyclic_siblings" and c["ancestors"] == ["gpt_trader_core"] for c in contracts)

@@ -55,9 +55,9 @@ async def _workflows(runs: int) -> dict[str, float]:
     from adapters.state.memory import InMemoryStateStore
     from gpt_trader_core.services.backtest import MarketHistory
     from gpt_trader_core.services.optimization import Optimizer
-    from gpt_trader_core.services.workflows import Workflows
     from gpt_trader_core.strategy import REGISTRY
     from gpt_trader_core.workflows import WorkflowEngine
+    from gpt_trader_core.workflows.use_case import Workflows
 
     store = InMemoryStateStore()
     await store.open()

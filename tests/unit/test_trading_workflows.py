@@ -18,11 +18,11 @@ from gpt_trader_core.errors import ConflictError
 from gpt_trader_core.services.backtest import MarketHistory
 from gpt_trader_core.services.optimization import Optimizer
 from gpt_trader_core.services.sessions import TradingSessions
-from gpt_trader_core.services.workflows import Workflows
 from gpt_trader_core.strategy import REGISTRY
 from gpt_trader_core.workflows.common import WorkflowServices
 from gpt_trader_core.workflows.engine import WorkflowEngine
 from gpt_trader_core.workflows.trading import adaptive_strategy_selection, risk_managed_live_trading
+from gpt_trader_core.workflows.use_case import Workflows
 
 
 @pytest.fixture

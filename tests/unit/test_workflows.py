@@ -23,12 +23,12 @@ from gpt_trader_core.ml.service import StrategySelection
 from gpt_trader_core.regime import REGIMES
 from gpt_trader_core.services.backtest import MarketHistory
 from gpt_trader_core.services.optimization import Optimizer
-from gpt_trader_core.services.workflows import Workflows
 from gpt_trader_core.strategy import REGISTRY
 from gpt_trader_core.workflows import Step, WorkflowDefinition, WorkflowEngine, execution_steps
 from gpt_trader_core.workflows.common import backtest_job
 from gpt_trader_core.workflows.ensemble import REGIME_WEIGHTS, STRATEGIES, WeightedEnsemble, ensemble_job
 from gpt_trader_core.workflows.optimization import parse_space, verdict
+from gpt_trader_core.workflows.use_case import Workflows
 
 RANGE = {"start": "2019-01-01", "end": "2023-12-31"}
 
