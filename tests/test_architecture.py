@@ -65,3 +65,16 @@ def test_the_core_declares_its_layers_and_forbids_cycles() -> None:
     order = [layer.replace(" ", "") for layer in layers[0]["layers"]]
     assert order[:3] == ["app|functions", "workflows", "services"] and order[-2:] == ["domain", "errors"]
     assert any(c["type"] == "acyclic_siblings" and c["ancestors"] == ["gpt_trader_core"] for c in contracts)
+
+
+def test_only_the_python_api_reaches_for_the_global_strategy_registry() -> None:
+    """ARCHITECTURE.md rule 4: slices and use cases get the registry handed in (no service locator);
+    only ``gt.*`` functions default to the global one."""
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "gpt_trader_core").rglob("*.py")
+        if path.parent.name != "strategy"
+        and path.name != "functions.py"
+        and "import REGISTRY" in path.read_text().replace("strategy import (\n    REGISTRY", "import REGISTRY")
+    ]
+    assert offenders == []

@@ -15,8 +15,8 @@ from gpt_trader_core.domain.bars import TIMEFRAMES, Bars, to_datetime
 from gpt_trader_core.domain.results import BacktestResult
 from gpt_trader_core.errors import InvalidParameterError
 from gpt_trader_core.ml.service import StrategySelection
-from gpt_trader_core.ports import BacktestStore, Executor
-from gpt_trader_core.services.backtest import MarketHistory
+from gpt_trader_core.ports import Executor
+from gpt_trader_core.services.backtest import Backtester, MarketHistory
 from gpt_trader_core.services.optimization import Optimizer
 from gpt_trader_core.strategy.base import Param, Strategy
 from gpt_trader_core.strategy.registry import StrategyRegistry
@@ -29,15 +29,16 @@ class WorkflowServices:
     module-level jobs with picklable arguments (strategy classes and parameter dicts, never instances),
     so any executor (inline, process pool, Dask) runs them.
 
-    ``backtests`` (optional) saves backtests; ``selection`` (optional) recommends strategies with saved
-    models (without it only the heuristic is available).
+    ``backtester`` runs (caches, saves) every backtest a workflow reports, exactly as the ``backtest``
+    command does; ``registry`` resolves strategy names; ``selection`` (optional) recommends strategies
+    with saved models (without it only the heuristic is available).
     """
 
+    backtester: Backtester
     history: MarketHistory
     optimizer: Optimizer
     executor: Executor
     registry: StrategyRegistry
-    backtests: BacktestStore | None = None
     selection: StrategySelection | None = None
 
 

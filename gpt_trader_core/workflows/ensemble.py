@@ -57,7 +57,6 @@ from gpt_trader_core.workflows.common import (
     DATA_PARAMS,
     WorkflowServices,
     backtest_config,
-    backtest_job,
     backtest_summary,
     bars_summary,
     data_step,
@@ -164,8 +163,8 @@ def multi_strategy_ensemble(services: WorkflowServices) -> WorkflowDefinition:
 
     def component(name: str) -> Step:
         async def run(ctx: WorkflowContext) -> BacktestResult:
-            cls = services.registry.get_spec(name).cls
-            return await services.executor.run(backtest_job, ctx["data"], cls, {}, backtest_config(ctx.params))
+            run = await services.backtester.run_on(ctx["data"], name, {}, backtest_config(ctx.params))
+            return run.result
 
         return Step(f"backtest_{name}", run, depends_on="data", description=f"backtest {name} (default parameters)")
 
