@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from dependency_injector import containers, providers
 
+from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.ml.service import StrategySelection
 from gpt_trader_core.monitor import SystemProbe, Telemetry
 from gpt_trader_core.ports import Cache, EventBus, Executor, MarketData, StateStore
@@ -22,6 +23,7 @@ from gpt_trader_core.services.health import component_health
 from gpt_trader_core.services.intelligence import MarketIntelligence
 from gpt_trader_core.services.monitoring import Monitoring
 from gpt_trader_core.services.optimization import Optimizer
+from gpt_trader_core.services.results import BacktestResults
 from gpt_trader_core.services.sessions import TradingSessions
 from gpt_trader_core.strategy import REGISTRY
 from gpt_trader_core.strategy.registry import StrategyRegistry
@@ -115,6 +117,14 @@ def _system_probe(data_dir: str) -> SystemProbe:
     return ProcSystemProbe(Path(data_dir).expanduser())
 
 
+def backtest_defaults(settings: Any) -> BacktestConfig:
+    """The settings' backtest costs (``backtest.cash``, ``.commission``, ``.slippage``) as the one
+    ``BacktestConfig`` every driver starts from: commands override fields with their options, workflows
+    take it as their cost inputs' defaults. Provided as ``services.backtest_defaults``."""
+    backtest = settings.backtest
+    return BacktestConfig(cash=backtest.cash, commission=backtest.commission, slippage=backtest.slippage)
+
+
 def _workflows(
     store: StateStore,
     bus: EventBus,
@@ -126,6 +136,7 @@ def _workflows(
     executor: Executor,
     registry: StrategyRegistry,
     selection: StrategySelection,
+    defaults: BacktestConfig,
 ) -> Workflows:
     """The workflow use case on its own engine (imported on first use: it loads the analysis slices),
     with the trading and monitoring workflows added to the built-ins."""
@@ -135,7 +146,7 @@ def _workflows(
     from gpt_trader_core.workflows.trading import adaptive_strategy_selection, risk_managed_live_trading
     from gpt_trader_core.workflows.use_case import Workflows
 
-    shared = WorkflowServices(backtester, history, optimizer, executor, registry, selection)
+    shared = WorkflowServices(backtester, history, optimizer, executor, registry, selection, defaults)
     extra = (
         risk_managed_live_trading(shared, sessions),
         adaptive_strategy_selection(shared, sessions),
@@ -179,8 +190,10 @@ class Services(containers.DeclarativeContainer):
     """Use cases, built from whatever adapter set is plugged in."""
 
     adapters = providers.DependenciesContainer()
+    settings: providers.Dependency[Any] = providers.Dependency()
 
     registry = providers.Object(REGISTRY)
+    backtest_defaults = providers.Singleton(backtest_defaults, settings=settings)
     history = providers.Factory(MarketHistory, market_data=adapters.market_data, cache=adapters.cache)
     backtester = providers.Factory(
         Backtester,
@@ -190,6 +203,7 @@ class Services(containers.DeclarativeContainer):
         cache=adapters.cache,
         store=adapters.state_store,
     )
+    results = providers.Factory(BacktestResults, store=adapters.state_store)
     sessions = providers.Singleton(
         TradingSessions,
         store=adapters.state_store,
@@ -241,13 +255,14 @@ class Services(containers.DeclarativeContainer):
         executor=adapters.executor,
         registry=registry,
         selection=strategy_selection,
+        defaults=backtest_defaults,
     )
 
 
 class Container(containers.DeclarativeContainer):
     settings: providers.Dependency[Any] = providers.Dependency()
     adapters = providers.Container(Adapters, settings=settings)
-    services = providers.Container(Services, adapters=adapters)
+    services = providers.Container(Services, adapters=adapters, settings=settings)
 
 
 async def start_resources(container: containers.Container) -> None:

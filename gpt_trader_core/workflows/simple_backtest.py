@@ -31,12 +31,12 @@ from gpt_trader_core.ml.selector import predict
 from gpt_trader_core.services.backtest import BacktestRun
 from gpt_trader_core.strategy.base import Param
 from gpt_trader_core.workflows.common import (
-    COST_PARAMS,
     DATA_PARAMS,
     WorkflowServices,
     backtest_config,
     backtest_summary,
     bars_summary,
+    cost_params,
     data_step,
     date_range,
     parse_assignments,
@@ -74,7 +74,7 @@ def simple_backtest(services: WorkflowServices) -> WorkflowDefinition:
 
     def check(values: Mapping[str, Any]) -> None:
         date_range(NAME, values)
-        backtest_config(values)
+        backtest_config(values, services.backtest_defaults)
         extra = parse_assignments(NAME, "strategy_params", values["strategy_params"])
         if values["strategy"] == AUTO:
             if extra:
@@ -104,7 +104,7 @@ def simple_backtest(services: WorkflowServices) -> WorkflowDefinition:
             params: dict[str, Any] = dict(parse_assignments(NAME, "strategy_params", ctx.params["strategy_params"]))
         else:
             strategy, params = recommendation["best"], {}
-        config = backtest_config(ctx.params)
+        config = backtest_config(ctx.params, services.backtest_defaults)
         return await services.backtester.run_on(ctx["data"], strategy, params, config, save=ctx.params["save"])
 
     def report(ctx: WorkflowContext) -> dict[str, Any]:
@@ -134,7 +134,7 @@ def simple_backtest(services: WorkflowServices) -> WorkflowDefinition:
             Param("strategy", str, AUTO, description="A registered strategy, or auto: the selection's pick"),
             Param("strategy_params", str, "", description="Parameters of an explicit strategy, e.g. fast=10,slow=30"),
             Param("model", str, "", description="Saved strategy selector to use (empty: the heuristic)"),
-            *COST_PARAMS,
+            *cost_params(services.backtest_defaults),
             Param("save", bool, True, description="Save the backtest (its id is in the report)"),
         ),
         steps=(
