@@ -41,12 +41,13 @@ from __future__ import annotations
 import math
 import types
 from collections.abc import Iterable, Mapping
-from numbers import Real
 from typing import Any, Final, Literal, cast
 
 import attrs
 
+from gpt_trader_core.domain.amounts import finite_number, format_money, format_units, max_units
 from gpt_trader_core.domain.bars import Bars
+from gpt_trader_core.domain.regimes import REGIMES as REGIMES
 from gpt_trader_core.domain.results import BacktestResult
 from gpt_trader_core.domain.trading import OrderSide, Trade
 from gpt_trader_core.errors import InvalidDataError, InvalidParameterError
@@ -63,16 +64,6 @@ METHODS: Final[tuple[str, ...]] = (
     "volatility_target",
 )
 
-#: The market regimes (the same names as ``gpt_trader_core.market_sim.regimes.REGIMES``).
-REGIMES: Final[tuple[str, ...]] = (
-    "bull_quiet",
-    "bull_volatile",
-    "bear_quiet",
-    "bear_volatile",
-    "sideways_quiet",
-    "sideways_volatile",
-    "crisis",
-)
 
 #: Size multiplier per regime; a ``regime_multipliers`` mapping overrides some or all of them.
 DEFAULT_REGIME_MULTIPLIERS: Final[Mapping[str, float]] = types.MappingProxyType(
@@ -110,43 +101,19 @@ _ALL_METHOD_FIELDS: Final = frozenset().union(*_METHOD_FIELDS.values())
 # -- validation helpers -------------------------------------------------------------------------
 
 
-def _number(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
-        raise InvalidParameterError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
-
-
 def _positive(name: str, value: object) -> float:
-    number = _number(name, value)
+    number = finite_number(name, value)
     if number <= 0:
         raise InvalidParameterError(f"{name} must be > 0, got {value!r}")
     return number
 
 
 def _in_range(name: str, value: object, low: float, high: float, *, open_low: bool = False) -> float:
-    number = _number(name, value)
+    number = finite_number(name, value)
     if number > high or number < low or (open_low and number == low):
         bracket = "(" if open_low else "["
         raise InvalidParameterError(f"{name} must be in {bracket}{low:g}, {high:g}], got {value!r}")
     return number
-
-
-def _money(value: float) -> str:
-    return f"{value:,.2f}"
-
-
-def _num(value: float) -> str:
-    return f"{value:,.6g}"
-
-
-def _max_units(budget: float, per_unit: float) -> float:
-    """The largest float ``x >= 0`` with ``x * per_unit <= budget`` (exact in floating point)."""
-    if budget <= 0:
-        return 0.0
-    units = budget / per_unit
-    while units > 0 and units * per_unit > budget:
-        units = math.nextafter(units, 0.0)
-    return units
 
 
 def _whole(units: float, ceiling: float) -> float:
@@ -185,9 +152,9 @@ def _trade_returns(value: object) -> tuple[float, ...] | None:
     out: list[float] = []
     for i, item in enumerate(value):
         if isinstance(item, Trade):
-            out.append(_number(f"trades[{i}].return_pct", item.return_pct))
+            out.append(finite_number(f"trades[{i}].return_pct", item.return_pct))
         else:
-            out.append(_number(f"trades[{i}] (a per-trade return)", item))
+            out.append(finite_number(f"trades[{i}] (a per-trade return)", item))
     return tuple(out)
 
 
@@ -300,15 +267,16 @@ class SizingRequest:
             stop = _positive("stop", self.stop)
             if self.side is OrderSide.BUY and not stop < self.price:
                 raise InvalidParameterError(
-                    f"a buy's stop must be below the price: stop {_num(stop)} ≥ price {_num(self.price)}; "
+                    f"a buy's stop must be below the price: stop {format_units(stop)} "
+                    f"≥ price {format_units(self.price)}; "
                     "use a lower stop or side='sell'"
                 )
             if self.side is OrderSide.SELL and not stop > self.price:
                 raise InvalidParameterError(
-                    f"a sell's (short's) stop must be above the price: stop {_num(stop)} ≤ price "
-                    f"{_num(self.price)}; use a higher stop or side='buy'"
+                    f"a sell's (short's) stop must be above the price: stop {format_units(stop)} ≤ price "
+                    f"{format_units(self.price)}; use a higher stop or side='buy'"
                 )
-        if self.cash is not None and _number("cash", self.cash) < 0:
+        if self.cash is not None and finite_number("cash", self.cash) < 0:
             raise InvalidParameterError(f"cash must be >= 0, got {self.cash!r}")
         _in_range("confidence", self.confidence, 0.0, 1.0)
         if self.regime is not None:
@@ -316,7 +284,7 @@ class SizingRequest:
         if self.regime_multipliers is not None:
             for name, value in self.regime_multipliers.items():
                 _check_regime(name)
-                if _number(f"regime_multipliers[{name!r}]", value) < 0:
+                if finite_number(f"regime_multipliers[{name!r}]", value) < 0:
                     raise InvalidParameterError(f"regime_multipliers[{name!r}] must be >= 0, got {value!r}")
         if not isinstance(self.limits, SizingLimits):
             raise InvalidParameterError(f"limits must be a SizingLimits, got {type(self.limits).__name__}")
@@ -331,9 +299,9 @@ class SizingRequest:
             raise InvalidParameterError(
                 "method 'fixed' needs exactly one of units= (a number of units) or amount= (cash to invest)"
             )
-        if self.units is not None and _number("units", self.units) < 0:
+        if self.units is not None and finite_number("units", self.units) < 0:
             raise InvalidParameterError(f"units must be >= 0, got {self.units!r}")
-        if self.amount is not None and _number("amount", self.amount) < 0:
+        if self.amount is not None and finite_number("amount", self.amount) < 0:
             raise InvalidParameterError(f"amount must be >= 0, got {self.amount!r}")
 
     def _check_fixed_fractional(self) -> None:
@@ -434,7 +402,7 @@ def _estimate_asset_vol(request: SizingRequest, steps: list[SizingStep]) -> floa
     last_close = float(bars.close[-1])
     if estimator == "atr":
         per_bar = float(atr(bars.high, bars.low, bars.close, window)[-1]) / last_close
-        how = f"ATR({window}) / close {_num(last_close)} = {per_bar:.4%}"
+        how = f"ATR({window}) / close {format_units(last_close)} = {per_bar:.4%}"
     else:
         tail = bars.close[-(window + 1) :]
         per_bar = float(rolling_std(returns(tail)[1:], window, ddof=1)[-1])
@@ -445,7 +413,7 @@ def _estimate_asset_vol(request: SizingRequest, steps: list[SizingStep]) -> floa
             f"{bars.symbol}: the estimated volatility is 0 (flat prices over the last {window} bars); "
             "give asset_vol= or more varied bars"
         )
-    steps.append(SizingStep("asset_vol", vol, f"asset volatility {how} × √{_num(per_year)} = {vol:.2%} a year"))
+    steps.append(SizingStep("asset_vol", vol, f"asset volatility {how} × √{format_units(per_year)} = {vol:.2%} a year"))
     return vol
 
 
@@ -485,7 +453,7 @@ def _base_units(request: SizingRequest, steps: list[SizingStep]) -> float:
     if method == "fixed":
         if request.units is not None:
             units = float(request.units)
-            steps.append(SizingStep("base_units", units, f"fixed size: {_num(units)} units"))
+            steps.append(SizingStep("base_units", units, f"fixed size: {format_units(units)} units"))
             return units
         amount = float(cast(float, request.amount))
         units = amount / price
@@ -493,7 +461,7 @@ def _base_units(request: SizingRequest, steps: list[SizingStep]) -> float:
             SizingStep(
                 "base_units",
                 units,
-                f"fixed amount {_money(amount)} / price {_num(price)} = {_num(units)} units",
+                f"fixed amount {format_money(amount)} / price {format_units(price)} = {format_units(units)} units",
             )
         )
         return units
@@ -506,8 +474,8 @@ def _base_units(request: SizingRequest, steps: list[SizingStep]) -> float:
             SizingStep(
                 "base_units",
                 units,
-                f"risk {fraction:.4g} of capital = {_money(budget)} over stop distance {_num(distance)} "
-                f"= {_num(units)} units",
+                f"risk {fraction:.4g} of capital = {format_money(budget)} over stop distance {format_units(distance)} "
+                f"= {format_units(units)} units",
             )
         )
         return units
@@ -540,7 +508,8 @@ def _base_units(request: SizingRequest, steps: list[SizingStep]) -> float:
             SizingStep(
                 "base_units",
                 units,
-                f"{kelly:.4g} × capital {_money(capital)} = {_money(notional)} = {_num(units)} units",
+                f"{kelly:.4g} × capital {format_money(capital)} = {format_money(notional)} "
+                f"= {format_units(units)} units",
             )
         )
         return units
@@ -556,8 +525,8 @@ def _base_units(request: SizingRequest, steps: list[SizingStep]) -> float:
         SizingStep(
             "base_units",
             units,
-            f"target volatility {target:.2%}: capital {_money(capital)} × {target:.4g} / "
-            f"(price {_num(price)} × {asset_vol:.4g}) = {_num(units)} units",
+            f"target volatility {target:.2%}: capital {format_money(capital)} × {target:.4g} / "
+            f"(price {format_units(price)} × {asset_vol:.4g}) = {format_units(units)} units",
         )
     )
     return units
@@ -574,7 +543,7 @@ def size_from_request(request: SizingRequest) -> SizingDecision:
         before, units = units, units * request.confidence
         steps.append(
             SizingStep("confidence", request.confidence,
-                       f"confidence {request.confidence:.4g}: {_num(before)} → {_num(units)} units")
+                       f"confidence {request.confidence:.4g}: {format_units(before)} → {format_units(units)} units")
         )  # fmt: skip
         if units <= 0 and zero_note is None:
             zero_note = steps[-1].note
@@ -584,7 +553,11 @@ def size_from_request(request: SizingRequest) -> SizingDecision:
         factor = float(multipliers[request.regime])
         before, units = units, units * factor
         steps.append(
-            SizingStep("regime", factor, f"regime {request.regime} ×{factor:g}: {_num(before)} → {_num(units)} units")
+            SizingStep(
+                "regime",
+                factor,
+                f"regime {request.regime} ×{factor:g}: {format_units(before)} → {format_units(units)} units",
+            )
         )
         if units <= 0 and zero_note is None:
             zero_note = steps[-1].note
@@ -592,44 +565,44 @@ def size_from_request(request: SizingRequest) -> SizingDecision:
     limits = request.limits
     caps: list[tuple[str, float, str]] = []
     position_budget = capital * limits.max_position_pct / 100.0
-    caps.append(("max_position", _max_units(position_budget, price), f"max position {limits.max_position_pct:g}%"))
+    caps.append(("max_position", max_units(position_budget, price), f"max position {limits.max_position_pct:g}%"))
     if request.stop is not None:
         distance = abs(price - float(request.stop))
         risk_budget = capital * limits.max_risk_pct / 100.0
         caps.append(
-            ("max_risk", _max_units(risk_budget, distance),
-             f"max risk {limits.max_risk_pct:g}% ({_money(risk_budget)} at the stop)")
+            ("max_risk", max_units(risk_budget, distance),
+             f"max risk {limits.max_risk_pct:g}% ({format_money(risk_budget)} at the stop)")
         )  # fmt: skip
     cash = capital if request.cash is None else float(request.cash)
-    caps.append(("cash", _max_units(cash, price), f"available cash {_money(cash)}"))
+    caps.append(("cash", max_units(cash, price), f"available cash {format_money(cash)}"))
     binding: list[str] = []
-    for name, max_units, label in caps:
-        if units > max_units:
+    for name, cap_units, label in caps:
+        if units > cap_units:
             steps.append(
                 SizingStep(
                     f"cap_{name}",
-                    max_units,
-                    f"capped by {label}: {_money(units * price)} → {_money(max_units * price)}",
+                    cap_units,
+                    f"capped by {label}: {format_money(units * price)} → {format_money(cap_units * price)}",
                 )
             )
-            units = max_units
+            units = cap_units
             binding.append(label)
             if units <= 0 and zero_note is None:
                 zero_note = steps[-1].note
 
     if request.whole_units:
-        whole = _whole(units, min(max_units for _, max_units, _ in caps))
+        whole = _whole(units, min(cap_units for _, cap_units, _ in caps))
         if abs(whole - units) > 1e-9 * max(1.0, units):  # not just floating-point noise
-            steps.append(SizingStep("whole_units", whole, f"whole units: {_num(units)} → {whole:,.0f}"))
+            steps.append(SizingStep("whole_units", whole, f"whole units: {format_units(units)} → {whole:,.0f}"))
             if whole <= 0 and zero_note is None:
-                zero_note = f"{steps[-1].note} (one unit costs {_money(price)})"
+                zero_note = f"{steps[-1].note} (one unit costs {format_money(price)})"
         units = whole
 
     notional = units * price
     risk = None if request.stop is None else units * abs(price - float(request.stop))
     fraction = notional / capital
     if units > 0:
-        reason = f"{request.method}: {_num(units)} units ({_money(notional)}, {fraction:.2%} of capital)"
+        reason = f"{request.method}: {format_units(units)} units ({format_money(notional)}, {fraction:.2%} of capital)"
         if binding:
             reason += f", capped by {binding[-1]}"
     else:
