@@ -15,7 +15,7 @@ The strategy registry is handed in (``gt.train_strategy_selector`` passes the gl
 """
 
 from gpt_trader_core.ml.features import FEATURE_NAMES, FeatureMatrix, compute_features, compute_targets
-from gpt_trader_core.ml.model import RidgeModel, fit_ridge
+from gpt_trader_core.ml.ridge import RidgeModel, fit_ridge
 from gpt_trader_core.ml.selector import (
     DEFAULT_STRATEGIES,
     MODEL_KIND,

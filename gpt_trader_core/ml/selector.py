@@ -4,7 +4,7 @@ Training
 --------
 Rows are bars ``t`` of every symbol with all features defined (``features.compute_features``) and a whole
 forward window ``(t, t + horizon]`` inside the data. Targets per strategy are its forward return and
-forward Sharpe (``features.compute_targets``). One ridge regression (``model.fit_ridge``) predicts all
+forward Sharpe (``features.compute_targets``). One ridge regression (``ridge.fit_ridge``) predicts all
 ``2 × strategies`` targets from the standardised features.
 
 Penalty. ``alpha=None`` (default) chooses the ridge penalty from ``ALPHA_GRID`` inside each training set:
@@ -93,7 +93,7 @@ from gpt_trader_core.ml.features import (
     feature_names,
     periods_per_year,
 )
-from gpt_trader_core.ml.model import FloatArray, RidgeModel, check_alpha, fit_ridge_path
+from gpt_trader_core.ml.ridge import FloatArray, RidgeModel, check_alpha, fit_ridge_path
 from gpt_trader_core.strategy.base import Strategy
 from gpt_trader_core.strategy.registry import StrategyRegistry
 
@@ -700,7 +700,7 @@ def train_selector(
 
     ``horizon``: bars of the forward window the targets look at (and the purge between train and test);
     ``n_splits``: walk-forward test chunks; ``strategies``: names in ``registry``, run with their
-    default parameters; ``alpha``: ridge penalty (``model.fit_ridge``), or None to choose it from
+    default parameters; ``alpha``: ridge penalty (``ridge.fit_ridge``), or None to choose it from
     ``ALPHA_GRID`` on a purged holdout of each training set (never the test rows; module docstring);
     ``cost``: trading cost per unit of position change (0.0005 = 5 bps). Deterministic: the same inputs
     give the same selector (bar ``trained_at`` and the measured ``elapsed``). See the module docstring for

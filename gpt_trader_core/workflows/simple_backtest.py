@@ -41,7 +41,7 @@ from gpt_trader_core.workflows.common import (
     date_range,
     parse_assignments,
 )
-from gpt_trader_core.workflows.model import Step, WorkflowContext, WorkflowDefinition
+from gpt_trader_core.workflows.definition import Step, WorkflowContext, WorkflowDefinition
 
 NAME = "simple_backtest"
 AUTO = "auto"

@@ -35,7 +35,7 @@ from gpt_trader_core.services.sessions import SessionRequest, TradingSessions
 from gpt_trader_core.strategy.base import Param
 from gpt_trader_core.strategy.registry import StrategyRegistry
 from gpt_trader_core.workflows.common import DATA_PARAMS, WorkflowServices, data_step, parse_assignments
-from gpt_trader_core.workflows.model import Step, WorkflowContext, WorkflowDefinition
+from gpt_trader_core.workflows.definition import Step, WorkflowContext, WorkflowDefinition
 
 FEED_PARAMS: tuple[Param, ...] = (
     Param(
