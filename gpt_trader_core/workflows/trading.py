@@ -28,7 +28,7 @@ from typing import Any
 from gpt_trader_core.analysis import compare_strategies
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.errors import ConflictError, InvalidParameterError
-from gpt_trader_core.ml.selector import predict
+from gpt_trader_core.ml import predict
 from gpt_trader_core.portfolio import classify_tier
 from gpt_trader_core.regime import detect_regime
 from gpt_trader_core.services.sessions import SessionRequest, TradingSessions
