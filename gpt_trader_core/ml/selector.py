@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
 
 import attrs
 import numpy as np
@@ -33,7 +32,7 @@ from gpt_trader_core.errors import InvalidDataError, InvalidParameterError
 from gpt_trader_core.ml.features import as_strategies, feature_names
 from gpt_trader_core.ml.heuristic import heuristic_recommendation, last_row
 from gpt_trader_core.ml.results import StrategyRecommendation, StrategyScore, TrainingReport
-from gpt_trader_core.ml.ridge import FloatArray, RidgeModel
+from gpt_trader_core.ml.ridge import FloatArray, RidgeModel, readonly
 from gpt_trader_core.strategy.base import Strategy
 from gpt_trader_core.strategy.registry import StrategyRegistry
 
@@ -41,12 +40,6 @@ from gpt_trader_core.strategy.registry import StrategyRegistry
 MODEL_KIND = "strategy_selector"
 #: Version of the saved payload's layout.
 FORMAT_VERSION = 1
-
-
-def _array(values: Any) -> FloatArray:
-    array = np.array(values, dtype=np.float64)
-    array.setflags(write=False)
-    return array
 
 
 @attrs.frozen(eq=False)
@@ -63,8 +56,8 @@ class TrainedSelector:
     timeframe: str
     cost: float
     model: RidgeModel
-    skill: FloatArray = attrs.field(converter=_array)
-    spread: FloatArray = attrs.field(converter=_array)
+    skill: FloatArray = attrs.field(converter=readonly)
+    spread: FloatArray = attrs.field(converter=readonly)
     report: TrainingReport
     trained_at: dt.datetime
     #: The ``strategies`` as instances with default parameters (resolved once, by the registry given to
