@@ -13,10 +13,14 @@ if TYPE_CHECKING:
     from gpt_trader_core.domain.records import Event, Execution
 
 
+#: The output formats of workflow commands (``cli.default_format: csv`` leaves them on ``table``).
+FORMATS = ("table", "json")
+
+
 def check_format(fmt: str) -> str:
     from gpt_trader_core.errors import InvalidParameterError
 
-    if fmt not in ("table", "json"):
+    if fmt not in FORMATS:
         raise InvalidParameterError(f"--format must be table or json for workflow commands, got {fmt!r}")
     return fmt
 
