@@ -10,6 +10,7 @@ import attrs
 from entrypoints.settings.secret import Secret, redact_url
 from entrypoints.settings.validators import (
     InvalidValueError,
+    backend_installed,
     field_validator,
     int_in,
     is_bool,
@@ -105,7 +106,9 @@ def _default_ttls() -> dict[str, int]:
 class CacheSettings:
     """The cache. ``ttl`` maps a cache kind to seconds (0 = no expiry); ``default`` covers the rest."""
 
-    backend: CacheBackend = attrs.field(default="memory", validator=one_of(CacheBackend))
+    backend: CacheBackend = attrs.field(
+        default="memory", validator=[one_of(CacheBackend), field_validator(backend_installed)]
+    )
     redis_url: Secret = attrs.field(
         default=Secret("redis://127.0.0.1:6379/0"), validator=field_validator(valid_redis_url)
     )  # a Secret: the URL may hold a password

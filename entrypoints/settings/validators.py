@@ -8,6 +8,7 @@ bool). ``InvalidSettingsError`` collects every problem of a configuration in one
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -168,6 +169,18 @@ def valid_redis_url(value: Any) -> None:
     valid_secret(value)
     if not re.match(r"rediss?://", value.get_secret_value()):
         raise InvalidValueError("expected a redis:// or rediss:// URL")
+
+
+#: The package each optional backend imports, and the extra that installs it.
+_BACKEND_PACKAGES = {"redis": ("redis", "redis")}
+
+
+def backend_installed(value: Any) -> None:
+    """A backend whose package is missing is refused here, with the install command, rather than
+    failing later with an ``ImportError`` deep inside an adapter."""
+    package, extra = _BACKEND_PACKAGES.get(value, (None, None))
+    if package is not None and importlib.util.find_spec(package) is None:
+        raise InvalidValueError(f'{value!r} needs the {package} package: pip install "gpt-trader[{extra}]"')
 
 
 def valid_state_url(value: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,29 @@ def test_cache_stats_and_clear(cli: Cli) -> None:
     assert stats.returncode == 0, stats.stderr
     assert json.loads(stats.stdout)["backend"] == "memory"
     assert "dropped 0 entries" in cli("cache", "clear").stdout
+
+
+def test_config_show_sources_prints_each_value_with_its_source(cli: Cli) -> None:
+    proc = cli("config", "show", "--sources", "--set", "cache.ttl.backtest=60", env={"GPT_TRADER__API__PORT": "9001"})
+    lines = {line.split()[0]: line.split() for line in proc.stdout.splitlines()}
+    assert lines["api.port"] == ["api.port", "9001", "GPT_TRADER__API__PORT"]
+    assert lines["cache.ttl.backtest"] == ["cache.ttl.backtest", "60", "command", "line"]
+    assert lines["api.host"] == ["api.host", "127.0.0.1", "default"]
+    assert lines["api.cors_origins"] == ["api.cors_origins", '["http://localhost:3000"]', "default"]
+    as_json = json.loads(cli("config", "show", "--sources", "--format", "json").stdout)
+    assert as_json["backtest.cash"] == {"value": 10000.0, "source": "default"}
+
+
+def test_config_show_sources_redacts_secrets(cli: Cli) -> None:
+    env = {"GPT_TRADER__API__AUTH__JWT_SECRET": "s3cr3t-value"}
+    proc = cli("config", "show", "--sources", env=env)
+    assert "s3cr3t-value" not in proc.stdout
+    assert proc.stdout.split("api.auth.jwt_secret", 1)[1].split()[:2] == ["***", "GPT_TRADER__API__AUTH__JWT_SECRET"]
+
+
+def test_the_redis_backend_without_the_extra_is_a_configuration_error(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "redis", None)  # as if the redis extra were not installed
+    proc = cli("cache", "stats", "--set", "cache.backend=redis")
+    assert_one_line_error(proc, 2, 'pip install "gpt-trader[redis]"')

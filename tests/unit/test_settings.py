@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -323,6 +325,23 @@ def test_get_value_and_keys() -> None:
     assert parse_value("api.port", "9000") == 9000
     with pytest.raises(ConfigurationError, match="is a section"):
         parse_value("api.auth", "x")
+
+
+def test_the_redis_backend_without_its_package_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "redis", None)  # as if the redis extra were not installed
+    with pytest.raises(InvalidSettingsError, match=r'cache\.backend: .*pip install "gpt-trader\[redis\]"') as error:
+        load(tmp_path, overrides=["cache.backend=redis"])
+    assert error.value.exit_code == 2 and "(from command line)" in str(error.value)
+    assert load(tmp_path).settings.cache.backend == "memory"  # the default needs nothing extra
+
+
+def test_package_data_points_at_files_that_exist() -> None:
+    pyproject = tomllib.loads((CONFIG_DIR.parent / "pyproject.toml").read_text())
+    package_data = pyproject["tool"].get("setuptools", {}).get("package-data", {})
+    for package, patterns in package_data.items():
+        root = CONFIG_DIR.parent / package.replace(".", "/")
+        for pattern in patterns:
+            assert list(root.glob(pattern)), f"package data {package}: {pattern} matches no file"
 
 
 # --------------------------------------------------------------------------- config file edits
