@@ -396,8 +396,16 @@ def test_set_config_value_refuses_bad_input_and_leaves_the_file(tmp_path: Path) 
     assert path.read_text() == original
 
 
-def test_set_config_value_rewrites_a_layout_it_cannot_edit(tmp_path: Path) -> None:
+def test_set_config_value_edits_flow_style_in_place(tmp_path: Path) -> None:
     path = write(tmp_path / "c.yaml", "api: {port: 1234}  # flow style\n")
+    set_config_value(path, "api.host", "0.0.0.0")
+    assert path.read_text().startswith("api: {port: 1234, host: 0.0.0.0}") and "# flow style" in path.read_text()
+    set_config_value(path, "api.auth.jwt_secret", "yes")  # text, though YAML 1.1 reads yes as true
+    assert load(tmp_path, config_path=path).settings.api.auth.jwt_secret.get_secret_value() == "yes"
+
+
+def test_set_config_value_rewrites_a_layout_it_cannot_edit(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yaml", "api:\n  port: 1\napi:\n  port: 1234  # a duplicate key wins\n")
     set_config_value(path, "api.host", "0.0.0.0")
     assert path.read_text().startswith("# gpt-trader configuration")
     s = load(tmp_path, config_path=path).settings
