@@ -112,7 +112,7 @@ def _pyyaml_safe(value: Any) -> Any:
 
 
 def _indentation(text: str) -> tuple[int, int]:
-    """(indent of a nested key, indent of a list's dash below its key) as the file has them; 2 and 0
+    """(indent of the first nested key, indent of a list's dash below its key) as the file has them; 2 and 0
     when it has none. ruamel.yaml's own guess takes a list's items for the mapping indentation."""
     mapping: int | None = None
     offset: int | None = None
@@ -126,7 +126,7 @@ def _indentation(text: str) -> tuple[int, int]:
             if offset is None:
                 offset = max(0, indent - previous_key_indent)
             continue
-        if indent > 0 and (mapping is None or indent < mapping):
+        if indent > 0 and mapping is None:  # the first nested key sets the style of the file
             mapping = indent
         previous_key_indent = indent
     return mapping or 2, offset or 0
