@@ -17,7 +17,7 @@ from pathlib import Path
 from adapters.state.sqlite import SqliteStateStore
 from gpt_trader_core.domain.records import Execution, ExecutionStatus
 from tests.e2e.conftest import GPT_TRADER, free_port
-from tests.unit.test_monitor import parse_prometheus, sample
+from tests.unit.test_prometheus_exposition import parse_prometheus, sample
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
