@@ -9,7 +9,7 @@ from cleo.io.inputs.argument import Argument
 from cleo.io.inputs.option import Option
 
 from entrypoints.cli.base import AppCommand
-from entrypoints.cli.commands.workflow import FORMATS, check_format, show_execution
+from entrypoints.cli.commands.workflow.output import FORMATS, check_format, show_execution
 
 if TYPE_CHECKING:
     from entrypoints.container import Container

@@ -17,7 +17,7 @@ from cleo.io.inputs.argument import Argument
 from cleo.io.inputs.option import Option
 
 from entrypoints.cli.base import AppCommand
-from entrypoints.cli.commands.workflow import FORMATS, check_format, exit_code, progress_line, show_execution
+from entrypoints.cli.commands.workflow.output import FORMATS, check_format, exit_code, progress_line, show_execution
 from gpt_trader_core.errors import InvalidParameterError
 
 if TYPE_CHECKING:

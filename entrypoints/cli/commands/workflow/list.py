@@ -8,7 +8,7 @@ from cleo.helpers import option
 from cleo.io.inputs.option import Option
 
 from entrypoints.cli.base import AppCommand
-from entrypoints.cli.commands.workflow import EXECUTION_HEADERS, FORMATS, check_format, execution_rows
+from entrypoints.cli.commands.workflow.output import EXECUTION_HEADERS, FORMATS, check_format, execution_rows
 
 if TYPE_CHECKING:
     from entrypoints.container import Container

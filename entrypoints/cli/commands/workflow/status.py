@@ -9,7 +9,13 @@ from cleo.io.inputs.argument import Argument
 from cleo.io.inputs.option import Option
 
 from entrypoints.cli.base import AppCommand
-from entrypoints.cli.commands.workflow import EXECUTION_HEADERS, FORMATS, check_format, execution_rows, show_execution
+from entrypoints.cli.commands.workflow.output import (
+    EXECUTION_HEADERS,
+    FORMATS,
+    check_format,
+    execution_rows,
+    show_execution,
+)
 
 if TYPE_CHECKING:
     from entrypoints.container import Container
