@@ -124,9 +124,9 @@ def _broker_factory() -> BrokerFactory:
 
 
 def _system_probe(data_dir: str) -> SystemProbe:
-    from adapters.monitor.system import ProcSystemProbe
+    from adapters.monitor.system import PsutilSystemProbe
 
-    return ProcSystemProbe(Path(data_dir).expanduser())
+    return PsutilSystemProbe(Path(data_dir).expanduser())
 
 
 def backtest_defaults(settings: Settings) -> BacktestConfig:
@@ -198,7 +198,7 @@ class Adapters(containers.DeclarativeContainer):
             scheduler_address=settings.provided.executor.scheduler_address,
         )
     )
-    # monitoring: machine and process utilisation (Linux /proc, stdlib fallback)
+    # monitoring: machine and process utilisation (psutil)
     system_probe: providers.Provider[SystemProbe] = providers.Singleton(
         _system_probe, data_dir=settings.provided.system.data_dir
     )
