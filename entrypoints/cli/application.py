@@ -29,7 +29,7 @@ from gpt_trader_core.errors import GptTraderError
 #: command name → "module:Class", imported only when the command is used (keeps --help fast).
 COMMANDS: dict[str, str] = {
     "backtest": "entrypoints.cli.commands.backtest:BacktestCommand",
-    "strategies": "entrypoints.cli.commands.strategies:StrategiesCommand",
+    "strategies": "entrypoints.cli.commands.strategies.list:StrategiesCommand",
     "config show": "entrypoints.cli.commands.config.show:ConfigShowCommand",
     "config get": "entrypoints.cli.commands.config.get:ConfigGetCommand",
     "config set": "entrypoints.cli.commands.config.set:ConfigSetCommand",
@@ -48,6 +48,13 @@ COMMANDS: dict[str, str] = {
     "workflow execute": "entrypoints.cli.commands.workflow.execute:WorkflowExecuteCommand",
     "workflow status": "entrypoints.cli.commands.workflow.status:WorkflowStatusCommand",
     "workflow cancel": "entrypoints.cli.commands.workflow.cancel:WorkflowCancelCommand",
+    # issue 15: the slices without a command until now, and the live monitor
+    "market data": "entrypoints.cli.commands.market.data:MarketDataCommand",
+    "market regime": "entrypoints.cli.commands.market.regime:MarketRegimeCommand",
+    "market analyze": "entrypoints.cli.commands.market.analyze:MarketAnalyzeCommand",
+    "strategies recommend": "entrypoints.cli.commands.strategies.recommend:StrategiesRecommendCommand",
+    "strategies compare": "entrypoints.cli.commands.strategies.compare:StrategiesCompareCommand",
+    "portfolio size": "entrypoints.cli.commands.portfolio.size:PortfolioSizeCommand",
 }
 
 

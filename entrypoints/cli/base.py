@@ -114,3 +114,36 @@ class AppCommand(Command):
                 raise InvalidParameterError(f"--{name} expects key=value, got {item!r} (e.g. --{name} fast=10)")
             pairs[key.strip()] = value.strip()
         return pairs
+
+    # ---- asking for what is missing (interactive mode) ----
+
+    def stdin_is_terminal(self) -> bool:
+        stream = self.io.input.stream
+        try:
+            return bool(stream is not None and stream.isatty())
+        except (AttributeError, ValueError):  # a closed or unusual stream: never a person
+            return False
+
+    def require(
+        self,
+        name: str,
+        value: str | None,
+        *,
+        question: str,
+        choices: Sequence[str] | None = None,
+        default: str | None = None,
+        hint: str = "",
+    ) -> str:
+        """``value``, else ask for it when stdin is a terminal and interaction is allowed (``-n`` never
+        asks), else the one-line error ``NAME is required`` (+ ``hint``)."""
+        if value not in (None, ""):
+            return str(value)
+        if self.io.is_interactive() and self.stdin_is_terminal():
+            if choices:
+                answer = self.choice(question, list(choices), default=default)
+            else:
+                shown = f"{question} [{default}]" if default else question
+                answer = self.ask(f"{shown}: ", default)
+            if answer not in (None, ""):
+                return str(answer)
+        raise InvalidParameterError(f"{name} is required{hint}")

@@ -41,13 +41,15 @@ class BacktestCommand(AppCommand):
 
   <comment>gpt-trader backtest --strategy sma_cross --symbol AAPL --param fast=10 --param slow=20</comment>
   <comment>gpt-trader backtest -s breakout --symbol SPY --from 2020-01-01 --to 2024-12-31 --format json</comment>
-  <comment>gpt-trader backtest -s momentum --symbol GOOG --data-dir ./csv --commission 0.001 --trades</comment>
+  <comment>gpt-trader backtest -s momentum --symbol GOOG --commission 0.001 --trades</comment>
+  <comment>gpt-trader backtest --from 2024-01-01 --to 2024-12-31 --strategy all</comment>
 
+<info>--strategy all</info> ranks every registered strategy (default parameters) in one table.
 Without <info>--data-dir</info> the data come from the deterministic SYNTHETIC market (any symbol works);
 list strategies and their parameters with <info>gpt-trader strategies</info>."""
 
     options: ClassVar[list[Option]] = [
-        option("strategy", "s", "Strategy name (see `gpt-trader strategies`)", flag=False),
+        option("strategy", "s", "Strategy name (see `gpt-trader strategies`), or all", flag=False),
         option("symbol", None, "Symbol", flag=False, default="AAPL"),
         option("from", None, "First day (YYYY-MM-DD)", flag=False),
         option("to", None, "Last day (YYYY-MM-DD)", flag=False),
@@ -86,10 +88,16 @@ list strategies and their parameters with <info>gpt-trader strategies</info>."""
         from entrypoints.container import backtest_defaults
         from gpt_trader_core.backtesting.config import BacktestConfig
         from gpt_trader_core.services.backtest import BacktestRequest
+        from gpt_trader_core.strategy import REGISTRY
 
-        strategy = self.option("strategy")
-        if not strategy:
-            raise InvalidParameterError("--strategy is required (see `gpt-trader strategies`)")
+        strategy = self.require(
+            "--strategy",
+            self.option("strategy"),
+            question="Strategy",
+            choices=[*REGISTRY, "all"],
+            default="sma_cross",
+            hint=" (see `gpt-trader strategies`, or all)",
+        )
         fmt = self.output_format()
         start, end = parse_date("from", self.option("from")), parse_date("to", self.option("to"))
         if start and end and end < start:
@@ -113,6 +121,8 @@ list strategies and their parameters with <info>gpt-trader strategies</info>."""
             take_profit=number("take-profit", None),
             trailing_stop=number("trailing-stop", None),
         )
+        if strategy == "all":
+            return self.compare_all(config, params, start, end, fmt)
         request = BacktestRequest(
             symbol=self.option("symbol"),
             strategy=strategy,
@@ -129,6 +139,21 @@ list strategies and their parameters with <info>gpt-trader strategies</info>."""
 
         run = self.run_with_container(work)
         self.show(run.result, run.record_id, fmt)
+        return 0
+
+    def compare_all(self, config: Any, params: dict[str, str], start: Any, end: Any, fmt: str) -> int:
+        """``--strategy all``: every registered strategy on the symbol, one ranked comparison."""
+        import attrs
+
+        from entrypoints.cli.commands.comparison import print_comparison
+        from entrypoints.cli.commands.strategies.compare import compare, strategy_names
+
+        if params:
+            raise InvalidParameterError("--param needs one strategy; --strategy all runs each with its defaults")
+        symbol, timeframe = self.option("symbol"), self.option("timeframe")
+        settings = attrs.asdict(config, recurse=False)
+        comparison = compare(self, symbol, strategy_names("all"), start, end, timeframe, "sharpe_ratio", **settings)
+        print_comparison(self, comparison, fmt)
         return 0
 
     def show(self, result: Any, record_id: str | None, fmt: str) -> None:

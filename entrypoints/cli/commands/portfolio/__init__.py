@@ -1,0 +1,1 @@
+"""``gpt-trader portfolio``: positions, performance, risk, rebalancing and position sizing."""
