@@ -55,6 +55,7 @@ COMMANDS: dict[str, str] = {
     "strategies recommend": "entrypoints.cli.commands.strategies.recommend:StrategiesRecommendCommand",
     "strategies compare": "entrypoints.cli.commands.strategies.compare:StrategiesCompareCommand",
     "portfolio size": "entrypoints.cli.commands.portfolio.size:PortfolioSizeCommand",
+    "monitor": "entrypoints.cli.commands.monitor.command:MonitorCommand",
 }
 
 

@@ -63,7 +63,11 @@ class AppCommand(Command):
     def execute(self, io: IO) -> int:
         self._io = io  # as Cleo's execute does: the colour setting needs the options before handle()
         self._apply_colour_setting(io)
-        code: int = super().execute(io)
+        try:
+            code: int = self.handle()
+        except KeyboardInterrupt:  # Cleo's execute would turn Ctrl-C into a plain 1
+            io.write_error_line("<comment>interrupted</comment>")
+            return 130
         return code
 
     def _apply_colour_setting(self, io: IO) -> None:

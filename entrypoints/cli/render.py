@@ -87,6 +87,7 @@ _LABELS = {
     "commissions": "Commissions [$]",
     "sqn": "SQN",
     "pnl": "P&L [$]",
+    "equity": "Equity [$]",
     "unrealized_pnl": "Unrealised P&L [$]",
     "realized_pnl": "Realised P&L [$]",
     "duration": "Duration [days]",
