@@ -24,6 +24,7 @@ from gpt_trader_core.domain.records import (
     StudyRecord,
     TrialRecord,
 )
+from gpt_trader_core.domain.specs import FeedSpec
 from gpt_trader_core.domain.trading import Account, Fill, Order, OrderState, Position
 
 T = TypeVar("T")
@@ -326,3 +327,36 @@ class Broker(Protocol):
     async def sync(self, bar: BarEvent) -> tuple[list[OrderState], list[Fill]]: ...
 
     async def reconcile(self, orders: Sequence[OrderState], fills: Sequence[Fill]) -> None: ...
+
+
+# -- trading sessions: their feeds and who runs them (defects: issue 11.1/11.2) --------------------
+
+
+class SessionFeeds(Protocol):
+    """Builds a trading session's market feed from its stored ``FeedSpec``.
+
+    Contract: ``pin(spec, symbols)`` returns the spec with everything that decides its bars made
+    explicit — a replay's data source (the configured one when the spec has none), its range and
+    each symbol's data fingerprint — or raises ``DataSourceError``/``InvalidDataError`` when the data
+    cannot be loaded. ``__call__(session)`` builds the feed of a pinned spec on exactly those data,
+    or raises: ``DataSourceError`` when they changed or are gone, ``ConflictError`` when the session
+    does not say which data they were.
+    """
+
+    def pin(self, spec: FeedSpec, symbols: Sequence[str]) -> FeedSpec: ...
+
+    def __call__(self, session: SessionRecord) -> MarketFeed: ...
+
+
+class SessionOwners(Protocol):
+    """Who runs a session: a session is ``running`` only while a live owner holds it.
+
+    Contract: ``me`` names this process (stored as ``SessionRecord.owner``); ``alive(owner)`` is
+    False only when that owner is known to be gone (a killed process), so a session is never
+    recovered twice. A lease-based implementation (several workers) fits the same two members.
+    """
+
+    @property
+    def me(self) -> str: ...
+
+    def alive(self, owner: str | None) -> bool: ...
