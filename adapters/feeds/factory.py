@@ -18,7 +18,7 @@ from gpt_trader_core.ports import MarketData, MarketFeed
 
 
 class FeedFactory:
-    """The ``SessionFeeds`` port: ``replay`` feeds play history from the session's recorded data
+    """The ``FeedFactory`` port: ``replay`` feeds play history from the session's recorded data
     source (the configured ``market_data`` when it is that source, else the source opened again);
     ``synthetic`` feeds generate live SYNTHETIC bars."""
 

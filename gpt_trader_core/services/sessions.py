@@ -8,7 +8,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -23,15 +23,13 @@ from gpt_trader_core.domain.symbols import normalize_symbol
 from gpt_trader_core.domain.trading import Fill, OrderSide, Position
 from gpt_trader_core.errors import ConflictError, GptTraderError, InvalidParameterError
 from gpt_trader_core.portfolio import RebalancePlan, classify_tier, rebalance_plan
-from gpt_trader_core.ports import Broker, EventBus, SessionFeeds, SessionOwners, Subscription, TradingStore
+from gpt_trader_core.ports import BrokerFactory, EventBus, FeedFactory, SessionOwners, Subscription, TradingStore
 from gpt_trader_core.risk import RiskLimits
 from gpt_trader_core.services.backtest import new_id
 from gpt_trader_core.strategy.registry import StrategyRegistry
 from gpt_trader_core.trading.engine import SessionEngine
 
 log = logging.getLogger("gpt_trader.sessions")
-
-BrokerFactory = Callable[[SessionRecord], Broker]
 
 
 def _spec(cls: type, value: Any, what: str) -> Any:
@@ -138,7 +136,7 @@ class TradingSessions:
         store: TradingStore,
         bus: EventBus,
         registry: StrategyRegistry,
-        feeds: SessionFeeds,
+        feeds: FeedFactory,
         brokers: BrokerFactory,
         owners: SessionOwners | None = None,
     ) -> None:
