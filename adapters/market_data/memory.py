@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from adapters.market_data._tabular import StoredBars, serve
 from gpt_trader_core.data.resample import TimeBound
 from gpt_trader_core.domain.bars import TIMEFRAMES, Bars
+from gpt_trader_core.domain.symbols import normalize_symbol
 from gpt_trader_core.errors import DataSourceError
 
 __all__ = ["InMemoryMarketData"]
@@ -50,6 +51,7 @@ class InMemoryMarketData:
         return serve(StoredBars(bars=bars, known=True), start, end, timeframe, f"{self._name} {symbol}")
 
     def _find(self, symbol: str) -> Bars:
+        normalize_symbol(symbol)  # the one symbol rule, before looking
         if symbol in self._bars:
             return self._bars[symbol]
         if isinstance(symbol, str):

@@ -37,7 +37,7 @@ def normalize_symbol(symbol: Any) -> str:
         if _SYMBOL.fullmatch(key):
             return key
         if len(key) > 32:
-            why = f"{len(key):,} characters, more than 32"
+            why = "more than 32 characters"
         else:
             bad = sorted({c for c in key if not _SYMBOL.fullmatch(c)})
             why = f"{' '.join(repr(c) for c in bad[:5])} not allowed"
