@@ -337,16 +337,19 @@ class Broker(Protocol):
 class FeedFactory(Protocol):
     """Opens the market feed a trading session reads, from its stored ``FeedSpec``.
 
-    Contract: ``pin(spec, symbols)`` returns the spec with everything that decides its bars made
-    explicit — a replay's data source (the configured one when the spec has none), its range and
+    Contract: ``pin(spec, symbols, require)`` returns the spec with everything that decides its bars
+    made explicit — a replay's data source (the configured one when the spec has none), its range and
     each symbol's data fingerprint — or raises ``DataSourceError``/``InvalidDataError`` when the data
-    cannot be loaded. ``factory(session)`` returns a ``MarketFeed`` for the session's symbols on
-    exactly the data its pinned spec names, so a resumed session sees the bars it saw before, or
-    raises: ``DataSourceError`` when they changed or are gone, ``ConflictError`` when the session
-    does not say which data they were.
+    cannot be loaded; ``require`` (the strategy's ``require_bars``) sees each symbol's replayed bars
+    and raises when they are too few, as a backtest on the same data would. ``factory(session)``
+    returns a ``MarketFeed`` for the session's symbols on exactly the data its pinned spec names, so
+    a resumed session sees the bars it saw before, or raises: ``DataSourceError`` when they changed
+    or are gone, ``ConflictError`` when the session does not say which data they were.
     """
 
-    def pin(self, spec: FeedSpec, symbols: Sequence[str]) -> FeedSpec: ...
+    def pin(
+        self, spec: FeedSpec, symbols: Sequence[str], require: Callable[[Bars], None] | None = None
+    ) -> FeedSpec: ...
 
     def __call__(self, session: SessionRecord, /) -> MarketFeed: ...
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
@@ -25,12 +25,15 @@ class FeedFactory:
     def __init__(self, market_data: MarketData) -> None:
         self._market_data = market_data
 
-    def pin(self, spec: FeedSpec, symbols: Sequence[str]) -> FeedSpec:
+    def pin(self, spec: FeedSpec, symbols: Sequence[str], require: Callable[[Bars], None] | None = None) -> FeedSpec:
         """``spec`` with its data made explicit (see the port); loads every symbol's data once."""
         if spec.kind == "synthetic":
             return spec if spec.started_at is not None else attrs.evolve(spec, started_at=time.time())
         source = spec.source or describe_source(self._market_data)
         bars = self._history(source, spec, symbols)
+        if require is not None:  # the backtest's rule: too few bars for the strategy is refused, not traded
+            for b in bars.values():
+                require(b)
         ReplayFeed(bars, warmup=spec.warmup)  # refuses data without common bars now, not at the first bar
         return attrs.evolve(
             spec,

@@ -209,7 +209,8 @@ class TradingSessions:
         cannot be loaded is saved as failed with the reason, and the error raised."""
         record = self.validate(request)
         try:
-            feed = await asyncio.to_thread(self._feeds.pin, record.feed, record.symbols)
+            require = self._registry.create(record.strategy, **record.params).require_bars
+            feed = await asyncio.to_thread(self._feeds.pin, record.feed, record.symbols, require)
             record = attrs.evolve(record, feed=feed)
             engine = self._engine(record)
         except Exception as exc:

@@ -126,3 +126,13 @@ def test_a_killed_session_shows_as_interrupted(tmp_path: Path, isolated_env: dic
     resumed = cli("run", "--resume", str(killed["id"]), "--speed", "0", "--set", db)
     assert resumed.returncode == 0, resumed.stderr
     assert session(cli, db)["status"] == "finished"
+
+
+def test_run_and_backtest_apply_one_rule_for_too_little_data(cli: Cli, tmp_path: Path) -> None:
+    write_csv(tmp_path / "csv", "GOOG", seed=11, start="2020-01-01", end="2020-01-07")  # 5 bars
+    db = f"state.url=sqlite:///{tmp_path / 's.db'}"
+    backtest = cli("backtest", "-s", "sma_cross", "--symbol", "GOOG", "--data-dir", "./csv", "--set", db)
+    run = cli(*RUN, "--set", db)
+    assert backtest.returncode != 0 and run.returncode == backtest.returncode
+    needs = backtest.stderr.split("needs at least ")[1].split(" bars")[0]
+    assert f"needs at least {needs} bars, got 5 for GOOG" in run.stderr, run.stderr
