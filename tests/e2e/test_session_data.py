@@ -4,9 +4,12 @@ session shows as interrupted."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -136,3 +139,30 @@ def test_run_and_backtest_apply_one_rule_for_too_little_data(cli: Cli, tmp_path:
     assert backtest.returncode != 0 and run.returncode == backtest.returncode
     needs = backtest.stderr.split("needs at least ")[1].split(" bars")[0]
     assert f"needs at least {needs} bars, got 5 for GOOG" in run.stderr, run.stderr
+
+
+def test_run_without_a_terminal_prints_progress_lines(tmp_path: Path, isolated_env: dict[str, str]) -> None:
+    db = f"state.url=sqlite:///{tmp_path / 's.db'}"
+    run = ["run", "-s", "momentum", "--symbol", "AAPL", "--speed", "600", "--set", db]  # 10 bars a second
+    proc = subprocess.Popen(
+        [*COMMAND, *run], env=isolated_env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert proc.stdout is not None
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+    try:
+        first = lines.get(timeout=20)  # while it runs: a live session never ends unless stopped
+        second = lines.get(timeout=5)
+        assert proc.poll() is None
+    except queue.Empty:
+        raise AssertionError("no progress line on a pipe while the session runs") from None
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert first.startswith("bar ") and "equity" in first and second.startswith("bar ")
+    deadline = time.monotonic() + 5
+    rest = []
+    while time.monotonic() < deadline and not any("stopped" in line for line in rest):
+        with contextlib.suppress(queue.Empty):
+            rest.append(lines.get(timeout=1))
+    assert any("stopped" in line for line in rest)
