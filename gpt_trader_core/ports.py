@@ -36,7 +36,8 @@ class MarketData(Protocol):
     """Historical OHLCV bars by symbol.
 
     Contract: ``history`` returns validated ``Bars`` with ``start <= timestamp <= end`` (either bound
-    may be ``None`` for "from the first" / "to the last" available bar) at ``timeframe``; the same
+    may be ``None`` for "from the first" / "to the last" available bar) at ``timeframe`` (``None``:
+    the source's own timeframe — a file of hourly bars stays hourly unless asked); the same
     arguments give identical bars. It raises ``DataSourceError`` when the symbol or timeframe is not
     available and ``InvalidDataError`` when the stored data is broken. ``name`` identifies the source
     in cache keys and outputs (e.g. ``synthetic(seed=0)``).
@@ -54,7 +55,7 @@ class MarketData(Protocol):
         symbol: str,
         start: dt.datetime | None = None,
         end: dt.datetime | None = None,
-        timeframe: str = "1d",
+        timeframe: str | None = None,
     ) -> Bars: ...
 
 

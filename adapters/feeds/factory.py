@@ -37,6 +37,7 @@ class FeedFactory:
         ReplayFeed(bars, warmup=spec.warmup)  # refuses data without common bars now, not at the first bar
         return attrs.evolve(
             spec,
+            timeframe=next(iter(bars.values())).timeframe,
             source=source,
             start=min(to_datetime(b.timestamps[0]) for b in bars.values()),
             end=max(to_datetime(b.timestamps[-1]) for b in bars.values()),
@@ -48,7 +49,7 @@ class FeedFactory:
         if spec.kind == "synthetic":
             return SyntheticLiveFeed(
                 seed=spec.seed,
-                timeframe=spec.timeframe,
+                timeframe=spec.bar_timeframe,
                 start=spec.start or SYNTHETIC_START,
                 interval=spec.interval,
                 history_bars=spec.history_bars,

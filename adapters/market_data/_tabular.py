@@ -281,10 +281,13 @@ def serve(
     stored: StoredBars,
     start: TimeBound | None,
     end: TimeBound | None,
-    timeframe: str,
+    timeframe: str | None,
     where: str,
 ) -> Bars:
-    """``stored`` at ``timeframe`` (aggregated when coarser) with ``start <= timestamp <= end``."""
+    """``stored`` at ``timeframe`` (aggregated when coarser; ``None``: the stored bars' own, never
+    aggregated unasked) with ``start <= timestamp <= end``."""
+    if timeframe is None:
+        timeframe = stored.bars.timeframe
     if timeframe not in TIMEFRAMES:
         raise DataSourceError(f"unknown timeframe {timeframe!r}; use one of {', '.join(TIMEFRAMES)}")
     lo, hi = parse_time_bound(start, end=False), parse_time_bound(end, end=True)
@@ -396,10 +399,11 @@ class FileMarketData(abc.ABC):
         symbol: str,
         start: TimeBound | None = None,
         end: TimeBound | None = None,
-        timeframe: str = "1d",
+        timeframe: str | None = None,
     ) -> Bars:
-        """The file's bars at ``timeframe`` (aggregated when coarser than the file's) within the range."""
-        if timeframe not in TIMEFRAMES:
+        """The file's bars at ``timeframe`` (aggregated when coarser than the file's; ``None``: the
+        file's own timeframe) within the range."""
+        if timeframe is not None and timeframe not in TIMEFRAMES:
             raise DataSourceError(f"unknown timeframe {timeframe!r}; use one of {', '.join(TIMEFRAMES)}")
         key, path = find_symbol_file(self._directory, symbol, self.suffixes, self.kind)
         bars = serve(self._load(key, path), start, end, timeframe, str(path))

@@ -43,9 +43,10 @@ class InMemoryMarketData:
         symbol: str,
         start: TimeBound | None = None,
         end: TimeBound | None = None,
-        timeframe: str = "1d",
+        timeframe: str | None = None,
     ) -> Bars:
-        if timeframe not in TIMEFRAMES:
+        """The stored bars at ``timeframe`` (``None``: their own) within the range."""
+        if timeframe is not None and timeframe not in TIMEFRAMES:
             raise DataSourceError(f"unknown timeframe {timeframe!r}; use one of {', '.join(TIMEFRAMES)}")
         bars = self._find(symbol)
         return serve(StoredBars(bars=bars, known=True), start, end, timeframe, f"{self._name} {symbol}")

@@ -51,7 +51,7 @@ class SyntheticMarketData:
         symbol: str,
         start: TimeBound | None = None,
         end: TimeBound | None = None,
-        timeframe: str = "1d",
+        timeframe: str | None = None,
     ) -> Bars:
         """SYNTHETIC bars of ``symbol`` with ``start <= timestamp <= end`` at ``timeframe``."""
         return self.market(symbol, start, end, timeframe).bars
@@ -61,7 +61,7 @@ class SyntheticMarketData:
         symbol: str,
         start: TimeBound | None = None,
         end: TimeBound | None = None,
-        timeframe: str = "1d",
+        timeframe: str | None = None,
     ) -> list[str]:
         """The ground-truth regime name of each bar ``history`` returns for the same arguments."""
         return self.market(symbol, start, end, timeframe).regime_names()
@@ -71,10 +71,11 @@ class SyntheticMarketData:
         symbol: str,
         start: TimeBound | None = None,
         end: TimeBound | None = None,
-        timeframe: str = "1d",
+        timeframe: str | None = None,
     ) -> SyntheticMarket:
         """Bars and regimes together (one generation)."""
         key = normalize_symbol(symbol)
+        timeframe = timeframe or "1d"  # the synthetic market's own bars are daily
         if timeframe not in TIMEFRAMES:
             raise DataSourceError(f"unknown timeframe {timeframe!r}; use one of {', '.join(TIMEFRAMES)}")
         return generate(

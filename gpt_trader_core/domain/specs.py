@@ -75,8 +75,13 @@ def _when(value: Any) -> dt.datetime | None:
     raise InvalidParameterError(f"feed start/end must be a datetime, got {value!r}")
 
 
-def _default_timeframe(spec: Any) -> str:
-    return "1d" if spec.kind == "replay" else "1m"
+def _default_timeframe(spec: Any) -> str | None:
+    return None if spec.kind == "replay" else "1m"
+
+
+def _timeframe(_: Any, __: Any, value: Any) -> None:
+    if value is not None and value not in TIMEFRAMES:
+        raise InvalidParameterError(f"timeframe must be one of {', '.join(TIMEFRAMES)}, got {value!r}")
 
 
 @attrs.frozen
@@ -86,7 +91,8 @@ class FeedSpec:
     ``kind``: ``replay`` (history from ``source``, between ``start`` and ``end``) or ``synthetic`` (live
     SYNTHETIC bars generated from ``seed`` from ``start``, default 2024-01-02, one every bar length /
     ``speed`` seconds from the wall-clock time ``started_at``, after ``history_bars`` warm-up bars).
-    ``timeframe``: replay default ``1d``, synthetic default ``1m``. ``speed``: a multiple of real time,
+    ``timeframe``: replay default ``None`` = the data's own (set when the session starts), synthetic
+    default ``1m``. ``speed``: a multiple of real time,
     0 = as fast as possible; ``None`` = the kind's default (replay: as fast as possible; synthetic:
     one bar per second). ``warmup``: leading replay bars used as history only. ``stop_after``: stop
     (resumably) once this many bars are done.
@@ -97,8 +103,8 @@ class FeedSpec:
     """
 
     kind: str = attrs.field(default="synthetic", validator=_choice("feed kind", FEED_KINDS))
-    timeframe: str = attrs.field(
-        default=attrs.Factory(_default_timeframe, takes_self=True), validator=_choice("timeframe", tuple(TIMEFRAMES))
+    timeframe: str | None = attrs.field(
+        default=attrs.Factory(_default_timeframe, takes_self=True), validator=_timeframe
     )
     speed: float | None = attrs.field(default=None, validator=_non_negative("speed"))
     start: dt.datetime | None = attrs.field(default=None, converter=_when)
@@ -116,14 +122,21 @@ class FeedSpec:
             raise InvalidParameterError(f"stop_after must be a number of bars >= 1, got {self.stop_after!r}")
         if self.start is not None and self.end is not None and self.end < self.start:
             raise InvalidParameterError(f"the feed's end ({self.end}) is before its start ({self.start})")
-        if self.kind == "synthetic" and self.timeframe in ("1w", "1mo"):
+        if self.kind == "synthetic" and self.timeframe in ("1w", "1mo", None):
             raise InvalidParameterError(
                 f"a synthetic live feed needs an intraday or daily timeframe, got {self.timeframe!r}"
             )
 
     @property
+    def bar_timeframe(self) -> str:
+        """The bars' timeframe (a replay's is known once its data are loaded, see ``FeedFactory.pin``)."""
+        if self.timeframe is None:
+            raise InvalidParameterError("the replay's timeframe is not known before its data are loaded")
+        return self.timeframe
+
+    @property
     def bar_seconds(self) -> float:
-        return float(TIMEFRAMES[self.timeframe] / TIMEFRAMES["1m"]) * 60.0
+        return float(TIMEFRAMES[self.bar_timeframe] / TIMEFRAMES["1m"]) * 60.0
 
     @property
     def interval(self) -> float:

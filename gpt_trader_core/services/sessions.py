@@ -200,7 +200,7 @@ class TradingSessions:
             self._brokers(record),
             self._store,
             self._bus,
-            timeframe=record.feed.timeframe,
+            timeframe=record.feed.bar_timeframe,
             risk_limits=_limits(record.risk) if record.risk else None,
         )
 

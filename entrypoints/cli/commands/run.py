@@ -46,7 +46,7 @@ before it is reported, so a session survives a crash: <info>--resume SESSION_ID<
         option(
             "speed", None, "Replay/synthetic speed as a multiple of real time (0 = as fast as possible)", flag=False
         ),
-        option("timeframe", "t", "Bar timeframe (replay default 1d, synthetic default 1m)", flag=False),
+        option("timeframe", "t", "Bar timeframe (replay default: the data's own, synthetic default 1m)", flag=False),
         option("from", None, "Replay from (YYYY-MM-DD)", flag=False),
         option("to", None, "Replay to (YYYY-MM-DD)", flag=False),
         option("param", "p", "Strategy parameter key=value (repeatable)", flag=False, multiple=True),
@@ -82,8 +82,8 @@ before it is reported, so a session survives a crash: <info>--resume SESSION_ID<
         speed = parse_float("speed", self.option("speed"))
         if speed is not None and speed < 0:
             raise InvalidParameterError(f"--speed must be >= 0, got {speed:g}")
-        timeframe = self.option("timeframe") or ("1d" if feed_kind == "replay" else "1m")
-        if timeframe not in TIMEFRAMES:
+        timeframe = self.option("timeframe") or (None if feed_kind == "replay" else "1m")
+        if timeframe is not None and timeframe not in TIMEFRAMES:
             raise InvalidParameterError(
                 f"--timeframe {shown(timeframe)} is unknown; use one of {', '.join(TIMEFRAMES)}"
             )
