@@ -4,10 +4,12 @@ the sessions a crashed process left running."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -73,14 +75,23 @@ class SessionRequest:
     tier_aware: bool = True
 
 
+@functools.cache
+def _process_token() -> str:
+    """Tells this process from an earlier one that had the same pid (a container's pid 1 restarted)."""
+    return uuid.uuid4().hex[:12]
+
+
 class LocalOwners:
-    """``SessionOwners`` for one machine: this process is ``host:pid``; an owner on this host is alive
-    while a process with its pid exists. Owners on other hosts cannot be checked from here and count
-    as alive (never recovered twice); leases replace this when several workers share a store."""
+    """``SessionOwners`` for one machine: this process is ``host:pid:token``; an owner on this host is
+    alive while a process with its pid exists, unless that pid is this process's and the token is not
+    (an earlier incarnation: a restarted container's pid 1). Owners on other hosts cannot be checked
+    from here and count as alive (never recovered twice); leases replace this when several workers
+    share a store."""
 
     def __init__(self) -> None:
         self._host = socket.gethostname()
-        self._me = f"{self._host}:{os.getpid()}"
+        self._pid = os.getpid()
+        self._me = f"{self._host}:{self._pid}:{_process_token()}"
 
     @property
     def me(self) -> str:
@@ -89,9 +100,14 @@ class LocalOwners:
     def alive(self, owner: str | None) -> bool:
         if owner is None:
             return False
-        host, _, pid = owner.rpartition(":")
+        if owner == self._me:
+            return True
+        host, _, rest = owner.partition(":")
+        pid = rest.partition(":")[0]
         if host != self._host or not pid.isdigit():
             return True
+        if int(pid) == self._pid:
+            return False
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
@@ -212,7 +228,7 @@ class TradingSessions:
             require = self._registry.create(record.strategy, **record.params).require_bars
             feed = await asyncio.to_thread(self._feeds.pin, record.feed, record.symbols, require)
             record = attrs.evolve(record, feed=feed)
-            engine = self._engine(record)
+            engine = await asyncio.to_thread(self._engine, record)
         except Exception as exc:
             await self._fail(record, exc, "failed to start")
             raise

@@ -163,3 +163,11 @@ def test_new_values_round_trip() -> None:
     row = _old_row({}, None)
     record = attrs.evolve(_codec.session_from_row(row), feed=feed, risk=RiskSpec(max_drawdown_pct=7.0), owner="h:1")
     assert _codec.session_from_row(_codec.session_row(record)) == record
+
+
+def test_an_earlier_process_with_this_pid_is_not_alive() -> None:
+    """A restarted container's server gets the pid its killed predecessor had (often 1)."""
+    owners = LocalOwners()
+    host, pid, _token = owners.me.split(":")
+    assert owners.alive(owners.me) and not owners.alive(f"{host}:{pid}:earlier") and not owners.alive(None)
+    assert owners.alive(f"{host}:1:any") and owners.alive(f"elsewhere:{pid}:any")  # pid 1 exists here
