@@ -166,3 +166,55 @@ def test_run_without_a_terminal_prints_progress_lines(tmp_path: Path, isolated_e
         with contextlib.suppress(queue.Empty):
             rest.append(lines.get(timeout=1))
     assert any("stopped" in line for line in rest)
+
+
+def test_serve_recovers_a_killed_session_only_on_its_own_data(
+    tmp_path: Path, isolated_env: dict[str, str], cli: Cli
+) -> None:
+    from tests.e2e.conftest import free_port
+    from tests.e2e.test_serve import _wait_healthy
+
+    write_csv(tmp_path / "csv", "GOOG", seed=11)
+    write_csv(tmp_path / "csv", "MSFT", seed=13)
+    db = f"state.url=sqlite:///{tmp_path / 's.db'}"
+    slow = [a if a != "0" else "8640000" for a in RUN]  # 100 daily bars a second
+    ids = []
+    for symbol in ("GOOG", "MSFT"):
+        proc = subprocess.Popen(
+            [*COMMAND, *[a if a != "GOOG" else symbol for a in slow], "--set", db], env=isolated_env, cwd=tmp_path
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            listed = json.loads(cli("sessions", "list", "--format", "json", "--set", db).stdout or "[]")
+            mine = [s for s in listed if s["symbols"] == [symbol]]
+            if mine and mine[0]["last_bar"] > 10:
+                break
+            time.sleep(0.3)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        ids.append(mine[0]["id"])
+    write_csv(tmp_path / "csv", "MSFT", seed=14)  # MSFT's data changed while nothing ran it
+    killed = {s["id"]: s for s in json.loads(cli("sessions", "list", "--format", "json", "--set", db).stdout)}
+    assert {killed[i]["status"] for i in ids} == {"interrupted"}
+
+    port = free_port()
+    server = subprocess.Popen(
+        [*COMMAND, "serve", "--port", str(port), "--set", db, "--set", "api.shutdown_timeout=3"],
+        env=isolated_env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}/api/v1/system/health/live", server)
+        time.sleep(1.0)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        log, _ = server.communicate(timeout=30)
+    after = {s["id"]: s for s in json.loads(cli("sessions", "list", "--format", "json", "--set", db).stdout)}
+    goog, msft = after[ids[0]], after[ids[1]]
+    assert goog["last_bar"] > killed[ids[0]]["last_bar"]  # recovered and traded on, on its own data
+    assert msft["status"] == "failed" and msft["last_bar"] == killed[ids[1]]["last_bar"]  # never traded
+    assert "not recovered" in msft["error"] and "changed since it started" in msft["error"]
+    assert "changed since it started" in log
