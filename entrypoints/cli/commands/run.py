@@ -78,7 +78,7 @@ before it is reported, so a session survives a crash: <info>--resume SESSION_ID<
         symbols = tuple(self.option("symbol") or ["AAPL"])
         feed_kind = self.option("feed")
         if feed_kind not in ("synthetic", "replay"):
-            raise InvalidParameterError(f"--feed must be synthetic or replay, got {feed_kind!r}")
+            raise InvalidParameterError(f"--feed must be synthetic or replay, got {shown(feed_kind)}")
         speed = parse_float("speed", self.option("speed"))
         if speed is not None and speed < 0:
             raise InvalidParameterError(f"--speed must be >= 0, got {speed:g}")

@@ -9,6 +9,7 @@ from cleo.helpers import option
 from cleo.io.inputs.option import Option
 
 from entrypoints.cli.base import AppCommand
+from gpt_trader_core.domain.symbols import shown
 from gpt_trader_core.errors import ConfigurationError
 
 
@@ -48,7 +49,7 @@ and exits 0.
         settings = loaded.settings
         mode = self.option("mode") or (settings.system.mode if settings.system.mode != "cli" else "api")
         if mode not in ("api", "websocket", "all"):
-            raise ConfigurationError(f"--mode must be api, websocket or all, got {mode!r}")
+            raise ConfigurationError(f"--mode must be api, websocket or all, got {shown(mode)}")
         if settings.api.workers > 1:
             raise ConfigurationError(
                 f"api.workers is {settings.api.workers}: several server workers would each recover and trade the "
