@@ -24,7 +24,9 @@ class RunCommand(AppCommand):
     description = "Run a strategy as a paper-trading session (Ctrl-C stops it cleanly; --resume continues it)."
     help = """Trades <info>--strategy</info> on <info>--symbol</info> with the simulated broker, bar by bar, with the
 same code and fill model as the backtest. Every order, fill, position and equity value is saved
-before it is reported, so a session survives a crash: <info>--resume SESSION_ID</info> continues it.
+before it is reported, so a session survives a crash: <info>--resume SESSION_ID</info> continues it on
+exactly the data it started on (the data source, range and a fingerprint of the bars are stored with
+it; a changed file is refused, saying so). On resume only <info>--speed</info> and <info>--bars</info> apply.
 
   <comment>gpt-trader run --strategy momentum --symbol AAPL --mode paper</comment>   (synthetic bars, 1 per second)
   <comment>gpt-trader run -s sma_cross --symbol GOOG --feed replay --speed 0 --data-dir ./csv</comment>
@@ -54,8 +56,8 @@ before it is reported, so a session survives a crash: <info>--resume SESSION_ID<
         option("commission", None, "Commission rate per side", flag=False),
         option("max-drawdown", None, "Emergency stop beyond this drawdown (%)", flag=False),
         option("max-daily-loss", None, "Emergency stop beyond this daily loss (%)", flag=False),
-        option("bars", None, "Stop after this many bars", flag=False),
-        option("resume", None, "Continue a stored session", flag=False),
+        option("bars", None, "Stop after this many bars (on resume: this many more)", flag=False),
+        option("resume", None, "Continue a stored session on the data it started on", flag=False),
         option("data-dir", None, "Directory of SYMBOL.csv files for the replay", flag=False),
         option("no-tier-check", None, "Allow strategies outside the capital tier", flag=True),
     ]
