@@ -301,7 +301,16 @@ def _legacy_when(value: Any) -> dt.datetime | None:
 
 
 def legacy_feed(data: Mapping[str, Any]) -> FeedSpec:
-    """A ``FeedSpec`` from a feed dict stored before version 2 (see the comment above)."""
+    """A ``FeedSpec`` from a feed dict stored before version 2 (see the comment above). A description
+    no code of the time could run (an unknown kind or timeframe: its session failed when started)
+    still loads, as a replay of unrecorded data, so it is listed but refuses to resume."""
+    try:
+        return _legacy_feed(data)
+    except (InvalidParameterError, TypeError, ValueError):
+        return FeedSpec("replay")
+
+
+def _legacy_feed(data: Mapping[str, Any]) -> FeedSpec:
     old = decode_tree(dict(data))
     kind = old.get("kind", "synthetic")
     stop_after = old.get("stop_after") or None

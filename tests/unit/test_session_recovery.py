@@ -147,6 +147,13 @@ def test_old_replays_load_but_refuse_to_resume_saying_why() -> None:
         FeedFactory(SyntheticMarketData())(record)
 
 
+def test_old_feeds_that_never_ran_still_load_and_refuse_to_resume() -> None:
+    for old in ({"kind": "carrier-pigeon"}, {"kind": "synthetic", "timeframe": "2h"}, {"kind": "replay", "start": "x"}):
+        record = _codec.session_from_row(_old_row(old, None))
+        with pytest.raises(ConflictError, match="does not record which data it replays"):
+            FeedFactory(SyntheticMarketData())(record)
+
+
 def test_old_risk_limits_keep_the_defaults_of_their_time() -> None:
     record = _codec.session_from_row(_old_row({"kind": "synthetic"}, {"max_drawdown_pct": 5.0}))
     assert record.risk == RiskSpec(
