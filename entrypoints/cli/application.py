@@ -55,6 +55,9 @@ COMMANDS: dict[str, str] = {
     "strategies recommend": "entrypoints.cli.commands.strategies.recommend:StrategiesRecommendCommand",
     "strategies compare": "entrypoints.cli.commands.strategies.compare:StrategiesCompareCommand",
     "portfolio size": "entrypoints.cli.commands.portfolio.size:PortfolioSizeCommand",
+    "portfolio positions": "entrypoints.cli.commands.portfolio.positions:PortfolioPositionsCommand",
+    "portfolio performance": "entrypoints.cli.commands.portfolio.performance:PortfolioPerformanceCommand",
+    "portfolio risk": "entrypoints.cli.commands.portfolio.risk:PortfolioRiskCommand",
     "monitor": "entrypoints.cli.commands.monitor.command:MonitorCommand",
 }
 

@@ -91,6 +91,10 @@ _LABELS = {
     "unrealized_pnl": "Unrealised P&L [$]",
     "realized_pnl": "Realised P&L [$]",
     "duration": "Duration [days]",
+    "var_95_pct": "VaR 95% [%]",
+    "cvar_95_pct": "CVaR 95% [%]",
+    "var_99_pct": "VaR 99% [%]",
+    "cvar_99_pct": "CVaR 99% [%]",
     "rsi_14": "RSI (14)",
     "atr_14": "ATR (14)",
     "obv": "OBV",
@@ -141,7 +145,9 @@ def display(value: Any, key: str = "") -> str:
             return "—"
         if math.isinf(value):
             return "∞" if value > 0 else "-∞"
-        money_or_pct = key.endswith(("_pct", "equity", "pnl", "notional", "capital", "price"))
+        if key.endswith(("size", "units", "quantity")):
+            return f"{value:,g}"
+        money_or_pct = key.endswith(("_pct", "equity", "pnl", "notional", "capital", "price", "commissions"))
         places = 0 if key.endswith(("volume", "obv")) else 2 if money_or_pct or abs(value) >= 1000 else 4
         return f"{value:,.{places}f}"
     if isinstance(value, bool) or value is None:
