@@ -59,6 +59,10 @@ def test_risk(cli: Cli, session_id: str) -> None:
     data = json.loads(cli("portfolio", "risk", session_id, "--format", "json").stdout)
     assert data["bars"] == 130 and data["var_99_pct"] >= data["var_95_pct"] > 0
     assert data["cvar_95_pct"] >= data["var_95_pct"] and data["max_drawdown_pct"] >= data["current_drawdown_pct"]
+    limit = data["limits"]["max_drawdown_pct"]
+    assert (
+        limit["limit"] == 10 and limit["current"] == pytest.approx(data["max_drawdown_pct"]) and not limit["breached"]
+    )
     table = cli("portfolio", "risk", session_id).stdout
     assert "VaR 95% [%]" in table and "Risk limits" in table
 

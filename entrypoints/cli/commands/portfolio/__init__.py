@@ -35,7 +35,7 @@ class SessionCommand(AppCommand):
             "SESSION", self.argument("session"), question="Session id", hint=" (see `gpt-trader sessions list`)"
         )
 
-    def ask(self, work: Any) -> Any:
+    def for_session(self, work: Any) -> Any:
         session_id = self.session_id()
 
         async def run(container: Container) -> Any:

@@ -21,7 +21,7 @@ the (downsampled) equity curve, csv prints the curve.
         from entrypoints.serialization import dumps, to_plain
 
         fmt = self.output_format()
-        perf = self.ask(lambda view, sid: view.performance(sid))
+        perf = self.for_session(lambda view, sid: view.performance(sid))
         stats: dict[str, Any] = dict(perf.statistics)
         if fmt == "json":  # the REST API's shape (GET /api/v1/portfolio/performance)
             self.line(

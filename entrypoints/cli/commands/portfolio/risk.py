@@ -30,7 +30,7 @@ class PortfolioRiskCommand(SessionCommand):
         from entrypoints.serialization import dumps, to_plain
 
         fmt = self.output_format()
-        risk = self.ask(lambda view, sid: view.risk(sid))
+        risk = self.for_session(lambda view, sid: view.risk(sid))
         values = [(name, getattr(risk, name)) for name in FIELDS]
         if fmt == "json":  # the REST API's shape (GET /api/v1/portfolio/risk)
             self.line(dumps({"session_id": risk.session_id, **dict(values), "limits": to_plain(dict(risk.limits))}))
