@@ -13,21 +13,8 @@ from tests.cli.support import Cli, assert_one_line_error
 
 @pytest.fixture
 def session_id(cli: Cli) -> str:
-    run = cli(
-        "run",
-        "-s",
-        "sma_cross",
-        "--symbol",
-        "AAPL",
-        "--feed",
-        "replay",
-        "--speed",
-        "0",
-        "--from",
-        "2024-01-01",
-        "--to",
-        "2024-06-30",
-    )
+    replay = "run -s sma_cross --symbol AAPL --feed replay --speed 0 --from 2024-01-01 --to 2024-06-30"
+    run = cli(*replay.split(), "--max-drawdown", "10")
     assert run.returncode == 0, run.stderr
     (session,) = json.loads(cli("sessions", "list", "--format", "json").stdout)
     return str(session["id"])
