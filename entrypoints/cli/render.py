@@ -85,8 +85,12 @@ _LABELS = {
     "equity_final": "Final equity [$]",
     "equity_peak": "Peak equity [$]",
     "commissions": "Commissions [$]",
+    "commission": "Commission [$]",
     "sqn": "SQN",
     "pnl": "P&L [$]",
+    "return_pct": "Return [%]",
+    "entry_price": "Entry price [$]",
+    "exit_price": "Exit price [$]",
     "equity": "Equity [$]",
     "unrealized_pnl": "Unrealised P&L [$]",
     "realized_pnl": "Realised P&L [$]",
@@ -147,7 +151,7 @@ def display(value: Any, key: str = "") -> str:
             return "∞" if value > 0 else "-∞"
         if key.endswith(("size", "units", "quantity")):
             return f"{value:,g}"
-        money_or_pct = key.endswith(("_pct", "equity", "pnl", "notional", "capital", "price", "commissions"))
+        money_or_pct = key.endswith(("_pct", "equity", "pnl", "notional", "capital", "price", "commission", "commissions"))
         places = 0 if key.endswith(("volume", "obv")) else 2 if money_or_pct or abs(value) >= 1000 else 4
         return f"{value:,.{places}f}"
     if isinstance(value, bool) or value is None:

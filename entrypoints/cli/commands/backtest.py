@@ -9,7 +9,16 @@ from cleo.helpers import option
 from cleo.io.inputs.option import Option
 
 from entrypoints.cli.base import AppCommand
-from entrypoints.cli.render import SYNTHETIC_BANNER, TRADE_COLUMNS, to_csv, trade_rows, write_table
+from entrypoints.cli.render import (
+    HEADLINE,
+    SYNTHETIC_BANNER,
+    TRADE_COLUMNS,
+    headline,
+    key_values,
+    report_table,
+    to_csv,
+    trade_rows,
+)
 from gpt_trader_core.errors import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -170,12 +179,14 @@ list strategies and their parameters with <info>gpt-trader strategies</info>."""
             return
         if result.synthetic:
             self.line(f"<comment>{SYNTHETIC_BANNER}</comment>")
-        self.line(f"<info>{result.label}</info>")
-        write_table(self, ("statistic", "value"), result.stats.items())
+        self.line(f"<info>{result.label}</info> · {headline(result.stats)}")
+        stats = dict(result.stats)
+        key_values(self, [(k, stats[k]) for k in HEADLINE if k in stats])  # the headline, then the full list
+        key_values(self, [(k, v) for k, v in stats.items() if k not in HEADLINE])
         if result.open_position is not None:
             p = result.open_position
             self.line(f"open position at the end: {p.size:g} units @ {p.entry_price:.4f} (marked to market)")
         if self.option("trades"):
-            write_table(self, TRADE_COLUMNS, trade_rows(result))
+            report_table(self, TRADE_COLUMNS, trade_rows(result))
         if record_id:
             self.line(f"saved as <info>{record_id}</info>")
