@@ -151,7 +151,9 @@ def display(value: Any, key: str = "") -> str:
             return "∞" if value > 0 else "-∞"
         if key.endswith(("size", "units", "quantity")):
             return f"{value:,g}"
-        money_or_pct = key.endswith(("_pct", "equity", "pnl", "notional", "capital", "price", "commission", "commissions"))
+        money_or_pct = key.endswith(
+            ("_pct", "equity", "pnl", "notional", "capital", "price", "commission", "commissions")
+        )
         places = 0 if key.endswith(("volume", "obv")) else 2 if money_or_pct or abs(value) >= 1000 else 4
         return f"{value:,.{places}f}"
     if isinstance(value, bool) or value is None:

@@ -48,14 +48,14 @@ class BacktestCommand(AppCommand):
     description = "Backtest a strategy on one symbol (synthetic market data by default)."
     help = """Backtests <info>--strategy</info> on <info>--symbol</info> and prints its statistics.
 
+<info>--strategy all</info> ranks every registered strategy (default parameters) in one table.
+Without <info>--data-dir</info> the data come from the deterministic SYNTHETIC market (any symbol works);
+list strategies and their parameters with <info>gpt-trader strategies</info>.
+
   <comment>gpt-trader backtest --strategy sma_cross --symbol AAPL --param fast=10 --param slow=20</comment>
   <comment>gpt-trader backtest -s breakout --symbol SPY --from 2020-01-01 --to 2024-12-31 --format json</comment>
   <comment>gpt-trader backtest -s momentum --symbol GOOG --commission 0.001 --trades</comment>
-  <comment>gpt-trader backtest --from 2024-01-01 --to 2024-12-31 --strategy all</comment>
-
-<info>--strategy all</info> ranks every registered strategy (default parameters) in one table.
-Without <info>--data-dir</info> the data come from the deterministic SYNTHETIC market (any symbol works);
-list strategies and their parameters with <info>gpt-trader strategies</info>."""
+  <comment>gpt-trader backtest --from 2024-01-01 --to 2024-12-31 --strategy all</comment>"""
 
     options: ClassVar[list[Option]] = [
         option("strategy", "s", "Strategy name (see `gpt-trader strategies`), or all", flag=False),

@@ -28,12 +28,12 @@ before it is reported, so a session survives a crash: <info>--resume SESSION_ID<
 exactly the data it started on (the data source, range and a fingerprint of the bars are stored with
 it; a changed file is refused, saying so). On resume only <info>--speed</info> and <info>--bars</info> apply.
 
-  <comment>gpt-trader run --strategy momentum --symbol AAPL --mode paper</comment>   (synthetic bars, 1 per second)
+<info>--mode live</info> is refused until a live broker adapter is configured.
+
+  <comment>gpt-trader run --strategy momentum --symbol AAPL --mode paper</comment>  (synthetic bars, 1 per second)
   <comment>gpt-trader run -s sma_cross --symbol GOOG --feed replay --speed 0 --data-dir ./csv</comment>
   <comment>gpt-trader run -s breakout --symbol SPY --feed synthetic --timeframe 1m --speed 60</comment>
-  <comment>gpt-trader run --resume ses_0123456789abcdef</comment>
-
-<info>--mode live</info> is refused until a live broker adapter is configured."""
+  <comment>gpt-trader run --resume ses_0123456789abcdef</comment>"""
     options: ClassVar[list[Option]] = [
         option("strategy", "s", "Strategy name", flag=False),
         option("symbol", None, "Symbol (repeatable)", flag=False, multiple=True),

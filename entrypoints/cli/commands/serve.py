@@ -22,7 +22,8 @@ flight finish within api.shutdown_timeout seconds, releases the state store, cac
 and exits 0.
 
   <comment>gpt-trader serve --mode api --port 8000</comment>
-  <comment>GPT_TRADER__API__AUTH__JWT_SECRET=... gpt-trader serve --mode all</comment>"""
+  <comment>gpt-trader serve --mode all</comment>
+  <comment>gpt-trader serve --mode websocket --set websocket.port=8001</comment>"""
     options: ClassVar[list[Option]] = [
         option("mode", "m", "api, websocket or all (default: system.mode, or api when that is cli)", flag=False),
         option("host", None, "Interface to listen on (default: api.host)", flag=False),

@@ -18,7 +18,10 @@ class CacheStatsCommand(AppCommand):
     name = "cache stats"
     description = "Cache backend, hit/miss/set counters and live entries per kind."
     help = """With the default memory backend the cache lives inside each process, so a CLI run shows only
-its own counters; with <info>cache.backend: redis</info> the entries are shared by every process."""
+its own counters; with <info>cache.backend: redis</info> the entries are shared by every process.
+
+  <comment>gpt-trader cache stats</comment>
+  <comment>gpt-trader cache stats --format json</comment>"""
     options: ClassVar[list[Option]] = [option("format", "f", "Output: table or json", flag=False)]
 
     def handle(self) -> int:

@@ -14,6 +14,10 @@ from entrypoints.cli.render import write_table
 class SessionsListCommand(AppCommand):
     name = "sessions list"
     description = "List trading sessions (newest first) with status, bars and equity."
+    help = """Sessions of every process (<info>gpt-trader run</info>, the server), read from the state store.
+
+  <comment>gpt-trader sessions list</comment>
+  <comment>gpt-trader sessions list --status finished --format json</comment>"""
     options: ClassVar[list[Option]] = [
         option("status", None, "Only running, interrupted, stopped, finished or failed sessions", flag=False),
         option("format", "f", "Output: table or json", flag=False),
