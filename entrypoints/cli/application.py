@@ -59,6 +59,7 @@ COMMANDS: dict[str, str] = {
     "portfolio performance": "entrypoints.cli.commands.portfolio.performance:PortfolioPerformanceCommand",
     "portfolio risk": "entrypoints.cli.commands.portfolio.risk:PortfolioRiskCommand",
     "monitor": "entrypoints.cli.commands.monitor.command:MonitorCommand",
+    "completions": "entrypoints.cli.completions:CompletionsCommand",
 }
 
 
@@ -111,6 +112,11 @@ class GptTraderApplication(Application):
         self.set_command_loader(
             FactoryCommandLoader({name: _factory(t, container_factory) for name, t in COMMANDS.items()})
         )
+
+    @property
+    def default_commands(self) -> list[Command]:
+        """Cleo's help and list; our ``completions`` (in COMMANDS) replaces Cleo's."""
+        return [c for c in super().default_commands if c.name != "completions"]
 
     def create_io(
         self, input: Input | None = None, output: Output | None = None, error_output: Output | None = None
