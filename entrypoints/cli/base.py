@@ -128,6 +128,10 @@ class AppCommand(Command):
         except (AttributeError, ValueError):  # a closed or unusual stream: never a person
             return False
 
+    def can_ask(self) -> bool:
+        """A person can answer: interaction allowed (no ``-n``) and stdin is a terminal."""
+        return bool(self.io.is_interactive() and self.stdin_is_terminal())
+
     def require(
         self,
         name: str,
@@ -142,9 +146,10 @@ class AppCommand(Command):
         asks), else the one-line error ``NAME is required`` (+ ``hint``)."""
         if value not in (None, ""):
             return str(value)
-        if self.io.is_interactive() and self.stdin_is_terminal():
+        if self.can_ask():
             if choices:
-                answer = self.choice(question, list(choices), default=default)
+                index = list(choices).index(default) if default is not None and default in choices else None
+                answer = self.choice(question, list(choices), default=index, attempts=3)
             else:
                 shown = f"{question} [{default}]" if default else question
                 answer = self.ask(f"{shown}: ", default)
