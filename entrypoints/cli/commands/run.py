@@ -14,8 +14,6 @@ from cleo.io.inputs.option import Option
 
 from entrypoints.cli.base import AppCommand
 from entrypoints.cli.commands.backtest import parse_date, parse_float
-from gpt_trader_core.domain.bars import TIMEFRAMES
-from gpt_trader_core.domain.symbols import shown
 from gpt_trader_core.errors import InvalidParameterError
 
 
@@ -71,7 +69,9 @@ it; a changed file is refused, saying so). On resume only <info>--speed</info> a
         import attrs
 
         from gpt_trader_core.backtesting.config import BacktestConfig
+        from gpt_trader_core.domain.bars import TIMEFRAMES  # numpy: not for --help
         from gpt_trader_core.domain.specs import FeedSpec, RiskSpec
+        from gpt_trader_core.domain.symbols import shown
         from gpt_trader_core.services.sessions import SessionRequest
 
         strategy = self.option("strategy")
@@ -204,6 +204,8 @@ it; a changed file is refused, saying so). On resume only <info>--speed</info> a
 
 
 def parse_bars(text: str | None) -> int | None:
+    from gpt_trader_core.domain.symbols import shown
+
     if text is None:
         return None
     try:

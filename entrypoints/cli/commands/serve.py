@@ -9,7 +9,6 @@ from cleo.helpers import option
 from cleo.io.inputs.option import Option
 
 from entrypoints.cli.base import AppCommand
-from gpt_trader_core.domain.symbols import shown
 from gpt_trader_core.errors import ConfigurationError
 
 
@@ -45,6 +44,7 @@ and exits 0.
         from entrypoints.container import build_container
         from entrypoints.http.app import create_api_app, create_ws_app, install_lifecycle
         from entrypoints.logs import configure_logging
+        from gpt_trader_core.domain.symbols import shown  # numpy: not for --help
 
         loaded = self.load_settings()
         settings = loaded.settings
