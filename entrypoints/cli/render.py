@@ -143,7 +143,8 @@ def display(value: Any, key: str = "") -> str:
         days = value.total_seconds() / 86400
         return f"{days:,.0f}" if days == int(days) else f"{days:,.2f}"
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d") if (value.hour, value.minute, value.second) == (0, 0, 0) else str(value)
+        midnight = (value.hour, value.minute, value.second) == (0, 0, 0)
+        return value.strftime("%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M:%S")
     if isinstance(value, float):
         if math.isnan(value):
             return "—"

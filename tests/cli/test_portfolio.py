@@ -65,3 +65,9 @@ def test_risk(cli: Cli, session_id: str) -> None:
 )
 def test_bad_input(cli: Cli, args: tuple[str, ...], message: str) -> None:
     assert_one_line_error(cli(*args), 1, message)
+
+
+def test_sessions_list_csv(cli: Cli, session_id: str) -> None:
+    rows = list(csv.DictReader(io.StringIO(cli("sessions", "list", "--format", "csv").stdout)))
+    assert [(r["id"], r["status"], r["bars"]) for r in rows] == [(session_id, "finished", "130")]
+    assert "Equity [$]" in cli("sessions", "list").stdout
