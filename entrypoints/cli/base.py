@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from cleo.commands.command import Command
 from cleo.io.io import IO
@@ -98,16 +98,21 @@ class AppCommand(Command):
 
         return asyncio.run(main())
 
-    def output_format(self, default: str | None = None, *, choices: Sequence[str] = OUTPUT_FORMATS) -> str:
+    #: The ``--format`` values this command prints (a command with several sections has no csv).
+    formats: ClassVar[tuple[str, ...]] = OUTPUT_FORMATS
+
+    def output_format(self, default: str | None = None, *, choices: Sequence[str] | None = None) -> str:
         """``--format``, else ``default``, else ``cli.default_format`` when this command offers it
-        (``choices``), else ``table``."""
+        (``choices``, default ``formats``), else ``table``."""
         fmt = self.option("format")
         if fmt is None:
             fmt = default or self.load_settings().settings.cli.default_format
-            return fmt if fmt in choices else "table"
+            return fmt if fmt in (choices or self.formats) else "table"
         fmt = fmt.lower()
         if fmt not in OUTPUT_FORMATS:
             raise InvalidParameterError(f"--format must be table, json or csv, got {fmt!r}")
+        if choices is None and fmt not in self.formats:
+            raise InvalidParameterError(f"--format must be {' or '.join(self.formats)} for {self.name}, got {fmt!r}")
         return str(fmt)
 
     def parse_pairs(self, name: str, values: Sequence[str]) -> dict[str, str]:

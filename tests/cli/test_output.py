@@ -40,3 +40,9 @@ def test_gains_green_losses_red_only_when_decorated(cli: Cli) -> None:
 def test_bad_configuration_exits_2(cli: Cli) -> None:
     proc = cli("market", "data", "AAPL", "--set", "cli.default_format=xml")
     assert_one_line_error(proc, 2, "cli.default_format: expected one of 'table', 'json', 'csv', got 'xml'")
+
+
+def test_csv_refused_where_a_command_has_sections(cli: Cli) -> None:
+    assert_one_line_error(cli("cache", "stats", "-f", "csv"), 1, "--format must be table or json for cache stats")
+    assert_one_line_error(cli("sessions", "show", "ses_x", "-f", "csv"), 1, "--format must be table or json")
+    assert cli("cache", "stats", "--set", "cli.default_format=csv").stdout.startswith("backend memory")  # a table

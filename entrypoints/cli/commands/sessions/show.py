@@ -20,6 +20,7 @@ class SessionsShowCommand(AppCommand):
   <comment>gpt-trader sessions show ses_0123456789abcdef</comment>
   <comment>gpt-trader sessions show ses_0123456789abcdef --format json</comment>"""
     arguments: ClassVar[list[Argument]] = [argument("id", "Session id")]
+    formats = ("table", "json")  # several sections: no csv
     options: ClassVar[list[Option]] = [option("format", "f", "Output: table or json", flag=False)]
 
     def handle(self) -> int:
