@@ -98,6 +98,7 @@ def test_portfolio_size(cli: Cli) -> None:
         (("market", "data", "AAPL", "--format", "xml"), "--format must be table, json or csv"),
         (("market", "regime"), "SYMBOL is required"),
         (("market", "regime", "AAPL", "--method", "tea-leaves"), "tea-leaves"),
+        (("market", "regime", "AAPL", "--recent", "0"), "--recent must be a whole number ≥ 1"),
         (("market", "analyze", "AAPL", "--to", "31/12/2024"), "use YYYY-MM-DD"),
         (("strategies", "recommend", "AAPL", "--model", "nope"), "nope"),
         (("strategies", "compare", "AAPL", "--strategies", "foo"), "unknown strategy foo"),

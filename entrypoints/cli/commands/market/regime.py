@@ -9,6 +9,7 @@ from cleo.io.inputs.option import Option
 
 from entrypoints.cli.commands.market import SymbolCommand
 from entrypoints.cli.render import SYNTHETIC_BANNER, key_values, plain_csv, report_table
+from gpt_trader_core.errors import InvalidParameterError
 
 if TYPE_CHECKING:
     from entrypoints.container import Container
@@ -34,7 +35,9 @@ class MarketRegimeCommand(SymbolCommand):
         from entrypoints.cli.commands.backtest import parse_float
 
         symbol, (start, end), fmt = self.symbol(), self.window(), self.output_format()
-        recent = int(parse_float("recent", self.option("recent")) or 10)
+        recent = parse_float("recent", self.option("recent")) or 0
+        if recent < 1 or recent != int(recent):
+            raise InvalidParameterError(f"--recent must be a whole number ≥ 1, got {self.option('recent')}")
         method = self.option("method")
 
         async def work(container: Container) -> Any:
@@ -45,7 +48,7 @@ class MarketRegimeCommand(SymbolCommand):
             return bars.synthetic, analysis
 
         synthetic, analysis = self.run_with_container(work)
-        changes = analysis.changes[-recent:]
+        changes = analysis.changes[-int(recent) :]
         data = {
             "symbol": symbol,
             "method": analysis.method,

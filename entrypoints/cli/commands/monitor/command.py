@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -80,7 +81,10 @@ workflows started by any process (<info>gpt-trader run</info>, <info>workflow ex
             if fd is not None:
 
                 def on_key() -> None:
-                    if os.read(fd, 32).lower().startswith(b"q") or not os.isatty(fd):
+                    data = os.read(fd, 32)
+                    if not data:  # the terminal went away: stop reading it, Ctrl-C still works
+                        loop.remove_reader(fd)
+                    elif data.lower().startswith(b"q"):
                         quit_.set()
 
                 loop.add_reader(fd, on_key)
@@ -90,18 +94,10 @@ workflows started by any process (<info>gpt-trader run</info>, <info>workflow ex
                     snapshot = await collect(container, sessions=count)
                     text = screen.render(snapshot, decorated=out.is_decorated(), live=True, interval=interval)
                     out.write(screen.frame(text), type=Type.RAW)
-                    with _ignore_timeout():
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(quit_.wait(), interval)
             finally:
                 if fd is not None:
                     loop.remove_reader(fd)
                 out.write(screen.SHOW_CURSOR, type=Type.RAW)
         return 0
-
-
-class _ignore_timeout:  # noqa: N801 - used as a statement-like context manager
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> bool:
-        return kind is TimeoutError
