@@ -1,4 +1,6 @@
-"""Sanic app factories: the HTTP API and the WebSocket server, both over the same container."""
+"""Sanic app factories: ``create_app`` builds THE HTTP API (every blueprint under ``/api/v1``, problems,
+OpenAPI, docs) and owns the container's resources, so in-process tests and ``gpt-trader serve`` run
+the same app; ``create_ws_app`` is the WebSocket server over the same container."""
 
 from __future__ import annotations
 
@@ -12,33 +14,39 @@ from sanic.response import HTTPResponse
 
 from entrypoints import logs
 from entrypoints.container import start_resources, stop_resources
-from entrypoints.http.errors import install_error_handlers
+from entrypoints.http.problems import install_problems
 from gpt_trader_core.services.health import HealthCheck
 
 log = logging.getLogger("gpt_trader.server")
 
+#: Largest request body (bytes): Sanic answers 413 above it before reading on.
+REQUEST_MAX_SIZE = 1_000_000
+#: Roles of routes other branches register without ``ctx_role`` (HTTP_CONTRACT.md: default deny otherwise).
+_EXTERNAL_ROLES = {"metrics": "viewer", "api/v1/system/metrics": "viewer"}
+
 
 def _base_app(name: str, container: Any, settings: Any) -> Sanic:
     app = Sanic(name, configure_logging=False)
-    # sanic-ext (OpenAPI, CORS) arrives with the REST API; until then the app does not load it.
+    # sanic-ext is not loaded: the OpenAPI document is generated from our attrs classes (openapi.py).
     app.config.AUTO_EXTEND = False
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = settings.api.shutdown_timeout
     app.config.KEEP_ALIVE_TIMEOUT = 5
+    app.config.REQUEST_MAX_SIZE = REQUEST_MAX_SIZE
     app.ctx.container = container
+    app.ctx.settings = settings
     app.ctx.started = time.monotonic()
-    install_error_handlers(app)
+    install_problems(app)
 
     @app.on_request
     async def bind_request_id(request: Request) -> None:
         rid = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-        request.ctx.request_id = rid
-        logs.request_id.set(rid)
+        request.ctx.request_id = rid[:128]
+        logs.request_id.set(rid[:128])
 
     @app.on_response
     async def echo_request_id(request: Request, response: HTTPResponse) -> None:
-        rid = getattr(request.ctx, "request_id", None)
-        if rid:
-            response.headers["x-request-id"] = rid
+        rid = getattr(request.ctx, "request_id", None) or uuid.uuid4().hex[:16]
+        response.headers["x-request-id"] = rid
 
     return app
 
@@ -58,6 +66,9 @@ def install_lifecycle(app: Sanic, container: Any) -> None:
             if executor.workers < 1:
                 raise RuntimeError("executor has no workers")
 
+        app.ctx.cache = cache
+        app.ctx.store = state_store
+        app.ctx.idempotency_locks = {}
         # Sessions a crashed process left running continue from their first uncommitted bar.
         app.ctx.sessions = await container.services.sessions()
         app.ctx.health = HealthCheck(
@@ -75,34 +86,55 @@ def install_lifecycle(app: Sanic, container: Any) -> None:
 
     @app.before_server_stop
     async def stop_sessions(app: Sanic) -> None:
+        # Background jobs (workflows, optimisations, large backtests) stop and are stored as cancelled.
+        jobs = getattr(app.ctx, "jobs", None)
+        if jobs is not None:
+            await jobs.shutdown()
+        if "workflows" in getattr(app.ctx, "built", set()):
+            await (await container.services.workflows()).shutdown()
         # Each session finishes its current bar (already persisted) and pauses; the next start resumes it.
         await app.ctx.sessions.suspend_all(timeout=app.config.GRACEFUL_SHUTDOWN_TIMEOUT)
 
     @app.after_server_stop
     async def stop(app: Sanic) -> None:
         await stop_resources(container)
+        # Use cases holding released resources are rebuilt at the next start (``asgi_client`` starts
+        # and stops the app around every request).
+        for name in ("sessions", "workflows", "monitoring"):
+            container.services.providers[name].reset()
+        app.ctx.monitoring = None
+        app.ctx.built = set()
         log.info("%s stopped, resources released", app.name)
 
 
-def create_api_app(container: Any, settings: Any, *, name: str = "gpt_trader_api") -> Sanic:
-    from entrypoints.http import system
+def create_app(container: Any, settings: Any, *, name: str = "gpt_trader_api") -> Sanic:
+    """The HTTP API over ``container``: every resource blueprint, metrics, OpenAPI and docs, with the
+    lifecycle of the container's resources (start before serving, release after stopping)."""
+    from entrypoints.http import metrics
+    from entrypoints.http.api import group
+    from entrypoints.http.docs import install_docs
 
     app = _base_app(name, container, settings)
-    app.blueprint(system.bp)
+    app.ctx.built = set()
+    app.blueprint(group())
     # monitoring: GET /metrics + /api/v1/system/metrics, request metrics middleware, "monitoring" task
-    from entrypoints.http import metrics
-
     app.blueprint(metrics.bp)
     metrics.install(app, container)
+    for route in app.router.routes:
+        if route.path in _EXTERNAL_ROLES and getattr(route.ctx, "role", None) is None:
+            route.ctx.role = _EXTERNAL_ROLES[route.path]
+    install_docs(app)
+    install_lifecycle(app, container)
     return app
 
 
 def create_ws_app(container: Any, settings: Any, *, name: str = "gpt_trader_ws") -> Sanic:
-    from entrypoints.http import system, ws
+    from entrypoints.http import ws
+    from entrypoints.http.api import system
 
     app = _base_app(name, container, settings)
     app.ctx.heartbeat_interval = settings.websocket.heartbeat_interval
     app.config.WEBSOCKET_PING_INTERVAL = settings.websocket.heartbeat_interval
-    app.blueprint(system.bp)
+    app.blueprint(system.health)
     app.blueprint(ws.bp)
     return app

@@ -40,7 +40,7 @@ and exits 0.
         from sanic import Sanic
 
         from entrypoints.container import build_container
-        from entrypoints.http.app import create_api_app, create_ws_app, install_lifecycle
+        from entrypoints.http.app import create_app, create_ws_app, install_lifecycle
         from entrypoints.logs import configure_logging
 
         loaded = self.load_settings()
@@ -58,7 +58,7 @@ and exits 0.
         container = build_container(settings)
         apps = []
         if mode in ("api", "all"):
-            api = create_api_app(container, settings)
+            api = create_app(container, settings)  # owns the container's lifecycle
             api.prepare(
                 host=settings.api.host,
                 port=settings.api.port,
@@ -77,6 +77,7 @@ and exits 0.
                 access_log=False,
             )
             apps.append(ws)
-        install_lifecycle(apps[0], container)
+        if mode == "websocket":
+            install_lifecycle(apps[0], container)
         Sanic.serve_single(primary=apps[0])
         return 0
