@@ -87,9 +87,7 @@ def install_lifecycle(app: Sanic, container: Any) -> None:
     @app.before_server_stop
     async def stop_sessions(app: Sanic) -> None:
         # Background jobs (workflows, optimisations, large backtests) stop and are stored as cancelled.
-        jobs = getattr(app.ctx, "jobs", None)
-        if jobs is not None:
-            await jobs.shutdown()
+        await (await container.services.jobs()).shutdown()
         if "workflows" in getattr(app.ctx, "built", set()):
             await (await container.services.workflows()).shutdown()
         # Each session finishes its current bar (already persisted) and pauses; the next start resumes it.
@@ -100,7 +98,7 @@ def install_lifecycle(app: Sanic, container: Any) -> None:
         await stop_resources(container)
         # Use cases holding released resources are rebuilt at the next start (``asgi_client`` starts
         # and stops the app around every request).
-        for name in ("sessions", "workflows", "monitoring"):
+        for name in ("sessions", "workflows", "monitoring", "jobs"):
             container.services.providers[name].reset()
         app.ctx.monitoring = None
         app.ctx.built = set()

@@ -42,7 +42,7 @@ class Response:
 
     description: str
     model: Any = None
-    media: Mapping[str, Mapping[str, Any]] | None = None
+    media: Mapping[str, Any] | None = None
     headers: Mapping[str, str] = attrs.field(factory=dict)
 
 
@@ -159,7 +159,7 @@ class _Schemas:
             example = meta.pop("example", None)
             if "$ref" in schema and meta:
                 schema = {"allOf": [schema]}
-            schema.update(meta)
+            schema.update(_lengths(schema, meta))
             if example is not None:
                 schema["examples"] = [example]
             if a.default is attrs.NOTHING or response:
@@ -178,6 +178,22 @@ class _Schemas:
             body["description"] = " ".join(cls.__doc__.strip().split())
         self.components[name] = body
         return ref
+
+
+def _lengths(schema: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str, Any]:
+    """``minLength``/``maxLength`` mean items for arrays and properties for objects."""
+    kinds = schema.get("type") or []
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    names = {"array": ("minItems", "maxItems"), "object": ("minProperties", "maxProperties")}
+    for kind, (low, high) in names.items():
+        if kind in kinds:
+            out = {k: v for k, v in meta.items() if k not in ("minLength", "maxLength")}
+            if "minLength" in meta:
+                out[low] = meta["minLength"]
+            if "maxLength" in meta:
+                out[high] = meta["maxLength"]
+            return out
+    return dict(meta)
 
 
 def _is_factory(value: Any) -> bool:
@@ -213,7 +229,7 @@ def _query_parameters(cls: type, schemas: _Schemas) -> list[dict[str, Any]]:
         meta = dict(a.metadata)
         description = meta.pop("description", "")
         example = meta.pop("example", None)
-        schema.update(meta)
+        schema.update(_lengths(schema, meta))
         if a.default is not attrs.NOTHING and not _is_factory(a.default) and a.default is not None:
             schema["default"] = a.default.value if isinstance(a.default, enum.Enum) else a.default
         param: dict[str, Any] = {
@@ -252,7 +268,7 @@ def build(app: Sanic[Any, Any], *, title: str, version: str) -> dict[str, Any]:
             if method in ("HEAD", "OPTIONS"):
                 continue
             operation = _operation(op, role, route, schemas)
-            operation["operationId"] = route.name.split(".")[-1] + (
+            operation["operationId"] = route.name.split(".", 1)[-1].replace(".", "_") + (
                 "" if len(route.methods) == 1 else f"_{method.lower()}"
             )
             paths.setdefault(path, {})[method.lower()] = operation
@@ -340,7 +356,10 @@ def _operation(op: Operation, role: str, route: Any, schemas: _Schemas) -> dict[
         for header, text in response.headers.items():
             entry["headers"][header] = {"schema": {"type": "string"}, "description": text}
         if response.media is not None:
-            entry["content"] = {k: dict(v) for k, v in response.media.items()}
+            entry["content"] = {
+                k: {"schema": schemas.of(v, response=True)} if attrs.has(v) else dict(v)
+                for k, v in response.media.items()
+            }
         elif response.model is not None:
             entry["content"] = _content(response.model, schemas)
         responses[str(status)] = entry

@@ -135,6 +135,29 @@ def converter() -> cattrs.Converter:
     conv.register_structure_hook(str, _strict(str, "a string"))
     conv.register_structure_hook(dt.date, _date)
     conv.register_structure_hook(Any, lambda v, _: v)
+
+    def is_array(tp: Any) -> bool:
+        return get_origin(tp) in (tuple, list) and (get_origin(tp) is list or get_args(tp)[-1:] == (Ellipsis,))
+
+    def array(value: Any, tp: Any) -> Any:
+        if not isinstance(value, list):  # a string is not a list of its characters
+            raise ValueError(f"expected an array, got {type(value).__name__}")
+        item = get_args(tp)[0] if get_args(tp) else Any
+        items = [conv.structure(v, item) for v in value]
+        return tuple(items) if get_origin(tp) is tuple else items
+
+    conv.register_structure_hook_func(is_array, array)
+
+    def is_object(tp: Any) -> bool:
+        return get_origin(tp) in (dict, Mapping)
+
+    def mapping(value: Any, tp: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError(f"expected an object, got {type(value).__name__}")
+        key, val = get_args(tp) or (str, Any)
+        return {conv.structure(k, key): conv.structure(v, val) for k, v in value.items()}
+
+    conv.register_structure_hook_func(is_object, mapping)
     return conv
 
 
@@ -199,6 +222,7 @@ def body(request: Request, cls: type[T]) -> T:
 
 def query(request: Request, cls: type[T]) -> T:
     """The query string as ``cls``: each value parsed from text by its field's type."""
+    attrs.resolve_types(cls)  # type: ignore[type-var]
     fields = {a.name: a for a in attrs.fields(cls)}  # type: ignore[arg-type]
     data: dict[str, Any] = {}
     errors = []

@@ -190,27 +190,9 @@ Unnamed parameters are searched over the strategy's declared range (see `gpt-tra
         top = self._int("top") or 10
         rows = result.table(top)
         if fmt == "json":
-            self.line(
-                dumps(
-                    {
-                        "study_id": result.study_id,
-                        "strategy": result.strategy,
-                        "symbol": result.symbol,
-                        "synthetic": result.synthetic,
-                        "method": result.method,
-                        "objective": result.objective.metric,
-                        "maximize": result.objective.maximize,
-                        "trials": len(result.trials),
-                        "total": result.total,
-                        "resumed": result.resumed,
-                        "evaluated": result.evaluated,
-                        "elapsed_s": result.elapsed_s,
-                        "best_params": result.best_params,
-                        "best_value": result.best.value,
-                        "ranking": rows,
-                    }
-                )
-            )
+            from entrypoints.presenters.backtests import optimization_summary
+
+            self.line(dumps(optimization_summary(result, top)))
             return
         headers = list(rows[0]) if rows else ["rank"]
         if fmt == "csv":

@@ -1,0 +1,56 @@
+"""Cached market reads for the drivers: bars (cached by ``MarketHistory``) and regimes, the latter
+through the cache (kind ``regime``) keyed by the data's fingerprint, so a repeated question is free."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from gpt_trader_core.cache_keys import content_key
+from gpt_trader_core.domain.bars import Bars
+from gpt_trader_core.errors import InvalidParameterError
+from gpt_trader_core.ports import Cache, Executor
+from gpt_trader_core.regime import RegimeAnalysis, detect_regime
+from gpt_trader_core.services.backtest import MarketHistory
+
+
+def _regime(bars: Bars, method: str) -> RegimeAnalysis:
+    return detect_regime(bars, None, method=method)
+
+
+class MarketReads:
+    def __init__(self, history: MarketHistory, executor: Executor, cache: Cache | None = None) -> None:
+        self._history = history
+        self._executor = executor
+        self._cache = cache
+
+    @property
+    def source(self) -> str:
+        return self._history.source
+
+    async def bars(self, symbol: str, start: dt.datetime | None, end: dt.datetime | None, timeframe: str) -> Bars:
+        if start is not None and end is not None and start > end:
+            raise InvalidParameterError(f"start {start:%Y-%m-%d} is after end {end:%Y-%m-%d}")
+        return await self._history.get(symbol, start, end, timeframe)
+
+    async def regime(
+        self, symbol: str, start: dt.datetime | None, end: dt.datetime | None, timeframe: str, method: str
+    ) -> RegimeAnalysis:
+        bars = await self.bars(symbol, start, end, timeframe)
+        key = content_key("regime", data=bars.fingerprint(), source=bars.source, symbol=bars.symbol, method=method)
+        if self._cache is not None:
+            hit = await self._cache.get("regime", key)
+            if isinstance(hit, RegimeAnalysis):
+                return hit
+        analysis = await self._executor.run(_regime, bars, method)
+        if self._cache is not None:  # read-only mapping views do not pickle: store plain dicts
+            plain: dict[str, Any] = {
+                a.name: dict(v)
+                for a in attrs.fields(RegimeAnalysis)
+                if isinstance(v := getattr(analysis, a.name), Mapping)
+            }
+            await self._cache.set("regime", key, attrs.evolve(analysis, **plain))
+        return analysis
