@@ -20,6 +20,8 @@ import attrs
 from sanic import Sanic
 
 ROLES = ("public", "viewer", "trader", "admin")
+#: The pattern of an id or name in a path unless the operation gives another (``path={"x": (text, pattern)}``).
+PATH_ID = r"^[A-Za-z0-9_:-]{1,80}$"
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 _PATH_PARAM = re.compile(r"<([a-zA-Z_][a-zA-Z0-9_]*)(?::[^>]*)?>")
 
@@ -55,7 +57,7 @@ class Operation:
     body: type | None = None
     responses: Mapping[int, Response] = attrs.field(factory=dict)
     errors: tuple[int, ...] = ()
-    path_params: Mapping[str, str] = attrs.field(factory=dict)
+    path_params: Mapping[str, str | tuple[str, str]] = attrs.field(factory=dict)
     idempotent: bool = False
     example: Mapping[str, Any] | None = None
 
@@ -69,7 +71,7 @@ def doc(
     body: type | None = None,
     responses: Mapping[int, Response] | None = None,
     errors: Sequence[int] = (),
-    path: Mapping[str, str] | None = None,
+    path: Mapping[str, str | tuple[str, str]] | None = None,
     idempotent: bool = False,
     example: Mapping[str, Any] | None = None,
 ) -> Callable[[Any], Any]:
@@ -130,8 +132,8 @@ class _Schemas:
             return {"type": ["number", "null"]} if response else {"type": "number"}
         if tp is str:
             return {"type": "string"}
-        if tp is dt.datetime:
-            return {"type": "string", "format": "date-time"}
+        if tp is dt.datetime:  # stored times are naive UTC, sent without an offset (not RFC 3339 date-time)
+            return {"type": "string", "description": "ISO 8601 date and time, UTC"}
         if tp is dt.date:
             return {"type": "string", "format": "date"}
         if isinstance(tp, type) and issubclass(tp, enum.Enum):
@@ -184,6 +186,12 @@ def _lengths(schema: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str, An
     """``minLength``/``maxLength`` mean items for arrays and properties for objects."""
     kinds = schema.get("type") or []
     kinds = kinds if isinstance(kinds, list) else [kinds]
+    meta = dict(meta)
+    item_pattern, key_pattern = meta.pop("itemPattern", None), meta.pop("keyPattern", None)
+    if item_pattern is not None and isinstance(schema.get("items"), dict):
+        meta["items"] = {**schema["items"], "pattern": item_pattern}
+    if key_pattern is not None:
+        meta["propertyNames"] = {"pattern": key_pattern}
     names = {"array": ("minItems", "maxItems"), "object": ("minProperties", "maxProperties")}
     for kind, (low, high) in names.items():
         if kind in kinds:
@@ -321,13 +329,15 @@ def _operation(op: Operation, role: str, route: Any, schemas: _Schemas) -> dict[
         out["description"] = op.description
     params: list[dict[str, Any]] = []
     for name in _PATH_PARAM.findall(route.path):
+        spec = op.path_params.get(name, "")
+        description, pattern = spec if isinstance(spec, tuple) else (spec, PATH_ID)
         params.append(
             {
                 "name": name,
                 "in": "path",
                 "required": True,
-                "schema": {"type": "string", "minLength": 1, "pattern": r"^[^/]+$"},
-                "description": op.path_params.get(name, ""),
+                "schema": {"type": "string", "pattern": pattern},
+                "description": description,
             }
         )
     if op.query is not None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from entrypoints.http.requests import RequestInvalidError
 
 T = TypeVar("T")
+
+#: What a cursor looks like (unpadded base64url).
+CURSOR = r"^[A-Za-z0-9_-]{1,200}$"
 
 
 def encode(offset: int) -> str:
@@ -27,8 +31,9 @@ def decode(cursor: str | None) -> int:
             raise ValueError(offset)
         return offset
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        # Well-formed (the schema's pattern) but not one of ours: 422, like any value the API cannot use.
         raise RequestInvalidError(
-            400,
+            422 if re.fullmatch(CURSOR, cursor) else 400,
             "query.cursor is not a cursor this API issued; pass next_cursor from the previous page",
             [{"field": "query.cursor", "message": "not a cursor this API issued"}],
         ) from None

@@ -69,7 +69,8 @@ def install_problems(app: Sanic[Any, Any]) -> None:
 
     @app.exception(GptTraderError)
     async def domain_error(request: Request, error: GptTraderError) -> HTTPResponse:
-        status = error.http_status
+        # 400 is this edge's answer to a malformed request; a well-formed one the domain refuses is 422.
+        status = 422 if error.http_status == 400 else error.http_status
         if status >= 500:  # a broken definition on our side: log it, tell nothing
             log.error("server-side error on %s %s: %s", request.method, request.path, error)
             return problem(500, "Internal Server Error", "internal error; the server log has the details")

@@ -51,6 +51,8 @@ def field(
     pattern: str | None = None,
     example: Any = None,
     factory: Any = None,
+    item_pattern: str | None = None,
+    key_pattern: str | None = None,
 ) -> Any:
     """An attrs field whose constraints are validated on structuring and documented in OpenAPI."""
     meta = {
@@ -64,6 +66,8 @@ def field(
             "maxLength": max_length,
             "pattern": pattern,
             "example": example,
+            "itemPattern": item_pattern,
+            "keyPattern": key_pattern,
         }.items()
         if v not in (None, "")
     }
@@ -86,6 +90,14 @@ def field(
                 raise FieldInvalidError(name, f"allows at most {max_length} item(s)/character(s), got {len(value)}")
         if pattern is not None and isinstance(value, str) and not re.fullmatch(pattern, value):
             raise FieldInvalidError(name, f"must match {pattern}, got {value!r}")
+        if item_pattern is not None and isinstance(value, tuple | list):
+            for i, item in enumerate(value):
+                if not re.fullmatch(item_pattern, str(item)):
+                    raise FieldInvalidError(f"{name}[{i}]", f"must match {item_pattern}, got {item!r}")
+        if key_pattern is not None and isinstance(value, dict):
+            for key in value:
+                if not re.fullmatch(key_pattern, str(key)):
+                    raise FieldInvalidError(name, f"key {key!r} must match {key_pattern}")
 
     kwargs: dict[str, Any] = {"validator": check, "metadata": meta}
     if factory is not None:
@@ -107,6 +119,8 @@ def _strict(kind: type, name: str) -> Any:
         ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
+        if kind is int and isinstance(value, float) and value.is_integer():  # JSON Schema: 2.0 is an integer
+            return int(value)
         if not ok:
             raise ValueError(f"expected {name}, got {type(value).__name__} {value!r}")
         if kind is float and value != value:

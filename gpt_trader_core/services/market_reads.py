@@ -8,13 +8,40 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
+import numpy as np
 
 from gpt_trader_core.cache_keys import content_key
-from gpt_trader_core.domain.bars import Bars
+from gpt_trader_core.domain.bars import TIMEFRAMES, Bars
 from gpt_trader_core.errors import InvalidParameterError
 from gpt_trader_core.ports import Cache, Executor
 from gpt_trader_core.regime import RegimeAnalysis, detect_regime
 from gpt_trader_core.services.backtest import MarketHistory
+
+#: Most bars one request may load (a request for more is refused before any data is read).
+MAX_BARS = 100_000
+
+
+def check_window(start: dt.datetime | None, end: dt.datetime | None, timeframe: str, max_bars: int = MAX_BARS) -> None:
+    """Refuse, before loading anything, a window that is reversed or holds more than ``max_bars`` bars
+    (intraday timeframes need both bounds: a source's whole history at 1m is millions of bars)."""
+    if start is not None and end is not None and start > end:
+        raise InvalidParameterError(f"start {start:%Y-%m-%d} is after end {end:%Y-%m-%d}")
+    step = TIMEFRAMES.get(timeframe)
+    if step is None:
+        raise InvalidParameterError(f"unknown timeframe {timeframe!r}; use one of {', '.join(TIMEFRAMES)}")
+    length = dt.timedelta(seconds=float(step / np.timedelta64(1, "s")))
+    if start is None or end is None:
+        if length < dt.timedelta(days=1):
+            raise InvalidParameterError(
+                f"give start and end for the intraday timeframe {timeframe} (at most {max_bars:,} bars)"
+            )
+        return
+    bars = (end - start) / length
+    if bars > max_bars:
+        raise InvalidParameterError(
+            f"{start:%Y-%m-%d}..{end:%Y-%m-%d} at {timeframe} is about {bars:,.0f} bars, more than {max_bars:,}; "
+            "narrow the range or use a longer timeframe"
+        )
 
 
 def _regime(bars: Bars, method: str) -> RegimeAnalysis:
@@ -32,8 +59,7 @@ class MarketReads:
         return self._history.source
 
     async def bars(self, symbol: str, start: dt.datetime | None, end: dt.datetime | None, timeframe: str) -> Bars:
-        if start is not None and end is not None and start > end:
-            raise InvalidParameterError(f"start {start:%Y-%m-%d} is after end {end:%Y-%m-%d}")
+        check_window(start, end, timeframe)
         return await self._history.get(symbol, start, end, timeframe)
 
     async def regime(

@@ -12,13 +12,13 @@ from typing import Any
 import attrs
 
 from gpt_trader_core.domain.records import Execution
-from gpt_trader_core.errors import InvalidParameterError
 from gpt_trader_core.optimization.objective import Objective
 from gpt_trader_core.optimization.runner import OptimizationResult, Progress, make_sampler
 from gpt_trader_core.optimization.space import SearchSpace
 from gpt_trader_core.ports import BacktestStore, Cache, TradingStore
 from gpt_trader_core.services.backtest import Backtester, BacktestRequest, BacktestRun, MarketHistory
 from gpt_trader_core.services.jobs import JobProgress, Jobs
+from gpt_trader_core.services.market_reads import check_window
 from gpt_trader_core.services.optimization import Optimizer, OptimizeRequest
 from gpt_trader_core.strategy.base import Param
 from gpt_trader_core.strategy.registry import StrategyRegistry
@@ -98,8 +98,7 @@ class BacktestJobs:
         self._inline_bars = inline_bars
 
     async def submit(self, request: BacktestRequest, *, save: bool = True) -> BacktestRun | Execution:
-        if request.start is not None and request.end is not None and request.start > request.end:
-            raise InvalidParameterError(f"start {request.start:%Y-%m-%d} is after end {request.end:%Y-%m-%d}")
+        check_window(request.start, request.end, request.timeframe)
         bars = await self._history.get(request.symbol, request.start, request.end, request.timeframe)  # cached
         if len(bars) <= self._inline_bars:
             return await self._backtester.run(request, save=save)
@@ -134,8 +133,7 @@ class OptimizationJobs:
         self._jobs = jobs
 
     async def start(self, request: OptimizeRequest) -> Execution:
-        if request.start is not None and request.end is not None and request.start > request.end:
-            raise InvalidParameterError(f"start {request.start:%Y-%m-%d} is after end {request.end:%Y-%m-%d}")
+        check_window(request.start, request.end, request.timeframe)
         # Refuse bad input before 202: unknown strategy, objective, method or search space.
         strategy = self._registry.get_spec(request.strategy).cls
         Objective.of(request.objective, request.maximize)

@@ -22,11 +22,17 @@ class BacktestQuery:
     strategy: str | None = requests.field(None, pattern=ID, description="Only this strategy")
     symbol: str | None = requests.field(None, pattern=SYMBOL, description="Only this symbol")
     limit: int = requests.field(50, ge=1, le=500)
-    cursor: str | None = requests.field(None, max_length=200, description="next_cursor of the previous page")
+    cursor: str | None = requests.field(None, pattern=paging.CURSOR, description="next_cursor of the previous page")
 
 
 @bp.get("", ctx_role="viewer")
-@doc("List saved backtests", tag=TAG, query=BacktestQuery, responses={200: Response("Newest first", BacktestPage)})
+@doc(
+    "List saved backtests",
+    tag=TAG,
+    query=BacktestQuery,
+    responses={200: Response("Newest first", BacktestPage)},
+    errors=(422,),
+)
 async def list_backtests(request: Request) -> HTTPResponse:
     q = requests.query(request, BacktestQuery)
     store = request.app.ctx.store

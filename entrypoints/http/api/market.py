@@ -10,17 +10,17 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from entrypoints.http import requests
-from entrypoints.http.api.params import SYMBOL, Timeframe
+from entrypoints.http.api.params import ID, SYMBOL, Timeframe
 from entrypoints.http.caching import conditional
 from entrypoints.http.openapi import Response, doc
 from entrypoints.http.respond import ok
 from entrypoints.presenters import plain
 from entrypoints.presenters.market import AnalysisView, BarsView, RegimeView, bars_csv, bars_view, regime_view
+from gpt_trader_core.services.market_reads import check_window
 from gpt_trader_core.services.research import as_datetime
 
 bp = Blueprint("market", url_prefix="/api/v1/market")
 TAG = "market"
-MAX_BARS = 200_000
 
 
 @attrs.frozen
@@ -45,10 +45,10 @@ class AnalyzeBody:
     """One symbol: indicators, levels, patterns (and a strategy comparison when ``strategies`` is
     given). Several symbols: the portfolio's risk and composition (``weights``: equal by default)."""
 
-    symbols: tuple[str, ...] = requests.field(min_length=1, max_length=50, example=["AAPL"])
-    weights: dict[str, float] | None = None
+    symbols: tuple[str, ...] = requests.field(min_length=1, max_length=50, item_pattern=SYMBOL, example=["AAPL"])
+    weights: dict[str, float] | None = requests.field(None, key_pattern=SYMBOL, max_length=50)
     benchmark: str | None = requests.field(None, pattern=SYMBOL)
-    strategies: tuple[str, ...] = requests.field((), max_length=20)
+    strategies: tuple[str, ...] = requests.field((), max_length=20, item_pattern=ID)
     start: dt.date | None = None
     end: dt.date | None = None
     timeframe: Timeframe = "1d"
@@ -78,7 +78,7 @@ def _check_symbol(symbol: str) -> None:
     description="OHLCV bars for a range and timeframe, JSON or CSV. Synthetic data says so: `synthetic` in JSON, "
     "`X-Synthetic-Data: true` for CSV. Cached; answers ETag.",
     query=DataQuery,
-    path={"symbol": "Ticker"},
+    path={"symbol": ("Ticker", SYMBOL)},
     responses={
         200: Response(
             "Bars",
@@ -93,12 +93,6 @@ async def data(request: Request, symbol: str) -> HTTPResponse:
     _check_symbol(symbol)
     q = requests.query(request, DataQuery)
     bars = await (await _market(request)).bars(symbol, as_datetime(q.start), as_datetime(q.end, end=True), q.timeframe)
-    if len(bars) > MAX_BARS:
-        from gpt_trader_core.errors import InvalidParameterError
-
-        raise InvalidParameterError(
-            f"{len(bars):,} bars is more than {MAX_BARS:,}; narrow start/end or a longer timeframe"
-        )
     headers = {"x-synthetic-data": "true" if bars.synthetic else "false", "x-data-source": bars.source}
     if q.format == "csv":
         response = HTTPResponse(bars_csv(bars), headers=headers, content_type="text/csv; charset=utf-8")
@@ -136,6 +130,7 @@ async def regime(request: Request) -> HTTPResponse:
 )
 async def analyze(request: Request) -> HTTPResponse:
     body = requests.body(request, AnalyzeBody)
+    check_window(as_datetime(body.start), as_datetime(body.end, end=True), body.timeframe)
     intelligence = await request.app.ctx.container.services.intelligence()
     start, end = as_datetime(body.start), as_datetime(body.end, end=True)
     symbols = tuple(s.upper() for s in body.symbols)

@@ -38,7 +38,9 @@ class RebalanceBody:
     ``execute: true`` sends the plan's orders through the session (filled at its next bar)."""
 
     session_id: str = requests.field(pattern=ID)
-    target_weights: dict[str, float] = requests.field(min_length=1, max_length=50, example={"AAPL": 0.5})
+    target_weights: dict[str, float] = requests.field(
+        min_length=1, max_length=50, key_pattern=SYMBOL, example={"AAPL": 0.5}
+    )
     execute: bool = False
 
 

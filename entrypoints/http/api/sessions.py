@@ -27,7 +27,7 @@ class StartBody:
     live broker adapter exists. ``feed``: ``{"kind": "synthetic" | "replay", ...}``."""
 
     strategy: str = requests.field(pattern=ID, example="sma_cross")
-    symbols: tuple[str, ...] = requests.field(min_length=1, max_length=20, example=["AAPL"])
+    symbols: tuple[str, ...] = requests.field(min_length=1, max_length=20, item_pattern=SYMBOL, example=["AAPL"])
     params: dict[str, Any] = attrs.field(factory=dict)
     capital: float = requests.field(10_000.0, gt=0, le=1e12)
     mode: Literal["paper", "live"] = "paper"
@@ -40,7 +40,7 @@ class StartBody:
 class SessionQuery:
     status: Literal["running", "stopped", "finished", "failed"] | None = None
     limit: int = requests.field(50, ge=1, le=500)
-    cursor: str | None = requests.field(None, max_length=200)
+    cursor: str | None = requests.field(None, pattern=paging.CURSOR, description="next_cursor of the previous page")
 
 
 def _sessions(request: Request) -> Any:
@@ -59,15 +59,6 @@ def _sessions(request: Request) -> Any:
 )
 async def start(request: Request) -> HTTPResponse:
     body = requests.body(request, StartBody)
-    for i, symbol in enumerate(body.symbols):
-        import re
-
-        if not re.fullmatch(SYMBOL, symbol):
-            raise requests.RequestInvalidError(
-                400,
-                f"body.symbols[{i}] is not a symbol",
-                [{"field": f"body.symbols[{i}]", "message": f"must match {SYMBOL}"}],
-            )
     command = SessionRequest(
         strategy=body.strategy,
         symbols=body.symbols,
@@ -87,7 +78,9 @@ async def start(request: Request) -> HTTPResponse:
 
 
 @bp.get("", ctx_role="viewer")
-@doc("List sessions", tag=TAG, query=SessionQuery, responses={200: Response("Newest first", SessionPage)})
+@doc(
+    "List sessions", tag=TAG, query=SessionQuery, responses={200: Response("Newest first", SessionPage)}, errors=(422,)
+)
 async def list_sessions(request: Request) -> HTTPResponse:
     q = requests.query(request, SessionQuery)
     status = SessionStatus(q.status) if q.status else None

@@ -23,6 +23,7 @@ from entrypoints.presenters.market import Explained
 from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.domain.records import Execution
 from gpt_trader_core.services.backtest import BacktestRequest
+from gpt_trader_core.services.market_reads import check_window
 from gpt_trader_core.services.optimization import OptimizeRequest
 from gpt_trader_core.services.research import StrategyInfo, StrategyTrackRecord, as_datetime
 
@@ -95,7 +96,9 @@ class CompareBody:
     """Backtest several strategies (default parameters, or ``[name, params]``) on one symbol and rank them."""
 
     symbol: str = requests.field(pattern=SYMBOL, example="AAPL")
-    strategies: tuple[str, ...] = requests.field(min_length=1, max_length=20, example=["sma_cross", "momentum"])
+    strategies: tuple[str, ...] = requests.field(
+        min_length=1, max_length=20, item_pattern=ID, example=["sma_cross", "momentum"]
+    )
     rank_by: str = requests.field("sharpe_ratio", pattern=r"^[a-z_]{1,40}$")
     start: dt.date | None = None
     end: dt.date | None = None
@@ -246,6 +249,7 @@ async def optimize_cancel(request: Request, study_id: str) -> HTTPResponse:
 )
 async def recommend(request: Request) -> HTTPResponse:
     q = requests.query(request, RecommendQuery)
+    check_window(as_datetime(q.start), as_datetime(q.end, end=True), q.timeframe)
     intelligence = await _services(request).intelligence()
     pick = await intelligence.recommend(q.symbol, as_datetime(q.start), as_datetime(q.end, end=True), q.timeframe)
     return ok(Explained(plain(pick), getattr(pick, "reason", None)))
@@ -262,6 +266,7 @@ async def recommend(request: Request) -> HTTPResponse:
 )
 async def compare(request: Request) -> HTTPResponse:
     body = requests.body(request, CompareBody)
+    check_window(as_datetime(body.start), as_datetime(body.end, end=True), body.timeframe)
     intelligence = await _services(request).intelligence()
     config: Mapping[str, Any] = {
         "cash": body.costs.cash,

@@ -47,7 +47,7 @@ class ExecuteBody:
 class ExecutionQuery:
     status: Literal["pending", "running", "succeeded", "failed", "cancelled"] | None = None
     limit: int = requests.field(50, ge=1, le=500)
-    cursor: str | None = requests.field(None, max_length=200, description="next_cursor of the previous page")
+    cursor: str | None = requests.field(None, pattern=paging.CURSOR, description="next_cursor of the previous page")
 
 
 async def _workflows(request: Request) -> Any:
@@ -113,7 +113,13 @@ async def cancel(request: Request, execution_id: str) -> HTTPResponse:
 
 
 @bp.get("/executions", ctx_role="viewer")
-@doc("List executions", tag=TAG, query=ExecutionQuery, responses={200: Response("Newest first", ExecutionPage)})
+@doc(
+    "List executions",
+    tag=TAG,
+    query=ExecutionQuery,
+    responses={200: Response("Newest first", ExecutionPage)},
+    errors=(422,),
+)
 async def executions(request: Request) -> HTTPResponse:
     q = requests.query(request, ExecutionQuery)
     workflows = await _workflows(request)
