@@ -175,7 +175,7 @@ async def test_sessions_and_portfolio(tmp_path: Path) -> None:
         ("post", "/api/v1/market/analyze", {"symbols": "AAPL"}, "body.symbols"),
         ("post", "/api/v1/workflows/execute/simple_backtest", {"params": []}, "body.params"),
         ("get", "/api/v1/workflows/executions?limit=0", None, "query.limit"),
-        ("get", "/api/v1/workflows/executions?cursor=zzz", None, "query.cursor"),
+        ("get", "/api/v1/workflows/executions?cursor=not%20ours", None, "query.cursor"),
         ("post", "/api/v1/sessions", {"strategy": "sma_cross", "symbols": ["AAPL"], "capital": 0}, "body.capital"),
         ("post", "/api/v1/sessions", {"strategy": "sma_cross", "symbols": ["A/B"]}, "body.symbols[0]"),
         ("get", "/api/v1/sessions?status=bogus", None, "query.status"),
@@ -216,4 +216,8 @@ async def test_domain_refusals_are_problems_not_500(tmp_path: Path) -> None:
         assert reversed_dates.status_code == 422
         assert (await client.get("/api/v1/backtests/bt_missing")).status_code == 404
         assert (await client.get("/api/v1/sessions/ses_missing")).status_code == 404
+        unknown_cursor = await client.get("/api/v1/backtests?cursor=zzzz")
+        assert unknown_cursor.status_code == 422 and unknown_cursor.json()["errors"][0]["field"] == "query.cursor"
+        intraday = await client.get("/api/v1/market/data/AAPL?timeframe=1m")
+        assert intraday.status_code == 422 and "start and end" in intraday.json()["detail"]
         assert (await client.get("/api/v1/backtests")).json()["items"] == []
