@@ -240,7 +240,7 @@ def query(request: Request, cls: type[T]) -> T:
     fields = {a.name: a for a in attrs.fields(cls)}  # type: ignore[arg-type]
     data: dict[str, Any] = {}
     errors = []
-    for name, values in request.args.items():
+    for name, values in request.get_args(keep_blank_values=True).items():
         attribute = fields.get(name)
         if attribute is None:
             errors.append(
