@@ -35,10 +35,10 @@ class BacktestQuery:
 )
 async def list_backtests(request: Request) -> HTTPResponse:
     q = requests.query(request, BacktestQuery)
-    store = request.app.ctx.store
+    results = await request.app.ctx.container.services.results()
     symbol = q.symbol.upper() if q.symbol else None
     items, cursor = await paging.page(
-        lambda n: store.list_backtests(strategy=q.strategy, symbol=symbol, limit=n), q.limit, q.cursor
+        lambda n: results.list(strategy=q.strategy, symbol=symbol, limit=n), q.limit, q.cursor
     )
     return ok(BacktestPage(tuple(record_view(r) for r in items), cursor))
 
@@ -52,7 +52,8 @@ async def list_backtests(request: Request) -> HTTPResponse:
     errors=(404,),
 )
 async def show_backtest(request: Request, backtest_id: str) -> HTTPResponse:
-    return ok(record_view(await request.app.ctx.store.get_backtest(backtest_id), trades=True))
+    results = await request.app.ctx.container.services.results()
+    return ok(record_view(await results.get(backtest_id), trades=True))
 
 
 @bp.get("/jobs/<execution_id:str>", ctx_role="viewer")
