@@ -45,7 +45,12 @@ def check_window(start: dt.datetime | None, end: dt.datetime | None, timeframe: 
 
 
 def _regime(bars: Bars, method: str) -> RegimeAnalysis:
-    return detect_regime(bars, None, method=method)
+    """Runs in a worker process: read-only mapping views do not pickle back, so send plain dicts."""
+    analysis = detect_regime(bars, None, method=method)
+    plain: dict[str, Any] = {
+        a.name: dict(v) for a in attrs.fields(RegimeAnalysis) if isinstance(v := getattr(analysis, a.name), Mapping)
+    }
+    return attrs.evolve(analysis, **plain)
 
 
 class MarketReads:
@@ -72,11 +77,6 @@ class MarketReads:
             if isinstance(hit, RegimeAnalysis):
                 return hit
         analysis = await self._executor.run(_regime, bars, method)
-        if self._cache is not None:  # read-only mapping views do not pickle: store plain dicts
-            plain: dict[str, Any] = {
-                a.name: dict(v)
-                for a in attrs.fields(RegimeAnalysis)
-                if isinstance(v := getattr(analysis, a.name), Mapping)
-            }
-            await self._cache.set("regime", key, attrs.evolve(analysis, **plain))
+        if self._cache is not None:
+            await self._cache.set("regime", key, analysis)
         return analysis
