@@ -20,6 +20,21 @@ log = logging.getLogger("gpt_trader.server")
 
 #: Largest request body (bytes): Sanic answers 413 above it before reading on.
 REQUEST_MAX_SIZE = 1_000_000
+#: Listen backlog: a burst of 1,000 new connections must queue, not be reset (Sanic's default is 100;
+#: the kernel caps it at net.core.somaxconn).
+BACKLOG = 2048
+
+
+def raise_file_limit() -> int:
+    """Lift this process's soft open-file limit to the hard one (each connection is a descriptor)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
 #: Roles of routes other branches register without ``ctx_role`` (HTTP_CONTRACT.md: default deny otherwise).
 _EXTERNAL_ROLES = {"metrics": "viewer", "api/v1/system/metrics": "viewer"}
 
@@ -56,6 +71,7 @@ def install_lifecycle(app: Sanic, container: Any) -> None:
     @app.before_server_start
     async def start(app: Sanic) -> None:
         started = time.perf_counter()
+        raise_file_limit()
         await start_resources(container)
         app.ctx.cache = await container.adapters.cache()
         app.ctx.store = await container.adapters.state_store()

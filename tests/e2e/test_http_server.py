@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -121,3 +122,15 @@ def test_refusals_through_the_real_server(server: str) -> None:
     assert status == 200 and json.loads(body)["openapi"] == "3.1.0"
     status, headers, body = _call(server, "GET", "/docs")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
+
+
+def test_readme_curl_examples_work_as_written(server: str) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## HTTP API", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = [c for c in section.replace("\\\n", " ").splitlines() if c.startswith("curl ")]
+    assert len(commands) >= 10
+    port = server.rsplit(":", 1)[1]
+    for command in commands:
+        line = command.replace("127.0.0.1:8000", f"127.0.0.1:{port}") + " -o /dev/null -w '%{http_code}'"
+        out = subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=60, check=False)
+        assert out.returncode == 0 and out.stdout.strip()[-3:] in ("200", "201", "202"), (command, out.stdout)

@@ -40,7 +40,7 @@ and exits 0.
         from sanic import Sanic
 
         from entrypoints.container import build_container
-        from entrypoints.http.app import create_app, create_ws_app, install_lifecycle
+        from entrypoints.http.app import BACKLOG, create_app, create_ws_app, install_lifecycle
         from entrypoints.logs import configure_logging
 
         loaded = self.load_settings()
@@ -62,6 +62,7 @@ and exits 0.
             api.prepare(
                 host=settings.api.host,
                 port=settings.api.port,
+                backlog=BACKLOG,
                 single_process=True,
                 motd=False,
                 access_log=False,
