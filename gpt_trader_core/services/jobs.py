@@ -32,7 +32,7 @@ class JobProgress:
         self.execution_id = execution_id
         self.cancelled = False
         self._stored_at = 0.0
-        self._pending: asyncio.Task[None] | None = None
+        self._pending: set[asyncio.Future[None]] = set()
 
     def report(self, fraction: float, message: str = "", **data: Any) -> None:
         """Safe to call from synchronous callbacks on the loop: the write is scheduled, not awaited."""
@@ -41,9 +41,14 @@ class JobProgress:
         store = now - self._stored_at >= STORE_EVERY_S
         if store:
             self._stored_at = now
-        self._pending = asyncio.ensure_future(
-            self._jobs.record_progress(self.execution_id, fraction, message, data, store)
-        )
+        write = asyncio.ensure_future(self._jobs.record_progress(self.execution_id, fraction, message, data, store))
+        self._pending.add(write)
+        write.add_done_callback(self._pending.discard)
+
+    async def drain(self) -> None:
+        """Wait for the progress writes still in flight (so none lands after the final state)."""
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
 
 
 Job = Callable[[JobProgress], Awaitable[Mapping[str, Any]]]
@@ -73,14 +78,17 @@ class Jobs:
         await self._publish(execution, "job_started")
         try:
             result = await job(progress)
+            await progress.drain()
             execution = attrs.evolve(
                 await self._store.get_execution(execution.id),
                 status=ExecutionStatus.SUCCEEDED,
                 progress=1.0,
+                message="finished",
                 result=dict(result),
                 finished_at=utcnow(),
             )
         except (asyncio.CancelledError, CancelledError):
+            await progress.drain()
             execution = attrs.evolve(
                 await self._store.get_execution(execution.id),
                 status=ExecutionStatus.CANCELLED,
