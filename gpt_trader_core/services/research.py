@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from gpt_trader_core.domain.records import Execution
+from gpt_trader_core.errors import InvalidParameterError
 from gpt_trader_core.optimization.objective import Objective
 from gpt_trader_core.optimization.runner import OptimizationResult, Progress, make_sampler
 from gpt_trader_core.optimization.space import SearchSpace
@@ -119,6 +120,8 @@ class OptimizationJobs:
     study is resumable."""
 
     KIND = "optimization"
+    #: Most trials one study may run (a larger grid is refused before it starts).
+    MAX_TRIALS = 20_000
 
     def __init__(
         self,
@@ -137,7 +140,14 @@ class OptimizationJobs:
         # Refuse bad input before 202: unknown strategy, objective, method or search space.
         strategy = self._registry.get_spec(request.strategy).cls
         Objective.of(request.objective, request.maximize)
-        make_sampler(request.method, SearchSpace.build(strategy, request.space), request.n_trials, request.seed)
+        space = SearchSpace.build(strategy, request.space)
+        sampler = make_sampler(request.method, space, request.n_trials, request.seed)
+        total = int(getattr(sampler, "total", 0)) or space.size()
+        if total > self.MAX_TRIALS:
+            raise InvalidParameterError(
+                f"the search has {total:,} trials, more than {self.MAX_TRIALS:,}; give fewer candidate values in "
+                "space, or use method random/bayes with n_trials"
+            )
 
         async def job(progress: JobProgress) -> Mapping[str, Any]:
             def report(p: Progress) -> None:

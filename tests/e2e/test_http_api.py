@@ -212,6 +212,13 @@ async def test_domain_refusals_are_problems_not_500(tmp_path: Path) -> None:
         assert unknown.status_code == 404 and "available" in unknown.json()["detail"]
         out_of_range = await client.post("/api/v1/strategies/backtest", json={**BT, "params": {"fast": -3}})
         assert out_of_range.status_code == 422
+        huge = {
+            "symbol": "AAPL",
+            "strategy": "sma_cross",
+            "space": {"fast": list(range(2, 200)), "slow": list(range(5, 300))},
+        }
+        too_big = await client.post("/api/v1/strategies/optimize", json=huge)
+        assert too_big.status_code == 422 and "more than 20,000" in too_big.json()["detail"]
         reversed_dates = await client.get("/api/v1/market/data/AAPL?start=2024-02-01&end=2024-01-01")
         assert reversed_dates.status_code == 422
         assert (await client.get("/api/v1/backtests/bt_missing")).status_code == 404
