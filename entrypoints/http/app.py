@@ -110,7 +110,7 @@ def create_app(container: Any, settings: Any, *, name: str = "gpt_trader_api") -
     lifecycle of the container's resources (start before serving, release after stopping)."""
     from entrypoints.http import metrics
     from entrypoints.http.api import group
-    from entrypoints.http.docs import install_docs
+    from entrypoints.http.docs import document_external_routes, install_docs
 
     app = _base_app(name, container, settings)
     app.ctx.built = set()
@@ -118,10 +118,8 @@ def create_app(container: Any, settings: Any, *, name: str = "gpt_trader_api") -
     # monitoring: GET /metrics + /api/v1/system/metrics, request metrics middleware, "monitoring" task
     app.blueprint(metrics.bp)
     metrics.install(app, container)
-    for route in app.router.routes:
-        if route.path in _EXTERNAL_ROLES and getattr(route.ctx, "role", None) is None:
-            route.ctx.role = _EXTERNAL_ROLES[route.path]
     install_docs(app)
+    document_external_routes(app, _EXTERNAL_ROLES)
     install_lifecycle(app, container)
     return app
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 
 from entrypoints.http import openapi
-from entrypoints.http.openapi import Response, doc
+from entrypoints.http.openapi import Operation, Response, doc
 
 TAG = "system"
 
@@ -48,6 +49,32 @@ def _page(spec: dict[str, Any]) -> str:
         "<table><tr><th>method</th><th>path</th><th>summary</th><th>tag</th><th>role</th><th>parameters</th>"
         f"<th>responses</th></tr>{''.join(rows)}</table></body></html>"
     )
+
+
+#: Contracts of the routes ``metrics.py`` registers (documented here so the document stays complete).
+_EXTERNAL = {
+    "metrics": Operation(
+        "Prometheus metrics",
+        TAG,
+        "Every metric of this process in the Prometheus text exposition format.",
+        responses={200: Response("Metrics", media={"text/plain": {"schema": {"type": "string"}}})},
+    ),
+    "api/v1/system/metrics": Operation(
+        "Monitoring snapshot",
+        TAG,
+        "System metrics, loop lag, request statistics, component health, recent executions, firing alerts.",
+        responses={200: Response("Snapshot", media={"application/json": {"schema": {"type": "object"}}})},
+    ),
+}
+
+
+def document_external_routes(app: Sanic[Any, Any], roles: Mapping[str, str]) -> None:
+    """Give routes other modules register without ``ctx_role``/contract their role and contract."""
+    for route in app.router.routes:
+        if route.path in roles and getattr(route.ctx, "role", None) is None:
+            route.ctx.role = roles[route.path]
+        if route.path in _EXTERNAL and not hasattr(route.handler, "__openapi__"):
+            route.handler.__openapi__ = _EXTERNAL[route.path]
 
 
 def install_docs(app: Sanic[Any, Any]) -> None:
