@@ -11,7 +11,7 @@ from sanic.response import HTTPResponse
 
 from entrypoints.http import requests
 from entrypoints.http.api.params import ID, SYMBOL, Timeframe
-from entrypoints.http.caching import conditional
+from entrypoints.http.caching import cached_read
 from entrypoints.http.openapi import Response, doc
 from entrypoints.http.respond import ok
 from entrypoints.presenters import plain
@@ -92,13 +92,16 @@ def _check_symbol(symbol: str) -> None:
 async def data(request: Request, symbol: str) -> HTTPResponse:
     _check_symbol(symbol)
     q = requests.query(request, DataQuery)
-    bars = await (await _market(request)).bars(symbol, as_datetime(q.start), as_datetime(q.end, end=True), q.timeframe)
-    headers = {"x-synthetic-data": "true" if bars.synthetic else "false", "x-data-source": bars.source}
-    if q.format == "csv":
-        response = HTTPResponse(bars_csv(bars), headers=headers, content_type="text/csv; charset=utf-8")
-    else:
-        response = ok(bars_view(bars), headers=headers)
-    return conditional(request, response, max_age=60)
+
+    async def render() -> HTTPResponse:
+        market = await _market(request)
+        bars = await market.bars(symbol, as_datetime(q.start), as_datetime(q.end, end=True), q.timeframe)
+        headers = {"x-synthetic-data": "true" if bars.synthetic else "false", "x-data-source": bars.source}
+        if q.format == "csv":
+            return HTTPResponse(bars_csv(bars), headers=headers, content_type="text/csv; charset=utf-8")
+        return ok(bars_view(bars), headers=headers)
+
+    return await cached_read(request, render)
 
 
 @bp.get("/regime", ctx_role="viewer")
@@ -112,11 +115,15 @@ async def data(request: Request, symbol: str) -> HTTPResponse:
 )
 async def regime(request: Request) -> HTTPResponse:
     q = requests.query(request, RegimeQuery)
-    market = await _market(request)
-    start, end = as_datetime(q.start), as_datetime(q.end, end=True)
-    analysis = await market.regime(q.symbol, start, end, q.timeframe, q.method)
-    synthetic = (await market.bars(q.symbol, start, end, q.timeframe)).synthetic
-    return conditional(request, ok(regime_view(q.symbol, synthetic, analysis)), max_age=60)
+
+    async def render() -> HTTPResponse:
+        market = await _market(request)
+        start, end = as_datetime(q.start), as_datetime(q.end, end=True)
+        bars = await market.bars(q.symbol, start, end, q.timeframe)
+        analysis = await market.regime(q.symbol, start, end, q.timeframe, q.method)
+        return ok(regime_view(q.symbol, bars.synthetic, analysis))
+
+    return await cached_read(request, render)
 
 
 @bp.post("/analyze", ctx_role="viewer")

@@ -12,7 +12,7 @@ from sanic.response import HTTPResponse
 
 from entrypoints.http import requests
 from entrypoints.http.api.params import ID, SYMBOL, Timeframe
-from entrypoints.http.caching import conditional
+from entrypoints.http.caching import cached_read
 from entrypoints.http.idempotency import idempotent
 from entrypoints.http.openapi import Response, doc
 from entrypoints.http.respond import accepted, ok
@@ -123,8 +123,10 @@ def _services(request: Request) -> Any:
     responses={200: Response("Strategies", StrategyList), 304: Response("Not modified (If-None-Match)")},
 )
 async def list_strategies(request: Request) -> HTTPResponse:
-    infos = await (await _services(request).catalog()).list()
-    return conditional(request, ok(StrategyList(infos)), max_age=60)
+    async def render() -> HTTPResponse:
+        return ok(StrategyList(await (await _services(request).catalog()).list()))
+
+    return await cached_read(request, render)
 
 
 @bp.post("/backtest", ctx_role="trader")
