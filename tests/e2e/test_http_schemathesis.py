@@ -1,10 +1,11 @@
 """schemathesis against our own OpenAPI document, in-process over ASGI, every check.
 
-A quick run here (a few examples per operation); ``GPT_TRADER_FUZZ_EXAMPLES=100`` (the ``fuzz`` marker
-run in tests/benchmarks/bench_http.py's notes) asks for more. Positive data may be refused with 422:
-JSON Schema cannot state the domain's cross-field rules (start ≤ end, a strategy's parameter ranges
-depend on the strategy named in the same body), so a valid-looking request can still be refused.
-Auth is off in these runs (HTTP_CONTRACT.md), so the ``ignored_auth`` check is left to the auth issue.
+A quick run here (5 examples per operation and mode); the thorough run is opt-in:
+``GPT_TRADER_FUZZ_EXAMPLES=100 pytest -q -s tests/e2e/test_http_schemathesis.py`` (README, Benchmarks).
+Positive data may be refused with 422: JSON Schema cannot state the domain's cross-field rules
+(start ≤ end, a strategy's parameter ranges depend on the strategy named in the same body), so a
+valid-looking request can still be refused. Auth is off in these runs (HTTP_CONTRACT.md), so the
+``ignored_auth`` check is left to the auth issue.
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ Alerts are the alert rules breached right now. Exits 1 when a component does not
             ("component", "status", "latency_ms", "error"),
             [(c["name"], "ok" if c["ok"] else "DOWN", c["latency_ms"], c["error"] or "") for c in data["components"]],
         )
-        if data["sessions_error"]:
+        if "sessions_error" in data:
             self.line(f"\n<info>Sessions</info>\n<error>unavailable:</error> {data['sessions_error']}")
         elif "sessions" in data:
             self.line("\n<info>Sessions</info>")
@@ -131,4 +131,6 @@ def _report(loaded: Any, report: dict[str, Any]) -> dict[str, Any]:
         report.get("sessions_error"),
     )
     data: dict[str, Any] = plain(view)
+    if data["sessions_error"] is None:  # the JSON names the key only when sessions could not be listed
+        del data["sessions_error"]
     return data

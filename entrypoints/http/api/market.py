@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Literal
 
 import attrs
@@ -59,12 +60,8 @@ def _market(request: Request) -> Any:
 
 
 def _check_symbol(symbol: str) -> None:
-    import re
-
-    from entrypoints.http.requests import RequestInvalidError
-
     if not re.fullmatch(SYMBOL, symbol):
-        raise RequestInvalidError(
+        raise requests.RequestInvalidError(
             400,
             f"path.symbol {symbol!r} is not a symbol",
             [{"field": "path.symbol", "message": f"must match {SYMBOL}"}],
