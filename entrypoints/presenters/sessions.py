@@ -24,7 +24,7 @@ class SessionView:
     symbols: tuple[str, ...]
     mode: str
     capital: float
-    status: Literal["running", "stopped", "finished", "failed"]
+    status: Literal["running", "stopped", "finished", "failed", "interrupted"]
     last_bar: int
     last_time: dt.datetime | None
     cash: float

@@ -21,11 +21,15 @@ from gpt_trader_core.services.backtest import MarketHistory
 MAX_BARS = 100_000
 
 
-def check_window(start: dt.datetime | None, end: dt.datetime | None, timeframe: str, max_bars: int = MAX_BARS) -> None:
+def check_window(
+    start: dt.datetime | None, end: dt.datetime | None, timeframe: str | None, max_bars: int = MAX_BARS
+) -> None:
     """Refuse, before loading anything, a window that is reversed or holds more than ``max_bars`` bars
     (intraday timeframes need both bounds: a source's whole history at 1m is millions of bars)."""
     if start is not None and end is not None and start > end:
         raise InvalidParameterError(f"start {start:%Y-%m-%d} is after end {end:%Y-%m-%d}")
+    if timeframe is None:  # the data's own timeframe: its bars are what the source holds
+        return
     step = TIMEFRAMES.get(timeframe)
     if step is None:
         raise InvalidParameterError(f"unknown timeframe {timeframe!r}; use one of {', '.join(TIMEFRAMES)}")

@@ -128,7 +128,9 @@ async def test_sessions_and_portfolio(tmp_path: Path) -> None:
             "/api/v1/sessions", json={"strategy": "sma_cross", "symbols": ["AAPL"], "mode": "live"}
         )
         assert live.status_code == 409 and "live broker" in live.json()["detail"]
-        started = await client.post("/api/v1/sessions", json={"strategy": "sma_cross", "symbols": ["AAPL"]})
+        started = await client.post(
+            "/api/v1/sessions", json={"strategy": "sma_cross", "symbols": ["AAPL"], "risk": {"max_drawdown_pct": 10}}
+        )
         sid = started.json()["id"]
         assert started.status_code == 201 and started.headers["location"] == f"/api/v1/sessions/{sid}"
         for _ in range(100):
@@ -140,7 +142,7 @@ async def test_sessions_and_portfolio(tmp_path: Path) -> None:
         perf = (await client.get(f"/api/v1/portfolio/performance?session_id={sid}")).json()
         assert "realized_pnl" in perf["statistics"] and perf["equity"]
         risk = (await client.get(f"/api/v1/portfolio/risk?session_id={sid}")).json()
-        assert risk["max_drawdown_pct"] >= 0
+        assert risk["max_drawdown_pct"] >= 0 and risk["limits"]["max_drawdown_pct"]["limit"] == 10
         plan = await client.post(
             "/api/v1/portfolio/rebalance", json={"session_id": sid, "target_weights": {"AAPL": 0.5}}
         )

@@ -38,7 +38,7 @@ class StartBody:
 
 @attrs.frozen
 class SessionQuery:
-    status: Literal["running", "stopped", "finished", "failed"] | None = None
+    status: Literal["running", "stopped", "finished", "failed", "interrupted"] | None = None
     limit: int = requests.field(50, ge=1, le=500)
     cursor: str | None = requests.field(None, pattern=paging.CURSOR, description="next_cursor of the previous page")
 
