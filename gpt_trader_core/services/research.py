@@ -101,13 +101,13 @@ class BacktestJobs:
     async def submit(self, request: BacktestRequest, *, save: bool = True) -> BacktestRun | Execution:
         check_window(request.start, request.end, request.timeframe)
         bars = await self._history.get(request.symbol, request.start, request.end, request.timeframe)  # cached
-        if len(bars) <= self._inline_bars:
-            return await self._backtester.run(request, save=save)
+        if len(bars) <= self._inline_bars:  # on the bars already loaded: the same cache, the same saving
+            return await self._backtester.run_on(bars, request.strategy, request.params, request.config, save=save)
         self._registry.create(request.strategy, **request.params)  # refuse bad input before 202
 
         async def job(progress: JobProgress) -> Mapping[str, Any]:
             progress.report(0.0, f"backtesting {len(bars)} bars")
-            run = await self._backtester.run(request, save=True)
+            run = await self._backtester.run_on(bars, request.strategy, request.params, request.config, save=True)
             return {"record_id": run.record_id, "stats": dict(run.result.stats)}
 
         params = {"symbol": request.symbol, "strategy": request.strategy, "bars": len(bars)}
