@@ -25,6 +25,27 @@ REQUEST_MAX_SIZE = 1_000_000
 BACKLOG = 2048
 
 
+def check_bind(host: str, settings: Any) -> None:
+    """Refuse to serve beyond this machine without authentication: a non-loopback ``host`` needs the
+    auth module installed and ``api.auth.enabled`` (the API's default role would otherwise be admin)."""
+    import importlib.util
+    import ipaddress
+
+    from gpt_trader_core.errors import ConfigurationError
+
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        return
+    if importlib.util.find_spec("entrypoints.http.auth") is None or not settings.api.auth.enabled:
+        raise ConfigurationError(
+            f"api.host is {host}: without authentication the API would answer anyone on the network as admin; "
+            "bind 127.0.0.1 (the default) and put an authenticating proxy in front, or enable api.auth"
+        )
+
+
 def raise_file_limit() -> int:
     """Lift this process's soft open-file limit to the hard one (each connection is a descriptor)."""
     import resource

@@ -134,3 +134,19 @@ def test_readme_curl_examples_work_as_written(server: str) -> None:
         line = command.replace("127.0.0.1:8000", f"127.0.0.1:{port}") + " -o /dev/null -w '%{http_code}'"
         out = subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=60, check=False)
         assert out.returncode == 0 and out.stdout.strip()[-3:] in ("200", "201", "202"), (command, out.stdout)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.7"])
+def test_serve_refuses_a_non_loopback_host_without_auth(host: str, tmp_path: Path) -> None:
+    (tmp_path / "home").mkdir()
+    command = [GPT_TRADER] if GPT_TRADER else [sys.executable, "-m", "entrypoints"]
+    proc = subprocess.run(
+        [*command, "serve", "--host", host, "--port", str(free_port())],
+        cwd=tmp_path,
+        env={"HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2 and "bind 127.0.0.1" in proc.stderr + proc.stdout

@@ -42,7 +42,7 @@ and exits 0.
         from sanic import Sanic
 
         from entrypoints.container import build_container
-        from entrypoints.http.app import BACKLOG, create_app, create_ws_app, install_lifecycle
+        from entrypoints.http.app import BACKLOG, check_bind, create_app, create_ws_app, install_lifecycle
         from entrypoints.logs import configure_logging
 
         loaded = self.load_settings()
@@ -56,6 +56,7 @@ and exits 0.
                 "same paper sessions; they need the Redis event bus and a session leader (the scale-out issue). "
                 "Set api.workers to 1, or run one server per port behind a proxy"
             )
+        check_bind(settings.api.host, settings)
         configure_logging(settings.system.log_level, settings.system.log_format)
         container = build_container(settings)
         apps = []
