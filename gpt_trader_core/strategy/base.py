@@ -10,7 +10,7 @@ import abc
 import math
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 import numpy as np
@@ -18,6 +18,9 @@ import numpy as np
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.errors import InvalidDataError, InvalidParameterError
 from gpt_trader_core.indicators.cache import IndicatorCache
+
+if TYPE_CHECKING:
+    from gpt_trader_core.strategy.streaming import SignalStream
 
 _TYPE_NAMES = {int: "int", float: "float", bool: "bool", str: "str"}
 
@@ -184,6 +187,19 @@ class Strategy(abc.ABC):
         if self.uses_indicator_cache:
             return self.signals(bars, cache)  # type: ignore[call-arg]
         return self.signals(bars)
+
+    # -- streaming: the newest bar's target without recomputing the whole history -------------
+
+    def stream(self) -> SignalStream | None:
+        """A fresh ``SignalStream`` giving ``signals``' target one bar at a time in O(window) from
+        state it carries (the built-ins have one), or None: the streaming engines then call
+        ``signals`` on the last ``history_window()`` bars (the whole history when that is None)."""
+        return None
+
+    def history_window(self) -> int | None:
+        """Bars of history ``signals`` needs for the newest bar's target (at least warm-up + 1), when
+        the strategy knows such a bound; None (the default) means the whole history."""
+        return None
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.values.items())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -13,6 +13,9 @@ from gpt_trader_core.errors import InvalidParameterError
 from gpt_trader_core.indicators import bollinger, rolling_max, rolling_min, rolling_std, sma
 from gpt_trader_core.indicators.cache import IndicatorCache
 from gpt_trader_core.strategy.base import Param, Signals, Strategy
+
+if TYPE_CHECKING:
+    from gpt_trader_core.strategy.streaming import SignalStream
 
 
 def crossover(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -93,6 +96,11 @@ class SmaCross(Strategy):
     def min_bars(self) -> int:
         return int(self.values["slow"])
 
+    def stream(self) -> SignalStream:
+        from gpt_trader_core.strategy.streaming import SmaCrossStream
+
+        return SmaCrossStream(self.values["fast"], self.values["slow"])
+
     def signals(self, bars: Bars, cache: IndicatorCache | None = None) -> Signals:
         cache = cache or IndicatorCache()
         fast_n, slow_n = self.values["fast"], self.values["slow"]
@@ -125,6 +133,11 @@ class Momentum(Strategy):
     def min_bars(self) -> int:
         return int(self.values["lookback"]) + 1
 
+    def stream(self) -> SignalStream:
+        from gpt_trader_core.strategy.streaming import MomentumStream
+
+        return MomentumStream(self.values["lookback"], self.values["threshold"])
+
     def signals(self, bars: Bars, cache: IndicatorCache | None = None) -> Signals:
         n, threshold = self.values["lookback"], self.values["threshold"]
         close = bars.close
@@ -149,6 +162,11 @@ class MeanReversion(Strategy):
 
     def min_bars(self) -> int:
         return int(self.values["period"])
+
+    def stream(self) -> SignalStream:
+        from gpt_trader_core.strategy.streaming import MeanReversionStream
+
+        return MeanReversionStream(self.values["period"], self.values["num_std"])
 
     def signals(self, bars: Bars, cache: IndicatorCache | None = None) -> Signals:
         close = bars.close
@@ -195,6 +213,11 @@ class VolatilityFilter(Strategy):
     def min_bars(self) -> int:
         return int(self.values["period"]) + 1
 
+    def stream(self) -> SignalStream:
+        from gpt_trader_core.strategy.streaming import VolatilityFilterStream
+
+        return VolatilityFilterStream(self.values["period"], self.values["vol_threshold"])
+
     def signals(self, bars: Bars, cache: IndicatorCache | None = None) -> Signals:
         period, threshold = self.values["period"], self.values["vol_threshold"]
         close = bars.close
@@ -220,6 +243,11 @@ class Breakout(Strategy):
 
     def min_bars(self) -> int:
         return int(self.values["lookback"]) + 1
+
+    def stream(self) -> SignalStream:
+        from gpt_trader_core.strategy.streaming import BreakoutStream
+
+        return BreakoutStream(self.values["lookback"])
 
     def signals(self, bars: Bars, cache: IndicatorCache | None = None) -> Signals:
         n = self.values["lookback"]
