@@ -104,7 +104,7 @@ class _Windowed(Strategy):
 
     name = "windowed_test"
 
-    def history_window(self) -> int:
+    def history_window(self) -> int | None:
         return 2
 
     def signals(self, bars: Bars) -> Signals:
