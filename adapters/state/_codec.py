@@ -68,6 +68,7 @@ __all__ = [
     "TRADE_COLUMNS",
     "TRIAL_COLUMNS",
     "BarRows",
+    "SessionMemo",
     "backtest_from_row",
     "backtest_row",
     "bar_rows",
@@ -90,6 +91,7 @@ __all__ = [
     "position_rows",
     "session_from_row",
     "session_row",
+    "session_row_reusing",
     "study_from_row",
     "study_row",
     "trade_rows",
@@ -573,9 +575,11 @@ def bar_rows(
     fills: Sequence[Fill],
     positions: Sequence[Position],
     equity: EquitySnapshot,
+    session_memo: SessionMemo | None = None,
 ) -> BarRows:
-    """Encode a whole bar up front: anything unstorable raises here, before a store writes."""
-    row = session_row(session)
+    """Encode a whole bar up front: anything unstorable raises here, before a store writes.
+    ``session_memo`` (a store's own dict) lets consecutive bars reuse the session's JSON columns."""
+    row = session_row(session) if session_memo is None else session_row_reusing(session, session_memo)
     return BarRows(
         session_id=row["id"],
         session=row,
@@ -584,3 +588,33 @@ def bar_rows(
         positions=position_rows(positions),
         equity=equity_row(equity),
     )
+
+
+# -- the session row of every bar, cheaper ----------------------------------------------------------
+
+SessionMemo = dict[str, tuple[tuple[Any, ...], Row]]
+"""Per session id: the JSON-column values last encoded (by identity) and their encoded columns."""
+
+
+_SESSION_PROGRESS = ("status", "last_bar", "last_time", "cash", "equity", "updated_at", "error")
+_SESSION_CONSTANT = tuple(name for name in SESSION_COLUMNS if name not in _SESSION_PROGRESS)
+_SESSION_TYPES = typing.get_type_hints(SessionRecord)
+
+
+def session_row_reusing(session: SessionRecord, memo: SessionMemo) -> Row:
+    """``session_row``, reusing the encoded columns of the session's previous row that hold the very
+    same objects (a running session only moves its progress fields: ``attrs.evolve`` keeps the
+    rest, ``params``/``config``/``feed`` ... included). The row equals ``session_row(session)``."""
+    _check_type(session, SessionRecord, "the session")
+    constant = tuple(getattr(session, key) for key in _SESSION_CONSTANT)
+    cached = memo.get(session.id)
+    if cached is None or not all(a is b for a, b in zip(cached[0], constant, strict=True)):
+        row = session_row(session)
+        memo[session.id] = (constant, {key: row[key] for key in _SESSION_CONSTANT})
+        return row
+    progress = {
+        key: _real(converter.unstructure(getattr(session, key), _SESSION_TYPES[key])) for key in _SESSION_PROGRESS
+    }
+    progress["last_bar"] = _integer(progress["last_bar"], "session.last_bar")
+    row = {key: progress[key] if key in progress else cached[1][key] for key in SESSION_COLUMNS}
+    return _check_not_null(row, _SESSION_NULLABLE, "the session")
