@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from typing import Any
 
 from adapters.broker.simulated import SimulatedBroker
 from adapters.bus.memory import InMemoryEventBus
@@ -18,24 +19,26 @@ from adapters.state.memory import InMemoryStateStore
 from adapters.state.sqlite import SqliteStateStore
 from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.backtesting.fills import FillModel
+from gpt_trader_core.domain.bars import Bars
+from gpt_trader_core.domain.records import SessionRecord
 from gpt_trader_core.services.sessions import SessionRequest, TradingSessions
 from gpt_trader_core.strategy import REGISTRY
 
 
-async def replay(bars, strategy: str, store, symbol: str = "GOOG") -> tuple[float, list[float], int]:  # type: ignore[no-untyped-def]
+async def replay(bars: Bars, strategy: str, store: Any, symbol: str = "GOOG") -> tuple[float, list[float], int]:
     await store.open()
     engines = []
 
-    def feeds(record):  # type: ignore[no-untyped-def]
+    def feeds(record: SessionRecord) -> ReplayFeed:
         return ReplayFeed({symbol: bars})
 
-    def brokers(record):  # type: ignore[no-untyped-def]
+    def brokers(record: SessionRecord) -> SimulatedBroker:
         return SimulatedBroker(record.capital, FillModel(commission=0.002))
 
     sessions = TradingSessions(store, InMemoryEventBus(), REGISTRY, feeds, brokers)
     original = sessions._engine
 
-    def capture(record):  # type: ignore[no-untyped-def]
+    def capture(record: SessionRecord) -> Any:
         engine = original(record)
         engines.append(engine)
         return engine
