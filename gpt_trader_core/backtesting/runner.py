@@ -12,7 +12,7 @@ from gpt_trader_core.backtesting.stats import compute_stats, returns_table
 from gpt_trader_core.domain.bars import Bars, to_datetime
 from gpt_trader_core.domain.results import BacktestResult
 from gpt_trader_core.domain.trading import Position, Trade
-from gpt_trader_core.strategy.base import Signals, Strategy
+from gpt_trader_core.strategy.base import Signals, Strategy, check_signals
 
 
 def simulate_signals(bars: Bars, signals: Signals, config: BacktestConfig) -> Simulation:
@@ -22,7 +22,7 @@ def simulate_signals(bars: Bars, signals: Signals, config: BacktestConfig) -> Si
 def run_backtest(bars: Bars, strategy: Strategy, config: BacktestConfig) -> BacktestResult:
     """Backtest ``strategy`` on ``bars`` under ``config``."""
     strategy.require_bars(bars)
-    signals = strategy.signals(bars)
+    signals = check_signals(strategy.signals(bars), len(bars), strategy.name)
     sim = simulate_signals(bars, signals, config)
     return build_result(bars, strategy, config, sim, signals.warmup)
 

@@ -70,11 +70,7 @@ def bars_from_frame(frame: Any, symbol: str = "DATA", timeframe: str | None = No
             f"the DataFrame index must hold datetimes, got {stamps.dtype}; "
             "e.g. df.index = pandas.to_datetime(df.index) or df.set_index('Date')"
         )
-    columns = {
-        name: np.asarray(frame[by_lower[name]].to_numpy(dtype="float64", na_value=np.nan))
-        for name in _COLUMNS
-        if name in by_lower
-    }
+    columns = {name: _numeric_column(frame, by_lower[name], stamps, symbol) for name in _COLUMNS if name in by_lower}
     volume = columns.get("volume", np.zeros(len(frame)))
     return Bars(
         timestamps=stamps,
@@ -87,6 +83,27 @@ def bars_from_frame(frame: Any, symbol: str = "DATA", timeframe: str | None = No
         timeframe=timeframe or infer_timeframe(stamps),
         source="dataframe",
     )
+
+
+def _numeric_column(frame: Any, column: Any, stamps: np.ndarray, symbol: str) -> np.ndarray:
+    """One column as float64; a value that is not a number is refused, naming its row and time."""
+    series = frame[column]
+    try:
+        return np.asarray(series.to_numpy(dtype="float64", na_value=np.nan))
+    except (TypeError, ValueError):
+        pass
+    for row, value in enumerate(series.tolist()):
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            shown = str(value)
+            shown = shown if len(shown) <= 40 else shown[:40] + "…"
+            raise InvalidDataError(
+                f"{symbol}: column {column!r} at row {row} ({np.datetime_as_string(stamps[row], 's')}) has "
+                f"{shown!r}, which is not a number; convert it first, e.g. "
+                f"df[{str(column)!r}] = pandas.to_numeric(df[{str(column)!r}], errors='coerce') and drop the NaN rows"
+            ) from None
+    raise InvalidDataError(f"{symbol}: column {column!r} cannot be read as numbers")
 
 
 def bars_to_frame(bars: Bars) -> Any:

@@ -119,6 +119,37 @@ class Signals:
     reentry: np.ndarray | None = None
 
 
+def check_signals(signals: Any, n: int, strategy: str) -> Signals:
+    """``signals`` of a strategy run on ``n`` bars, refused with the reason unless they are a
+    ``Signals`` with one numeric target (and re-entry mark) per bar and an integer warm-up."""
+    where = f"strategy {strategy!r}"
+    if not isinstance(signals, Signals):
+        raise InvalidDataError(
+            f"{where}: signals() must return gt.Signals(target, warmup), got {type(signals).__name__}"
+        )
+    try:
+        target = np.asarray(signals.target, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidDataError(f"{where}: the signals' target must be numbers (+1, -1, 0, a fraction or NaN)") from None
+    if target.ndim != 1 or len(target) != n:
+        got = f"{len(target)} values" if target.ndim == 1 else f"an array of shape {target.shape}"
+        raise InvalidDataError(f"{where}: signals() must give one target per bar — {n} for these bars, got {got}")
+    reentry = signals.reentry
+    if reentry is not None:
+        reentry = np.asarray(reentry)
+        if reentry.ndim != 1 or len(reentry) != n:
+            raise InvalidDataError(
+                f"{where}: the signals' reentry marks must be one boolean per bar — {n}, got {reentry.size}"
+            )
+        reentry = reentry.astype(bool)
+    warmup = signals.warmup
+    if isinstance(warmup, bool) or not isinstance(warmup, int | np.integer) or warmup < -1:
+        raise InvalidDataError(f"{where}: the signals' warmup must be an integer >= 0 (bars), got {warmup!r}")
+    if target is signals.target and reentry is signals.reentry and type(warmup) is int:
+        return signals
+    return Signals(target, int(warmup), reentry)
+
+
 class Strategy(abc.ABC):
     """Base class of every strategy. Subclass, declare ``name`` and ``params``, implement ``signals``.
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from gpt_trader_core.backtesting.engine import FULL_EQUITY, desired_positions
 from gpt_trader_core.domain.bars import Bars
-from gpt_trader_core.strategy.base import Strategy
+from gpt_trader_core.strategy.base import Strategy, check_signals
 
 
 @attrs.frozen
@@ -36,8 +36,8 @@ class Decision:
 
 def decide(strategy: Strategy, history: Bars, long_only: bool) -> Decision:
     """The decision at the last bar of ``history``."""
-    signals = strategy.signals(history)
     n = len(history)
+    signals = check_signals(strategy.signals(history), n, strategy.name)
     want = desired_positions(signals.target, signals.warmup, long_only)
     start = min(signals.warmup + 1, n)
     last = n - 1
@@ -81,7 +81,8 @@ class Decider:
         assert self._history is not None
         self._history.append(time, open_, high, low, close, volume)
         if self._window is not None:
-            signals = self.strategy.signals(self._history.bars())
+            bars = self._history.bars()
+            signals = check_signals(self.strategy.signals(bars), len(bars), self.strategy.name)
             if self._warmup is None:
                 self._warmup = signals.warmup
             reentry = signals.reentry is not None and bool(signals.reentry[-1])
