@@ -27,7 +27,13 @@ weekends, 365 with weekends, 52 weekly, 12 monthly, 1 yearly), ``g`` the geometr
   ``kelly_criterion = W - (1 - W) / (mean(P > 0) / mean(-P < 0))`` with W the win rate.
 - ``omega_ratio = sum(max(r, 0)) / sum(max(-r, 0))`` at threshold 0 (not in backtesting.py).
 
-Undefined values are ``nan`` (numbers) or ``None`` (durations).
+Undefined values are ``nan`` (numbers) or ``None`` (durations), never a numpy warning, and they
+are NaN exactly where backtesting.py gives NaN (a parity test runs a ruined account, a run without
+trades and a five-bar run against it): without closed trades the trade statistics (win rate,
+best/worst/average trade, profit factor, expectancy, SQN, Kelly) are NaN and their durations None;
+with fewer than two sampled periods the annualised return, volatility, Sharpe and Sortino ratios are
+NaN; with no drawdown the Calmar ratio and the average drawdown are NaN. A ruined account (equity 0)
+has a return of -100 % in the period of ruin and NaN in the monthly/yearly returns after it.
 """
 
 from __future__ import annotations
@@ -318,10 +324,13 @@ def stats_with(ctx: StatsContext, equity: np.ndarray, trades: TradeLog, first_tr
 
 def returns_table(ts: np.ndarray, equity: np.ndarray, freq: str, initial: float) -> list[tuple[str, float]]:
     """Return (%) of each calendar month ("M") or year ("Y"): last equity of the period over the
-    previous period's last equity (the starting cash for the first)."""
+    previous period's last equity (the starting cash for the first); NaN after a period that ended
+    with no equity left (a ruined account has no return to speak of)."""
     keys, last = last_per_period(ts, equity, freq)
     prev = np.concatenate(([initial], last[:-1]))
     unit = "datetime64[M]" if freq == "M" else "datetime64[Y]"
     labels = np.datetime_as_string(keys.astype(unit))
-    pct = ((last / prev - 1) * 100).tolist()
+    ratio = np.full(len(last), np.nan)
+    np.divide(last, prev, out=ratio, where=prev > 0)
+    pct = ((ratio - 1) * 100).tolist()
     return list(zip(labels.tolist(), pct, strict=True))
