@@ -52,3 +52,19 @@ def test_a_strategy_giving_no_signals_value_is_refused() -> None:
 
     with pytest.raises(GptTraderError, match=r"must return gt.Signals\(target, warmup\), got ndarray"):
         gt.backtest(backtesting_test.GOOG, Plain())
+
+
+# -- 11.23: a BacktestRun shows its result in a notebook -------------------------------------------
+
+
+def test_backtest_run_has_a_rich_notebook_repr() -> None:
+    from gpt_trader_core.services.backtest import BacktestRun
+
+    result = gt.backtest(backtesting_test.GOOG, "sma_cross", fast=10, slow=20)
+    run = BacktestRun(result, record_id="bt_0123", cached=True)
+    page = run._repr_html_()
+    assert "<table>" in page and "sharpe_ratio" in page and "bt_0123" in page and "from the cache" in page
+    assert page.count("<tr>") == len(result.stats)
+    text = repr(run)
+    assert text.startswith("BacktestRun (saved as bt_0123, from the cache)\nBacktestResult: sma_cross(")
+    assert "not saved" in repr(BacktestRun(result))
