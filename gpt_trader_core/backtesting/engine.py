@@ -291,6 +291,7 @@ def _simulate_without_stops(
     # The hot loop of every optimisation: FillModel's arithmetic inlined on local floats (the same
     # expressions in the same order — the paper/backtest parity tests pin that they agree).
     rate, fixed, slip, fractional = cfg.commission, cfg.commission_fixed, cfg.slippage, cfg.fractional
+    entry_slip = cfg.spread + slip  # entries pay the spread and the slippage, exits the slippage
     copysign = math.copysign
     cash, size, entry, entry_bar, rejected = book.cash, 0.0, 0.0, 0, 0
     rows = book.rows
@@ -310,7 +311,7 @@ def _simulate_without_stops(
         if w != 0.0:
             side = copysign(1.0, w)
             fraction = min(abs(w), FULL_EQUITY)
-            adjusted = price * (1.0 + copysign(slip, side))
+            adjusted = price * (1.0 + copysign(entry_slip, side))
             per_unit = adjusted + (fixed + fraction * price * rate) / fraction
             available = max(0.0, cash)
             units = (available * 1.0 * fraction) / per_unit if fractional else (available * 1.0 * fraction) // per_unit

@@ -68,3 +68,23 @@ def test_backtest_run_has_a_rich_notebook_repr() -> None:
     text = repr(run)
     assert text.startswith("BacktestRun (saved as bt_0123, from the cache)\nBacktestResult: sma_cross(")
     assert "not saved" in repr(BacktestRun(result))
+
+
+# -- 11.9: spread (entries only, backtesting.py's) and slippage (entry and exit) --------------------
+
+
+@pytest.mark.parametrize(("spread", "slippage"), [(0.0, 0.001), (0.002, 0.0), (0.002, 0.001)])
+def test_spread_costs_entries_and_slippage_costs_both_fills(spread: float, slippage: float) -> None:
+    goog = gt.as_bars(backtesting_test.GOOG, "GOOG")
+    res = gt.backtest(goog, "sma_cross", fast=10, slow=20, spread=spread, slippage=slippage)
+    assert len(res.trades) > 10
+    for t in res.trades:
+        side = 1.0 if t.size > 0 else -1.0
+        assert t.entry_price == goog.open[t.entry_bar] * (1 + side * (spread + slippage))
+        assert t.exit_price == goog.open[t.exit_bar] * (1 - side * slippage)
+    assert res.config.spread == spread and res.config.slippage == slippage
+
+
+def test_spread_is_validated_like_the_other_rates() -> None:
+    with pytest.raises(GptTraderError, match=r"spread must be a fraction in \[0, 0.1\)"):
+        gt.backtest(backtesting_test.GOOG, "sma_cross", spread=0.5)
