@@ -36,7 +36,11 @@ _SIGNAL, _STOP_LOSS, _TAKE_PROFIT, _TRAILING, _END, _OUT_OF_MONEY = range(6)
 
 @attrs.frozen(eq=False)
 class TradeLog:
-    """Closed trades as columns (cheap to build in optimisation loops; ``Trade`` objects come lazily)."""
+    """Closed trades as columns (cheap to build in optimisation loops; ``Trade`` objects come lazily).
+
+    The engine's internal columns: ``return_pct`` here is the return as a *fraction* (backtesting.py's
+    ``ReturnPct``, what the statistics take); ``Trade.return_pct``, which users see, is in percent.
+    """
 
     size: np.ndarray
     entry_bar: np.ndarray

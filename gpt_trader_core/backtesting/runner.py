@@ -41,7 +41,7 @@ def _trades(bars: Bars, log: TradeLog) -> tuple[Trade, ...]:
             entry_price=entry_price,
             exit_price=exit_price,
             pnl=pnl,
-            return_pct=ret,
+            return_pct=ret * 100,  # the log's fraction, in percent as every *_pct
             commission=commission,
             exit_reason=EXIT_REASONS[reason],
         )

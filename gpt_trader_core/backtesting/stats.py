@@ -4,7 +4,9 @@ Notation: ``E`` the equity curve (one value per bar), ``dd = 1 - E / cummax(E)``
 ``r`` the per-period returns of ``E`` sampled at the last bar of each calendar day (week, month
 or year for weekly, monthly or yearly data), ``N`` periods per year (252 for daily data without
 weekends, 365 with weekends, 52 weekly, 12 monthly, 1 yearly), ``g`` the geometric mean of ``r``
-(0 when any ``1 + r <= 0``), trade returns ``R`` and profits ``P`` of closed trades.
+(0 when any ``1 + r <= 0``), trade returns ``R`` (fractions: ``R = Trade.return_pct / 100``) and
+profits ``P`` of closed trades. Every name ending in ``_pct`` — a statistic, or a trade's
+``return_pct`` — is in percent (5.0 = 5 %).
 
 - ``return_pct = (E[-1] - E[0]) / E[0] * 100``; ``buy_hold_return_pct`` from the close at the first
   tradable bar (the strategy's warm-up) to the last close.

@@ -139,7 +139,8 @@ def _assert_same_run(ours: Any, theirs: Any) -> None:
     np.testing.assert_allclose([t.entry_price for t in ours.trades], peer_trades["EntryPrice"], rtol=1e-12)
     np.testing.assert_allclose([t.exit_price for t in ours.trades], peer_trades["ExitPrice"], rtol=1e-12)
     np.testing.assert_allclose([t.pnl for t in ours.trades], peer_trades["PnL"], rtol=1e-9)
-    np.testing.assert_allclose([t.return_pct for t in ours.trades], peer_trades["ReturnPct"], rtol=1e-9)
+    # Trade.return_pct is in percent; backtesting.py's ReturnPct is the same return as a fraction.
+    np.testing.assert_allclose([t.return_pct for t in ours.trades], peer_trades["ReturnPct"] * 100, rtol=1e-9)
     np.testing.assert_allclose(ours.equity, theirs._equity_curve["Equity"].to_numpy(), rtol=1e-9)
 
     compared = 0
