@@ -109,7 +109,16 @@ def data_period_ns(ts_ns: np.ndarray) -> float:
     tail = ts_ns[-100:]
     if len(tail) < 2:
         return math.nan
-    return float(np.median(np.diff(tail)))
+    return median(np.diff(tail))
+
+
+def median(values: np.ndarray) -> float:
+    """``float(np.median(values))`` of a non-empty NaN-free array, without np.median's overhead."""
+    ordered = np.sort(values)
+    k = len(ordered)
+    if k % 2:
+        return float(ordered[k // 2])
+    return (float(ordered[k // 2 - 1]) + float(ordered[k // 2])) / 2
 
 
 def _resolution_ns(period_ns: float) -> int:
@@ -336,3 +345,43 @@ def returns_table(ts: np.ndarray, equity: np.ndarray, freq: str, initial: float)
     np.divide(last, prev, out=ratio, where=prev > 0)
     pct = ((ratio - 1) * 100).tolist()
     return list(zip(labels.tolist(), pct, strict=True))
+
+
+def monthly_and_yearly_returns(
+    ts: np.ndarray, equity: np.ndarray, initial: float
+) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """``returns_table`` for "M" and for "Y" at once (the same buckets, the same numbers): the last
+    bar of each calendar month is found by searching the month starts among the sorted days, and
+    each year's last bar is its last month's."""
+    days = ts.astype("datetime64[D]")
+    months = np.arange(days[0].astype("datetime64[M]"), days[-1].astype("datetime64[M]") + 1)
+    ends = np.searchsorted(days, (months + 1).astype("datetime64[D]"), side="left") - 1
+    has_bars = np.concatenate(([True], ends[1:] != ends[:-1]))  # a month without bars repeats the previous end
+    month_keys, month_last = months[has_bars].astype(np.int64), ends[has_bars]
+    year_keys = month_keys // 12
+    year_end = np.concatenate((year_keys[1:] != year_keys[:-1], [True]))
+    out = []
+    for keys, last, label in (
+        (month_keys, month_last, _month_label),
+        (year_keys[year_end], month_last[year_end], _year_label),
+    ):
+        values = equity[last]
+        prev = np.concatenate(([initial], values[:-1]))
+        ratio = np.full(len(values), np.nan)
+        np.divide(values, prev, out=ratio, where=prev > 0)
+        pct = ((ratio - 1) * 100).tolist()
+        out.append(list(zip([label(k) for k in keys.tolist()], pct, strict=True)))
+    return out[0], out[1]
+
+
+def _month_label(key: int) -> str:
+    year, month = divmod(key, 12)
+    if not -1970 < year < 8030:  # outside years 1..9999: numpy's own formatting
+        return str(np.datetime_as_string(np.datetime64(key, "M")))
+    return f"{1970 + year:04d}-{month + 1:02d}"
+
+
+def _year_label(key: int) -> str:
+    if not -1970 < key < 8030:
+        return str(np.datetime_as_string(np.datetime64(key, "Y")))
+    return f"{1970 + key:04d}"

@@ -41,7 +41,9 @@ def infer_timeframe(timestamps: np.ndarray) -> str:
     if len(timestamps) < 2:
         return "1d"
     tail = timestamps[-501:].astype("datetime64[ns]").astype(np.int64)
-    step = float(np.median(np.diff(tail)))
+    ordered = np.sort(np.diff(tail))  # float(np.median(...)) without its overhead
+    k = len(ordered)
+    step = float(ordered[k // 2]) if k % 2 else (float(ordered[k // 2 - 1]) + float(ordered[k // 2])) / 2
     if step <= 0:
         return "1d"
     return min(_TIMEFRAME_NS, key=lambda name: abs(np.log(step / _TIMEFRAME_NS[name])))
@@ -50,8 +52,11 @@ def infer_timeframe(timestamps: np.ndarray) -> str:
 def bars_from_frame(frame: Any, symbol: str = "DATA", timeframe: str | None = None) -> Bars:
     """``Bars`` from a DataFrame with Open/High/Low/Close[/Volume] columns (any case) and a datetime index."""
     by_lower: dict[str, Any] = {}
-    for col in frame.columns:
-        by_lower.setdefault(str(col).strip().lower(), col)
+    position: dict[str, int] = {}
+    for i, col in enumerate(frame.columns.tolist()):
+        key = str(col).strip().lower()
+        if key not in by_lower:
+            by_lower[key], position[key] = col, i
     missing = [c for c in _COLUMNS[:4] if c not in by_lower]
     if missing:
         raise InvalidDataError(
@@ -70,7 +75,13 @@ def bars_from_frame(frame: Any, symbol: str = "DATA", timeframe: str | None = No
             f"the DataFrame index must hold datetimes, got {stamps.dtype}; "
             "e.g. df.index = pandas.to_datetime(df.index) or df.set_index('Date')"
         )
-    columns = {name: _numeric_column(frame, by_lower[name], stamps, symbol) for name in _COLUMNS if name in by_lower}
+    try:  # all columns at once (one conversion instead of one per column: the common, all-numeric frame)
+        block = np.asarray(frame.to_numpy(dtype="float64", na_value=np.nan)).T
+        columns = {name: block[position[name]] for name in _COLUMNS if name in by_lower}
+    except (TypeError, ValueError):  # some column is not numeric: convert ours one by one, naming a bad value
+        columns = {
+            name: _numeric_column(frame, by_lower[name], stamps, symbol) for name in _COLUMNS if name in by_lower
+        }
     volume = columns.get("volume", np.zeros(len(frame)))
     return Bars(
         timestamps=stamps,
@@ -78,7 +89,7 @@ def bars_from_frame(frame: Any, symbol: str = "DATA", timeframe: str | None = No
         high=columns["high"],
         low=columns["low"],
         close=columns["close"],
-        volume=np.nan_to_num(volume, nan=0.0),
+        volume=np.nan_to_num(volume, nan=0.0) if np.isnan(volume).any() else volume,
         symbol=symbol,
         timeframe=timeframe or infer_timeframe(stamps),
         source="dataframe",
