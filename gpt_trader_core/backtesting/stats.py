@@ -362,26 +362,31 @@ def monthly_and_yearly_returns(
     year_end = np.concatenate((year_keys[1:] != year_keys[:-1], [True]))
     out = []
     for keys, last, label in (
-        (month_keys, month_last, _month_label),
-        (year_keys[year_end], month_last[year_end], _year_label),
+        (month_keys, month_last, _month_labels),
+        (year_keys[year_end], month_last[year_end], _year_labels),
     ):
         values = equity[last]
         prev = np.concatenate(([initial], values[:-1]))
         ratio = np.full(len(values), np.nan)
         np.divide(values, prev, out=ratio, where=prev > 0)
         pct = ((ratio - 1) * 100).tolist()
-        out.append(list(zip([label(k) for k in keys.tolist()], pct, strict=True)))
+        out.append(list(zip(label(keys), pct, strict=True)))
     return out[0], out[1]
 
 
-def _month_label(key: int) -> str:
-    year, month = divmod(key, 12)
-    if not -1970 < year < 8030:  # outside years 1..9999: numpy's own formatting
-        return str(np.datetime_as_string(np.datetime64(key, "M")))
-    return f"{1970 + year:04d}-{month + 1:02d}"
+_MONTHS = tuple(f"{m:02d}" for m in range(1, 13))
 
 
-def _year_label(key: int) -> str:
-    if not -1970 < key < 8030:
-        return str(np.datetime_as_string(np.datetime64(key, "Y")))
-    return f"{1970 + key:04d}"
+def _month_labels(keys: np.ndarray) -> list[str]:
+    """``YYYY-MM`` of months counted from 1970-01 (numpy's formatting outside years 1..9999)."""
+    years, months = np.divmod(keys, 12)
+    if len(keys) and (years.min() <= -1970 or years.max() >= 8030):
+        return [str(label) for label in np.datetime_as_string(keys.astype("datetime64[M]"))]
+    return [f"{y:04d}-{_MONTHS[m]}" for y, m in zip((years + 1970).tolist(), months.tolist(), strict=True)]
+
+
+def _year_labels(keys: np.ndarray) -> list[str]:
+    """``YYYY`` of years counted from 1970."""
+    if len(keys) and (keys.min() <= -1970 or keys.max() >= 8030):
+        return [str(label) for label in np.datetime_as_string(keys.astype("datetime64[Y]"))]
+    return [f"{y:04d}" for y in (keys + 1970).tolist()]

@@ -5,10 +5,16 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from gpt_trader_core.backtesting.stats import median, monthly_and_yearly_returns, returns_table
+from gpt_trader_core.backtesting.stats import (
+    _month_labels,
+    _year_labels,
+    median,
+    monthly_and_yearly_returns,
+    returns_table,
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -22,7 +28,9 @@ from gpt_trader_core.backtesting.stats import median, monthly_and_yearly_returns
 def test_both_tables_at_once_equal_each_table(n: int, start_day: int, step: int, seed: int, ruin: bool) -> None:
     rng = np.random.default_rng(seed)
     start = (np.datetime64("1970-01-01") + start_day).astype("datetime64[m]")
-    ts = (start + np.cumsum(rng.integers(1, 3, n)) * step).astype("datetime64[ns]")
+    minutes = start.astype(np.int64) + np.cumsum(rng.integers(1, 3, n)) * step
+    assume(minutes[-1] < 152_000_000)  # within datetime64[ns] (before 2259)
+    ts = minutes.astype("datetime64[m]").astype("datetime64[ns]")
     equity = rng.lognormal(0, 0.1, n) * 1000
     if ruin:
         equity[n // 2 :] = 0.0
@@ -41,3 +49,12 @@ def test_median_equals_numpy(values: list[int]) -> None:
     array = np.array(values, dtype=np.int64)
     assert median(array) == float(np.median(array))
     assert median(array / 7) == float(np.median(array / 7))
+
+
+def test_labels_equal_numpys_formatting() -> None:
+    months = np.arange(-1969 * 12, 8030 * 12, 5)  # years 1 .. 9999
+    assert _month_labels(months) == [str(x) for x in np.datetime_as_string(months.astype("datetime64[M]"))]
+    years = np.arange(-1969, 8030)
+    assert _year_labels(years) == [str(x) for x in np.datetime_as_string(years.astype("datetime64[Y]"))]
+    far = np.array([-30_000, 99_000])  # beyond: numpy's own
+    assert _month_labels(far) == [str(x) for x in np.datetime_as_string(far.astype("datetime64[M]"))]
