@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -13,9 +13,14 @@ from gpt_trader_core.errors import InvalidParameterError
 from gpt_trader_core.indicators import bollinger, rolling_max, rolling_min, rolling_std, sma
 from gpt_trader_core.indicators.cache import IndicatorCache
 from gpt_trader_core.strategy.base import Param, Signals, Strategy
-
-if TYPE_CHECKING:
-    from gpt_trader_core.strategy.streaming import SignalStream
+from gpt_trader_core.strategy.streaming import (
+    BreakoutStream,
+    MeanReversionStream,
+    MomentumStream,
+    SignalStream,
+    SmaCrossStream,
+    VolatilityFilterStream,
+)
 
 
 def crossover(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -97,8 +102,6 @@ class SmaCross(Strategy):
         return int(self.values["slow"])
 
     def stream(self) -> SignalStream:
-        from gpt_trader_core.strategy.streaming import SmaCrossStream
-
         return SmaCrossStream(self.values["fast"], self.values["slow"])
 
     def signals(self, bars: Bars, cache: IndicatorCache | None = None) -> Signals:
@@ -134,8 +137,6 @@ class Momentum(Strategy):
         return int(self.values["lookback"]) + 1
 
     def stream(self) -> SignalStream:
-        from gpt_trader_core.strategy.streaming import MomentumStream
-
         return MomentumStream(self.values["lookback"], self.values["threshold"])
 
     def signals(self, bars: Bars, cache: IndicatorCache | None = None) -> Signals:
@@ -164,8 +165,6 @@ class MeanReversion(Strategy):
         return int(self.values["period"])
 
     def stream(self) -> SignalStream:
-        from gpt_trader_core.strategy.streaming import MeanReversionStream
-
         return MeanReversionStream(self.values["period"], self.values["num_std"])
 
     def signals(self, bars: Bars, cache: IndicatorCache | None = None) -> Signals:
@@ -214,8 +213,6 @@ class VolatilityFilter(Strategy):
         return int(self.values["period"]) + 1
 
     def stream(self) -> SignalStream:
-        from gpt_trader_core.strategy.streaming import VolatilityFilterStream
-
         return VolatilityFilterStream(self.values["period"], self.values["vol_threshold"])
 
     def signals(self, bars: Bars, cache: IndicatorCache | None = None) -> Signals:
@@ -245,8 +242,6 @@ class Breakout(Strategy):
         return int(self.values["lookback"]) + 1
 
     def stream(self) -> SignalStream:
-        from gpt_trader_core.strategy.streaming import BreakoutStream
-
         return BreakoutStream(self.values["lookback"])
 
     def signals(self, bars: Bars, cache: IndicatorCache | None = None) -> Signals:

@@ -11,11 +11,10 @@ a constant window has its value as mean, two-pass standard deviation ...), so it
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Protocol
 
 import numpy as np
-
-from gpt_trader_core.strategy.builtin import _decimal_fraction
 
 NAN = math.nan
 
@@ -78,6 +77,11 @@ def window_std(window: np.ndarray, mean: float) -> float:
     """``window_stds`` (ddof 0) of one full window with its ``window_mean``."""
     deviations = window - mean
     return math.sqrt(float((deviations * deviations).sum()) / len(window))
+
+
+def _decimal_fraction(value: float) -> Fraction:
+    """The price as the decimal it was quoted in (its shortest round-trip repr), as ``sma_comparison``."""
+    return Fraction(repr(value))
 
 
 def _sign(value: float) -> float:
