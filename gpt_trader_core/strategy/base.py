@@ -1,7 +1,9 @@
 """The strategy contract: from history, a target position per bar, computed causally.
 
 One definition serves the backtest, paper and live trading: the backtest engine reads the whole
-target array at once; the streaming engines ask the same ``signals`` about the newest bar.
+target array at once; the streaming engines ask about the newest bar — through the strategy's
+``stream()`` (the same definition computed incrementally, O(window) per bar) when it has one, else
+through ``signals`` on the recent history.
 """
 
 from __future__ import annotations
