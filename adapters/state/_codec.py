@@ -593,12 +593,13 @@ def bar_rows(
 # -- the session row of every bar, cheaper ----------------------------------------------------------
 
 SessionMemo = dict[str, tuple[tuple[Any, ...], Row]]
-"""Per session id: the JSON-column values last encoded (by identity) and their encoded columns."""
+"""Per session id: the constant fields last encoded (by identity) and the row they were encoded in."""
 
 
 _SESSION_PROGRESS = ("status", "last_bar", "last_time", "cash", "equity", "updated_at", "error")
 _SESSION_CONSTANT = tuple(name for name in SESSION_COLUMNS if name not in _SESSION_PROGRESS)
 _SESSION_TYPES = typing.get_type_hints(SessionRecord)
+_SESSION_PROGRESS_HOOKS = tuple((key, converter.get_unstructure_hook(_SESSION_TYPES[key])) for key in _SESSION_PROGRESS)
 
 
 def session_row_reusing(session: SessionRecord, memo: SessionMemo) -> Row:
@@ -610,11 +611,13 @@ def session_row_reusing(session: SessionRecord, memo: SessionMemo) -> Row:
     cached = memo.get(session.id)
     if cached is None or not all(a is b for a, b in zip(cached[0], constant, strict=True)):
         row = session_row(session)
-        memo[session.id] = (constant, {key: row[key] for key in _SESSION_CONSTANT})
-        return row
-    progress = {
-        key: _real(converter.unstructure(getattr(session, key), _SESSION_TYPES[key])) for key in _SESSION_PROGRESS
-    }
-    progress["last_bar"] = _integer(progress["last_bar"], "session.last_bar")
-    row = {key: progress[key] if key in progress else cached[1][key] for key in SESSION_COLUMNS}
-    return _check_not_null(row, _SESSION_NULLABLE, "the session")
+        memo[session.id] = (constant, row)
+        return dict(row)
+    row = dict(cached[1])  # every column, in order; the progress ones are replaced below
+    for key, unstructure in _SESSION_PROGRESS_HOOKS:
+        value = _real(unstructure(getattr(session, key)))
+        if value is None and key not in _SESSION_NULLABLE:
+            raise TypeError(f"cannot store the session: {key} must not be None")
+        row[key] = value
+    row["last_bar"] = _integer(row["last_bar"], "session.last_bar")
+    return row
