@@ -34,15 +34,15 @@ def test_reused_session_rows_equal_fresh_ones() -> None:
 
 
 async def test_stored_trade_returns_become_percent(tmp_path: Path) -> None:
-    """Records saved before migration 6 held a trade's return_pct as a fraction: they now read in
+    """Records saved before migration 7 held a trade's return_pct as a fraction: they now read in
     percent, like records saved since (non-finite values stay as they are)."""
-    path = tmp_path / "v5.db"
+    path = tmp_path / "v6.db"
     result = gt.backtest(gt.synthetic("AAA", "2020-01-01", "2021-12-31"), "sma_cross", fast=5, slow=20)
     record = record_from_result(result, "bt-old")
-    old_trades = [attrs.evolve(t, return_pct=t.return_pct / 100) for t in record.trades]  # as v5 stored them
+    old_trades = [attrs.evolve(t, return_pct=t.return_pct / 100) for t in record.trades]  # as v6 stored them
     old_trades[0] = attrs.evolve(old_trades[0], return_pct=math.nan)
     conn = sqlite3.connect(path, isolation_level=None)
-    assert migrate(conn, target=5) == 5
+    assert migrate(conn, target=6) == 6
 
     def insert(table: str, row: dict[str, object]) -> None:
         columns = ", ".join(f'"{name}"' for name in row)

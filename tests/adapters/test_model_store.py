@@ -166,7 +166,7 @@ async def test_sqlite_migrates_a_v2_database_to_v3_keeping_its_data(tmp_path: Pa
     await store.open()
     try:
         assert SCHEMA_VERSION >= 3 and await store.schema_version() == SCHEMA_VERSION
-        assert same(await store.get_backtest("from-v2"), migrated(record))  # migration 6: return_pct in %
+        assert same(await store.get_backtest("from-v2"), migrated(record))  # migration 7: return_pct in %
         assert same(await store.get_execution("ex-v2"), execution)
         await store.save_model(make_model())
         assert same(await store.get_model("selector-v1"), make_model())

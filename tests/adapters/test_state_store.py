@@ -95,7 +95,7 @@ def make_stats(n_trades: int) -> dict[str, Any]:
 
 
 def migrated(record: BacktestRecord) -> BacktestRecord:
-    """``record`` saved before migration 6 and read after it: a trade's return_pct, stored as a
+    """``record`` saved before migration 7 and read after it: a trade's return_pct, stored as a
     fraction until then, reads in percent."""
     return attrs.evolve(record, trades=tuple(attrs.evolve(t, return_pct=t.return_pct * 100) for t in record.trades))
 

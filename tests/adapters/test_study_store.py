@@ -446,7 +446,7 @@ async def test_sqlite_migrates_a_v3_database_to_v4_keeping_its_data(tmp_path: Pa
     await store.open()
     try:
         assert SCHEMA_VERSION >= 4 and await store.schema_version() == SCHEMA_VERSION
-        assert same(await store.get_backtest("from-v3"), migrated(record))  # migration 6: return_pct in %
+        assert same(await store.get_backtest("from-v3"), migrated(record))  # migration 7: return_pct in %
         assert same(await store.get_execution("ex-v3"), execution)
         assert same(await store.get_model("m-v3"), model)
         await store.save_study(make_study("s"))

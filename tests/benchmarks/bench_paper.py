@@ -14,7 +14,8 @@ from typing import Any
 
 from adapters.broker.simulated import SimulatedBroker
 from adapters.bus.memory import InMemoryEventBus
-from adapters.feeds.replay import ReplayFeed
+from adapters.feeds.factory import FeedFactory
+from adapters.market_data.memory import InMemoryMarketData
 from adapters.state.memory import InMemoryStateStore
 from adapters.state.sqlite import SqliteStateStore
 from gpt_trader_core.backtesting.config import BacktestConfig
@@ -29,8 +30,7 @@ async def replay(bars: Bars, strategy: str, store: Any, symbol: str = "GOOG") ->
     await store.open()
     engines = []
 
-    def feeds(record: SessionRecord) -> ReplayFeed:
-        return ReplayFeed({symbol: bars})
+    feeds = FeedFactory(InMemoryMarketData({symbol: bars}))
 
     def brokers(record: SessionRecord) -> SimulatedBroker:
         return SimulatedBroker(record.capital, FillModel(commission=0.002))
