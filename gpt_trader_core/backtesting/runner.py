@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import repeat
 from types import MappingProxyType
 
 import numpy as np
@@ -30,23 +31,10 @@ def run_backtest(bars: Bars, strategy: Strategy, config: BacktestConfig) -> Back
 def _trades(bars: Bars, log: TradeLog) -> tuple[Trade, ...]:
     entry_times = bars.timestamps[log.entry_bar].astype("datetime64[us]").tolist()
     exit_times = bars.timestamps[log.exit_bar].astype("datetime64[us]").tolist()
-    symbol, reasons = bars.symbol, EXIT_REASONS
     return tuple(
-        Trade(  # positional: the order of Trade's fields
-            symbol,
-            size,
-            entry,
-            exit_,
-            entry_time,
-            exit_time,
-            entry_price,
-            exit_price,
-            pnl,
-            ret,
-            commission,
-            reasons[reason],
-        )
-        for size, entry, exit_, entry_time, exit_time, entry_price, exit_price, pnl, ret, commission, reason in zip(
+        map(  # positional, in the order of Trade's fields
+            Trade,
+            repeat(bars.symbol, len(log)),
             log.size.tolist(),
             log.entry_bar.tolist(),
             log.exit_bar.tolist(),
@@ -57,8 +45,7 @@ def _trades(bars: Bars, log: TradeLog) -> tuple[Trade, ...]:
             log.pnl.tolist(),
             (log.return_pct * 100).tolist(),  # the log's fraction, in percent as every *_pct
             log.commission.tolist(),
-            log.exit_reason.tolist(),
-            strict=True,
+            [EXIT_REASONS[code] for code in log.exit_reason.tolist()],
         )
     )
 

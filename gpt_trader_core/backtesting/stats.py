@@ -294,7 +294,8 @@ def stats_with(ctx: StatsContext, equity: np.ndarray, trades: TradeLog, first_tr
     starts, ends = drawdown_periods(dd)
     s["max_drawdown_pct"] = -max_dd * 100
     if len(starts):
-        bounds = np.ravel(np.column_stack((starts, ends + 1)))
+        bounds = np.empty(2 * len(starts), dtype=starts.dtype)  # start, end + 1, start, end + 1, ...
+        bounds[0::2], bounds[1::2] = starts, ends + 1
         peaks = np.maximum.reduceat(np.append(dd, 0.0), bounds)[::2]
         durations = (ts_ns[ends] - ts_ns[starts]).astype(np.float64)
         s["avg_drawdown_pct"] = float(-peaks.sum() / len(peaks) * 100)
