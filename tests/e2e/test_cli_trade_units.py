@@ -44,3 +44,13 @@ def test_trade_return_pct_is_percent_everywhere(cli: Cli) -> None:
     assert table.returncode == 0, table.stderr
     shown = f"{expected[0]:,.4f}"
     assert shown in table.stdout  # the table prints the same number, not 100× it
+
+
+def test_backtest_spread_option_costs_entries_only(cli: Cli) -> None:
+    proc = cli(*ARGS, "--spread", "0.001", "--format", "json", "--no-save")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["config"]["spread"] == 0.001 and data["config"]["slippage"] == 0.0
+    ours = gt.backtest(gt.synthetic("AAPL", "2019-01-01", "2021-12-31"), "sma_cross", spread=0.001)
+    assert [t["entry_price"] for t in data["trades"]] == [t.entry_price for t in ours.trades]
+    assert [t["exit_price"] for t in data["trades"]] == [t.exit_price for t in ours.trades]
