@@ -16,10 +16,12 @@ from typing import Any, TypeVar
 import attrs
 import numpy as np
 
+from gpt_trader_core.backtesting.batch_run import chunk_rows, evaluate_many
 from gpt_trader_core.backtesting.config import BacktestConfig
+from gpt_trader_core.backtesting.stats import StatsContext
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.errors import CancelledError, InvalidParameterError
-from gpt_trader_core.optimization.evaluate import evaluate_batch
+from gpt_trader_core.indicators.cache import IndicatorCache
 from gpt_trader_core.optimization.objective import Objective
 from gpt_trader_core.optimization.samplers import GridSampler, RandomSampler, Sampler, TPESampler, params_key
 from gpt_trader_core.optimization.space import Constraint, SearchSpace
@@ -90,6 +92,8 @@ class OptimizationResult:
     study_id: str | None = None
     #: Trials carried over from an earlier run of the same study (not evaluated again).
     resumed: int = 0
+    #: What the search did differently from what was asked, and why (e.g. fewer trials than asked).
+    notes: tuple[str, ...] = ()
 
     @property
     def evaluated(self) -> int:
@@ -162,7 +166,23 @@ EvaluateBatch = Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]
 OnTrials = Callable[[list[Trial]], Awaitable[None]]
 
 
+def check_trials(method: str, n_trials: int | None) -> None:
+    """``n_trials`` is a positive whole number, and only for the methods that sample."""
+    if n_trials is None:
+        return
+    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
+        raise InvalidParameterError(f"the number of trials must be a whole number >= 1, got {n_trials!r}")
+    if method == "grid":
+        raise InvalidParameterError(
+            f"a number of trials ({n_trials}) applies to the random and bayes methods; a grid evaluates every "
+            "combination (narrow the space instead, or use method random/bayes with that many trials)"
+        )
+
+
 def make_sampler(method: str, space: SearchSpace, n_trials: int | None, seed: int) -> Sampler:
+    if method not in METHODS:
+        raise InvalidParameterError(f"unknown method {method!r}; use one of {', '.join(METHODS)} (or walk_forward)")
+    check_trials(method, n_trials)
     if method == "grid":
         return GridSampler(space)
     count = n_trials or min(space.size(), 100)
@@ -285,10 +305,22 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def in_process_evaluator(bars: Bars, strategy: type[Strategy], config: BacktestConfig) -> EvaluateBatch:
+    """Chunks evaluated in this process, sharing indicators and statistics context across chunks."""
+    cache = IndicatorCache()
+    context = StatsContext(bars.timestamps, bars.close)
+
     async def evaluate(param_sets: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return evaluate_batch(bars, strategy, param_sets, config)
+        return evaluate_many(bars, strategy, param_sets, config, cache, context)
 
     return evaluate
+
+
+def sampler_notes(method: str, sampler: Sampler, n_trials: int | None) -> tuple[str, ...]:
+    """Why a search will run fewer trials than asked (the space is smaller), if it will."""
+    total = int(getattr(sampler, "total", 0))
+    if method != "grid" and n_trials is not None and total < n_trials:
+        return (f"{n_trials} trials asked but the space has only {total} valid points: evaluating all of them",)
+    return ()
 
 
 def optimize(
@@ -318,7 +350,8 @@ def optimize(
             objective,
             sampler,
             in_process_evaluator(bars, strategy, config),
-            batch_size=32,
+            batch_size=chunk_rows(len(bars)),
+            ask_size=32 if method == "bayes" else None,
             progress=progress,
             cancel=cancel,
         )
@@ -333,4 +366,5 @@ def optimize(
         tuple(trials),
         total,
         time.perf_counter() - started,
+        notes=sampler_notes(method, sampler, n_trials),
     )
