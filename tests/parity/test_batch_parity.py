@@ -199,7 +199,7 @@ def _peer_class(strategy: type[Strategy]) -> type[PeerStrategy]:
     return Peer
 
 
-PEER_GRIDS: dict[str, dict[str, list[Any]]] = {
+PEER_GRIDS: dict[str, dict[str, Any]] = {
     "momentum": {"lookback": [10, 20, 40, 60, 90], "threshold": [0.0, 0.02, 0.05]},
     "mean_reversion": {"period": [10, 20, 30, 50], "num_std": [1.0, 1.5, 2.0, 2.5]},
     "volatility": {"period": [10, 20, 40], "vol_threshold": [0.01, 0.02, 0.03]},
