@@ -25,9 +25,9 @@ from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.indicators.cache import IndicatorCache
 from gpt_trader_core.strategy.base import Strategy
 
-#: Bars × parameter sets simulated together at most: about 130 MB of temporaries at the peak
+#: Bars × parameter sets simulated together at most: about 150 MB of temporaries at the peak
 #: (a few float64 arrays of this many cells), whatever the size of the grid.
-CHUNK_CELLS = 2_000_000
+CHUNK_CELLS = 2_400_000
 
 
 def chunk_rows(n_bars: int, cells: int = CHUNK_CELLS) -> int:

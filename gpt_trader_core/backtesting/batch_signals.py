@@ -62,23 +62,27 @@ def sma_cross(bars: Bars, params: Sequence[Mapping[str, Any]], cache: IndicatorC
 
     fast = _rows(cache, fast_n.tolist(), average)
     slow = _rows(cache, slow_n.tolist(), average)
-    diff = fast - slow
-    sign = np.sign(diff)
-    np.abs(diff, out=diff)
-    np.maximum(np.abs(fast, out=fast), np.abs(slow, out=slow), out=fast)
-    fast *= 1e-9
+    diff = np.subtract(fast, slow, out=fast)
+    del slow
     with np.errstate(invalid="ignore"):
-        near_rows, near_cols = np.nonzero(diff <= fast)
-    del fast, slow, diff
-    for r, i in zip(near_rows.tolist(), near_cols.tolist(), strict=True):  # ties: decided on exact means
-        sign[r, i] = _exact_sign(close, i, int(fast_n[r]), int(slow_n[r]))
+        above, below = diff > 0, diff < 0
+        # Near-ties (|fast - slow| <= 1e-9 relative): candidates against the highest close (no SMA
+        # exceeds it), then the exact rule of ``sma_comparison`` on those few cells.
+        np.abs(diff, out=diff)
+        rows, cols = np.nonzero(diff <= 1e-9 * float(np.max(close)))
+    del diff
+    for r, i in zip(rows.tolist(), cols.tolist(), strict=True):
+        f, sl = average(int(fast_n[r]))[i], average(int(slow_n[r]))[i]
+        if abs(f - sl) <= 1e-9 * max(abs(f), abs(sl)):
+            exact = _exact_sign(close, i, int(fast_n[r]), int(slow_n[r]))
+            above[r, i], below[r, i] = exact > 0, exact < 0
     # Crossovers (strict, NaN never crosses), each an order that re-enters: the only opinions.
-    with np.errstate(invalid="ignore"):
-        up = (sign[:, :-1] < 0) & (sign[:, 1:] > 0)
-        down = (sign[:, :-1] > 0) & (sign[:, 1:] < 0)
+    up = below[:, :-1] & above[:, 1:]
+    down = above[:, :-1] & below[:, 1:]
+    del above, below
     rows, cols = np.nonzero(up | down)
     values = np.where(up[rows, cols], 1.0, -1.0)
-    cells = SparseTargets(sign.shape, rows, cols + 1, values, np.ones(len(rows), dtype=bool))
+    cells = SparseTargets((len(params), len(close)), rows, cols + 1, values, np.ones(len(rows), dtype=bool))
     return BatchSignals(None, slow_n - 1, sparse=cells)
 
 

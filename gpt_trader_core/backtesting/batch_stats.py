@@ -107,46 +107,64 @@ def stats_batch(
     c0 = close[np.minimum(first_trading_bar, n - 1)]
     buy_hold = (close[-1] - c0) / c0 * 100
 
-    sampled = equity[:, ctx.sample_index]
-    r = np.ascontiguousarray(sampled[:, 1:] / sampled[:, :-1] - 1.0) if sampled.shape[1] >= 2 else np.empty((k, 0))
-    m = r.shape[1]
-    growth = r + 1.0
+    every_bar = len(ctx.sample_index) == n  # one bar per period (daily bars): no resampling
     with np.errstate(divide="ignore", invalid="ignore"):
-        g = np.exp(np.log(growth).sum(axis=1) / m) - 1.0 if m else np.full(k, math.nan)
+        ratio = equity[:, 1:] / equity[:, :-1] if n > 1 else np.empty((k, 0))
+        if every_bar:
+            r = ratio - 1.0
+        else:
+            # C order (fancy indexing may lay the result out by columns): rows must be contiguous
+            # for their sums and dot products to run exactly as the single run's 1-D ones.
+            sampled = np.ascontiguousarray(np.take(equity, ctx.sample_index, axis=1))
+            r = sampled[:, 1:] / sampled[:, :-1] - 1.0 if sampled.shape[1] >= 2 else np.empty((k, 0))
+            r = np.ascontiguousarray(r)
+        m = r.shape[1]
+        growth = r + 1.0
+        # log(growth) is log(ratio) whenever r + 1 gives the ratio back (always, for daily moves < 100 %).
+        eq_log_ok = n > 2 and ctx.market_ss
+        eq_log = np.log(ratio) if eq_log_ok else None
+        log_growth = eq_log if every_bar and eq_log is not None and np.array_equal(growth, ratio) else np.log(growth)
+        g = np.exp(log_growth.sum(axis=1) / m) - 1.0 if m else np.full(k, math.nan)
+    del ratio
     if m:
         g[np.any(growth <= 0, axis=1)] = 0.0
+    del growth, log_growth
     centred = r - (r.sum(axis=1) / m)[:, None] if m else r
     losses_only = np.minimum(r, 0.0)
-    gains = np.maximum(r, 0).sum(axis=1)
+    gains = np.maximum(r, 0, out=r).sum(axis=1)
+    del r
     losses = -losses_only.sum(axis=1)
+    if eq_log is not None:
+        eq_log -= (eq_log.sum(axis=1) / eq_log.shape[1])[:, None]
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        dd = 1 - equity / np.maximum.accumulate(equity, axis=1)
+        dd = np.maximum.accumulate(equity, axis=1)
+        np.divide(equity, dd, out=dd)
+        np.subtract(1, dd, out=dd)
     max_dd = np.fmax.reduce(dd, axis=1)
     max_dd[np.isnan(max_dd)] = 0.0
 
-    # Drawdown periods of every row: between consecutive "at peak" bars (the last bar counts as one).
+    # Drawdown periods: from the last bar at a peak (the first bar always is) to the next one (the
+    # last bar counts as one), i.e. the falling and rising edges of "at peak" — sparse, row-major.
     at_peak = dd == 0
     at_peak[:, -1] = True
-    prow, pcol = np.nonzero(at_peak)
-    del at_peak
-    gap = (prow[1:] == prow[:-1]) & (pcol[1:] > pcol[:-1] + 1)
-    dd_row, dd_start, dd_end = prow[:-1][gap], pcol[:-1][gap], pcol[1:][gap]
-    flat = dd.ravel()
-    bounds = np.ravel(np.column_stack((dd_row * n + dd_start, dd_row * n + dd_end + 1)))
-    dd_peaks = np.maximum.reduceat(np.append(flat, 0.0), bounds)[::2] if len(bounds) else np.empty(0)
+    leaves = at_peak[:, :-1] & ~at_peak[:, 1:]
+    dd_row, dd_start = np.nonzero(leaves)
+    np.logical_not(at_peak[:, :-1], out=leaves)
+    leaves &= at_peak[:, 1:]
+    _, dd_end = np.nonzero(leaves)
+    dd_end += 1
+    del at_peak, leaves
+    # Between one period's end and the next one's start every bar is at a peak (dd 0), so the
+    # maximum from one start to the next is the period's deepest point.
+    dd_peaks = np.maximum.reduceat(dd.ravel(), dd_row * n + dd_start) if len(dd_row) else np.empty(0)
+    del dd
     dd_offsets = np.concatenate(([0], np.cumsum(np.bincount(dd_row, minlength=k))))
     dd_counts = np.diff(dd_offsets)
     dd_peak_sum = numpy_sums(dd_peaks, dd_offsets)
     dd_durations = (ts_ns[dd_end] - ts_ns[dd_start]).astype(np.float64)
     dd_duration_max = _group_reduce(np.maximum, dd_durations, dd_offsets, math.nan)
     dd_duration_sum = numpy_sums(dd_durations, dd_offsets)
-
-    eq_log_ok = n > 2 and ctx.market_ss
-    if eq_log_ok:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            eq_log = np.log(equity[:, 1:] / equity[:, :-1])
-        eq_log -= (eq_log.sum(axis=1) / eq_log.shape[1])[:, None]
 
     pl, rets = trades.pnl, trades.return_pct
     wins = np.bincount(np.repeat(np.arange(k), counts), weights=pl > 0, minlength=k)
@@ -173,7 +191,7 @@ def stats_batch(
     var_dots = [float(dot(row, row)) for row in centred] if m > 1 else [math.nan] * k
     down_dots = [float(dot(row, row)) for row in losses_only] if m else [math.nan] * k
     market = ctx.market_centred
-    betas = [float(dot(row, market) / ctx.market_ss) for row in eq_log] if eq_log_ok else [math.nan] * k
+    betas = [float(dot(row, market) / ctx.market_ss) for row in eq_log] if eq_log is not None else [math.nan] * k
     pl_list, pl_sums, count_list = pl, pl_sum.tolist(), counts.tolist()
     pl_dots = [
         float(dot(centred_pl, centred_pl))
@@ -182,95 +200,91 @@ def stats_batch(
             for a, b, total, nt in zip(offsets[:-1].tolist(), offsets[1:].tolist(), pl_sums, count_list, strict=True)
         )
     ]
-    base = {"start": ctx.start, "end": ctx.end, "duration": duration}
-    years = (duration.days + duration.seconds / 86_400) / 365.25
-    columns = (
-        exposure.tolist(),
-        final.tolist(),
-        peak_equity.tolist(),
-        commissions.tolist(),
-        return_pct.tolist(),
-        buy_hold.tolist(),
-        first.tolist(),
-        g.tolist(),
-        gains.tolist(),
-        losses.tolist(),
-        max_dd.tolist(),
-        var_dots,
-        down_dots,
-        betas,
-        dd_counts.tolist(),
-        dd_peak_sum.tolist(),
-        dd_duration_max.tolist(),
-        dd_duration_sum.tolist(),
-        count_list,
-        wins.tolist(),
-        n_losses.tolist(),
-        best.tolist(),
-        worst.tolist(),
-        ruinous.tolist(),
-        log_growth_sum.tolist(),
-        trade_ns_max.tolist(),
-        trade_ns_sum.tolist(),
-        rets_pos.tolist(),
-        rets_neg.tolist(),
-        rets_sum.tolist(),
-        pl_sums,
-        pl_dots,
-        win_sum.tolist(),
-        loss_sum.tolist(),
-    )
-    sqrt, nan, inf, copysign, exp = math.sqrt, math.nan, math.inf, math.copysign, np.exp
-    sqrt_per_year = sqrt(per_year)
-    out: list[dict[str, Any]] = []
-    for (
-        exposure_i, fin, pk, comm, ret, bh, e0, gi, gain, loss, mdd, var_dot, down_dot, beta,
-        nd, dd_sum, dd_max_ns, dd_sum_ns, nt, n_wins, n_loss, best_i, worst_i, ruin, log_sum,
-        trade_max_ns, trade_sum_ns, pos_sum, neg_sum, ret_sum, pl_total, pl_dot, win_total, loss_total,
-    ) in zip(*columns, strict=True):  # fmt: skip
-        s: dict[str, Any] = dict(base)
-        s["exposure_time_pct"] = exposure_i
-        s["equity_final"] = fin
-        s["equity_peak"] = pk
-        s["commissions"] = comm
-        s["return_pct"] = ret
-        s["buy_hold_return_pct"] = bh
-        annual = (1 + gi) ** per_year - 1
-        s["return_ann_pct"] = annual * 100
-        var = var_dot / (m - 1) if m > 1 else nan
-        vol_sq = (var + (1 + gi) ** 2) ** per_year - (1 + gi) ** (2 * per_year)
-        s["volatility_ann_pct"] = sqrt(vol_sq) * 100 if vol_sq >= 0 else nan
-        s["cagr_pct"] = ((fin / e0) ** (1 / years) - 1) * 100 if years else nan
-        s["sharpe_ratio"] = _ratio(s["return_ann_pct"], s["volatility_ann_pct"])
-        downside = sqrt(down_dot / m) * sqrt_per_year if m else nan
-        s["sortino_ratio"] = annual / downside if downside else (copysign(inf, annual) if annual else nan)
-        s["calmar_ratio"] = _ratio(annual, mdd)
-        s["omega_ratio"] = _ratio(gain, loss) if m else nan
-        s["alpha_pct"] = ret - beta * bh
-        s["beta"] = beta
-        s["max_drawdown_pct"] = -mdd * 100
-        if nd:
-            s["avg_drawdown_pct"] = -dd_sum / nd * 100
-            s["max_drawdown_duration"] = _ceil_td(dd_max_ns, resolution)
-            s["avg_drawdown_duration"] = _ceil_td(dd_sum_ns / nd, resolution)
-        else:
-            s["avg_drawdown_pct"] = nan
-            s["max_drawdown_duration"] = s["avg_drawdown_duration"] = None
-        s["num_trades"] = nt
-        win_rate = n_wins / nt if nt else nan
-        s["win_rate_pct"] = win_rate * 100
-        s["best_trade_pct"] = best_i * 100 if nt else nan
-        s["worst_trade_pct"] = worst_i * 100 if nt else nan
-        s["avg_trade_pct"] = (0.0 if ruin else float(exp(log_sum / nt) - 1.0) * 100) if nt else nan
-        s["max_trade_duration"] = _ceil_td(trade_max_ns, resolution) if nt else None
-        s["avg_trade_duration"] = _ceil_td(trade_sum_ns / nt, resolution) if nt else None
-        s["profit_factor"] = _ratio(pos_sum, abs(neg_sum))
-        s["expectancy_pct"] = ret_sum / nt * 100 if nt else nan
-        pl_std = sqrt(pl_dot / (nt - 1)) if nt > 1 else nan
-        s["sqn"] = sqrt(nt) * (pl_total / nt) / pl_std if nt > 1 and pl_std else nan
-        if nt and n_wins and n_loss:
-            s["kelly_criterion"] = win_rate - (1 - win_rate) / ((win_total / n_wins) / (-loss_total / n_loss))
-        else:
-            s["kelly_criterion"] = nan
-        out.append({key: s[key] for key in STAT_KEYS})
-    return out
+    nan = math.nan
+    f = np.float64
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        one_g = 1 + g
+        annual = np.array([x**per_year for x in one_g.tolist()]) - 1
+        var = np.array(var_dots) / (m - 1) if m > 1 else np.full(k, nan)
+        vol_sq = np.array(
+            [(v + x**2) ** per_year - x ** (2 * per_year) for v, x in zip(var.tolist(), one_g.tolist(), strict=True)]
+        )
+        volatility = np.where(vol_sq >= 0, np.sqrt(np.maximum(vol_sq, 0)) * 100, nan)
+        years = (duration.days + duration.seconds / 86_400) / 365.25
+        growth_total = (final / first).tolist()
+        cagr = np.array([(x ** (1 / years) - 1) * 100 for x in growth_total]) if years else np.full(k, nan)
+        return_ann = annual * 100
+        sharpe = np.where(volatility != 0, return_ann / volatility, nan)
+        downside = np.sqrt(np.array(down_dots) / m) * math.sqrt(per_year) if m else np.full(k, nan)
+        sortino = np.where(downside != 0, annual / downside, np.where(annual != 0, np.copysign(np.inf, annual), nan))
+        calmar = np.where(max_dd != 0, annual / max_dd, nan)
+        omega = np.where(losses != 0, gains / losses, nan) if m else np.full(k, nan)
+        beta = np.array(betas)
+        alpha = return_pct - beta * buy_hold
+        avg_dd = np.where(dd_counts > 0, -dd_peak_sum / dd_counts * 100, nan)
+        has = counts > 0
+        win_rate = np.where(has, wins / counts, nan)
+        best_pct = np.where(has, best * 100, nan)
+        worst_pct = np.where(has, worst * 100, nan)
+        avg_trade = np.where(has, np.where(ruinous, 0.0, (np.exp(log_growth_sum / counts) - 1.0) * 100), nan)
+        profit_factor = np.where(rets_neg != 0, rets_pos / np.abs(rets_neg), nan)
+        expectancy = np.where(has, rets_sum / counts * 100, nan)
+        pl_std = np.where(counts > 1, np.sqrt(np.array(pl_dots) / (counts - 1)), nan)
+        sqn = np.where((counts > 1) & (pl_std != 0), np.sqrt(counts) * (pl_sum / counts) / pl_std, nan)
+        kelly = np.where(
+            has & (wins > 0) & (n_losses > 0),
+            win_rate - (1 - win_rate) / ((win_sum / wins) / (-loss_sum / n_losses)),
+            nan,
+        )
+    dd_count_list, count_list = dd_counts.tolist(), counts.tolist()
+    max_dd_duration = [
+        _ceil_td(x, resolution) if c else None for x, c in zip(dd_duration_max.tolist(), dd_count_list, strict=True)
+    ]
+    avg_dd_duration = [
+        _ceil_td(x / c, resolution) if c else None for x, c in zip(dd_duration_sum.tolist(), dd_count_list, strict=True)
+    ]
+    max_trade_duration = [
+        _ceil_td(x, resolution) if c else None for x, c in zip(trade_ns_max.tolist(), count_list, strict=True)
+    ]
+    avg_trade_duration = [
+        _ceil_td(x / c, resolution) if c else None for x, c in zip(trade_ns_sum.tolist(), count_list, strict=True)
+    ]
+    start, end = [ctx.start] * k, [ctx.end] * k
+    columns = {
+        "start": start,
+        "end": end,
+        "duration": [duration] * k,
+        "exposure_time_pct": exposure,
+        "equity_final": final,
+        "equity_peak": peak_equity,
+        "commissions": commissions,
+        "return_pct": return_pct,
+        "buy_hold_return_pct": buy_hold,
+        "return_ann_pct": return_ann,
+        "volatility_ann_pct": volatility,
+        "cagr_pct": cagr,
+        "sharpe_ratio": sharpe,
+        "sortino_ratio": sortino,
+        "calmar_ratio": calmar,
+        "omega_ratio": omega,
+        "alpha_pct": alpha,
+        "beta": beta,
+        "max_drawdown_pct": -max_dd * 100,
+        "avg_drawdown_pct": avg_dd,
+        "max_drawdown_duration": max_dd_duration,
+        "avg_drawdown_duration": avg_dd_duration,
+        "num_trades": counts,
+        "win_rate_pct": win_rate * 100,
+        "best_trade_pct": best_pct,
+        "worst_trade_pct": worst_pct,
+        "avg_trade_pct": avg_trade,
+        "max_trade_duration": max_trade_duration,
+        "avg_trade_duration": avg_trade_duration,
+        "profit_factor": profit_factor,
+        "expectancy_pct": expectancy,
+        "sqn": sqn,
+        "kelly_criterion": kelly,
+    }
+    lists = [col.tolist() if isinstance(col, np.ndarray) else col for col in (columns[key] for key in STAT_KEYS)]
+    del f
+    return [dict(zip(STAT_KEYS, values, strict=True)) for values in zip(*lists, strict=True)]

@@ -215,16 +215,18 @@ async def search(
     so that results do not depend on how many workers evaluate them."""
     total = int(getattr(sampler, "total", 0)) or space.size()
     trials = list(done)
-    finished = {params_key(t.params): t for t in done}
-    history = [(t.params, objective.rank_key(t.value)) for t in done]
+    resumed = {params_key(t.params) for t in done}
+    # Only adaptive samplers learn from finished trials: others get no history (memory stays flat).
+    adaptive = getattr(sampler, "adaptive", True)
+    history = [(t.params, objective.rank_key(t.value)) for t in done] if adaptive else []
     proposed = 0
     started = time.perf_counter()
     fresh = 0
+    best: Trial | None = max(trials, key=lambda t: (objective.rank_key(t.value), -t.number), default=None)
 
     def report() -> None:
         if progress is None:
             return
-        best = max(trials, key=lambda t: (objective.rank_key(t.value), -t.number), default=None)
         elapsed = time.perf_counter() - started
         remaining = max(total - len(trials), 0)
         eta = elapsed / fresh * remaining if fresh else None
@@ -232,36 +234,49 @@ async def search(
             Progress(len(trials), total, best.value if best else None, best.params if best else None, elapsed, eta)
         )
 
-    report()
-    while True:
+    def stop_if_cancelled() -> None:
         if cancel is not None and cancel.cancelled:
             raise CancelledError(_cancel_message(len(trials), total, study_id))
+
+    report()
+    while True:
+        stop_if_cancelled()
         proposals = sampler.ask(history, ask_size or batch_size * concurrency)
         if not proposals:
             break
         numbered = []
         for params in proposals:
-            if params_key(params) not in finished:
+            if not resumed or params_key(params) not in resumed:
                 numbered.append((proposed, params))
             proposed += 1
         size = min(batch_size, max(1, -(-len(numbered) // concurrency)))
         chunks = [numbered[i : i + size] for i in range(0, len(numbered), size)]
         pending = [asyncio.ensure_future(_evaluate_chunk(evaluate, chunk)) for chunk in chunks]
         try:
-            for next_done in asyncio.as_completed(pending):
-                batch = []
-                for number, params, stats in await next_done:
-                    trial = Trial(number, params, stats, objective.value(stats))
-                    batch.append(trial)
-                    finished[params_key(params)] = trial
-                    history.append((params, objective.rank_key(trial.value)))
-                trials.extend(batch)
-                fresh += len(batch)
-                if on_trials is not None:
-                    await on_trials(batch)
-                report()
-                if cancel is not None and cancel.cancelled:
-                    raise CancelledError(_cancel_message(len(trials), total, study_id))
+            waiting = set(pending)
+            while waiting:
+                # Poll the token while chunks run elsewhere, so a cancellation is answered at once.
+                finished, waiting = await asyncio.wait(
+                    waiting, timeout=None if cancel is None else 0.1, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in (t for t in pending if t in finished):  # in submission order: reproducible
+                    batch = []
+                    for number, params, stats in task.result():
+                        trial = Trial(number, params, stats, objective.value(stats))
+                        batch.append(trial)
+                        if adaptive:
+                            history.append((params, objective.rank_key(trial.value)))
+                        if best is None or (objective.rank_key(trial.value), -trial.number) > (
+                            objective.rank_key(best.value),
+                            -best.number,
+                        ):
+                            best = trial
+                    trials.extend(batch)
+                    fresh += len(batch)
+                    if on_trials is not None:
+                        await on_trials(batch)
+                    report()
+                stop_if_cancelled()
         finally:
             for task in pending:
                 task.cancel()

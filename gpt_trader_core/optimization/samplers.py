@@ -47,6 +47,8 @@ def count_valid(space: SearchSpace) -> int | None:
 class GridSampler:
     """Every valid combination, generated lazily (a grid of millions never sits in memory)."""
 
+    adaptive = False
+
     def __init__(self, space: SearchSpace) -> None:
         counted = count_valid(space)
         self.total = counted if counted is not None else space.size()
@@ -57,6 +59,8 @@ class GridSampler:
 
 
 class RandomSampler:
+    adaptive = False
+
     def __init__(self, space: SearchSpace, n_trials: int, seed: int = 0) -> None:
         self._pending = space.sample(n_trials, seed)
         if len(self._pending) < n_trials and space.size() <= COUNT_LIMIT:
