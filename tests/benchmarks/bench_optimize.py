@@ -27,8 +27,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-BIG = {"fast": range(2, 61, 2), "slow": range(10, 206, 5)}
-SMALL = {"fast": range(5, 30, 5), "slow": range(10, 70, 5)}
+BIG: dict[str, Any] = {"fast": range(2, 61, 2), "slow": range(10, 206, 5)}
+SMALL: dict[str, Any] = {"fast": range(5, 30, 5), "slow": range(10, 70, 5)}
 
 
 #: CPU seconds (this process) of the last ``median_time`` call: on a shared machine wall time also
@@ -48,7 +48,7 @@ def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
     return statistics.median(samples), result
 
 
-def pairs_of(grid: dict[str, range]) -> list[tuple[int, int]]:
+def pairs_of(grid: dict[str, Any]) -> list[tuple[int, int]]:
     return [(f, s) for f in grid["fast"] for s in grid["slow"] if f < s]
 
 
@@ -121,7 +121,7 @@ def main(runs: int = 5, peer_big: bool = True) -> None:
     import gpt_trader_core as gt
     from tests.parity.test_backtesting_py_parity import SmaCross
 
-    def ours(grid: dict[str, range]) -> Callable[[], Any]:
+    def ours(grid: dict[str, Any]) -> Callable[[], Any]:
         return lambda: gt.optimize(
             GOOG, "sma_cross", **grid, commission=0.002, maximize="sharpe_ratio", symbol="GOOG",
             constraint=lambda p: p["fast"] < p["slow"],
@@ -129,7 +129,7 @@ def main(runs: int = 5, peer_big: bool = True) -> None:
 
     peer = Backtest(GOOG, SmaCross, cash=10_000, commission=0.002, exclusive_orders=True)
 
-    def theirs(grid: dict[str, range]) -> Callable[[], Any]:
+    def theirs(grid: dict[str, Any]) -> Callable[[], Any]:
         return lambda: peer.optimize(
             n1=grid["fast"], n2=grid["slow"], constraint=lambda p: p.n1 < p.n2, maximize="Sharpe Ratio"
         )
