@@ -7,6 +7,8 @@ evaluates through the Executor port (process pool or Dask) and persists each tri
 from __future__ import annotations
 
 import asyncio
+import html
+import itertools
 import math
 import threading
 import time
@@ -74,6 +76,39 @@ class Heatmap:
     x_values: tuple[Any, ...]
     y_values: tuple[Any, ...]
     values: np.ndarray = attrs.field(eq=False)  # shape (len(y_values), len(x_values))
+
+    def fit(self, max_columns: int, max_rows: int, maximize: bool = True) -> Heatmap:
+        """This heatmap with neighbouring columns (rows) merged into ranges ("5–20") so that at most
+        ``max_columns`` (``max_rows``) remain, each merged cell holding the best value of the cells it
+        covers; itself when it already fits."""
+        if len(self.x_values) <= max_columns and len(self.y_values) <= max_rows:
+            return self
+        x_groups = _groups(len(self.x_values), max(1, max_columns))
+        y_groups = _groups(len(self.y_values), max(1, max_rows))
+        best = np.fmax if maximize else np.fmin
+        values = np.full((len(y_groups), len(x_groups)), np.nan)
+        for i, (y0, y1) in enumerate(y_groups):
+            for j, (x0, x1) in enumerate(x_groups):
+                block = self.values[y0:y1, x0:x1]
+                values[i, j] = best.reduce(block, axis=None) if block.size else np.nan
+        return Heatmap(
+            self.x_name,
+            self.y_name,
+            tuple(_label(self.x_values, a, b) for a, b in x_groups),
+            tuple(_label(self.y_values, a, b) for a, b in y_groups),
+            values,
+        )
+
+
+def _groups(n: int, parts: int) -> list[tuple[int, int]]:
+    """``n`` indices cut into at most ``parts`` contiguous, nearly equal ranges."""
+    parts = min(n, parts)
+    edges = [round(i * n / parts) for i in range(parts + 1)]
+    return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
+
+
+def _label(values: tuple[Any, ...], a: int, b: int) -> Any:
+    return values[a] if b - a == 1 else f"{values[a]}–{values[b - 1]}"
 
 
 @attrs.frozen(eq=False)
@@ -145,6 +180,53 @@ class OptimizationResult:
         import importlib
 
         return importlib.import_module("pandas").DataFrame(self.table())
+
+    def _repr_html_(self) -> str:
+        """Notebook view: the summary, notes, the top ten trials and (two searched parameters) the heatmap."""
+        from gpt_trader_core.domain.results import format_value
+
+        esc = html.escape
+        head = (
+            f"<b>{esc(self.strategy)} on {esc(self.symbol)}</b> — {esc(self.method)}, "
+            f"{len(self.trials)}/{self.total} trials in {self.elapsed_s:.2f} s, "
+            f"{'max' if self.objective.maximize else 'min'}imise {esc(self.objective.metric)}"
+            + (f", study {esc(self.study_id)}" if self.study_id else "")
+        )
+        warn = (
+            "<p style='color:#b45309'><b>SYNTHETIC DATA</b> — generated, not observed prices.</p>"
+            if self.synthetic
+            else ""
+        )
+        notes = "".join(f"<p><i>{esc(note)}</i></p>" for note in self.notes)
+        if not self.trials:
+            return f"<div>{head}{warn}{notes}<p>no trial was evaluated</p></div>"
+        rows = self.table(10)
+        header = "".join(f"<th>{esc(str(name))}</th>" for name in rows[0])
+        body = "".join(
+            "<tr>"
+            + "".join(f"<td style='text-align:right'>{esc(format_value(v))}</td>" for v in row.values())
+            + "</tr>"
+            for row in rows
+        )
+        table = f"<table><tr>{header}</tr>{body}</table>"
+        best = f"<p>best {esc(str(self.best_params))} → {esc(format_value(self.best.value))}</p>"
+        searched = [n for n in self.space.names if len(self.space.values[n]) > 1]
+        heat = ""
+        if len(searched) == 2:
+            hm = self.heatmap(*searched).fit(30, 30, self.objective.maximize)
+            cells = "".join(
+                f"<tr><th>{esc(str(y))}</th>"
+                + "".join(f"<td style='text-align:right'>{esc(format_value(v))}</td>" for v in row.tolist())
+                + "</tr>"
+                for y, row in zip(hm.y_values, hm.values, strict=True)
+            )
+            columns = "".join(f"<th>{esc(str(x))}</th>" for x in hm.x_values)
+            heat = (
+                f"<p>{esc(self.objective.metric)} by {esc(hm.y_name)} (rows) × {esc(hm.x_name)} (columns), "
+                f"best per cell</p><table><tr><th>{esc(hm.y_name)} \\ {esc(hm.x_name)}</th>{columns}</tr>"
+                f"{cells}</table>"
+            )
+        return f"<div>{head}{warn}{notes}{best}{table}{heat}</div>"
 
     def __repr__(self) -> str:
         head = (
@@ -277,6 +359,14 @@ async def search(
                         await on_trials(batch)
                     report()
                 stop_if_cancelled()
+        except (CancelledError, InvalidParameterError):
+            raise
+        except Exception as exc:
+            # A cancelled search can see its jobs fail (workers stopped by the same Ctrl-C): that is
+            # the cancellation, not an error.
+            if cancel is not None and cancel.cancelled:
+                raise CancelledError(_cancel_message(len(trials), total, study_id)) from exc
+            raise
         finally:
             for task in pending:
                 task.cancel()

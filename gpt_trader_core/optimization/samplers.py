@@ -70,10 +70,12 @@ class RandomSampler:
             rest = [p for p in space.grid() if params_key(p) not in asked]
             order = np.random.default_rng(seed).permutation(len(rest))
             self._pending += [rest[i] for i in order[: n_trials - len(self._pending)]]
+        self._total = len(self._pending)
 
     @property
     def total(self) -> int:
-        return len(self._pending)
+        """Trials this sampler proposes in all (fixed at the start)."""
+        return self._total
 
     def ask(self, history: Sequence[tuple[Mapping[str, Any], float]], n: int) -> list[dict[str, Any]]:
         batch, self._pending = self._pending[:n], self._pending[n:]
