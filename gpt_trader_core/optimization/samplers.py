@@ -156,4 +156,9 @@ class TPESampler:
     def _fill(self) -> list[dict[str, Any]]:
         """A random unseen valid point when the model proposes nothing new."""
         seed = int(self._rng.integers(2**31))
-        return [p for p in self.space.sample(8, seed) if params_key(p) not in self._asked]
+        fresh = [p for p in self.space.sample(8, seed) if params_key(p) not in self._asked]
+        if not fresh and self.space.size() <= COUNT_LIMIT:
+            # Few points left: random draws keep missing them, so pick among the rest (seeded).
+            rest = [p for p in self.space.grid() if params_key(p) not in self._asked]
+            fresh = [rest[int(self._rng.integers(len(rest)))]] if rest else []
+        return fresh
