@@ -91,7 +91,6 @@ def rss_probe() -> dict[str, Any]:
         """
         import json, sys, time
         import gpt_trader_core as gt
-        from gpt_trader_core.api import as_bars
         bars = gt.synthetic("TENY", "2015-01-01", "2024-12-31", timeframe="1d")
         def high_water_mb():  # VmHWM restarts at exec (ru_maxrss may carry the parent's peak)
             with open("/proc/self/status") as status:

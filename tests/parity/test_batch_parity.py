@@ -24,7 +24,6 @@ from backtesting import Strategy as PeerStrategy
 from backtesting.test import EURUSD, GOOG
 
 import gpt_trader_core as gt
-from gpt_trader_core.api import as_bars
 from gpt_trader_core.backtesting.batch import simulate_batch
 from gpt_trader_core.backtesting.batch_run import can_batch, evaluate_many
 from gpt_trader_core.backtesting.batch_signals import batch_signals_for
@@ -69,7 +68,7 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _bars(name: str) -> Bars:
-    return as_bars(DATA[name], name)
+    return gt.as_bars(DATA[name], name)
 
 
 @pytest.fixture(scope="module", params=list(DATA))
@@ -171,7 +170,7 @@ def _peer_class(strategy: type[Strategy]) -> type[PeerStrategy]:
         def init(self) -> None:
             params = {p.name: getattr(self, p.name) for p in strategy.params}
             data = self.data.df
-            bars = as_bars(data, "PEER")
+            bars = gt.as_bars(data, "PEER")
             signals = strategy(**params).signals(bars)
             want = desired_positions(signals.target, signals.warmup, False)
             previous = np.concatenate(([0.0], want[:-1]))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cleo.helpers import option
 from cleo.io.inputs.option import Option
@@ -11,6 +11,9 @@ from cleo.io.inputs.option import Option
 from entrypoints.cli.base import AppCommand
 from entrypoints.cli.render import SYNTHETIC_BANNER, TRADE_COLUMNS, to_csv, trade_rows, write_table
 from gpt_trader_core.errors import InvalidParameterError
+
+if TYPE_CHECKING:
+    from entrypoints.container import Container
 
 
 def parse_date(name: str, value: str | None) -> dt.datetime | None:
@@ -80,6 +83,7 @@ list strategies and their parameters with <info>gpt-trader strategies</info>."""
         return overrides
 
     def handle(self) -> int:
+        from entrypoints.container import backtest_defaults
         from gpt_trader_core.backtesting.config import BacktestConfig
         from gpt_trader_core.services.backtest import BacktestRequest
 
@@ -92,7 +96,7 @@ list strategies and their parameters with <info>gpt-trader strategies</info>."""
             raise InvalidParameterError(f"--to ({end:%Y-%m-%d}) is before --from ({start:%Y-%m-%d})")
         params = self.parse_pairs("param", self.option("param"))
         loaded = self.load_settings()
-        defaults = loaded.settings.backtest
+        defaults = backtest_defaults(loaded.settings)  # the container's services.backtest_defaults
 
         def number(name: str, default: float | None) -> Any:
             value = parse_float(name, self.option(name))
@@ -119,7 +123,7 @@ list strategies and their parameters with <info>gpt-trader strategies</info>."""
             config=config,
         )
 
-        async def work(container: Any) -> Any:
+        async def work(container: Container) -> Any:
             backtester = await container.services.backtester()
             return await backtester.run(request, save=not self.option("no-save"))
 

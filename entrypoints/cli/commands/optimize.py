@@ -143,6 +143,7 @@ command that resumes it (exit code 130). Stored studies: <info>gpt-trader studie
         return value
 
     def handle(self) -> int:
+        from entrypoints.container import backtest_defaults
         from gpt_trader_core.backtesting.config import BacktestConfig
         from gpt_trader_core.errors import CancelledError
         from gpt_trader_core.optimization.runner import CancelToken
@@ -161,7 +162,7 @@ command that resumes it (exit code 130). Stored studies: <info>gpt-trader studie
         if not resume and not self.option("strategy"):
             raise InvalidParameterError("--strategy is required (or --resume STUDY_ID)")
         windows = self._positive("windows") or 5
-        defaults = loaded.settings.backtest
+        defaults = backtest_defaults(loaded.settings)  # the container's services.backtest_defaults
         config = BacktestConfig(
             cash=float(self.option("cash") or defaults.cash),
             commission=float(self.option("commission") or defaults.commission),
