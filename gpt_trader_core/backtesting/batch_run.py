@@ -61,18 +61,21 @@ def evaluate_many(
     config: BacktestConfig,
     cache: IndicatorCache | None = None,
     context: StatsContext | None = None,
+    *,
+    resolved: bool = False,
 ) -> list[dict[str, Any]]:
-    """Statistics for each parameter set, in order (see the module docstring)."""
+    """Statistics for each parameter set, in order (see the module docstring). ``resolved``: the sets
+    are complete and already checked (a ``SearchSpace`` made them), so they are not resolved again."""
     cache = cache or IndicatorCache()
     context = context or StatsContext(bars.timestamps, bars.close)
-    resolved = [strategy.resolve(p) for p in param_sets]
+    resolved_sets = list(param_sets) if resolved else [strategy.resolve(p) for p in param_sets]
     batch = batch_signals_for(strategy) if batch_supported(config) else None
     if batch is None:
-        return [evaluate_one(bars, strategy, p, config, cache, context) for p in resolved]
+        return [evaluate_one(bars, strategy, p, config, cache, context) for p in resolved_sets]
     size = chunk_rows(len(bars))
     out: list[dict[str, Any]] = []
-    for i in range(0, len(resolved), size):
-        chunk = resolved[i : i + size]
+    for i in range(0, len(resolved_sets), size):
+        chunk = resolved_sets[i : i + size]
         signals = batch(bars, chunk, cache)
         sim = simulate_batch(bars.open, bars.close, signals, config)
         del signals

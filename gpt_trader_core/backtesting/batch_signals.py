@@ -69,7 +69,7 @@ def sma_cross(bars: Bars, params: Sequence[Mapping[str, Any]], cache: IndicatorC
         # Near-ties (|fast - slow| <= 1e-9 relative): candidates against the highest close (no SMA
         # exceeds it), then the exact rule of ``sma_comparison`` on those few cells.
         np.abs(diff, out=diff)
-        rows, cols = np.nonzero(diff <= 1e-9 * float(np.max(close)))
+        rows, cols = np.divmod(np.flatnonzero(diff <= 1e-9 * float(np.max(close))), diff.shape[1])
     del diff
     for r, i in zip(rows.tolist(), cols.tolist(), strict=True):
         f, sl = average(int(fast_n[r]))[i], average(int(slow_n[r]))[i]
@@ -80,7 +80,8 @@ def sma_cross(bars: Bars, params: Sequence[Mapping[str, Any]], cache: IndicatorC
     up = below[:, :-1] & above[:, 1:]
     down = above[:, :-1] & below[:, 1:]
     del above, below
-    rows, cols = np.nonzero(up | down)
+    up_or_down = up | down
+    rows, cols = np.divmod(np.flatnonzero(up_or_down), up_or_down.shape[1])
     values = np.where(up[rows, cols], 1.0, -1.0)
     cells = SparseTargets((len(params), len(close)), rows, cols + 1, values, np.ones(len(rows), dtype=bool))
     return BatchSignals(None, slow_n - 1, sparse=cells)

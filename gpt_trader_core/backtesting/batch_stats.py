@@ -149,10 +149,10 @@ def stats_batch(
     at_peak = dd == 0
     at_peak[:, -1] = True
     leaves = at_peak[:, :-1] & ~at_peak[:, 1:]
-    dd_row, dd_start = np.nonzero(leaves)
+    dd_row, dd_start = np.divmod(np.flatnonzero(leaves), n - 1)
     np.logical_not(at_peak[:, :-1], out=leaves)
     leaves &= at_peak[:, 1:]
-    _, dd_end = np.nonzero(leaves)
+    dd_end = np.flatnonzero(leaves) % (n - 1)
     dd_end += 1
     del at_peak, leaves
     # Between one period's end and the next one's start every bar is at a peak (dd 0), so the

@@ -415,7 +415,7 @@ def in_process_evaluator(bars: Bars, strategy: type[Strategy], config: BacktestC
     context = StatsContext(bars.timestamps, bars.close)
 
     async def evaluate(param_sets: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return evaluate_many(bars, strategy, param_sets, config, cache, context)
+        return evaluate_many(bars, strategy, param_sets, config, cache, context, resolved=True)
 
     return evaluate
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -35,6 +35,8 @@ class Sampler(Protocol):
 #: Grids up to this many raw combinations are counted exactly before the search (the constraint
 #: applied to each); larger ones report their raw size as the total (an upper bound).
 COUNT_LIMIT = 250_000
+#: Grids up to this many raw combinations are simply listed (a few MB at most).
+_SMALL_GRID = 20_000
 
 
 def count_valid(space: SearchSpace) -> int | None:
@@ -50,6 +52,11 @@ class GridSampler:
     adaptive = False
 
     def __init__(self, space: SearchSpace) -> None:
+        if space.size() <= _SMALL_GRID:  # small: one pass builds and counts it
+            combos = list(space.grid())
+            self.total = len(combos)
+            self._pending: Iterator[dict[str, Any]] = iter(combos)
+            return
         counted = count_valid(space)
         self.total = counted if counted is not None else space.size()
         self._pending = space.grid()
