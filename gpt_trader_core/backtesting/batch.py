@@ -200,16 +200,13 @@ def simulate_batch(
     closed: list[tuple[np.ndarray, ...]] = []
 
     def close(r: np.ndarray, quote: np.ndarray, at: np.ndarray, reason: int) -> None:
+        # Only what the cash needs now; commissions, P&L and returns follow in _gather, vectorised.
         s, e = size[r], entry[r]
         exit_price = quote * (1.0 - np.copysign(slip, s)) if slip else quote
-        units = np.abs(s)
-        exit_commission = fixed + units * exit_price * rate
-        commissions = exit_commission + (fixed + units * e * rate)
+        exit_commission = fixed + np.abs(s) * exit_price * rate
         gross = s * (exit_price - e)
         cash[r] = cash[r] + (gross - exit_commission)
-        ret = np.copysign(1.0, s) * (exit_price / e - 1.0) - commissions / (units * e)
-        reasons = np.full(len(r), reason, dtype=np.int8)
-        closed.append((r, s, entry_bar[r], at, e, exit_price, gross - commissions, ret, commissions, reasons))
+        closed.append((r, s, entry_bar[r], at, e, exit_price, exit_commission, gross, np.full(len(r), reason, np.int8)))
         size[r] = 0.0
 
     if len(rows) * _SCALAR_COST < max_fills * _WAVE_COST:
@@ -280,7 +277,7 @@ def simulate_batch(
         if len(open_rows):
             close(open_rows, np.full(len(open_rows), c[-1]), np.full(len(open_rows), n - 1, dtype=np.int64), _END)
             equity[open_rows, -1] = cash[open_rows]
-    return BatchSimulation(equity, _gather(closed, k), cash, rejected, start, ruined)
+    return BatchSimulation(equity, _gather(closed, k, config), cash, rejected, start, ruined)
 
 
 #: Rough costs (µs) of one fill in the per-row loop and of one wave of the vectorised loop.
@@ -323,13 +320,9 @@ def _book_rows(
                 exit_price = (p * (1.0 - slip if long else 1.0 + slip)) if slip else p
                 units = size_r if long else -size_r
                 exit_commission = fixed + units * exit_price * rate
-                commissions = exit_commission + (fixed + units * entry_r * rate)
                 gross = size_r * (exit_price - entry_r)
                 cash_r += gross - exit_commission
-                ret = (1.0 if long else -1.0) * (exit_price / entry_r - 1.0) - commissions / (units * entry_r)
-                trades.append(
-                    (row, size_r, entry_bar_r, b, entry_r, exit_price, gross - commissions, ret, commissions, _SIGNAL)
-                )
+                trades.append((row, size_r, entry_bar_r, b, entry_r, exit_price, exit_commission, gross, _SIGNAL))
                 size_r = 0.0
             if wj != 0.0:
                 buy = wj > 0.0
@@ -356,7 +349,7 @@ def _book_rows(
             entry_bar_r,
             rejected_r,
         )
-    table = np.array(trades, dtype=np.float64).reshape(-1, 10).T
+    table = np.array(trades, dtype=np.float64).reshape(-1, 9).T
     return (
         table[0].astype(np.int64),
         table[1],
@@ -366,31 +359,35 @@ def _book_rows(
         table[5],
         table[6],
         table[7],
-        table[8],
-        table[9].astype(np.int8),
+        table[8].astype(np.int8),
     )
 
 
-def _gather(closed: list[tuple[np.ndarray, ...]], k: int) -> BatchTrades:
+def _gather(closed: list[tuple[np.ndarray, ...]], k: int, config: BacktestConfig) -> BatchTrades:
+    """The closed trades grouped by row, with commissions, P&L and returns computed from the raw
+    columns (row, size, entry bar, exit bar, entry, exit price, exit commission, gross P&L, reason)
+    by the single-run engine's expressions."""
     if closed:
         columns = [np.concatenate(parts) for parts in zip(*closed, strict=True)]
     else:
-        columns = [np.empty(0, dtype=np.int64)] + [np.empty(0)] * 8 + [np.empty(0, dtype=np.int8)]
+        columns = [np.empty(0, dtype=np.int64)] + [np.empty(0)] * 7 + [np.empty(0, dtype=np.int8)]
     row = columns[0]
     order = np.argsort(row, kind="stable")  # waves are chronological within a row
     offsets = np.concatenate(([0], np.cumsum(np.bincount(row, minlength=k))))
-    size, entry_bar, exit_bar, entry_price, exit_price, pnl, ret, commission, reason = (
-        col[order] for col in columns[1:]
-    )
+    size, entry_bar, exit_bar, entry, exit_price, exit_commission, gross, reason = (col[order] for col in columns[1:])
+    units = np.abs(size)
+    commissions = exit_commission + (config.commission_fixed + units * entry * config.commission)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ret = np.copysign(1.0, size) * (exit_price / entry - 1.0) - commissions / (units * entry)
     return BatchTrades(
         offsets=offsets,
         size=size,
         entry_bar=entry_bar.astype(np.int64),
         exit_bar=exit_bar.astype(np.int64),
-        entry_price=entry_price,
+        entry_price=entry,
         exit_price=exit_price,
-        pnl=pnl,
+        pnl=gross - commissions,
         return_pct=ret,
-        commission=commission,
+        commission=commissions,
         exit_reason=reason.astype(np.int8),
     )

@@ -74,6 +74,10 @@ def _group_reduce(ufunc: np.ufunc, values: np.ndarray, offsets: np.ndarray, empt
     return out
 
 
+#: Cells (rows × bars) of one block of rows: a float64 array of them (~4 MB) stays in cache.
+_BLOCK_CELLS = 524_288
+
+
 def _ratio(a: float, b: float) -> float:
     return a / b if b else math.nan
 
@@ -84,6 +88,13 @@ def stats_batch(
     """The statistics of each row of ``equity`` (k, n) with its trades; one dict per row, keys and
     values as ``stats_with``'s."""
     k, n = equity.shape
+    block = max(1, _BLOCK_CELLS // max(n, 1))
+    if k > block:  # blocks of rows small enough to stay in the CPU cache across the many passes below
+        out: list[dict[str, Any]] = []
+        for a in range(0, k, block):
+            rows = np.arange(a, min(a + block, k))
+            out += stats_batch(ctx, equity[a : a + block], trades.take(rows), first_trading_bar[a : a + block])
+        return out
     ts_ns, close, resolution, per_year = ctx.ts_ns, ctx.close, ctx.resolution, ctx.per_year
     offsets = trades.offsets
     counts = np.diff(offsets)
@@ -108,32 +119,40 @@ def stats_batch(
     buy_hold = (close[-1] - c0) / c0 * 100
 
     every_bar = len(ctx.sample_index) == n  # one bar per period (daily bars): no resampling
+    eq_log_ok = n > 2 and ctx.market_ss
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = equity[:, 1:] / equity[:, :-1] if n > 1 else np.empty((k, 0))
+        eq_log = np.log(ratio) if eq_log_ok else None
+        # With every ratio in [0.5, 2], r = ratio - 1 and r + 1 are exact (Sterbenz): the growth the
+        # single run takes the log of is the ratio itself, whose log is already here.
+        reuse_log = bool(every_bar and eq_log is not None and ratio.size and ratio.min() >= 0.5 and ratio.max() <= 2.0)
         if every_bar:
-            r = ratio - 1.0
+            r = np.subtract(ratio, 1.0, out=ratio)
         else:
             # C order (fancy indexing may lay the result out by columns): rows must be contiguous
             # for their sums and dot products to run exactly as the single run's 1-D ones.
             sampled = np.ascontiguousarray(np.take(equity, ctx.sample_index, axis=1))
             r = sampled[:, 1:] / sampled[:, :-1] - 1.0 if sampled.shape[1] >= 2 else np.empty((k, 0))
             r = np.ascontiguousarray(r)
+        del ratio
         m = r.shape[1]
-        growth = r + 1.0
-        # log(growth) is log(ratio) whenever r + 1 gives the ratio back (always, for daily moves < 100 %).
-        eq_log_ok = n > 2 and ctx.market_ss
-        eq_log = np.log(ratio) if eq_log_ok else None
-        log_growth = eq_log if every_bar and eq_log is not None and np.array_equal(growth, ratio) else np.log(growth)
-        g = np.exp(log_growth.sum(axis=1) / m) - 1.0 if m else np.full(k, math.nan)
-    del ratio
-    if m:
-        g[np.any(growth <= 0, axis=1)] = 0.0
-    del growth, log_growth
-    centred = r - (r.sum(axis=1) / m)[:, None] if m else r
+        if not m:
+            g = np.full(k, math.nan)
+        elif reuse_log:
+            assert eq_log is not None
+            g = np.exp(eq_log.sum(axis=1) / m) - 1.0
+        else:
+            growth = r + 1.0
+            g = np.exp(np.log(growth).sum(axis=1) / m) - 1.0
+            g[np.any(growth <= 0, axis=1)] = 0.0
+            del growth
     losses_only = np.minimum(r, 0.0)
-    gains = np.maximum(r, 0, out=r).sum(axis=1)
-    del r
     losses = -losses_only.sum(axis=1)
+    centred = np.maximum(r, 0.0)
+    gains = centred.sum(axis=1)
+    if m:
+        np.subtract(r, (r.sum(axis=1) / m)[:, None], out=centred)
+    del r
     if eq_log is not None:
         eq_log -= (eq_log.sum(axis=1) / eq_log.shape[1])[:, None]
 
