@@ -311,10 +311,10 @@ def _book_rows(
     i = 0
     for row, count in enumerate(counts.tolist()):
         cash_r, size_r, entry_r, entry_bar_r, rejected_r = float(cash[row]), 0.0, 0.0, 0, 0
-        sc, ss, se = seg_cash[row], seg_size[row], seg_entry[row]
-        for j in range(count):
-            p, b, wj = prices[i], bars[i], wants[i]
-            i += 1
+        sc: list[float] = []
+        ss: list[float] = []
+        se: list[float] = []
+        for p, b, wj in zip(prices[i : i + count], bars[i : i + count], wants[i : i + count], strict=True):
             if size_r != 0.0:
                 long = size_r > 0.0
                 exit_price = (p * (1.0 - slip if long else 1.0 + slip)) if slip else p
@@ -339,9 +339,11 @@ def _book_rows(
                 else:
                     size_r, entry_r, entry_bar_r = (units if buy else -units), adjusted, b
                     cash_r -= fixed + units * adjusted * rate
-            sc[j + 1] = cash_r
-            ss[j + 1] = size_r
-            se[j + 1] = entry_r if size_r else 0.0
+            sc.append(cash_r)
+            ss.append(size_r)
+            se.append(entry_r if size_r else 0.0)
+        i += count
+        seg_cash[row, 1 : count + 1], seg_size[row, 1 : count + 1], seg_entry[row, 1 : count + 1] = sc, ss, se
         cash[row], size[row], entry[row], entry_bar[row], rejected[row] = (
             cash_r,
             size_r,

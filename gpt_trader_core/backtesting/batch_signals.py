@@ -47,10 +47,13 @@ def _rows(cache: IndicatorCache, keys: Sequence[Any], compute: Callable[[Any], n
     return stack[[where[key] for key in keys]]
 
 
-def _exact_sign(close: np.ndarray, i: int, n_fast: int, n_slow: int) -> float:
-    exact_fast = sum(Fraction(repr(v)) for v in close[i - n_fast + 1 : i + 1].tolist()) / n_fast
-    exact_slow = sum(Fraction(repr(v)) for v in close[i - n_slow + 1 : i + 1].tolist()) / n_slow
-    return float((exact_fast > exact_slow) - (exact_fast < exact_slow))
+def _exact_mean(close: np.ndarray, i: int, n: int, memo: dict[tuple[int, int], Fraction]) -> Fraction:
+    """The mean of the ``n`` closes up to ``i`` on the quoted decimals (``sma_comparison``'s rule),
+    memoised: the same window recurs in many parameter sets."""
+    key = (n, i)
+    if key not in memo:
+        memo[key] = sum((Fraction(repr(v)) for v in close[i - n + 1 : i + 1].tolist()), Fraction(0)) / n
+    return memo[key]
 
 
 def sma_cross(bars: Bars, params: Sequence[Mapping[str, Any]], cache: IndicatorCache) -> BatchSignals:
@@ -71,11 +74,13 @@ def sma_cross(bars: Bars, params: Sequence[Mapping[str, Any]], cache: IndicatorC
         np.abs(diff, out=diff)
         rows, cols = np.divmod(np.flatnonzero(diff <= 1e-9 * float(np.max(close))), diff.shape[1])
     del diff
+    memo: dict[tuple[int, int], Fraction] = {}
     for r, i in zip(rows.tolist(), cols.tolist(), strict=True):
         f, sl = average(int(fast_n[r]))[i], average(int(slow_n[r]))[i]
         if abs(f - sl) <= 1e-9 * max(abs(f), abs(sl)):
-            exact = _exact_sign(close, i, int(fast_n[r]), int(slow_n[r]))
-            above[r, i], below[r, i] = exact > 0, exact < 0
+            exact_fast = _exact_mean(close, i, int(fast_n[r]), memo)
+            exact_slow = _exact_mean(close, i, int(slow_n[r]), memo)
+            above[r, i], below[r, i] = exact_fast > exact_slow, exact_fast < exact_slow
     # Crossovers (strict, NaN never crosses), each an order that re-enters: the only opinions.
     up = below[:, :-1] & above[:, 1:]
     down = above[:, :-1] & below[:, 1:]
