@@ -129,11 +129,13 @@ class OptimizationResult:
     resumed: int = 0
     #: What the search did differently from what was asked, and why (e.g. fewer trials than asked).
     notes: tuple[str, ...] = ()
+    #: Trials evaluated but not held in ``trials`` (worse than every kept one; see ``KEEP_TRIALS``).
+    dropped: int = 0
 
     @property
     def evaluated(self) -> int:
         """Trials evaluated by this run."""
-        return len(self.trials) - self.resumed
+        return len(self.trials) + self.dropped - self.resumed
 
     @property
     def best(self) -> Trial:
@@ -188,7 +190,7 @@ class OptimizationResult:
         esc = html.escape
         head = (
             f"<b>{esc(self.strategy)} on {esc(self.symbol)}</b> — {esc(self.method)}, "
-            f"{len(self.trials)}/{self.total} trials in {self.elapsed_s:.2f} s, "
+            f"{len(self.trials) + self.dropped}/{self.total} trials in {self.elapsed_s:.2f} s, "
             f"{'max' if self.objective.maximize else 'min'}imise {esc(self.objective.metric)}"
             + (f", study {esc(self.study_id)}" if self.study_id else "")
         )
@@ -231,7 +233,7 @@ class OptimizationResult:
     def __repr__(self) -> str:
         head = (
             f"OptimizationResult: {self.strategy} on {self.symbol}{' (SYNTHETIC)' if self.synthetic else ''}, "
-            f"{self.method}, {len(self.trials)}/{self.total} trials in {self.elapsed_s:.2f} s, "
+            f"{self.method}, {len(self.trials) + self.dropped}/{self.total} trials in {self.elapsed_s:.2f} s, "
             f"{'max' if self.objective.maximize else 'min'}imise {self.objective.metric}"
         )
         if not self.trials:
@@ -242,6 +244,20 @@ class OptimizationResult:
             for r, t in zip(self.table(5), self.trials, strict=False)
         ]
         return "\n".join(lines)
+
+
+#: Trials an optimisation holds in memory at most (the best ones); every trial is still evaluated,
+#: counted and (with a study store) persisted, so memory stays bounded whatever the grid.
+KEEP_TRIALS = 50_000
+
+
+@attrs.frozen(eq=False)
+class Ranking:
+    """The best trials of a search (all of them unless a ``keep`` bound dropped the worst) and how
+    many were evaluated in all, resumed ones included."""
+
+    trials: list[Trial]
+    evaluated: int
 
 
 EvaluateBatch = Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]
@@ -275,7 +291,7 @@ def make_sampler(method: str, space: SearchSpace, n_trials: int | None, seed: in
     raise InvalidParameterError(f"unknown method {method!r}; use one of {', '.join(METHODS)} (or walk_forward)")
 
 
-async def search(
+async def search_ranked(
     space: SearchSpace,
     objective: Objective,
     sampler: Sampler,
@@ -289,14 +305,17 @@ async def search(
     progress: Callable[[Progress], None] | None = None,
     cancel: CancelToken | None = None,
     study_id: str | None = None,
-) -> list[Trial]:
+    keep: int | None = None,
+) -> Ranking:
     """Evaluate proposals until the sampler is exhausted; ``done`` trials (a resumed study) are not
     evaluated again. Raises ``CancelledError`` (after recording finished trials) when cancelled.
 
     ``ask_size`` fixes how many proposals are asked at a time; adaptive samplers (TPE) need it fixed
-    so that results do not depend on how many workers evaluate them."""
+    so that results do not depend on how many workers evaluate them. ``keep`` bounds the trials held
+    in memory to the best ``keep`` (the others are counted, and persisted by ``on_trials``)."""
     total = int(getattr(sampler, "total", 0)) or space.size()
     trials = list(done)
+    evaluated = len(trials)
     resumed = {params_key(t.params) for t in done}
     # Only adaptive samplers learn from finished trials: others get no history (memory stays flat).
     adaptive = getattr(sampler, "adaptive", True)
@@ -310,15 +329,13 @@ async def search(
         if progress is None:
             return
         elapsed = time.perf_counter() - started
-        remaining = max(total - len(trials), 0)
+        remaining = max(total - evaluated, 0)
         eta = elapsed / fresh * remaining if fresh else None
-        progress(
-            Progress(len(trials), total, best.value if best else None, best.params if best else None, elapsed, eta)
-        )
+        progress(Progress(evaluated, total, best.value if best else None, best.params if best else None, elapsed, eta))
 
     def stop_if_cancelled() -> None:
         if cancel is not None and cancel.cancelled:
-            raise CancelledError(_cancel_message(len(trials), total, study_id))
+            raise CancelledError(_cancel_message(evaluated, total, study_id))
 
     report()
     while True:
@@ -355,6 +372,10 @@ async def search(
                             best = trial
                     trials.extend(batch)
                     fresh += len(batch)
+                    evaluated += len(batch)
+                    if keep is not None and len(trials) > 2 * keep:
+                        trials.sort(key=lambda t: (-objective.rank_key(t.value), t.number))
+                        del trials[keep:]
                     if on_trials is not None:
                         await on_trials(batch)
                     report()
@@ -365,13 +386,26 @@ async def search(
             # A cancelled search can see its jobs fail (workers stopped by the same Ctrl-C): that is
             # the cancellation, not an error.
             if cancel is not None and cancel.cancelled:
-                raise CancelledError(_cancel_message(len(trials), total, study_id)) from exc
+                raise CancelledError(_cancel_message(evaluated, total, study_id)) from exc
             raise
         finally:
             for task in pending:
                 task.cancel()
     trials.sort(key=lambda t: (-objective.rank_key(t.value), t.number))
-    return trials
+    if keep is not None:
+        del trials[keep:]
+    return Ranking(trials, evaluated)
+
+
+async def search(
+    space: SearchSpace,
+    objective: Objective,
+    sampler: Sampler,
+    evaluate: EvaluateBatch,
+    **options: Any,
+) -> list[Trial]:
+    """``search_ranked``'s trials, best first (every trial: no ``keep``)."""
+    return (await search_ranked(space, objective, sampler, evaluate, **options)).trials
 
 
 async def _evaluate_chunk(
@@ -449,8 +483,8 @@ def optimize(
     sampler = make_sampler(method, space, n_trials, seed)
     total = int(getattr(sampler, "total", 0))
     started = time.perf_counter()
-    trials = run_sync(
-        search(
+    ranking = run_sync(
+        search_ranked(
             space,
             objective,
             sampler,
@@ -459,8 +493,10 @@ def optimize(
             ask_size=32 if method == "bayes" else None,
             progress=progress,
             cancel=cancel,
+            keep=KEEP_TRIALS,
         )
     )
+    trials = ranking.trials
     return OptimizationResult(
         strategy.name,
         bars.symbol,
@@ -472,4 +508,5 @@ def optimize(
         total,
         time.perf_counter() - started,
         notes=sampler_notes(method, sampler, n_trials),
+        dropped=ranking.evaluated - len(trials),
     )

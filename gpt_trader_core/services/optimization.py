@@ -19,6 +19,7 @@ from gpt_trader_core.errors import CancelledError, InvalidParameterError
 from gpt_trader_core.optimization.evaluate import evaluate_batch
 from gpt_trader_core.optimization.objective import Objective
 from gpt_trader_core.optimization.runner import (
+    KEEP_TRIALS,
     CancelToken,
     EvaluateBatch,
     OptimizationResult,
@@ -26,7 +27,7 @@ from gpt_trader_core.optimization.runner import (
     Trial,
     make_sampler,
     sampler_notes,
-    search,
+    search_ranked,
 )
 from gpt_trader_core.optimization.space import SearchSpace
 from gpt_trader_core.optimization.walk_forward import WalkForwardResult, walk_forward
@@ -183,7 +184,7 @@ class Optimizer:
         status, error = ExecutionStatus.SUCCEEDED, None
         trials: list[Trial] = []
         try:
-            trials = await search(
+            ranking = await search_ranked(
                 space,
                 objective,
                 sampler,
@@ -196,7 +197,9 @@ class Optimizer:
                 progress=progress,
                 cancel=cancel,
                 study_id=study.id,
+                keep=KEEP_TRIALS,
             )
+            trials = ranking.trials
         except CancelledError as exc:
             status, error = ExecutionStatus.CANCELLED, str(exc)
             raise
@@ -232,6 +235,7 @@ class Optimizer:
             study.id,
             len(done),
             sampler_notes(study.method, sampler, study.n_trials),
+            ranking.evaluated - len(trials),
         )
 
     # -- stored studies ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from adapters.market_data.synthetic import SyntheticMarketData
 from adapters.state import InMemoryStateStore
 from gpt_trader_core.errors import InvalidDataError, InvalidParameterError, NotFoundError
 from gpt_trader_core.optimization.objective import Objective
-from gpt_trader_core.optimization.runner import Heatmap, search
+from gpt_trader_core.optimization.runner import Heatmap, search, search_ranked
 from gpt_trader_core.optimization.samplers import GridSampler
 from gpt_trader_core.optimization.space import SearchSpace
 from gpt_trader_core.services.backtest import MarketHistory, record_from_result
@@ -100,6 +100,18 @@ async def test_non_adaptive_searches_keep_no_history() -> None:
 
     trials = await search(space, Objective(), Spy(space), evaluate, batch_size=8)
     assert len(trials) == 45 and set(seen) == {0}
+
+
+async def test_memory_holds_only_the_best_trials_when_bounded() -> None:
+    space = SearchSpace.build(REGISTRY.get_spec("breakout").cls, {"lookback": list(range(5, 50))})
+
+    async def evaluate(params: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{"sharpe_ratio": float(p["lookback"] % 7)} for p in params]
+
+    everything = await search(space, Objective(), GridSampler(space), evaluate, batch_size=4)
+    bounded = await search_ranked(space, Objective(), GridSampler(space), evaluate, batch_size=4, keep=5)
+    assert bounded.evaluated == len(everything) == 45
+    assert [t.params for t in bounded.trials] == [t.params for t in everything[:5]]
 
 
 # --- 11.5: walk-forward windows validated, no NaN-derived figures, no numpy warnings ---------------

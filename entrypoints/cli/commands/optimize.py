@@ -250,7 +250,7 @@ command that resumes it (exit code 130). Stored studies: <info>gpt-trader studie
                         "method": result.method,
                         "objective": result.objective.metric,
                         "maximize": result.objective.maximize,
-                        "trials": len(result.trials),
+                        "trials": len(result.trials) + result.dropped,
                         "total": result.total,
                         "resumed": result.resumed,
                         "evaluated": result.evaluated,
@@ -269,8 +269,9 @@ command that resumes it (exit code 130). Stored studies: <info>gpt-trader studie
             return
         tag = " — SYNTHETIC DATA" if result.synthetic else ""
         resumed = f" ({result.resumed} resumed)" if result.resumed else ""
+        done = len(result.trials) + result.dropped
         self.line(
-            f"<info>{result.strategy} on {result.symbol}{tag}</info>: {len(result.trials)}/{result.total} trials"
+            f"<info>{result.strategy} on {result.symbol}{tag}</info>: {done}/{result.total} trials"
             f"{resumed}, "
             f"{result.method}, {result.elapsed_s:.2f} s, study <info>{result.study_id}</info>"
         )
