@@ -36,6 +36,9 @@ from gpt_trader_core.services.backtest import MarketHistory, new_id
 from gpt_trader_core.strategy.base import Strategy
 from gpt_trader_core.strategy.registry import StrategyRegistry
 
+#: Parameter sets per executor call at most.
+SERVICE_CHUNK = 512
+
 #: TPE asks this many proposals at a time whatever the number of workers (reproducible results).
 ADAPTIVE_ASK = 8
 
@@ -172,8 +175,9 @@ class Optimizer:
         sampler = make_sampler(study.method, space, study.n_trials, study.seed)
         workers = max(1, self._executor.workers)
         # Each executor call evaluates a chunk of parameter sets in one batched pass: about four chunks
-        # per worker, none larger than the batched kernel's memory-bounded chunk.
-        batch = max(1, min(chunk_rows(len(bars)), math.ceil(study.total / (workers * 4))))
+        # per worker, none larger than the batched kernel's memory-bounded chunk nor than SERVICE_CHUNK
+        # (a chunk takes well under a second, so a cancellation is answered quickly).
+        batch = max(1, min(chunk_rows(len(bars)), SERVICE_CHUNK, math.ceil(study.total / (workers * 4))))
         store = self._studies
 
         async def persist(batch: list[Trial]) -> None:
