@@ -236,3 +236,38 @@ def test_best_parameters_equal_backtesting_py(name: str, strategy_name: str) -> 
 
 def _params_of(params: Mapping[str, Any], grid: Mapping[str, Any]) -> dict[str, Any]:
     return {p: params[p] for p in grid}
+
+
+def test_a_user_strategy_opts_in_with_a_batch_signals_classmethod() -> None:
+    from gpt_trader_core.backtesting.batch import BatchSignals
+
+    calls: list[int] = []
+
+    class Contrarian(gt.Strategy):
+        name = "contrarian_batched_test"
+        params = (gt.Param("n", int, 5, 2, 50),)
+
+        def signals(self, bars: Bars) -> gt.Signals:
+            n = self.values["n"]
+            target = np.full(len(bars), np.nan)
+            target[n:] = -np.sign(bars.close[n:] - bars.close[:-n])
+            return gt.Signals(target, n)
+
+        @classmethod
+        def batch_signals(cls, bars: Bars, params_list: list[dict[str, Any]], cache: IndicatorCache) -> BatchSignals:
+            calls.append(len(params_list))
+            rows = [cls(**p).signals(bars) for p in params_list]
+            return BatchSignals(np.stack([s.target for s in rows]), np.array([s.warmup for s in rows]))
+
+    bars = _bars("GOOG")
+    config = BacktestConfig(cash=10_000, commission=0.002)
+    assert can_batch(Contrarian, config)
+    params = [{"n": n} for n in range(2, 40)]
+    got = evaluate_many(bars, Contrarian, params, config)
+    assert calls == [len(params)]  # one batched call for the whole chunk
+    context = StatsContext(bars.timestamps, bars.close)
+    for p, stats in zip(params, got, strict=True):
+        signals = Contrarian(**p).signals(bars)
+        alone = simulate(bars.open, bars.high, bars.low, bars.close, signals.target, signals.warmup, config)
+        expected = stats_with(context, alone.equity, alone.trades, signals.warmup)
+        assert all(_same(stats[key], expected[key]) for key in expected), p
