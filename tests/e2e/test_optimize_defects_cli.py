@@ -125,3 +125,12 @@ def test_studies_and_backtests_commands(cli: Cli, tmp_path: Path) -> None:
     assert "deleted 1 saved backtests; 0 kept" in cli("backtests", "prune", "--keep", "0", *db).stdout
     bad = cli("backtests", "prune", "--older-than", "soon", *db)
     assert bad.returncode != 0 and "30d" in bad.stderr
+
+
+def test_the_guard_is_a_setting(cli: Cli, tmp_path: Path) -> None:
+    db = ("--set", f"state.url=sqlite:///{tmp_path / 's.db'}")
+    grid = ("optimize", "-s", "breakout", "--space", "lookback=10:60:10", "--executor", "inline", *db)
+    refused = cli(*grid, "--set", "optimize.max_trials=5")
+    assert refused.returncode != 0 and "6 trials, above the limit of 5" in refused.stderr
+    assert cli(*grid, "--set", "optimize.max_trials=5", "--yes").returncode == 0
+    assert cli(*grid, "--set", "optimize.max_trials=0").returncode == 0

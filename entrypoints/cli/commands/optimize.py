@@ -44,8 +44,6 @@ def parse_space(items: list[str]) -> dict[str, Any]:
     return space
 
 
-#: Searches above this many trials are refused unless confirmed with --yes (documented in the help).
-MAX_TRIALS = 100_000
 EXECUTORS = ("inline", "local", "dask")
 #: Heatmap rows shown before neighbouring rows are merged into ranges.
 MAX_HEATMAP_ROWS = 40
@@ -82,7 +80,8 @@ with <info>--resume ID</info>.
   <comment>gpt-trader optimize --resume study_1a2b3c4d5e6f7a8b</comment>
 
 Unnamed parameters are searched over the strategy's declared range (see `gpt-trader strategies`).
-A search of more than 100,000 trials is refused unless confirmed with <info>--yes</info> (or sample it with
+A search of more than <info>optimize.max_trials</info> trials (100,000 by default; 0 = no limit) is refused unless
+confirmed with <info>--yes</info> (or sample it with
 <info>--method random --trials N</info>). Ctrl-C stops the search, keeps every finished trial and prints the
 command that resumes it (exit code 130). Stored studies: <info>gpt-trader studies list|show|delete</info>."""
     options: ClassVar[list[Option]] = [
@@ -113,7 +112,7 @@ command that resumes it (exit code 130). Stored studies: <info>gpt-trader studie
         option("executor", "e", "inline, local (process pool) or dask (default: executor.kind)", flag=False),
         option("scheduler", None, "Dask scheduler address (with --executor dask)", flag=False),
         option("resume", None, "Continue a stored study by its id", flag=False),
-        option("yes", "y", "Run a search above the 100,000-trial guard", flag=True),
+        option("yes", "y", "Run a search above the optimize.max_trials guard (100,000 by default)", flag=True),
         option("data-dir", None, "Directory of SYMBOL.csv files instead of the synthetic market", flag=False),
         option("top", None, "Rows of the ranking to print", flag=False, default="10"),
         option("format", "f", "Output: table, json or csv", flag=False),
@@ -182,7 +181,9 @@ command that resumes it (exit code 130). Stored studies: <info>gpt-trader studie
             n_trials=self._int("trials"),
             seed=self._int("seed") or 0,
             config=config,
-            max_trials=None if self.option("yes") else MAX_TRIALS,
+            max_trials=None
+            if self.option("yes") or not loaded.settings.optimize.max_trials
+            else loaded.settings.optimize.max_trials,
         )
         self.executor = executor
         token = CancelToken()
