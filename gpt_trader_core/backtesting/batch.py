@@ -11,6 +11,8 @@ caller to re-run through the single-run engine, which owns that case.
 
 from __future__ import annotations
 
+import math
+
 import attrs
 import numpy as np
 
@@ -188,6 +190,7 @@ def simulate_batch(
     waves = np.concatenate(([0], np.cumsum(np.bincount(ordinal, minlength=1))))
     max_fills = int(counts.max()) if k else 0
     rate, fixed, slip, fractional = config.commission, config.commission_fixed, config.slippage, config.fractional
+    buy_factor, sell_factor = _entry_factors(config)
     cash = np.full(k, float(config.cash))
     size = np.zeros(k)
     entry = np.zeros(k)
@@ -241,7 +244,7 @@ def simulate_batch(
                 ro, po, wo = r[opening], p[opening], wj[opening]
                 side = np.copysign(1.0, wo)
                 fraction = np.minimum(np.abs(wo), FULL_EQUITY)
-                adjusted = po * (1.0 + np.copysign(slip, side))
+                adjusted = po * np.where(side > 0, buy_factor, sell_factor)
                 per_unit = adjusted + (fixed + fraction * po * rate) / fraction
                 available = np.maximum(0.0, cash[ro])
                 budget = available * 1.0 * fraction
@@ -280,6 +283,13 @@ def simulate_batch(
     return BatchSimulation(equity, _gather(closed, k, config), cash, rejected, start, ruined)
 
 
+def _entry_factors(config: BacktestConfig) -> tuple[float, float]:
+    """What a buy and a sell entry pay per unit of the quote: ``1 ± (spread + slippage)`` (a
+    configuration without a ``spread`` has only slippage), as the single-run engine computes them."""
+    entry_slip = getattr(config, "spread", 0.0) + config.slippage
+    return 1.0 + math.copysign(entry_slip, 1.0), 1.0 + math.copysign(entry_slip, -1.0)
+
+
 #: Rough costs (µs) of one fill in the per-row loop and of one wave of the vectorised loop.
 _SCALAR_COST, _WAVE_COST = 1.2, 40.0
 
@@ -304,6 +314,7 @@ def _book_rows(
     loop, statement for statement. Updates the state and segment arrays; returns the closed trades
     as columns (row-major, chronological)."""
     rate, fixed, slip, fractional = config.commission, config.commission_fixed, config.slippage, config.fractional
+    buy_factor, sell_factor = _entry_factors(config)
     # math.copysign / abs / min / max spelled as comparisons: the same floats, fewer calls per fill.
     trades: list[tuple[float, ...]] = []
     prices, bars, wants = price.tolist(), bar.tolist(), w.tolist()
@@ -328,7 +339,7 @@ def _book_rows(
                 buy = wj > 0.0
                 weight = wj if buy else -wj
                 fraction = weight if weight < full else full
-                adjusted = p * (1.0 + slip if buy else 1.0 - slip)
+                adjusted = p * (buy_factor if buy else sell_factor)
                 per_unit = adjusted + (fixed + fraction * p * rate) / fraction
                 available = cash_r if cash_r > 0.0 else 0.0
                 units = (

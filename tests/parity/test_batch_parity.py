@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
 import numpy as np
 import pytest
 
@@ -59,6 +60,10 @@ CONFIGS = {
         cash=10_000, commission=0.002, fractional=True, fill="close", close_at_end=True
     ),
 }
+
+_SPREAD: dict[str, Any] = {"cash": 10_000, "commission": 0.002, "spread": 0.001, "slippage": 5e-4}
+if "spread" in attrs.fields_dict(BacktestConfig):  # backtesting.py's spread, where the engine offers it
+    CONFIGS["spread+slippage"] = BacktestConfig(**_SPREAD)
 
 
 def _same(a: Any, b: Any) -> bool:
