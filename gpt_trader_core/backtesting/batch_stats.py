@@ -10,13 +10,14 @@ rows back to the single-run engine).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
 import numpy as np
 
 from gpt_trader_core.backtesting.batch import BatchTrades
-from gpt_trader_core.backtesting.stats import STAT_KEYS, StatsContext, _ceil_td
+from gpt_trader_core.backtesting.stats import STAT_KEYS, StatsContext
 
 
 def numpy_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -76,6 +77,25 @@ def _group_reduce(ufunc: np.ufunc, values: np.ndarray, offsets: np.ndarray, empt
 
 #: Cells (rows × bars) of one block of rows: a float64 array of them (~4 MB) stays in cache.
 _BLOCK_CELLS = 524_288
+
+
+def _durations(ns: np.ndarray, defined: np.ndarray, unit: int) -> list[dt.timedelta | None]:
+    """``stats._ceil_td`` of each value (None where not ``defined`` or not finite), vectorised:
+    truncated to whole nanoseconds, rounded up to ``unit``; equal values share one timedelta."""
+    ok = defined & np.isfinite(ns)
+    whole = np.where(ok, ns, 0.0).astype(np.int64)  # int() truncates toward zero, as astype does
+    micros = (-(-whole // unit) * unit // 1000).tolist()
+    made: dict[int, dt.timedelta] = {}
+    out: list[dt.timedelta | None] = []
+    for us, good in zip(micros, ok.tolist(), strict=True):
+        if not good:
+            out.append(None)
+            continue
+        value = made.get(us)
+        if value is None:
+            value = made[us] = dt.timedelta(microseconds=us)
+        out.append(value)
+    return out
 
 
 def _ratio(a: float, b: float) -> float:
@@ -255,19 +275,11 @@ def stats_batch(
             win_rate - (1 - win_rate) / ((win_sum / wins) / (-loss_sum / n_losses)),
             nan,
         )
-    dd_count_list, count_list = dd_counts.tolist(), counts.tolist()
-    max_dd_duration = [
-        _ceil_td(x, resolution) if c else None for x, c in zip(dd_duration_max.tolist(), dd_count_list, strict=True)
-    ]
-    avg_dd_duration = [
-        _ceil_td(x / c, resolution) if c else None for x, c in zip(dd_duration_sum.tolist(), dd_count_list, strict=True)
-    ]
-    max_trade_duration = [
-        _ceil_td(x, resolution) if c else None for x, c in zip(trade_ns_max.tolist(), count_list, strict=True)
-    ]
-    avg_trade_duration = [
-        _ceil_td(x / c, resolution) if c else None for x, c in zip(trade_ns_sum.tolist(), count_list, strict=True)
-    ]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        max_dd_duration = _durations(dd_duration_max, dd_counts > 0, resolution)
+        avg_dd_duration = _durations(dd_duration_sum / dd_counts, dd_counts > 0, resolution)
+        max_trade_duration = _durations(trade_ns_max, counts > 0, resolution)
+        avg_trade_duration = _durations(trade_ns_sum / counts, counts > 0, resolution)
     start, end = [ctx.start] * k, [ctx.end] * k
     columns = {
         "start": start,
