@@ -130,9 +130,7 @@ def _strategy_class(strategy: str | type[Strategy]) -> type[Strategy]:
 
 
 def _objective(maximize: Any, minimize: Any) -> Objective:
-    if minimize is not None:
-        return Objective.of(minimize, maximize=False)
-    return Objective.of(maximize if maximize is not None else "sharpe_ratio")
+    return Objective.choose(maximize, minimize)
 
 
 def optimize(

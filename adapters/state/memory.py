@@ -189,6 +189,12 @@ class InMemoryStateStore:
         stored = self._trials[study_id]
         return [_codec.trial_from_row(stored[number]) for number in sorted(stored)]
 
+    async def delete_study(self, study_id: str) -> None:
+        self._check_open()
+        if self._studies.pop(study_id, None) is None:
+            raise _common.study_not_found(study_id)
+        self._trials.pop(study_id, None)
+
     # -- TradingStore ------------------------------------------------------------------------------
 
     async def save_session(self, session: SessionRecord) -> None:
