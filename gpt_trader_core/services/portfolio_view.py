@@ -103,7 +103,7 @@ class PortfolioView:
         perf = report.performance
         record = report.session
         limits: dict[str, Any] = {}
-        for name, value in (attrs.asdict(record.risk) if record.risk is not None else {}).items():  # a RiskSpec now
+        for name, value in (attrs.asdict(record.risk) if record.risk is not None else {}).items():
             limits[name] = {"limit": value}
         if "max_drawdown_pct" in limits:
             limits["max_drawdown_pct"]["current"] = float(-drawdown.min())
