@@ -25,7 +25,7 @@ def test_default_format_comes_from_the_settings(cli: Cli) -> None:
 def test_gains_green_losses_red_only_when_decorated(cli: Cli) -> None:
     args = ("strategies", "compare", "AAPL", "--from", "2024-01-01", "--to", "2024-12-31")
     coloured = cli(*args, decorated=True).stdout
-    compared = json.loads(cli(*args, "-f", "json").stdout)["rows"]
+    compared = json.loads(cli(*args, "-f", "json").stdout)["result"]["rows"]
     returns = [r["stats"]["return_pct"] for r in compared]
     assert any(r > 0 for r in returns) and any(r < 0 for r in returns)
     for row in compared:

@@ -53,7 +53,7 @@ def test_strategies_recommend(cli: Cli) -> None:
 
 def test_strategies_compare_and_backtest_all_agree(cli: Cli) -> None:
     window = ("--from", "2024-01-01", "--to", "2024-12-31")
-    compared = json.loads(cli("strategies", "compare", "AAPL", *window, "-f", "json").stdout)
+    compared = json.loads(cli("strategies", "compare", "AAPL", *window, "-f", "json").stdout)["result"]
     ranked = [r["strategy"] for r in compared["rows"]]
     assert sorted(ranked) == sorted(REGISTRY) and [r["rank"] for r in compared["rows"]] == [1, 2, 3, 4, 5]
     sharpes = [r["stats"]["sharpe_ratio"] for r in compared["rows"]]
@@ -63,7 +63,9 @@ def test_strategies_compare_and_backtest_all_agree(cli: Cli) -> None:
     assert "Return [%]" in table.stdout and "Max. drawdown [%]" in table.stdout
     lines = [line for line in table.stdout.splitlines() if line.startswith("| ") and "Rank" not in line]
     assert [line.split("|")[2].strip() for line in lines] == ranked
-    two = json.loads(cli("strategies", "compare", "AAPL", "--strategies", "sma_cross,momentum", "-f", "json").stdout)
+    two = json.loads(cli("strategies", "compare", "AAPL", "--strategies", "sma_cross,momentum", "-f", "json").stdout)[
+        "result"
+    ]
     assert {r["strategy"] for r in two["rows"]} == {"sma_cross", "momentum"}
 
 

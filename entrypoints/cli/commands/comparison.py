@@ -27,10 +27,11 @@ def comparison_dict(comparison: StrategyComparison) -> dict[str, Any]:
 
 
 def print_comparison(command: Command, comparison: StrategyComparison, fmt: str) -> None:
-    from entrypoints.serialization import dumps
+    if fmt == "json":  # the REST API's shape (POST /api/v1/strategies/compare)
+        from entrypoints.presenters import dumps, plain
+        from entrypoints.presenters.market import Explained
 
-    if fmt == "json":
-        command.line(dumps(comparison_dict(comparison)))
+        command.line(dumps(Explained(plain(comparison), None)))
         return
     rows = [[r.rank, r.strategy, *(r.stats.get(k) for k in COLUMNS[2:])] for r in comparison.rows]
     if fmt == "csv":

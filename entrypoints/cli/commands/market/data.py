@@ -38,17 +38,17 @@ class MarketDataCommand(SymbolCommand):
         if last < 1:
             raise InvalidParameterError(f"--last must be at least 1, got {last}")
 
-        async def work(container: Container) -> Any:
-            history = await container.services.history()
-            return await history.get(symbol, start, end, self.option("timeframe"))
+        async def work(container: Container) -> Any:  # the REST API's use case (GET /api/v1/market/data)
+            return await (await container.services.market()).bars(symbol, start, end, self.option("timeframe"))
 
         bars = self.run_with_container(work)
         times = [t.item() for t in bars.timestamps.astype("datetime64[s]")]
         rows = list(zip(times, bars.open, bars.high, bars.low, bars.close, bars.volume, strict=True))
-        if fmt == "json":
-            from entrypoints.serialization import dumps
+        if fmt == "json":  # the REST API's shape
+            from entrypoints.presenters import dumps
+            from entrypoints.presenters.market import bars_view
 
-            self.line(dumps(_bars_dict(bars, times)))
+            self.line(dumps(bars_view(bars), indent=2))
         elif fmt == "csv":
             self.line(plain_csv(COLUMNS, [[float(v) if i else v for i, v in enumerate(r)] for r in rows]))
         else:
@@ -68,20 +68,3 @@ class MarketDataCommand(SymbolCommand):
             key_values(self, summary, title=f"{bars.symbol} {bars.timeframe}")
             report_table(self, COLUMNS, [[r[0], *(float(v) for v in r[1:])] for r in rows[-last:]])
         return 0
-
-
-def _bars_dict(bars: Any, times: list[Any]) -> dict[str, Any]:
-    """The REST API's bars shape (``GET /api/v1/market/data/{symbol}``)."""
-    return {
-        "symbol": bars.symbol,
-        "timeframe": bars.timeframe,
-        "source": bars.source,
-        "synthetic": bars.synthetic,
-        "count": len(bars),
-        "timestamps": [t.isoformat() for t in times],
-        "open": bars.open,
-        "high": bars.high,
-        "low": bars.low,
-        "close": bars.close,
-        "volume": bars.volume,
-    }

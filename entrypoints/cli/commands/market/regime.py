@@ -40,29 +40,19 @@ class MarketRegimeCommand(SymbolCommand):
             raise InvalidParameterError(f"--recent must be a whole number ≥ 1, got {self.option('recent')}")
         method = self.option("method")
 
-        async def work(container: Container) -> Any:
-            intelligence = await container.services.intelligence()
-            history = await container.services.history()
-            bars = await history.get(symbol, start, end, self.option("timeframe"))
-            analysis = await intelligence.regime(symbol, start, end, self.option("timeframe"), method=method)
-            return bars.synthetic, analysis
+        async def work(container: Container) -> Any:  # the REST API's use case (GET /api/v1/market/regime)
+            market = await container.services.market()
+            bars = await market.bars(symbol, start, end, self.option("timeframe"))
+            return bars.synthetic, await market.regime(symbol, start, end, self.option("timeframe"), method)
 
         synthetic, analysis = self.run_with_container(work)
         changes = analysis.changes[-int(recent) :]
-        data = {
-            "symbol": symbol,
-            "method": analysis.method,
-            "current": analysis.current,
-            "confidence": analysis.confidence,
-            "synthetic": synthetic,
-            "transitions": [{"bar": c.bar, "time": c.time, "from": c.from_regime, "to": c.to_regime} for c in changes],
-            "average_durations": dict(analysis.average_durations),
-        }
         rows = [(c.time, c.from_regime, c.to_regime) for c in changes]
-        if fmt == "json":
-            from entrypoints.serialization import dumps
+        if fmt == "json":  # the REST API's shape
+            from entrypoints.presenters import dumps
+            from entrypoints.presenters.market import regime_view
 
-            self.line(dumps(data))
+            self.line(dumps(regime_view(symbol, synthetic, analysis, int(recent)), indent=2))
         elif fmt == "csv":
             self.line(plain_csv(TRANSITIONS, rows))
         else:

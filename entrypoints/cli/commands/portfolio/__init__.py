@@ -17,9 +17,8 @@ if TYPE_CHECKING:
 
 async def portfolio_view(container: Container) -> PortfolioView:
     """The REST API's portfolio use case (``/api/v1/portfolio``) on this container's state store."""
-    from gpt_trader_core.services.portfolio_view import PortfolioView
-
-    return PortfolioView(store=await container.adapters.state_store(), sessions=await container.services.sessions())
+    view: PortfolioView = await container.services.portfolio()
+    return view
 
 
 class SessionCommand(AppCommand):

@@ -30,7 +30,7 @@ selection model (<info>--model</info>).
     ]
 
     def handle(self) -> int:
-        from entrypoints.serialization import dumps, to_plain
+        from entrypoints.presenters import dumps
 
         symbol, (start, end), fmt = self.symbol(), self.window(), self.output_format()
 
@@ -51,7 +51,10 @@ selection model (<info>--model</info>).
             for s in pick.ranking
         ]
         if fmt == "json":  # the REST API's shape (GET /api/v1/strategies/recommend)
-            self.line(dumps({"result": to_plain(pick), "explanation": pick.reason}))
+            from entrypoints.presenters import plain
+            from entrypoints.presenters.market import Explained
+
+            self.line(dumps(Explained(plain(pick), pick.reason)))
         elif fmt == "csv":
             self.line(plain_csv(COLUMNS, rows))
         else:
