@@ -84,6 +84,7 @@ class OptimizationSummary:
     elapsed_s: float
     best_params: Mapping[str, Any]
     best_value: float
+    notes: tuple[str, ...]
     ranking: tuple[Mapping[str, Any], ...]
 
 
@@ -133,12 +134,13 @@ def optimization_summary(result: OptimizationResult, top: int = 10) -> Optimizat
         result.method,
         result.objective.metric,
         result.objective.maximize,
-        len(result.trials),
+        len(result.trials) + result.dropped,  # a result keeps only the best trials in memory
         result.total,
         result.resumed,
         result.evaluated,
         result.elapsed_s,
         dict(result.best_params),
         result.best.value,
+        tuple(result.notes),
         tuple(result.table(top)),
     )
