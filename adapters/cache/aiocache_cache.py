@@ -150,6 +150,7 @@ class AiocacheCache:
         self._backend: Any
         if backend == "memory":
             self._backend = SimpleMemoryCache(serializer=self._serializer, timeout=None)
+            self._store: dict[str, Any] = self._backend._cache  # aiocache has no public key listing
             self._where = "memory"
         elif backend == "redis":
             # Imported here: redis is an optional dependency.
@@ -186,7 +187,12 @@ class AiocacheCache:
         full_key = self._key(kind, key)
         value: Any = None
         try:
-            value = await self._backend.get(full_key, loads_fn=self._loads)
+            if self._kind == "memory":
+                # Straight from the store: aiocache's layers (plugins, enabled check, timeout wrapper)
+                # cost more than the lookup, and SimpleMemoryCache.get does nothing else.
+                value = self._loads(self._store.get(full_key))
+            else:
+                value = await self._backend.get(full_key, loads_fn=self._loads)
         except _UndecodableEntryError as exc:
             self._failed("get", exc.__cause__ or exc, kind, key, "treated as a miss; entry dropped")
             await self._drop(full_key)
@@ -326,7 +332,7 @@ class AiocacheCache:
     async def _memory_keys(self, prefix: str) -> list[str]:
         """Live keys under ``prefix`` in the memory backend; drops expired ones the timer missed."""
         now = time.monotonic()
-        store: dict[str, Any] = self._backend._cache  # aiocache has no public key listing
+        store = self._store
         live = []
         for full_key, (deadline, _) in list(store.items()):
             if not full_key.startswith(prefix):
@@ -346,7 +352,7 @@ class AiocacheCache:
         if now - self._swept.get(kind, 0.0) >= _SWEEP_INTERVAL_S:
             # Expired entries that nobody reads again would otherwise stay until evicted.
             self._swept[kind] = now
-            store: dict[str, Any] = self._backend._cache  # aiocache has no public key listing
+            store = self._store
             for stale in [k for k in sizes if (d := store[k][0]) is not None and now >= d]:
                 await self._delete(stale)
         while self._over(kind) and len(sizes) > 1:
