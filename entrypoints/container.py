@@ -132,6 +132,43 @@ def _workflows(store: StateStore, bus: EventBus, sessions: Any, monitoring: Any,
     return Workflows(WorkflowEngine(store, bus), backtests=store, selection=selection, extra=extra, **services)
 
 
+def _password_hasher() -> Any:
+    from adapters.security import Argon2Hasher
+
+    return Argon2Hasher()
+
+
+def _token_codec(auth: Any, data_dir: str) -> Any:
+    """Signs with ``api.auth.jwt_secret``, or with a secret generated once into ``<data_dir>/jwt_secret``
+    (0600); ``api.auth.previous_jwt_secret`` still verifies during a rotation."""
+    from adapters.security import JwtTokenCodec, SigningKey, load_or_create_secret
+
+    secret = auth.jwt_secret.get_secret_value() or load_or_create_secret(Path(data_dir).expanduser() / "jwt_secret")
+    keys = [SigningKey(secret)]
+    previous = auth.previous_jwt_secret.get_secret_value()
+    if previous:
+        keys.append(SigningKey(previous))
+    return JwtTokenCodec(keys, algorithm=auth.jwt_algorithm)
+
+
+def _auth_policy(auth: Any) -> Any:
+    from gpt_trader_core.domain.auth import AuthPolicy
+
+    return AuthPolicy(
+        access_ttl=auth.access_token_ttl,
+        refresh_ttl=auth.refresh_token_ttl,
+        max_failures=auth.max_failed_logins,
+        failure_window=auth.failed_login_window,
+        lockout=auth.lockout_seconds,
+    )
+
+
+def _authentication(store: Any, hasher: Any, codec: Any, bus: EventBus, policy: Any) -> Any:
+    from gpt_trader_core.services.auth import Authentication
+
+    return Authentication(store, store, store, hasher, codec, bus, policy=policy)
+
+
 class Adapters(containers.DeclarativeContainer):
     """The production adapter set, chosen from settings."""
 
@@ -161,6 +198,11 @@ class Adapters(containers.DeclarativeContainer):
     )
     # monitoring: machine and process utilisation (Linux /proc, stdlib fallback)
     system_probe = providers.Singleton(_system_probe, data_dir=settings.provided.system.data_dir)
+    # auth: Argon2id password hashing and the JWT codec (secret from settings or the 0600 file)
+    password_hasher = providers.Singleton(_password_hasher)
+    token_codec = providers.Singleton(
+        _token_codec, auth=settings.provided.api.auth, data_dir=settings.provided.system.data_dir
+    )
 
 
 class Services(containers.DeclarativeContainer):
@@ -219,6 +261,17 @@ class Services(containers.DeclarativeContainer):
         optimizer=optimizer,
         executor=adapters.executor,
         registry=registry,
+    )
+
+    # auth: one use case per container (its login throttle counts this process's failures)
+    auth_policy = providers.Factory(_auth_policy, auth=adapters.settings.provided.api.auth)
+    auth = providers.Singleton(
+        _authentication,
+        store=adapters.state_store,
+        hasher=adapters.password_hasher,
+        codec=adapters.token_codec,
+        bus=adapters.event_bus,
+        policy=auth_policy,
     )
 
 

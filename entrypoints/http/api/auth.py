@@ -1,0 +1,44 @@
+"""``/api/v1/auth``: log in, rotate the refresh token, log out, who am I."""
+
+from __future__ import annotations
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, empty, json
+
+from entrypoints.http.auth import authentication
+from entrypoints.http.auth.bodies import LoginRequest, RefreshRequest, parse, token_body
+from entrypoints.http.auth.ratelimit import client_address
+
+bp = Blueprint("auth", url_prefix="/api/v1/auth")
+
+
+@bp.post("/login", ctx_role="public", ctx_rate="login")
+async def login(request: Request) -> HTTPResponse:
+    """``{"username", "password"}`` → an access token (15 min) and a refresh token (30 days)."""
+    body = parse(request, LoginRequest)
+    auth = await authentication(request.app)
+    pair = await auth.login(body.username, body.password, client=client_address(request))
+    return json(token_body(pair))
+
+
+@bp.post("/refresh", ctx_role="public", ctx_rate="login")
+async def refresh(request: Request) -> HTTPResponse:
+    """``{"refresh_token"}`` → a new pair; the presented token is used up (reuse ends the login)."""
+    body = parse(request, RefreshRequest)
+    auth = await authentication(request.app)
+    return json(token_body(await auth.refresh(body.refresh_token, client=client_address(request))))
+
+
+@bp.post("/logout", ctx_role="viewer")
+async def logout(request: Request) -> HTTPResponse:
+    """End this login: its refresh tokens stop working (the access token expires on its own)."""
+    auth = await authentication(request.app)
+    await auth.logout(request.ctx.principal)
+    return empty(status=204)
+
+
+@bp.get("/me", ctx_role="viewer")
+async def me(request: Request) -> HTTPResponse:
+    """The caller: subject, role and kind (user, api_key or local)."""
+    principal = request.ctx.principal
+    return json({"subject": principal.subject, "role": principal.role.value, "kind": principal.kind})

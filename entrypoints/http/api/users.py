@@ -1,0 +1,46 @@
+"""``/api/v1/users`` (admin): list, add, remove users, set a password."""
+
+from __future__ import annotations
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, empty, json
+
+from entrypoints.http.auth import authentication
+from entrypoints.http.auth.bodies import NewUserRequest, PasswordRequest, parse, user_body
+
+bp = Blueprint("users", url_prefix="/api/v1/users")
+
+
+@bp.get("/", ctx_role="admin", strict_slashes=False)
+async def list_users(request: Request) -> HTTPResponse:
+    auth = await authentication(request.app)
+    return json({"items": [user_body(user) for user in await auth.list_users()]})
+
+
+@bp.post("/", ctx_role="admin", strict_slashes=False)
+async def add_user(request: Request) -> HTTPResponse:
+    body = parse(request, NewUserRequest)
+    auth = await authentication(request.app)
+    user = await auth.add_user(body.username, body.role, body.password, by=request.ctx.principal.subject)
+    return json(user_body(user), status=201, headers={"Location": f"/api/v1/users/{user.username}"})
+
+
+@bp.get("/<username:str>", ctx_role="admin")
+async def get_user(request: Request, username: str) -> HTTPResponse:
+    auth = await authentication(request.app)
+    return json(user_body(await auth.get_user(username)))
+
+
+@bp.put("/<username:str>/password", ctx_role="admin")
+async def set_password(request: Request, username: str) -> HTTPResponse:
+    body = parse(request, PasswordRequest)
+    auth = await authentication(request.app)
+    await auth.set_password(username, body.password, by=request.ctx.principal.subject)
+    return empty(status=204)
+
+
+@bp.delete("/<username:str>", ctx_role="admin")
+async def remove_user(request: Request, username: str) -> HTTPResponse:
+    auth = await authentication(request.app)
+    await auth.remove_user(username, by=request.ctx.principal.subject)
+    return empty(status=204)
