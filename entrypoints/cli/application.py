@@ -40,6 +40,14 @@ COMMANDS: dict[str, str] = {
     "workflow execute": "entrypoints.cli.commands.workflow.execute:WorkflowExecuteCommand",
     "workflow status": "entrypoints.cli.commands.workflow.status:WorkflowStatusCommand",
     "workflow cancel": "entrypoints.cli.commands.workflow.cancel:WorkflowCancelCommand",
+    # auth (issue 13): users and API keys of the HTTP API
+    "users add": "entrypoints.cli.commands.users.add:UsersAddCommand",
+    "users list": "entrypoints.cli.commands.users.list:UsersListCommand",
+    "users remove": "entrypoints.cli.commands.users.remove:UsersRemoveCommand",
+    "users passwd": "entrypoints.cli.commands.users.passwd:UsersPasswdCommand",
+    "keys create": "entrypoints.cli.commands.keys.create:KeysCreateCommand",
+    "keys list": "entrypoints.cli.commands.keys.list:KeysListCommand",
+    "keys revoke": "entrypoints.cli.commands.keys.revoke:KeysRevokeCommand",
 }
 
 
