@@ -10,19 +10,26 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dependency_injector import containers, providers
 
+from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.ml.service import StrategySelection
 from gpt_trader_core.monitor import SystemProbe, Telemetry
 from gpt_trader_core.ports import Cache, EventBus, Executor, MarketData, StateStore
 from gpt_trader_core.services.backtest import Backtester, MarketHistory
+from gpt_trader_core.services.health import component_health
 from gpt_trader_core.services.intelligence import MarketIntelligence
 from gpt_trader_core.services.monitoring import Monitoring
 from gpt_trader_core.services.optimization import Optimizer
+from gpt_trader_core.services.results import BacktestResults
 from gpt_trader_core.services.sessions import TradingSessions
 from gpt_trader_core.strategy import REGISTRY
+from gpt_trader_core.strategy.registry import StrategyRegistry
+
+if TYPE_CHECKING:  # imported on first use (see ``_workflows``)
+    from gpt_trader_core.workflows.use_case import Workflows
 
 
 def _market_data(source: str, path: str | None, seed: int) -> MarketData:
@@ -110,26 +117,42 @@ def _system_probe(data_dir: str) -> SystemProbe:
     return ProcSystemProbe(Path(data_dir).expanduser())
 
 
-def _workflows(store: StateStore, bus: EventBus, sessions: Any, monitoring: Any, **services: Any) -> Any:
+def backtest_defaults(settings: Any) -> BacktestConfig:
+    """The settings' backtest costs (``backtest.cash``, ``.commission``, ``.slippage``) as the one
+    ``BacktestConfig`` every driver starts from: commands override fields with their options, workflows
+    take it as their cost inputs' defaults. Provided as ``services.backtest_defaults``."""
+    backtest = settings.backtest
+    return BacktestConfig(cash=backtest.cash, commission=backtest.commission, slippage=backtest.slippage)
+
+
+def _workflows(
+    store: StateStore,
+    bus: EventBus,
+    sessions: TradingSessions,
+    monitoring: Monitoring,
+    backtester: Backtester,
+    history: MarketHistory,
+    optimizer: Optimizer,
+    executor: Executor,
+    registry: StrategyRegistry,
+    selection: StrategySelection,
+    defaults: BacktestConfig,
+) -> Workflows:
     """The workflow use case on its own engine (imported on first use: it loads the analysis slices),
     with the trading and monitoring workflows added to the built-ins."""
-    from gpt_trader_core.ml.service import StrategySelection
-    from gpt_trader_core.monitor.workflow import real_time_monitoring
-    from gpt_trader_core.services.workflows import Workflows
     from gpt_trader_core.workflows.common import WorkflowServices
     from gpt_trader_core.workflows.engine import WorkflowEngine
+    from gpt_trader_core.workflows.monitoring import real_time_monitoring
     from gpt_trader_core.workflows.trading import adaptive_strategy_selection, risk_managed_live_trading
+    from gpt_trader_core.workflows.use_case import Workflows
 
-    selection = StrategySelection(store, services["executor"])
-    shared = WorkflowServices(
-        services["history"], services["optimizer"], services["executor"], services["registry"], store, selection
-    )
+    shared = WorkflowServices(backtester, history, optimizer, executor, registry, selection, defaults)
     extra = (
         risk_managed_live_trading(shared, sessions),
         adaptive_strategy_selection(shared, sessions),
         real_time_monitoring(monitoring),
     )
-    return Workflows(WorkflowEngine(store, bus), backtests=store, selection=selection, extra=extra, **services)
+    return Workflows(WorkflowEngine(store, bus), shared, extra=extra)
 
 
 def _password_hasher() -> Any:
@@ -209,8 +232,10 @@ class Services(containers.DeclarativeContainer):
     """Use cases, built from whatever adapter set is plugged in."""
 
     adapters = providers.DependenciesContainer()
+    settings: providers.Dependency[Any] = providers.Dependency()
 
     registry = providers.Object(REGISTRY)
+    backtest_defaults = providers.Singleton(backtest_defaults, settings=settings)
     history = providers.Factory(MarketHistory, market_data=adapters.market_data, cache=adapters.cache)
     backtester = providers.Factory(
         Backtester,
@@ -220,6 +245,7 @@ class Services(containers.DeclarativeContainer):
         cache=adapters.cache,
         store=adapters.state_store,
     )
+    results = providers.Factory(BacktestResults, store=adapters.state_store)
     sessions = providers.Singleton(
         TradingSessions,
         store=adapters.state_store,
@@ -229,10 +255,14 @@ class Services(containers.DeclarativeContainer):
         brokers=adapters.brokers,
     )
     strategy_selection = providers.Factory(
-        StrategySelection, model_store=adapters.state_store, executor=adapters.executor
+        StrategySelection, model_store=adapters.state_store, executor=adapters.executor, registry=registry
     )
     intelligence = providers.Factory(
-        MarketIntelligence, history=history, executor=adapters.executor, selection=strategy_selection
+        MarketIntelligence,
+        history=history,
+        executor=adapters.executor,
+        selection=strategy_selection,
+        registry=registry,
     )
     optimizer = providers.Factory(
         Optimizer, history=history, registry=registry, executor=adapters.executor, studies=adapters.state_store
@@ -240,13 +270,17 @@ class Services(containers.DeclarativeContainer):
     # monitoring: one Telemetry per process (the HTTP middleware records into it); Monitoring reads it,
     # probes the components, evaluates alert rules and publishes on the bus
     telemetry = providers.Singleton(Telemetry)
+    # health: the one place components become probes; the server adds its sessions
+    # (``services.health(sessions=...)``), the monitoring snapshots use the same probes
+    health = providers.Factory(
+        component_health, state_store=adapters.state_store, cache=adapters.cache, executor=adapters.executor
+    )
     monitoring = providers.Singleton(
-        Monitoring.for_components,
+        Monitoring,
         telemetry=telemetry,
         probe=adapters.system_probe,
-        state_store=adapters.state_store,
-        cache=adapters.cache,
-        executor=adapters.executor,
+        health=health,
+        executions=adapters.state_store,
         bus=adapters.event_bus,
     )
 
@@ -257,10 +291,13 @@ class Services(containers.DeclarativeContainer):
         bus=adapters.event_bus,
         sessions=sessions,
         monitoring=monitoring,
+        backtester=backtester,
         history=history,
         optimizer=optimizer,
         executor=adapters.executor,
         registry=registry,
+        selection=strategy_selection,
+        defaults=backtest_defaults,
     )
 
     # auth: one use case per container (its login throttle counts this process's failures)
@@ -278,7 +315,7 @@ class Services(containers.DeclarativeContainer):
 class Container(containers.DeclarativeContainer):
     settings: providers.Dependency[Any] = providers.Dependency()
     adapters = providers.Container(Adapters, settings=settings)
-    services = providers.Container(Services, adapters=adapters)
+    services = providers.Container(Services, adapters=adapters, settings=settings)
 
 
 async def start_resources(container: containers.Container) -> None:

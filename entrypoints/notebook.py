@@ -27,7 +27,7 @@ def open_app(config: str | Path | None = None, *, inline: bool = True, **overrid
         await start_resources(container)
         return AppServices(
             await container.services.backtester(),
-            await container.adapters.state_store(),
+            await container.services.results(),
             await container.services.sessions(),
         )
 

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
-    "backtest": "gpt_trader_core.api",
-    "strategies": "gpt_trader_core.api",
-    "register_strategy": "gpt_trader_core.api",
-    "synthetic": "gpt_trader_core.api",
-    "as_bars": "gpt_trader_core.api",
-    "optimize": "gpt_trader_core.api",
-    "walk_forward": "gpt_trader_core.api",
+    "backtest": "gpt_trader_core.functions",
+    "strategies": "gpt_trader_core.functions",
+    "register_strategy": "gpt_trader_core.functions",
+    "synthetic": "gpt_trader_core.functions",
+    "as_bars": "gpt_trader_core.functions",
+    "optimize": "gpt_trader_core.functions",
+    "walk_forward": "gpt_trader_core.functions",
     "Bars": "gpt_trader_core.domain.bars",
     "BacktestResult": "gpt_trader_core.domain.results",
     "Trade": "gpt_trader_core.domain.trading",
@@ -49,16 +49,16 @@ _EXPORTS: dict[str, str] = {
     "PortfolioSnapshot": "gpt_trader_core.risk",
     "TierConfig": "gpt_trader_core.portfolio",
     "analyze": "gpt_trader_core.analysis",
-    "compare_strategies": "gpt_trader_core.analysis",
+    "compare_strategies": "gpt_trader_core.functions",
     "analyze_portfolio": "gpt_trader_core.analysis",
     "detect_regime": "gpt_trader_core.regime",
     "RegimeThresholds": "gpt_trader_core.regime",
-    "train_strategy_selector": "gpt_trader_core.ml",
+    "train_strategy_selector": "gpt_trader_core.functions",
     "recommend_strategy": "gpt_trader_core.ml",
 }
 
 #: Public names whose implementation is called differently.
-_RENAMED = {"check_risk": "check_order", "train_strategy_selector": "train_selector"}
+_RENAMED = {"check_risk": "check_order"}
 
 __all__ = [
     "App",
@@ -118,8 +118,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from gpt_trader_core import indicators
-    from gpt_trader_core.analysis import analyze, analyze_portfolio, compare_strategies
-    from gpt_trader_core.api import as_bars, backtest, optimize, register_strategy, strategies, synthetic, walk_forward
+    from gpt_trader_core.analysis import analyze, analyze_portfolio
     from gpt_trader_core.app import App
     from gpt_trader_core.backtesting.config import BacktestConfig
     from gpt_trader_core.domain.bars import Bars
@@ -132,8 +131,18 @@ if TYPE_CHECKING:
         InvalidParameterError,
         UnknownStrategyError,
     )
+    from gpt_trader_core.functions import (
+        as_bars,
+        backtest,
+        compare_strategies,
+        optimize,
+        register_strategy,
+        strategies,
+        synthetic,
+        train_strategy_selector,
+        walk_forward,
+    )
     from gpt_trader_core.ml import recommend_strategy
-    from gpt_trader_core.ml import train_selector as train_strategy_selector
     from gpt_trader_core.portfolio import TierConfig, classify_tier, rebalance_plan
     from gpt_trader_core.regime import RegimeThresholds, detect_regime
     from gpt_trader_core.risk import PortfolioSnapshot, RiskLimits

@@ -18,8 +18,8 @@ from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.domain.records import BacktestRecord, SessionRecord
 from gpt_trader_core.domain.results import BacktestResult
 from gpt_trader_core.errors import GptTraderError
-from gpt_trader_core.ports import StateStore
-from gpt_trader_core.services.backtest import Backtester, BacktestRequest, BacktestRun, new_id, record_from_result
+from gpt_trader_core.services.backtest import Backtester, BacktestRequest, BacktestRun
+from gpt_trader_core.services.results import BacktestResults
 from gpt_trader_core.services.sessions import SessionReport, SessionRequest, TradingSessions
 
 T = TypeVar("T")
@@ -29,8 +29,10 @@ _CONFIG_FIELDS = {a.name for a in attrs.fields(BacktestConfig)}
 
 @attrs.frozen
 class AppServices:
+    """The use cases an App calls (the composition root builds them: ``entrypoints.notebook``)."""
+
     backtester: Backtester
-    store: StateStore
+    results: BacktestResults
     sessions: TradingSessions | None = None
 
 
@@ -98,22 +100,20 @@ class App:
 
     def save(self, result: BacktestResult) -> str:
         """Save a result (e.g. from ``gt.backtest``) and return its id."""
-        record_id = new_id("bt")
-        self._call(self._services.store.save_backtest(record_from_result(result, record_id)))
-        return record_id
+        return self._call(self._services.results.save(result))
 
     def results(
         self, *, strategy: str | None = None, symbol: str | None = None, limit: int = 50
     ) -> list[BacktestRecord]:
         """Saved results, newest first (without their trades)."""
-        return self._call(self._services.store.list_backtests(strategy=strategy, symbol=symbol, limit=limit))
+        return self._call(self._services.results.list(strategy=strategy, symbol=symbol, limit=limit))
 
     def result(self, record_id: str) -> BacktestRecord:
         """One saved result with its trades."""
-        return self._call(self._services.store.get_backtest(record_id))
+        return self._call(self._services.results.get(record_id))
 
     def delete(self, record_id: str) -> None:
-        self._call(self._services.store.delete_backtest(record_id))
+        self._call(self._services.results.delete(record_id))
 
     # -- paper trading ----------------------------------------------------------------------------
 

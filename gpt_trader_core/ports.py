@@ -6,7 +6,7 @@ Adapters (in the ``adapters`` package) implement them; the composition root pick
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import attrs
@@ -203,7 +203,8 @@ class Cache(Protocol):
     Contract: ``get`` returns ``None`` on a miss or an expired entry; ``set`` stores any picklable
     value for ``ttl`` seconds (default: the kind's TTL); ``clear`` drops every entry of one kind, or
     of all kinds, and returns how many were dropped; ``stats`` counts hits, misses and sets.
-    A cache failure must never fail the caller's work: adapters log and behave as a miss.
+    A cache failure must never fail the caller's work: adapters log and behave as a miss (``ping`` is
+    the one method that raises: it exists to tell).
     """
 
     async def get(self, kind: str, key: str) -> Any | None: ...
@@ -213,6 +214,10 @@ class Cache(Protocol):
     async def clear(self, kind: str | None = None) -> int: ...
 
     async def stats(self) -> CacheStats: ...
+
+    async def ping(self) -> None:
+        """Raise if the cache cannot serve requests (readiness checks); an in-process cache always can."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -327,6 +332,58 @@ class Broker(Protocol):
     async def sync(self, bar: BarEvent) -> tuple[list[OrderState], list[Fill]]: ...
 
     async def reconcile(self, orders: Sequence[OrderState], fills: Sequence[Fill]) -> None: ...
+
+
+class FeedFactory(Protocol):
+    """Opens the market feed a trading session reads.
+
+    Contract: ``factory(session)`` returns a ``MarketFeed`` for the session's symbols as its record
+    describes it (replay of history, synthetic ...); the same record gives the same bars, so a resumed
+    session sees the bars it saw before. It raises ``InvalidParameterError`` for a feed it cannot open.
+    """
+
+    def __call__(self, session: SessionRecord, /) -> MarketFeed: ...
+
+
+class BrokerFactory(Protocol):
+    """Gives a trading session its broker.
+
+    Contract: ``factory(session)`` returns a new ``Broker`` for the session (its capital and fill model
+    come from the record); orders and fills already stored are loaded by ``Broker.reconcile``, not here.
+    """
+
+    def __call__(self, session: SessionRecord, /) -> Broker: ...
+
+
+@runtime_checkable
+class SystemProbe(Protocol):
+    """Machine and process utilisation.
+
+    Contract: percentages are in [0, 100]; ``cpu_percent`` is the whole machine's utilisation since
+    the previous call (the first call measures over a short interval, awaiting rather than blocking);
+    ``memory_percent`` is the share of memory not available to new work; ``disk_percent`` the used
+    share of the file system holding the data directory; ``process_rss_mb`` this process's resident
+    memory in MiB. A value the platform cannot give is ``None``; a probe never raises for that.
+    """
+
+    async def cpu_percent(self) -> float | None: ...
+
+    async def memory_percent(self) -> float | None: ...
+
+    async def disk_percent(self) -> float | None: ...
+
+    async def process_rss_mb(self) -> float | None: ...
+
+
+class HealthProbe(Protocol):
+    """Whether one component can serve requests now (``StateStore.ping``, ``Cache.ping`` ...).
+
+    Contract: ``await probe()`` returns (any value) when the component can serve and raises when it
+    cannot; the caller bounds the wait with its own timeout, so a probe may simply hang when the
+    component does.
+    """
+
+    def __call__(self) -> Awaitable[object]: ...
 
 
 # -- authentication (issue 13) -------------------------------------------------------------------------

@@ -53,3 +53,28 @@ def test_public_names_are_not_shadowed_by_subpackages() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == ""
+
+
+def test_the_core_declares_its_layers_and_forbids_cycles() -> None:
+    """ARCHITECTURE.md rule 4 is enforced by contracts, not by goodwill: removing them fails here."""
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = [c for c in contracts if c["type"] == "layers" and c.get("containers") == ["gpt_trader_core"]]
+    assert len(layers) == 1 and layers[0]["exhaustive"] is True
+    order = [layer.replace(" ", "") for layer in layers[0]["layers"]]
+    assert order[:3] == ["app|functions", "workflows", "services"] and order[-2:] == ["domain", "errors"]
+    assert any(c["type"] == "acyclic_siblings" and c["ancestors"] == ["gpt_trader_core"] for c in contracts)
+
+
+def test_only_the_python_api_reaches_for_the_global_strategy_registry() -> None:
+    """ARCHITECTURE.md rule 4: slices and use cases get the registry handed in (no service locator);
+    only ``gt.*`` functions default to the global one."""
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "gpt_trader_core").rglob("*.py")
+        if path.parent.name != "strategy"
+        and path.name != "functions.py"
+        and "import REGISTRY" in path.read_text().replace("strategy import (\n    REGISTRY", "import REGISTRY")
+    ]
+    assert offenders == []

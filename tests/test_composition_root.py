@@ -114,3 +114,25 @@ async def test_redis_cache_is_chosen_by_settings(tmp_path: Path, redis_url: str)
         assert (await cache.stats()).backend == "redis"
     finally:
         await container.shutdown_resources()
+
+
+async def test_backtest_defaults_come_from_settings_once_for_every_driver(tmp_path: Path) -> None:
+    """The settings' backtest costs reach the commands and the workflows through one provider."""
+    settings = load_settings(
+        env={}, cwd=tmp_path, home=tmp_path, overrides=["backtest.commission=0.002", "backtest.slippage=0.001"]
+    ).settings
+    container = build_container(settings)
+    container.adapters.override(InMemoryAdapters())
+    await container.init_resources()
+    try:
+        defaults = container.services.backtest_defaults()
+        assert (defaults.cash, defaults.commission, defaults.slippage) == (10_000.0, 0.002, 0.001)
+        workflows = await container.services.workflows()
+        params = {p["name"]: p["default"] for p in workflows.definition("simple_backtest").describe()["params"]}
+        assert params["commission"] == 0.002
+        done = await workflows.execute("simple_backtest", {"symbol": "TEST", "strategy": "sma_cross"})
+        run = done.result["report"]["backtest"]  # type: ignore[index]
+        saved = await (await container.services.results()).get(run["record_id"])
+        assert saved.config["commission"] == 0.002 and saved.config["slippage"] == 0.001
+    finally:
+        await container.shutdown_resources()

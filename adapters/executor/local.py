@@ -24,7 +24,7 @@ A = TypeVar("A")
 MapMode = Literal["inline", "pool"]
 
 #: Imported once by the forkserver so every worker starts with the core (and numpy) already loaded.
-_PRELOAD = ["gpt_trader_core.api"]
+_PRELOAD = ["gpt_trader_core.functions"]
 
 
 class RemoteJobError(Exception):
@@ -114,7 +114,7 @@ class LocalProcessExecutor:
 
     * ``workers``: pool size; ``0`` means one per CPU.
     * Workers start with ``forkserver`` (a server's threads and event loop are never forked) from a
-      server process that has already imported ``gpt_trader_core.api``.
+      server process that has already imported ``gpt_trader_core.functions``.
     * ``map`` first runs one item in-process (in a thread, so the event loop keeps going) and times
       it. When that time × the number of items is below ``run_inline_below`` seconds, the remaining
       items run in-process as well: a process round trip would cost more than the work. Otherwise

@@ -13,7 +13,6 @@ from sanic.response import HTTPResponse
 from entrypoints import logs
 from entrypoints.container import start_resources, stop_resources
 from entrypoints.http.errors import install_error_handlers
-from gpt_trader_core.services.health import HealthCheck
 
 log = logging.getLogger("gpt_trader.server")
 
@@ -50,24 +49,9 @@ def install_lifecycle(app: Sanic, container: Any) -> None:
     async def start(app: Sanic) -> None:
         started = time.perf_counter()
         await start_resources(container)
-        state_store = await container.adapters.state_store()
-        cache = await container.adapters.cache()
-        executor = await container.adapters.executor()
-
-        async def executor_probe() -> None:
-            if executor.workers < 1:
-                raise RuntimeError("executor has no workers")
-
         # Sessions a crashed process left running continue from their first uncommitted bar.
         app.ctx.sessions = await container.services.sessions()
-        app.ctx.health = HealthCheck(
-            {
-                "state_store": state_store.ping,
-                "cache": cache.ping,
-                "executor": executor_probe,
-                "sessions": app.ctx.sessions.ping,
-            }
-        )
+        app.ctx.health = await container.services.health(sessions=app.ctx.sessions)
         recovered = await app.ctx.sessions.recover()
         if recovered:
             log.info("recovered %d trading session(s): %s", len(recovered), ", ".join(recovered))

@@ -2,7 +2,7 @@
 
     from gpt_trader_core.analysis import analyze, compare_strategies, analyze_portfolio
     snapshot = analyze(bars)                  # indicators, trend, momentum, support/resistance, patterns
-    table = compare_strategies(bars, ["sma_cross", ("momentum", {"lookback": 50})], commission=0.001)
+    table = compare_strategies(bars, ["sma_cross", ("momentum", {"lookback": 50})], registry=REGISTRY, commission=0.001)
     risk = analyze_portfolio({"AAPL": aapl, "MSFT": msft}, {"AAPL": 0.6, "MSFT": 0.4})
 
 Formulas and rules are documented in each module: ``technical``, ``levels``, ``patterns``, ``compare``,

@@ -22,7 +22,7 @@ from gpt_trader_core.backtesting.runner import run_backtest
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.domain.results import BacktestResult, format_value
 from gpt_trader_core.errors import InvalidParameterError
-from gpt_trader_core.strategy import REGISTRY
+from gpt_trader_core.strategy.registry import StrategyRegistry
 
 #: The statistics every row carries, and by which it can be ranked.
 RANKABLE: tuple[str, ...] = (
@@ -145,15 +145,18 @@ def compare_strategies(
     bars: Bars | Any,
     strategies: Sequence[StrategyEntry],
     *,
+    registry: StrategyRegistry,
     rank_by: str = "sharpe_ratio",
     **backtest_config: Any,
 ) -> StrategyComparison:
     """Backtest each strategy on ``bars`` and rank them by ``rank_by`` (best first, NaN last).
 
-    ``strategies``: names of registered strategies (``gt.strategies()``) or ``(name, params)`` pairs;
+    ``strategies``: names of strategies in ``registry`` or ``(name, params)`` pairs (``gt.compare_strategies``
+    passes the registry of ``gt.strategies()``);
     ``backtest_config``: ``BacktestConfig`` fields (``cash``, ``commission``, ``mode`` ...) shared by all::
 
-        cmp = compare_strategies(bars, ["sma_cross", ("momentum", {"lookback": 50})], commission=0.001)
+        cmp = compare_strategies(bars, ["sma_cross", ("momentum", {"lookback": 50})], registry=REGISTRY,
+                                 commission=0.001)
         cmp.best.strategy, cmp.rows[0].stats["sharpe_ratio"]; print(cmp)
     """
     data = as_bars(bars)
@@ -167,7 +170,7 @@ def compare_strategies(
         raise InvalidParameterError("strategies is empty; give at least one strategy name")
     config = _config(backtest_config)
     entries = [_entry(entry, i) for i, entry in enumerate(strategies)]
-    instances = [REGISTRY.create(name, **params) for name, params in entries]  # validate all before running
+    instances = [registry.create(name, **params) for name, params in entries]  # validate all before running
     results = [run_backtest(data, strategy, config) for strategy in instances]
 
     def key(item: tuple[int, BacktestResult]) -> tuple[bool, float, int]:

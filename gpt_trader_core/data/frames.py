@@ -1,32 +1,19 @@
 """pandas interop by duck typing: the core never imports pandas at module level.
 
-pandas is loaded lazily (``importlib``) only when a caller asks for a DataFrame back; DataFrames
-coming in are read through their public attributes (``columns``, ``index``, ``to_numpy``).
+DataFrames coming in are read through their public attributes (``columns``, ``index``, ``to_numpy``);
+DataFrames going out are built by ``gpt_trader_core.domain.dataframes`` (pandas loaded lazily there).
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from gpt_trader_core.domain.bars import TIMEFRAMES, Bars
-from gpt_trader_core.errors import GptTraderError, InvalidDataError
-
-if TYPE_CHECKING:
-    from gpt_trader_core.domain.results import BacktestResult
-    from gpt_trader_core.domain.trading import Trade
+from gpt_trader_core.errors import InvalidDataError
 
 _COLUMNS = ("open", "high", "low", "close", "volume")
-
-
-def _pandas() -> Any:
-    try:
-        return importlib.import_module("pandas")
-    except ImportError:
-        raise GptTraderError("this needs pandas: pip install 'gpt-trader[pandas]'") from None
 
 
 def is_frame(data: Any) -> bool:
@@ -87,39 +74,3 @@ def bars_from_frame(frame: Any, symbol: str = "DATA", timeframe: str | None = No
         timeframe=timeframe or infer_timeframe(stamps),
         source="dataframe",
     )
-
-
-def bars_to_frame(bars: Bars) -> Any:
-    pd = _pandas()
-    return pd.DataFrame(
-        {"Open": bars.open, "High": bars.high, "Low": bars.low, "Close": bars.close, "Volume": bars.volume},
-        index=pd.DatetimeIndex(bars.timestamps, name="Time"),
-    )
-
-
-def result_to_frame(result: BacktestResult) -> Any:
-    pd = _pandas()
-    return pd.DataFrame(
-        {"Equity": result.equity, "DrawdownPct": result.drawdown, "Position": result.position},
-        index=pd.DatetimeIndex(result.timestamps, name="Time"),
-    )
-
-
-def trades_to_frame(trades: Sequence[Trade]) -> Any:
-    pd = _pandas()
-    columns = (
-        "size",
-        "entry_bar",
-        "exit_bar",
-        "entry_price",
-        "exit_price",
-        "pnl",
-        "return_pct",
-        "commission",
-        "entry_time",
-        "exit_time",
-    )
-    frame = pd.DataFrame({c: [getattr(t, c) for t in trades] for c in columns})
-    frame["duration"] = frame["exit_time"] - frame["entry_time"]
-    frame["exit_reason"] = [t.exit_reason.value for t in trades]
-    return frame

@@ -234,7 +234,7 @@ class Bars:
 
     def to_frame(self) -> Any:
         """A pandas DataFrame (Open/High/Low/Close/Volume, DatetimeIndex); needs pandas."""
-        from gpt_trader_core.data.frames import bars_to_frame
+        from gpt_trader_core.domain.dataframes import bars_to_frame
 
         return bars_to_frame(self)
 

@@ -98,13 +98,13 @@ class BacktestResult:
 
     def to_frame(self) -> Any:
         """Per-bar pandas DataFrame: Equity, DrawdownPct, Position (needs pandas)."""
-        from gpt_trader_core.data.frames import result_to_frame
+        from gpt_trader_core.domain.dataframes import result_to_frame
 
         return result_to_frame(self)
 
     def trades_frame(self) -> Any:
         """One row per closed trade as a pandas DataFrame (needs pandas)."""
-        from gpt_trader_core.data.frames import trades_to_frame
+        from gpt_trader_core.domain.dataframes import trades_to_frame
 
         return trades_to_frame(self.trades)
 

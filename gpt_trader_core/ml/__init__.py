@@ -2,12 +2,14 @@
 walk-forward (purged) evaluation against naive baselines, and a heuristic fallback.
 
     from gpt_trader_core.ml import train_selector, predict
-    selector = train_selector([bars_a, bars_b, ...], horizon=20, n_splits=5)
+    selector = train_selector([bars_a, bars_b, ...], registry=REGISTRY, horizon=20, n_splits=5)
     print(selector.report.summary())            # out of sample vs "best in-sample" and equal weight
     rec = predict(selector, bars)                # or predict(None, bars): the heuristic
     rec.best, rec.ranking, rec.source
     record = selector.to_record("selector-v1")   # JSON-like ModelRecord for a ModelStore
-    TrainedSelector.from_record(record)
+    TrainedSelector.from_record(record, REGISTRY)
+
+The strategy registry is handed in (``gt.train_strategy_selector`` passes the global one).
 
 ``StrategySelection`` (``gpt_trader_core.ml.service``) trains, saves and loads through a ``ModelStore``.
 """

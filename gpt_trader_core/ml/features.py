@@ -58,8 +58,8 @@ from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.errors import InvalidDataError, InvalidParameterError
 from gpt_trader_core.indicators import log_returns, rolling_std, rsi, sma
 from gpt_trader_core.regime import REGIMES, default_periods_per_year, detect_regime
-from gpt_trader_core.strategy import REGISTRY
 from gpt_trader_core.strategy.base import Strategy
+from gpt_trader_core.strategy.registry import StrategyRegistry
 
 FloatArray = NDArray[np.float64]
 
@@ -165,9 +165,11 @@ def regime_series(bars: Bars) -> tuple[str, ...]:
     return names
 
 
-def compute_features(bars: Bars, strategies: Sequence[str | Strategy] = ()) -> FeatureMatrix:
+def compute_features(
+    bars: Bars, strategies: Sequence[str | Strategy] = (), registry: StrategyRegistry | None = None
+) -> FeatureMatrix:
     """The feature matrix of ``bars`` (module docstring): market features, plus strategy-state columns for
-    each of ``strategies`` (registered names, run with default parameters, or ``Strategy`` instances).
+    each of ``strategies`` (names in ``registry``, run with default parameters, or ``Strategy`` instances).
     Rows before the warm-up are NaN."""
     if not isinstance(bars, Bars):
         raise InvalidParameterError(f"features need gt.Bars, got {type(bars).__name__}")
@@ -182,7 +184,7 @@ def compute_features(bars: Bars, strategies: Sequence[str | Strategy] = ()) -> F
     regimes = regime_series(bars)
     labels = np.array(regimes, dtype=object)
     columns += [(labels == name).astype(np.float64) for name in REGIME_NAMES]
-    instances = as_strategies(strategies)
+    instances = as_strategies(strategies, registry)
     for strategy in instances:
         position = strategy_positions(bars, strategy)
         columns += [position, position * columns[_RET_20], position * columns[_TREND]]
@@ -191,11 +193,22 @@ def compute_features(bars: Bars, strategies: Sequence[str | Strategy] = ()) -> F
     return FeatureMatrix(feature_names([s.name for s in instances]), values, bars.timestamps, regimes)
 
 
-def as_strategies(strategies: Sequence[str | Strategy]) -> list[Strategy]:
-    """Strategy instances: names are looked up in the registry (``UnknownStrategyError``) with defaults."""
+def as_strategies(strategies: Sequence[str | Strategy], registry: StrategyRegistry | None = None) -> list[Strategy]:
+    """Strategy instances: names are looked up in ``registry`` (``UnknownStrategyError``) with defaults."""
     if isinstance(strategies, str) or not isinstance(strategies, Sequence):
         raise InvalidParameterError(f"strategies must be a list of strategy names, got {strategies!r}")
-    return [s if isinstance(s, Strategy) else REGISTRY.create(s) for s in strategies]
+    instances: list[Strategy] = []
+    for strategy in strategies:
+        if isinstance(strategy, Strategy):
+            instances.append(strategy)
+        elif registry is None:
+            raise InvalidParameterError(
+                f"the strategy name {strategy!r} needs the registry that resolves it: pass registry= "
+                "(gt.* functions pass the global one), or Strategy instances"
+            )
+        else:
+            instances.append(registry.create(strategy))
+    return instances
 
 
 # -- targets -------------------------------------------------------------------------------------------
@@ -254,10 +267,17 @@ class Targets:
     sharpe: FloatArray
 
 
-def compute_targets(bars: Bars, strategies: Sequence[str | Strategy], horizon: int, cost: float = 0.0) -> Targets:
-    """Forward return and Sharpe of each strategy (names with default parameters, or instances) on ``bars``."""
+def compute_targets(
+    bars: Bars,
+    strategies: Sequence[str | Strategy],
+    horizon: int,
+    cost: float = 0.0,
+    registry: StrategyRegistry | None = None,
+) -> Targets:
+    """Forward return and Sharpe of each strategy (names in ``registry`` with default parameters, or
+    instances) on ``bars``."""
     ann = float(np.sqrt(periods_per_year(bars.timeframe)))
-    instances = as_strategies(strategies)
+    instances = as_strategies(strategies, registry)
     rets, sharpes = [], []
     for strategy in instances:
         per_bar = strategy_returns(bars, strategy_positions(bars, strategy), cost)

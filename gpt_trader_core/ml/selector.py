@@ -87,13 +87,15 @@ from gpt_trader_core.ml.features import (
     REGIME_NAMES,
     WARMUP_BARS,
     FeatureMatrix,
+    as_strategies,
     compute_features,
     compute_targets,
     feature_names,
     periods_per_year,
 )
 from gpt_trader_core.ml.model import FloatArray, RidgeModel, check_alpha, fit_ridge_path
-from gpt_trader_core.strategy import REGISTRY
+from gpt_trader_core.strategy.base import Strategy
+from gpt_trader_core.strategy.registry import StrategyRegistry
 
 #: ``ModelRecord.kind`` of a saved selector.
 MODEL_KIND = "strategy_selector"
@@ -367,9 +369,16 @@ class TrainedSelector:
     spread: FloatArray = attrs.field(converter=_array)
     report: TrainingReport
     trained_at: dt.datetime
+    #: The ``strategies`` as instances with default parameters (resolved once, by the registry given to
+    #: ``train_selector`` or ``from_record``): predictions compute their state features.
+    instances: tuple[Strategy, ...] = attrs.field(repr=False)
 
     def __attrs_post_init__(self) -> None:
         s = len(self.strategies)
+        if tuple(strategy.name for strategy in self.instances) != self.strategies:
+            raise InvalidDataError(
+                f"inconsistent selector: instances of {[i.name for i in self.instances]} for {list(self.strategies)}"
+            )
         if self.model.n_targets != 2 * s or self.skill.shape != (s,) or self.spread.shape != (s,):
             raise InvalidDataError(
                 f"inconsistent selector: {s} strategies, {self.model.n_targets} targets, "
@@ -415,7 +424,8 @@ class TrainedSelector:
         )
 
     @classmethod
-    def from_record(cls, record: ModelRecord) -> TrainedSelector:
+    def from_record(cls, record: ModelRecord, registry: StrategyRegistry) -> TrainedSelector:
+        """The selector saved in ``record``; its strategies are resolved in ``registry``."""
         if record.kind != MODEL_KIND:
             raise InvalidDataError(f"model {record.name!r} is a {record.kind!r}, not a {MODEL_KIND}")
         payload = record.payload
@@ -443,6 +453,7 @@ class TrainedSelector:
                 spread=payload["spread"],
                 report=TrainingReport.from_dict(record.metrics),
                 trained_at=record.created_at,
+                instances=tuple(as_strategies(strategies, registry)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidDataError(
@@ -465,12 +476,12 @@ def _check_cost(cost: object) -> float:
     return float(cost)
 
 
-def _check_strategies(strategies: Sequence[str]) -> tuple[str, ...]:
+def _check_strategies(strategies: Sequence[str], registry: StrategyRegistry) -> tuple[str, ...]:
     if isinstance(strategies, str) or not isinstance(strategies, Sequence):
         raise InvalidParameterError(f"strategies must be a list of strategy names, got {strategies!r}")
     names = tuple(strategies)
     for name in names:
-        REGISTRY.get_spec(name)  # UnknownStrategyError names the available ones
+        registry.get_spec(name)  # UnknownStrategyError names the available ones
     if len(names) < 2 or len(set(names)) != len(names):
         raise InvalidParameterError(f"strategies must be at least two distinct names, got {list(names)}")
     return names
@@ -486,15 +497,21 @@ class _SymbolData:
     eligible: NDArray[np.bool_]
 
 
-def _symbol_data(bars: Bars, strategies: tuple[str, ...], horizon: int, cost: float) -> _SymbolData:
+def _symbol_data(
+    bars: Bars,
+    strategies: Sequence[str | Strategy],
+    horizon: int,
+    cost: float,
+    registry: StrategyRegistry | None = None,
+) -> _SymbolData:
     need = WARMUP_BARS + horizon
     if len(bars) < need:
         raise InvalidDataError(
             f"{bars.symbol}: {len(bars)} bars are too few to train with horizon={horizon}: need at least {need} "
             f"({WARMUP_BARS} for the features and {horizon} for the forward window), and many more for the splits"
         )
-    features = compute_features(bars, strategies)
-    targets = compute_targets(bars, strategies, horizon, cost)
+    features = compute_features(bars, strategies, registry)
+    targets = compute_targets(bars, strategies, horizon, cost, registry)
     eligible = features.valid & np.isfinite(targets.returns).all(axis=1) & np.isfinite(targets.sharpe).all(axis=1)
     return _SymbolData(bars.symbol, bars.timestamps, features.values, targets.returns, targets.sharpe, eligible)
 
@@ -672,6 +689,7 @@ def _fit(data: Sequence[_SymbolData], rows: Sequence[NDArray[np.intp]], alpha: f
 def train_selector(
     bars_list: Sequence[Bars],
     *,
+    registry: StrategyRegistry,
     horizon: int = DEFAULT_HORIZON,
     n_splits: int = 5,
     strategies: Sequence[str] = DEFAULT_STRATEGIES,
@@ -681,7 +699,7 @@ def train_selector(
     """Train a strategy selector on the histories in ``bars_list`` (one ``Bars`` per symbol, one timeframe).
 
     ``horizon``: bars of the forward window the targets look at (and the purge between train and test);
-    ``n_splits``: walk-forward test chunks; ``strategies``: registered strategy names, run with their
+    ``n_splits``: walk-forward test chunks; ``strategies``: names in ``registry``, run with their
     default parameters; ``alpha``: ridge penalty (``model.fit_ridge``), or None to choose it from
     ``ALPHA_GRID`` on a purged holdout of each training set (never the test rows; module docstring);
     ``cost``: trading cost per unit of position change (0.0005 = 5 bps). Deterministic: the same inputs
@@ -693,7 +711,7 @@ def train_selector(
     n_splits = _check_int("n_splits", n_splits, 1, 50, "5")
     fixed_alpha = None if alpha is None else check_alpha(alpha)
     cost = _check_cost(cost)
-    names = _check_strategies(strategies)
+    names = _check_strategies(strategies, registry)
     if isinstance(bars_list, Bars) or not isinstance(bars_list, Sequence) or not bars_list:
         raise InvalidParameterError("bars_list must be a non-empty list of gt.Bars (one history per symbol)")
     for bars in bars_list:
@@ -703,7 +721,8 @@ def train_selector(
     if len(timeframes) > 1:
         raise InvalidDataError(f"all histories must share one timeframe, got {', '.join(timeframes)}")
     timeframe = timeframes[0]
-    data = [_symbol_data(bars, names, horizon, cost) for bars in bars_list]
+    instances = tuple(as_strategies(names, registry))
+    data = [_symbol_data(bars, instances, horizon, cost) for bars in bars_list]
     splits = walk_forward_splits([d.timestamps for d in data], [d.eligible for d in data], horizon, n_splits)
     s = len(names)
     columns = feature_names(names)
@@ -782,13 +801,14 @@ def train_selector(
         spread=spread,
         report=report,
         trained_at=utcnow(),
+        instances=instances,
     )
 
 
 # -- prediction ----------------------------------------------------------------------------------------------
 
 
-def _last_row(bars: Bars, strategies: Sequence[str] = ()) -> tuple[FeatureMatrix, FloatArray]:
+def _last_row(bars: Bars, strategies: Sequence[Strategy] = ()) -> tuple[FeatureMatrix, FloatArray]:
     if not isinstance(bars, Bars):
         raise InvalidParameterError(f"recommendations need gt.Bars, got {type(bars).__name__}")
     if len(bars) < WARMUP_BARS:
@@ -810,7 +830,7 @@ def _model_recommendation(selector: TrainedSelector, bars: Bars) -> StrategyReco
             f"{bars.symbol}: the model was trained on {selector.timeframe} bars, got {bars.timeframe} bars; "
             f"resample the data or train a model on {bars.timeframe}"
         )
-    features, row = _last_row(bars, selector.strategies)
+    features, row = _last_row(bars, selector.instances)
     s = len(selector.strategies)
     predicted = selector.model.predict(row[None, :])[0]
     mean_sharpe = selector.model.intercept[s:]

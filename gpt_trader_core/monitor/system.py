@@ -1,11 +1,12 @@
-"""The ``SystemProbe`` port: how busy the machine and this process are."""
+"""How busy the machine and this process are: a ``SystemMetrics`` reading of the ``SystemProbe`` port."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol, runtime_checkable
 
 import attrs
+
+from gpt_trader_core.ports import SystemProbe
 
 __all__ = ["SystemMetrics", "SystemProbe", "sample_system"]
 
@@ -18,26 +19,6 @@ class SystemMetrics:
     memory_percent: float | None = None
     disk_percent: float | None = None
     process_rss_mb: float | None = None
-
-
-@runtime_checkable
-class SystemProbe(Protocol):
-    """Machine and process utilisation.
-
-    Contract: percentages are in [0, 100]; ``cpu_percent`` is the whole machine's utilisation since
-    the previous call (the first call measures over a short interval, awaiting rather than blocking);
-    ``memory_percent`` is the share of memory not available to new work; ``disk_percent`` the used
-    share of the file system holding the data directory; ``process_rss_mb`` this process's resident
-    memory in MiB. A value the platform cannot give is ``None``; a probe never raises for that.
-    """
-
-    async def cpu_percent(self) -> float | None: ...
-
-    async def memory_percent(self) -> float | None: ...
-
-    async def disk_percent(self) -> float | None: ...
-
-    async def process_rss_mb(self) -> float | None: ...
 
 
 async def sample_system(probe: SystemProbe) -> SystemMetrics:

@@ -17,6 +17,7 @@ from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.domain.records import BacktestRecord, utcnow
 from gpt_trader_core.domain.results import BacktestResult
 from gpt_trader_core.ports import BacktestStore, Cache, Executor, MarketData
+from gpt_trader_core.strategy.base import Strategy
 from gpt_trader_core.strategy.registry import StrategyRegistry
 
 
@@ -118,12 +119,28 @@ class Backtester:
         """Validate the strategy first (cheap), load the data, run (or reuse a cached run), save."""
         strategy = self._registry.create(request.strategy, **request.params)
         bars = await self._history.get(request.symbol, request.start, request.end, request.timeframe)
+        return await self._run(bars, strategy, request.config, save)
+
+    async def run_on(
+        self,
+        bars: Bars,
+        strategy: str,
+        params: Mapping[str, Any] | None = None,
+        config: BacktestConfig | None = None,
+        *,
+        save: bool = False,
+    ) -> BacktestRun:
+        """``run`` on bars already loaded (e.g. by a workflow's data step): same cache, same saving."""
+        instance = self._registry.create(strategy, **(params or {}))
+        return await self._run(bars, instance, config if config is not None else BacktestConfig(), save)
+
+    async def _run(self, bars: Bars, strategy: Strategy, config: BacktestConfig, save: bool) -> BacktestRun:
         strategy.require_bars(bars)
         key = content_key(
             "backtest",
             strategy=strategy.name,
             params=dict(strategy.values),
-            config=request.config,
+            config=config,
             data=bars.fingerprint(),
             source=bars.source,
             symbol=bars.symbol,
@@ -134,7 +151,7 @@ class Backtester:
         if isinstance(hit, BacktestResult):
             result = hit
         else:
-            result = await self._executor.run(run_backtest, bars, strategy, request.config)
+            result = await self._executor.run(run_backtest, bars, strategy, config)
             if self._cache is not None:
                 await self._cache.set("backtest", key, result)
         record_id = None

@@ -21,10 +21,13 @@ from gpt_trader_core.ports import Executor
 from gpt_trader_core.regime import RegimeAnalysis, RegimeThresholds, detect_regime
 from gpt_trader_core.services.backtest import MarketHistory
 from gpt_trader_core.sizing import SizingDecision, size_position
+from gpt_trader_core.strategy.registry import StrategyRegistry
 
 
-def _compare(bars: Any, strategies: Sequence[Any], rank_by: str, config: Mapping[str, Any]) -> StrategyComparison:
-    return compare_strategies(bars, strategies, rank_by=rank_by, **config)
+def _compare(
+    bars: Any, strategies: Sequence[Any], rank_by: str, config: Mapping[str, Any], registry: StrategyRegistry
+) -> StrategyComparison:
+    return compare_strategies(bars, strategies, registry=registry, rank_by=rank_by, **config)
 
 
 def _regime(bars: Any, thresholds: RegimeThresholds | None, method: str) -> RegimeAnalysis:
@@ -32,12 +35,21 @@ def _regime(bars: Any, thresholds: RegimeThresholds | None, method: str) -> Regi
 
 
 class MarketIntelligence:
-    """One entry point per question a trader asks about a symbol or a portfolio."""
+    """One entry point per question a trader asks about a symbol or a portfolio; ``registry`` resolves
+    the strategies that ``compare`` is given by name."""
 
-    def __init__(self, history: MarketHistory, executor: Executor, selection: StrategySelection | None = None) -> None:
+    def __init__(
+        self,
+        history: MarketHistory,
+        executor: Executor,
+        selection: StrategySelection | None = None,
+        *,
+        registry: StrategyRegistry,
+    ) -> None:
         self._history = history
         self._executor = executor
         self._selection = selection
+        self._registry = registry
 
     async def analyze(
         self, symbol: str, start: dt.datetime | None = None, end: dt.datetime | None = None, timeframe: str = "1d"
@@ -70,7 +82,7 @@ class MarketIntelligence:
         config: Mapping[str, Any] | None = None,
     ) -> StrategyComparison:
         bars = await self._history.get(symbol, start, end, timeframe)
-        return await self._executor.run(_compare, bars, list(strategies), rank_by, dict(config or {}))
+        return await self._executor.run(_compare, bars, list(strategies), rank_by, dict(config or {}), self._registry)
 
     async def portfolio(
         self,

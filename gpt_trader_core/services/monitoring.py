@@ -27,14 +27,13 @@ from gpt_trader_core.monitor.requests import RequestStats
 from gpt_trader_core.monitor.system import SystemMetrics, SystemProbe, sample_system
 from gpt_trader_core.monitor.telemetry import Telemetry
 from gpt_trader_core.ports import Cache, EventBus, ExecutionStore, Executor, StateStore
-from gpt_trader_core.services.health import HealthCheck, HealthReport, Probe
+from gpt_trader_core.services.health import HealthCheck, HealthReport, Probe, component_health
 
 __all__ = [
     "ALERTS_TOPIC",
     "METRICS_TOPIC",
     "Monitoring",
     "MonitoringSnapshot",
-    "component_probes",
     "snapshot_event_data",
 ]
 
@@ -103,32 +102,6 @@ def snapshot_event_data(snapshot: MonitoringSnapshot) -> dict[str, Any]:
     }
 
 
-def component_probes(
-    *,
-    state_store: StateStore | None = None,
-    cache: Cache | None = None,
-    executor: Executor | None = None,
-    extra: Mapping[str, Probe] | None = None,
-) -> dict[str, Probe]:
-    """Health probes for the components given (``extra``: feeds, sessions ... when they exist)."""
-    probes: dict[str, Probe] = {}
-    if state_store is not None:
-        probes["state_store"] = state_store.ping
-    if cache is not None:
-        # The Cache port has no ping; adapters that have one use it, the others answer ``stats``.
-        probes["cache"] = getattr(cache, "ping", cache.stats)
-    if executor is not None:
-        pool = executor
-
-        async def executor_probe() -> None:
-            if pool.workers < 1:
-                raise RuntimeError("executor has no workers")
-
-        probes["executor"] = executor_probe
-    probes.update(extra or {})
-    return probes
-
-
 class Monitoring:
     """Collects snapshots, evaluates alert rules, publishes changes and snapshots on the bus."""
 
@@ -177,12 +150,13 @@ class Monitoring:
         extra_probes: Mapping[str, Probe] | None = None,
         rules: Sequence[AlertRule] = DEFAULT_RULES,
     ) -> Monitoring:
-        """Health probes for the components given; recent executions from ``state_store``."""
-        probes = component_probes(state_store=state_store, cache=cache, executor=executor, extra=extra_probes)
+        """Health probes for the components given (``component_health``); recent executions from
+        ``state_store``."""
+        health = component_health(state_store=state_store, cache=cache, executor=executor, extra=extra_probes)
         return cls(
             telemetry=telemetry,
             probe=probe,
-            health=HealthCheck(probes),
+            health=health,
             executions=state_store,
             bus=bus,
             rules=rules,

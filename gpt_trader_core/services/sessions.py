@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -18,16 +18,13 @@ from gpt_trader_core.domain.records import SessionRecord, SessionStatus, utcnow
 from gpt_trader_core.domain.trading import Fill, OrderSide, Position
 from gpt_trader_core.errors import ConflictError, InvalidParameterError
 from gpt_trader_core.portfolio import RebalancePlan, classify_tier, rebalance_plan
-from gpt_trader_core.ports import Broker, EventBus, MarketFeed, Subscription, TradingStore
+from gpt_trader_core.ports import BrokerFactory, EventBus, FeedFactory, Subscription, TradingStore
 from gpt_trader_core.risk import RiskLimits
 from gpt_trader_core.services.backtest import new_id
 from gpt_trader_core.strategy.registry import StrategyRegistry
 from gpt_trader_core.trading.engine import SessionEngine
 
 log = logging.getLogger("gpt_trader.sessions")
-
-FeedFactory = Callable[[SessionRecord], MarketFeed]
-BrokerFactory = Callable[[SessionRecord], Broker]
 
 
 @attrs.frozen

@@ -9,7 +9,8 @@
 Scheduling rules: ``gpt_trader_core.workflows.model``; storage, events, cancellation and recovery:
 ``gpt_trader_core.workflows.engine``. The built-in workflows (``simple_backtest``,
 ``multi_strategy_ensemble``, ``strategy_optimization``) are built on the use cases by
-``gpt_trader_core.services.workflows.Workflows``.
+``gpt_trader_core.workflows.use_case.Workflows`` (the use case drivers call; it sits at the top of
+this layer because it composes the workflows, which compose the services below).
 """
 
 from gpt_trader_core.workflows.engine import (

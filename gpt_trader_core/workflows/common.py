@@ -15,8 +15,8 @@ from gpt_trader_core.domain.bars import TIMEFRAMES, Bars, to_datetime
 from gpt_trader_core.domain.results import BacktestResult
 from gpt_trader_core.errors import InvalidParameterError
 from gpt_trader_core.ml.service import StrategySelection
-from gpt_trader_core.ports import BacktestStore, Executor
-from gpt_trader_core.services.backtest import MarketHistory
+from gpt_trader_core.ports import Executor
+from gpt_trader_core.services.backtest import Backtester, MarketHistory
 from gpt_trader_core.services.optimization import Optimizer
 from gpt_trader_core.strategy.base import Param, Strategy
 from gpt_trader_core.strategy.registry import StrategyRegistry
@@ -29,16 +29,19 @@ class WorkflowServices:
     module-level jobs with picklable arguments (strategy classes and parameter dicts, never instances),
     so any executor (inline, process pool, Dask) runs them.
 
-    ``backtests`` (optional) saves backtests; ``selection`` (optional) recommends strategies with saved
-    models (without it only the heuristic is available).
+    ``backtester`` runs (caches, saves) every backtest a workflow reports, exactly as the ``backtest``
+    command does; ``registry`` resolves strategy names; ``selection`` (optional) recommends strategies
+    with saved models (without it only the heuristic is available); ``backtest_defaults`` are the
+    settings' backtest costs (the cost inputs' defaults; slippage and the rest apply as they are).
     """
 
+    backtester: Backtester
     history: MarketHistory
     optimizer: Optimizer
     executor: Executor
     registry: StrategyRegistry
-    backtests: BacktestStore | None = None
     selection: StrategySelection | None = None
+    backtest_defaults: BacktestConfig = attrs.field(factory=BacktestConfig)
 
 
 #: The market-data inputs every built-in workflow declares.
@@ -49,12 +52,15 @@ DATA_PARAMS: tuple[Param, ...] = (
     Param("timeframe", str, "1d", description="Bar timeframe", choices=tuple(TIMEFRAMES)),
 )
 
-#: How backtests trade: starting cash (also the capital for sizing), commission rate, long/short mode.
-COST_PARAMS: tuple[Param, ...] = (
-    Param("cash", float, 10_000.0, 1.0, 1e12, "Starting cash (and the capital position sizing uses)"),
-    Param("commission", float, 0.0, 0.0, 0.099, "Commission rate per side (0.001 = 0.1 %)"),
-    Param("mode", str, "long_short", description="long_short or long_only", choices=("long_short", "long_only")),
-)
+
+def cost_params(defaults: BacktestConfig) -> tuple[Param, ...]:
+    """How backtests trade: starting cash (also the capital for sizing), commission rate, long/short mode,
+    defaulting to ``defaults`` (the container's ``services.backtest_defaults``, from settings)."""
+    return (
+        Param("cash", float, defaults.cash, 1.0, 1e12, "Starting cash (and the capital position sizing uses)"),
+        Param("commission", float, defaults.commission, 0.0, 0.099, "Commission rate per side (0.001 = 0.1 %)"),
+        Param("mode", str, defaults.mode, description="long_short or long_only", choices=("long_short", "long_only")),
+    )
 
 
 def parse_day(workflow: str, name: str, text: str) -> dt.datetime | None:
@@ -79,8 +85,9 @@ def date_range(workflow: str, values: Mapping[str, Any]) -> tuple[dt.datetime | 
     return start, end
 
 
-def backtest_config(values: Mapping[str, Any]) -> BacktestConfig:
-    return BacktestConfig(cash=values["cash"], commission=values["commission"], mode=values["mode"])
+def backtest_config(values: Mapping[str, Any], defaults: BacktestConfig) -> BacktestConfig:
+    """``defaults`` with the workflow's cost inputs (``cost_params``) applied."""
+    return attrs.evolve(defaults, cash=values["cash"], commission=values["commission"], mode=values["mode"])
 
 
 def data_step(services: WorkflowServices, workflow: str) -> Step:

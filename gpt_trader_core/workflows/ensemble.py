@@ -53,13 +53,12 @@ from gpt_trader_core.regime import REGIMES, detect_regime
 from gpt_trader_core.sizing import size_position
 from gpt_trader_core.strategy.base import Param, Signals, Strategy
 from gpt_trader_core.workflows.common import (
-    COST_PARAMS,
     DATA_PARAMS,
     WorkflowServices,
     backtest_config,
-    backtest_job,
     backtest_summary,
     bars_summary,
+    cost_params,
     data_step,
     date_range,
 )
@@ -154,7 +153,7 @@ def multi_strategy_ensemble(services: WorkflowServices) -> WorkflowDefinition:
 
     def check(values: Mapping[str, Any]) -> None:
         date_range(NAME, values)
-        backtest_config(values)
+        backtest_config(values, services.backtest_defaults)
 
     async def regime(ctx: WorkflowContext) -> dict[str, Any]:
         return await services.executor.run(regime_job, ctx["data"])
@@ -164,8 +163,10 @@ def multi_strategy_ensemble(services: WorkflowServices) -> WorkflowDefinition:
 
     def component(name: str) -> Step:
         async def run(ctx: WorkflowContext) -> BacktestResult:
-            cls = services.registry.get_spec(name).cls
-            return await services.executor.run(backtest_job, ctx["data"], cls, {}, backtest_config(ctx.params))
+            run = await services.backtester.run_on(
+                ctx["data"], name, {}, backtest_config(ctx.params, services.backtest_defaults)
+            )
+            return run.result
 
         return Step(f"backtest_{name}", run, depends_on="data", description=f"backtest {name} (default parameters)")
 
@@ -191,7 +192,9 @@ def multi_strategy_ensemble(services: WorkflowServices) -> WorkflowDefinition:
     async def ensemble(ctx: WorkflowContext) -> tuple[BacktestResult, float]:
         blend = ctx["weights"]
         components = [(services.registry.get_spec(name).cls, blend[name]) for name in STRATEGIES]
-        return await services.executor.run(ensemble_job, ctx["data"], components, backtest_config(ctx.params))
+        return await services.executor.run(
+            ensemble_job, ctx["data"], components, backtest_config(ctx.params, services.backtest_defaults)
+        )
 
     def report(ctx: WorkflowContext) -> dict[str, Any]:
         result, target_now = ctx["ensemble"]
@@ -226,7 +229,7 @@ def multi_strategy_ensemble(services: WorkflowServices) -> WorkflowDefinition:
                 choices=("regime", "equal"),
             ),
             Param("target_vol", float, 0.15, 0.01, 2.0, "Annualised volatility target of the position (0.15 = 15 %)"),
-            *COST_PARAMS,
+            *cost_params(services.backtest_defaults),
         ),
         steps=(
             data_step(services, NAME),

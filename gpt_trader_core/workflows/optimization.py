@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.errors import InvalidParameterError
 from gpt_trader_core.optimization.objective import Objective
 from gpt_trader_core.optimization.runner import OptimizationResult
@@ -39,11 +40,11 @@ from gpt_trader_core.optimization.walk_forward import WalkForwardResult
 from gpt_trader_core.services.optimization import OptimizeRequest
 from gpt_trader_core.strategy.base import Param
 from gpt_trader_core.workflows.common import (
-    COST_PARAMS,
     DATA_PARAMS,
     WorkflowServices,
     backtest_config,
     bars_summary,
+    cost_params,
     data_step,
     date_range,
     headline,
@@ -112,7 +113,7 @@ def build_space(services: WorkflowServices, values: Mapping[str, Any]) -> Search
     return space
 
 
-def _request(values: Mapping[str, Any], space: SearchSpace) -> OptimizeRequest:
+def _request(values: Mapping[str, Any], space: SearchSpace, defaults: BacktestConfig) -> OptimizeRequest:
     start, end = date_range(NAME, values)
     return OptimizeRequest(
         symbol=values["symbol"],
@@ -125,7 +126,7 @@ def _request(values: Mapping[str, Any], space: SearchSpace) -> OptimizeRequest:
         method=values["method"],
         n_trials=values["trials"] or None,
         seed=values["seed"],
-        config=backtest_config(values),
+        config=backtest_config(values, defaults),
     )
 
 
@@ -143,7 +144,7 @@ def strategy_optimization(services: WorkflowServices) -> WorkflowDefinition:
 
     def check(values: Mapping[str, Any]) -> None:
         date_range(NAME, values)
-        backtest_config(values)
+        backtest_config(values, services.backtest_defaults)
         Objective.of(values["metric"])
         build_space(services, values)
 
@@ -151,10 +152,12 @@ def strategy_optimization(services: WorkflowServices) -> WorkflowDefinition:
         return build_space(services, ctx.params)
 
     async def optimize(ctx: WorkflowContext) -> OptimizationResult:
-        return await services.optimizer.run(_request(ctx.params, ctx["space"]), cancel=ctx.cancel)
+        return await services.optimizer.run(
+            _request(ctx.params, ctx["space"], services.backtest_defaults), cancel=ctx.cancel
+        )
 
     async def walk_forward(ctx: WorkflowContext) -> WalkForwardResult:
-        request = _request(ctx.params, ctx["space"])
+        request = _request(ctx.params, ctx["space"], services.backtest_defaults)
         return await services.optimizer.walk_forward(
             request, n_windows=ctx.params["windows"], anchored=ctx.params["anchored"]
         )
@@ -216,7 +219,7 @@ def strategy_optimization(services: WorkflowServices) -> WorkflowDefinition:
             Param("windows", int, 4, 1, 50, "Walk-forward windows"),
             Param("anchored", bool, False, description="Anchored (expanding) training windows"),
             Param("seed", int, 0, 0, 2**31 - 1, "Seed for random/bayes"),
-            *COST_PARAMS,
+            *cost_params(services.backtest_defaults),
         ),
         steps=(
             data_step(services, NAME),

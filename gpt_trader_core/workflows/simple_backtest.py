@@ -11,7 +11,8 @@ Steps:
   ``gpt_trader_core.ml.predict``: the saved selector ``model`` when one is named, otherwise the
   documented regime heuristic (``gpt_trader_core.ml.selector``).
 - ``backtest``: the selection's best strategy with its default parameters, or the ``strategy`` given
-  with ``strategy_params``, on the same bars (saved when ``save`` and a store is configured).
+  with ``strategy_params``, on the same bars, through the ``Backtester`` use case like every other
+  backtest (its cache; saved when ``save`` and the backtester has a store).
 
 Report: ``data`` (the bars), ``analysis`` (or ``{"error": ...}``), ``selection`` (the ranking, or None
 when the strategy was given), ``backtest`` (strategy, parameters, who chose it, headline statistics,
@@ -27,16 +28,15 @@ from gpt_trader_core.analysis import analyze
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.errors import InvalidParameterError
 from gpt_trader_core.ml.selector import predict
-from gpt_trader_core.services.backtest import BacktestRun, new_id, record_from_result
+from gpt_trader_core.services.backtest import BacktestRun
 from gpt_trader_core.strategy.base import Param
 from gpt_trader_core.workflows.common import (
-    COST_PARAMS,
     DATA_PARAMS,
     WorkflowServices,
     backtest_config,
-    backtest_job,
     backtest_summary,
     bars_summary,
+    cost_params,
     data_step,
     date_range,
     parse_assignments,
@@ -74,7 +74,7 @@ def simple_backtest(services: WorkflowServices) -> WorkflowDefinition:
 
     def check(values: Mapping[str, Any]) -> None:
         date_range(NAME, values)
-        backtest_config(values)
+        backtest_config(values, services.backtest_defaults)
         extra = parse_assignments(NAME, "strategy_params", values["strategy_params"])
         if values["strategy"] == AUTO:
             if extra:
@@ -104,13 +104,8 @@ def simple_backtest(services: WorkflowServices) -> WorkflowDefinition:
             params: dict[str, Any] = dict(parse_assignments(NAME, "strategy_params", ctx.params["strategy_params"]))
         else:
             strategy, params = recommendation["best"], {}
-        cls = registry.get_spec(strategy).cls
-        result = await services.executor.run(backtest_job, ctx["data"], cls, params, backtest_config(ctx.params))
-        record_id = None
-        if ctx.params["save"] and services.backtests is not None:
-            record_id = new_id("bt")
-            await services.backtests.save_backtest(record_from_result(result, record_id))
-        return BacktestRun(result, record_id)
+        config = backtest_config(ctx.params, services.backtest_defaults)
+        return await services.backtester.run_on(ctx["data"], strategy, params, config, save=ctx.params["save"])
 
     def report(ctx: WorkflowContext) -> dict[str, Any]:
         run: BacktestRun = ctx["backtest"]
@@ -139,7 +134,7 @@ def simple_backtest(services: WorkflowServices) -> WorkflowDefinition:
             Param("strategy", str, AUTO, description="A registered strategy, or auto: the selection's pick"),
             Param("strategy_params", str, "", description="Parameters of an explicit strategy, e.g. fast=10,slow=30"),
             Param("model", str, "", description="Saved strategy selector to use (empty: the heuristic)"),
-            *COST_PARAMS,
+            *cost_params(services.backtest_defaults),
             Param("save", bool, True, description="Save the backtest (its id is in the report)"),
         ),
         steps=(

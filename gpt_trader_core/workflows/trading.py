@@ -33,6 +33,7 @@ from gpt_trader_core.portfolio import classify_tier
 from gpt_trader_core.regime import detect_regime
 from gpt_trader_core.services.sessions import SessionRequest, TradingSessions
 from gpt_trader_core.strategy.base import Param
+from gpt_trader_core.strategy.registry import StrategyRegistry
 from gpt_trader_core.workflows.common import DATA_PARAMS, WorkflowServices, data_step, parse_assignments
 from gpt_trader_core.workflows.model import Step, WorkflowContext, WorkflowDefinition
 
@@ -177,9 +178,11 @@ def risk_managed_live_trading(services: WorkflowServices, sessions: TradingSessi
     )
 
 
-def _score(bars: Bars, lookback: int) -> dict[str, Any]:
+def _score(bars: Bars, lookback: int, registry: StrategyRegistry) -> dict[str, Any]:
     recent = bars.slice(max(0, len(bars) - lookback))
-    comparison = compare_strategies(recent, ["sma_cross", "momentum", "mean_reversion", "volatility", "breakout"])
+    comparison = compare_strategies(
+        recent, ["sma_cross", "momentum", "mean_reversion", "volatility", "breakout"], registry=registry
+    )
     favoured = [entry.strategy for entry in predict(None, bars).ranking[:2]]
     scores = {}
     for row in comparison.rows:
@@ -197,7 +200,7 @@ def adaptive_strategy_selection(services: WorkflowServices, sessions: TradingSes
         return {"current": analysis.current, "confidence": analysis.confidence}
 
     async def score(ctx: WorkflowContext) -> dict[str, Any]:
-        return await services.executor.run(_score, ctx["data"], ctx.params["lookback"])
+        return await services.executor.run(_score, ctx["data"], ctx.params["lookback"], services.registry)
 
     async def select(ctx: WorkflowContext) -> dict[str, Any]:
         tier = classify_tier(ctx.params["capital"]).tier

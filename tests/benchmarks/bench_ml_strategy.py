@@ -43,6 +43,7 @@ def main() -> None:
     from gpt_trader_core.ml import compute_features, compute_targets, predict, train_selector
     from gpt_trader_core.ml.features import FEATURE_NAMES, periods_per_year
     from gpt_trader_core.ml.selector import TrainedSelector, heuristic_order
+    from gpt_trader_core.strategy import REGISTRY
 
     n_symbols = int(_arg("--symbols", "8"))
     years = int(_arg("--years", "15"))
@@ -55,9 +56,11 @@ def main() -> None:
     )
     assert isinstance(markets, list)
     print(f"SYNTHETIC data: {n_symbols} symbols × {start}..{end} daily ({sum(map(len, markets)):,} bars), seeds 100+")
-    _, t_feat = _timed(lambda: [compute_features(b, ("sma_cross", "momentum")) for b in markets])
+    _, t_feat = _timed(lambda: [compute_features(b, ("sma_cross", "momentum"), REGISTRY) for b in markets])
 
-    selector, t_train = _timed(lambda: train_selector(markets, horizon=horizon, n_splits=n_splits, alpha=alpha))
+    selector, t_train = _timed(
+        lambda: train_selector(markets, registry=REGISTRY, horizon=horizon, n_splits=n_splits, alpha=alpha)
+    )
     assert isinstance(selector, TrainedSelector)
     report = selector.report
     print(f"horizon {horizon} bars, {n_splits} walk-forward splits (expanding, purged {horizon} bars)")
@@ -83,7 +86,7 @@ def main() -> None:
     heur_returns, heur_spaced, heur_hits = [], [], []
     for bars in markets:
         feats = compute_features(bars)
-        targets = compute_targets(bars, strategies, horizon, selector.cost)
+        targets = compute_targets(bars, strategies, horizon, selector.cost, REGISTRY)
         rows = np.flatnonzero(feats.valid & np.isfinite(targets.returns).all(axis=1) & (bars.timestamps >= first_test))
         trend = feats.values[:, FEATURE_NAMES.index("trend_t_60")]
         picks = np.array([strategies.index(heuristic_order(feats.regimes[t], trend[t])[0][0]) for t in rows])
@@ -120,7 +123,7 @@ def main() -> None:
     _, t_heuristic = _timed(lambda: predict(None, markets[0]), runs=20)
     record = selector.to_record("bench")
     payload_bytes = len(json.dumps(record.payload))
-    _, t_load = _timed(lambda: TrainedSelector.from_record(record), runs=20)
+    _, t_load = _timed(lambda: TrainedSelector.from_record(record, REGISTRY), runs=20)
     print()
     print(f"Example recommendation: {getattr(rec, 'reason', rec)}")
     print()

@@ -53,23 +53,25 @@ async def _workflows(runs: int) -> dict[str, float]:
     from adapters.executor.local import InlineExecutor
     from adapters.market_data.synthetic import SyntheticMarketData
     from adapters.state.memory import InMemoryStateStore
-    from gpt_trader_core.services.backtest import MarketHistory
+    from gpt_trader_core.services.backtest import Backtester, MarketHistory
     from gpt_trader_core.services.optimization import Optimizer
-    from gpt_trader_core.services.workflows import Workflows
     from gpt_trader_core.strategy import REGISTRY
     from gpt_trader_core.workflows import WorkflowEngine
+    from gpt_trader_core.workflows.common import WorkflowServices
+    from gpt_trader_core.workflows.use_case import Workflows
 
     store = InMemoryStateStore()
     await store.open()
     executor = InlineExecutor()
     history = MarketHistory(SyntheticMarketData(seed=0))
-    workflows = Workflows(
-        WorkflowEngine(store, InMemoryEventBus()),
-        history=history,
-        optimizer=Optimizer(history, REGISTRY, executor, store),
-        executor=executor,
-        backtests=store,
+    services = WorkflowServices(
+        Backtester(history, REGISTRY, executor, store=store),
+        history,
+        Optimizer(history, REGISTRY, executor, store),
+        executor,
+        REGISTRY,
     )
+    workflows = Workflows(WorkflowEngine(store, InMemoryEventBus()), services)
     out = {}
     for definition in workflows.definitions():
         samples = []

@@ -21,7 +21,6 @@ from gpt_trader_core.analysis import (
     Pattern,
     analyze,
     analyze_portfolio,
-    compare_strategies,
     detect_patterns,
     find_swings,
     historical_cvar,
@@ -30,6 +29,7 @@ from gpt_trader_core.analysis import (
 )
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.errors import InvalidDataError, InvalidParameterError, UnknownStrategyError
+from gpt_trader_core.functions import compare_strategies
 
 try:  # the generator's package was renamed once; accept either name
     from gpt_trader_core.market_sim import generate

@@ -12,13 +12,19 @@ from gpt_trader_core.ml.service import StrategySelection
 from gpt_trader_core.regime import REGIMES
 from gpt_trader_core.services.backtest import MarketHistory
 from gpt_trader_core.services.intelligence import MarketIntelligence
+from gpt_trader_core.strategy import REGISTRY
 
 
 @pytest.fixture
 async def service() -> MarketIntelligence:
     store = InMemoryStateStore()
     await store.open()
-    return MarketIntelligence(MarketHistory(SyntheticMarketData(seed=2)), InlineExecutor(), StrategySelection(store))
+    return MarketIntelligence(
+        MarketHistory(SyntheticMarketData(seed=2)),
+        InlineExecutor(),
+        StrategySelection(store, registry=REGISTRY),
+        registry=REGISTRY,
+    )
 
 
 async def test_each_question_has_an_answer(service: MarketIntelligence) -> None:

@@ -22,6 +22,7 @@ from gpt_trader_core.errors import (
     NotFoundError,
     UnknownStrategyError,
 )
+from gpt_trader_core.functions import train_strategy_selector as train_selector
 from gpt_trader_core.market_sim import generate
 from gpt_trader_core.ml import (
     DEFAULT_STRATEGIES,
@@ -34,7 +35,6 @@ from gpt_trader_core.ml import (
     fit_ridge,
     predict,
     recommend_strategy,
-    train_selector,
     walk_forward_splits,
 )
 from gpt_trader_core.ml.features import (
@@ -45,6 +45,7 @@ from gpt_trader_core.ml.features import (
     strategy_returns,
 )
 from gpt_trader_core.ml.selector import HEURISTIC_MAX_CONFIDENCE, _symbol_data
+from gpt_trader_core.strategy import REGISTRY
 from tests.conftest import make_bars
 
 HORIZON = 10
@@ -84,16 +85,16 @@ def shaped_bars(close: np.ndarray, symbol: str, wick: float = 0.001) -> Bars:
 
 def test_features_are_causal_appending_bars_changes_no_earlier_row() -> None:
     bars = synthetic("CAUSAL", seed=7, start="2010-01-01", end="2012-12-31")
-    full = compute_features(bars, DEFAULT_STRATEGIES)
+    full = compute_features(bars, DEFAULT_STRATEGIES, REGISTRY)
     for cut in (WARMUP_BARS - 1, WARMUP_BARS, 333, 511, len(bars) - 1):
-        part = compute_features(bars.slice(0, cut), DEFAULT_STRATEGIES)
+        part = compute_features(bars.slice(0, cut), DEFAULT_STRATEGIES, REGISTRY)
         assert np.array_equal(part.values, full.values[:cut], equal_nan=True), cut
         assert part.regimes == full.regimes[:cut]
 
 
 def test_feature_columns_warm_up_and_regime_one_hot() -> None:
     bars = synthetic("COLS", seed=1, start="2015-01-01", end="2016-12-31")
-    features = compute_features(bars, ["sma_cross", "breakout"])
+    features = compute_features(bars, ["sma_cross", "breakout"], REGISTRY)
     assert features.names == feature_names(["sma_cross", "breakout"])
     assert features.names[: len(FEATURE_NAMES)] == FEATURE_NAMES
     assert features.names[-3:] == ("pos_breakout", "pos_ret_20_breakout", "pos_trend_breakout")
@@ -107,7 +108,7 @@ def test_feature_columns_warm_up_and_regime_one_hot() -> None:
     positions = features.values[:, features.names.index("pos_sma_cross")]
     assert set(np.unique(positions[WARMUP_BARS:])) <= {-1.0, 0.0, 1.0}
     with pytest.raises(UnknownStrategyError, match="unknown strategy 'nope'"):
-        compute_features(bars, ["nope"])
+        compute_features(bars, ["nope"], REGISTRY)
 
 
 def test_strategy_returns_follow_the_next_open_fill_rule() -> None:
@@ -125,9 +126,9 @@ def test_strategy_returns_follow_the_next_open_fill_rule() -> None:
 
 def test_targets_look_only_at_the_forward_window() -> None:
     bars = synthetic("FWD", seed=2, start="2014-01-01", end="2015-12-31")
-    full = compute_targets(bars, DEFAULT_STRATEGIES, HORIZON)
+    full = compute_targets(bars, DEFAULT_STRATEGIES, HORIZON, registry=REGISTRY)
     cut = 300
-    part = compute_targets(bars.slice(0, cut), DEFAULT_STRATEGIES, HORIZON)
+    part = compute_targets(bars.slice(0, cut), DEFAULT_STRATEGIES, HORIZON, registry=REGISTRY)
     complete = cut - HORIZON  # rows t <= cut - 1 - HORIZON have their whole window inside the cut
     assert np.array_equal(part.returns[:complete], full.returns[:complete])
     assert np.array_equal(part.sharpe[:complete], full.sharpe[:complete])
@@ -136,7 +137,6 @@ def test_targets_look_only_at_the_forward_window() -> None:
     assert np.abs(full.sharpe[: len(bars) - HORIZON]).max() <= SHARPE_CAP
     # the forward return of row t is the sum of the per-bar returns of bars t+1..t+H
     from gpt_trader_core.ml.features import strategy_positions
-    from gpt_trader_core.strategy import REGISTRY
 
     per_bar = strategy_returns(bars, strategy_positions(bars, REGISTRY.create("momentum")))
     t = 123
@@ -147,7 +147,7 @@ def test_targets_look_only_at_the_forward_window() -> None:
 
 
 def test_no_training_target_overlaps_its_test_window(markets: list[Bars]) -> None:
-    data = [_symbol_data(bars, DEFAULT_STRATEGIES, HORIZON, 0.0) for bars in markets]
+    data = [_symbol_data(bars, DEFAULT_STRATEGIES, HORIZON, 0.0, REGISTRY) for bars in markets]
     splits = walk_forward_splits([d.timestamps for d in data], [d.eligible for d in data], HORIZON, 3)
     assert len(splits) == 3
     for split in splits:
@@ -236,7 +236,7 @@ def test_record_round_trip_gives_identical_predictions(selector: TrainedSelector
     assert record.kind == MODEL_KIND and record.name == "sel-test"
     payload = json.loads(json.dumps(record.payload, allow_nan=False))  # plain JSON: lists of floats, no pickle
     assert payload == record.payload and payload["feature_names"] == list(selector.feature_names)
-    restored = TrainedSelector.from_record(attrs.evolve(record, payload=payload))
+    restored = TrainedSelector.from_record(attrs.evolve(record, payload=payload), REGISTRY)
     for name in ("means", "stds", "coef", "intercept"):
         assert np.array_equal(getattr(restored.model, name), getattr(selector.model, name))
     for bars in markets:
@@ -247,14 +247,14 @@ def test_record_round_trip_gives_identical_predictions(selector: TrainedSelector
 def test_from_record_refuses_other_kinds_and_broken_payloads(selector: TrainedSelector) -> None:
     record = selector.to_record("x")
     with pytest.raises(InvalidDataError, match="is a 'regime_hmm', not a strategy_selector") as info:
-        TrainedSelector.from_record(attrs.evolve(record, kind="regime_hmm"))
+        TrainedSelector.from_record(attrs.evolve(record, kind="regime_hmm"), REGISTRY)
     one_line(info.value)
     broken = {**record.payload, "ridge": {"means": [1.0]}}
     with pytest.raises(InvalidDataError, match="broken"):
-        TrainedSelector.from_record(attrs.evolve(record, payload=broken))
+        TrainedSelector.from_record(attrs.evolve(record, payload=broken), REGISTRY)
     other_features = {**record.payload, "feature_names": ["ret_5"]}
     with pytest.raises(InvalidDataError, match="retrain"):
-        TrainedSelector.from_record(attrs.evolve(record, payload=other_features))
+        TrainedSelector.from_record(attrs.evolve(record, payload=other_features), REGISTRY)
     with pytest.raises(InvalidParameterError, match="model name"):
         selector.to_record("  ")
 
@@ -328,7 +328,7 @@ def test_clear_errors(
 async def test_strategy_selection_trains_saves_loads_and_recommends(markets: list[Bars]) -> None:
     store = InMemoryStateStore()
     await store.open()
-    service = StrategySelection(store)
+    service = StrategySelection(store, registry=REGISTRY)
     trained = await service.train_and_save("sel-v1", markets, horizon=HORIZON, n_splits=3)
     saved = (await store.list_models(kind=MODEL_KIND))[0]
     assert saved.name == "sel-v1" and saved.params["horizon"] == HORIZON

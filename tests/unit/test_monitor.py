@@ -502,8 +502,8 @@ async def test_run_forever_ticks_until_cancelled(store: Any) -> None:
 
 
 async def test_real_time_monitoring_workflow_runs_rounds_and_reports(store: Any) -> None:
-    from gpt_trader_core.monitor.workflow import real_time_monitoring
     from gpt_trader_core.workflows import WorkflowEngine
+    from gpt_trader_core.workflows.monitoring import real_time_monitoring
 
     bus, probe = InMemoryEventBus(), FakeProbe(memory=90.0)
     alerts, metrics = bus.subscribe(ALERTS_TOPIC), bus.subscribe(METRICS_TOPIC)

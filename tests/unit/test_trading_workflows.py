@@ -15,14 +15,14 @@ from adapters.market_data.synthetic import SyntheticMarketData
 from adapters.state.memory import InMemoryStateStore
 from gpt_trader_core.domain.records import ExecutionStatus, SessionStatus
 from gpt_trader_core.errors import ConflictError
-from gpt_trader_core.services.backtest import MarketHistory
+from gpt_trader_core.services.backtest import Backtester, MarketHistory
 from gpt_trader_core.services.optimization import Optimizer
 from gpt_trader_core.services.sessions import TradingSessions
-from gpt_trader_core.services.workflows import Workflows
 from gpt_trader_core.strategy import REGISTRY
 from gpt_trader_core.workflows.common import WorkflowServices
 from gpt_trader_core.workflows.engine import WorkflowEngine
 from gpt_trader_core.workflows.trading import adaptive_strategy_selection, risk_managed_live_trading
+from gpt_trader_core.workflows.use_case import Workflows
 
 
 @pytest.fixture
@@ -33,13 +33,12 @@ async def setup() -> AsyncIterator[tuple[Workflows, TradingSessions, InMemorySta
     history = MarketHistory(market)
     optimizer = Optimizer(history, REGISTRY, executor, store)
     sessions = TradingSessions(store, bus, REGISTRY, FeedFactory(market), SimulatedBrokerFactory())
-    shared = WorkflowServices(history, optimizer, executor, REGISTRY, store)
+    shared = WorkflowServices(
+        Backtester(history, REGISTRY, executor, store=store), history, optimizer, executor, REGISTRY
+    )
     workflows = Workflows(
         WorkflowEngine(store, bus),
-        history=history,
-        optimizer=optimizer,
-        executor=executor,
-        backtests=store,
+        shared,
         extra=(risk_managed_live_trading(shared, sessions), adaptive_strategy_selection(shared, sessions)),
     )
     yield workflows, sessions, store

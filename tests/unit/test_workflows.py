@@ -21,14 +21,14 @@ from gpt_trader_core.domain.records import ExecutionStatus
 from gpt_trader_core.errors import InvalidParameterError, NotFoundError, UnknownStrategyError
 from gpt_trader_core.ml.service import StrategySelection
 from gpt_trader_core.regime import REGIMES
-from gpt_trader_core.services.backtest import MarketHistory
+from gpt_trader_core.services.backtest import Backtester, MarketHistory
 from gpt_trader_core.services.optimization import Optimizer
-from gpt_trader_core.services.workflows import Workflows
 from gpt_trader_core.strategy import REGISTRY
 from gpt_trader_core.workflows import Step, WorkflowDefinition, WorkflowEngine, execution_steps
-from gpt_trader_core.workflows.common import backtest_job
+from gpt_trader_core.workflows.common import WorkflowServices, backtest_job
 from gpt_trader_core.workflows.ensemble import REGIME_WEIGHTS, STRATEGIES, WeightedEnsemble, ensemble_job
 from gpt_trader_core.workflows.optimization import parse_space, verdict
+from gpt_trader_core.workflows.use_case import Workflows
 
 RANGE = {"start": "2019-01-01", "end": "2023-12-31"}
 
@@ -45,14 +45,15 @@ async def store() -> AsyncIterator[InMemoryStateStore]:
 async def workflows(store: InMemoryStateStore) -> AsyncIterator[Workflows]:
     executor = InlineExecutor()
     history = MarketHistory(SyntheticMarketData(seed=0))
-    workflows = Workflows(
-        WorkflowEngine(store, InMemoryEventBus()),
-        history=history,
-        optimizer=Optimizer(history, REGISTRY, executor, store),
-        executor=executor,
-        backtests=store,
-        selection=StrategySelection(store, executor),
+    services = WorkflowServices(
+        Backtester(history, REGISTRY, executor, store=store),
+        history,
+        Optimizer(history, REGISTRY, executor, store),
+        executor,
+        REGISTRY,
+        StrategySelection(store, executor, registry=REGISTRY),
     )
+    workflows = Workflows(WorkflowEngine(store, InMemoryEventBus()), services)
     yield workflows
     await workflows.shutdown()
 
@@ -229,22 +230,11 @@ async def test_extra_workflows_join_the_builtins(store: InMemoryStateStore) -> N
     executor = InlineExecutor()
     history = MarketHistory(SyntheticMarketData())
     optimizer = Optimizer(history, REGISTRY, executor)
-    workflows = Workflows(
-        WorkflowEngine(store, InMemoryEventBus()),
-        history=history,
-        optimizer=optimizer,
-        executor=executor,
-        extra=[extra],
-    )
+    services = WorkflowServices(Backtester(history, REGISTRY, executor), history, optimizer, executor, REGISTRY)
+    workflows = Workflows(WorkflowEngine(store, InMemoryEventBus()), services, extra=[extra])
     assert report(await workflows.execute("hello")) == {"said": "hi"}
     with pytest.raises(InvalidParameterError, match="two workflows are named 'hello'"):
-        Workflows(
-            WorkflowEngine(store, InMemoryEventBus()),
-            history=history,
-            optimizer=optimizer,
-            executor=executor,
-            extra=[extra, extra],
-        )
+        Workflows(WorkflowEngine(store, InMemoryEventBus()), services, extra=[extra, extra])
     listed = await workflows.list(status="succeeded")
     assert [e.name for e in listed] == ["hello"]
     with pytest.raises(InvalidParameterError, match="unknown execution status 'done'"):

@@ -80,6 +80,7 @@ list strategies and their parameters with <info>gpt-trader strategies</info>."""
         return overrides
 
     def handle(self) -> int:
+        from entrypoints.container import backtest_defaults
         from gpt_trader_core.backtesting.config import BacktestConfig
         from gpt_trader_core.services.backtest import BacktestRequest
 
@@ -92,7 +93,7 @@ list strategies and their parameters with <info>gpt-trader strategies</info>."""
             raise InvalidParameterError(f"--to ({end:%Y-%m-%d}) is before --from ({start:%Y-%m-%d})")
         params = self.parse_pairs("param", self.option("param"))
         loaded = self.load_settings()
-        defaults = loaded.settings.backtest
+        defaults = backtest_defaults(loaded.settings)  # the container's services.backtest_defaults
 
         def number(name: str, default: float | None) -> Any:
             value = parse_float(name, self.option(name))

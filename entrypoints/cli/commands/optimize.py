@@ -120,6 +120,7 @@ Unnamed parameters are searched over the strategy's declared range (see `gpt-tra
             raise InvalidParameterError(f"--{name} expects a whole number, got {value!r}") from None
 
     def handle(self) -> int:
+        from entrypoints.container import backtest_defaults
         from gpt_trader_core.backtesting.config import BacktestConfig
         from gpt_trader_core.optimization.runner import CancelToken
         from gpt_trader_core.services.optimization import OptimizeRequest
@@ -132,7 +133,7 @@ Unnamed parameters are searched over the strategy's declared range (see `gpt-tra
         resume = self.option("resume")
         if not resume and not self.option("strategy"):
             raise InvalidParameterError("--strategy is required (or --resume STUDY_ID)")
-        defaults = loaded.settings.backtest
+        defaults = backtest_defaults(loaded.settings)  # the container's services.backtest_defaults
         config = BacktestConfig(
             cash=float(self.option("cash") or defaults.cash),
             commission=float(self.option("commission") or defaults.commission),

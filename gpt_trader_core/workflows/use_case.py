@@ -2,6 +2,9 @@
 
 Every driver (CLI, REST, WebSocket, ``gt.App``) lists, executes, inspects and cancels workflows through
 ``Workflows``; the engine stores each execution and publishes its progress on the event bus.
+
+It lives at the top of the ``workflows`` layer, not in ``services``: a workflow composes use cases
+(backtests, optimisations, sessions, monitoring), so the use case that runs workflows sits above both.
 """
 
 from __future__ import annotations
@@ -12,12 +15,7 @@ from typing import Any
 
 from gpt_trader_core.domain.records import Execution, ExecutionStatus
 from gpt_trader_core.errors import InvalidParameterError, NotFoundError
-from gpt_trader_core.ml.service import StrategySelection
-from gpt_trader_core.ports import BacktestStore, Executor, Subscription
-from gpt_trader_core.services.backtest import MarketHistory
-from gpt_trader_core.services.optimization import Optimizer
-from gpt_trader_core.strategy import REGISTRY
-from gpt_trader_core.strategy.registry import StrategyRegistry
+from gpt_trader_core.ports import Subscription
 from gpt_trader_core.workflows.common import WorkflowServices
 from gpt_trader_core.workflows.engine import WorkflowEngine
 from gpt_trader_core.workflows.ensemble import multi_strategy_ensemble
@@ -29,25 +27,15 @@ from gpt_trader_core.workflows.simple_backtest import simple_backtest
 class Workflows:
     """List, execute, inspect and cancel workflows.
 
-    The built-ins are ``simple_backtest``, ``multi_strategy_ensemble`` and ``strategy_optimization``;
-    ``extra`` adds more definitions (a name may not be taken twice). ``backtests`` saves the backtests of
-    ``simple_backtest``; ``selection`` lets it use saved strategy-selector models.
+    The built-ins are ``simple_backtest``, ``multi_strategy_ensemble`` and ``strategy_optimization``, on
+    ``services`` (the use cases and ports they call); ``extra`` adds more definitions (a name may not be
+    taken twice).
     """
 
     def __init__(
-        self,
-        engine: WorkflowEngine,
-        *,
-        history: MarketHistory,
-        optimizer: Optimizer,
-        executor: Executor,
-        registry: StrategyRegistry = REGISTRY,
-        backtests: BacktestStore | None = None,
-        selection: StrategySelection | None = None,
-        extra: Iterable[WorkflowDefinition] = (),
+        self, engine: WorkflowEngine, services: WorkflowServices, *, extra: Iterable[WorkflowDefinition] = ()
     ) -> None:
         self._engine = engine
-        services = WorkflowServices(history, optimizer, executor, registry, backtests, selection)
         self._definitions: dict[str, WorkflowDefinition] = {}
         builtins = (simple_backtest(services), multi_strategy_ensemble(services), strategy_optimization(services))
         for definition in (*builtins, *extra):

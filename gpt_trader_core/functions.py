@@ -7,8 +7,8 @@ event loop is already running.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from gpt_trader_core.backtesting.config import BacktestConfig, FillAt, Mode
 from gpt_trader_core.backtesting.runner import run_backtest
@@ -24,6 +24,10 @@ from gpt_trader_core.optimization.walk_forward import walk_forward as run_walk_f
 from gpt_trader_core.strategy import REGISTRY
 from gpt_trader_core.strategy.base import Strategy
 from gpt_trader_core.strategy.registry import StrategySpec
+
+if TYPE_CHECKING:  # loaded on first use: analysis and ml are not needed for gt.backtest
+    from gpt_trader_core.analysis import StrategyComparison
+    from gpt_trader_core.ml import TrainedSelector
 
 
 def as_bars(data: Any, symbol: str | None = None) -> Bars:
@@ -237,3 +241,24 @@ def synthetic(
     from gpt_trader_core.market_sim import generate
 
     return generate(symbol, start, end, timeframe, seed).bars
+
+
+# -- the slices that need the strategy registry: here it is the global one of ``gt.strategies()`` -------
+
+
+def compare_strategies(
+    bars: Any, strategies: Sequence[Any], *, rank_by: str = "sharpe_ratio", **backtest_config: Any
+) -> StrategyComparison:
+    """Backtest each of ``strategies`` (names of ``gt.strategies()`` or ``(name, params)`` pairs) on
+    ``bars`` and rank them by ``rank_by``; see ``gpt_trader_core.analysis.compare_strategies``."""
+    from gpt_trader_core.analysis import compare_strategies as compare
+
+    return compare(bars, strategies, registry=REGISTRY, rank_by=rank_by, **backtest_config)
+
+
+def train_strategy_selector(bars_list: Sequence[Bars], **options: Any) -> TrainedSelector:
+    """Train a strategy selector over strategies of ``gt.strategies()``; options and evaluation as in
+    ``gpt_trader_core.ml.train_selector``."""
+    from gpt_trader_core.ml import train_selector
+
+    return train_selector(bars_list, registry=REGISTRY, **options)
