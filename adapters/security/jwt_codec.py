@@ -48,6 +48,10 @@ def _ts(value: dt.datetime) -> int:
     return int(value.replace(tzinfo=dt.UTC).timestamp())
 
 
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
 def _dt(value: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(value, dt.UTC).replace(tzinfo=None)
 
@@ -76,6 +80,11 @@ class JwtTokenCodec:
         self._audience = audience
         self._leeway = leeway
         self._max_bytes = max_bytes
+        # Access tokens already verified → their claims: a client sends the same token on every request
+        # for 15 minutes, so the signature and claim checks run once per token, not per request. Only
+        # the expiry is re-checked; the cache is bounded and holds nothing a forged token could reach.
+        self._verified: dict[str, TokenClaims] = {}
+        self._verified_max = 10_000
 
     def __repr__(self) -> str:
         return f"JwtTokenCodec({self._algorithm}, kids={list(self._keys)}, iss={self._issuer!r})"
@@ -98,6 +107,19 @@ class JwtTokenCodec:
         )
 
     def decode(self, token: str, expected_type: str) -> TokenClaims:
+        cached = self._verified.get(token) if isinstance(token, str) else None
+        if cached is not None and cached.type == expected_type:
+            if _now() < cached.expires_at + dt.timedelta(seconds=self._leeway):
+                return cached
+            del self._verified[token]
+        claims = self._decode(token, expected_type)
+        if expected_type == "access":
+            if len(self._verified) >= self._verified_max:
+                self._verified.clear()
+            self._verified[token] = claims
+        return claims
+
+    def _decode(self, token: str, expected_type: str) -> TokenClaims:
         if not isinstance(token, str) or not token:
             raise AuthenticationError("missing token")
         if len(token) > self._max_bytes:

@@ -152,7 +152,10 @@ class AuthPolicy:
 
     ``max_failures`` failed logins (per user name, and per client address) within ``failure_window``
     lock that name/address for ``lockout``; before that, every failure beyond the first waits
-    ``failure_delay * 2**(n-2)`` seconds (capped at 2 s) before answering.
+    ``failure_delay * 2**(n-2)`` seconds (capped at 2 s) before answering. ``record_cache_ttl``: how long
+    one process reuses a user or key record it read to authenticate a request (0: read the store on
+    every request); a removal, revocation or role change made in another process is seen after at most
+    this long, one made through the same process at once.
     """
 
     access_ttl: int = 900
@@ -162,6 +165,7 @@ class AuthPolicy:
     lockout: float = 900.0
     failure_delay: float = 0.25
     key_touch_interval: float = 60.0  # last use of a key is written at most this often
+    record_cache_ttl: float = 1.0  # see Authentication: user/key records reused this long per process
 
 
 # -- errors ------------------------------------------------------------------------------------------

@@ -140,6 +140,7 @@ class Authentication:
         now: Callable[[], dt.datetime] = utcnow,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         throttle: LoginThrottle | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._users = users
         self._keys = keys
@@ -152,6 +153,10 @@ class Authentication:
         self._sleep = sleep
         self._throttle = throttle or LoginThrottle(self.policy)
         self._dummy_hash: str | None = None  # verified against for unknown users: same work, same timing
+        # Records read to authenticate requests, reused for policy.record_cache_ttl seconds: the store
+        # lookup (a thread hop for SQLite) is most of a request's auth cost on a busy machine.
+        self._monotonic = monotonic
+        self._records: dict[str, tuple[float, User | ApiKey]] = {}
 
     # -- logins and tokens -------------------------------------------------------------------------
 
@@ -207,7 +212,7 @@ class Authentication:
     async def authenticate_token(self, token: str) -> Principal:
         """The principal of a bearer access token; the user must still exist (its current role counts)."""
         claims = self._codec.decode(token, "access")
-        user = await self._find_user(claims.subject)
+        user = await self._cached_user(claims.subject)
         if user is None:
             raise AuthenticationError("the user of this token no longer exists")
         return Principal(user.username, user.role, "user", claims.family)
@@ -215,10 +220,9 @@ class Authentication:
     async def authenticate_key(self, key: str) -> Principal:
         """The principal of an API key; revoked and expired keys are refused on their next use."""
         key_id = _key_id(key)
-        try:
-            stored = await self._keys.get_api_key(key_id)
-        except NotFoundError:
-            raise AuthenticationError("API key not recognised") from None
+        stored = await self._cached_key(key_id)
+        if stored is None:
+            raise AuthenticationError("API key not recognised")
         if not hmac.compare_digest(stored.secret_hash, key_digest(key)):
             raise AuthenticationError("API key not recognised")
         now = self._now()
@@ -229,6 +233,7 @@ class Authentication:
         last = stored.last_used_at
         if last is None or (now - last).total_seconds() >= self.policy.key_touch_interval:
             await self._keys.touch_api_key(stored.id, now)
+            self._remember(f"key:{stored.id}", attrs.evolve(stored, last_used_at=now))
         return Principal(stored.id, stored.role, "api_key")
 
     # -- users -------------------------------------------------------------------------------------
@@ -248,12 +253,14 @@ class Authentication:
         now = self._now()
         user = attrs.evolve(user, password_hash=await self._hasher.hash(check_password(password)), updated_at=now)
         await self._users.update_user(user)
+        self._records.pop(f"user:{username}", None)
         await self._refresh.revoke_families_of(username, now)  # other logins end with the old password
         await self._event("password_changed", user=username, by=by)
         return user
 
     async def remove_user(self, username: str, *, by: str = "cli") -> None:
         await self._users.delete_user(username)
+        self._records.pop(f"user:{username}", None)
         await self._refresh.revoke_families_of(username, self._now())
         await self._event("user_removed", user=username, by=by)
 
@@ -290,6 +297,7 @@ class Authentication:
 
     async def revoke_key(self, key_id: str, *, by: str = "cli") -> ApiKey:
         key = await self._keys.revoke_api_key(_key_id(key_id) if key_id.startswith(KEY_PREFIX) else key_id, self._now())
+        self._records.pop(f"key:{key.id}", None)
         await self._event("api_key_revoked", key=key.id, by=by)
         return key
 
@@ -318,6 +326,39 @@ class Authentication:
             expires_in=policy.access_ttl,
             refresh_expires_in=policy.refresh_ttl,
         )
+
+    async def _cached_user(self, username: str) -> User | None:
+        hit = self._recall(f"user:{username}")
+        if isinstance(hit, User):
+            return hit
+        user = await self._find_user(username)
+        if user is not None:
+            self._remember(f"user:{username}", user)
+        return user
+
+    async def _cached_key(self, key_id: str) -> ApiKey | None:
+        hit = self._recall(f"key:{key_id}")
+        if isinstance(hit, ApiKey):
+            return hit
+        try:
+            key = await self._keys.get_api_key(key_id)
+        except NotFoundError:
+            return None
+        self._remember(f"key:{key_id}", key)
+        return key
+
+    def _recall(self, name: str) -> User | ApiKey | None:
+        entry = self._records.get(name)
+        if entry is None or self._monotonic() - entry[0] >= self.policy.record_cache_ttl:
+            return None
+        return entry[1]
+
+    def _remember(self, name: str, record: User | ApiKey) -> None:
+        if self.policy.record_cache_ttl <= 0:
+            return
+        if len(self._records) >= 10_000:
+            self._records.clear()
+        self._records[name] = (self._monotonic(), record)
 
     async def _find_user(self, username: str) -> User | None:
         try:

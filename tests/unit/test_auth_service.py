@@ -184,3 +184,29 @@ async def test_bad_user_input_is_named(env: Any) -> None:
 def test_roles_compare_by_strength() -> None:
     assert Role.ADMIN.allows(Role.TRADER) and Role.TRADER.allows(Role.VIEWER) and Role.VIEWER.allows(Role.PUBLIC)
     assert not Role.VIEWER.allows(Role.TRADER) and not Role.TRADER.allows(Role.ADMIN)
+
+
+async def test_another_process_sees_a_revocation_after_the_record_cache_ttl(env: Any) -> None:
+    """Two use cases on one store stand for two server workers: the one that revokes sees it at
+    once, the other within ``record_cache_ttl``."""
+    auth, clocks, _ = env
+    other = Authentication(
+        auth._users,
+        auth._keys,
+        auth._refresh,
+        auth._hasher,
+        auth._codec,
+        InMemoryEventBus(),
+        policy=AuthPolicy(record_cache_ttl=1.0),
+        now=clocks.now,
+        monotonic=clocks.monotonic,
+    )
+    _, text = await auth.create_key("ci", "viewer")
+    await other.authenticate_key(text)
+    await auth.revoke_key(text)
+    with pytest.raises(AuthenticationError):
+        await auth.authenticate_key(text)
+    await other.authenticate_key(text)  # still within the other's cache
+    clocks.advance(1.0)
+    with pytest.raises(AuthenticationError, match="revoked"):
+        await other.authenticate_key(text)
