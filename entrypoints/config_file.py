@@ -2,27 +2,30 @@
 
 Reading and parsing live in ``entrypoints.settings`` (the loader needs them); this module writes.
 
-``set_config_value`` edits YAML line by line so comments and the other lines stay as they are: it
-finds the key's line in the nested block mappings (``api:`` / ``  port: 8000``) and replaces its
-value (keeping an inline comment), or inserts the missing keys at the end of the deepest existing
-block. The result is parsed back and must equal the intended data; when it does not — flow
-mappings (``api: {port: 1}``), quoted keys, anchors, tabs... — the file is rewritten whole from
-the data, under a comment header saying so. JSON files are always rewritten (no comments to keep).
+``set_config_value`` edits YAML with a ruamel.yaml round trip, so comments, key order, quoting and
+indentation stay as the user wrote them; missing sections and keys are added. The result is parsed
+back with the loader's own parser and must equal the intended data; when it does not, the file is
+rewritten whole from the data, under a comment header saying so. JSON files are always rewritten (no
+comments to keep).
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import io
 import json
 import os
-import re
 import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Final
 
 import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError as RuamelYAMLError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from entrypoints.settings import COMMAND_LINE, parse_config_text, parse_value, settings_from_layers
 from gpt_trader_core.errors import ConfigurationError
@@ -31,7 +34,6 @@ __all__ = ["set_config_value"]
 
 _NEW_HEADER: Final = "# gpt-trader configuration; every key is documented in config/default.yaml.\n"
 _REWRITE_HEADER: Final = _NEW_HEADER + "# Rewritten whole by a settings change: its layout was too complex to edit.\n"
-_KEY_LINE: Final = re.compile(r"(?P<indent> *)(?P<key>[A-Za-z0-9_][\w-]*) *:(?P<rest>(?:\s.*)?)")
 
 
 def set_config_value(path: Path, dotted_key: str, raw_value: str) -> None:
@@ -93,90 +95,96 @@ def _parses_to(text: str, wanted: dict[str, Any]) -> bool:
         return False
 
 
-def _flow(value: Any) -> str | None:
-    """``value`` as a one-line YAML flow scalar/collection, or None if it needs several lines."""
-    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=1_000_000)
-    text = text.removesuffix("\n").removesuffix("\n...").strip()
-    return None if "\n" in text else text
+def _pyyaml_safe(value: Any) -> Any:
+    """``value`` with the strings PyYAML (the loader, YAML 1.1) would read back as something else
+    (``yes``, ``on``, ``1e3``...) double-quoted: ruamel.yaml writes YAML 1.2, where they are text."""
+    if isinstance(value, str):
+        try:
+            same = yaml.safe_load(value) == value
+        except yaml.YAMLError:
+            same = False
+        return value if same else DoubleQuotedScalarString(value)
+    if isinstance(value, list | tuple):
+        return [_pyyaml_safe(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _pyyaml_safe(item) for key, item in value.items()}
+    return value
 
 
-def _is_content(line: str) -> bool:
-    stripped = line.strip()
-    return bool(stripped) and not stripped.startswith("#") and stripped != "---"
+def _indentation(text: str) -> tuple[int, int]:
+    """(indent of the first nested key, indent of a list's dash below its key) as the file has them; 2 and 0
+    when it has none. ruamel.yaml's own guess takes a list's items for the mapping indentation."""
+    mapping: int | None = None
+    offset: int | None = None
+    previous_key_indent = 0
+    for line in text.splitlines():
+        stripped = line.lstrip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(line) - len(stripped)
+        if stripped.startswith("- "):
+            if offset is None:
+                offset = max(0, indent - previous_key_indent)
+            continue
+        if indent > 0 and mapping is None:  # the first nested key sets the style of the file
+            mapping = indent
+        previous_key_indent = indent
+    return mapping or 2, offset or 0
 
 
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" "))
+def _null(representer: Any, _data: None) -> Any:
+    return representer.represent_scalar("tag:yaml.org,2002:null", "null")
 
 
-def _block_end(lines: list[str], index: int) -> int:
-    """One past the last content line of the block opened by ``lines[index]`` (its deeper lines);
-    comments and blank lines after it are left out: they usually introduce the next key."""
-    end = index + 1
-    for j in range(index + 1, len(lines)):
-        if _is_content(lines[j]):
-            if _indent(lines[j]) <= _indent(lines[index]):
-                break
-            end = j + 1
-    return end
-
-
-def _split_comment(line: str) -> tuple[str, str]:
-    """``(line without its trailing comment, "   # comment" or "")``, using YAML's own scanner."""
-    try:
-        tokens = list(yaml.scan(line))
-    except yaml.YAMLError:
-        return line, ""
-    ends = [
-        t.end_mark.index
-        for t in tokens
-        if not isinstance(t, yaml.StreamEndToken | yaml.BlockEndToken | yaml.StreamStartToken)
-    ]
-    cut = max(ends, default=0)
-    tail = line[cut:].rstrip()  # keeps the spaces before "#" as the user aligned them
-    return (line[:cut].rstrip(), tail) if tail.lstrip().startswith("#") else (line.rstrip(), "")
+def _keeping_trailing_comment(old: Any, new: Any) -> Any:
+    """``new``, carrying the comment lines that follow ``old``'s last item when both are lists or both
+    mappings: ruamel.yaml keeps them on that item, so a plain replacement would drop them (and they
+    usually introduce the next key)."""
+    if isinstance(old, CommentedSeq) and isinstance(new, list) and old and new:
+        carried: CommentedSeq | CommentedMap = CommentedSeq(new)
+        comment = old.ca.items.get(len(old) - 1)
+        if comment is not None:
+            carried.ca.items[len(new) - 1] = comment
+        return carried
+    if isinstance(old, CommentedMap) and isinstance(new, dict) and old and new:
+        carried = CommentedMap(new)
+        comment = old.ca.items.get(next(reversed(old)))
+        if comment is not None:
+            carried.ca.items[next(reversed(carried))] = comment
+        return carried
+    return new
 
 
 def _edit_yaml(text: str, parts: list[str], value: Any) -> str | None:
-    """``text`` with the key set to ``value`` by line editing, or None if the layout is too complex."""
-    flow = _flow(value)
-    if flow is None:
+    """``text`` with the key set to ``value`` by a ruamel.yaml round trip (comments, order, quoting
+    and indentation kept), or None when the text does not hold a mapping it can edit."""
+    try:
+        document = YAML().load(text)
+    except RuamelYAMLError:
         return None
-    lines = text.splitlines()
-    start, end, parent_indent = 0, len(lines), -1
-    for depth, part in enumerate(parts):
-        child_indent: int | None = None
-        found: int | None = None
-        for i in range(start, end):
-            if not _is_content(lines[i]):
-                continue
-            if child_indent is None:
-                child_indent = _indent(lines[i])
-            if _indent(lines[i]) != child_indent:
-                continue  # a deeper line: it belongs to a sibling's block
-            match = _KEY_LINE.fullmatch(lines[i])
-            if match is None:
-                return None  # a list item, a quoted key, a flow collection...
-            if match["key"] == part:
-                found = i
-                break
-        if found is None:
-            if child_indent is None:  # an empty block (or file): indent by two below the parent
-                child_indent = parent_indent + 2 if parent_indent >= 0 else 0
-            new = [f"{' ' * (child_indent + 2 * k)}{p}:" for k, p in enumerate(parts[depth:])]
-            new[-1] += f" {flow}"
-            return "\n".join([*lines[:end], *new, *lines[end:]]) + "\n"
-        head, comment = _split_comment(lines[found])
-        value_text = head.split(":", 1)[1].strip()
-        block_end = _block_end(lines, found)
-        if depth == len(parts) - 1:
-            # Replace the value; drop the old value's own block lines (a block list or mapping).
-            key_line = f"{head.split(':', 1)[0]}: {flow}{comment}"
-            return "\n".join([*lines[:found], key_line, *lines[block_end:]]) + "\n"
-        if value_text:
-            return None  # `api: {port: 1}` or `api: 5`: not a block mapping to descend into
-        start, end, parent_indent = found + 1, block_end, _indent(lines[found])
-    return None
+    header = ""
+    if document is None:  # empty, or only comments (which a round trip of nothing would drop)
+        document, header = CommentedMap(), text if text.endswith("\n") else text + "\n"
+    if not isinstance(document, CommentedMap):
+        return None
+    node = document
+    for part in parts[:-1]:
+        if not isinstance(node.get(part), CommentedMap):
+            node[part] = CommentedMap()
+        node = node[part]
+    node[parts[-1]] = _keeping_trailing_comment(node.get(parts[-1]), _pyyaml_safe(value))
+    writer = YAML()
+    writer.preserve_quotes = True
+    writer.width = 4096  # never fold a long value onto a second line
+    mapping, offset = _indentation(text)
+    writer.indent(mapping=mapping, sequence=offset + 2, offset=offset)  # the item follows "- "
+    writer.representer.add_representer(type(None), _null)  # `null` as written, not an empty value
+    out = io.StringIO()
+    try:
+        writer.dump(document, out)
+    except RuamelYAMLError:
+        return None
+    return header + out.getvalue()
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -112,9 +112,9 @@ def _broker_factory() -> Any:
 
 
 def _system_probe(data_dir: str) -> SystemProbe:
-    from adapters.monitor.system import ProcSystemProbe
+    from adapters.monitor.system import PsutilSystemProbe
 
-    return ProcSystemProbe(Path(data_dir).expanduser())
+    return PsutilSystemProbe(Path(data_dir).expanduser())
 
 
 def backtest_defaults(settings: Any) -> BacktestConfig:
@@ -183,6 +183,7 @@ def _auth_policy(auth: Any) -> Any:
         max_failures=auth.max_failed_logins,
         failure_window=auth.failed_login_window,
         lockout=auth.lockout_seconds,
+        record_cache_ttl=auth.record_cache_ttl,
     )
 
 
@@ -219,7 +220,7 @@ class Adapters(containers.DeclarativeContainer):
         workers=settings.provided.executor.workers,
         scheduler_address=settings.provided.executor.scheduler_address,
     )
-    # monitoring: machine and process utilisation (Linux /proc, stdlib fallback)
+    # monitoring: machine and process utilisation (psutil)
     system_probe = providers.Singleton(_system_probe, data_dir=settings.provided.system.data_dir)
     # auth: Argon2id password hashing and the JWT codec (secret from settings or the 0600 file)
     password_hasher = providers.Singleton(_password_hasher)

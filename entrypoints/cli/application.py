@@ -1,20 +1,28 @@
-"""The Cleo application: lazily loaded commands, global --config/--set, one-line errors."""
+"""The Cleo application: lazily loaded commands, global --config/--set, one-line errors, negative
+numbers as values, help for command groups, NO_COLOR."""
 
 from __future__ import annotations
 
 import importlib
+import os
+import re
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from cleo.application import Application
 from cleo.commands.command import Command
 from cleo.exceptions import CleoError
+from cleo.io.inputs.argument import Argument
 from cleo.io.inputs.argv_input import ArgvInput
 from cleo.io.inputs.definition import Definition
+from cleo.io.inputs.input import Input
 from cleo.io.inputs.option import Option
 from cleo.io.io import IO
+from cleo.io.outputs.output import Output
 from cleo.loaders.factory_command_loader import FactoryCommandLoader
 
+from entrypoints.cli.base import AppCommand, ContainerFactory
 from gpt_trader_core import __version__
 from gpt_trader_core.errors import GptTraderError
 
@@ -51,19 +59,89 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def _factory(target: str) -> Callable[[], Command]:
+#: A negative number (``-100``, ``-0.5``, ``-1e-3``): a value, never an option (no option is a digit).
+_NEGATIVE_NUMBER = re.compile(r"-(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+class ArgvWithNegativeNumbers(ArgvInput):
+    """Cleo's argv parsing, except that a negative number is a value: ``--cash -100`` gives the option
+    ``-100`` and ``config set api.port -1`` the argument ``-1`` (Cleo reads both as unknown options)."""
+
+    @classmethod
+    def adopt(cls, source: ArgvInput) -> ArgvWithNegativeNumbers:
+        """The same tokens, stream and interactivity (e.g. the ``StringInput`` of Cleo's testers)."""
+        adopted = cls([source.script_name or "gpt-trader", *source._tokens])
+        if source.stream is not None:
+            adopted.set_stream(source.stream)
+        adopted._interactive = source._interactive
+        return adopted
+
+    def _parse_short_option(self, token: str) -> None:
+        if _NEGATIVE_NUMBER.fullmatch(token):
+            self._parse_argument(token)
+        else:
+            super()._parse_short_option(token)
+
+    def _add_long_option(self, name: str, value: Any) -> None:
+        takes_a_value = self._definition.has_option(name) and self._definition.option(name).accepts_value()
+        if value in ("", None) and takes_a_value and self._parsed and _NEGATIVE_NUMBER.fullmatch(self._parsed[0]):
+            value = self._parsed.pop(0)
+        super()._add_long_option(name, value)
+
+
+def _factory(target: str, container_factory: ContainerFactory | None) -> Callable[[], Command]:
     def create() -> Command:
         module, _, name = target.partition(":")
-        command: Command = getattr(importlib.import_module(module), name)()
+        cls = getattr(importlib.import_module(module), name)
+        command: Command = cls(container_factory) if issubclass(cls, AppCommand) else cls()
         return command
 
     return create
 
 
 class GptTraderApplication(Application):
-    def __init__(self) -> None:
+    """``container_factory`` builds every command's container (default: the production graph); tests
+    pass one that builds the graph on in-memory adapters and run commands in-process."""
+
+    def __init__(self, container_factory: ContainerFactory | None = None) -> None:
         super().__init__("gpt-trader", __version__)
-        self.set_command_loader(FactoryCommandLoader({name: _factory(t) for name, t in COMMANDS.items()}))
+        self.set_command_loader(
+            FactoryCommandLoader({name: _factory(t, container_factory) for name, t in COMMANDS.items()})
+        )
+
+    def create_io(
+        self, input: Input | None = None, output: Output | None = None, error_output: Output | None = None
+    ) -> IO:
+        if input is None:
+            input = ArgvWithNegativeNumbers()
+            input.set_stream(sys.stdin)
+        elif isinstance(input, ArgvInput) and not isinstance(input, ArgvWithNegativeNumbers):
+            input = ArgvWithNegativeNumbers.adopt(input)
+        return super().create_io(input, output, error_output)
+
+    def _configure_io(self, io: IO) -> None:
+        super()._configure_io(io)
+        # https://no-color.org: a non-empty NO_COLOR turns colours off; --ansi still forces them.
+        if os.environ.get("NO_COLOR") and not io.input.has_parameter_option("--ansi", True):
+            io.decorated(False)
+
+    def _group(self, io: IO) -> str | None:
+        """The command group asked about by ``GROUP``, ``GROUP --help`` or ``help GROUP`` (a name that
+        only prefixes commands, such as ``config``), else ``None``."""
+        if not isinstance(io.input, ArgvInput):
+            return None
+        probe = ArgvWithNegativeNumbers.adopt(io.input)
+        definition = Definition([*self.definition.options, Argument("command", required=False)])
+        definition.add_argument(Argument("name", required=False))
+        try:
+            probe.bind(definition)
+        except CleoError:  # a sub-command's own options: not a question about a group
+            return None
+        command, name = probe.argument("command"), probe.argument("name")
+        asked = name if command == "help" else (command if name is None else None)
+        if asked is None or self.has(asked):
+            return None
+        return asked if any(key.startswith(f"{asked} ") for key in COMMANDS) else None
 
     @property
     def _default_definition(self) -> Definition:
@@ -91,7 +169,11 @@ class GptTraderApplication(Application):
     def _run(self, io: IO) -> int:
         # `gpt-trader --help` with no command lists the commands (Cleo would describe `list` itself).
         if io.input.has_parameter_option(["--help", "-h"], True) and io.input.first_argument is None:
-            io.set_input(ArgvInput(["gpt-trader", "list"]))
+            io.set_input(ArgvWithNegativeNumbers(["gpt-trader", "list"]))
+        # `config`, `config --help`, `help config`: the group's sub-commands (Cleo: "does not exist").
+        group = self._group(io)
+        if group is not None:
+            io.set_input(ArgvWithNegativeNumbers(["gpt-trader", "list", group]))
         try:
             code: int = super()._run(io)
         except KeyboardInterrupt:  # Cleo would report a plain 1
@@ -100,6 +182,8 @@ class GptTraderApplication(Application):
         return code
 
     def _run_command(self, command: Command, io: IO) -> int:
+        if isinstance(io.input, ArgvInput) and not isinstance(io.input, ArgvWithNegativeNumbers):
+            io.set_input(ArgvWithNegativeNumbers.adopt(io.input))  # Cleo rebuilds it for "group verb" names
         try:
             code: int = super()._run_command(command, io)
             return code

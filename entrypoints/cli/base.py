@@ -1,40 +1,89 @@
-"""What every command shares: settings from --config/--set, the container, output formats."""
+"""What every command shares: settings from --config/--set, the container, output formats, colours."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from cleo.commands.command import Command
+from cleo.io.io import IO
 
-from gpt_trader_core.errors import InvalidParameterError
+from gpt_trader_core.errors import ConfigurationError, InvalidParameterError
+
+if TYPE_CHECKING:  # the container imports the use cases: not needed for --help
+    from entrypoints.container import Container
+    from entrypoints.settings import LoadedSettings, Settings
 
 T = TypeVar("T")
 
+#: Builds the application graph for a command: ``(settings, executor kind or None) -> Container``.
+ContainerFactory = Callable[["Settings", "str | None"], "Container"]
+
+#: Every ``--format`` a command may offer; ``cli.default_format`` is one of them.
+OUTPUT_FORMATS = ("table", "json", "csv")
+
+
+def build_default_container(settings: Settings, executor: str | None) -> Container:
+    """The production graph: adapters chosen from ``settings``."""
+    from entrypoints.container import build_container
+
+    return build_container(settings, executor=executor)
+
 
 class AppCommand(Command):
-    """A command that runs against the application container."""
+    """A command that runs against the application container.
+
+    ``container_factory`` is the seam for tests: Cleo's ``CommandTester``/``ApplicationTester`` run
+    any command in-process on a graph of in-memory adapters (``GptTraderApplication`` hands its
+    factory to every command it creates).
+    """
 
     #: Executor for CPU work: one job from a terminal runs in-process.
-    executor = "inline"
+    executor: str | None = "inline"
+
+    def __init__(self, container_factory: ContainerFactory | None = None) -> None:
+        super().__init__()
+        self.container_factory: ContainerFactory = container_factory or build_default_container
+        self._loaded: LoadedSettings | None = None
 
     def settings_overrides(self) -> list[str]:
         """Extra ``key=value`` settings a command derives from its own options (e.g. --data-dir)."""
         return []
 
-    def load_settings(self) -> Any:
-        from entrypoints.settings import load_settings
+    def load_settings(self) -> LoadedSettings:
+        """The settings of this run (loaded once): file, environment, --set and the command's options."""
+        if self._loaded is None:
+            from entrypoints.settings import load_settings
 
-        overrides = list(self.option("set") or []) + self.settings_overrides()
-        return load_settings(config_path=self.option("config"), overrides=overrides)
+            overrides = list(self.option("set") or []) + self.settings_overrides()
+            self._loaded = load_settings(config_path=self.option("config"), overrides=overrides)
+        return self._loaded
 
-    def run_with_container(self, work: Callable[[Any], Awaitable[T]]) -> T:
+    def execute(self, io: IO) -> int:
+        self._io = io  # as Cleo's execute does: the colour setting needs the options before handle()
+        self._apply_colour_setting(io)
+        code: int = super().execute(io)
+        return code
+
+    def _apply_colour_setting(self, io: IO) -> None:
+        """``cli.color_output: false`` turns colours off, unless ``--ansi`` asks for them explicitly."""
+        if io.input.has_parameter_option("--ansi", True):
+            return
+        try:
+            colour = self.load_settings().settings.cli.color_output
+        except ConfigurationError:
+            # Reported by the command itself when it needs its settings; `config set` must still be
+            # able to repair a broken file, so a bad configuration never stops a command here.
+            return
+        if not colour:
+            io.decorated(False)
+
+    def run_with_container(self, work: Callable[[Container], Awaitable[T]]) -> T:
         """Build the container, start its resources, run ``work(container)``, shut everything down."""
-        from entrypoints.container import build_container, start_resources, stop_resources
+        from entrypoints.container import start_resources, stop_resources
 
-        loaded = self.load_settings()
-        container = build_container(loaded.settings, executor=self.executor)
+        container = self.container_factory(self.load_settings().settings, self.executor)
 
         async def main() -> T:
             await start_resources(container)
@@ -45,9 +94,15 @@ class AppCommand(Command):
 
         return asyncio.run(main())
 
-    def output_format(self, default: str = "table") -> str:
-        fmt = (self.option("format") or default).lower()
-        if fmt not in ("table", "json", "csv"):
+    def output_format(self, default: str | None = None, *, choices: Sequence[str] = OUTPUT_FORMATS) -> str:
+        """``--format``, else ``default``, else ``cli.default_format`` when this command offers it
+        (``choices``), else ``table``."""
+        fmt = self.option("format")
+        if fmt is None:
+            fmt = default or self.load_settings().settings.cli.default_format
+            return fmt if fmt in choices else "table"
+        fmt = fmt.lower()
+        if fmt not in OUTPUT_FORMATS:
             raise InvalidParameterError(f"--format must be table, json or csv, got {fmt!r}")
         return str(fmt)
 

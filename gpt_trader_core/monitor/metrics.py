@@ -1,13 +1,15 @@
-"""Counters, gauges and histograms with labels, rendered as Prometheus text or as a JSON-like snapshot.
+"""Counters, gauges and histograms with labels, and their values as a JSON-like snapshot.
 
 No global registry: the composition root creates one ``MetricsRegistry`` and hands it to whoever
 records (HTTP middleware, the monitoring loop). Updates never await, so within one event loop they are
-atomic; a lock guards child creation and histogram updates so worker threads may record too.
+atomic; a lock guards child creation and histogram updates so worker threads may record too. The core
+holds values only: the Prometheus wire format is the HTTP edge's (``entrypoints.http.metrics``, with
+``prometheus_client``), built from ``snapshot()``.
 
     registry = MetricsRegistry()
     requests = registry.counter("http_requests_total", "HTTP requests", ("method", "status"))
     requests.labels(method="GET", status=200).inc()
-    registry.to_prometheus()   # '# HELP http_requests_total HTTP requests\\n# TYPE ...'
+    registry.snapshot()   # {'http_requests_total': {'type': 'counter', 'help': ..., 'samples': [...]}}
 """
 
 from __future__ import annotations
@@ -22,48 +24,19 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 __all__ = [
     "DEFAULT_BUCKETS",
-    "PROMETHEUS_CONTENT_TYPE",
     "Counter",
     "Gauge",
     "Histogram",
     "MetricsRegistry",
-    "escape_help",
-    "escape_label_value",
-    "format_value",
 ]
 
 #: Latency buckets in seconds (upper bounds; ``+Inf`` is implied), as in the Prometheus clients.
 DEFAULT_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-#: The content type of the text exposition format.
-PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-
 _METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 
 LabelValue = str | int | float
-
-
-def escape_label_value(value: str) -> str:
-    """Backslash, double quote and line feed escaped, as the text format requires inside ``"..."``."""
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def escape_help(text: str) -> str:
-    """Backslash and line feed escaped (a HELP line ends at the first real line feed)."""
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def format_value(value: float) -> str:
-    """A sample value: integers without a fraction, ``+Inf``/``-Inf``/``NaN`` spelled as Prometheus does,
-    other floats in their shortest round-trip form."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if float(value).is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(float(value))
 
 
 def _check_labels(names: Iterable[str], reserved: Sequence[str] = ()) -> tuple[str, ...]:
@@ -182,22 +155,6 @@ class _Family(abc.ABC, Generic[C]):
         with self._lock:
             self._children.clear()
 
-    def _render_labels(self, labels: dict[str, str], extra: tuple[str, str] | None = None) -> str:
-        pairs = [*labels.items(), *([extra] if extra else [])]
-        if not pairs:
-            return ""
-        return "{" + ",".join(f'{k}="{escape_label_value(v)}"' for k, v in pairs) + "}"
-
-    def render(self) -> list[str]:
-        lines = [f"# HELP {self.name} {escape_help(self.help)}", f"# TYPE {self.name} {self.kind}"]
-        for labels, child in self.children():
-            lines.extend(self._render_child(labels, child))
-        return lines
-
-    @abc.abstractmethod
-    def _render_child(self, labels: dict[str, str], child: C) -> list[str]:
-        """Implemented by each metric type."""
-
     def snapshot(self) -> dict[str, Any]:
         return {
             "type": self.kind,
@@ -215,9 +172,6 @@ V = TypeVar("V", _CounterChild, _GaugeChild)
 
 class _ValueFamily(_Family[V]):
     """A family whose children hold one value each."""
-
-    def _render_child(self, labels: dict[str, str], child: V) -> list[str]:
-        return [f"{self.name}{self._render_labels(labels)} {format_value(child.value)}"]
 
     def _snapshot_child(self, child: V) -> dict[str, Any]:
         return {"value": child.value}
@@ -274,18 +228,6 @@ class Histogram(_Family[_HistogramChild]):
         """Observe into the unlabelled histogram."""
         self.labels().observe(value)
 
-    def _render_child(self, labels: dict[str, str], child: _HistogramChild) -> list[str]:
-        with self._lock:
-            cumulative, total, count = child.cumulative(), child.sum, child.count
-        bounds = [repr(b) for b in self.buckets]
-        lines = [
-            f"{self.name}_bucket{self._render_labels(labels, ('le', le))} {n}"
-            for le, n in zip([*bounds, "+Inf"], cumulative, strict=True)
-        ]
-        lines.append(f"{self.name}_sum{self._render_labels(labels)} {format_value(total)}")
-        lines.append(f"{self.name}_count{self._render_labels(labels)} {count}")
-        return lines
-
     def _snapshot_child(self, child: _HistogramChild) -> dict[str, Any]:
         with self._lock:
             cumulative, total, count = child.cumulative(), child.sum, child.count
@@ -337,13 +279,6 @@ class MetricsRegistry:
 
     def __iter__(self) -> Iterator[Counter | Gauge | Histogram]:
         return iter(list(self._families.values()))
-
-    def to_prometheus(self) -> str:
-        """The text exposition format (version 0.0.4): HELP and TYPE per family, then its samples."""
-        lines: list[str] = []
-        for family in self:
-            lines.extend(family.render())
-        return "\n".join(lines) + "\n" if lines else ""
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """Every family as JSON-like data:

@@ -29,13 +29,12 @@ from gpt_trader_core.errors import ConfigurationError, InvalidParameterError
 from gpt_trader_core.ports import Executor
 from tests.adapters import _executor_jobs as jobs
 
-distributed = pytest.importorskip("distributed")
-
 KINDS = ["inline", "local", "dask"]
 
 
 @pytest.fixture(scope="module")
 def dask_cluster() -> Iterator[Any]:
+    distributed = pytest.importorskip("distributed")  # only the tests on a Dask cluster need the dask extra
     with distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
@@ -265,6 +264,8 @@ async def test_dask_workers_come_from_the_scheduler(dask_cluster: Any) -> None:
 
 
 async def test_dask_leaves_a_given_client_open(dask_cluster: Any) -> None:
+    import distributed
+
     async with distributed.Client(dask_cluster.scheduler_address, asynchronous=True, set_as_default=False) as client:
         executor = DaskExecutor(client=client)
         assert await executor.map(jobs.square, [1, 2, 3]) == [1, 4, 9]
@@ -274,6 +275,8 @@ async def test_dask_leaves_a_given_client_open(dask_cluster: Any) -> None:
 
 
 async def test_dask_accepts_a_synchronous_client(dask_cluster: Any) -> None:
+    import distributed
+
     client = await asyncio.to_thread(distributed.Client, dask_cluster.scheduler_address, set_as_default=False)
     try:
         executor = DaskExecutor(client=client)
@@ -286,6 +289,7 @@ async def test_dask_accepts_a_synchronous_client(dask_cluster: Any) -> None:
 
 
 async def test_dask_unreachable_scheduler_is_a_clear_configuration_error() -> None:
+    pytest.importorskip("distributed")
     with socket.socket() as sock:  # bound, never listening: connections are refused
         sock.bind(("127.0.0.1", 0))
         address = f"tcp://127.0.0.1:{sock.getsockname()[1]}"
@@ -318,6 +322,7 @@ async def test_dask_close_fails_the_jobs_in_flight_with_executor_closed(dask_clu
 
 
 async def test_dask_without_an_address_runs_a_private_local_cluster() -> None:
+    pytest.importorskip("distributed")
     import dask
 
     with dask.config.set({"scheduler-address": None}):

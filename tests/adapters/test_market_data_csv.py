@@ -22,8 +22,13 @@ from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.errors import DataSourceError, InvalidDataError, InvalidParameterError
 from gpt_trader_core.ports import MarketData
 
-backtesting = pytest.importorskip("backtesting")
-BACKTESTING_DATA = Path(os.path.dirname(backtesting.__file__)) / "test"
+
+@pytest.fixture(scope="module")
+def backtesting_data() -> Path:
+    """The data files backtesting.py ships: only the tests on them need that package."""
+    backtesting = pytest.importorskip("backtesting")
+    return Path(os.path.dirname(backtesting.__file__)) / "test"
+
 
 ROWS = [
     ("2024-01-02", 10.0, 11.0, 9.5, 10.5, 1000),
@@ -281,11 +286,11 @@ def test_changed_files_are_read_again(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("symbol", ["GOOG", "EURUSD"])
-def test_backtesting_py_files_match_pandas(symbol: str) -> None:
-    frame = pd.read_csv(BACKTESTING_DATA / f"{symbol}.csv", index_col=0, parse_dates=True)
+def test_backtesting_py_files_match_pandas(symbol: str, backtesting_data: Path) -> None:
+    frame = pd.read_csv(backtesting_data / f"{symbol}.csv", index_col=0, parse_dates=True)
     timeframe = "1d" if symbol == "GOOG" else "1h"
 
-    bars = CsvMarketData(BACKTESTING_DATA).history(symbol, timeframe=timeframe)
+    bars = CsvMarketData(backtesting_data).history(symbol, timeframe=timeframe)
 
     assert len(bars) == len(frame)
     assert np.array_equal(bars.timestamps, frame.index.to_numpy(dtype="datetime64[ns]"))
@@ -293,15 +298,15 @@ def test_backtesting_py_files_match_pandas(symbol: str) -> None:
         assert np.array_equal(getattr(bars, column.lower()), frame[column].to_numpy(dtype=float)), column
 
 
-def test_eurusd_daily_aggregation_matches_pandas_resample() -> None:
-    frame = pd.read_csv(BACKTESTING_DATA / "EURUSD.csv", index_col=0, parse_dates=True)
+def test_eurusd_daily_aggregation_matches_pandas_resample(backtesting_data: Path) -> None:
+    frame = pd.read_csv(backtesting_data / "EURUSD.csv", index_col=0, parse_dates=True)
     expected = (
         frame.resample("1D")
         .agg({"Open": "first", "High": "max", "Low": "min", "Close": "last", "Volume": "sum"})
         .dropna()
     )
 
-    bars = CsvMarketData(BACKTESTING_DATA).history("EURUSD", "2017-05-01", "2017-12-31", "1d")
+    bars = CsvMarketData(backtesting_data).history("EURUSD", "2017-05-01", "2017-12-31", "1d")
 
     expected = expected.loc["2017-05-01":"2017-12-31"]
     assert np.array_equal(bars.timestamps, expected.index.to_numpy(dtype="datetime64[ns]"))
@@ -309,8 +314,8 @@ def test_eurusd_daily_aggregation_matches_pandas_resample() -> None:
         assert np.array_equal(getattr(bars, column.lower()), expected[column].to_numpy(dtype=float)), column
 
 
-def test_monthly_file_is_served_as_1mo() -> None:
-    bars = CsvMarketData(BACKTESTING_DATA).history("BTCUSD", timeframe="1mo")
+def test_monthly_file_is_served_as_1mo(backtesting_data: Path) -> None:
+    bars = CsvMarketData(backtesting_data).history("BTCUSD", timeframe="1mo")
     assert bars.timeframe == "1mo" and len(bars) > 100
 
 

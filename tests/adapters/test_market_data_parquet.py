@@ -19,8 +19,13 @@ from gpt_trader_core.data.resample import resample
 from gpt_trader_core.errors import DataSourceError, InvalidDataError
 from gpt_trader_core.ports import MarketData
 
-backtesting = pytest.importorskip("backtesting")
-BACKTESTING_DATA = Path(os.path.dirname(backtesting.__file__)) / "test"
+
+@pytest.fixture(scope="module")
+def backtesting_data() -> Path:
+    """The data files backtesting.py ships: only the tests on them need that package."""
+    backtesting = pytest.importorskip("backtesting")
+    return Path(os.path.dirname(backtesting.__file__)) / "test"
+
 
 DAYS = ["2024-01-02", "2024-01-03", "2024-01-04"]
 PRICES = {
@@ -122,8 +127,8 @@ def test_separate_date_and_time_columns(tmp_path: Path) -> None:
         ]
 
 
-def test_hourly_file_aggregates_to_daily(tmp_path: Path) -> None:
-    frame = pd.read_csv(BACKTESTING_DATA / "EURUSD.csv", index_col=0, parse_dates=True)
+def test_hourly_file_aggregates_to_daily(tmp_path: Path, backtesting_data: Path) -> None:
+    frame = pd.read_csv(backtesting_data / "EURUSD.csv", index_col=0, parse_dates=True)
     frame.to_parquet(tmp_path / "EURUSD.parquet")
     source = ParquetMarketData(tmp_path)
 
@@ -135,11 +140,11 @@ def test_hourly_file_aggregates_to_daily(tmp_path: Path) -> None:
     assert np.array_equal(daily.close, expected.close) and np.array_equal(daily.volume, expected.volume)
 
 
-def test_goog_via_parquet_equals_goog_via_csv(tmp_path: Path) -> None:
-    pd.read_csv(BACKTESTING_DATA / "GOOG.csv", index_col=0, parse_dates=True).to_parquet(tmp_path / "GOOG.parquet")
+def test_goog_via_parquet_equals_goog_via_csv(tmp_path: Path, backtesting_data: Path) -> None:
+    pd.read_csv(backtesting_data / "GOOG.csv", index_col=0, parse_dates=True).to_parquet(tmp_path / "GOOG.parquet")
 
     via_parquet = ParquetMarketData(tmp_path).history("GOOG")
-    via_csv = CsvMarketData(BACKTESTING_DATA).history("GOOG")
+    via_csv = CsvMarketData(backtesting_data).history("GOOG")
 
     assert via_parquet.fingerprint() == via_csv.fingerprint()
 

@@ -17,8 +17,6 @@ from gpt_trader_core.services.backtest import MarketHistory
 from gpt_trader_core.services.optimization import Optimizer, OptimizeRequest
 from gpt_trader_core.strategy import REGISTRY
 
-distributed = pytest.importorskip("distributed")
-
 REQUESTS = {
     "grid": OptimizeRequest(
         "EQV",
@@ -37,6 +35,7 @@ REQUESTS = {
 
 @pytest.fixture(scope="module")
 def dask_cluster() -> Iterator[Any]:
+    distributed = pytest.importorskip("distributed")  # only the tests on a Dask cluster need the dask extra
     with distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,

@@ -1,24 +1,28 @@
-"""``ProcSystemProbe`` against this machine's real /proc, against a fake /proc, and without one."""
+"""``PsutilSystemProbe`` on this machine, cross-checked against Linux's /proc where there is one, and
+its CPU arithmetic on scripted CPU times."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import time
+from collections import namedtuple
+from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
-from adapters.monitor.system import ProcSystemProbe
+from adapters.monitor.system import PsutilSystemProbe
 from gpt_trader_core.monitor import SystemProbe, sample_system
 
-linux_only = pytest.mark.skipif(not Path("/proc/stat").exists(), reason="needs Linux /proc")
+linux_only = pytest.mark.skipif(not Path("/proc/meminfo").exists(), reason="needs Linux /proc")
+
+CpuTimes = namedtuple("CpuTimes", "user nice system idle iowait irq softirq steal guest guest_nice")
 
 
-@linux_only
 async def test_real_readings_are_percentages_and_a_positive_rss(tmp_path: Path) -> None:
-    probe = ProcSystemProbe(tmp_path)
+    probe = PsutilSystemProbe(tmp_path)
     assert isinstance(probe, SystemProbe)
     started = time.perf_counter()
     metrics = await sample_system(probe)
@@ -34,44 +38,45 @@ async def test_real_readings_are_percentages_and_a_positive_rss(tmp_path: Path) 
 
 
 @linux_only
-async def test_real_readings_agree_with_psutil(tmp_path: Path) -> None:
-    psutil = pytest.importorskip("psutil")  # not a dependency: only a cross-check where installed
-    probe = ProcSystemProbe(tmp_path)
-    assert await probe.memory_percent() == pytest.approx(psutil.virtual_memory().percent, abs=2.0)
-    assert await probe.disk_percent() == pytest.approx(psutil.disk_usage(str(tmp_path)).percent, abs=0.5)
+async def test_real_readings_agree_with_proc(tmp_path: Path) -> None:
+    probe = PsutilSystemProbe(tmp_path)
+    info = {line.split(":")[0]: int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()}
+    from_proc = 100.0 * (1 - info["MemAvailable"] / info["MemTotal"])
+    assert await probe.memory_percent() == pytest.approx(from_proc, abs=2.0)
+    stats = os.statvfs(tmp_path)
+    used = (stats.f_blocks - stats.f_bfree) * stats.f_frsize
+    assert await probe.disk_percent() == pytest.approx(100.0 * used / (used + stats.f_bavail * stats.f_frsize), abs=0.5)
+    resident_pages = int(Path("/proc/self/statm").read_text().split()[1])
     rss = await probe.process_rss_mb()
-    assert rss == pytest.approx(psutil.Process().memory_info().rss / 2**20, rel=0.2)
+    assert rss == pytest.approx(resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20, rel=0.2)
 
 
-def _fake_proc(root: Path, *, busy: int, idle: int) -> None:
-    (root / "self").mkdir(parents=True, exist_ok=True)
-    # user nice system idle iowait irq softirq steal guest guest_nice
-    (root / "stat").write_text(f"cpu  {busy} 0 0 {idle} 0 0 0 0 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\nintr 1\n")
-    (root / "meminfo").write_text(
-        "MemTotal:       16000000 kB\nMemFree:         1000000 kB\n"
-        "MemAvailable:    4000000 kB\nHugePages_Total:       0\n"
+def _scripted(*readings: CpuTimes) -> Iterator[CpuTimes]:
+    yield from readings
+    while True:
+        yield readings[-1]
+
+
+async def test_cpu_is_the_busy_share_since_the_previous_reading(tmp_path: Path) -> None:
+    # guest time is part of user time already; idle and iowait are not busy
+    readings = _scripted(
+        CpuTimes(10, 0, 0, 90, 0, 0, 0, 0, 5, 0),
+        CpuTimes(10, 0, 0, 90, 0, 0, 0, 0, 5, 0),  # nothing moved between the two first readings
+        CpuTimes(13, 0, 0, 90.5, 0.5, 0, 0, 0, 7, 0),  # 3 busy of 4 seconds
     )
-    (root / "self" / "statm").write_text("50000 2560 300 10 0 400 0\n")
-
-
-async def test_readings_from_a_fake_proc(tmp_path: Path) -> None:
-    proc = tmp_path / "proc"
-    _fake_proc(proc, busy=1000, idle=9000)
-    probe = ProcSystemProbe(tmp_path / "data" / "not" / "yet", proc=proc, min_interval=0.01)
-    assert await probe.cpu_percent() == 0.0  # nothing moved between the two first readings
-    _fake_proc(proc, busy=1300, idle=9100)  # 300 busy of 400 jiffies
+    probe = PsutilSystemProbe(tmp_path / "data" / "not" / "yet", min_interval=0.01, cpu_times=lambda: next(readings))
+    assert await probe.cpu_percent() == 0.0
     await asyncio.sleep(0.02)
     assert await probe.cpu_percent() == pytest.approx(75.0)
-    assert await probe.memory_percent() == pytest.approx(75.0)  # 1 - 4/16
-    assert await probe.process_rss_mb() == pytest.approx(2560 * os.sysconf("SC_PAGE_SIZE") / 2**20)
     disk = await probe.disk_percent()  # the data dir does not exist yet: its nearest parent's file system
     assert disk is not None and 0.0 <= disk <= 100.0
 
 
-async def test_without_proc_cpu_and_memory_are_unknown_and_rss_falls_back(tmp_path: Path) -> None:
-    probe = ProcSystemProbe(tmp_path, proc=tmp_path / "no-proc")
+async def test_a_reading_the_platform_refuses_is_unknown(tmp_path: Path) -> None:
+    def refused() -> CpuTimes:
+        raise psutil.AccessDenied()
+
+    probe = PsutilSystemProbe(tmp_path, cpu_times=refused)
     metrics = await sample_system(probe)
-    assert metrics.cpu_percent is None and metrics.memory_percent is None
-    assert metrics.disk_percent is not None
-    if sys.platform != "win32":
-        assert metrics.process_rss_mb is not None and metrics.process_rss_mb > 1.0  # peak RSS from getrusage
+    assert metrics.cpu_percent is None
+    assert metrics.memory_percent is not None and metrics.disk_percent is not None

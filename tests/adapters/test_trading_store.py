@@ -647,8 +647,10 @@ def test_codec_trading_rows_round_trip_exactly(
 ) -> None:
     assert same(_codec.session_from_row(_codec.session_row(session)), signless(session))
     assert same([_codec.order_from_row(row) for row in _codec.order_rows(orders)], [signless(o) for o in orders])
-    first = list({f.fill_id: f for f in reversed(fills)}.values())[::-1]  # the first fill of an id
-    assert same([_codec.fill_from_row(row) for row in _codec.fill_rows(fills)], [signless(f) for f in first])
+    first: dict[str, Fill] = {}
+    for f in fills:  # the first fill of an id, in the order ids first appear
+        first.setdefault(f.fill_id, f)
+    assert same([_codec.fill_from_row(row) for row in _codec.fill_rows(fills)], [signless(f) for f in first.values()])
 
 
 # -- SQLite only: schema, migration, durability --------------------------------------------------------

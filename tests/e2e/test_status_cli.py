@@ -1,9 +1,8 @@
-"""`gpt-trader status` in an isolated home, and a real `gpt-trader serve --mode api` whose `/metrics`
-counts the requests it answered."""
+"""A real `gpt-trader serve --mode api` whose `/metrics` counts the requests it answered (`status` itself is
+tested in-process in tests/cli/test_status.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 import subprocess
@@ -14,63 +13,10 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from adapters.state.sqlite import SqliteStateStore
-from gpt_trader_core.domain.records import Execution, ExecutionStatus
 from tests.e2e.conftest import GPT_TRADER, free_port
-from tests.unit.test_monitor import parse_prometheus, sample
+from tests.unit.test_prometheus_exposition import parse_prometheus, sample
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
-
-
-def _seed_execution(home: Path) -> None:
-    async def seed() -> None:
-        store = SqliteStateStore.from_url(f"sqlite:///{home / '.gpt-trader' / 'state.db'}")
-        await store.open()
-        try:
-            await store.add_execution(
-                Execution(
-                    id="ex_seeded", kind="workflow", name="nightly", status=ExecutionStatus.SUCCEEDED, progress=1.0
-                )
-            )
-        finally:
-            await store.close()
-
-    asyncio.run(seed())
-
-
-def test_status_json_without_a_server(cli: Cli, isolated_env: dict[str, str]) -> None:
-    home = Path(isolated_env["HOME"])
-    _seed_execution(home)
-    proc = cli("status", "--format", "json")
-    assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout)
-    system = data["system"]
-    assert system["data_dir"] == str(home / ".gpt-trader") and system["config_file"] is None
-    assert system["market_data"] == {"source": "synthetic", "synthetic": True, "label": "SYNTHETIC (seed=0)"}
-    assert data["status"] == "ok"
-    assert {c["name"]: c["ok"] for c in data["components"]} == {"state_store": True, "cache": True, "executor": True}
-    assert all(c["latency_ms"] >= 0 for c in data["components"])
-    assert [(e["id"], e["status"]) for e in data["executions"]] == [("ex_seeded", "succeeded")]
-    metrics = data["metrics"]
-    for key in ("cpu_percent", "memory_percent", "disk_percent"):
-        assert 0 <= metrics[key] <= 100
-    assert metrics["process_rss_mb"] > 0 and metrics["loop_lag_ms"] >= 0
-    assert isinstance(data["alerts"], list)
-    assert data.get("sessions", []) == [] and "sessions_error" not in data  # none started: an empty section
-
-
-def test_status_table_says_synthetic(cli: Cli) -> None:
-    proc = cli("status")
-    assert proc.returncode == 0, proc.stderr
-    for text in (
-        "SYNTHETIC (seed=0)",
-        "SYNTHETIC DATA",
-        "Components (ok)",
-        "state_store",
-        "Recent executions",
-        "Alerts",
-    ):
-        assert text in proc.stdout, text
 
 
 def _get(url: str) -> tuple[int, str, str]:

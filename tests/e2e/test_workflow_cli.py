@@ -1,4 +1,6 @@
-"""`gpt-trader workflow ...` end to end: real processes sharing the default SQLite state store."""
+"""`gpt-trader workflow ...` end to end where processes matter: detached (--async) runs, cancellation from
+another process, a killed runner. Real processes sharing the default SQLite state store; the rest of
+the workflow commands is tested in-process in tests/cli/test_workflow.py."""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ import sqlite3
 import subprocess
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -71,39 +72,6 @@ def wait_for_exit(pid: int, timeout: float) -> None:
     raise AssertionError(f"process {pid} still runs after {timeout} s")
 
 
-def test_list_shows_workflows_steps_and_inputs(cli: Cli) -> None:
-    proc = cli("workflow", "list")
-    assert proc.returncode == 0, proc.stderr
-    assert "simple_backtest" in proc.stdout and "strategy_optimization" in proc.stdout
-    assert "data → analyze ∥ select → backtest" in proc.stdout
-    data = json.loads(cli("workflow", "list", "--format", "json").stdout)
-    assert [w["name"] for w in data["workflows"]] == [
-        "simple_backtest",
-        "multi_strategy_ensemble",
-        "strategy_optimization",
-        "risk_managed_live_trading",
-        "adaptive_strategy_selection",
-        "real_time_monitoring",
-    ]
-    assert data["executions"] == []
-
-
-def test_execute_prints_progress_then_the_report_and_is_listed_afterwards(cli: Cli) -> None:
-    proc = cli("workflow", "execute", "simple_backtest", *RANGE, "-p", "symbol=MSFT")
-    assert proc.returncode == 0, proc.stderr
-    out = proc.stdout
-    for line in ("▶ data started", "✓ data finished in", "▶ select started", "✓ backtest finished in"):
-        assert line in out, out
-    assert out.index("▶ data started") < out.index("▶ analyze started") < out.index("✓ backtest finished")
-    assert ": succeeded" in out and "SYNTHETIC DATA" in out and "record_id: bt_" in out
-    # A new process (the application "restarted") lists the stored execution.
-    listed = json.loads(cli("workflow", "list", "--format", "json").stdout)["executions"]
-    assert [(e["name"], e["status"], e["params"]["symbol"]) for e in listed] == [
-        ("simple_backtest", "succeeded", "MSFT")
-    ]
-    assert listed[0]["result"]["report"]["backtest"]["record_id"].startswith("bt_")
-
-
 def test_async_returns_at_once_and_status_follows_it_to_success(cli: Cli) -> None:
     started = time.monotonic()
     execution_id = start_async(cli, "multi_strategy_ensemble", *RANGE, "--executor", "inline")
@@ -158,22 +126,3 @@ def test_a_killed_runner_is_reported_interrupted_after_a_restart(cli: Cli) -> No
     assert listed[execution_id]["error"] == "interrupted: the process stopped while this execution was running"
     # No step is left pending or running: the stored state is consistent.
     assert set(step_status(listed[execution_id]).values()) <= {"succeeded", "cancelled", "not_run"}
-
-
-BAD_INPUT = [
-    (("execute", "nope"), 1, "unknown workflow 'nope'; available: simple_backtest, multi_strategy_ensemble"),
-    (("execute", "simple_backtest", "-p", "speed=3"), 1, "unknown input 'speed'"),
-    (("execute", "simple_backtest", "-p", "start=2020-13-01"), 1, "must be a date YYYY-MM-DD"),
-    (("execute", "simple_backtest", "-p", "symbol"), 1, "--param expects key=value"),
-    (("execute", "simple_backtest", "--format", "csv"), 1, "--format must be table or json"),
-    (("execute", "simple_backtest", "--async", "--set", "state.url=memory://"), 2, "--async needs a persistent"),
-    (("status", "wf_nope"), 1, "'wf_nope' not found"),
-    (("cancel", "wf_nope"), 1, "'wf_nope' not found"),
-]
-
-
-def test_bad_input_is_one_clear_line(cli: Cli) -> None:
-    with ThreadPoolExecutor(len(BAD_INPUT)) as pool:  # independent processes: run them side by side
-        procs = list(pool.map(lambda case: cli("workflow", *case[0]), BAD_INPUT))
-    for (_, code, message), proc in zip(BAD_INPUT, procs, strict=True):
-        assert_one_line_error(proc, code, message)

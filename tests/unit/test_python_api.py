@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,11 +11,20 @@ import pytest
 import gpt_trader_core as gt
 from gpt_trader_core.backtesting.stats import STAT_KEYS
 
-backtesting_test = pytest.importorskip("backtesting.test")
+
+def _goog() -> pd.DataFrame:
+    """backtesting.py's GOOG frame: only the tests on it need that package."""
+    frame: pd.DataFrame = pytest.importorskip("backtesting.test").GOOG
+    return frame
 
 
-def test_backtest_on_a_dataframe_with_any_column_case() -> None:
-    df = backtesting_test.GOOG.rename(columns=str.lower)
+@pytest.fixture
+def goog() -> pd.DataFrame:
+    return _goog()
+
+
+def test_backtest_on_a_dataframe_with_any_column_case(goog: pd.DataFrame) -> None:
+    df = goog.rename(columns=str.lower)
     res = gt.backtest(df, "sma_cross", fast=10, slow=20, cash=10_000, commission=0.002, mode="long_short")
     assert tuple(res.stats) == STAT_KEYS
     assert res.stats["num_trades"] == len(res.trades) > 0
@@ -34,10 +45,10 @@ def test_backtest_on_a_dataframe_with_any_column_case() -> None:
     assert isinstance(res.equity, np.ndarray) and len(res.equity) == len(df)
 
 
-def test_pandas_views_and_reprs() -> None:
-    res = gt.backtest(backtesting_test.GOOG, "breakout", lookback=30)
+def test_pandas_views_and_reprs(goog: pd.DataFrame) -> None:
+    res = gt.backtest(goog, "breakout", lookback=30)
     frame = res.to_frame()
-    assert list(frame.columns) == ["Equity", "DrawdownPct", "Position"] and len(frame) == len(backtesting_test.GOOG)
+    assert list(frame.columns) == ["Equity", "DrawdownPct", "Position"] and len(frame) == len(goog)
     trades = res.trades_frame()
     assert len(trades) == len(res.trades) and "exit_reason" in trades.columns
     assert "Sharpe Ratio" in repr(res) and "breakout(lookback=30)" in repr(res)
@@ -60,21 +71,21 @@ async def test_works_inside_a_running_event_loop() -> None:
 
 @pytest.mark.parametrize(
     ("data", "message"),
-    [
-        (pd.DataFrame(columns=["Open", "High", "Low", "Close"]), "no bars"),
-        (backtesting_test.GOOG.iloc[::-1], "timestamps must increase strictly"),
+    [  # built when the test runs: a case on GOOG is skipped without backtesting.py, the others run
+        (lambda: pd.DataFrame(columns=["Open", "High", "Low", "Close"]), "no bars"),
+        (lambda: _goog().iloc[::-1], "timestamps must increase strictly"),
         (
-            backtesting_test.GOOG.assign(Close=lambda d: d.Close.where(d.index != d.index[5])),
+            lambda: _goog().assign(Close=lambda d: d.Close.where(d.index != d.index[5])),
             "close at row 5",
         ),
-        (backtesting_test.GOOG[["Open", "Close"]], "lacks column\\(s\\) high, low"),
-        (backtesting_test.GOOG.reset_index(drop=True), "index must hold datetimes"),
-        ([1, 2, 3], "data must be gt.Bars or a pandas DataFrame"),
+        (lambda: _goog()[["Open", "Close"]], "lacks column\\(s\\) high, low"),
+        (lambda: _goog().reset_index(drop=True), "index must hold datetimes"),
+        (lambda: [1, 2, 3], "data must be gt.Bars or a pandas DataFrame"),
     ],
 )
-def test_bad_data_is_one_clear_line(data: object, message: str) -> None:
+def test_bad_data_is_one_clear_line(data: Callable[[], object], message: str) -> None:
     with pytest.raises(gt.InvalidDataError, match=message) as info:
-        gt.backtest(data, "sma_cross")
+        gt.backtest(data(), "sma_cross")
     assert "\n" not in str(info.value)
 
 
@@ -86,7 +97,9 @@ def test_bad_data_is_one_clear_line(data: object, message: str) -> None:
         ({"bogus": 1}, gt.InvalidParameterError, "unknown parameter 'bogus'"),
     ],
 )
-def test_bad_arguments_are_one_clear_line(kwargs: dict[str, object], error: type, message: str) -> None:
+def test_bad_arguments_are_one_clear_line(
+    kwargs: dict[str, object], error: type, message: str, goog: pd.DataFrame
+) -> None:
     with pytest.raises(error, match=message):
-        gt.backtest(backtesting_test.GOOG, "sma_cross", **kwargs)
+        gt.backtest(goog, "sma_cross", **kwargs)
     assert issubclass(error, gt.GptTraderError)

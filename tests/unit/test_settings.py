@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -325,6 +327,23 @@ def test_get_value_and_keys() -> None:
         parse_value("api.auth", "x")
 
 
+def test_the_redis_backend_without_its_package_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "redis", None)  # as if the redis extra were not installed
+    with pytest.raises(InvalidSettingsError, match=r'cache\.backend: .*pip install "gpt-trader\[redis\]"') as error:
+        load(tmp_path, overrides=["cache.backend=redis"])
+    assert error.value.exit_code == 2 and "(from command line)" in str(error.value)
+    assert load(tmp_path).settings.cache.backend == "memory"  # the default needs nothing extra
+
+
+def test_package_data_points_at_files_that_exist() -> None:
+    pyproject = tomllib.loads((CONFIG_DIR.parent / "pyproject.toml").read_text())
+    package_data = pyproject["tool"].get("setuptools", {}).get("package-data", {})
+    for package, patterns in package_data.items():
+        root = CONFIG_DIR.parent / package.replace(".", "/")
+        for pattern in patterns:
+            assert list(root.glob(pattern)), f"package data {package}: {pattern} matches no file"
+
+
 # --------------------------------------------------------------------------- config file edits
 
 
@@ -377,8 +396,16 @@ def test_set_config_value_refuses_bad_input_and_leaves_the_file(tmp_path: Path) 
     assert path.read_text() == original
 
 
-def test_set_config_value_rewrites_a_layout_it_cannot_edit(tmp_path: Path) -> None:
+def test_set_config_value_edits_flow_style_in_place(tmp_path: Path) -> None:
     path = write(tmp_path / "c.yaml", "api: {port: 1234}  # flow style\n")
+    set_config_value(path, "api.host", "0.0.0.0")
+    assert path.read_text().startswith("api: {port: 1234, host: 0.0.0.0}") and "# flow style" in path.read_text()
+    set_config_value(path, "api.auth.jwt_secret", "yes")  # text, though YAML 1.1 reads yes as true
+    assert load(tmp_path, config_path=path).settings.api.auth.jwt_secret.get_secret_value() == "yes"
+
+
+def test_set_config_value_rewrites_a_layout_it_cannot_edit(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yaml", "api:\n  port: 1\napi:\n  port: 1234  # a duplicate key wins\n")
     set_config_value(path, "api.host", "0.0.0.0")
     assert path.read_text().startswith("# gpt-trader configuration")
     s = load(tmp_path, config_path=path).settings

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cleo.helpers import option
 from cleo.io.inputs.option import Option
@@ -11,6 +11,9 @@ from cleo.io.inputs.option import Option
 from entrypoints.cli.base import AppCommand
 from entrypoints.cli.render import SYNTHETIC_BANNER, TRADE_COLUMNS, to_csv, trade_rows, write_table
 from gpt_trader_core.errors import InvalidParameterError
+
+if TYPE_CHECKING:
+    from entrypoints.container import Container
 
 
 def parse_date(name: str, value: str | None) -> dt.datetime | None:
@@ -120,7 +123,7 @@ list strategies and their parameters with <info>gpt-trader strategies</info>."""
             config=config,
         )
 
-        async def work(container: Any) -> Any:
+        async def work(container: Container) -> Any:
             backtester = await container.services.backtester()
             return await backtester.run(request, save=not self.option("no-save"))
 

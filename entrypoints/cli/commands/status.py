@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import platform
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cleo.helpers import option
 from cleo.io.inputs.option import Option
@@ -12,6 +12,9 @@ from cleo.io.inputs.option import Option
 from entrypoints.cli.base import AppCommand
 from entrypoints.cli.render import SYNTHETIC_BANNER, write_table
 from gpt_trader_core.errors import InvalidParameterError
+
+if TYPE_CHECKING:
+    from entrypoints.container import Container
 
 
 class StatusCommand(AppCommand):
@@ -29,21 +32,20 @@ Alerts are the alert rules breached right now. Exits 1 when a component does not
     def handle(self) -> int:
         from entrypoints.serialization import dumps
 
-        fmt = self.output_format()
+        fmt = self.output_format(choices=("table", "json"))
         if fmt == "csv":
             raise InvalidParameterError("--format must be table or json for status (it has several sections)")
         loaded = self.load_settings()
 
-        async def work(container: Any) -> dict[str, Any]:
+        async def work(container: Container) -> dict[str, Any]:
             monitoring = await container.services.monitoring()
             snapshot = await monitoring.status()
             report: dict[str, Any] = {"snapshot": snapshot}
-            if "sessions" in container.services.providers:  # only once a sessions service exists
-                try:
-                    sessions = await container.services.sessions()
-                    report["sessions"] = await sessions.list(limit=10)
-                except Exception as exc:  # a status reports a broken part and goes on with the others
-                    report["sessions_error"] = f"{type(exc).__name__}: {exc}"
+            try:
+                sessions = await container.services.sessions()
+                report["sessions"] = await sessions.list(limit=10)
+            except Exception as exc:  # a status reports a broken part and goes on with the others
+                report["sessions_error"] = f"{type(exc).__name__}: {exc}"
             return report
 
         report = self.run_with_container(work)

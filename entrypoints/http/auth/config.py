@@ -6,16 +6,16 @@ from typing import Any
 
 import attrs
 
-from gpt_trader_core.domain.auth import AuthPolicy
 
-#: Endpoint classes and their default limits (``limits`` notation): logins strict, reads generous,
-#: writes moderate, heavy POSTs (backtests, optimisations, workflows) tight.
-DEFAULT_RATE_LIMITS: dict[str, str] = {
-    "login": "10/minute",
-    "read": "600/minute",
-    "write": "120/minute",
-    "heavy": "20/minute",
-}
+def _limits_of(rates: Any) -> dict[str, str]:
+    """Endpoint class → limit: logins strict, reads generous, writes moderate, heavy POSTs tight."""
+    return {"login": rates.login, "read": rates.read, "write": rates.write, "heavy": rates.heavy}
+
+
+def _default_limits() -> dict[str, str]:
+    from entrypoints.settings.schema import RateLimitSettings
+
+    return _limits_of(RateLimitSettings())
 
 
 @attrs.frozen
@@ -27,7 +27,7 @@ class HttpAuthConfig:
     enabled: bool = True
     cors_origins: tuple[str, ...] = ()
     rate_limits_enabled: bool = True
-    rate_limits: dict[str, str] = attrs.field(factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    rate_limits: dict[str, str] = attrs.field(factory=_default_limits)
     redis_url: str | None = None
     tls: bool = False
 
@@ -38,13 +38,12 @@ def _secret_text(value: Any) -> str:
 
 def config_from_settings(settings: Any) -> HttpAuthConfig:
     api = settings.api
+    rates = api.rate_limits
     return HttpAuthConfig(
         enabled=bool(api.auth.enabled),
         cors_origins=tuple(api.cors_origins),
+        rate_limits_enabled=bool(rates.enabled),
+        rate_limits=_limits_of(rates),
         redis_url=_secret_text(settings.cache.redis_url) if settings.cache.backend == "redis" else None,
+        tls=api.tls.cert_file is not None,
     )
-
-
-def policy_from_settings(settings: Any) -> AuthPolicy:
-    auth = settings.api.auth
-    return AuthPolicy(access_ttl=int(auth.access_token_ttl), refresh_ttl=int(auth.refresh_token_ttl))

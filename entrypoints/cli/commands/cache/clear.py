@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from cleo.helpers import option
 from cleo.io.inputs.option import Option
 
 from entrypoints.cli.base import AppCommand
+
+if TYPE_CHECKING:
+    from entrypoints.container import Container
 
 
 class CacheClearCommand(AppCommand):
@@ -18,7 +21,7 @@ class CacheClearCommand(AppCommand):
     def handle(self) -> int:
         kind = self.option("kind")
 
-        async def work(container: Any) -> int:
+        async def work(container: Container) -> int:
             cache = await container.adapters.cache()
             dropped: int = await cache.clear(kind)
             return dropped

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cleo.helpers import option
 from cleo.io.inputs.option import Option
 
 from entrypoints.cli.base import AppCommand
 from entrypoints.cli.render import write_table
+
+if TYPE_CHECKING:
+    from entrypoints.container import Container
 
 
 class CacheStatsCommand(AppCommand):
@@ -21,9 +24,9 @@ its own counters; with <info>cache.backend: redis</info> the entries are shared 
     def handle(self) -> int:
         from entrypoints.serialization import dumps
 
-        fmt = self.output_format()
+        fmt = self.output_format(choices=("table", "json"))
 
-        async def work(container: Any) -> Any:
+        async def work(container: Container) -> Any:
             cache = await container.adapters.cache()
             return await cache.stats()
 

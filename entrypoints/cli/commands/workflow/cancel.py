@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cleo.helpers import argument, option
 from cleo.io.inputs.argument import Argument
 from cleo.io.inputs.option import Option
 
 from entrypoints.cli.base import AppCommand
-from entrypoints.cli.commands.workflow import check_format, show_execution
+from entrypoints.cli.commands.workflow.output import FORMATS, check_format, show_execution
+
+if TYPE_CHECKING:
+    from entrypoints.container import Container
 
 
 class WorkflowCancelCommand(AppCommand):
@@ -29,13 +32,13 @@ the execution is stored as cancelled (at most <info>--wait</info> seconds) and s
     def handle(self) -> int:
         from gpt_trader_core.errors import InvalidParameterError
 
-        fmt = check_format(self.output_format())
+        fmt = check_format(self.output_format(choices=FORMATS))
         try:
             wait = float(self.option("wait"))
         except ValueError:
             raise InvalidParameterError(f"--wait expects a number of seconds, got {self.option('wait')!r}") from None
 
-        async def work(container: Any) -> Any:
+        async def work(container: Container) -> Any:
             return await (await container.services.workflows()).cancel(self.argument("id"), timeout=wait)
 
         execution = self.run_with_container(work)

@@ -10,15 +10,18 @@ import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cleo.helpers import argument, option
 from cleo.io.inputs.argument import Argument
 from cleo.io.inputs.option import Option
 
 from entrypoints.cli.base import AppCommand
-from entrypoints.cli.commands.workflow import check_format, exit_code, progress_line, show_execution
+from entrypoints.cli.commands.workflow.output import FORMATS, check_format, exit_code, progress_line, show_execution
 from gpt_trader_core.errors import InvalidParameterError
+
+if TYPE_CHECKING:
+    from entrypoints.container import Container
 
 
 class WorkflowExecuteCommand(AppCommand):
@@ -54,7 +57,7 @@ run uses the inline executor. A Ctrl-C during a foreground run cancels the execu
     ]
 
     def handle(self) -> int:
-        fmt = check_format(self.output_format())
+        fmt = check_format(self.output_format(choices=FORMATS))
         self.executor = self.option("executor") or "inline"
         name = self.argument("name")
         if self.option("execution-id"):
@@ -90,7 +93,7 @@ run uses the inline executor. A Ctrl-C during a foreground run cancels the execu
         """``run(workflows)`` to the end. Ctrl-C or SIGTERM cancels the execution; it is stored as cancelled
         before the process exits (with the inline executor, once the CPU job in flight returns)."""
 
-        async def work(container: Any) -> Any:
+        async def work(container: Container) -> Any:
             workflows = await container.services.workflows()
             main = asyncio.current_task()
             if main is not None:
@@ -125,7 +128,7 @@ run uses the inline executor. A Ctrl-C during a foreground run cancels the execu
                 "--async needs a persistent state store shared by the processes; state.url is memory://"
             )
 
-        async def prepare(container: Any) -> Any:
+        async def prepare(container: Container) -> Any:
             return await (await container.services.workflows()).prepare(name, params)
 
         execution = self.run_with_container(prepare)
@@ -147,7 +150,7 @@ run uses the inline executor. A Ctrl-C during a foreground run cancels the execu
                 )
         except OSError as exc:
 
-            async def cancel(container: Any) -> Any:
+            async def cancel(container: Container) -> Any:
                 return await (await container.services.workflows()).cancel(execution.id)
 
             self.run_with_container(cancel)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cleo.helpers import option
 from cleo.io.inputs.option import Option
 
 from entrypoints.cli.base import AppCommand
-from entrypoints.cli.commands.workflow import EXECUTION_HEADERS, check_format, execution_rows
+from entrypoints.cli.commands.workflow.output import EXECUTION_HEADERS, FORMATS, check_format, execution_rows
+
+if TYPE_CHECKING:
+    from entrypoints.container import Container
 
 
 class WorkflowListCommand(AppCommand):
@@ -24,13 +27,13 @@ class WorkflowListCommand(AppCommand):
         from entrypoints.serialization import dumps, to_plain
         from gpt_trader_core.errors import InvalidParameterError
 
-        fmt = check_format(self.output_format())
+        fmt = check_format(self.output_format(choices=FORMATS))
         try:
             limit = int(self.option("limit"))
         except ValueError:
             raise InvalidParameterError(f"--limit expects a whole number, got {self.option('limit')!r}") from None
 
-        async def work(container: Any) -> Any:
+        async def work(container: Container) -> Any:
             workflows = await container.services.workflows()
             return workflows.definitions(), await workflows.list(limit=limit)
 

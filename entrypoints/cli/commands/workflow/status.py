@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cleo.helpers import argument, option
 from cleo.io.inputs.argument import Argument
 from cleo.io.inputs.option import Option
 
 from entrypoints.cli.base import AppCommand
-from entrypoints.cli.commands.workflow import EXECUTION_HEADERS, check_format, execution_rows, show_execution
+from entrypoints.cli.commands.workflow.output import (
+    EXECUTION_HEADERS,
+    FORMATS,
+    check_format,
+    execution_rows,
+    show_execution,
+)
+
+if TYPE_CHECKING:
+    from entrypoints.container import Container
 
 
 class WorkflowStatusCommand(AppCommand):
@@ -33,14 +42,14 @@ shown as failed ("interrupted").
         from entrypoints.serialization import dumps, to_plain
         from gpt_trader_core.errors import InvalidParameterError
 
-        fmt = check_format(self.output_format())
+        fmt = check_format(self.output_format(choices=FORMATS))
         execution_id = self.argument("id")
         try:
             limit = int(self.option("limit"))
         except ValueError:
             raise InvalidParameterError(f"--limit expects a whole number, got {self.option('limit')!r}") from None
 
-        async def work(container: Any) -> Any:
+        async def work(container: Container) -> Any:
             workflows = await container.services.workflows()
             if execution_id:
                 return await workflows.status(execution_id)
