@@ -187,10 +187,16 @@ def _auth_policy(auth: Any) -> Any:
     )
 
 
-def _authentication(store: Any, hasher: Any, codec: Any, bus: EventBus, policy: Any) -> Any:
+def _login_throttle(policy: Any) -> Any:
+    from gpt_trader_core.services.auth import LoginThrottle
+
+    return LoginThrottle(policy)
+
+
+def _authentication(store: Any, hasher: Any, codec: Any, bus: EventBus, policy: Any, throttle: Any) -> Any:
     from gpt_trader_core.services.auth import Authentication
 
-    return Authentication(store, store, store, hasher, codec, bus, policy=policy)
+    return Authentication(store, store, store, hasher, codec, bus, policy=policy, throttle=throttle)
 
 
 class Adapters(containers.DeclarativeContainer):
@@ -301,8 +307,10 @@ class Services(containers.DeclarativeContainer):
         defaults=backtest_defaults,
     )
 
-    # auth: one use case per container (its login throttle counts this process's failures)
-    auth_policy = providers.Factory(_auth_policy, auth=adapters.settings.provided.api.auth)
+    # auth: one use case per container; the login throttle (this process's failed logins) outlives it,
+    # since the use case is rebuilt when the app restarts its resources
+    auth_policy = providers.Singleton(_auth_policy, auth=adapters.settings.provided.api.auth)
+    login_throttle = providers.Singleton(_login_throttle, policy=auth_policy)
     auth = providers.Singleton(
         _authentication,
         store=adapters.state_store,
@@ -310,6 +318,7 @@ class Services(containers.DeclarativeContainer):
         codec=adapters.token_codec,
         bus=adapters.event_bus,
         policy=auth_policy,
+        throttle=login_throttle,
     )
 
 

@@ -7,7 +7,9 @@
   ``X-API-Key``, checked against the route's ``ctx_role`` (a route without one is refused), with
   401/403 problem responses; with ``api.auth.enabled: false`` the principal is the local admin;
 * then the rate limit of its endpoint class, per principal or client address;
-* every response gets the security headers, CORS headers for allowed origins and the rate-limit headers.
+* every response gets the security headers, CORS headers for allowed origins and the rate-limit headers;
+* auth off is refused unless the server binds a loopback address; the first start with no user logs
+  how to create the first admin.
 
 It also mounts ``/api/v1/auth``, ``/api/v1/users`` and ``/api/v1/keys``.
 """
@@ -26,6 +28,7 @@ from entrypoints.http.auth.guard import forbidden, resolve, unauthorized
 from entrypoints.http.auth.headers import Cors, add_security_headers
 from entrypoints.http.auth.problems import problem
 from entrypoints.http.auth.ratelimit import RateLimits
+from entrypoints.http.auth.safety import announce_first_start, check_bind
 from gpt_trader_core.domain.auth import AuthenticationError, LockedOutError, PermissionDeniedError
 from gpt_trader_core.services.auth import Authentication
 
@@ -46,6 +49,8 @@ def install_auth(app: Sanic, container: Any, settings: Any, *, config: HttpAuthC
     from entrypoints.http.api import keys, users
 
     config = config or config_from_settings(settings)
+    if settings is not None:
+        check_bind(settings.api.host, auth_enabled=config.enabled)
     cors = Cors(config.cors_origins)
     limits = RateLimits(config.rate_limits, redis_url=config.redis_url) if config.rate_limits_enabled else None
     app.ctx.auth_container = container
@@ -75,10 +80,19 @@ def install_auth(app: Sanic, container: Any, settings: Any, *, config: HttpAuthC
             for name, value in rate_headers.items():
                 response.headers.setdefault(name, value)
 
+    @app.after_server_start
+    async def first_start(app: Sanic) -> None:
+        if config.enabled:
+            await announce_first_start(await authentication(app))
+
     @app.after_server_stop
-    async def close_rate_limits(app: Sanic) -> None:
+    async def release(app: Sanic) -> None:
         if limits is not None:
             await limits.close()
+        # The use case holds the state store the app just released: rebuild it at the next start.
+        if container is not None:
+            app.ctx.auth = None
+            container.services.auth.reset()
 
     @app.exception(BadBodyError)
     async def bad_body(request: Request, error: BadBodyError) -> HTTPResponse:
