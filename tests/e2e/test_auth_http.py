@@ -383,3 +383,36 @@ async def test_auth_off_gives_every_request_the_local_admin(tmp_path: Path) -> N
     async for stack in make_stack(tmp_path, enabled=False):
         response = await stack.call("get", "/api/v1/probe/admin")
         assert response.status == 200 and response.json == {"subject": "local"}
+
+
+async def test_websocket_handshake_takes_the_token_from_the_query(tmp_path: Path) -> None:
+    """Browsers cannot send headers on a WebSocket handshake: a real server, a real websockets client."""
+    import websockets
+    from websockets.exceptions import InvalidStatus
+
+    from tests.e2e.conftest import free_port
+
+    async for stack in make_stack(tmp_path):
+        bp = Blueprint("ws_probe", url_prefix="/api/v1/wsprobe")
+
+        async def feed(request: Request, ws: Any) -> None:
+            await ws.send(request.ctx.principal.subject)
+
+        bp.add_websocket_route(feed, "/feed", ctx_role="viewer", name="feed")
+        stack.app.blueprint(bp)
+        token = (await stack.login("viewer"))["access_token"]
+        port = free_port()
+        server = await stack.app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
+        assert server is not None
+        await server.startup()
+        try:
+            url = f"ws://127.0.0.1:{port}/api/v1/wsprobe/feed"
+            async with websockets.connect(f"{url}?access_token={token}") as ws:
+                assert await ws.recv() == "viewer"
+            with pytest.raises(InvalidStatus) as refused:
+                async with websockets.connect(url):
+                    pass
+            assert refused.value.response.status_code == 401
+        finally:
+            server.close()
+            await server.wait_closed()

@@ -51,6 +51,11 @@ async def resolve(request: Request, auth: Authentication, *, enabled: bool) -> H
         return None
     header = request.headers.get("authorization")
     key = request.headers.get("x-api-key")
+    if not header and not key and request.headers.get("upgrade", "").lower() == "websocket":
+        # Browsers cannot set headers on a WebSocket handshake: there the credential may be a query parameter.
+        token = request.args.get("access_token")
+        header = f"Bearer {token}" if token else None
+        key = request.args.get("api_key")
     if header and key:
         return unauthorized("send one credential: either Authorization: Bearer or X-API-Key, not both")
     try:
