@@ -160,6 +160,11 @@ class Authentication:
 
     # -- logins and tokens -------------------------------------------------------------------------
 
+    async def prepare(self) -> None:
+        """Make the stand-in hash unknown users are checked against, so even the first such login
+        costs one verification, like a wrong password (call once at server start)."""
+        await self._dummy()
+
     async def login(self, username: str, password: str, *, client: str = "unknown") -> TokenPair:
         """Tokens for a correct user name and password. Unknown user and wrong password get the same
         error after the same work (one Argon2 verification)."""

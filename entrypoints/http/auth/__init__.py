@@ -83,7 +83,9 @@ def install_auth(app: Sanic, container: Any, settings: Any, *, config: HttpAuthC
     @app.after_server_start
     async def first_start(app: Sanic) -> None:
         if config.enabled:
-            await announce_first_start(await authentication(app))
+            auth = await authentication(app)
+            await auth.prepare()
+            await announce_first_start(auth)
 
     @app.after_server_stop
     async def release(app: Sanic) -> None:
