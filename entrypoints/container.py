@@ -4,20 +4,37 @@
 Adapters with a lifecycle are async ``Resource``s: ``await container.init_resources()`` on start,
 ``await container.shutdown_resources()`` on stop. Tests swap whole adapter sets with
 ``container.adapters.override(InMemoryAdapters(...))``.
+
+Typed for the drivers: ``await container.services.backtester()`` is a ``Backtester`` to mypy. A provider
+that depends on an async resource (state store, cache, executor) returns an awaitable of its value;
+``_awaitable`` says so to the type checker (it changes nothing at run time).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from dependency_injector import containers, providers
 
 from gpt_trader_core.backtesting.config import BacktestConfig
+from gpt_trader_core.domain.auth import AuthPolicy
 from gpt_trader_core.ml.service import StrategySelection
 from gpt_trader_core.monitor import SystemProbe, Telemetry
-from gpt_trader_core.ports import Cache, EventBus, Executor, MarketData, StateStore
+from gpt_trader_core.ports import (
+    AuthStore,
+    BrokerFactory,
+    Cache,
+    EventBus,
+    Executor,
+    FeedFactory,
+    MarketData,
+    PasswordHasher,
+    StateStore,
+    TokenCodec,
+)
+from gpt_trader_core.services.auth import Authentication, LoginThrottle
 from gpt_trader_core.services.backtest import Backtester, MarketHistory
 from gpt_trader_core.services.health import component_health
 from gpt_trader_core.services.intelligence import MarketIntelligence
@@ -28,8 +45,17 @@ from gpt_trader_core.services.sessions import TradingSessions
 from gpt_trader_core.strategy import REGISTRY
 from gpt_trader_core.strategy.registry import StrategyRegistry
 
-if TYPE_CHECKING:  # imported on first use (see ``_workflows``)
-    from gpt_trader_core.workflows.use_case import Workflows
+if TYPE_CHECKING:
+    from entrypoints.settings import Settings
+    from entrypoints.settings.schema import AuthSettings
+    from gpt_trader_core.workflows.use_case import Workflows  # imported on first use (see ``_workflows``)
+
+T = TypeVar("T")
+
+
+def _awaitable(provider: providers.Provider[T]) -> providers.Provider[Awaitable[T]]:
+    """The same provider, typed as what it returns when it depends on an async resource: an awaitable."""
+    return cast("providers.Provider[Awaitable[T]]", provider)
 
 
 def _market_data(source: str, path: str | None, seed: int) -> MarketData:
@@ -99,13 +125,13 @@ def _event_bus() -> EventBus:
     return InMemoryEventBus()
 
 
-def _feed_factory(market_data: MarketData) -> Any:
+def _feed_factory(market_data: MarketData) -> FeedFactory:
     from adapters.feeds.factory import FeedFactory
 
     return FeedFactory(market_data)
 
 
-def _broker_factory() -> Any:
+def _broker_factory() -> BrokerFactory:
     from adapters.broker.factory import SimulatedBrokerFactory
 
     return SimulatedBrokerFactory()
@@ -117,7 +143,7 @@ def _system_probe(data_dir: str) -> SystemProbe:
     return PsutilSystemProbe(Path(data_dir).expanduser())
 
 
-def backtest_defaults(settings: Any) -> BacktestConfig:
+def backtest_defaults(settings: Settings) -> BacktestConfig:
     """The settings' backtest costs (``backtest.cash``, ``.commission``, ``.slippage``) as the one
     ``BacktestConfig`` every driver starts from: commands override fields with their options, workflows
     take it as their cost inputs' defaults. Provided as ``services.backtest_defaults``."""
@@ -155,13 +181,13 @@ def _workflows(
     return Workflows(WorkflowEngine(store, bus), shared, extra=extra)
 
 
-def _password_hasher() -> Any:
+def _password_hasher() -> PasswordHasher:
     from adapters.security import Argon2Hasher
 
     return Argon2Hasher()
 
 
-def _token_codec(auth: Any, data_dir: str) -> Any:
+def _token_codec(auth: AuthSettings, data_dir: str) -> TokenCodec:
     """Signs with ``api.auth.jwt_secret``, or with a secret generated once into ``<data_dir>/jwt_secret``
     (0600); ``api.auth.previous_jwt_secret`` still verifies during a rotation."""
     from adapters.security import JwtTokenCodec, SigningKey, load_or_create_secret
@@ -174,9 +200,7 @@ def _token_codec(auth: Any, data_dir: str) -> Any:
     return JwtTokenCodec(keys, algorithm=auth.jwt_algorithm)
 
 
-def _auth_policy(auth: Any) -> Any:
-    from gpt_trader_core.domain.auth import AuthPolicy
-
+def _auth_policy(auth: AuthSettings) -> AuthPolicy:
     return AuthPolicy(
         access_ttl=auth.access_token_ttl,
         refresh_ttl=auth.refresh_token_ttl,
@@ -187,50 +211,59 @@ def _auth_policy(auth: Any) -> Any:
     )
 
 
-def _login_throttle(policy: Any) -> Any:
-    from gpt_trader_core.services.auth import LoginThrottle
-
+def _login_throttle(policy: AuthPolicy) -> LoginThrottle:
     return LoginThrottle(policy)
 
 
-def _authentication(store: Any, hasher: Any, codec: Any, bus: EventBus, policy: Any, throttle: Any) -> Any:
-    from gpt_trader_core.services.auth import Authentication
-
+def _authentication(
+    store: AuthStore,
+    hasher: PasswordHasher,
+    codec: TokenCodec,
+    bus: EventBus,
+    policy: AuthPolicy,
+    throttle: LoginThrottle,
+) -> Authentication:
     return Authentication(store, store, store, hasher, codec, bus, policy=policy, throttle=throttle)
 
 
 class Adapters(containers.DeclarativeContainer):
     """The production adapter set, chosen from settings."""
 
-    settings: providers.Dependency[Any] = providers.Dependency()
+    settings: providers.Dependency[Settings] = providers.Dependency()
 
-    market_data = providers.Singleton(
+    market_data: providers.Provider[MarketData] = providers.Singleton(
         _market_data,
         source=settings.provided.market_data.source,
         path=settings.provided.market_data.path,
         seed=settings.provided.market_data.seed,
     )
-    state_store = providers.Resource(_state_store, url=settings.provided.state.url)
-    cache = providers.Resource(
-        _cache,
-        backend=settings.provided.cache.backend,
-        redis_url=settings.provided.cache.redis_url,
-        ttl=settings.provided.cache.ttl,
+    state_store = _awaitable(providers.Resource(_state_store, url=settings.provided.state.url))
+    cache = _awaitable(
+        providers.Resource(
+            _cache,
+            backend=settings.provided.cache.backend,
+            redis_url=settings.provided.cache.redis_url,
+            ttl=settings.provided.cache.ttl,
+        )
     )
-    event_bus = providers.Singleton(_event_bus)
-    feeds = providers.Singleton(_feed_factory, market_data=market_data)
-    brokers = providers.Singleton(_broker_factory)
-    executor = providers.Resource(
-        _executor,
-        kind=settings.provided.executor.kind,
-        workers=settings.provided.executor.workers,
-        scheduler_address=settings.provided.executor.scheduler_address,
+    event_bus: providers.Provider[EventBus] = providers.Singleton(_event_bus)
+    feeds: providers.Provider[FeedFactory] = providers.Singleton(_feed_factory, market_data=market_data)
+    brokers: providers.Provider[BrokerFactory] = providers.Singleton(_broker_factory)
+    executor = _awaitable(
+        providers.Resource(
+            _executor,
+            kind=settings.provided.executor.kind,
+            workers=settings.provided.executor.workers,
+            scheduler_address=settings.provided.executor.scheduler_address,
+        )
     )
     # monitoring: machine and process utilisation (psutil)
-    system_probe = providers.Singleton(_system_probe, data_dir=settings.provided.system.data_dir)
+    system_probe: providers.Provider[SystemProbe] = providers.Singleton(
+        _system_probe, data_dir=settings.provided.system.data_dir
+    )
     # auth: Argon2id password hashing and the JWT codec (secret from settings or the 0600 file)
-    password_hasher = providers.Singleton(_password_hasher)
-    token_codec = providers.Singleton(
+    password_hasher: providers.Provider[PasswordHasher] = providers.Singleton(_password_hasher)
+    token_codec: providers.Provider[TokenCodec] = providers.Singleton(
         _token_codec, auth=settings.provided.api.auth, data_dir=settings.provided.system.data_dir
     )
 
@@ -239,79 +272,96 @@ class Services(containers.DeclarativeContainer):
     """Use cases, built from whatever adapter set is plugged in."""
 
     adapters = providers.DependenciesContainer()
-    settings: providers.Dependency[Any] = providers.Dependency()
+    settings: providers.Dependency[Settings] = providers.Dependency()
 
-    registry = providers.Object(REGISTRY)
-    backtest_defaults = providers.Singleton(backtest_defaults, settings=settings)
-    history = providers.Factory(MarketHistory, market_data=adapters.market_data, cache=adapters.cache)
-    backtester = providers.Factory(
-        Backtester,
-        history=history,
-        registry=registry,
-        executor=adapters.executor,
-        cache=adapters.cache,
-        store=adapters.state_store,
+    registry: providers.Provider[StrategyRegistry] = providers.Object(REGISTRY)
+    backtest_defaults: providers.Provider[BacktestConfig] = providers.Singleton(backtest_defaults, settings=settings)
+    history = _awaitable(providers.Factory(MarketHistory, market_data=adapters.market_data, cache=adapters.cache))
+    backtester = _awaitable(
+        providers.Factory(
+            Backtester,
+            history=history,
+            registry=registry,
+            executor=adapters.executor,
+            cache=adapters.cache,
+            store=adapters.state_store,
+        )
     )
-    results = providers.Factory(BacktestResults, store=adapters.state_store)
-    sessions = providers.Singleton(
-        TradingSessions,
-        store=adapters.state_store,
-        bus=adapters.event_bus,
-        registry=registry,
-        feeds=adapters.feeds,
-        brokers=adapters.brokers,
+    results = _awaitable(providers.Factory(BacktestResults, store=adapters.state_store))
+    sessions = _awaitable(
+        providers.Singleton(
+            TradingSessions,
+            store=adapters.state_store,
+            bus=adapters.event_bus,
+            registry=registry,
+            feeds=adapters.feeds,
+            brokers=adapters.brokers,
+        )
     )
-    strategy_selection = providers.Factory(
-        StrategySelection, model_store=adapters.state_store, executor=adapters.executor, registry=registry
+    # model training and market intelligence: drivers arrive with the REST API (issue 12) and the CLI (15)
+    strategy_selection = _awaitable(
+        providers.Factory(
+            StrategySelection, model_store=adapters.state_store, executor=adapters.executor, registry=registry
+        )
     )
-    intelligence = providers.Factory(
-        MarketIntelligence,
-        history=history,
-        executor=adapters.executor,
-        selection=strategy_selection,
-        registry=registry,
+    intelligence = _awaitable(
+        providers.Factory(
+            MarketIntelligence,
+            history=history,
+            executor=adapters.executor,
+            selection=strategy_selection,
+            registry=registry,
+        )
     )
-    optimizer = providers.Factory(
-        Optimizer, history=history, registry=registry, executor=adapters.executor, studies=adapters.state_store
+    optimizer = _awaitable(
+        providers.Factory(
+            Optimizer, history=history, registry=registry, executor=adapters.executor, studies=adapters.state_store
+        )
     )
     # monitoring: one Telemetry per process (the HTTP middleware records into it); Monitoring reads it,
     # probes the components, evaluates alert rules and publishes on the bus
-    telemetry = providers.Singleton(Telemetry)
+    telemetry: providers.Provider[Telemetry] = providers.Singleton(Telemetry)
     # health: the one place components become probes; the server adds its sessions
     # (``services.health(sessions=...)``), the monitoring snapshots use the same probes
-    health = providers.Factory(
-        component_health, state_store=adapters.state_store, cache=adapters.cache, executor=adapters.executor
+    health = _awaitable(
+        providers.Factory(
+            component_health, state_store=adapters.state_store, cache=adapters.cache, executor=adapters.executor
+        )
     )
-    monitoring = providers.Singleton(
-        Monitoring,
-        telemetry=telemetry,
-        probe=adapters.system_probe,
-        health=health,
-        executions=adapters.state_store,
-        bus=adapters.event_bus,
+    monitoring = _awaitable(
+        providers.Singleton(
+            Monitoring,
+            telemetry=telemetry,
+            probe=adapters.system_probe,
+            health=health,
+            executions=adapters.state_store,
+            bus=adapters.event_bus,
+        )
     )
 
     # workflows: one engine per container (it owns the executions this process runs)
-    workflows = providers.Singleton(
-        _workflows,
-        store=adapters.state_store,
-        bus=adapters.event_bus,
-        sessions=sessions,
-        monitoring=monitoring,
-        backtester=backtester,
-        history=history,
-        optimizer=optimizer,
-        executor=adapters.executor,
-        registry=registry,
-        selection=strategy_selection,
-        defaults=backtest_defaults,
+    workflows = _awaitable(
+        providers.Singleton(
+            _workflows,
+            store=adapters.state_store,
+            bus=adapters.event_bus,
+            sessions=sessions,
+            monitoring=monitoring,
+            backtester=backtester,
+            history=history,
+            optimizer=optimizer,
+            executor=adapters.executor,
+            registry=registry,
+            selection=strategy_selection,
+            defaults=backtest_defaults,
+        )
     )
 
     # auth: one use case per container; the login throttle (this process's failed logins) outlives it,
     # since the use case is rebuilt when the app restarts its resources
-    auth_policy = providers.Singleton(_auth_policy, auth=adapters.settings.provided.api.auth)
-    login_throttle = providers.Singleton(_login_throttle, policy=auth_policy)
-    auth = providers.Singleton(
+    auth_policy: providers.Provider[AuthPolicy] = providers.Singleton(_auth_policy, auth=settings.provided.api.auth)
+    login_throttle: providers.Provider[LoginThrottle] = providers.Singleton(_login_throttle, policy=auth_policy)
+    auth: providers.Provider[Authentication] = providers.Singleton(
         _authentication,
         store=adapters.state_store,
         hasher=adapters.password_hasher,
@@ -323,9 +373,15 @@ class Services(containers.DeclarativeContainer):
 
 
 class Container(containers.DeclarativeContainer):
-    settings: providers.Dependency[Any] = providers.Dependency()
-    adapters = providers.Container(Adapters, settings=settings)
-    services = providers.Container(Services, adapters=adapters, settings=settings)
+    """The application graph: ``adapters`` (chosen from settings) and the ``services`` (use cases) on them."""
+
+    settings: providers.Dependency[Settings] = providers.Dependency()
+    if TYPE_CHECKING:  # what drivers reach through the sub-container providers
+        adapters: Adapters
+        services: Services
+    else:
+        adapters = providers.Container(Adapters, settings=settings)
+        services = providers.Container(Services, adapters=adapters, settings=settings)
 
 
 async def start_resources(container: containers.Container) -> None:
@@ -341,7 +397,7 @@ async def stop_resources(container: containers.Container) -> None:
         await result
 
 
-def build_container(settings: Any, *, executor: str | None = None) -> Container:
+def build_container(settings: Settings, *, executor: str | None = None) -> Container:
     """The application graph for ``settings`` (an ``entrypoints.settings.Settings``).
 
     ``executor`` overrides ``executor.kind``: ``"inline"`` runs CPU work in the caller's process

@@ -458,3 +458,7 @@ class TokenCodec(Protocol):
     def encode(self, claims: auth.TokenClaims) -> str: ...
 
     def decode(self, token: str, expected_type: str) -> auth.TokenClaims: ...
+
+
+class AuthStore(UserStore, ApiKeyStore, RefreshTokenStore, Protocol):
+    """The three authentication stores in one (both state-store adapters implement it)."""

@@ -21,7 +21,7 @@ Risk
     * ``correlation``: Pearson correlation matrix of the symbols' returns (labels = ``symbols``); a symbol
       whose returns are constant has NaN correlations except its diagonal, which is 1.
     * ``volatility_ann = std(r_p, ddof=1) * sqrt(P)``, ``return_ann = mean(r_p) * P`` with ``P`` periods per
-      year (252 for daily bars; see ``gpt_trader_core.regime.model.default_periods_per_year``).
+      year (252 for daily bars; see ``gpt_trader_core.regime.values.default_periods_per_year``).
     * ``beta = cov(r_p, r_b) / var(r_b)`` against the benchmark's returns ``r_b`` - the given ``benchmark``
       bars, or else the equal-weight average of the symbols' returns (``benchmark_name = "equal_weight"``).
     * historical VaR at confidence ``c`` (one-bar horizon, a fraction of portfolio value, positive = loss):
@@ -46,7 +46,7 @@ from numpy.typing import NDArray
 from gpt_trader_core.analysis.technical import as_bars
 from gpt_trader_core.domain.bars import Bars, to_datetime
 from gpt_trader_core.errors import InvalidDataError, InvalidParameterError
-from gpt_trader_core.regime.model import default_periods_per_year
+from gpt_trader_core.regime.values import default_periods_per_year
 
 FloatArray = NDArray[np.float64]
 

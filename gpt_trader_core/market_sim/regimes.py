@@ -10,18 +10,8 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
+from gpt_trader_core.domain.regimes import REGIMES as REGIMES  # a SyntheticMarket.regimes value indexes it
 from gpt_trader_core.market_sim._rng import rng_for
-
-#: Regime names; a ``SyntheticMarket.regimes`` value is an index into this tuple.
-REGIMES: tuple[str, ...] = (
-    "bull_quiet",
-    "bull_volatile",
-    "bear_quiet",
-    "bear_volatile",
-    "sideways_quiet",
-    "sideways_volatile",
-    "crisis",
-)
 
 
 @attrs.frozen

@@ -11,28 +11,26 @@ walk-forward (purged) evaluation against naive baselines, and a heuristic fallba
 
 The strategy registry is handed in (``gt.train_strategy_selector`` passes the global one).
 
+Modules: ``features`` (causal features, forward targets), ``ridge`` (the model), ``training``
+(``train_selector`` and its walk-forward evaluation), ``selector`` (``TrainedSelector``, ``predict``),
+``heuristic`` (the ranking without a model), ``results`` (reports and recommendations).
 ``StrategySelection`` (``gpt_trader_core.ml.service``) trains, saves and loads through a ``ModelStore``.
 """
 
 from gpt_trader_core.ml.features import FEATURE_NAMES, FeatureMatrix, compute_features, compute_targets
-from gpt_trader_core.ml.model import RidgeModel, fit_ridge
-from gpt_trader_core.ml.selector import (
-    DEFAULT_STRATEGIES,
-    MODEL_KIND,
+from gpt_trader_core.ml.heuristic import heuristic_order
+from gpt_trader_core.ml.results import (
     SelectionScore,
     SplitResult,
     StrategyRecommendation,
     StrategyScore,
     StrategySkill,
-    TrainedSelector,
     TrainingReport,
-    heuristic_order,
-    predict,
-    recommend_strategy,
-    train_selector,
-    walk_forward_splits,
 )
+from gpt_trader_core.ml.ridge import RidgeModel, fit_ridge
+from gpt_trader_core.ml.selector import MODEL_KIND, TrainedSelector, predict, recommend_strategy
 from gpt_trader_core.ml.service import StrategySelection
+from gpt_trader_core.ml.training import DEFAULT_STRATEGIES, train_selector, walk_forward_splits
 
 __all__ = [
     "DEFAULT_STRATEGIES",

@@ -9,7 +9,9 @@ from typing import Any, TypeVar
 
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.errors import InvalidParameterError
-from gpt_trader_core.ml.selector import StrategyRecommendation, TrainedSelector, predict, train_selector
+from gpt_trader_core.ml.results import StrategyRecommendation
+from gpt_trader_core.ml.selector import TrainedSelector, predict
+from gpt_trader_core.ml.training import train_selector
 from gpt_trader_core.ports import Executor, ModelStore
 from gpt_trader_core.strategy.registry import StrategyRegistry
 

@@ -27,11 +27,11 @@ import itertools
 import math
 import types
 from collections.abc import Iterable, Mapping
-from numbers import Real
 from typing import Final
 
 import attrs
 
+from gpt_trader_core.domain.amounts import format_money, format_units, max_units, real_number
 from gpt_trader_core.domain.trading import Order, OrderSide, Position
 from gpt_trader_core.errors import InvalidParameterError
 
@@ -44,14 +44,8 @@ DEFAULT_HYSTERESIS: Final = 0.05
 DEFAULT_MIN_TRADE_VALUE: Final = 10.0
 
 
-def _number(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or math.isnan(float(value)):
-        raise InvalidParameterError(f"{name} must be a number, got {value!r}")
-    return float(value)
-
-
 def _finite(name: str, value: object) -> float:
-    number = _number(name, value)
+    number = real_number(name, value)
     if not math.isfinite(number):
         raise InvalidParameterError(f"{name} must be finite, got {value!r}")
     return number
@@ -61,24 +55,6 @@ def _count(name: str, value: object, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise InvalidParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return value
-
-
-def _money(value: float) -> str:
-    return "∞" if math.isinf(value) else f"{value:,.2f}"
-
-
-def _units(value: float) -> str:
-    return f"{value:,.6g}"
-
-
-def _max_units(budget: float, price: float) -> float:
-    """The largest float ``x >= 0`` with ``x * price <= budget`` (exact in floating point)."""
-    if budget <= 0:
-        return 0.0
-    units = budget / price
-    while units > 0 and units * price > budget:
-        units = math.nextafter(units, 0.0)
-    return units
 
 
 # -- tiers ----------------------------------------------------------------------------------------
@@ -106,8 +82,8 @@ class TierSpec:
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise InvalidParameterError(f"a tier needs a non-empty name, got {self.name!r}")
-        low = _number(f"tier {self.name}: min_capital", self.min_capital)
-        high = _number(f"tier {self.name}: max_capital", self.max_capital)
+        low = real_number(f"tier {self.name}: min_capital", self.min_capital)
+        high = real_number(f"tier {self.name}: max_capital", self.max_capital)
         if not (math.isfinite(low) and low >= 0 and high > low):
             raise InvalidParameterError(
                 f"tier {self.name}: needs 0 <= min_capital < max_capital, got [{low:g}, {high:g})"
@@ -131,7 +107,7 @@ class TierSpec:
 
     @property
     def range_label(self) -> str:
-        return f"[{_money(self.min_capital)}, {_money(self.max_capital)})"
+        return f"[{format_money(self.min_capital)}, {format_money(self.max_capital)})"
 
 
 def default_tiers(boundaries: tuple[float, float, float] = DEFAULT_BOUNDARIES) -> tuple[TierSpec, ...]:
@@ -249,7 +225,9 @@ def classify_tier(
     plain = sum(1 for t in tiers[1:] if capital >= t.min_capital)
     if current_tier is None:
         tier = tiers[plain]
-        return TierDecision(tier, None, False, f"capital {_money(capital)} is in tier {tier.name} {tier.range_label}")
+        return TierDecision(
+            tier, None, False, f"capital {format_money(capital)} is in tier {tier.name} {tier.range_label}"
+        )
     current = config.index(current_tier)
     # Boundary k (the lower bound of tier k) moves up by h above the current tier, down by h at or below it.
     effective = [t.min_capital * (1 + h if k > current else 1 - h) for k, t in enumerate(tiers) if k > 0]
@@ -258,28 +236,29 @@ def classify_tier(
     pct = f"{h * 100:g}%"
     if new > current:
         reason = (
-            f"capital {_money(capital)} ≥ {_money(effective[new - 1])} (the {tier.name} boundary "
-            f"{_money(tier.min_capital)} + {pct} hysteresis): {previous.name} → {tier.name}"
+            f"capital {format_money(capital)} ≥ {format_money(effective[new - 1])} (the {tier.name} boundary "
+            f"{format_money(tier.min_capital)} + {pct} hysteresis): {previous.name} → {tier.name}"
         )
     elif new < current:
         crossed = tiers[new + 1]
         reason = (
-            f"capital {_money(capital)} < {_money(effective[new])} (the {crossed.name} boundary "
-            f"{_money(crossed.min_capital)} − {pct} hysteresis): {previous.name} → {tier.name}"
+            f"capital {format_money(capital)} < {format_money(effective[new])} (the {crossed.name} boundary "
+            f"{format_money(crossed.min_capital)} − {pct} hysteresis): {previous.name} → {tier.name}"
         )
     elif plain > current:
         above = tiers[current + 1]
         reason = (
-            f"capital {_money(capital)} is above the {above.name} boundary {_money(above.min_capital)} but "
-            f"below {_money(effective[current])} (+{pct} hysteresis): staying {tier.name}"
+            f"capital {format_money(capital)} is above the {above.name} boundary {format_money(above.min_capital)} but "
+            f"below {format_money(effective[current])} (+{pct} hysteresis): staying {tier.name}"
         )
     elif plain < current:
         reason = (
-            f"capital {_money(capital)} is below the {tier.name} boundary {_money(tier.min_capital)} but not "
-            f"below {_money(effective[current - 1])} (−{pct} hysteresis): staying {tier.name}"
+            f"capital {format_money(capital)} is below the {tier.name} boundary "
+            f"{format_money(tier.min_capital)} but not "
+            f"below {format_money(effective[current - 1])} (−{pct} hysteresis): staying {tier.name}"
         )
     else:
-        reason = f"capital {_money(capital)} is within tier {tier.name} {tier.range_label}: no change"
+        reason = f"capital {format_money(capital)} is within tier {tier.name} {tier.range_label}: no change"
     if new != plain and new != current:
         reason += f" (plain boundaries would give {tiers[plain].name}; hysteresis holds it back)"
     return TierDecision(tier, previous, new != current, reason)
@@ -314,9 +293,9 @@ class RebalancePlan:
 
     def explain(self) -> str:
         """The plan as text: one line per order, then what was dropped or skipped and the notes."""
-        lines = [f"rebalance ({self.tier}): {len(self.orders)} orders, cash {_money(self.cash_before)} → "
-                 f"{_money(self.cash_after)}"]  # fmt: skip
-        lines += [f"  {o.side.value} {_units(o.quantity)} {o.symbol}" for o in self.orders]
+        lines = [f"rebalance ({self.tier}): {len(self.orders)} orders, cash {format_money(self.cash_before)} → "
+                 f"{format_money(self.cash_after)}"]  # fmt: skip
+        lines += [f"  {o.side.value} {format_units(o.quantity)} {o.symbol}" for o in self.orders]
         lines += [f"  dropped {symbol}: {why}" for symbol, why in self.dropped.items()]
         lines += [f"  skipped {symbol}: {why}" for symbol, why in self.skipped.items()]
         lines += [f"  note: {note}" for note in self.notes]
@@ -382,8 +361,8 @@ def rebalance_plan(
     if cash < 0:
         if cash < -1e-9 * max(capital, abs(invested)):
             raise InvalidParameterError(
-                f"the positions are worth {_money(invested)} at these prices, more than capital "
-                f"{_money(capital)}; capital is the account's equity (cash + positions)"
+                f"the positions are worth {format_money(invested)} at these prices, more than capital "
+                f"{format_money(capital)}; capital is the account's equity (cash + positions)"
             )
         cash = 0.0
     cash_before = cash
@@ -407,12 +386,13 @@ def rebalance_plan(
         price = price_of(symbol)
         raw = weights[symbol] * scale * capital / price
         # Budget-exact rounding: |target| * price never exceeds |weight| * capital.
-        units = math.copysign(_max_units(abs(weights[symbol] * scale * capital), price), raw)
+        units = math.copysign(max_units(abs(weights[symbol] * scale * capital), price), raw)
         if whole_units:
             units = float(math.trunc(units))
         if units == 0 and raw != 0:
             notes.append(
-                f"{symbol}: weight {weights[symbol] * scale:.4g} buys less than one unit at {_money(price)}: target 0"
+                f"{symbol}: weight {weights[symbol] * scale:.4g} buys less than one unit at "
+                f"{format_money(price)}: target 0"
             )
         targets[symbol] = units + 0.0
     for symbol in [*cut, *(s for s, w in weights.items() if w == 0), *held]:
@@ -432,8 +412,8 @@ def rebalance_plan(
         value = abs(delta) * price
         if value < min_trade_value:
             skipped[symbol] = (
-                f"{'buy' if delta > 0 else 'sell'} {_units(abs(delta))} ({_money(value)}) is below "
-                f"min_trade_value {_money(min_trade_value)}"
+                f"{'buy' if delta > 0 else 'sell'} {format_units(abs(delta))} ({format_money(value)}) is below "
+                f"min_trade_value {format_money(min_trade_value)}"
             )
             continue
         (buys if delta > 0 else sells).append((symbol, delta))
@@ -452,16 +432,18 @@ def rebalance_plan(
         price = price_of(symbol)
         quantity = delta
         if quantity * price > cash:
-            affordable = _max_units(cash, price)
+            affordable = max_units(cash, price)
             if whole_units:
                 affordable = float(math.floor(affordable))
             if affordable * price < max(min_trade_value, 0.0) or affordable <= 0:
                 skipped[symbol] = (
-                    f"buy {_units(quantity)} ({_money(quantity * price)}) needs more than the {_money(cash)} cash left"
+                    f"buy {format_units(quantity)} ({format_money(quantity * price)}) needs more than the "
+                    f"{format_money(cash)} cash left"
                 )
                 continue
             skipped[symbol] = (
-                f"buy shrunk from {_units(quantity)} to {_units(affordable)} units: only {_money(cash)} cash left"
+                f"buy shrunk from {format_units(quantity)} to {format_units(affordable)} units: "
+                f"only {format_money(cash)} cash left"
             )
             quantity = affordable
         orders.append(Order(symbol, OrderSide.BUY, quantity))

@@ -7,12 +7,12 @@
 
 Formulas: ``gpt_trader_core.regime.rules`` (features, thresholds, smoothing, confidence),
 ``gpt_trader_core.regime.hmm`` (the model, EM, the state → regime mapping) and
-``gpt_trader_core.regime.model`` (summary statistics, accuracy scores).
+``gpt_trader_core.regime.values`` (summary statistics, accuracy scores).
 """
 
 from gpt_trader_core.regime.detect import detect_regime
 from gpt_trader_core.regime.hmm import GaussianHMM, HMMOptions, fit_hmm
-from gpt_trader_core.regime.model import (
+from gpt_trader_core.regime.values import (
     DIRECTIONS,
     METHODS,
     REGIMES,

@@ -8,8 +8,8 @@ from gpt_trader_core.data.frames import bars_from_frame, is_frame
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.errors import InvalidDataError, InvalidParameterError
 from gpt_trader_core.regime.hmm import HMMOptions, detect_hmm
-from gpt_trader_core.regime.model import METHODS, RegimeAnalysis, RegimeThresholds, build_analysis
 from gpt_trader_core.regime.rules import detect_rules
+from gpt_trader_core.regime.values import METHODS, RegimeAnalysis, RegimeThresholds, build_analysis
 
 
 def _as_bars(data: Any) -> Bars:

@@ -66,8 +66,8 @@ from numpy.typing import NDArray
 
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.errors import InvalidDataError, InvalidParameterError
-from gpt_trader_core.regime.model import REGIMES, RegimeThresholds
 from gpt_trader_core.regime.rules import CRISIS, RegimeFeatures, compute_features, detect_rules, ewm_mean
+from gpt_trader_core.regime.values import REGIMES, RegimeThresholds
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int8]

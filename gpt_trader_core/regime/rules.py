@@ -56,7 +56,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gpt_trader_core.domain.bars import Bars
-from gpt_trader_core.regime.model import REGIMES, RegimeThresholds
+from gpt_trader_core.regime.values import REGIMES, RegimeThresholds
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int8]

@@ -21,51 +21,23 @@ from __future__ import annotations
 import math
 import types
 from collections.abc import Mapping
-from numbers import Real
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 import attrs
 
+from gpt_trader_core.domain.amounts import FIT_STEPS, finite_number, format_money, format_units, max_units
 from gpt_trader_core.domain.trading import Order, OrderSide
 from gpt_trader_core.errors import InvalidDataError, InvalidParameterError
 
 RiskAction = Literal["allow", "shrink", "reject"]
 
-_EPS_STEPS: Final = 64  # safety bound on the floating-point fitting loops
-
-
-def _number(name: str, value: object, error: type[Exception] = InvalidParameterError) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
-        raise error(f"{name} must be a finite number, got {value!r}")
-    return float(value)
-
 
 def _pct(name: str, value: object, *, allow_zero: bool = False) -> float:
-    number = _number(name, value)
+    number = finite_number(name, value)
     if number > 100 or number < 0 or (number == 0 and not allow_zero):
         bracket = "[" if allow_zero else "("
         raise InvalidParameterError(f"{name} must be a percentage in {bracket}0, 100], got {value!r}")
     return number
-
-
-def _money(value: float) -> str:
-    return f"{value:,.2f}"
-
-
-def _units(value: float) -> str:
-    return f"{value:,.6g}"
-
-
-def _max_units(budget: float, price: float) -> float:
-    """The largest float ``x >= 0`` with ``x * price <= budget`` (exact in floating point)."""
-    if budget <= 0:
-        return 0.0
-    units = budget / price
-    for _ in range(_EPS_STEPS):
-        if units <= 0 or units * price <= budget:
-            break
-        units = math.nextafter(units, 0.0)
-    return units
 
 
 @attrs.frozen
@@ -121,8 +93,8 @@ def _holding(symbol: str, value: object) -> Holding:
             f"positions[{symbol!r}] must be a Holding, a (units, price) pair or {{'units': .., 'price': ..}}, "
             f"got {value!r}"
         )
-    units = _number(f"positions[{symbol!r}] units", units, InvalidDataError)
-    price = _number(f"positions[{symbol!r}] price", price, InvalidDataError)
+    units = finite_number(f"positions[{symbol!r}] units", units, InvalidDataError)
+    price = finite_number(f"positions[{symbol!r}] price", price, InvalidDataError)
     if price <= 0:
         raise InvalidDataError(f"positions[{symbol!r}] price must be > 0, got {price!r}")
     return Holding(units, price)
@@ -156,9 +128,9 @@ class PortfolioSnapshot:
     )
 
     def __attrs_post_init__(self) -> None:
-        _number("cash", self.cash, InvalidDataError)
+        finite_number("cash", self.cash, InvalidDataError)
         for name in ("equity", "day_start_equity", "peak_equity"):
-            if _number(name, getattr(self, name), InvalidDataError) <= 0:
+            if finite_number(name, getattr(self, name), InvalidDataError) <= 0:
                 raise InvalidDataError(
                     f"{name} must be > 0, got {getattr(self, name)!r}; risk limits are percentages of equity"
                 )
@@ -206,7 +178,7 @@ class RiskDecision:
 
 def _fit(extra: float, ok: Any, whole: bool) -> float:
     """``extra`` stepped down (1 unit, or 1 ulp when fractional) until ``ok(extra)``; at least 0."""
-    for _ in range(_EPS_STEPS):
+    for _ in range(FIT_STEPS):
         if extra <= 0 or ok(extra):
             return max(extra, 0.0)
         extra = extra - 1.0 if whole else math.nextafter(extra, 0.0)
@@ -227,10 +199,10 @@ def check_order(
         raise InvalidParameterError(f"snapshot must be a PortfolioSnapshot, got {type(snapshot).__name__}")
     if not isinstance(order, Order):
         raise InvalidParameterError(f"order must be an Order, got {type(order).__name__}")
-    requested = _number("order quantity", order.quantity)
+    requested = finite_number("order quantity", order.quantity)
     if requested <= 0:
         raise InvalidParameterError(f"order quantity must be > 0 (the side gives the direction), got {requested!r}")
-    price = _number("price", price)
+    price = finite_number("price", price)
     if price <= 0:
         raise InvalidParameterError(f"price must be > 0, got {price!r}")
     side = OrderSide(order.side)
@@ -244,12 +216,12 @@ def check_order(
     if reduce > 0:
         after = held + sign * reduce
         reasons.append(
-            f"{side.value} {_units(reduce)} {symbol} reduces the {'long' if held > 0 else 'short'} position of "
-            f"{_units(abs(held))} units to {_units(abs(after))}: reducing orders are always allowed"
+            f"{side.value} {format_units(reduce)} {symbol} reduces the {'long' if held > 0 else 'short'} position of "
+            f"{format_units(abs(held))} units to {format_units(abs(after))}: reducing orders are always allowed"
         )
         if side is OrderSide.BUY and reduce * price > snapshot.cash:
             reasons.append(
-                f"covering costs {_money(reduce * price)}, more than the {_money(snapshot.cash)} cash: the "
+                f"covering costs {format_money(reduce * price)}, more than the {format_money(snapshot.cash)} cash: the "
                 "broker may refuse it"
             )
     if extra <= 0:
@@ -260,15 +232,16 @@ def check_order(
     daily = snapshot.daily_loss_pct
     if daily >= limits.max_daily_loss_pct:
         blocked.append(
-            f"the daily loss {daily:.2f}% (equity {_money(equity)} vs {_money(snapshot.day_start_equity)} at the "
+            f"the daily loss {daily:.2f}% (equity {format_money(equity)} "
+            f"vs {format_money(snapshot.day_start_equity)} at the "
             f"start of the day) has reached the {limits.max_daily_loss_pct:g}% limit: only orders that reduce "
             "exposure are allowed"
         )
     drawdown = snapshot.drawdown_pct
     if drawdown >= limits.max_drawdown_pct:
         blocked.append(
-            f"the drawdown {drawdown:.2f}% from the peak {_money(max(snapshot.peak_equity, equity))} (equity "
-            f"{_money(equity)}) has reached the {limits.max_drawdown_pct:g}% limit: only orders that reduce "
+            f"the drawdown {drawdown:.2f}% from the peak {format_money(max(snapshot.peak_equity, equity))} (equity "
+            f"{format_money(equity)}) has reached the {limits.max_drawdown_pct:g}% limit: only orders that reduce "
             "exposure are allowed"
         )
     if held == 0 and snapshot.open_positions >= limits.max_open_positions:
@@ -309,24 +282,24 @@ def check_order(
     elif ok(extra):
         allowed = extra
     else:
-        by_position = _max_units(position_cap, price) - base
-        by_cash = (_max_units(snapshot.cash - reserve, price) - reduce) if buying else math.inf
+        by_position = max_units(position_cap, price) - base
+        by_cash = (max_units(snapshot.cash - reserve, price) - reduce) if buying else math.inf
         allowed = _fit(most(min(by_position, by_cash)), ok, whole_units)
         if not ok_position(extra):
             now_pct = base * price / equity * 100.0
             already = f" (it is already {now_pct:.2f}%)" if now_pct > limits.max_position_pct else ""
             capped.append(
-                f"{symbol} would be {_units(new_abs(extra))} units × {_money(price)} = "
-                f"{_money(new_abs(extra) * price)} = {new_abs(extra) * price / equity * 100:.2f}% of equity "
-                f"{_money(equity)}, above the {limits.max_position_pct:g}% position limit{already}: at most "
-                f"{_units(reduce + _fit(most(by_position), ok_position, whole_units))} units"
+                f"{symbol} would be {format_units(new_abs(extra))} units × {format_money(price)} = "
+                f"{format_money(new_abs(extra) * price)} = {new_abs(extra) * price / equity * 100:.2f}% of equity "
+                f"{format_money(equity)}, above the {limits.max_position_pct:g}% position limit{already}: at most "
+                f"{format_units(reduce + _fit(most(by_position), ok_position, whole_units))} units"
             )
         if not ok_cash(extra):
             capped.append(
-                f"buying {_units(requested)} {symbol} costs {_money(requested * price)} and would leave "
-                f"{_money(cash_after(extra))} cash, below the {limits.min_cash_reserve_pct:g}% reserve of "
-                f"{_money(reserve)}: at most "
-                f"{_units(reduce + _fit(most(by_cash), ok_cash, whole_units))} units"
+                f"buying {format_units(requested)} {symbol} costs {format_money(requested * price)} and would leave "
+                f"{format_money(cash_after(extra))} cash, below the {limits.min_cash_reserve_pct:g}% reserve of "
+                f"{format_money(reserve)}: at most "
+                f"{format_units(reduce + _fit(most(by_cash), ok_cash, whole_units))} units"
             )
 
     quantity = reduce + allowed
@@ -336,12 +309,14 @@ def check_order(
             f"within every limit: {symbol} {after * price / equity * 100:.2f}% of equity ≤ {limits.max_position_pct:g}%"
         )
         if buying:
-            summary += f", cash after {_money(cash_after(extra))} ≥ reserve {_money(reserve)}"
+            summary += f", cash after {format_money(cash_after(extra))} ≥ reserve {format_money(reserve)}"
         return RiskDecision("allow", requested, requested, (*reasons, summary), order)
     reasons += blocked + capped
     if quantity > 0:
-        reasons.append(f"shrunk from {_units(requested)} to {_units(quantity)} units")
+        reasons.append(f"shrunk from {format_units(requested)} to {format_units(quantity)} units")
         return RiskDecision("shrink", quantity, requested, tuple(reasons), order)
     if not blocked:
-        reasons.append(f"the largest quantity within the limits is 0 units: rejected ({_units(requested)} requested)")
+        reasons.append(
+            f"the largest quantity within the limits is 0 units: rejected ({format_units(requested)} requested)"
+        )
     return RiskDecision("reject", 0.0, requested, tuple(reasons), order)

@@ -6,23 +6,14 @@
     engine = WorkflowEngine(state_store, event_bus)
     execution = await engine.run(definition, {})      # or start(...) and later get/cancel/wait
 
-Scheduling rules: ``gpt_trader_core.workflows.model``; storage, events, cancellation and recovery:
-``gpt_trader_core.workflows.engine``. The built-in workflows (``simple_backtest``,
-``multi_strategy_ensemble``, ``strategy_optimization``) are built on the use cases by
-``gpt_trader_core.workflows.use_case.Workflows`` (the use case drivers call; it sits at the top of
-this layer because it composes the workflows, which compose the services below).
+Scheduling rules: ``gpt_trader_core.workflows.definition``; running and cancellation:
+``gpt_trader_core.workflows.engine``; storage, events and recovery: ``gpt_trader_core.workflows.executions``.
+The built-in workflows (``simple_backtest``, ``multi_strategy_ensemble``, ``strategy_optimization``) are
+built on the use cases by ``gpt_trader_core.workflows.use_case.Workflows`` (the use case drivers call; it
+sits at the top of this layer because it composes the workflows, which compose the services below).
 """
 
-from gpt_trader_core.workflows.engine import (
-    CANCEL_KIND,
-    EVENT_TYPES,
-    INTERRUPTED,
-    KIND,
-    WorkflowEngine,
-    cancel_request_id,
-    execution_steps,
-)
-from gpt_trader_core.workflows.model import (
+from gpt_trader_core.workflows.definition import (
     Param,
     Step,
     StepState,
@@ -30,6 +21,15 @@ from gpt_trader_core.workflows.model import (
     WorkflowContext,
     WorkflowDefinition,
     WorkflowDefinitionError,
+)
+from gpt_trader_core.workflows.engine import WorkflowEngine
+from gpt_trader_core.workflows.executions import (
+    CANCEL_KIND,
+    EVENT_TYPES,
+    INTERRUPTED,
+    KIND,
+    cancel_request_id,
+    execution_steps,
 )
 
 __all__ = [

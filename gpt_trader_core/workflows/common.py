@@ -20,7 +20,7 @@ from gpt_trader_core.services.backtest import Backtester, MarketHistory
 from gpt_trader_core.services.optimization import Optimizer
 from gpt_trader_core.strategy.base import Param, Strategy
 from gpt_trader_core.strategy.registry import StrategyRegistry
-from gpt_trader_core.workflows.model import Step, WorkflowContext
+from gpt_trader_core.workflows.definition import Step, WorkflowContext
 
 
 @attrs.frozen

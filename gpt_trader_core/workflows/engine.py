@@ -1,21 +1,6 @@
 """The workflow engine: runs a ``WorkflowDefinition`` as a background asyncio task, stores its progress in an
 ``Execution`` and publishes every change on the event bus.
 
-Storage. An execution is stored under kind ``"workflow"``. While it runs, ``Execution.result`` holds
-``steps`` (one entry per step: status, attempts, times, duration, error), ``runner`` (host, pid and engine
-that run it) and ``heartbeat`` (refreshed at least every ``heartbeat_interval`` seconds); a successful
-execution adds ``report`` and ``duration_s``. ``progress`` = finished steps / steps. ``error`` is one line.
-The start and the end of an execution are stored before they are announced; step changes are announced at
-once and stored within ``flush_interval`` seconds (changes in between share one write, so a workflow of
-many short steps costs a bounded number of writes). Work that blocks the event loop (an inline executor)
-delays those writes and the cancel polling until it yields: a process that must stay cancellable runs
-CPU work on a process-pool executor.
-
-Events, on topic ``execution:{id}`` and on ``executions``: ``execution_started``, ``step_started``,
-``step_retried``, ``step_finished``, ``step_failed``, ``step_skipped``, ``execution_finished``,
-``execution_failed``, ``execution_cancelled``. Each carries ``execution_id``, ``workflow``, ``status`` and
-``progress``; step events add ``step`` (and ``attempt``, ``duration_s``, ``error``, ``delay_s`` as relevant).
-
 Cancellation. ``cancel`` stops an execution this engine runs at once: the cancel token in the context is set
 and the asyncio task cancelled; running steps end ``cancelled``, steps not started ``not_run``, the
 execution ``cancelled``, all persisted. An execution run by another process is cancelled through the
@@ -25,11 +10,7 @@ the running engine polls for every ``poll_interval`` seconds; then it stops as a
 the store replaces records whole: a second writer would race with the runner and could overwrite its
 final state.
 
-Recovery. An execution left ``pending`` or ``running`` is *orphaned* when no process runs it any more:
-its runner is on this host and its process is gone, or (another host, or no runner recorded) its last
-sign of life (heartbeat, else start, else creation) is older than ``stale_after`` seconds. ``recover``
-(run on the engine's first use) and every ``get``/``list`` mark orphaned executions ``failed`` with
-:data:`INTERRUPTED`, so listings stay honest after a crash.
+Storage, events and recovery: ``gpt_trader_core.workflows.executions``.
 """
 
 from __future__ import annotations
@@ -37,19 +18,16 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-import datetime as dt
-import enum
 import logging
 import math
 import os
 import socket
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
-import numpy as np
 
 from gpt_trader_core.context import execution_id as execution_context
 from gpt_trader_core.domain.records import Execution, ExecutionStatus, utcnow
@@ -57,7 +35,22 @@ from gpt_trader_core.errors import ConflictError, GptTraderError, InvalidParamet
 from gpt_trader_core.optimization.runner import CancelToken
 from gpt_trader_core.ports import EventBus, ExecutionStore, Subscription
 from gpt_trader_core.services.backtest import new_id
-from gpt_trader_core.workflows.model import StepState, StepStatus, WorkflowContext, WorkflowDefinition
+from gpt_trader_core.workflows.definition import StepState, StepStatus, WorkflowContext, WorkflowDefinition
+from gpt_trader_core.workflows.executions import (
+    CANCEL_KIND,
+    EVENT_TYPES,
+    FINAL_EVENT,
+    INTERRUPTED,
+    KIND,
+    OPEN,
+    cancel_request_id,
+    closed,
+    describe_error,
+    execution_steps,
+    one_line,
+    orphaned,
+    plain,
+)
 
 __all__ = [
     "CANCEL_KIND",
@@ -73,81 +66,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: ``Execution.kind`` of workflow executions and of cancel requests.
-KIND = "workflow"
-CANCEL_KIND = "workflow_cancel"
-#: The error of an execution whose process stopped while it ran.
-INTERRUPTED = "interrupted: the process stopped while this execution was running"
-EVENT_TYPES: tuple[str, ...] = (
-    "execution_started",
-    "step_started",
-    "step_retried",
-    "step_finished",
-    "step_failed",
-    "step_skipped",
-    "execution_finished",
-    "execution_failed",
-    "execution_cancelled",
-)
-_FINAL_EVENT = {
-    ExecutionStatus.SUCCEEDED: "execution_finished",
-    ExecutionStatus.FAILED: "execution_failed",
-    ExecutionStatus.CANCELLED: "execution_cancelled",
-}
-_OPEN = (ExecutionStatus.RUNNING, ExecutionStatus.PENDING)
-_SCAN_LIMIT = 1000
-
-
-def cancel_request_id(execution_id: str) -> str:
-    """Id of the record that asks the runner of ``execution_id`` to cancel it."""
-    return f"{execution_id}.cancel"
-
-
-def _one_line(text: str, limit: int = 500) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def describe_error(exc: BaseException) -> str:
-    """One line: a ``GptTraderError``'s own message, otherwise ``Type: message``."""
-    if isinstance(exc, GptTraderError):
-        return _one_line(str(exc))
-    text = str(exc)
-    return _one_line(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
-
-
-def plain(value: Any) -> Any:
-    """``value`` as JSON-like data the state store keeps: mappings → dicts with str keys, sequences →
-    lists, numpy scalars and arrays → numbers and lists, enums → their value. Datetimes, durations
-    and non-finite floats are kept (the store encodes them). Anything else is a ``TypeError``."""
-    if value is None or isinstance(value, str | bool | int | float | dt.datetime | dt.date | dt.timedelta):
-        return value
-    if isinstance(value, enum.Enum):
-        return plain(value.value)
-    if isinstance(value, np.generic):
-        return plain(value.item())
-    if isinstance(value, np.ndarray):
-        return [plain(v) for v in value.tolist()]
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    raise TypeError(f"a workflow report holds JSON-like values only, got {type(value).__name__}: {value!r}")
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` of this host still runs (a zombie counts as stopped)."""
-    if os.name == "nt":  # os.kill(pid, 0) would terminate it on Windows; rely on heartbeats there
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    with contextlib.suppress(OSError, IndexError), open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-        return f.read().rpartition(")")[2].split()[0] != "Z"
-    return True
+_SCAN_LIMIT = 1000  # open executions looked at per status by ``recover``
 
 
 class _Run:
@@ -364,7 +283,7 @@ class WorkflowEngine:
         """Mark orphaned ``pending``/``running`` executions failed (:data:`INTERRUPTED`); returns them."""
         self._recovered = True
         recovered = []
-        for status in _OPEN:
+        for status in OPEN:
             for execution in await self._store.list_executions(kind=KIND, status=status, limit=_SCAN_LIMIT):
                 if self._orphaned(execution):
                     recovered.append(await self._close_foreign(execution, ExecutionStatus.FAILED, INTERRUPTED))
@@ -557,10 +476,10 @@ class WorkflowEngine:
             extra,
             status=status,
             finished_at=utcnow(),
-            error=None if error is None else _one_line(error),
+            error=None if error is None else one_line(error),
             message=status.value,
         )
-        await self._publish(run.execution, _FINAL_EVENT[status], error=run.execution.error)
+        await self._publish(run.execution, FINAL_EVENT[status], error=run.execution.error)
 
     # -- storing and publishing -------------------------------------------------------------------
 
@@ -636,45 +555,16 @@ class WorkflowEngine:
         return execution
 
     async def _honest(self, execution: Execution) -> Execution:
-        if execution.status in _OPEN and self._orphaned(execution):
+        if execution.status in OPEN and self._orphaned(execution):
             return await self._close_foreign(execution, ExecutionStatus.FAILED, INTERRUPTED)
         return execution
 
-    def _orphaned(self, execution: Execution, now: dt.datetime | None = None) -> bool:
-        """No process runs this open execution any more (see the module docstring)."""
-        if execution.id in self._runs or execution.status.finished:
-            return False
-        result = execution.result or {}
-        runner = result.get("runner")
-        if isinstance(runner, Mapping) and runner.get("host") == self._host and isinstance(runner.get("pid"), int):
-            return not _pid_alive(runner["pid"])
-        heartbeat = result.get("heartbeat")
-        last = heartbeat if isinstance(heartbeat, dt.datetime) else (execution.started_at or execution.created_at)
-        return ((now or utcnow()) - last).total_seconds() > self._stale_after
+    def _orphaned(self, execution: Execution) -> bool:
+        return execution.id not in self._runs and orphaned(execution, host=self._host, stale_after=self._stale_after)
 
     async def _close_foreign(self, execution: Execution, status: ExecutionStatus, error: str) -> Execution:
         """Finish an execution no process of ours runs: close its steps, store, announce."""
-        result = dict(execution.result or {})
-        steps = []
-        for step in result.get("steps") or ():
-            step = dict(step)
-            if step.get("status") == StepStatus.RUNNING.value:
-                step["status"] = StepStatus.CANCELLED.value
-            elif step.get("status") == StepStatus.PENDING.value:
-                step["status"] = StepStatus.NOT_RUN.value
-            steps.append(step)
-        result["steps"] = steps
-        if status is ExecutionStatus.CANCELLED:
-            result["cancel_requested"] = True
-        closed = attrs.evolve(
-            execution, status=status, finished_at=utcnow(), error=error, message=status.value, result=result
-        )
-        await self._store.update_execution(closed)
-        await self._publish(closed, _FINAL_EVENT[status], error=error)
-        return closed
-
-
-def execution_steps(execution: Execution) -> Sequence[Mapping[str, Any]]:
-    """The stored step entries of a workflow execution (empty when it has none)."""
-    steps = (execution.result or {}).get("steps")
-    return list(steps) if isinstance(steps, list | tuple) else []
+        finished = closed(execution, status, error)
+        await self._store.update_execution(finished)
+        await self._publish(finished, FINAL_EVENT[status], error=error)
+        return finished

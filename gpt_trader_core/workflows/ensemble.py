@@ -62,7 +62,7 @@ from gpt_trader_core.workflows.common import (
     data_step,
     date_range,
 )
-from gpt_trader_core.workflows.model import Step, WorkflowContext, WorkflowDefinition
+from gpt_trader_core.workflows.definition import Step, WorkflowContext, WorkflowDefinition
 
 NAME = "multi_strategy_ensemble"
 STRATEGIES: tuple[str, ...] = ("sma_cross", "momentum", "mean_reversion", "volatility", "breakout")

@@ -30,7 +30,7 @@ import attrs
 from gpt_trader_core.monitor.alerts import AlertChange
 from gpt_trader_core.services.monitoring import Monitoring, MonitoringSnapshot, snapshot_event_data
 from gpt_trader_core.strategy.base import Param
-from gpt_trader_core.workflows.model import Step, WorkflowContext, WorkflowDefinition
+from gpt_trader_core.workflows.definition import Step, WorkflowContext, WorkflowDefinition
 
 __all__ = ["NAME", "real_time_monitoring"]
 

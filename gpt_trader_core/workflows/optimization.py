@@ -49,7 +49,7 @@ from gpt_trader_core.workflows.common import (
     date_range,
     headline,
 )
-from gpt_trader_core.workflows.model import Step, WorkflowContext, WorkflowDefinition
+from gpt_trader_core.workflows.definition import Step, WorkflowContext, WorkflowDefinition
 
 NAME = "strategy_optimization"
 METHODS = ("grid", "random", "bayes")

@@ -27,7 +27,7 @@ from typing import Any
 from gpt_trader_core.analysis import analyze
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.errors import InvalidParameterError
-from gpt_trader_core.ml.selector import predict
+from gpt_trader_core.ml import predict
 from gpt_trader_core.services.backtest import BacktestRun
 from gpt_trader_core.strategy.base import Param
 from gpt_trader_core.workflows.common import (
@@ -41,7 +41,7 @@ from gpt_trader_core.workflows.common import (
     date_range,
     parse_assignments,
 )
-from gpt_trader_core.workflows.model import Step, WorkflowContext, WorkflowDefinition
+from gpt_trader_core.workflows.definition import Step, WorkflowContext, WorkflowDefinition
 
 NAME = "simple_backtest"
 AUTO = "auto"

@@ -28,14 +28,14 @@ from typing import Any
 from gpt_trader_core.analysis import compare_strategies
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.errors import ConflictError, InvalidParameterError
-from gpt_trader_core.ml.selector import predict
+from gpt_trader_core.ml import predict
 from gpt_trader_core.portfolio import classify_tier
 from gpt_trader_core.regime import detect_regime
 from gpt_trader_core.services.sessions import SessionRequest, TradingSessions
 from gpt_trader_core.strategy.base import Param
 from gpt_trader_core.strategy.registry import StrategyRegistry
 from gpt_trader_core.workflows.common import DATA_PARAMS, WorkflowServices, data_step, parse_assignments
-from gpt_trader_core.workflows.model import Step, WorkflowContext, WorkflowDefinition
+from gpt_trader_core.workflows.definition import Step, WorkflowContext, WorkflowDefinition
 
 FEED_PARAMS: tuple[Param, ...] = (
     Param(

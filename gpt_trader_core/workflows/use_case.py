@@ -17,9 +17,9 @@ from gpt_trader_core.domain.records import Execution, ExecutionStatus
 from gpt_trader_core.errors import InvalidParameterError, NotFoundError
 from gpt_trader_core.ports import Subscription
 from gpt_trader_core.workflows.common import WorkflowServices
+from gpt_trader_core.workflows.definition import WorkflowDefinition
 from gpt_trader_core.workflows.engine import WorkflowEngine
 from gpt_trader_core.workflows.ensemble import multi_strategy_ensemble
-from gpt_trader_core.workflows.model import WorkflowDefinition
 from gpt_trader_core.workflows.optimization import strategy_optimization
 from gpt_trader_core.workflows.simple_backtest import simple_backtest
 

@@ -40,9 +40,15 @@ def _timed(fn: Callable[[], object], runs: int = 1) -> tuple[object, float]:
 
 def main() -> None:
     from gpt_trader_core.market_sim import generate
-    from gpt_trader_core.ml import compute_features, compute_targets, predict, train_selector
+    from gpt_trader_core.ml import (
+        TrainedSelector,
+        compute_features,
+        compute_targets,
+        heuristic_order,
+        predict,
+        train_selector,
+    )
     from gpt_trader_core.ml.features import FEATURE_NAMES, periods_per_year
-    from gpt_trader_core.ml.selector import TrainedSelector, heuristic_order
     from gpt_trader_core.strategy import REGISTRY
 
     n_symbols = int(_arg("--symbols", "8"))

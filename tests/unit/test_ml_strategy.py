@@ -44,7 +44,8 @@ from gpt_trader_core.ml.features import (
     feature_names,
     strategy_returns,
 )
-from gpt_trader_core.ml.selector import HEURISTIC_MAX_CONFIDENCE, _symbol_data
+from gpt_trader_core.ml.heuristic import HEURISTIC_MAX_CONFIDENCE
+from gpt_trader_core.ml.training import _symbol_data
 from gpt_trader_core.strategy import REGISTRY
 from tests.conftest import make_bars
 

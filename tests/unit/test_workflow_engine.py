@@ -30,7 +30,7 @@ from gpt_trader_core.workflows import (
     WorkflowEngine,
     execution_steps,
 )
-from gpt_trader_core.workflows.engine import plain
+from gpt_trader_core.workflows.executions import plain
 
 
 @pytest.fixture

@@ -27,7 +27,8 @@ FloatArray = NDArray[np.float64]
 _MIN_STD = 1e-12
 
 
-def _readonly(array: FloatArray) -> FloatArray:
+def readonly(array: Any) -> FloatArray:
+    """``array`` as a read-only float64 array (a copy): values that hold arrays stay immutable."""
     array = np.array(array, dtype=np.float64)
     array.setflags(write=False)
     return array
@@ -37,10 +38,10 @@ def _readonly(array: FloatArray) -> FloatArray:
 class RidgeModel:
     """A fitted multi-target ridge regression: ``predict(X)`` gives one column per target."""
 
-    means: FloatArray = attrs.field(converter=_readonly)
-    stds: FloatArray = attrs.field(converter=_readonly)
-    coef: FloatArray = attrs.field(converter=_readonly)  # (features, targets)
-    intercept: FloatArray = attrs.field(converter=_readonly)  # (targets,)
+    means: FloatArray = attrs.field(converter=readonly)
+    stds: FloatArray = attrs.field(converter=readonly)
+    coef: FloatArray = attrs.field(converter=readonly)  # (features, targets)
+    intercept: FloatArray = attrs.field(converter=readonly)  # (targets,)
     alpha: float
 
     def __attrs_post_init__(self) -> None:

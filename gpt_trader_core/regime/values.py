@@ -33,18 +33,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gpt_trader_core.domain.bars import TIMEFRAMES, Bars, to_datetime
+from gpt_trader_core.domain.regimes import REGIMES as REGIMES
 from gpt_trader_core.errors import InvalidDataError, InvalidParameterError
 
-#: The seven regime names; a regime index is an index into this tuple.
-REGIMES: tuple[str, ...] = (
-    "bull_quiet",
-    "bull_volatile",
-    "bear_quiet",
-    "bear_volatile",
-    "sideways_quiet",
-    "sideways_volatile",
-    "crisis",
-)
 #: The coarse direction of each regime (crisis counts as bear).
 DIRECTIONS: tuple[str, ...] = ("bull", "bear", "sideways")
 #: The coarse volatility of each regime (crisis counts as volatile).
