@@ -6,7 +6,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
 
 from entrypoints.http.auth import authentication
-from entrypoints.http.auth.bodies import LoginRequest, RefreshRequest, parse, token_body
+from entrypoints.http.auth.bodies import LoginRequest, PrincipalView, RefreshRequest, parse, plain, token_view
 from entrypoints.http.auth.ratelimit import client_address
 
 bp = Blueprint("auth", url_prefix="/api/v1/auth")
@@ -18,7 +18,7 @@ async def login(request: Request) -> HTTPResponse:
     body = parse(request, LoginRequest)
     auth = await authentication(request.app)
     pair = await auth.login(body.username, body.password, client=client_address(request))
-    return json(token_body(pair))
+    return json(plain(token_view(pair)))
 
 
 @bp.post("/refresh", ctx_role="public", ctx_rate="login")
@@ -26,7 +26,7 @@ async def refresh(request: Request) -> HTTPResponse:
     """``{"refresh_token"}`` → a new pair; the presented token is used up (reuse ends the login)."""
     body = parse(request, RefreshRequest)
     auth = await authentication(request.app)
-    return json(token_body(await auth.refresh(body.refresh_token, client=client_address(request))))
+    return json(plain(token_view(await auth.refresh(body.refresh_token, client=client_address(request)))))
 
 
 @bp.post("/logout", ctx_role="viewer")
@@ -41,4 +41,4 @@ async def logout(request: Request) -> HTTPResponse:
 async def me(request: Request) -> HTTPResponse:
     """The caller: subject, role and kind (user, api_key or local)."""
     principal = request.ctx.principal
-    return json({"subject": principal.subject, "role": principal.role.value, "kind": principal.kind})
+    return json(plain(PrincipalView(principal.subject, principal.role.value, principal.kind)))

@@ -6,7 +6,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from entrypoints.http.auth import authentication
-from entrypoints.http.auth.bodies import NewKeyRequest, key_body, parse
+from entrypoints.http.auth.bodies import KeyPage, NewKeyRequest, created_key_view, key_view, parse, plain
 from gpt_trader_core.services.auth import parse_duration
 
 bp = Blueprint("keys", url_prefix="/api/v1/keys")
@@ -15,7 +15,7 @@ bp = Blueprint("keys", url_prefix="/api/v1/keys")
 @bp.get("/", ctx_role="admin", strict_slashes=False)
 async def list_keys(request: Request) -> HTTPResponse:
     auth = await authentication(request.app)
-    return json({"items": [key_body(key) for key in await auth.list_keys()]})
+    return json(plain(KeyPage(tuple(key_view(key) for key in await auth.list_keys()))))
 
 
 @bp.post("/", ctx_role="admin", strict_slashes=False)
@@ -24,10 +24,10 @@ async def create_key(request: Request) -> HTTPResponse:
     expires = parse_duration(body.expires) if body.expires else None
     auth = await authentication(request.app)
     key, text = await auth.create_key(body.name, body.role, expires_in=expires, by=request.ctx.principal.subject)
-    return json({**key_body(key), "key": text}, status=201, headers={"Location": f"/api/v1/keys/{key.id}"})
+    return json(plain(created_key_view(key, text)), status=201, headers={"Location": f"/api/v1/keys/{key.id}"})
 
 
 @bp.delete("/<key_id:str>", ctx_role="admin")
 async def revoke_key(request: Request, key_id: str) -> HTTPResponse:
     auth = await authentication(request.app)
-    return json(key_body(await auth.revoke_key(key_id, by=request.ctx.principal.subject)))
+    return json(plain(key_view(await auth.revoke_key(key_id, by=request.ctx.principal.subject))))

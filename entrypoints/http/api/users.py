@@ -6,7 +6,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
 
 from entrypoints.http.auth import authentication
-from entrypoints.http.auth.bodies import NewUserRequest, PasswordRequest, parse, user_body
+from entrypoints.http.auth.bodies import NewUserRequest, PasswordRequest, UserPage, parse, plain, user_view
 
 bp = Blueprint("users", url_prefix="/api/v1/users")
 
@@ -14,7 +14,7 @@ bp = Blueprint("users", url_prefix="/api/v1/users")
 @bp.get("/", ctx_role="admin", strict_slashes=False)
 async def list_users(request: Request) -> HTTPResponse:
     auth = await authentication(request.app)
-    return json({"items": [user_body(user) for user in await auth.list_users()]})
+    return json(plain(UserPage(tuple(user_view(user) for user in await auth.list_users()))))
 
 
 @bp.post("/", ctx_role="admin", strict_slashes=False)
@@ -22,13 +22,13 @@ async def add_user(request: Request) -> HTTPResponse:
     body = parse(request, NewUserRequest)
     auth = await authentication(request.app)
     user = await auth.add_user(body.username, body.role, body.password, by=request.ctx.principal.subject)
-    return json(user_body(user), status=201, headers={"Location": f"/api/v1/users/{user.username}"})
+    return json(plain(user_view(user)), status=201, headers={"Location": f"/api/v1/users/{user.username}"})
 
 
 @bp.get("/<username:str>", ctx_role="admin")
 async def get_user(request: Request, username: str) -> HTTPResponse:
     auth = await authentication(request.app)
-    return json(user_body(await auth.get_user(username)))
+    return json(plain(user_view(await auth.get_user(username))))
 
 
 @bp.put("/<username:str>/password", ctx_role="admin")

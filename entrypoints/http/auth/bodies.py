@@ -76,33 +76,87 @@ def _time(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat(timespec="seconds") + "Z"
 
 
-def token_body(pair: TokenPair) -> dict[str, Any]:
-    return {
-        "access_token": pair.access_token,
-        "refresh_token": pair.refresh_token,
-        "token_type": pair.token_type,
-        "expires_in": pair.expires_in,
-        "refresh_expires_in": pair.refresh_expires_in,
-    }
+# -- responses (also the OpenAPI schemas of these routes) ------------------------------------------------
 
 
-def user_body(user: User) -> dict[str, Any]:
-    return {
-        "username": user.username,
-        "role": user.role.value,
-        "created_at": _time(user.created_at),
-        "updated_at": _time(user.updated_at),
-    }
+@attrs.frozen
+class TokenResponse:
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int
+    refresh_expires_in: int
 
 
-def key_body(key: ApiKey) -> dict[str, Any]:
-    return {
-        "id": key.id,
-        "name": key.name,
-        "role": key.role.value,
-        "created_at": _time(key.created_at),
-        "created_by": key.created_by,
-        "expires_at": _time(key.expires_at),
-        "revoked_at": _time(key.revoked_at),
-        "last_used_at": _time(key.last_used_at),
-    }
+@attrs.frozen
+class PrincipalView:
+    subject: str
+    role: str
+    kind: str
+
+
+@attrs.frozen
+class UserView:
+    username: str
+    role: str
+    created_at: str | None
+    updated_at: str | None
+
+
+@attrs.frozen
+class UserPage:
+    items: tuple[UserView, ...]
+
+
+@attrs.frozen
+class KeyView:
+    id: str
+    name: str
+    role: str
+    created_at: str | None
+    created_by: str
+    expires_at: str | None
+    revoked_at: str | None
+    last_used_at: str | None
+
+
+@attrs.frozen
+class KeyPage:
+    items: tuple[KeyView, ...]
+
+
+@attrs.frozen
+class CreatedKeyView(KeyView):
+    key: str = ""  # the key itself: in this answer only
+
+
+def plain(value: Any) -> Any:
+    """A response value as JSON-ready data."""
+    return _converter.unstructure(value)
+
+
+def token_view(pair: TokenPair) -> TokenResponse:
+    return TokenResponse(
+        pair.access_token, pair.refresh_token, pair.token_type, pair.expires_in, pair.refresh_expires_in
+    )
+
+
+def user_view(user: User) -> UserView:
+    return UserView(user.username, user.role.value, _time(user.created_at), _time(user.updated_at))
+
+
+def key_view(key: ApiKey) -> KeyView:
+    return KeyView(
+        key.id,
+        key.name,
+        key.role.value,
+        _time(key.created_at),
+        key.created_by,
+        _time(key.expires_at),
+        _time(key.revoked_at),
+        _time(key.last_used_at),
+    )
+
+
+def created_key_view(key: ApiKey, text: str) -> CreatedKeyView:
+    return CreatedKeyView(**attrs.asdict(key_view(key)), key=text)
