@@ -210,3 +210,12 @@ async def test_another_process_sees_a_revocation_after_the_record_cache_ttl(env:
     clocks.advance(1.0)
     with pytest.raises(AuthenticationError, match="revoked"):
         await other.authenticate_key(text)
+
+
+async def test_security_events_are_log_lines_too(env: Any, caplog: pytest.LogCaptureFixture) -> None:
+    auth, _, _ = env
+    with caplog.at_level("INFO", logger="gpt_trader.security"), pytest.raises(InvalidCredentialsError):
+        await auth.login("alice", "wrong password", client="10.0.0.7")
+    line = next(r for r in caplog.records if "security_event=login_failed" in r.getMessage())
+    assert line.levelname == "WARNING" and "user=alice client=10.0.0.7" in line.getMessage()
+    assert "wrong password" not in caplog.text
