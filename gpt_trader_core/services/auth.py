@@ -168,6 +168,7 @@ class Authentication:
     async def login(self, username: str, password: str, *, client: str = "unknown") -> TokenPair:
         """Tokens for a correct user name and password. Unknown user and wrong password get the same
         error after the same work (one Argon2 verification)."""
+        username = str(username)[:256]  # bounds what the throttle keeps per attempt (no real name is longer)
         throttle_keys = (f"user:{username}", f"ip:{client}")
         try:
             self._throttle.check(*throttle_keys)
