@@ -3,11 +3,16 @@ colours (cli.color_output, NO_COLOR, --no-ansi) and the default output format (c
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 
 import pytest
+from cleo.testers.command_tester import CommandTester
 
-from tests.cli.support import Cli, assert_one_line_error
+from adapters.state.memory import InMemoryStateStore
+from entrypoints.cli.application import GptTraderApplication
+from tests.cli.support import Cli, assert_one_line_error, in_memory_graph
 
 ESC = "\x1b["
 
@@ -78,3 +83,18 @@ def test_the_default_format_comes_from_settings(cli: Cli) -> None:
     # A command without that format keeps its table rather than failing.
     status = cli("status", "--set", "cli.default_format=csv")
     assert status.returncode == 0 and "Components (ok)" in status.stdout, status.stderr
+
+
+def test_command_tester_runs_one_command_on_the_in_memory_adapters(cli: Cli, store: InMemoryStateStore) -> None:
+    # `cli` isolates HOME and the environment; the command itself runs through Cleo's CommandTester.
+    application = GptTraderApplication(container_factory=in_memory_graph(store))
+    tester = CommandTester(application.find("backtest"))
+    assert tester.execute("-s sma_cross --symbol AAPL") == 0
+    saved = tester.io.fetch_output().split("saved as ")[1].split()[0]
+
+    async def stored() -> list[str]:
+        await store.open()
+        return [record.id for record in await store.list_backtests()]
+
+    assert asyncio.run(stored()) == [saved]  # in the in-memory store, not in a SQLite file
+    assert not (Path.home() / ".gpt-trader" / "state.db").exists()

@@ -52,9 +52,14 @@ def test_served_metrics_count_requests_and_parse_as_prometheus(tmp_path: Path, i
         for _ in range(3):
             assert _get(f"{base}/api/v1/system/health/live")[0] == 200
         assert _get(f"{base}/api/v1/no/such/route")[0] == 404
-        status, content_type, body = _get(f"{base}/metrics")
-        assert status == 200 and content_type.startswith("text/plain; version=0.0.4")
-        families = parse_prometheus(body)
+        # The monitoring task's first tick runs right after start-up: wait for it, not for a fixed time.
+        while True:
+            status, content_type, body = _get(f"{base}/metrics")
+            assert status == 200 and content_type.startswith("text/plain; version=0.0.4")
+            families = parse_prometheus(body)
+            if "gpt_trader_system_memory_percent" in families or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         requests = families["gpt_trader_http_requests_total"]
         assert requests.type == "counter"
         assert sample(requests, method="GET", route="/api/v1/system/health/live", status="200") == 4
