@@ -445,7 +445,7 @@ class SqliteStateStore:
 
         return await self._call(list_)
 
-    # -- authentication: UserStore, ApiKeyStore, RefreshTokenStore (migration 6) -------------------
+    # -- authentication: UserStore, ApiKeyStore, RefreshTokenStore (migration 7) -------------------
 
     async def add_user(self, user: User) -> None:
         def add(conn: sqlite3.Connection) -> None:
