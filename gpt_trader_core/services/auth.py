@@ -90,6 +90,8 @@ class LoginThrottle:
         self._policy = policy
         self._now = monotonic
         self._failures: dict[str, _Failures] = {}
+        #: The hash unknown user names are verified against (made once; see ``Authentication.prepare``).
+        self.stand_in_hash: str | None = None
 
     def check(self, *keys: str) -> None:
         now = self._now()
@@ -152,7 +154,6 @@ class Authentication:
         self._now = now
         self._sleep = sleep
         self._throttle = throttle or LoginThrottle(self.policy)
-        self._dummy_hash: str | None = None  # verified against for unknown users: same work, same timing
         # Records read to authenticate requests, reused for policy.record_cache_ttl seconds: the store
         # lookup (a thread hop for SQLite) is most of a request's auth cost on a busy machine.
         self._monotonic = monotonic
@@ -373,9 +374,10 @@ class Authentication:
             return None
 
     async def _dummy(self) -> str:
-        if self._dummy_hash is None:
-            self._dummy_hash = await self._hasher.hash(secrets.token_urlsafe(16))
-        return self._dummy_hash
+        # Unknown users are verified against this hash: the same work, the same timing as a wrong password.
+        if self._throttle.stand_in_hash is None:
+            self._throttle.stand_in_hash = await self._hasher.hash(secrets.token_urlsafe(16))
+        return self._throttle.stand_in_hash
 
     async def _event(self, type_: str, **data: Any) -> None:
         fields = " ".join(f"{key}={value}" for key, value in data.items())

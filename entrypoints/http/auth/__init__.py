@@ -34,6 +34,8 @@ from gpt_trader_core.services.auth import Authentication
 
 __all__ = ["authentication", "install_auth"]
 
+FIRST_START_TASK = "auth-first-start"
+
 
 async def authentication(app: Sanic) -> Authentication:
     """The app's ``Authentication`` use case, resolved from the container once."""
@@ -80,12 +82,21 @@ def install_auth(app: Sanic, container: Any, settings: Any, *, config: HttpAuthC
             for name, value in rate_headers.items():
                 response.headers.setdefault(name, value)
 
-    @app.after_server_start
     async def first_start(app: Sanic) -> None:
+        auth = await authentication(app)
+        await announce_first_start(auth)
+        await auth.prepare()
+
+    @app.after_server_start
+    async def start_first_start(app: Sanic) -> None:
+        # A task, not awaited here: the Argon2 warm-up must not hold up (or be cut by) start and stop.
         if config.enabled:
-            auth = await authentication(app)
-            await auth.prepare()
-            await announce_first_start(auth)
+            app.add_task(first_start(app), name=FIRST_START_TASK)
+
+    @app.before_server_stop
+    async def stop_first_start(app: Sanic) -> None:
+        if config.enabled:
+            await app.cancel_task(FIRST_START_TASK, raise_exception=False)
 
     @app.after_server_stop
     async def release(app: Sanic) -> None:
