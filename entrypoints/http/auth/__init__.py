@@ -16,6 +16,8 @@ It also mounts ``/api/v1/auth``, ``/api/v1/users`` and ``/api/v1/keys``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 from typing import Any
 
@@ -91,12 +93,15 @@ def install_auth(app: Sanic, container: Any, settings: Any, *, config: HttpAuthC
     async def start_first_start(app: Sanic) -> None:
         # A task, not awaited here: the Argon2 warm-up must not hold up (or be cut by) start and stop.
         if config.enabled:
-            app.add_task(first_start(app), name=FIRST_START_TASK)
+            app.ctx.auth_first_start = asyncio.create_task(first_start(app), name=FIRST_START_TASK)
 
     @app.before_server_stop
     async def stop_first_start(app: Sanic) -> None:
-        if config.enabled:
-            await app.cancel_task(FIRST_START_TASK, raise_exception=False)
+        task = getattr(app.ctx, "auth_first_start", None)
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     @app.after_server_stop
     async def release(app: Sanic) -> None:
