@@ -11,6 +11,7 @@ import base64
 import datetime as dt
 import json
 import time
+import types
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -50,6 +51,12 @@ def probe_blueprint() -> Blueprint:
     bp.add_route(answer, "/work", methods=["POST"], ctx_role="trader", name="work")
     bp.add_route(answer, "/heavy", methods=["POST"], ctx_role="trader", ctx_rate="heavy", name="heavy")
     bp.add_route(answer, "/admin", methods=["GET"], ctx_role="admin", name="admin")
+
+    async def start_work(request: Request) -> HTTPResponse:
+        return await answer(request)
+
+    start_work.__openapi__ = types.SimpleNamespace(idempotent=True)  # type: ignore[attr-defined]
+    bp.add_route(start_work, "/start", methods=["POST"], ctx_role="trader", name="start")
     bp.add_route(answer, "/open", methods=["GET"], ctx_role="public", name="open")
     bp.add_route(answer, "/undeclared", methods=["GET"], name="undeclared")
     return bp
@@ -344,6 +351,9 @@ async def test_rate_limit_429_carries_retry_after_and_the_headers(tmp_path: Path
         # heavy POSTs have their own, tighter budget; another principal has its own counts
         heavy = [await stack.call("post", "/api/v1/probe/heavy", headers=headers) for _ in range(3)]
         assert [r.status for r in heavy] == [200, 200, 429]
+        # an operation documented as starting work shares the heavy budget; a plain POST does not
+        assert (await stack.call("post", "/api/v1/probe/start", headers=headers)).status == 429
+        assert (await stack.call("post", "/api/v1/probe/work", headers=headers)).status == 200
         assert (await stack.call("get", "/api/v1/probe/read", headers=await stack.bearer("viewer"))).status == 200
 
 

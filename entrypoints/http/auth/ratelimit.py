@@ -6,7 +6,8 @@ response carries ``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Re
 a 429 also ``Retry-After``.
 
 Endpoint class: the route's ``ctx_rate`` (``login``, ``read``, ``write``, ``heavy``) if it declares
-one, else ``read`` for GET/HEAD and ``write`` for the other methods.
+one, else ``read`` for GET/HEAD, ``heavy`` for the operations that start work (documented as honouring
+``Idempotency-Key``: backtests, optimisations, workflows, sessions), ``write`` for the rest.
 """
 
 from __future__ import annotations
@@ -56,7 +57,11 @@ class RateLimits:
         declared = getattr(route.ctx, "rate", None) if route is not None else None
         if declared in self._items:
             return str(declared)
-        return "read" if request.method in ("GET", "HEAD") else "write"
+        if request.method in ("GET", "HEAD"):
+            return "read"
+        # POSTs that start work honour Idempotency-Key; the REST API's contract (openapi.doc) says which.
+        contract = getattr(route.handler, "__openapi__", None) if route is not None else None
+        return "heavy" if getattr(contract, "idempotent", False) else "write"
 
     async def check(self, request: Request) -> HTTPResponse | None:
         limiter = self._ensure()
