@@ -1,4 +1,4 @@
-"""Rows of the authentication tables (migration 7), shared by the SQLite and in-memory stores."""
+"""Rows of the authentication tables (migration 8), shared by the SQLite and in-memory stores."""
 
 from __future__ import annotations
 

@@ -356,6 +356,14 @@ class SqliteStateStore:
 
         return await self._call(list_)
 
+    async def delete_study(self, study_id: str) -> None:
+        def delete(conn: sqlite3.Connection) -> None:
+            with _write(conn):  # its trials go with it (ON DELETE CASCADE)
+                if conn.execute("DELETE FROM studies WHERE id = ?", (study_id,)).rowcount == 0:
+                    raise _common.study_not_found(study_id)
+
+        await self._call(delete)
+
     # -- TradingStore ------------------------------------------------------------------------------
 
     async def save_session(self, session: SessionRecord) -> None:
@@ -445,7 +453,7 @@ class SqliteStateStore:
 
         return await self._call(list_)
 
-    # -- authentication: UserStore, ApiKeyStore, RefreshTokenStore (migration 7) -------------------
+    # -- authentication: UserStore, ApiKeyStore, RefreshTokenStore (migration 8) -------------------
 
     async def add_user(self, user: User) -> None:
         def add(conn: sqlite3.Connection) -> None:

@@ -28,7 +28,7 @@ from adapters.security import Argon2Hasher, JwtTokenCodec, SigningKey
 from adapters.state.sqlite import SqliteStateStore
 from entrypoints.http.auth import install_auth
 from entrypoints.http.auth.config import HttpAuthConfig
-from entrypoints.http.errors import install_error_handlers
+from entrypoints.http.problems import install_problems
 from gpt_trader_core.domain.auth import AuthPolicy
 from gpt_trader_core.services.auth import SECURITY_TOPIC, Authentication
 
@@ -96,7 +96,7 @@ async def make_stack(tmp_path: Path, **config: Any) -> AsyncIterator[Stack]:
         await auth.add_user(name, name, PASSWORD)
     app = Sanic(f"auth_test_{uuid.uuid4().hex[:8]}", configure_logging=False)
     app.config.AUTO_EXTEND = False
-    install_error_handlers(app)
+    install_problems(app)
     settings: dict[str, Any] = {"cors_origins": (ORIGIN,), **config}
     install_auth(app, None, None, config=HttpAuthConfig(**settings))
     app.ctx.auth = auth

@@ -28,9 +28,9 @@ from entrypoints.http.auth.bodies import BadBodyError
 from entrypoints.http.auth.config import HttpAuthConfig, config_from_settings
 from entrypoints.http.auth.guard import forbidden, resolve, unauthorized
 from entrypoints.http.auth.headers import Cors, add_security_headers
-from entrypoints.http.auth.problems import problem
 from entrypoints.http.auth.ratelimit import RateLimits
 from entrypoints.http.auth.safety import announce_first_start, check_bind
+from entrypoints.http.problems import problem
 from gpt_trader_core.domain.auth import AuthenticationError, LockedOutError, PermissionDeniedError
 from gpt_trader_core.services.auth import Authentication
 

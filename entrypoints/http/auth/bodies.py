@@ -11,7 +11,7 @@ from cattrs.preconf.json import make_converter
 from sanic import Request
 from sanic.response import HTTPResponse
 
-from entrypoints.http.auth.problems import problem
+from entrypoints.http.problems import problem
 from gpt_trader_core.domain.auth import ApiKey, TokenPair, User
 
 T = TypeVar("T")

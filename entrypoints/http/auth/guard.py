@@ -7,7 +7,7 @@ import logging
 from sanic import Request
 from sanic.response import HTTPResponse
 
-from entrypoints.http.auth.problems import problem
+from entrypoints.http.problems import problem
 from gpt_trader_core.domain.auth import LOCAL_ADMIN, AuthenticationError, Principal, Role
 from gpt_trader_core.services.auth import Authentication
 

@@ -21,7 +21,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from sanic import Request
 from sanic.response import HTTPResponse
 
-from entrypoints.http.auth.problems import problem
+from entrypoints.http.problems import problem
 from gpt_trader_core.errors import ConfigurationError
 
 KEY_PREFIX = "gpt-trader:ratelimit"
