@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from sanic import Blueprint, Request, Sanic
@@ -31,6 +32,7 @@ from entrypoints.http.auth.config import HttpAuthConfig
 from entrypoints.http.problems import install_problems
 from gpt_trader_core.domain.auth import AuthPolicy
 from gpt_trader_core.services.auth import SECURITY_TOPIC, Authentication
+from tests.e2e.http_app import api
 
 SECRET = "test-secret-" + "x" * 60
 KID = SigningKey(SECRET).kid
@@ -62,13 +64,22 @@ def probe_blueprint() -> Blueprint:
     return bp
 
 
+class Answer:
+    """An httpx response read the way these tests read it (``status``, ``json`` as attributes)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.status = response.status_code
+        self.headers = response.headers
+        self.text = response.text
+        self.json = response.json() if response.content and "json" in response.headers.get("content-type", "") else None
+
+
 class Stack:
-    def __init__(self, app: Sanic, auth: Authentication, bus: InMemoryEventBus) -> None:
-        self.app, self.auth, self.bus = app, auth, bus
+    def __init__(self, app: Sanic, auth: Authentication, bus: InMemoryEventBus, client: httpx.AsyncClient) -> None:
+        self.app, self.auth, self.bus, self.client = app, auth, bus, client
 
     async def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        _, response = await self.app.asgi_client.request(method, path, **kwargs)
-        return response
+        return Answer(await self.client.request(method.upper(), path, **kwargs))
 
     async def login(self, username: str, password: str = PASSWORD) -> dict[str, Any]:
         response = await self.call("post", "/api/v1/auth/login", json={"username": username, "password": password})
@@ -79,7 +90,7 @@ class Stack:
         return {"Authorization": f"Bearer {(await self.login(username))['access_token']}"}
 
 
-async def make_stack(tmp_path: Path, **config: Any) -> AsyncIterator[Stack]:
+async def make_stack(tmp_path: Path, *, serve_asgi: bool = True, **config: Any) -> AsyncIterator[Stack]:
     store = SqliteStateStore(tmp_path / f"state-{uuid.uuid4().hex[:6]}.db")
     await store.open()
     bus = InMemoryEventBus()
@@ -101,7 +112,12 @@ async def make_stack(tmp_path: Path, **config: Any) -> AsyncIterator[Stack]:
     install_auth(app, None, None, config=HttpAuthConfig(**settings))
     app.ctx.auth = auth
     app.blueprint(probe_blueprint())
-    yield Stack(app, auth, bus)
+    if serve_asgi:
+        async with api(app) as client:  # the app started once, as the REST API's tests run it
+            yield Stack(app, auth, bus, client)
+    else:  # the caller serves it itself
+        async with httpx.AsyncClient() as client:
+            yield Stack(app, auth, bus, client)
     if app.ctx.rate_limits is not None:
         await app.ctx.rate_limits.close()
     await store.close()
@@ -402,7 +418,7 @@ async def test_websocket_handshake_takes_the_token_from_the_query(tmp_path: Path
 
     from tests.e2e.conftest import free_port
 
-    async for stack in make_stack(tmp_path):
+    async for stack in make_stack(tmp_path, serve_asgi=False):
         bp = Blueprint("ws_probe", url_prefix="/api/v1/wsprobe")
 
         async def feed(request: Request, ws: Any) -> None:
@@ -410,7 +426,7 @@ async def test_websocket_handshake_takes_the_token_from_the_query(tmp_path: Path
 
         bp.add_websocket_route(feed, "/feed", ctx_role="viewer", name="feed")
         stack.app.blueprint(bp)
-        token = (await stack.login("viewer"))["access_token"]
+        token = (await stack.auth.login("viewer", PASSWORD)).access_token
         port = free_port()
         server = await stack.app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
         assert server is not None
