@@ -31,6 +31,7 @@ def test_readme_authentication_example_works_as_written(tmp_path: Path, isolated
     port = free_port()
     script = auth_example().replace("127.0.0.1:8000", f"127.0.0.1:{port}")
     script = script.replace("gpt-trader serve &", f"gpt-trader serve --port {port} > server.log 2>&1 &")
+    script = "trap 'kill $(jobs -p) 2> /dev/null' EXIT\n" + script  # no server left behind if a step fails
     env = {**isolated_env, "PATH": os.environ["PATH"]}
     result = subprocess.run(
         ["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
