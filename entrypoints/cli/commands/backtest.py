@@ -10,6 +10,7 @@ from cleo.io.inputs.option import Option
 
 from entrypoints.cli.base import AppCommand
 from entrypoints.cli.render import SYNTHETIC_BANNER, TRADE_COLUMNS, to_csv, trade_rows, write_table
+from gpt_trader_core.domain.charts import report_path
 from gpt_trader_core.errors import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ list strategies and their parameters with <info>gpt-trader strategies</info>."""
         option("format", "f", "Output: table, json or csv", flag=False),
         option("trades", None, "Also print the trades", flag=True),
         option("no-save", None, "Do not save the result in the state store", flag=True),
+        option("report", None, "Also write a self-contained HTML report (charts, stats, trades) here", flag=False),
     ]
 
     def settings_overrides(self) -> list[str]:
@@ -123,12 +125,16 @@ list strategies and their parameters with <info>gpt-trader strategies</info>."""
             config=config,
         )
 
+        report = report_path(self.option("report")) if self.option("report") else None
+
         async def work(container: Container) -> Any:
             backtester = await container.services.backtester()
             return await backtester.run(request, save=not self.option("no-save"))
 
         run = self.run_with_container(work)
         self.show(run.result, run.record_id, fmt)
+        if report is not None:  # on stderr, so that --format json/csv output stays parseable
+            self.line_error(f"report written to {run.result.report(report)}")
         return 0
 
     def show(self, result: Any, record_id: str | None, fmt: str) -> None:
