@@ -1,0 +1,104 @@
+"""The dashboard, served by the HTTP app: ``/dashboard/`` (the page) and ``/dashboard/assets/…``.
+
+No build step: the files of this folder are served as they are. Each asset's URL carries a hash of its
+content (``app.3f2a9c01b2.js``), so it is cached for a year and a new version is a new URL; the page itself
+is revalidated (ETag). Assets are gzip-compressed once at start. Every response of the dashboard carries a
+Content-Security-Policy that allows only the dashboard's own files and connections to its own origin.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from importlib import resources
+
+import attrs
+from sanic import Blueprint, Request, Sanic
+from sanic.response import HTTPResponse, redirect
+
+#: Served files, in the order the page loads them (styles, then scripts).
+STYLES = ("vendor/uPlot.min.css", "charts.css", "dashboard.css")
+SCRIPTS = ("vendor/htm-preact-standalone.umd.js", "vendor/uPlot.iife.min.js", "charts.js", "app.js")
+CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+
+POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+@attrs.frozen
+class Asset:
+    name: str
+    url: str
+    body: bytes
+    gzipped: bytes
+    content_type: str
+
+
+def _read(name: str) -> bytes:
+    return resources.files("entrypoints").joinpath("dashboard", *name.split("/")).read_bytes()
+
+
+def load_assets() -> dict[str, Asset]:
+    """The served files by hashed file name (``uPlot.iife.min.19c8d4c6ad.js``)."""
+    assets = {}
+    for name in STYLES + SCRIPTS:
+        body = _read(name)
+        stem, dot, ext = name.rpartition("/")[2].rpartition(".")
+        hashed = f"{stem}.{hashlib.sha256(body).hexdigest()[:10]}{dot}{ext}"
+        assets[hashed] = Asset(name, f"/dashboard/assets/{hashed}", body, gzip.compress(body, 9, mtime=0), CONTENT_TYPES[dot + ext])
+    return assets
+
+
+def render_page(assets: dict[str, Asset]) -> bytes:
+    """``index.html`` with its ``{{ name }}`` placeholders replaced by the hashed URLs."""
+    page = _read("index.html").decode("utf-8")
+    for asset in assets.values():
+        page = page.replace("{{ " + asset.name + " }}", asset.url)
+    if "{{" in page:
+        raise ValueError("index.html names a file the dashboard does not serve: " + page[page.index("{{") :][:60])
+    return page.encode("utf-8")
+
+
+def _send(request: Request, body: bytes, gzipped: bytes | None, content_type: str, cache: str, etag: str) -> HTTPResponse:
+    headers = {"Cache-Control": cache, "ETag": etag, "Content-Security-Policy": POLICY, "Vary": "Accept-Encoding"}
+    if request.headers.get("if-none-match") == etag:
+        return HTTPResponse(status=304, headers=headers)
+    if gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        body = gzipped
+    return HTTPResponse(body, headers=headers, content_type=content_type)
+
+
+def blueprint() -> Blueprint:
+    """The dashboard's routes (files read and compressed now, once)."""
+    assets = load_assets()
+    page = render_page(assets)
+    page_gz = gzip.compress(page, 9, mtime=0)
+    page_etag = '"' + hashlib.sha256(page).hexdigest()[:16] + '"'
+    bp = Blueprint("dashboard", url_prefix="/dashboard")
+
+    @bp.get("", ctx_role="public", strict_slashes=True, name="dashboard_bare")
+    async def bare(request: Request) -> HTTPResponse:
+        return redirect("/dashboard/")
+
+    @bp.get("/", ctx_role="public", strict_slashes=True)
+    async def index(request: Request) -> HTTPResponse:
+        return _send(request, page, page_gz, "text/html; charset=utf-8", "no-cache", page_etag)
+
+    @bp.get("/assets/<file:str>", ctx_role="public")
+    async def asset(request: Request, file: str) -> HTTPResponse:
+        found = assets.get(file)
+        if found is None:
+            return HTTPResponse("no such dashboard file\n", status=404, content_type="text/plain; charset=utf-8")
+        etag = '"' + file.split(".")[-2] + '"'
+        return _send(request, found.body, found.gzipped, found.content_type, IMMUTABLE, etag)
+
+    return bp
+
+
+def install_dashboard(app: Sanic) -> None:
+    """Mount the dashboard on ``app`` (``/dashboard/``)."""
+    app.blueprint(blueprint())
