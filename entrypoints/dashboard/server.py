@@ -48,7 +48,9 @@ def load_assets() -> dict[str, Asset]:
         body = _read(name)
         stem, dot, ext = name.rpartition("/")[2].rpartition(".")
         hashed = f"{stem}.{hashlib.sha256(body).hexdigest()[:10]}{dot}{ext}"
-        assets[hashed] = Asset(name, f"/dashboard/assets/{hashed}", body, gzip.compress(body, 9, mtime=0), CONTENT_TYPES[dot + ext])
+        assets[hashed] = Asset(
+            name, f"/dashboard/assets/{hashed}", body, gzip.compress(body, 9, mtime=0), CONTENT_TYPES[dot + ext]
+        )
     return assets
 
 
@@ -62,7 +64,9 @@ def render_page(assets: dict[str, Asset]) -> bytes:
     return page.encode("utf-8")
 
 
-def _send(request: Request, body: bytes, gzipped: bytes | None, content_type: str, cache: str, etag: str) -> HTTPResponse:
+def _send(
+    request: Request, body: bytes, gzipped: bytes | None, content_type: str, cache: str, etag: str
+) -> HTTPResponse:
     headers = {"Cache-Control": cache, "ETag": etag, "Content-Security-Policy": POLICY, "Vary": "Accept-Encoding"}
     if request.headers.get("if-none-match") == etag:
         return HTTPResponse(status=304, headers=headers)
