@@ -46,10 +46,11 @@
     session.timer = setTimeout(function () { refresh().then(function (ok) { if (!ok) session.onLost(); }); }, inMs);
   }
 
+  // true when a new access token came back; false when there is no login (204: no cookie) or it ended.
   async function refresh() {
     var res = await fetch("/api/v1/auth/cookie/refresh", { method: "POST", credentials: "same-origin",
       headers: { Accept: "application/json" } });
-    if (!res.ok) return false;
+    if (res.status !== 200) return false;
     keep(await res.json());
     return true;
   }
@@ -287,10 +288,12 @@
     var s = useState({ phase: "starting", user: null }), state = s[0], setState = s[1];
     useEffect(function () {
       session.onLost = function () { session.token = null; setState({ phase: "login", user: null }); };
+      var authOn = document.querySelector("meta[name=gt-auth]").content === "on";
       (async function () {
         try {
-          if (await refresh()) return setState({ phase: "ready", user: await whoAmI() });
-          return setState({ phase: "ready", user: await whoAmI() });  // auth off: the local admin
+          // Auth off (loopback): every request is the local admin. On: a refresh cookie resumes the login.
+          if (!authOn || (await refresh())) return setState({ phase: "ready", user: await whoAmI() });
+          setState({ phase: "login", user: null });
         } catch (err) {
           setState({ phase: "login", user: null });
         }

@@ -54,9 +54,10 @@ def load_assets() -> dict[str, Asset]:
     return assets
 
 
-def render_page(assets: dict[str, Asset]) -> bytes:
-    """``index.html`` with its ``{{ name }}`` placeholders replaced by the hashed URLs."""
-    page = _read("index.html").decode("utf-8")
+def render_page(assets: dict[str, Asset], *, auth: bool) -> bytes:
+    """``index.html`` with its ``{{ name }}`` placeholders replaced by the hashed URLs, and ``{{ auth }}`` by
+    on/off (with auth off the page skips the login: every request is the local admin)."""
+    page = _read("index.html").decode("utf-8").replace("{{ auth }}", "on" if auth else "off")
     for asset in assets.values():
         page = page.replace("{{ " + asset.name + " }}", asset.url)
     if "{{" in page:
@@ -76,10 +77,10 @@ def _send(
     return HTTPResponse(body, headers=headers, content_type=content_type)
 
 
-def blueprint() -> Blueprint:
+def blueprint(*, auth: bool) -> Blueprint:
     """The dashboard's routes (files read and compressed now, once)."""
     assets = load_assets()
-    page = render_page(assets)
+    page = render_page(assets, auth=auth)
     page_gz = gzip.compress(page, 9, mtime=0)
     page_etag = '"' + hashlib.sha256(page).hexdigest()[:16] + '"'
     bp = Blueprint("dashboard", url_prefix="/dashboard")
@@ -104,5 +105,7 @@ def blueprint() -> Blueprint:
 
 
 def install_dashboard(app: Sanic) -> None:
-    """Mount the dashboard on ``app`` (``/dashboard/``)."""
-    app.blueprint(blueprint())
+    """Mount the dashboard on ``app`` (``/dashboard/``), after ``install_auth`` (whose settings say
+    whether the page asks for a login)."""
+    config = getattr(app.ctx, "auth_config", None)
+    app.blueprint(blueprint(auth=bool(config is not None and config.enabled)))

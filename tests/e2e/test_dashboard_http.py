@@ -32,6 +32,7 @@ async def test_the_page_names_hashed_assets_and_a_strict_policy(client: httpx.As
     page = await client.get("/dashboard/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert page.headers["cache-control"] == "no-cache"
+    assert '<meta name="gt-auth" content="off">' in page.text  # no auth installed: no login
     policy = page.headers["content-security-policy"]
     assert "default-src 'none'" in policy and "script-src 'self'" in policy and "unsafe" not in policy
     assert "frame-ancestors 'none'" in policy
