@@ -180,14 +180,18 @@
   function Result(props) {
     var view = props.view;
     var data = useRef(null);
-    if (!data.current || data.current.view !== view) data.current = { view: view, chart: chartData(view) };
+    // A saved result (reopened) has no equity curve: the store keeps statistics and trades only.
+    if (view.equity && (!data.current || data.current.view !== view)) data.current = { view: view, chart: chartData(view) };
     return html`<section class="result" aria-label="Backtest result">
       <h2>${view.strategy} on ${view.symbol} ${view.timeframe}${view.id ? html` <small>saved as ${view.id}</small>` : ""}</h2>
+      ${view.created_at && html`<p class="note">${"Saved " + view.created_at.slice(0, 19).replace("T", " ") + " for " +
+        view.start.slice(0, 10) + " → " + view.end.slice(0, 10) + ", parameters " + JSON.stringify(view.params) +
+        ". The store keeps statistics and trades; run it again to chart its equity."}</p>`}
       ${view.synthetic && html`<p class="synthetic"><strong>SYNTHETIC DATA</strong> — generated, not observed prices.</p>`}
       <dl class="stats">${HEADLINE.filter(function (k) { return k in view.stats; }).map(function (k) {
         return html`<div><dt>${k}</dt><dd>${fmt(view.stats[k])}</dd></div>`;
       })}</dl>
-      <${Chart} data=${data.current.chart} />
+      ${view.equity && html`<${Chart} data=${data.current.chart} />`}
       <h3>Trades (${view.trades.length})</h3>
       <div class="table-wrap"><table class="trades">
         <thead><tr><th scope="col">#</th><th scope="col">Side</th><th scope="col">Size</th><th scope="col">Entry</th>
@@ -202,6 +206,33 @@
     </section>`;
   }
 
+  function Saved(props) {
+    var l = useState(null), list = l[0], setList = l[1];
+    var e = useState(null), error = e[0], setError = e[1];
+    useEffect(function () {
+      call("GET", "/api/v1/backtests?limit=20").then(function (page) { setList(page.items); },
+        function (err) { setError(err.message); });
+    }, [props.version]);
+    async function open(id) {
+      try { props.onOpen(await call("GET", "/api/v1/backtests/" + encodeURIComponent(id))); }
+      catch (err) { setError(err.message); }
+    }
+    if (error) return html`<p class="error" role="alert">${error}</p>`;
+    if (!list) return html`<p class="note">Loading saved backtests…</p>`;
+    if (!list.length) return html`<p class="note">No saved backtests yet.</p>`;
+    return html`<section aria-labelledby="saved-title"><h2 id="saved-title">Saved backtests</h2>
+      <div class="table-wrap"><table class="trades saved">
+        <thead><tr><th scope="col">Saved</th><th scope="col">Strategy</th><th scope="col">Symbol</th>
+          <th scope="col">Parameters</th><th scope="col">Return %</th><th scope="col">Sharpe</th><th scope="col">Trades</th><th scope="col"></th></tr></thead>
+        <tbody>${list.map(function (r) {
+          return html`<tr><td>${r.created_at.slice(0, 16).replace("T", " ")}</td><td>${r.strategy}</td><td>${r.symbol}</td>
+            <td>${Object.keys(r.params).map(function (k) { return k + "=" + r.params[k]; }).join(", ")}</td>
+            <td>${fmt(r.stats.return_pct)}</td><td>${fmt(r.stats.sharpe_ratio)}</td><td>${fmt(r.stats.num_trades)}</td>
+            <td><button type="button" class="link" onClick=${function () { open(r.id); }}
+              aria-label=${"Open " + r.id}>Open</button></td></tr>`;
+        })}</tbody></table></div></section>`;
+  }
+
   function Backtest() {
     var st = useState(null), strategies = st[0], setStrategies = st[1];
     var f = useState({ strategy: "", symbol: "AAPL", start: "2020-01-01", end: "2024-12-31", cash: 10000, commission: 0.001 });
@@ -210,6 +241,7 @@
     var r = useState(null), result = r[0], setResult = r[1];
     var e = useState(null), error = e[0], setError = e[1];
     var b = useState(false), busy = b[0], setBusy = b[1];
+    var v = useState(0), version = v[0], setVersion = v[1];
 
     useEffect(function () {
       call("GET", "/api/v1/strategies/list").then(function (data) {
@@ -241,7 +273,7 @@
           costs: { cash: parseFloat(form.cash), commission: parseFloat(form.commission), slippage: 0 },
           equity_points: 2000,
         });
-        if (answer.equity) setResult(answer);
+        if (answer.equity) { setResult(answer); setVersion(version + 1); }
         else setError("The backtest runs in the background (" + answer.id + "); large jobs are not shown here yet.");
       } catch (err) {
         setError(err.message || String(err));
@@ -279,6 +311,7 @@
         <button type="submit" disabled=${busy || !chosen}>${busy ? "Running…" : "Run backtest"}</button>
       </form>
       ${result && html`<${Result} view=${result} />`}
+      <${Saved} version=${version} onOpen=${setResult} />
     </main>`;
   }
 
