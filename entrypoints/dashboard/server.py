@@ -109,3 +109,7 @@ def install_dashboard(app: Sanic) -> None:
     whether the page asks for a login)."""
     config = getattr(app.ctx, "auth_config", None)
     app.blueprint(blueprint(auth=bool(config is not None and config.enabled)))
+    if config is not None:  # the auth layer is installed: the browser's cookie login too
+        from entrypoints.dashboard.session import blueprint as cookie_login
+
+        app.blueprint(cookie_login())

@@ -142,6 +142,10 @@ def create_app(container: Any, settings: Any, *, name: str = "gpt_trader_api") -
     install_docs(app)
     document_external_routes(app, _EXTERNAL_ROLES)
     install_lifecycle(app, container)
+    # dashboard: /dashboard/ (static files; the cookie login once auth is installed — keep this line after it)
+    from entrypoints.dashboard.server import install_dashboard
+
+    install_dashboard(app)
     return app
 
 
