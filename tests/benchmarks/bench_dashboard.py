@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +31,12 @@ ARGS = [
 LONG_TASKS = """window.__long = [];
 new PerformanceObserver(l => l.getEntries().forEach(e => window.__long.push(e.duration)))
     .observe({type: 'longtask', buffered: true});"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def serve(home: Path, port: int) -> subprocess.Popen[bytes]:
@@ -57,8 +64,6 @@ def serve(home: Path, port: int) -> subprocess.Popen[bytes]:
 
 def main(loads: int = 10) -> None:
     from playwright.sync_api import sync_playwright
-
-    from tests.e2e.conftest import free_port
 
     home = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
     port = free_port()
