@@ -100,6 +100,7 @@ def main(loads: int = 10) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        shutil.rmtree(home, ignore_errors=True)
     ready.sort()
     print(f"dashboard first load: {statistics.median(transferred) / 1024:.1f} KiB transferred (goal < 300 KB)")
     print(
