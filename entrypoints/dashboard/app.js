@@ -93,7 +93,7 @@
       trades: view.trades.map(function (t) {
         var entry = seconds(t.entry_time), exit = seconds(t.exit_time);
         return { entry_time: entry, exit_time: exit, entry_equity: equityAt(entry), exit_equity: equityAt(exit),
-          size: t.size, pnl: t.pnl, return_pct: t.return_pct * 100 };
+          size: t.size, pnl: t.pnl, return_pct: t.return_pct };  // trades carry percent
       }),
     };
   }
@@ -174,6 +174,8 @@
     return html`<div class="gt-chart" ref=${box} data-testid="chart"></div>`;
   }
 
+  var TIMEFRAMES = ["1d", "4h", "1h", "30m", "15m", "5m", "1m", "1w"];
+
   var HEADLINE = ["return_pct", "buy_hold_return_pct", "sharpe_ratio", "sortino_ratio", "max_drawdown_pct",
     "num_trades", "win_rate_pct", "profit_factor", "equity_final", "exposure_time_pct"];
 
@@ -201,7 +203,7 @@
           return html`<tr class=${t.pnl >= 0 ? "win" : "loss"}><td>${i + 1}</td><td>${t.size > 0 ? "long" : "short"}</td>
             <td>${fmt(Math.abs(t.size))}</td><td>${t.entry_time.slice(0, 10)}</td><td>${t.exit_time.slice(0, 10)}</td>
             <td>${fmt(t.entry_price)}</td><td>${fmt(t.exit_price)}</td><td>${fmt(t.pnl)}</td>
-            <td>${fmt(t.return_pct * 100)}</td><td>${t.exit_reason}</td></tr>`;
+            <td>${fmt(t.return_pct)}</td><td>${t.exit_reason}</td></tr>`;
         })}</tbody></table></div>
     </section>`;
   }
@@ -235,13 +237,15 @@
 
   function Backtest() {
     var st = useState(null), strategies = st[0], setStrategies = st[1];
-    var f = useState({ strategy: "", symbol: "AAPL", start: "2020-01-01", end: "2024-12-31", cash: 10000, commission: 0.001 });
+    var f = useState({ strategy: "", symbol: "AAPL", timeframe: "1d", start: "2020-01-01", end: "2024-12-31", cash: 10000,
+      commission: 0.001 });
     var form = f[0], setForm = f[1];
     var pr = useState({}), params = pr[0], setParams = pr[1];
     var r = useState(null), result = r[0], setResult = r[1];
     var e = useState(null), error = e[0], setError = e[1];
     var b = useState(false), busy = b[0], setBusy = b[1];
     var v = useState(0), version = v[0], setVersion = v[1];
+    var g = useState(null), progress = g[0], setProgress = g[1];
 
     useEffect(function () {
       call("GET", "/api/v1/strategies/list").then(function (data) {
@@ -261,6 +265,20 @@
     }
     function setParam(name, raw) { setParams(function (o) { var n = Object.assign({}, o); n[name] = raw; return n; }); }
 
+    // A large backtest runs in the background (202): follow its job once a second, then open what it saved.
+    async function finished(job) {
+      for (;;) {
+        setProgress("Running in the background (" + job.id + "): " + Math.round(job.progress * 100) + " %");
+        if (job.status === "succeeded") break;
+        if (job.status === "failed" || job.status === "cancelled") throw new Error(job.error || "the job was " + job.status);
+        await new Promise(function (done) { setTimeout(done, 1000); });
+        job = await call("GET", "/api/v1/backtests/jobs/" + encodeURIComponent(job.id));
+      }
+      setProgress(null);
+      setVersion(function (n) { return n + 1; });
+      return call("GET", "/api/v1/backtests/" + encodeURIComponent(job.result.record_id));
+    }
+
     async function run(ev) {
       ev.preventDefault();
       setBusy(true);
@@ -269,13 +287,15 @@
       Object.keys(params).forEach(function (k) { values[k] = coerce(props[k], params[k]); });
       try {
         var answer = await call("POST", "/api/v1/strategies/backtest", {
-          symbol: form.symbol, strategy: form.strategy, params: values, start: form.start || null, end: form.end || null,
+          symbol: form.symbol, strategy: form.strategy, params: values, timeframe: form.timeframe,
+          start: form.start || null, end: form.end || null,
           costs: { cash: parseFloat(form.cash), commission: parseFloat(form.commission), slippage: 0 },
           equity_points: 2000,
         });
         if (answer.equity) { setResult(answer); setVersion(version + 1); }
-        else setError("The backtest runs in the background (" + answer.id + "); large jobs are not shown here yet.");
+        else setResult(await finished(answer));
       } catch (err) {
+        setProgress(null);
         setError(err.message || String(err));
       } finally {
         setBusy(false);
@@ -292,6 +312,9 @@
               ${strategies.map(function (s) { return html`<option value=${s.name}>${s.name}</option>`; })}</select></div>
           <div class="field"><label for="bt-symbol">Symbol</label>
             <input id="bt-symbol" name="symbol" required value=${form.symbol} onInput=${set("symbol")} /></div>
+          <div class="field"><label for="bt-timeframe">Timeframe</label>
+            <select id="bt-timeframe" name="timeframe" value=${form.timeframe} onChange=${set("timeframe")}>
+              ${TIMEFRAMES.map(function (t) { return html`<option value=${t}>${t}</option>`; })}</select></div>
           <div class="field"><label for="bt-start">From</label>
             <input id="bt-start" name="start" type="date" value=${form.start} onInput=${set("start")} /></div>
           <div class="field"><label for="bt-end">To</label>
@@ -308,6 +331,7 @@
             return html`<${ParamField} name=${k} schema=${chosen.params_schema.properties[k]} value=${params[k]} onChange=${setParam} />`;
           })}</fieldset>`}
         ${error && html`<p class="error" role="alert">${error}</p>`}
+        ${progress && html`<p class="note" role="status">${progress}</p>`}
         <button type="submit" disabled=${busy || !chosen}>${busy ? "Running…" : "Run backtest"}</button>
       </form>
       ${result && html`<${Result} view=${result} />`}

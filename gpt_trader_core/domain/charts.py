@@ -189,7 +189,7 @@ def backtest_chart(
             entry_price=float(t.entry_price),
             exit_price=float(t.exit_price),
             pnl=float(t.pnl),
-            return_pct=float(t.return_pct) * 100.0,
+            return_pct=float(t.return_pct),  # already in percent
             exit_reason=str(getattr(t.exit_reason, "value", t.exit_reason)),
         )
         for t in trades

@@ -84,6 +84,12 @@ def test_a_backtest_from_the_form_shows_its_statistics_chart_and_trades(dashboar
     assert len(drawn) == 3 and all(n > 2000 for n in drawn), drawn
     trades = page.locator(".result table.trades tbody tr").count()
     assert trades > 0 and f"Trades ({trades})" in page.locator(".result h3").inner_text()
+    # Return % is the trade's own return (percent), consistent with its prices and P&L.
+    cells = [
+        c.replace(",", "") for c in page.locator(".result table.trades tbody tr").first.locator("td").all_inner_texts()
+    ]
+    size, entry, exit_, pnl, ret = float(cells[2]), float(cells[5]), float(cells[6]), float(cells[7]), float(cells[8])
+    assert abs(ret - 100 * pnl / (size * entry)) < 0.01 and abs(abs(ret) - abs(100 * (exit_ / entry - 1))) < 0.5
     dashboard.screenshot("dashboard-backtest-1280")
     page.set_viewport_size({"width": 768, "height": 900})
     page.wait_for_timeout(300)
@@ -136,4 +142,20 @@ def test_saved_backtests_are_listed_and_reopen_with_their_trades(dashboard: Watc
     assert page.locator(".result table.trades tbody tr").count() == trades
     assert page.locator("[data-testid=chart]").count() == 0  # the store keeps no equity curve
     dashboard.screenshot("dashboard-saved-reopened")
+    assert dashboard.errors == [] and dashboard.blocked == []
+
+
+def test_a_large_backtest_runs_in_the_background_and_opens_when_done(dashboard: Watched) -> None:
+    page = dashboard.page
+    page.wait_for_selector("#bt-strategy")
+    page.select_option("#bt-strategy", "sma_cross")
+    page.select_option("#bt-timeframe", "15m")  # a year of 15-minute bars: over 20,000, a background job
+    page.fill("#bt-start", "2023-01-01")
+    page.fill("#bt-end", "2023-12-31")
+    page.click("button[type=submit]")
+    page.wait_for_selector(".result .note", timeout=60_000)
+    heading = page.locator(".result h2").inner_text()
+    assert heading.startswith("sma_cross on AAPL 15m") and "saved as bt_" in heading
+    assert page.locator(".result table.trades tbody tr").count() > 0
+    dashboard.screenshot("dashboard-background-backtest")
     assert dashboard.errors == [] and dashboard.blocked == []

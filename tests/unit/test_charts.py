@@ -47,7 +47,9 @@ def test_backtest_chart_matches_the_result(goog: Bars) -> None:
     assert len(chart.trades) == len(res.trades)
     first, trade = chart.trades[0], res.trades[0]
     assert first.entry_equity == res.equity[trade.entry_bar]
-    assert first.return_pct == pytest.approx(trade.return_pct * 100)
+    assert first.return_pct == trade.return_pct  # percent, as every *_pct
+    gross = (trade.exit_price / trade.entry_price - 1) * 100 * (1 if trade.size > 0 else -1)
+    assert first.return_pct == pytest.approx(gross, abs=0.5)
     assert chart.time[trade.entry_bar] == first.entry_time
     assert dict(chart.stats)["num_trades"] == str(len(res.trades))
 
