@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 from importlib import resources
+from importlib.util import find_spec
 
 import attrs
 from sanic import Blueprint, Request, Sanic
@@ -77,12 +78,28 @@ def _send(
     return HTTPResponse(body, headers=headers, content_type=content_type)
 
 
-def blueprint(*, auth: bool) -> Blueprint:
+@attrs.frozen
+class Page:
+    body: bytes
+    gzipped: bytes
+    etag: str
+
+
+def _page(assets: dict[str, Asset], *, auth: bool) -> Page:
+    body = render_page(assets, auth=auth)
+    return Page(body, gzip.compress(body, 9, mtime=0), '"' + hashlib.sha256(body).hexdigest()[:16] + '"')
+
+
+def auth_enabled(app: Sanic) -> bool:
+    """Whether the auth layer is installed on ``app`` and on (asked per request: install order is free)."""
+    config = getattr(app.ctx, "auth_config", None)
+    return bool(config is not None and config.enabled)
+
+
+def blueprint() -> Blueprint:
     """The dashboard's routes (files read and compressed now, once)."""
     assets = load_assets()
-    page = render_page(assets, auth=auth)
-    page_gz = gzip.compress(page, 9, mtime=0)
-    page_etag = '"' + hashlib.sha256(page).hexdigest()[:16] + '"'
+    pages = {auth: _page(assets, auth=auth) for auth in (False, True)}
     bp = Blueprint("dashboard", url_prefix="/dashboard")
 
     @bp.get("", ctx_role="public", strict_slashes=True, name="dashboard_bare")
@@ -91,7 +108,8 @@ def blueprint(*, auth: bool) -> Blueprint:
 
     @bp.get("/", ctx_role="public", strict_slashes=True)
     async def index(request: Request) -> HTTPResponse:
-        return _send(request, page, page_gz, "text/html; charset=utf-8", "no-cache", page_etag)
+        page = pages[auth_enabled(request.app)]
+        return _send(request, page.body, page.gzipped, "text/html; charset=utf-8", "no-cache", page.etag)
 
     @bp.get("/assets/<file:str>", ctx_role="public")
     async def asset(request: Request, file: str) -> HTTPResponse:
@@ -105,11 +123,10 @@ def blueprint(*, auth: bool) -> Blueprint:
 
 
 def install_dashboard(app: Sanic) -> None:
-    """Mount the dashboard on ``app`` (``/dashboard/``), after ``install_auth`` (whose settings say
-    whether the page asks for a login)."""
-    config = getattr(app.ctx, "auth_config", None)
-    app.blueprint(blueprint(auth=bool(config is not None and config.enabled)))
-    if config is not None:  # the auth layer is installed: the browser's cookie login too
+    """Mount the dashboard on ``app`` (``/dashboard/``) and, where the auth layer exists, the browser's
+    cookie login (``/api/v1/auth/cookie/*``, see ``session``)."""
+    app.blueprint(blueprint())
+    if find_spec("entrypoints.http.auth") is not None:
         from entrypoints.dashboard.session import blueprint as cookie_login
 
         app.blueprint(cookie_login())
