@@ -144,6 +144,10 @@ def create_app(container: Any, settings: Any, *, name: str = "gpt_trader_api") -
     install_docs(app)
     document_external_routes(app, _EXTERNAL_ROLES)
     install_lifecycle(app, container)
+    # dashboard: /dashboard/ (static files) and, with the auth layer, its cookie login /api/v1/auth/cookie/*
+    from entrypoints.dashboard.server import install_dashboard
+
+    install_dashboard(app)
     return app
 
 
