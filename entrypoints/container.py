@@ -29,6 +29,7 @@ from gpt_trader_core.services.monitoring import Monitoring
 from gpt_trader_core.services.optimization import Optimizer
 from gpt_trader_core.services.results import BacktestResults
 from gpt_trader_core.services.sessions import TradingSessions
+from gpt_trader_core.services.streams import StreamHub
 from gpt_trader_core.strategy import REGISTRY
 from gpt_trader_core.strategy.registry import StrategyRegistry
 
@@ -291,6 +292,12 @@ class Services(containers.DeclarativeContainer):
             selection=strategy_selection,
             defaults=backtest_defaults,
         )
+    )
+
+    # streaming (issue 14): one hub per process numbers channel messages, keeps replay buffers and
+    # fans out to the WebSocket connections of every app of this process
+    streams: providers.Provider[StreamHub] = providers.Singleton(
+        StreamHub, bus=adapters.event_bus, replay=settings.provided.websocket.replay_buffer
     )
 
 

@@ -78,6 +78,10 @@ def create_api_app(container: Any, settings: Any, *, name: str = "gpt_trader_api
 
     app.blueprint(metrics.bp)
     metrics.install(app, container)
+    # the plan's "WebSocket upgrade support": the streams on the API's port too (same origin as its pages)
+    from entrypoints.http.ws import install_ws
+
+    install_ws(app, settings)
     return app
 
 
@@ -85,8 +89,6 @@ def create_ws_app(container: Any, settings: Any, *, name: str = "gpt_trader_ws")
     from entrypoints.http import system, ws
 
     app = _base_app(name, container, settings)
-    app.ctx.heartbeat_interval = settings.websocket.heartbeat_interval
-    app.config.WEBSOCKET_PING_INTERVAL = settings.websocket.heartbeat_interval
     app.blueprint(system.bp)
-    app.blueprint(ws.bp)
+    ws.install_ws(app, settings)
     return app

@@ -1,0 +1,119 @@
+"""One connected client: its bounded send queue, its writer task and its message-rate budget.
+
+The hub hands frames to ``offer`` synchronously (never waits); the writer task alone awaits the
+socket, so a slow consumer delays only itself. When the queue is full, frames of a conflating
+channel (market data) replace the ones still waiting for that channel (latest wins); a full queue
+of an ordered channel closes the connection with 1008 and a reason saying how to resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+from sanic.server.websockets.impl import WebsocketImplProtocol
+
+from entrypoints.http.ws.frames import Frame, encode
+
+log = logging.getLogger("gpt_trader.websocket")
+
+POLICY = 1008
+TOO_SLOW = "too slow: {n} messages waiting on {channel}; reconnect and subscribe with last_seq to resume"
+
+
+class RateBudget:
+    """A token bucket: ``rate`` messages per second, bursts of ``2 * rate``; ``take`` says
+    ``ok``, ``over`` (answer with an error) or ``abuse`` (one more second's worth beyond it: close)."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.burst = max(2.0, 2 * rate)
+        self.tokens = self.burst
+        self.at = time.monotonic()
+
+    def take(self) -> str:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        self.tokens -= 1
+        if self.tokens >= 0:
+            return "ok"
+        return "abuse" if self.tokens < -self.rate else "over"
+
+
+class Client:
+    """Queue and writer of one connection; ``fmt`` is ``json`` or ``msgpack``."""
+
+    def __init__(self, ws: WebsocketImplProtocol, fmt: str, *, send_queue: int, rate: float) -> None:
+        self.ws = ws
+        self.fmt = fmt
+        self.limit = send_queue
+        self.queue: deque[Frame | str | bytes] = deque()
+        self.wake = asyncio.Event()
+        self.budget = RateBudget(rate)
+        self.principal: Any = None
+        self.closing: tuple[int, str] | None = None
+        self.sent = 0
+        self.conflated = 0
+        self._writer: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._writer = asyncio.create_task(self._write(), name="ws-writer")
+
+    async def stop(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._writer
+
+    def control(self, payload: Mapping[str, Any]) -> None:
+        """A message for this client only (hello, pong, error, subscribed …), in order with the data."""
+        self.queue.append(encode(payload, self.fmt))
+        self.wake.set()
+
+    def offer(self, frame: Frame, conflate: bool) -> None:
+        """Queue a data frame; never waits (called by the hub's fan-out)."""
+        if self.closing is not None:
+            return
+        if len(self.queue) >= self.limit:
+            if not conflate:
+                self.close_soon(POLICY, TOO_SLOW.format(n=len(self.queue), channel=frame.channel))
+                return
+            # Latest wins: drop what is still waiting for this channel, keep everything else in order.
+            before = len(self.queue)
+            self.queue = deque(f for f in self.queue if not (isinstance(f, Frame) and f.channel == frame.channel))
+            self.conflated += before - len(self.queue)
+            if len(self.queue) >= self.limit:
+                self.close_soon(POLICY, TOO_SLOW.format(n=len(self.queue), channel=frame.channel))
+                return
+        self.queue.append(frame)
+        self.wake.set()
+
+    def close_soon(self, code: int, reason: str) -> None:
+        """Close without waiting for the queue: the close frame goes out even past a stalled send."""
+        if self.closing is None:
+            self.closing = (code, reason)
+            log.info("websocket closed by the server (%d): %s", code, reason)
+            self.queue.clear()
+            self.ws.fail_connection(code, reason)
+            self.wake.set()
+
+    async def _write(self) -> None:
+        try:
+            while self.closing is None:
+                if not self.queue:
+                    self.wake.clear()
+                    await self.wake.wait()
+                    continue
+                item = self.queue.popleft()
+                await self.ws.send(item.encoded(self.fmt) if isinstance(item, Frame) else item)
+                self.sent += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the peer went away: the handler's receive loop ends the connection
+            log.debug("websocket writer stopped: %s", exc)
