@@ -68,3 +68,11 @@ class CancelledError(GptTraderError):
 
     code = "cancelled"
     http_status = 409
+
+
+class InvalidSymbolError(InvalidParameterError, DataSourceError):
+    """A symbol that breaks the one symbol rule (``gpt_trader_core.domain.symbols``): a bad parameter,
+    and a request no data source can serve."""
+
+    code = "invalid_symbol"
+    http_status = 422

@@ -24,6 +24,7 @@ from gpt_trader_core.domain.records import (
     StudyRecord,
     TrialRecord,
 )
+from gpt_trader_core.domain.specs import FeedSpec
 from gpt_trader_core.domain.trading import Account, Fill, Order, OrderState, Position
 
 T = TypeVar("T")
@@ -35,7 +36,8 @@ class MarketData(Protocol):
     """Historical OHLCV bars by symbol.
 
     Contract: ``history`` returns validated ``Bars`` with ``start <= timestamp <= end`` (either bound
-    may be ``None`` for "from the first" / "to the last" available bar) at ``timeframe``; the same
+    may be ``None`` for "from the first" / "to the last" available bar) at ``timeframe`` (``None``:
+    the source's own timeframe — a file of hourly bars stays hourly unless asked); the same
     arguments give identical bars. It raises ``DataSourceError`` when the symbol or timeframe is not
     available and ``InvalidDataError`` when the stored data is broken. ``name`` identifies the source
     in cache keys and outputs (e.g. ``synthetic(seed=0)``).
@@ -53,7 +55,7 @@ class MarketData(Protocol):
         symbol: str,
         start: dt.datetime | None = None,
         end: dt.datetime | None = None,
-        timeframe: str = "1d",
+        timeframe: str | None = None,
     ) -> Bars: ...
 
 
@@ -334,12 +336,21 @@ class Broker(Protocol):
 
 
 class FeedFactory(Protocol):
-    """Opens the market feed a trading session reads.
+    """Opens the market feed a trading session reads, from its stored ``FeedSpec``.
 
-    Contract: ``factory(session)`` returns a ``MarketFeed`` for the session's symbols as its record
-    describes it (replay of history, synthetic ...); the same record gives the same bars, so a resumed
-    session sees the bars it saw before. It raises ``InvalidParameterError`` for a feed it cannot open.
+    Contract: ``pin(spec, symbols, require)`` returns the spec with everything that decides its bars
+    made explicit — a replay's data source (the configured one when the spec has none), its range and
+    each symbol's data fingerprint — or raises ``DataSourceError``/``InvalidDataError`` when the data
+    cannot be loaded; ``require`` (the strategy's ``require_bars``) sees each symbol's replayed bars
+    and raises when they are too few, as a backtest on the same data would. ``factory(session)``
+    returns a ``MarketFeed`` for the session's symbols on exactly the data its pinned spec names, so
+    a resumed session sees the bars it saw before, or raises: ``DataSourceError`` when they changed
+    or are gone, ``ConflictError`` when the session does not say which data they were.
     """
+
+    def pin(
+        self, spec: FeedSpec, symbols: Sequence[str], require: Callable[[Bars], None] | None = None
+    ) -> FeedSpec: ...
 
     def __call__(self, session: SessionRecord, /) -> MarketFeed: ...
 
@@ -383,3 +394,20 @@ class HealthProbe(Protocol):
     """
 
     def __call__(self) -> Awaitable[object]: ...
+
+
+# -- trading sessions: who runs them (defects: issue 11.2) ----------------------------------------
+
+
+class SessionOwners(Protocol):
+    """Who runs a session: a session is ``running`` only while a live owner holds it.
+
+    Contract: ``me`` names this process (stored as ``SessionRecord.owner``); ``alive(owner)`` is
+    False only when that owner is known to be gone (a killed process), so a session is never
+    recovered twice. A lease-based implementation (several workers) fits the same two members.
+    """
+
+    @property
+    def me(self) -> str: ...
+
+    def alive(self, owner: str | None) -> bool: ...

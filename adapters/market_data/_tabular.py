@@ -19,6 +19,7 @@ import numpy as np
 
 from gpt_trader_core.data.resample import TimeBound, describe_time, parse_time_bound, resample
 from gpt_trader_core.domain.bars import TIMEFRAMES, Bars
+from gpt_trader_core.domain.symbols import normalize_symbol
 from gpt_trader_core.errors import DataSourceError, InvalidDataError, InvalidParameterError
 
 #: ``locate(i)`` → where data row ``i`` is, e.g. ``/data/AAPL.csv:12`` or ``/data/AAPL.parquet row 10``.
@@ -280,10 +281,13 @@ def serve(
     stored: StoredBars,
     start: TimeBound | None,
     end: TimeBound | None,
-    timeframe: str,
+    timeframe: str | None,
     where: str,
 ) -> Bars:
-    """``stored`` at ``timeframe`` (aggregated when coarser) with ``start <= timestamp <= end``."""
+    """``stored`` at ``timeframe`` (aggregated when coarser; ``None``: the stored bars' own, never
+    aggregated unasked) with ``start <= timestamp <= end``."""
+    if timeframe is None:
+        timeframe = stored.bars.timeframe
     if timeframe not in TIMEFRAMES:
         raise DataSourceError(f"unknown timeframe {timeframe!r}; use one of {', '.join(TIMEFRAMES)}")
     lo, hi = parse_time_bound(start, end=False), parse_time_bound(end, end=True)
@@ -318,6 +322,12 @@ def _show(value: np.datetime64 | None) -> str:
 # -- a directory of one file per symbol -------------------------------------------------------------
 
 
+def file_stem(symbol: str) -> str:
+    """The file name (without suffix) of a symbol: ``EUR/USD`` is stored as ``EURUSD.csv`` — a ``/``
+    cannot be part of a file name."""
+    return symbol.replace("/", "")
+
+
 def symbol_files(directory: Path, suffixes: Sequence[str], kind: str) -> dict[str, Path]:
     """``{SYMBOL: path}`` of the files in ``directory`` ending with one of ``suffixes`` (any case)."""
     if not directory.is_dir():
@@ -336,17 +346,17 @@ def symbol_files(directory: Path, suffixes: Sequence[str], kind: str) -> dict[st
 
 
 def find_symbol_file(directory: Path, symbol: str, suffixes: Sequence[str], kind: str) -> tuple[str, Path]:
-    """The file of ``symbol`` (matched case-insensitively), or ``DataSourceError`` listing the symbols."""
-    if not isinstance(symbol, str) or not symbol.strip():
-        raise DataSourceError(f"symbol must be a non-empty string such as 'AAPL', not {symbol!r}")
-    key = symbol.strip().upper()
+    """The file of ``symbol`` (matched case-insensitively, see ``file_stem``), or ``DataSourceError``
+    listing the symbols; a symbol that breaks the one symbol rule is refused first."""
+    key = normalize_symbol(symbol)
+    stem = file_stem(key)
     files = symbol_files(directory, suffixes, kind)
-    if key not in files:
+    if stem not in files:
         raise DataSourceError(
-            f"no {kind} file for symbol {key!r} in {directory} (expected {key}{suffixes[0]}); "
+            f"no {kind} file for symbol {key!r} in {directory} (expected {stem}{suffixes[0]}); "
             f"available symbols: {_listing(list(files))}"
         )
-    return key, files[key]
+    return key, files[stem]
 
 
 def _listing(symbols: list[str], limit: int = 30) -> str:
@@ -389,13 +399,15 @@ class FileMarketData(abc.ABC):
         symbol: str,
         start: TimeBound | None = None,
         end: TimeBound | None = None,
-        timeframe: str = "1d",
+        timeframe: str | None = None,
     ) -> Bars:
-        """The file's bars at ``timeframe`` (aggregated when coarser than the file's) within the range."""
-        if timeframe not in TIMEFRAMES:
+        """The file's bars at ``timeframe`` (aggregated when coarser than the file's; ``None``: the
+        file's own timeframe) within the range."""
+        if timeframe is not None and timeframe not in TIMEFRAMES:
             raise DataSourceError(f"unknown timeframe {timeframe!r}; use one of {', '.join(TIMEFRAMES)}")
         key, path = find_symbol_file(self._directory, symbol, self.suffixes, self.kind)
-        return serve(self._load(key, path), start, end, timeframe, str(path))
+        bars = serve(self._load(key, path), start, end, timeframe, str(path))
+        return bars if bars.symbol == key else attrs.evolve(bars, symbol=key)  # EURUSD.csv read as EUR/USD
 
     def _load(self, symbol: str, path: Path) -> StoredBars:
         signature = file_signature(path)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from adapters.market_data._tabular import StoredBars, serve
 from gpt_trader_core.data.resample import TimeBound
 from gpt_trader_core.domain.bars import TIMEFRAMES, Bars
+from gpt_trader_core.domain.symbols import normalize_symbol
 from gpt_trader_core.errors import DataSourceError
 
 __all__ = ["InMemoryMarketData"]
@@ -42,14 +43,16 @@ class InMemoryMarketData:
         symbol: str,
         start: TimeBound | None = None,
         end: TimeBound | None = None,
-        timeframe: str = "1d",
+        timeframe: str | None = None,
     ) -> Bars:
-        if timeframe not in TIMEFRAMES:
+        """The stored bars at ``timeframe`` (``None``: their own) within the range."""
+        if timeframe is not None and timeframe not in TIMEFRAMES:
             raise DataSourceError(f"unknown timeframe {timeframe!r}; use one of {', '.join(TIMEFRAMES)}")
         bars = self._find(symbol)
         return serve(StoredBars(bars=bars, known=True), start, end, timeframe, f"{self._name} {symbol}")
 
     def _find(self, symbol: str) -> Bars:
+        normalize_symbol(symbol)  # the one symbol rule, before looking
         if symbol in self._bars:
             return self._bars[symbol]
         if isinstance(symbol, str):

@@ -6,16 +6,14 @@ The data are generated, not observed: every ``Bars`` it returns has ``synthetic=
 
 from __future__ import annotations
 
-import re
-
 from gpt_trader_core.data.resample import TimeBound
 from gpt_trader_core.domain.bars import TIMEFRAMES, Bars
+from gpt_trader_core.domain.symbols import normalize_symbol
 from gpt_trader_core.errors import DataSourceError
 from gpt_trader_core.market_sim import SyntheticMarket, generate
 
 __all__ = ["SyntheticMarketData"]
 
-_SYMBOL = re.compile(r"[A-Za-z0-9._\-/^=]{1,32}")
 _EXAMPLES = ["AAPL", "MSFT", "GOOG", "SPY", "BTCUSD", "EURUSD"]
 
 
@@ -45,7 +43,7 @@ class SyntheticMarketData:
         return self._seed
 
     def symbols(self) -> list[str]:
-        """Example symbols; any symbol matching ``[A-Za-z0-9._-/^=]{1,32}`` works."""
+        """Example symbols; any symbol the one symbol rule accepts works (``domain.symbols``)."""
         return list(_EXAMPLES)
 
     def history(
@@ -53,7 +51,7 @@ class SyntheticMarketData:
         symbol: str,
         start: TimeBound | None = None,
         end: TimeBound | None = None,
-        timeframe: str = "1d",
+        timeframe: str | None = None,
     ) -> Bars:
         """SYNTHETIC bars of ``symbol`` with ``start <= timestamp <= end`` at ``timeframe``."""
         return self.market(symbol, start, end, timeframe).bars
@@ -63,7 +61,7 @@ class SyntheticMarketData:
         symbol: str,
         start: TimeBound | None = None,
         end: TimeBound | None = None,
-        timeframe: str = "1d",
+        timeframe: str | None = None,
     ) -> list[str]:
         """The ground-truth regime name of each bar ``history`` returns for the same arguments."""
         return self.market(symbol, start, end, timeframe).regime_names()
@@ -73,18 +71,15 @@ class SyntheticMarketData:
         symbol: str,
         start: TimeBound | None = None,
         end: TimeBound | None = None,
-        timeframe: str = "1d",
+        timeframe: str | None = None,
     ) -> SyntheticMarket:
         """Bars and regimes together (one generation)."""
-        if not isinstance(symbol, str) or not _SYMBOL.fullmatch(symbol.strip()):
-            raise DataSourceError(
-                f"invalid symbol {symbol!r}: use 1 to 32 letters, digits or . _ - / ^ = (e.g. AAPL, BRK.B, "
-                "EUR/USD, ^GSPC)"
-            )
+        key = normalize_symbol(symbol)
+        timeframe = timeframe or "1d"  # the synthetic market's own bars are daily
         if timeframe not in TIMEFRAMES:
             raise DataSourceError(f"unknown timeframe {timeframe!r}; use one of {', '.join(TIMEFRAMES)}")
         return generate(
-            symbol.strip().upper(),
+            key,
             self._default_start if start is None else start,
             self._default_end if end is None else end,
             timeframe,

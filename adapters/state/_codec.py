@@ -52,6 +52,7 @@ from gpt_trader_core.domain.records import (
     StudyRecord,
     TrialRecord,
 )
+from gpt_trader_core.domain.specs import FeedSpec, RiskSpec
 from gpt_trader_core.domain.trading import Fill, Order, OrderState, Position, Trade
 from gpt_trader_core.errors import InvalidParameterError
 
@@ -262,7 +263,103 @@ def _make_converter() -> cattrs.Converter:
     # Trades are stored column by column: refuse unknown keys so a schema drift fails loudly.
     conv.register_unstructure_hook(Trade, make_dict_unstructure_fn(Trade, conv))
     conv.register_structure_hook(Trade, make_dict_structure_fn(Trade, conv, _cattrs_forbid_extra_keys=True))
+    _register_session_specs(conv)
     return conv
+
+
+# -- a session's feed and risk limits: typed values, and the free-form dicts stored before them ----
+#
+# Since version 2 a session's ``feed``/``risk`` column holds a ``FeedSpec``/``RiskSpec`` with
+# ``"version": 2``. Sessions recorded before hold the dict their driver built; they still load, each
+# missing field mapped to what it meant when the session ran (the defaults of the code of the time):
+#
+# - a synthetic feed: seed 0, 1m bars, one bar every ``interval`` (1.0) seconds, 300 warm-up bars;
+# - a replay: 1d bars, speed 0, no warm-up; its data source was not recorded (the process used
+#   whatever market data it was configured with), so ``source`` stays ``None`` and resuming it is
+#   refused with that reason rather than guessed;
+# - risk limits: ``RiskLimits``' defaults of the time (position 20 %, daily loss 2 %, drawdown 15 %,
+#   cash reserve 10 %, 10 open positions) — not ``RiskSpec``'s.
+
+SPEC_VERSION = 2
+_LEGACY_RISK = {
+    "max_position_pct": 20.0,
+    "max_daily_loss_pct": 2.0,
+    "max_drawdown_pct": 15.0,
+    "min_cash_reserve_pct": 10.0,
+    "max_open_positions": 10,
+}
+
+
+def _legacy_when(value: Any) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    return dt.datetime.fromisoformat(str(value))
+
+
+def legacy_feed(data: Mapping[str, Any]) -> FeedSpec:
+    """A ``FeedSpec`` from a feed dict stored before version 2 (see the comment above). A description
+    no code of the time could run (an unknown kind or timeframe: its session failed when started)
+    still loads, as a replay of unrecorded data, so it is listed but refuses to resume."""
+    try:
+        return _legacy_feed(data)
+    except (InvalidParameterError, TypeError, ValueError):
+        return FeedSpec("replay")
+
+
+def _legacy_feed(data: Mapping[str, Any]) -> FeedSpec:
+    old = decode_tree(dict(data))
+    kind = old.get("kind", "synthetic")
+    stop_after = old.get("stop_after") or None
+    if kind == "replay":
+        return FeedSpec(
+            kind="replay",
+            timeframe=str(old.get("timeframe", "1d")),
+            speed=float(old.get("speed", 0.0)),
+            start=_legacy_when(old.get("start")),
+            end=_legacy_when(old.get("end")),
+            warmup=int(old.get("warmup", 0)),
+            stop_after=stop_after,
+        )
+    timeframe = str(old.get("timeframe", "1m"))
+    interval = float(old.get("interval", 1.0))
+    spec = FeedSpec(
+        kind=kind,
+        timeframe=timeframe,
+        start=_legacy_when(old.get("start")),
+        seed=int(old.get("seed", 0)),
+        history_bars=int(old.get("history_bars", 300)),
+        started_at=None if old.get("started_at") is None else float(old["started_at"]),
+        stop_after=stop_after,
+    )
+    # interval 1.0 is the default (speed None); otherwise the speed that gives that interval
+    return spec if interval == 1.0 else attrs.evolve(spec, speed=spec.bar_seconds / interval if interval else 0.0)
+
+
+def legacy_risk(data: Mapping[str, Any]) -> RiskSpec:
+    """A ``RiskSpec`` from a risk dict stored before version 2 (``RiskLimits(**risk)`` then)."""
+    old = decode_tree(dict(data))
+    return RiskSpec(**{name: old.get(name, default) for name, default in _LEGACY_RISK.items()})
+
+
+def _register_session_specs(conv: cattrs.Converter) -> None:
+    for cls, legacy in ((FeedSpec, legacy_feed), (RiskSpec, legacy_risk)):
+        unstructure = make_dict_unstructure_fn(cls, conv)
+        structure = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True)
+
+        def encode(value: Any, unstructure: Any = unstructure) -> dict[str, Any]:
+            return {"version": SPEC_VERSION, **unstructure(value)}
+
+        def decode(data: Any, cls: type, structure: Any = structure, legacy: Any = legacy) -> Any:
+            if isinstance(data, Mapping) and data.get("version") == SPEC_VERSION:
+                return structure({key: value for key, value in data.items() if key != "version"}, cls)
+            return legacy(data)
+
+        conv.register_unstructure_hook(cls, encode)
+        conv.register_structure_hook(cls, decode)
 
 
 converter: cattrs.Converter = _make_converter()
@@ -434,7 +531,7 @@ POSITION_COLUMNS: tuple[str, ...] = ("symbol", "size", "entry_price", "entry_bar
 EQUITY_COLUMNS: tuple[str, ...] = ("bar", "time", "cash", "equity")
 
 
-_SESSION_NULLABLE = frozenset({"last_time", "updated_at", "error", "risk"})
+_SESSION_NULLABLE = frozenset({"last_time", "updated_at", "error", "risk", "owner"})
 _ORDER_NULLABLE = frozenset(
     {"limit_price", "stop_price", "fraction", "created_at", "average_price", "reason", "updated_at"}
 )

@@ -4,7 +4,7 @@ The database's ``PRAGMA user_version`` is the number of the last migration appli
 applies the missing ones in order, each in its own ``BEGIN IMMEDIATE`` transaction together with
 the version bump, so a crash leaves the schema at a whole version and two processes opening the same
 file at once cannot both apply one. Never edit a released migration: append a new one (the next is
-migration 6).
+migration 7).
 
 Conventions: times are ISO 8601 text (naive UTC, fixed width, so they sort chronologically); free-form
 mappings are JSON text in the tagged form of ``_codec``; non-finite floats are the text
@@ -252,6 +252,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             ) WITHOUT ROWID
             """,
         ),
+    ),
+    Migration(
+        6,
+        "sessions: the process that runs a session (running only while a live owner holds it)",
+        ("ALTER TABLE sessions ADD COLUMN owner TEXT",),
     ),
 )
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 
+from gpt_trader_core.domain.specs import FeedSpec, RiskSpec
 from gpt_trader_core.domain.trading import Trade
 
 
@@ -141,10 +142,13 @@ class Event:
 
 
 class SessionStatus(enum.StrEnum):
-    RUNNING = "running"
+    RUNNING = "running"  # a live process (``owner``) is trading it
     STOPPED = "stopped"  # stopped on request; can be resumed
     FINISHED = "finished"  # the feed ended
-    FAILED = "failed"
+    FAILED = "failed"  # failed to start or stopped on an error (``error`` says why); can be resumed
+    # Never stored: what a stored "running" session is when no live process holds it (its process was
+    # killed, or a server paused it on shutdown). ``serve`` recovers it; ``run --resume`` continues it.
+    INTERRUPTED = "interrupted"
 
 
 @attrs.frozen
@@ -152,8 +156,10 @@ class SessionRecord:
     """A paper (or live) trading session: what it trades and where it has got to.
 
     ``last_bar`` is the index of the last bar fully processed and committed (-1 before the first);
-    ``feed`` describes the market feed (kind, timeframe, speed, range, seed) so a restarted process
-    can rebuild it; ``cash``/``equity`` are as of ``last_bar``.
+    ``feed`` describes the market feed and the data behind it (source, range, fingerprints) so a
+    restarted process rebuilds exactly the same feed; ``risk`` its risk limits; ``cash``/``equity``
+    are as of ``last_bar``. ``owner`` names the process that runs it (``host:pid``) while it is
+    ``running``; ``None`` when none holds it (a server released it on shutdown).
     """
 
     id: str
@@ -164,7 +170,7 @@ class SessionRecord:
     mode: str
     capital: float
     config: Mapping[str, Any]
-    feed: Mapping[str, Any]
+    feed: FeedSpec
     status: SessionStatus = SessionStatus.RUNNING
     last_bar: int = -1
     last_time: dt.datetime | None = None
@@ -172,7 +178,8 @@ class SessionRecord:
     equity: float = 0.0
     updated_at: dt.datetime | None = None
     error: str | None = None
-    risk: Mapping[str, Any] | None = None
+    risk: RiskSpec | None = None
+    owner: str | None = None
 
 
 @attrs.frozen

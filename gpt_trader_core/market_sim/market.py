@@ -15,6 +15,7 @@ from gpt_trader_core.data.resample import (
     resample,
 )
 from gpt_trader_core.domain.bars import TIMEFRAMES, Bars
+from gpt_trader_core.domain.symbols import normalize_symbol
 from gpt_trader_core.errors import InvalidParameterError
 from gpt_trader_core.market_sim._paths import (
     EPOCH,
@@ -69,8 +70,7 @@ def _day(value: np.datetime64) -> np.datetime64:
 
 
 def _validate(symbol: str, seed: int, timeframe: str) -> None:
-    if not isinstance(symbol, str) or not symbol.strip():
-        raise InvalidParameterError(f"symbol must be a non-empty string such as 'AAPL', not {symbol!r}")
+    normalize_symbol(symbol)  # the one symbol rule (the bars keep the symbol as given)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
         raise InvalidParameterError(f"seed must be an integer such as 0 or 42, not {seed!r}")
     if timeframe not in TIMEFRAMES:

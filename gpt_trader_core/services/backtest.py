@@ -30,7 +30,7 @@ class BacktestRequest:
     params: Mapping[str, Any] = attrs.field(factory=dict)
     start: dt.datetime | None = None
     end: dt.datetime | None = None
-    timeframe: str = "1d"
+    timeframe: str | None = None  # None: the data's own timeframe (issue 11.18)
     config: BacktestConfig = attrs.field(factory=BacktestConfig)
 
 
@@ -78,7 +78,9 @@ class MarketHistory:
     def source(self) -> str:
         return self._market_data.name
 
-    async def get(self, symbol: str, start: dt.datetime | None, end: dt.datetime | None, timeframe: str = "1d") -> Bars:
+    async def get(
+        self, symbol: str, start: dt.datetime | None, end: dt.datetime | None, timeframe: str | None = None
+    ) -> Bars:
         key = content_key(
             "market_data",
             source=self._market_data.name,

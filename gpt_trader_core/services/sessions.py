@@ -4,7 +4,12 @@ the sessions a crashed process left running."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import os
+import socket
+import time
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,10 +20,12 @@ from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.backtesting.engine import TradeLog
 from gpt_trader_core.backtesting.stats import compute_stats
 from gpt_trader_core.domain.records import SessionRecord, SessionStatus, utcnow
+from gpt_trader_core.domain.specs import FeedSpec, RiskSpec
+from gpt_trader_core.domain.symbols import normalize_symbol
 from gpt_trader_core.domain.trading import Fill, OrderSide, Position
-from gpt_trader_core.errors import ConflictError, InvalidParameterError
+from gpt_trader_core.errors import ConflictError, GptTraderError, InvalidParameterError
 from gpt_trader_core.portfolio import RebalancePlan, classify_tier, rebalance_plan
-from gpt_trader_core.ports import BrokerFactory, EventBus, FeedFactory, Subscription, TradingStore
+from gpt_trader_core.ports import BrokerFactory, EventBus, FeedFactory, SessionOwners, Subscription, TradingStore
 from gpt_trader_core.risk import RiskLimits
 from gpt_trader_core.services.backtest import new_id
 from gpt_trader_core.strategy.registry import StrategyRegistry
@@ -27,21 +34,87 @@ from gpt_trader_core.trading.engine import SessionEngine
 log = logging.getLogger("gpt_trader.sessions")
 
 
+def _spec(cls: type, value: Any, what: str) -> Any:
+    """A ``FeedSpec``/``RiskSpec`` from itself or from a mapping of its fields (the Python API's dicts)."""
+    if value is None or isinstance(value, cls):
+        return value
+    if not isinstance(value, Mapping):
+        raise InvalidParameterError(f"{what} must be a {cls.__name__} or a mapping of its fields, got {value!r}")
+    fields = {field.name for field in attrs.fields(cls)}
+    unknown = sorted(set(value) - fields)
+    if unknown:
+        raise InvalidParameterError(f"{what}: unknown field(s) {', '.join(unknown)}; use {', '.join(sorted(fields))}")
+    return cls(**value)
+
+
+def _feed_spec(value: Any) -> FeedSpec:
+    spec: FeedSpec = _spec(FeedSpec, value if value is not None else FeedSpec(), "feed")
+    return spec
+
+
+def _risk_spec(value: Any) -> RiskSpec | None:
+    spec: RiskSpec | None = _spec(RiskSpec, value, "risk")
+    return spec
+
+
 @attrs.frozen
 class SessionRequest:
     """Start ``strategy(**params)`` on ``symbols`` with ``capital``; ``feed`` describes the market
-    feed (``{"kind": "replay" | "synthetic", ...}``), ``config`` the fill model (commission, slippage,
-    mode), ``risk`` optional risk limits (fields of ``RiskLimits``) that also arm the emergency stop."""
+    feed (a ``FeedSpec``, or a mapping of its fields), ``config`` the fill model (commission,
+    slippage, mode), ``risk`` optional risk limits (a ``RiskSpec`` or a mapping of its fields) that
+    also arm the emergency stop."""
 
     strategy: str
     symbols: tuple[str, ...]
     params: Mapping[str, Any] = attrs.field(factory=dict)
     capital: float = 10_000.0
     mode: str = "paper"
-    feed: Mapping[str, Any] = attrs.field(factory=lambda: {"kind": "synthetic"})
+    feed: FeedSpec = attrs.field(factory=FeedSpec, converter=_feed_spec)
     config: BacktestConfig | None = None
-    risk: Mapping[str, Any] | None = None
+    risk: RiskSpec | None = attrs.field(default=None, converter=_risk_spec)
     tier_aware: bool = True
+
+
+@functools.cache
+def _process_token() -> str:
+    """Tells this process from an earlier one that had the same pid (a container's pid 1 restarted)."""
+    return uuid.uuid4().hex[:12]
+
+
+class LocalOwners:
+    """``SessionOwners`` for one machine: this process is ``host:pid:token``; an owner on this host is
+    alive while a process with its pid exists, unless that pid is this process's and the token is not
+    (an earlier incarnation: a restarted container's pid 1). Owners on other hosts cannot be checked
+    from here and count as alive (never recovered twice); leases replace this when several workers
+    share a store."""
+
+    def __init__(self) -> None:
+        self._host = socket.gethostname()
+        self._pid = os.getpid()
+        self._me = f"{self._host}:{self._pid}:{_process_token()}"
+
+    @property
+    def me(self) -> str:
+        return self._me
+
+    def alive(self, owner: str | None) -> bool:
+        if owner is None:
+            return False
+        if owner == self._me:
+            return True
+        host, _, rest = owner.partition(":")
+        pid = rest.partition(":")[0]
+        if host != self._host or not pid.isdigit():
+            return True
+        if int(pid) == self._pid:
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # exists, owned by another user
+            return True
+        return True
 
 
 @attrs.frozen
@@ -81,12 +154,14 @@ class TradingSessions:
         registry: StrategyRegistry,
         feeds: FeedFactory,
         brokers: BrokerFactory,
+        owners: SessionOwners | None = None,
     ) -> None:
         self._store = store
         self._bus = bus
         self._registry = registry
         self._feeds = feeds
         self._brokers = brokers
+        self._owners = owners or LocalOwners()
         self._tasks: dict[str, asyncio.Task[SessionRecord]] = {}
         self._stops: dict[str, asyncio.Event] = {}
         self._engines: dict[str, SessionEngine] = {}
@@ -101,6 +176,7 @@ class TradingSessions:
             raise InvalidParameterError(f"mode must be paper or live, got {request.mode!r}")
         if not request.symbols:
             raise InvalidParameterError("a session needs at least one symbol")
+        symbols = tuple(dict.fromkeys(normalize_symbol(s) for s in request.symbols))
         if not request.capital > 0:
             raise InvalidParameterError(f"capital must be positive, got {request.capital}")
         strategy = self._registry.create(request.strategy, **request.params)
@@ -112,7 +188,7 @@ class TradingSessions:
                     f"allowed: {', '.join(tier.allowed_strategies)} — add capital or pass tier_aware=False"
                 )
         if request.risk is not None:
-            RiskLimits(**request.risk)  # validate now, not at the first bar
+            _limits(request.risk)  # validate now, not at the first bar
         config = request.config or BacktestConfig()
         config = attrs.evolve(config, cash=request.capital)
         return SessionRecord(
@@ -120,19 +196,19 @@ class TradingSessions:
             created_at=utcnow(),
             strategy=strategy.name,
             params=dict(strategy.values),
-            symbols=tuple(s.upper() for s in request.symbols),
+            symbols=symbols,
             mode=request.mode,
             capital=float(request.capital),
             config=attrs.asdict(config),
-            feed=dict(request.feed),
+            feed=request.feed,
             cash=float(request.capital),
             equity=float(request.capital),
-            risk=dict(request.risk) if request.risk else None,
+            risk=request.risk,
+            owner=self._owners.me,
         )
 
     def _engine(self, record: SessionRecord) -> SessionEngine:
         strategy = self._registry.create(record.strategy, **record.params)
-        risk = RiskLimits(**record.risk) if record.risk else None
         return SessionEngine(
             record,
             strategy,
@@ -140,47 +216,114 @@ class TradingSessions:
             self._brokers(record),
             self._store,
             self._bus,
-            timeframe=str(record.feed.get("timeframe", "1d")),
-            risk_limits=risk,
+            timeframe=record.feed.bar_timeframe,
+            risk_limits=_limits(record.risk) if record.risk else None,
+        )
+
+    async def _prepare(self, request: SessionRequest) -> tuple[SessionRecord, SessionEngine]:
+        """A validated session on pinned data, saved with its engine built; a session whose data
+        cannot be loaded is saved as failed with the reason, and the error raised."""
+        record = self.validate(request)
+        try:
+            require = self._registry.create(record.strategy, **record.params).require_bars
+            feed = await asyncio.to_thread(self._feeds.pin, record.feed, record.symbols, require)
+            record = attrs.evolve(record, feed=feed)
+            engine = await asyncio.to_thread(self._engine, record)
+        except Exception as exc:
+            await self._fail(record, exc, "failed to start")
+            raise
+        await self._store.save_session(record)
+        return record, engine
+
+    async def _fail(self, record: SessionRecord, exc: BaseException, what: str) -> None:
+        reason = str(exc) if isinstance(exc, GptTraderError) else f"{type(exc).__name__}: {exc}"
+        # the caller of start/run gets the error itself; a recovery has nobody else to tell
+        log.log(
+            logging.WARNING if what == "not recovered" else logging.INFO, "session %s %s: %s", record.id, what, reason
+        )
+        await self._store.save_session(
+            attrs.evolve(record, status=SessionStatus.FAILED, error=f"{what}: {reason}", updated_at=utcnow())
         )
 
     async def start(self, request: SessionRequest) -> SessionRecord:
         """Create and start a session in the background; returns at once."""
-        record = self.validate(request)
-        await self._store.save_session(record)
-        self._launch(record)
+        record, engine = await self._prepare(request)
+        self._launch(record, engine)
         return record
 
-    def _launch(self, record: SessionRecord) -> None:
+    def _launch(self, record: SessionRecord, engine: SessionEngine) -> None:
         stop = asyncio.Event()
-        engine = self._engine(record)
         self._engines[record.id] = engine
         self._stops[record.id] = stop
         self._tasks[record.id] = asyncio.create_task(engine.run(stop), name=f"session-{record.id}")
 
     async def run(self, request: SessionRequest, stop: asyncio.Event) -> SessionRecord:
         """Create a session and run it in the caller's task until the feed ends or ``stop`` is set."""
-        record = self.validate(request)
-        await self._store.save_session(record)
-        return await self._engine(record).run(stop)
+        _record, engine = await self._prepare(request)
+        return await engine.run(stop)
 
-    async def resume(self, session_id: str, stop: asyncio.Event | None = None) -> SessionRecord:
-        """Continue a stored session from its first uncommitted bar (in the caller's task)."""
+    async def _claim(
+        self, session_id: str, speed: float | None = None, bars: int | None = None
+    ) -> tuple[SessionRecord, SessionEngine]:
+        """A stored session taken over by this process, its engine built on the data it recorded
+        (raises, leaving the record as it was, when those data cannot be rebuilt)."""
         record = await self._store.get_session(session_id)
         if record.status is SessionStatus.FINISHED:
             raise ConflictError(f"session {session_id} has finished: its feed ended at bar {record.last_bar}")
-        record = attrs.evolve(record, status=SessionStatus.RUNNING, error=None, updated_at=utcnow())
+        if session_id in self.running():
+            raise ConflictError(f"session {session_id} is already running in this process")
+        if record.status is SessionStatus.RUNNING and self._owners.alive(record.owner):
+            raise ConflictError(
+                f"session {session_id} is running in process {record.owner}; stop it there (or wait for it to "
+                "end) before resuming it here"
+            )
+        feed = record.feed if speed is None else record.feed.at_speed(speed, record.last_bar + 1, time.time())
+        done = record.last_bar + 1
+        if bars is not None:
+            feed = attrs.evolve(feed, stop_after=done + bars)
+        elif feed.stop_after is not None and feed.stop_after <= done:  # its bars are done: now to the end
+            feed = attrs.evolve(feed, stop_after=None)
+        record = attrs.evolve(
+            record, feed=feed, status=SessionStatus.RUNNING, error=None, owner=self._owners.me, updated_at=utcnow()
+        )
+        engine = await asyncio.to_thread(self._engine, record)
         await self._store.save_session(record)
-        return await self._engine(record).run(stop or asyncio.Event())
+        return record, engine
+
+    async def resume(
+        self,
+        session_id: str,
+        stop: asyncio.Event | None = None,
+        *,
+        speed: float | None = None,
+        bars: int | None = None,
+    ) -> SessionRecord:
+        """Continue a stored session from its first uncommitted bar (in the caller's task), on exactly
+        the data it started on; ``speed`` replaces the feed's speed from here on; ``bars`` stops it
+        (resumably) after that many more bars — without it, a session interrupted before the bars it
+        was asked for trades the rest of them, and one that had done them trades to the feed's end."""
+        if bars is not None and (isinstance(bars, bool) or bars < 1):
+            raise InvalidParameterError(f"bars must be a number of bars >= 1, got {bars!r}")
+        _record, engine = await self._claim(session_id, speed, bars)
+        return await engine.run(stop or asyncio.Event())
 
     async def recover(self) -> list[str]:
-        """Restart, in the background, every session the store says was running (after a crash)."""
-        running = await self._store.list_sessions(status=SessionStatus.RUNNING, limit=1000)
-        for record in running:
-            if record.id not in self._tasks:
-                log.info("recovering session %s at bar %d", record.id, record.last_bar + 1)
-                self._launch(record)
-        return [r.id for r in running]
+        """Restart, in the background, every interrupted session (stored as running, but no live
+        process holds it: a crash, or a server paused it on shutdown). A session whose data cannot be
+        rebuilt is marked failed with the reason instead: recovery never trades other data."""
+        recovered = []
+        for record in await self._store.list_sessions(status=SessionStatus.RUNNING, limit=1000):
+            if record.id in self._tasks or self._owners.alive(record.owner):
+                continue
+            try:
+                claimed, engine = await self._claim(record.id)
+            except Exception as exc:
+                await self._fail(record, exc, "not recovered")
+                continue
+            log.info("recovering session %s at bar %d", record.id, record.last_bar + 1)
+            self._launch(claimed, engine)
+            recovered.append(record.id)
+        return recovered
 
     async def stop(self, session_id: str, timeout: float = 10.0) -> SessionRecord:
         """Stop a running session after its current bar; its state is already persisted."""
@@ -211,8 +354,10 @@ class TradingSessions:
         suspended = []
         for session_id in list(self._tasks):
             record = await self.stop(session_id, timeout)
-            if record.status is SessionStatus.STOPPED:
-                await self._store.save_session(attrs.evolve(record, status=SessionStatus.RUNNING, error=None))
+            if record.status is SessionStatus.STOPPED:  # released: no owner, so the next start recovers it
+                await self._store.save_session(
+                    attrs.evolve(record, status=SessionStatus.RUNNING, error=None, owner=None)
+                )
                 suspended.append(session_id)
         return suspended
 
@@ -289,11 +434,27 @@ class TradingSessions:
     def running(self) -> list[str]:
         return [sid for sid, task in self._tasks.items() if not task.done()]
 
+    def _seen(self, record: SessionRecord) -> SessionRecord:
+        """A stored "running" session that no live process holds is shown as interrupted."""
+        held = record.id in self._tasks or self._owners.alive(record.owner)
+        return (
+            attrs.evolve(record, status=SessionStatus.INTERRUPTED)
+            if not held and record.status is SessionStatus.RUNNING
+            else record
+        )
+
     async def list(self, *, status: SessionStatus | None = None, limit: int = 50) -> list[SessionRecord]:
-        return await self._store.list_sessions(status=status, limit=limit)
+        """Sessions, newest first; ``interrupted`` ones are stored as running with no live owner."""
+        wanted = SessionStatus(status) if status is not None else None
+        stored = SessionStatus.RUNNING if wanted is SessionStatus.INTERRUPTED else wanted
+        records = [self._seen(r) for r in await self._store.list_sessions(status=stored, limit=limit)]
+        return [r for r in records if wanted is None or r.status is wanted]
+
+    async def get(self, session_id: str) -> SessionRecord:
+        return self._seen(await self._store.get_session(session_id))
 
     async def status(self, session_id: str, *, recent_fills: int = 20) -> SessionReport:
-        record = await self._store.get_session(session_id)
+        record = await self.get(session_id)
         fills = await self._store.list_fills(session_id)
         orders = await self._store.list_orders(session_id)
         positions = await self._store.list_positions(session_id)
@@ -306,6 +467,11 @@ class TradingSessions:
             performance(record, equity, fills, positions, self._prices(session_id)),
             session_id in self.running(),
         )
+
+
+def _limits(risk: RiskSpec) -> RiskLimits:
+    """The risk slice's limits for a session's ``RiskSpec`` (which validates them)."""
+    return RiskLimits(**attrs.asdict(risk))
 
 
 def round_trips(fills: Sequence[Fill]) -> TradeLog:

@@ -133,7 +133,7 @@ class SessionEngine:
         for equity in (await self.store.list_equity(self.session.id))[-1:]:
             self.peak_equity = max(self.peak_equity, equity.equity)
         resume_at = self.session.last_bar + 1
-        stop_after = self.session.feed.get("stop_after")  # bars to trade, then stop (resumable)
+        stop_after = self.session.feed.stop_after  # bars to trade, then stop (resumable)
         await self._publish("session_started", {"resume_at": resume_at, "symbols": symbols})
         status = SessionStatus.FINISHED
         try:

@@ -25,8 +25,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
+
 from gpt_trader_core.analysis import compare_strategies
 from gpt_trader_core.domain.bars import Bars
+from gpt_trader_core.domain.specs import FeedSpec, RiskSpec
 from gpt_trader_core.errors import ConflictError, InvalidParameterError
 from gpt_trader_core.ml import predict
 from gpt_trader_core.portfolio import classify_tier
@@ -49,11 +52,12 @@ FEED_PARAMS: tuple[Param, ...] = (
 )
 
 
-def _feed(values: Mapping[str, Any]) -> dict[str, Any]:
-    limit = {"stop_after": values["bars"]} if values["bars"] else {}
+def _feed(values: Mapping[str, Any]) -> FeedSpec:
+    """Replay as fast as possible, or synthetic 1m bars at 1,200× real time (20 a second)."""
+    stop_after = values["bars"] or None
     if values["feed"] == "replay":
-        return {"kind": "replay", "timeframe": "1d", "speed": 0.0, **limit}
-    return {"kind": "synthetic", "timeframe": "1m", "interval": 0.05, **limit}
+        return FeedSpec("replay", speed=0.0, stop_after=stop_after)
+    return FeedSpec("synthetic", speed=1200.0, stop_after=stop_after)
 
 
 async def trade(sessions: TradingSessions, request: SessionRequest, bars: int, ctx: WorkflowContext) -> dict[str, Any]:
@@ -97,12 +101,7 @@ def risk_managed_live_trading(services: WorkflowServices, sessions: TradingSessi
 
     def request(values: Mapping[str, Any]) -> SessionRequest:
         params = parse_assignments(name, "strategy_params", values["strategy_params"])
-        risk = {
-            "max_daily_loss_pct": values["max_daily_loss_pct"],
-            "max_drawdown_pct": values["max_drawdown_pct"],
-            "max_position_pct": 100.0,
-            "min_cash_reserve_pct": 0.0,
-        }
+        risk = RiskSpec(max_drawdown_pct=values["max_drawdown_pct"], max_daily_loss_pct=values["max_daily_loss_pct"])
         return SessionRequest(
             values["strategy"], (values["symbol"],), params, values["capital"], values["mode"], _feed(values), risk=risk
         )
@@ -126,7 +125,7 @@ def risk_managed_live_trading(services: WorkflowServices, sessions: TradingSessi
             "regime": regime.current,
             "tier": tier.name,
             "strategy_allowed": True,
-            "risk_limits": dict(req.risk or {}),
+            "risk_limits": attrs.asdict(req.risk) if req.risk else {},
         }
 
     async def session(ctx: WorkflowContext) -> dict[str, Any]:
@@ -215,13 +214,13 @@ def adaptive_strategy_selection(services: WorkflowServices, sessions: TradingSes
         return {
             "capital": ctx.params["capital"],
             "tier": tier.name,
-            "risk": {
-                "max_daily_loss_pct": tier.daily_risk_budget_pct,
-                "max_drawdown_pct": tier.quarterly_risk_budget_pct,
-                "max_open_positions": tier.max_positions,
-                "max_position_pct": 100.0,
-                "min_cash_reserve_pct": 0.0,
-            },
+            "risk": attrs.asdict(
+                RiskSpec(
+                    max_drawdown_pct=tier.quarterly_risk_budget_pct,
+                    max_daily_loss_pct=tier.daily_risk_budget_pct,
+                    max_open_positions=tier.max_positions,
+                )
+            ),
         }
 
     async def start(ctx: WorkflowContext) -> dict[str, Any]:
@@ -233,7 +232,7 @@ def adaptive_strategy_selection(services: WorkflowServices, sessions: TradingSes
             allocation["capital"],
             "paper",
             _feed(ctx.params),
-            risk=allocation["risk"],
+            risk=RiskSpec(**allocation["risk"]),
         )
         return await trade(sessions, req, ctx.params["bars"], ctx)
 

@@ -23,6 +23,7 @@ import sys
 
 from adapters.state import SqliteStateStore
 from gpt_trader_core.domain.records import EquitySnapshot, SessionRecord, SessionStatus
+from gpt_trader_core.domain.specs import DataSource, FeedSpec, RiskSpec
 from gpt_trader_core.domain.trading import Fill, Order, OrderSide, OrderState, OrderStatus, OrderType, Position
 from gpt_trader_core.errors import NotFoundError
 
@@ -48,14 +49,14 @@ def session_for(bar: int) -> SessionRecord:
         mode="paper",
         capital=100_000.0,
         config={"commission": 0.001, "slippage": {"bps": 2.5}},
-        feed={"kind": "replay", "timeframe": "1m", "seed": 7, "start": T0},
+        feed=FeedSpec("replay", "1m", start=T0, source=DataSource("synthetic", seed=7)),
         status=SessionStatus.RUNNING,
         last_bar=bar,
         last_time=time_of(bar),
         cash=100_000.0 - bar * 3.25,
         equity=100_000.0 + 40.0 * math.sin(bar),
         updated_at=time_of(bar) + dt.timedelta(seconds=1),
-        risk={"max_position": 0.5, "kill_switch": False},
+        risk=RiskSpec(max_position_pct=50.0),
     )
 
 

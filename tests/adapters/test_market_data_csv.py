@@ -241,7 +241,7 @@ def test_inferred_timeframes(tmp_path: Path) -> None:
     write(tmp_path, "W.csv", "date,open,high,low,close,volume\n" + table(weekly))
     assert source.history("W", timeframe="1w").timeframe == "1w"
     with pytest.raises(DataSourceError, match=r"W.csv: holds 1w bars, which cannot be split into 1d bars"):
-        source.history("W")
+        source.history("W", timeframe="1d")  # asked for: the file's own is no longer the default
     friday_monday = [("2024-01-05", *ROWS[0][1:]), ("2024-01-08", *ROWS[1][1:])]
     write(tmp_path, "D.csv", "date,open,high,low,close,volume\n" + table(friday_monday))
     assert source.history("D").timeframe == "1d"  # a weekend gap is still daily data

@@ -133,7 +133,7 @@ def test_hourly_file_aggregates_to_daily(tmp_path: Path, backtesting_data: Path)
     source = ParquetMarketData(tmp_path)
 
     hourly = source.history("EURUSD", timeframe="1h")
-    daily = source.history("EURUSD", "2017-06-01", "2017-06-30")
+    daily = source.history("EURUSD", "2017-06-01", "2017-06-30", "1d")  # asked for (issue 11.18)
 
     assert hourly.timeframe == "1h" and len(hourly) == len(frame)
     expected = resample(hourly, "1d").between("2017-06-01", "2017-06-30T23:59")

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from adapters.state import SCHEMA_VERSION, InMemoryStateStore, SqliteStateStore, _codec
 from adapters.state.migrations import MIGRATIONS, migrate
 from gpt_trader_core.domain.records import EquitySnapshot, SessionRecord, SessionStatus
+from gpt_trader_core.domain.specs import DataSource, FeedSpec, RiskSpec
 from gpt_trader_core.domain.trading import Fill, Order, OrderSide, OrderState, OrderStatus, OrderType, Position
 from gpt_trader_core.errors import ConflictError, InvalidParameterError, NotFoundError
 from gpt_trader_core.ports import TradingStore
@@ -55,14 +56,14 @@ def make_session(
         mode="paper",
         capital=25_000.0,
         config={"commission": 0.001, "slippage": {"bps": 2.5}, "sizes": [1, 2]},
-        feed={"kind": "synthetic", "timeframe": "1m", "speed": 0.0, "seed": 7, "start": T0, "end": None},
+        feed=FeedSpec("synthetic", "1m", speed=0.0, seed=7, start=T0),
         status=status,
         last_bar=last_bar,
         last_time=None if last_bar < 0 else at(last_bar),
         cash=25_000.0 - 100.0 * max(last_bar, 0),
         equity=25_000.0 + 12.5 * max(last_bar, 0),
         updated_at=None if last_bar < 0 else at(last_bar) + dt.timedelta(seconds=1),
-        risk=None if last_bar < 0 else {"max_drawdown": 0.2, "halted": False, "since": T0},
+        risk=None if last_bar < 0 else RiskSpec(max_drawdown_pct=20.0),
     )
 
 
@@ -190,7 +191,7 @@ async def test_session_round_trips_exactly_and_save_session_upserts(store: Any) 
     got = await store.get_session(started.id)
     assert same(got, started)
     assert got.symbols == ("AAPL", "MSFT") and got.risk is None and got.last_time is None and got.last_bar == -1
-    assert got.status is SessionStatus.RUNNING and got.feed["start"] == T0 and got.params["band"] == (0.5, 1.5)
+    assert got.status is SessionStatus.RUNNING and got.feed.start == T0 and got.params["band"] == (0.5, 1.5)
 
     await store.commit_bar(*bar_of(0, [state(market())], [fill("m-1")], [position()]))
     stopped = attrs.evolve(make_session(last_bar=0), status=SessionStatus.FAILED, error="BrokerError: gone")
@@ -606,6 +607,26 @@ FILLS = st.builds(
     fill_id=IDS,
     realized_pnl=FLOATS,
 )
+FEEDS = st.builds(
+    FeedSpec,
+    kind=st.sampled_from(["replay", "synthetic"]),
+    timeframe=st.sampled_from(["1m", "1h", "1d"]),
+    speed=st.none() | st.floats(0, 1e9),
+    start=st.none() | TIMES,
+    source=st.none()
+    | st.builds(DataSource, kind=st.sampled_from(["csv", "parquet"]), path=st.text(min_size=1, max_size=8))
+    | st.builds(DataSource, kind=st.just("synthetic"), seed=st.integers(0, 2**31)),
+    seed=st.integers(0, 2**31),
+    started_at=st.none() | st.floats(0, 4e9),
+    stop_after=st.none() | st.integers(1, 10**9),
+    fingerprints=st.dictionaries(st.text(max_size=5), st.text(max_size=16), max_size=3),
+)
+RISKS = st.builds(
+    RiskSpec,
+    max_drawdown_pct=st.floats(0.1, 100),
+    max_daily_loss_pct=st.floats(0.1, 100),
+    max_open_positions=st.integers(1, 1000),
+)
 SESSIONS = st.builds(
     SessionRecord,
     id=IDS,
@@ -616,7 +637,7 @@ SESSIONS = st.builds(
     mode=st.sampled_from(["paper", "live"]),
     capital=FLOATS,
     config=STR_MAPPINGS,
-    feed=STR_MAPPINGS,
+    feed=FEEDS,
     status=st.sampled_from(SessionStatus),
     last_bar=INT64,
     last_time=st.none() | TIMES,
@@ -624,7 +645,8 @@ SESSIONS = st.builds(
     equity=FLOATS,
     updated_at=st.none() | TIMES,
     error=st.none() | st.text(max_size=8),
-    risk=st.none() | STR_MAPPINGS,
+    risk=st.none() | RISKS,
+    owner=st.none() | st.text(max_size=12),
 )
 
 

@@ -11,7 +11,8 @@ import time
 
 from adapters.broker.simulated import SimulatedBroker
 from adapters.bus.memory import InMemoryEventBus
-from adapters.feeds.replay import ReplayFeed
+from adapters.feeds.factory import FeedFactory
+from adapters.market_data.memory import InMemoryMarketData
 from adapters.state.memory import InMemoryStateStore
 from adapters.state.sqlite import SqliteStateStore
 from gpt_trader_core.backtesting.config import BacktestConfig
@@ -24,8 +25,7 @@ async def replay(bars, strategy: str, store) -> tuple[float, list[float], int]: 
     await store.open()
     engines = []
 
-    def feeds(record):  # type: ignore[no-untyped-def]
-        return ReplayFeed({"GOOG": bars})
+    feeds = FeedFactory(InMemoryMarketData({"GOOG": bars}))
 
     def brokers(record):  # type: ignore[no-untyped-def]
         return SimulatedBroker(record.capital, FillModel(commission=0.002))

@@ -11,7 +11,8 @@ import pytest
 import gpt_trader_core as gt
 from adapters.broker.simulated import SimulatedBroker
 from adapters.bus.memory import InMemoryEventBus
-from adapters.feeds.replay import ReplayFeed
+from adapters.feeds.factory import FeedFactory
+from adapters.market_data.memory import InMemoryMarketData
 from adapters.state.memory import InMemoryStateStore
 from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.backtesting.fills import FillModel
@@ -33,7 +34,7 @@ async def _paper(bars: gt.Bars, strategy: str, config: BacktestConfig) -> tuple[
         store,
         InMemoryEventBus(),
         REGISTRY,
-        feeds=lambda record: ReplayFeed({"GOOG": bars}),
+        feeds=FeedFactory(InMemoryMarketData({"GOOG": bars})),
         brokers=lambda record: SimulatedBroker(record.capital, FillModel.from_config(BacktestConfig(**record.config))),
     )
     request = SessionRequest(

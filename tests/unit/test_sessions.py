@@ -9,7 +9,9 @@ import pytest
 import gpt_trader_core as gt
 from adapters.broker.simulated import SimulatedBroker
 from adapters.bus.memory import InMemoryEventBus
+from adapters.feeds.factory import FeedFactory
 from adapters.feeds.replay import ReplayFeed
+from adapters.market_data.memory import InMemoryMarketData
 from adapters.state.memory import InMemoryStateStore
 from gpt_trader_core.domain.records import SessionStatus
 from gpt_trader_core.errors import ConflictError, InvalidParameterError
@@ -19,12 +21,11 @@ from gpt_trader_core.strategy import REGISTRY
 BARS = {s: gt.synthetic(s, "2015-01-01", "2020-12-31", seed=4) for s in ("AAA", "BBB")}
 
 
-async def make(speed: float = 0.0) -> tuple[TradingSessions, InMemoryStateStore, InMemoryEventBus]:
+async def make() -> tuple[TradingSessions, InMemoryStateStore, InMemoryEventBus]:
     store, bus = InMemoryStateStore(), InMemoryEventBus()
     await store.open()
 
-    def feeds(record):  # type: ignore[no-untyped-def]
-        return ReplayFeed({s: BARS[s] for s in record.symbols}, speed=speed)
+    feeds = FeedFactory(InMemoryMarketData(BARS))
 
     def brokers(record):  # type: ignore[no-untyped-def]
         return SimulatedBroker(record.capital)
@@ -32,8 +33,10 @@ async def make(speed: float = 0.0) -> tuple[TradingSessions, InMemoryStateStore,
     return TradingSessions(store, bus, REGISTRY, feeds, brokers), store, bus
 
 
-def request(strategy: str = "momentum", symbols: tuple[str, ...] = ("AAA",), **kw: object) -> SessionRequest:
-    return SessionRequest(strategy, symbols, feed={"kind": "replay"}, tier_aware=False, **kw)  # type: ignore[arg-type]
+def request(
+    strategy: str = "momentum", symbols: tuple[str, ...] = ("AAA",), speed: float = 0.0, **kw: object
+) -> SessionRequest:
+    return SessionRequest(strategy, symbols, feed={"kind": "replay", "speed": speed}, tier_aware=False, **kw)  # type: ignore[arg-type]
 
 
 async def test_events_are_published_after_each_committed_bar() -> None:
@@ -60,9 +63,9 @@ async def test_events_are_published_after_each_committed_bar() -> None:
 
 
 async def test_several_sessions_at_once_and_stop() -> None:
-    sessions, _store, _ = await make(speed=86_400 * 300)  # ~300 daily bars a second
-    first = await sessions.start(request("momentum"))
-    second = await sessions.start(request("breakout", ("BBB",)))
+    sessions, _store, _ = await make()
+    first = await sessions.start(request("momentum", speed=86_400 * 300))  # ~300 daily bars a second
+    second = await sessions.start(request("breakout", ("BBB",), speed=86_400 * 300))
     await asyncio.sleep(0.5)
     assert set(sessions.running()) == {first.id, second.id}
     stopped = await sessions.stop(first.id)
@@ -74,8 +77,8 @@ async def test_several_sessions_at_once_and_stop() -> None:
 
 
 async def test_rebalance_goes_through_the_session() -> None:
-    sessions, store, _ = await make(speed=86_400 * 100)
-    record = await sessions.start(request("sma_cross", ("AAA", "BBB"), capital=50_000))
+    sessions, store, _ = await make()
+    record = await sessions.start(request("sma_cross", ("AAA", "BBB"), speed=86_400 * 100, capital=50_000))
     await asyncio.sleep(0.3)
     plan = await sessions.rebalance(record.id, {"AAA": 0.3, "BBB": 0.3})
     assert plan.orders
@@ -113,8 +116,8 @@ async def test_requests_are_validated() -> None:
 
 
 async def test_suspended_sessions_are_recovered_by_the_next_process() -> None:
-    sessions, store, bus = await make(speed=86_400 * 300)
-    record = await sessions.start(request("breakout"))
+    sessions, store, bus = await make()
+    record = await sessions.start(request("breakout", speed=86_400 * 300))
     await asyncio.sleep(0.3)
     assert await sessions.suspend_all() == [record.id]
     paused = await store.get_session(record.id)
@@ -127,8 +130,8 @@ async def test_suspended_sessions_are_recovered_by_the_next_process() -> None:
 
 
 async def test_pnl_split_and_exposure_add_up() -> None:
-    sessions, store, _ = await make(speed=86_400 * 300)
-    record = await sessions.start(request("breakout", capital=20_000))
+    sessions, store, _ = await make()
+    record = await sessions.start(request("breakout", speed=86_400 * 300, capital=20_000))
     for _ in range(40):
         await asyncio.sleep(0.05)
         if await store.list_positions(record.id):
@@ -151,6 +154,13 @@ class LostFeed(ReplayFeed):
         yield  # pragma: no cover
 
 
+class LostFeeds(FeedFactory):
+    """The real feed factory, whose feeds lose their connection."""
+
+    def __call__(self, session):  # type: ignore[no-untyped-def]
+        return LostFeed({"AAA": BARS["AAA"]})
+
+
 async def test_health_probe_reports_failed_sessions() -> None:
     store, bus = InMemoryStateStore(), InMemoryEventBus()
     await store.open()
@@ -158,7 +168,7 @@ async def test_health_probe_reports_failed_sessions() -> None:
         store,
         bus,
         REGISTRY,
-        lambda record: LostFeed({"AAA": BARS["AAA"]}),
+        LostFeeds(InMemoryMarketData(BARS)),
         lambda record: SimulatedBroker(record.capital),
     )
     await sessions.ping()  # nothing ran: healthy

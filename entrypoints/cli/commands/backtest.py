@@ -51,7 +51,7 @@ list strategies and their parameters with <info>gpt-trader strategies</info>."""
         option("symbol", None, "Symbol", flag=False, default="AAPL"),
         option("from", None, "First day (YYYY-MM-DD)", flag=False),
         option("to", None, "Last day (YYYY-MM-DD)", flag=False),
-        option("timeframe", "t", "Bar timeframe (1d, 1h, 15m, ...)", flag=False, default="1d"),
+        option("timeframe", "t", "Bar timeframe (1d, 1h, 15m, ...; default: the data's own)", flag=False),
         option("param", "p", "Strategy parameter as key=value (repeatable)", flag=False, multiple=True),
         option("cash", None, "Starting cash (default: settings backtest.cash)", flag=False),
         option("commission", None, "Commission rate per side, e.g. 0.002", flag=False),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import logging
+from typing import Any, ClassVar
 
 from cleo.helpers import option
 from cleo.io.inputs.option import Option
 
 from entrypoints.cli.base import AppCommand
+from gpt_trader_core.domain.symbols import shown
 from gpt_trader_core.errors import ConfigurationError
 
 
@@ -47,7 +49,7 @@ and exits 0.
         settings = loaded.settings
         mode = self.option("mode") or (settings.system.mode if settings.system.mode != "cli" else "api")
         if mode not in ("api", "websocket", "all"):
-            raise ConfigurationError(f"--mode must be api, websocket or all, got {mode!r}")
+            raise ConfigurationError(f"--mode must be api, websocket or all, got {shown(mode)}")
         if settings.api.workers > 1:
             raise ConfigurationError(
                 f"api.workers is {settings.api.workers}: several server workers would each recover and trade the "
@@ -57,6 +59,7 @@ and exits 0.
         configure_logging(settings.system.log_level, settings.system.log_format)
         container = build_container(settings)
         apps = []
+        ports = []
         if mode in ("api", "all"):
             api = create_api_app(container, settings)
             api.prepare(
@@ -67,6 +70,7 @@ and exits 0.
                 access_log=False,
             )
             apps.append(api)
+            ports.append(settings.api.port)
         if mode in ("websocket", "all"):
             ws = create_ws_app(container, settings)
             ws.prepare(
@@ -77,6 +81,20 @@ and exits 0.
                 access_log=False,
             )
             apps.append(ws)
+            ports.append(settings.websocket.port)
+        for app, scheme, port in zip(
+            apps, [s for m, s in (("api", "http"), ("websocket", "ws")) if mode in (m, "all")], ports, strict=True
+        ):
+            _announce(app, f"{scheme}://{settings.api.host}:{port}")
         install_lifecycle(apps[0], container)
         Sanic.serve_single(primary=apps[0])
         return 0
+
+
+def _announce(app: Any, address: str) -> None:
+    """Log the address once the server really listens on it (after the socket is bound)."""
+
+    async def listening(_: Any) -> None:
+        logging.getLogger("gpt_trader.serve").info("%s listening on %s", app.name, address)
+
+    app.after_server_start(listening)

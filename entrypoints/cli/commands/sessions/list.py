@@ -15,7 +15,7 @@ class SessionsListCommand(AppCommand):
     name = "sessions list"
     description = "List trading sessions (newest first) with status, bars and equity."
     options: ClassVar[list[Option]] = [
-        option("status", None, "Only running, stopped, finished or failed sessions", flag=False),
+        option("status", None, "Only running, interrupted, stopped, finished or failed sessions", flag=False),
         option("format", "f", "Output: table or json", flag=False),
     ]
 
