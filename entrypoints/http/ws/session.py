@@ -22,7 +22,7 @@ from entrypoints.http.ws.gate import AuthFailedError, Gate, allows, role_of
 from gpt_trader_core.domain.events import StreamMessage
 from gpt_trader_core.errors import InvalidParameterError
 from gpt_trader_core.services.channels import Channel
-from gpt_trader_core.services.streams import StreamHub
+from gpt_trader_core.services.streams import Resume, StreamHub
 
 
 class _Group:
@@ -122,17 +122,17 @@ class Session:
                 f"{len(self.channels)} followed, {len(new)} more asked: unsubscribe some first",
             )
         seqs: dict[str, int] = {}
+        replays: list[tuple[Channel, Resume]] = []
         for channel in wanted:
-            if channel.name in self.channels:
-                seqs[channel.name] = self.hub.seq(channel)
-                continue
-            resume = self.hub.resume(channel, last_seq[channel.name]) if channel.name in last_seq else None
-            # No await between the replay and listening: nothing published in between can be missed.
-            self.broadcaster.add(channel, self.client)
-            self.channels[channel.name] = channel
+            if channel.name not in self.channels:
+                if channel.name in last_seq:
+                    replays.append((channel, self.hub.resume(channel, last_seq[channel.name])))
+                # No await from the replay to listening: nothing published in between can be missed.
+                self.broadcaster.add(channel, self.client)
+                self.channels[channel.name] = channel
             seqs[channel.name] = self.hub.seq(channel)
-            if resume is None:
-                continue
+        self.client.control({"type": "subscribed", "channels": [c.name for c in wanted], "seq": seqs})
+        for channel, resume in replays:
             visible = [m for m in resume.messages if m.role == "viewer" or allows(self.client.principal, m.role)]
             if resume.missed:
                 self.client.control(
@@ -146,7 +146,6 @@ class Session:
             else:
                 self.client.queue.extend(Frame(m) for m in visible)
                 self.client.wake.set()
-        self.client.control({"type": "subscribed", "channels": [c.name for c in wanted], "seq": seqs})
 
     def unsubscribe(self, names: Sequence[str]) -> None:
         gone = []
