@@ -144,3 +144,17 @@ async def test_msgpack_frames(tmp_path: Path) -> None:
         [message] = [json.loads(json.dumps(__import__("msgpack").unpackb(raw)))]
         assert message["seq"] == 1 and message["data"] == {"p": 1.5}
         await client.close()
+
+
+async def test_permessage_deflate_is_negotiated_when_offered(tmp_path: Path) -> None:
+    async with ws_server(tmp_path) as (app, url):
+        offered = await Client.connect(url + "/ws/v1", compression="deflate")
+        plain = await Client.connect(url + "/ws/v1", compression=None)
+        assert [e.name for e in offered.conn.protocol.extensions] == ["permessage-deflate"]
+        assert plain.conn.protocol.extensions == []
+        for client in (offered, plain):
+            await client.subscribe("custom:z")
+        await app.ctx.container.adapters.event_bus().publish("custom:z", "note", {"text": "abc" * 1000})
+        for client in (offered, plain):
+            assert (await client.data(1))[0]["data"]["text"] == "abc" * 1000
+            await client.close()

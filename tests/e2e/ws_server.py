@@ -16,6 +16,7 @@ from sanic import Sanic
 
 from entrypoints.container import build_container
 from entrypoints.http.app import create_ws_app, install_lifecycle
+from entrypoints.http.ws.deflate import StreamProtocol
 from entrypoints.settings import load_settings
 from tests.e2e.conftest import free_port
 
@@ -30,7 +31,9 @@ async def ws_server(tmp_path: Path, *overrides: str, port: int | None = None) ->
     install_lifecycle(app, container)
     app.config.TOUCHUP = False  # Sanic's touch-up fails on the second app served in one process
     port = port or free_port()
-    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
+    server = await app.create_server(
+        host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False, protocol=StreamProtocol
+    )
     assert server is not None
     await server.startup()
     await server.before_start()

@@ -43,6 +43,7 @@ and exits 0.
 
         from entrypoints.container import build_container
         from entrypoints.http.app import create_api_app, create_ws_app, install_lifecycle
+        from entrypoints.http.ws.deflate import StreamProtocol
         from entrypoints.logs import configure_logging
 
         loaded = self.load_settings()
@@ -68,6 +69,7 @@ and exits 0.
                 single_process=True,
                 motd=False,
                 access_log=False,
+                protocol=StreamProtocol,  # WebSocket with permessage-deflate (entrypoints/http/ws)
             )
             apps.append(api)
             ports.append(settings.api.port)
@@ -79,6 +81,7 @@ and exits 0.
                 single_process=True,
                 motd=False,
                 access_log=False,
+                protocol=StreamProtocol,  # WebSocket with permessage-deflate (entrypoints/http/ws)
             )
             apps.append(ws)
             ports.append(settings.websocket.port)
