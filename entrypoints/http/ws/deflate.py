@@ -35,10 +35,10 @@ class StreamProtocol(WebSocketProtocol):
         except Exception:
             raise SanicException("Failed to open a WebSocket connection.", status_code=500) from None
         if not 100 <= resp.status_code <= 299:
-            raise SanicException(resp.body, resp.status_code)
+            raise SanicException(bytes(resp.body or b""), resp.status_code)
         head = f"HTTP/1.1 {resp.status_code} {resp.reason_phrase}\r\n"
         head += "".join(f"{k}: {v}\r\n" for k, v in resp.headers.items())
-        await super(WebSocketProtocol, self).send((head + "\r\n").encode())
+        await super(WebSocketProtocol, self).send((head + "\r\n").encode())  # type: ignore[no-untyped-call]
         self.websocket = WebsocketImplProtocol(
             ws_proto,
             ping_interval=self.websocket_ping_interval,
@@ -51,5 +51,5 @@ class StreamProtocol(WebSocketProtocol):
         self.websocket_peer = f"{id(self):X}"[-5:-1] + "unx"
         if ip := self._http.request.client_ip:
             self.websocket_peer = f"{ip}:{self._http.request.port}"
-        self.log_websocket("OPEN")
+        self.log_websocket("OPEN")  # type: ignore[no-untyped-call]
         return self.websocket
