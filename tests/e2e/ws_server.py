@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -55,7 +56,15 @@ class Client:
         self.hello: dict[str, Any] = {}
 
     @classmethod
-    async def connect(cls, url: str, fmt: str = "json", **kw: Any) -> Client:
+    async def connect(cls, url: str, fmt: str = "json", *, tiny_window: bool = False, **kw: Any) -> Client:
+        """``tiny_window``: a 4 KB receive buffer (no kernel autotuning), so a client that stops reading
+        fills the server's buffers within a few hundred KB, as a slow one over a real network does."""
+        if tiny_window:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            host, port = url.split("//")[1].split("/")[0].split(":")
+            sock.connect((host, int(port)))
+            kw = {"sock": sock, "max_queue": 4, "max_size": None, "compression": None, **kw}
         conn = await websockets.connect(url + ("?format=msgpack" if fmt == "msgpack" else ""), **kw)
         client = cls(conn, fmt)
         client.hello = await client.recv()

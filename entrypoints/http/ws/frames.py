@@ -26,11 +26,12 @@ class ProtocolError(Exception):
         self.message = message
 
 
-def encode(payload: Mapping[str, Any], fmt: str) -> str | bytes:
+def encode(payload: Mapping[str, Any], fmt: str) -> bytes:
+    """The frame payload: UTF-8 JSON (sent as a text frame) or msgpack (a binary frame)."""
     if fmt == "msgpack":
         packed: bytes = msgpack.packb(payload, use_bin_type=True)
         return packed
-    return json.dumps(payload, separators=(",", ":"), default=str)
+    return json.dumps(payload, separators=(",", ":"), default=str).encode()
 
 
 class Frame:
@@ -42,10 +43,10 @@ class Frame:
         self.channel = message.channel
         self.seq = message.seq
         self.role = message.role
-        self._encoded: dict[str, str | bytes] = {}
+        self._encoded: dict[str, bytes] = {}
         self._wire = message.wire()
 
-    def encoded(self, fmt: str) -> str | bytes:
+    def encoded(self, fmt: str) -> bytes:
         data = self._encoded.get(fmt)
         if data is None:
             data = self._encoded[fmt] = encode(self._wire, fmt)
