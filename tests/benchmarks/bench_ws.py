@@ -78,6 +78,18 @@ async def _serve(port: int, ready: Any) -> None:
         return original(self, fmt)
 
     Frame.encoded = counting  # type: ignore[method-assign]
+    # Server side: publish → the frame handed to every client's socket (the whole fan-out of one message).
+    from entrypoints.http.ws import session as ws_session
+
+    fanout: list[float] = []
+    group_call = ws_session._Group.__call__
+
+    def timed(self: Any, message: Any) -> None:
+        group_call(self, message)
+        if message.channel == CHANNEL:
+            fanout.append(time.monotonic() - message.data["time"])
+
+    ws_session._Group.__call__ = timed  # type: ignore[method-assign]
     server = await app.create_server(
         host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False, protocol=StreamProtocol, backlog=4096
     )
@@ -107,9 +119,14 @@ async def _serve(port: int, ready: Any) -> None:
         if command.type == "stop":
             break
         if command.type == "stats":
-            await bus.publish("custom:bench-stats", "stats", {"encodes": encodes["n"], **counts})
+            ordered = sorted(fanout) or [0.0]
+            server_side = {
+                f"p{q}": ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] * 1000 for q in (50, 99)
+            }
+            await bus.publish("custom:bench-stats", "stats", {"encodes": encodes["n"], **counts, **server_side})
         elif command.data["rate"]:
             encodes["n"], counts["published"] = 0, 0
+            fanout.clear()
             publisher = asyncio.create_task(publish(float(command.data["rate"]), "x" * int(command.data["pad"])))
     await server.before_stop()
     await server.close()
@@ -243,6 +260,9 @@ async def clients(port: int, server_pid: int, n: int, seconds: float) -> None:
     _report("  json    ", [r for r in receivers if r.fmt == "json"])
     _report("  msgpack ", [r for r in receivers if r.fmt == "msgpack"])
     print(f"  serialisations: {counts['encodes']} for {counts['published']} messages × 2 formats × {n} clients")
+    print(
+        f"  server side, publish → written to all {n} sockets: p50 {counts['p50']:.2f} ms  p99 {counts['p99']:.2f} ms"
+    )
     for r in receivers:
         await r.close()
 
