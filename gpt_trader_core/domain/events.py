@@ -159,6 +159,13 @@ class StreamMessage:
             "channel": self.channel,
             "type": self.type,
             "seq": self.seq,
-            "ts": self.ts.isoformat(),
+            "ts": _iso_utc(self.ts),
             "data": dict(self.data),
         }
+
+
+def _iso_utc(when: dt.datetime) -> str:
+    """ISO 8601 in UTC with a ``Z`` (the bus stamps naive UTC times)."""
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.UTC).replace(tzinfo=None)
+    return when.isoformat() + "Z"

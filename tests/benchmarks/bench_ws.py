@@ -183,6 +183,13 @@ def _pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (independent of how busy the machine is)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _rss_kb(pid: int) -> int:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -253,7 +260,9 @@ async def clients(port: int, server_pid: int, n: int, seconds: float) -> None:
     per = (after - base) / n
     print(f"memory: {per:.1f} KB per idle subscribed connection ({n}; RSS {base / 1024:.0f} → {after / 1024:.0f} MB)")
 
+    cpu = _cpu_s(server_pid)
     await _run(url, control, receivers, 10, seconds)
+    cpu = _cpu_s(server_pid) - cpu
     counts = await stats()
     print(f"\n{n} clients, 10 msg/s on {CHANNEL} ({n * 10:,} deliveries/s); goal p99 < 10 ms")
     _report("  all     ", receivers)
@@ -263,6 +272,8 @@ async def clients(port: int, server_pid: int, n: int, seconds: float) -> None:
     print(
         f"  server side, publish → written to all {n} sockets: p50 {counts['p50']:.2f} ms  p99 {counts['p99']:.2f} ms"
     )
+    delivered = counts["published"] * n
+    print(f"  server CPU: {cpu:.2f} s for {delivered:,} deliveries = {cpu / max(1, delivered) * 1e6:.1f} µs each")
     for r in receivers:
         await r.close()
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
 
 import pytest
 
@@ -103,3 +105,20 @@ async def test_hub_numbering_survives_a_restart() -> None:
     await asyncio.sleep(0.05)
     assert [m.seq for m in second.resume(channel, 2).messages] == [3, 4]
     await second.stop()
+
+
+def test_a_frame_is_serialised_once_per_format_whatever_the_clients() -> None:
+    from entrypoints.http.ws.frames import Frame
+
+    message = StreamMessage("market:AAPL", "bar", 1, dt.datetime(2026, 1, 2, 3, 4, 5), {"close": 1.5})
+    frame = Frame(message)
+    first = frame.encoded("json")
+    assert all(frame.encoded("json") is first for _ in range(1000))
+    assert frame.encoded("msgpack") is frame.encoded("msgpack") and frame.encoded("msgpack") != first
+    assert json.loads(first) == {
+        "channel": "market:AAPL",
+        "type": "bar",
+        "seq": 1,
+        "ts": "2026-01-02T03:04:05Z",
+        "data": {"close": 1.5},
+    }

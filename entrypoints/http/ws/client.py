@@ -83,7 +83,7 @@ class Client:
             self.queue.append(data)
             self.wake.set()
 
-    def _write_now(self, data: bytes) -> bool:
+    def _write_now(self, data: bytes, framed: Frame | None = None) -> bool:
         """The fast path: nothing queued, nothing being written and the socket's buffer nearly empty:
         frame and write at once, without waking the writer task (what keeps 1,000 clients cheap)."""
         ws = self.ws
@@ -99,6 +99,10 @@ class Client:
             or transport.get_write_buffer_size() > FAST_PATH_BUFFER
         ):
             return False
+        if framed is not None and not ws.ws_proto.extensions:
+            transport.write(framed.framed(self.fmt))  # the frame every plain connection shares
+            self.sent += 1
+            return True
         if self.text:
             ws.ws_proto.send_text(data)
         else:
@@ -124,7 +128,7 @@ class Client:
             if len(self.queue) >= self.limit:
                 self.close_soon(POLICY, TOO_SLOW.format(n=len(self.queue), channel=frame.channel))
                 return
-        if not self._write_now(frame.encoded(self.fmt)):
+        if not self._write_now(frame.encoded(self.fmt), frame):
             self.queue.append(frame)
             self.wake.set()
 

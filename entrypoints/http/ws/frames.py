@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import msgpack
+from websockets.frames import Frame as WsFrame
+from websockets.frames import Opcode
 
 from gpt_trader_core.domain.events import StreamMessage
 
@@ -37,19 +39,29 @@ def encode(payload: Mapping[str, Any], fmt: str) -> bytes:
 class Frame:
     """One channel message, serialised at most once per format (shared by all its clients)."""
 
-    __slots__ = ("_encoded", "_wire", "channel", "role", "seq")
+    __slots__ = ("_encoded", "_framed", "_wire", "channel", "role", "seq")
 
     def __init__(self, message: StreamMessage) -> None:
         self.channel = message.channel
         self.seq = message.seq
         self.role = message.role
         self._encoded: dict[str, bytes] = {}
+        self._framed: dict[str, bytes] = {}
         self._wire = message.wire()
 
     def encoded(self, fmt: str) -> bytes:
         data = self._encoded.get(fmt)
         if data is None:
             data = self._encoded[fmt] = encode(self._wire, fmt)
+        return data
+
+    def framed(self, fmt: str) -> bytes:
+        """The whole WebSocket frame (server frames are unmasked), built once per format and written
+        as is to every connection without extensions; compressing connections frame it themselves."""
+        data = self._framed.get(fmt)
+        if data is None:
+            opcode = Opcode.BINARY if fmt == "msgpack" else Opcode.TEXT
+            data = self._framed[fmt] = WsFrame(opcode, self.encoded(fmt)).serialize(mask=False)
         return data
 
 
