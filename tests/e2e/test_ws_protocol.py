@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
+from asyncio.subprocess import PIPE
 from pathlib import Path
 
 import pytest
@@ -158,3 +160,18 @@ async def test_permessage_deflate_is_negotiated_when_offered(tmp_path: Path) -> 
         for client in (offered, plain):
             assert (await client.data(1))[0]["data"]["text"] == "abc" * 1000
             await client.close()
+
+
+async def test_the_readme_example_runs(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## WebSocket streaming", 1)[1]
+    script = section.split("python - <<'PY'\n", 1)[1].split("\nPY\n", 1)[0]
+    async with ws_server(tmp_path) as (_app, url):
+        port = url.rsplit(":", 1)[1]
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", script.replace("127.0.0.1:8001", f"127.0.0.1:{port}"), stdout=PIPE, stderr=PIPE
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    lines = out.decode().splitlines()
+    assert "'hello'" in lines[0] and "'subscribed'" in lines[1] and "'seq': 1" in lines[3]
