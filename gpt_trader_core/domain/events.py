@@ -130,8 +130,14 @@ CATALOGUE: tuple[EventSpec, ...] = (
     EventSpec("risk_alert", ChannelKind.SYSTEM, "session", "risk_alert", "a risk limit acted on an order", None),
     EventSpec("alert_raised", ChannelKind.SYSTEM, "alerts", "alert_raised", "a monitoring alert started firing"),
     EventSpec("alert_resolved", ChannelKind.SYSTEM, "alerts", "alert_resolved", "a monitoring alert stopped firing"),
-    EventSpec(
-        "security", ChannelKind.SYSTEM, "security", "*", "a security event (logins, refusals)", None, role="admin"
+    EventSpec(  # the auth use case publishes its security events on this bus topic
+        "security",
+        ChannelKind.SYSTEM,
+        "system:events",
+        "*",
+        "a security event (logins, lockouts, refresh-token reuse, users and keys changed)",
+        None,
+        role="admin",
     ),
     *(
         EventSpec(type_, ChannelKind.WORKFLOW, "execution", type_, "workflow progress (workflow status)")

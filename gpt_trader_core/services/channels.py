@@ -7,7 +7,7 @@ channel                bus topic (events, see domain.events)  who may subscribe 
 ``portfolio:updates``  ``session:*`` equity, positions        viewer
 ``trades:live``        ``session:*`` orders, fills            viewer
 ``system:events``      ``session:*`` lifecycle, ``alerts``,   viewer (security events: admin)
-                       ``security``
+                       ``system:events`` (security)
 ``workflow:ID``        ``execution:ID`` workflow events       viewer
 ``optimize:ID``        ``execution:ID`` job events            viewer
 ``custom:NAME``        ``custom:NAME`` anything               viewer / publish: trader
@@ -86,7 +86,10 @@ class ChannelRegistry:
                 return []
             return [(event.topic, event.type, dict(event.data), "viewer")]
         out = []
-        for spec in self._specs.get((family, event.type), []) + self._specs.get((family, "*"), []):
+        specs = [*self._specs.get((family, event.type), ()), *self._specs.get((family, "*"), ())]
+        if key:  # specs of one exact topic (system:events)
+            specs += [*self._specs.get((event.topic, event.type), ()), *self._specs.get((event.topic, "*"), ())]
+        for spec in specs:
             channel = _channel_for(spec.channel, key, event.data)
             if channel is not None:
                 out.append((channel, spec.type, spec.project(event.data), spec.role))

@@ -123,7 +123,9 @@ async def _serve(port: int, ready: Any) -> None:
             server_side = {
                 f"p{q}": ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] * 1000 for q in (50, 99)
             }
-            await bus.publish("custom:bench-stats", "stats", {"encodes": encodes["n"], **counts, **server_side})
+            conflated = sum(c.conflated for c in app.ctx.ws.clients)
+            stats = {"encodes": encodes["n"], "conflated": conflated, **counts, **server_side}
+            await bus.publish("custom:bench-stats", "stats", stats)
         elif command.data["rate"]:
             encodes["n"], counts["published"] = 0, 0
             fanout.clear()
@@ -292,8 +294,11 @@ async def clients(port: int, server_pid: int, n: int, seconds: float) -> None:
         r.latencies.clear()
     stalled = Receiver(url, "json", stalled=True)
     await stalled.open()
+    # Unmeasured: long enough for the stalled client to fill its buffers and reach the conflating queue.
+    await _run(url, control, [], 10, 30, pad=2000)
     await _run(url, control, crowd, 10, seconds, pad=2000)
     with_stalled = _report("  with    ", crowd)
+    print(f"  the stalled client's queue dropped {(await stats())['conflated']:,} superseded bars (latest wins)")
     print(f"  p99 ratio with/without the stalled client: {with_stalled / before:.2f}")
     for r in crowd:
         await r.close()

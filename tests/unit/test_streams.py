@@ -63,7 +63,9 @@ def test_routing_projects_catalogued_fields_only() -> None:
     bar = Event("session:s1", "bar_processed", {"symbol": "msft", "close": 2.0})
     assert [r[0] for r in registry.route(bar)] == ["market:MSFT"]
     assert registry.route(Event("session:s1", "made_up", {})) == []
-    assert registry.route(Event("security", "login_failed", {"user": "x"}))[0][3] == "admin"
+    [security] = registry.route(Event("system:events", "login_failed", {"user": "x"}))
+    assert security[:2] == ("system:events", "security") and security[3] == "admin"
+    assert registry.route(Event("system:metrics", "metrics_collected", {})) == []
 
 
 async def test_hub_numbers_each_channel_from_one_and_replays() -> None:

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ TRY_AGAIN_LATER = 1013
 GOING_AWAY = 1001
 INTERNAL_ERROR = 1011
 STATE_FILE = "streams.json"
+#: Kernel send buffer per connection (Linux doubles it): bandwidth enough for streams, memory bounded.
+KERNEL_SEND_BUFFER = 256 * 1024
 
 
 class ConnectionLimit:
@@ -153,6 +156,7 @@ async def _serve(request: Request, ws: WebsocketImplProtocol, initial: list[str]
         await ws.close(TRY_AGAIN_LATER, f"server busy: {state.connections.maximum} connections open; try again later")
         return
     settings = state.settings
+    _bound_kernel_buffer(request)
     client = Client(ws, request.args.get("format", "json"), send_queue=settings.send_queue, rate=settings.rate_limit)
     session = Session(client, state.gate, state.broadcaster, max_subscriptions=settings.max_subscriptions)
     heartbeat: asyncio.Task[None] | None = None
@@ -228,6 +232,15 @@ async def _receive(ws: WebsocketImplProtocol, client: Client, session: Session, 
         except AuthFailedError as refused:
             await ws.close(POLICY, f"authentication refused: {refused}")
             return
+
+
+def _bound_kernel_buffer(request: Request) -> None:
+    """Cap the kernel's send buffer of this connection (autotuning lets it grow to megabytes): a
+    stalled client then costs at most this much kernel memory, and reaches its bounded queue soon."""
+    sock = request.transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SEND_BUFFER)
 
 
 def _answer(client: Client, action: Any) -> None:
