@@ -154,6 +154,14 @@ class BacktestSettings:
     slippage: float = attrs.field(default=0.0, validator=number_in(0.0, 0.1))
 
 
+@attrs.frozen(kw_only=True)
+class OptimizeSettings:
+    """Optimisation guard: ``max_trials`` is the largest search the CLI starts without ``--yes``
+    (0 = no limit)."""
+
+    max_trials: int = attrs.field(default=100_000, validator=int_in(0))
+
+
 def _file_sources_need_a_path(value: Any) -> None:
     if isinstance(value, MarketDataSettings) and value.source in ("csv", "parquet") and value.path is None:
         raise InvalidValueError(
@@ -178,6 +186,7 @@ class Settings:
     state: StateSettings = attrs.field(factory=StateSettings)
     executor: ExecutorSettings = attrs.field(factory=ExecutorSettings)
     backtest: BacktestSettings = attrs.field(factory=BacktestSettings)
+    optimize: OptimizeSettings = attrs.field(factory=OptimizeSettings)
 
 
 SECTIONS: Final[tuple[type, ...]] = (
@@ -191,6 +200,7 @@ SECTIONS: Final[tuple[type, ...]] = (
     StateSettings,
     ExecutorSettings,
     BacktestSettings,
+    OptimizeSettings,
     Settings,
 )
 for _cls in SECTIONS:
