@@ -186,7 +186,8 @@ class StreamHub:
         """Continue the numbering of an ``export`` (call before ``start``)."""
         for name, item in saved.items():
             state = self._state(name)
-            state.seq = max(state.seq, int(item["seq"]))
             for m in item["buffer"]:
-                ts = dt.datetime.fromisoformat(m["ts"])
-                state.buffer.append(StreamMessage(name, m["type"], int(m["seq"]), ts, m["data"], m["role"]))
+                if int(m["seq"]) > state.seq:  # what this hub already holds is not added twice
+                    ts = dt.datetime.fromisoformat(m["ts"])
+                    state.buffer.append(StreamMessage(name, m["type"], int(m["seq"]), ts, m["data"], m["role"]))
+            state.seq = max(state.seq, int(item["seq"]))

@@ -102,6 +102,7 @@ async def test_hub_numbering_survives_a_restart() -> None:
     await first.stop()
     second = StreamHub(bus)
     second.restore(first.export())
+    second.restore(first.export())  # restoring twice (an app restarted in one process) adds nothing twice
     await second.start()
     await second.publish(channel, "tick", {"i": 3})
     await asyncio.sleep(0.05)

@@ -104,7 +104,9 @@ def install_ws(app: Sanic, settings: Any, *, authenticator: Authenticator | None
             client.close_soon(GOING_AWAY, "server going away: reconnect and resume with last_seq")
         if state.hub.running:
             await state.hub.stop()
-            _save(state.state_file, state.hub.export())
+            saved = state.hub.export()
+            if saved:
+                _save(state.state_file, saved)
 
     @app.on_request
     async def check_handshake(request: Request) -> HTTPResponse | None:
