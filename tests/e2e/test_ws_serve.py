@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
@@ -61,3 +62,34 @@ async def test_serve_all_streams_on_both_ports_and_1001_on_sigterm(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+async def test_optimisation_progress_on_the_api_port_matches_its_status(
+    tmp_path: Path, isolated_env: dict[str, str]
+) -> None:
+    port = free_port()
+    command = [GPT_TRADER] if GPT_TRADER else [sys.executable, "-m", "entrypoints"]
+    args = ["serve", "--mode", "api", "--port", str(port), "--set", "api.auth.enabled=false"]
+    proc = subprocess.Popen(
+        [*command, *args], cwd=tmp_path, env=isolated_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        client = await _connect(f"ws://127.0.0.1:{port}/ws/v1", proc)  # the API's own port
+        body = {"symbol": "AAPL", "strategy": "sma_cross", "space": {"fast": [5, 10], "slow": [20, 50]}}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            started = await http.post("/api/v1/strategies/optimize", json=body)
+            assert started.status_code == 202
+            channel = f"optimize:{started.json()['id']}"
+            await client.subscribe(channel, last_seq={channel: 0})  # from its first message on
+            messages = []
+            while not messages or messages[-1]["type"] not in ("job_succeeded", "job_failed"):
+                messages += await client.data(1, timeout=60)
+            status = (await http.get(started.headers["location"])).json()
+        assert messages[0]["type"] == "job_started" and messages[-1]["type"] == "job_succeeded"
+        assert [m["seq"] for m in messages] == list(range(1, len(messages) + 1))
+        final = messages[-1]["data"]
+        assert (final["status"], final["progress"]) == (status["status"], status["progress"])
+        await client.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
