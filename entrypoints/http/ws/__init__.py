@@ -81,8 +81,9 @@ class WsState:
         self.state_file = Path(settings.system.data_dir).expanduser() / STATE_FILE
 
 
-def install_ws(app: Sanic, settings: Any, *, authenticator: Authenticator | None = None) -> None:
-    """Mount the streaming paths on ``app``; ``authenticator`` is the auth use case (None: auth off)."""
+def install_ws(app: Sanic, settings: Any) -> None:
+    """Mount the streaming paths on ``app``. With ``api.auth.enabled`` connections authenticate
+    through the container's auth use case (``services.auth``); without it, none can."""
     conf = settings.websocket
     app.config.WEBSOCKET_MAX_SIZE = conf.max_message_size
     app.config.WEBSOCKET_PING_INTERVAL = conf.heartbeat_interval
@@ -90,8 +91,12 @@ def install_ws(app: Sanic, settings: Any, *, authenticator: Authenticator | None
 
     @app.before_server_start
     async def start_streams(app: Sanic) -> None:
-        hub: StreamHub = app.ctx.container.services.streams()
-        gate = Gate(enabled=settings.api.auth.enabled, authenticator=authenticator)
+        services = app.ctx.container.services
+        hub: StreamHub = services.streams()
+        checker: Authenticator | None = None
+        if settings.api.auth.enabled and "auth" in services.providers:
+            checker = await services.auth()  # the auth use case (Authentication) of this container
+        gate = Gate(enabled=settings.api.auth.enabled, authenticator=checker)
         app.ctx.ws = WsState(hub, settings, gate)
         if not hub.running:
             hub.restore(_load(app.ctx.ws.state_file))
