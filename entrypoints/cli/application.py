@@ -52,6 +52,14 @@ COMMANDS: dict[str, str] = {
     "studies show": "entrypoints.cli.commands.studies.show:StudiesShowCommand",
     "studies delete": "entrypoints.cli.commands.studies.delete:StudiesDeleteCommand",
     "backtests prune": "entrypoints.cli.commands.backtests.prune:BacktestsPruneCommand",
+    # auth (issue 13): users and API keys of the HTTP API
+    "users add": "entrypoints.cli.commands.users.add:UsersAddCommand",
+    "users list": "entrypoints.cli.commands.users.list:UsersListCommand",
+    "users remove": "entrypoints.cli.commands.users.remove:UsersRemoveCommand",
+    "users passwd": "entrypoints.cli.commands.users.passwd:UsersPasswdCommand",
+    "keys create": "entrypoints.cli.commands.keys.create:KeysCreateCommand",
+    "keys list": "entrypoints.cli.commands.keys.list:KeysListCommand",
+    "keys revoke": "entrypoints.cli.commands.keys.revoke:KeysRevokeCommand",
 }
 
 

@@ -56,6 +56,7 @@ and exits 0.
 
         from entrypoints.container import build_container
         from entrypoints.http.app import BACKLOG, check_bind, create_app, create_ws_app, install_lifecycle
+        from entrypoints.http.auth.tls import server_ssl
         from entrypoints.http.ws.deflate import StreamProtocol
         from entrypoints.logs import configure_logging
 
@@ -78,6 +79,7 @@ and exits 0.
         if mode in ("api", "all"):
             api = create_app(container, settings)  # owns the container's lifecycle
             api.prepare(
+                ssl=server_ssl(settings),  # auth (issue 13): HTTPS from api.tls
                 host=settings.api.host,
                 port=settings.api.port,
                 backlog=BACKLOG,
@@ -92,6 +94,7 @@ and exits 0.
         if mode in ("websocket", "all"):
             ws = create_ws_app(container, settings)
             ws.prepare(
+                ssl=server_ssl(settings),  # auth (issue 13): HTTPS from api.tls
                 host=settings.api.host,
                 port=settings.websocket.port,
                 single_process=True,
