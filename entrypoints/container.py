@@ -63,6 +63,10 @@ async def _state_store(url: str) -> AsyncIterator[StateStore]:
         from adapters.state.memory import InMemoryStateStore
 
         store: StateStore = InMemoryStateStore()
+    elif url.startswith(("postgresql://", "postgres://")):
+        from adapters.state.postgres import PostgresStateStore
+
+        store = PostgresStateStore.from_url(url)
     else:
         from adapters.state.sqlite import SqliteStateStore
 
