@@ -1,0 +1,148 @@
+"""What only the Redis bus has: several processes on one bus (consistent sequence numbers, every event
+in order with no gap), resume by sequence across a restart, bounded streams, and Redis going away.
+The bus contract runs on it in test_event_bus.py."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from adapters.bus.redis import EventBusUnavailableError, RedisEventBus
+from tests.adapters.test_event_bus import delete_namespace
+
+pytestmark = pytest.mark.redis
+
+HERE = Path(__file__).resolve().parent
+HELPER = HERE / "_bus_process.py"
+REPO = HERE.parents[1]
+
+
+@pytest.fixture
+async def namespace(redis_url: str) -> AsyncIterator[str]:
+    name = f"gpt-trader-test:{uuid.uuid4().hex}"
+    yield name
+    await delete_namespace(redis_url, name)
+
+
+async def start(*args: str) -> asyncio.subprocess.Process:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    return await asyncio.create_subprocess_exec(
+        sys.executable, str(HELPER), *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        cwd=REPO, env=env,
+    )  # fmt: skip
+
+
+async def finish(proc: asyncio.subprocess.Process, timeout: float = 60) -> list[str]:
+    stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout)
+    assert proc.returncode == 0, stderr.decode(errors="replace")
+    return stdout.decode().splitlines()
+
+
+async def test_two_publishing_processes_and_two_subscribing_processes_see_every_event_in_order(
+    redis_url: str, namespace: str
+) -> None:
+    count = 300
+    listener = await start(redis_url, namespace, "subscribe", "shared*", str(2 * count))
+    assert listener.stdout is not None
+    assert (await asyncio.wait_for(listener.stdout.readline(), 20)).strip() == b"READY"
+    here = RedisEventBus(redis_url, namespace=namespace)
+    subscription = here.subscribe("shared*", max_queue=100_000)
+    try:
+        publishers = [await start(redis_url, namespace, "publish", "shared", str(count), tag) for tag in "ab"]
+        for publisher in publishers:
+            await finish(publisher)
+        received_here = []
+        for _ in range(2 * count):
+            event = await subscription.get(10)
+            assert event is not None, f"only {len(received_here)} of {2 * count} events arrived"
+            received_here.append(f"{event.topic} {event.seq} {event.data['tag']} {event.data['i']}")
+        received_there = await finish(listener)
+        assert await subscription.get(0.2) is None  # nothing more, nothing twice
+    finally:
+        await here.close()
+
+    for received in (received_here, received_there):
+        rows = [line.split() for line in received]
+        assert [int(seq) for _, seq, _, _ in rows] == list(range(1, 2 * count + 1))  # one sequence, no gap
+        for tag in "ab":  # each publisher's events in the order it published them
+            assert [int(i) for _, _, t, i in rows if t == tag] == list(range(count))
+    assert received_here == received_there
+
+
+async def test_resume_by_sequence_across_restarts(redis_url: str, namespace: str) -> None:
+    await finish(await start(redis_url, namespace, "publish", "session:x", "50", "first"))  # a process that is gone
+    bus = RedisEventBus(redis_url, namespace=namespace)
+    try:
+        assert await bus.last_seq("session:x") == 50
+        missed = await bus.replay("session:x", after_seq=20)
+        assert [e.seq for e in missed] == list(range(21, 51))
+        assert [e.data for e in missed[:2]] == [{"tag": "first", "i": 20}, {"tag": "first", "i": 21}]
+        assert (await bus.publish("session:x", "ticked", {"tag": "here", "i": 0})).seq == 51  # numbering goes on
+    finally:
+        await bus.close()
+    await finish(await start(redis_url, namespace, "publish", "session:x", "10", "third"))
+    bus = RedisEventBus(redis_url, namespace=namespace)
+    try:
+        assert [(e.seq, e.data["tag"]) for e in await bus.replay("session:x", after_seq=50)] == [
+            (51, "here"),
+            *((seq, "third") for seq in range(52, 62)),
+        ]
+        assert await bus.replay("session:y") == []
+    finally:
+        await bus.close()
+
+
+async def test_streams_are_bounded_and_a_replay_shows_the_gap(redis_url: str, namespace: str) -> None:
+    import redis.asyncio as aioredis
+
+    bus = RedisEventBus(redis_url, namespace=namespace, maxlen=10, maxlen_all=50)
+    try:
+        for i in range(600):
+            await bus.publish(f"t{i % 2}", "ticked", {"i": i})
+        client = aioredis.Redis.from_url(redis_url)
+        try:
+            # MAXLEN ~ trims whole stream nodes (100 entries by default): bounded, not exact.
+            assert await client.xlen(f"{namespace}:topic:t0") <= 10 + 100
+            assert await client.xlen(f"{namespace}:all") <= 50 + 100
+        finally:
+            await client.aclose()
+        replayed = await bus.replay("t0")
+        assert replayed[0].seq > 1 and [e.seq for e in replayed] == list(range(replayed[0].seq, 301))
+    finally:
+        await bus.close()
+
+
+async def test_values_round_trip_as_published(redis_url: str, namespace: str) -> None:
+    import datetime as dt
+    import math
+
+    bus = RedisEventBus(redis_url, namespace=namespace)
+    sub = bus.subscribe("*")
+    data = {"when": dt.datetime(2024, 1, 2, 9, 30), "pnl": math.inf, "band": (1, 2), "nested": {"a": [1.5, None]}}
+    try:
+        published = await bus.publish("session:v", "order_filled", data)
+        got = await sub.get(5)
+        assert got == published and got.data == data and isinstance(got.data["band"], tuple)
+    finally:
+        await bus.close()
+
+
+async def test_redis_down_is_one_clear_error_and_the_bus_recovers(redis_url: str, namespace: str) -> None:
+    down = RedisEventBus("redis://:pw@127.0.0.1:1/0", namespace=namespace, retry_interval=0.05)
+    sub = down.subscribe("*")
+    try:
+        with pytest.raises(EventBusUnavailableError, match=r"Redis at redis://:\*\*\*@127\.0\.0\.1:1/0 unreachable"):
+            await down.publish("t", "ticked", {})
+        with pytest.raises(EventBusUnavailableError):
+            await down.ping()
+        await asyncio.sleep(0.2)
+        assert down.error is not None and "pw" not in down.error
+        assert await sub.get(0.01) is None
+    finally:
+        await down.close()
