@@ -109,10 +109,22 @@ async def _executor(kind: str, workers: int, scheduler_address: str | None) -> A
         await executor.close()
 
 
-def _event_bus() -> EventBus:
+def _event_bus(backend: str = "memory", redis_url: Any = None, namespace: str = "", maxlen: int = 10_000) -> EventBus:
+    if backend == "redis":
+        from adapters.bus.redis import RedisEventBus
+
+        url = redis_url.get_secret_value() if hasattr(redis_url, "get_secret_value") else str(redis_url)
+        return RedisEventBus(url, namespace=namespace, maxlen=maxlen)
     from adapters.bus.memory import InMemoryEventBus
 
     return InMemoryEventBus()
+
+
+async def _event_bus_lifecycle(backend: str, bus: EventBus) -> AsyncIterator[None]:
+    """Closes a Redis bus (its connections and reader task) at shutdown; the memory bus needs nothing."""
+    yield None
+    if backend == "redis":
+        await bus.close()
 
 
 def _feed_factory(market_data: MarketData) -> FeedFactory:
@@ -191,7 +203,14 @@ class Adapters(containers.DeclarativeContainer):
             ttl=settings.provided.cache.ttl,
         )
     )
-    event_bus: providers.Provider[EventBus] = providers.Singleton(_event_bus)
+    event_bus: providers.Provider[EventBus] = providers.Singleton(
+        _event_bus,
+        backend=settings.provided.bus.backend,
+        redis_url=settings.provided.bus.redis_url,
+        namespace=settings.provided.bus.namespace,
+        maxlen=settings.provided.bus.maxlen,
+    )
+    event_bus_lifecycle = providers.Resource(_event_bus_lifecycle, backend=settings.provided.bus.backend, bus=event_bus)
     feeds: providers.Provider[FeedFactory] = providers.Singleton(_feed_factory, market_data=market_data)
     brokers: providers.Provider[BrokerFactory] = providers.Singleton(_broker_factory)
     executor = _awaitable(

@@ -146,3 +146,24 @@ async def test_redis_down_is_one_clear_error_and_the_bus_recovers(redis_url: str
         assert await sub.get(0.01) is None
     finally:
         await down.close()
+
+
+async def test_bus_backend_redis_in_the_settings_chooses_this_bus(
+    tmp_path: Path, redis_url: str, namespace: str
+) -> None:
+    from entrypoints.container import build_container
+    from entrypoints.settings import load_settings
+
+    overrides = ["bus.backend=redis", f"bus.redis_url={redis_url}", f"bus.namespace={namespace}", "bus.maxlen=500"]
+    settings = load_settings(env={}, cwd=tmp_path, home=tmp_path, overrides=[*overrides, "state.url=memory://"])
+    container = build_container(settings.settings, executor="inline")
+    await container.init_resources()
+    try:
+        bus = container.adapters.event_bus()
+        assert isinstance(bus, RedisEventBus) and bus._maxlen == 500
+        sub = bus.subscribe("system")
+        await bus.publish("system", "alert_raised", {"n": 1})
+        assert (await sub.get(5)) is not None
+    finally:
+        await container.shutdown_resources()
+    assert bus.subscribers == 0 and bus._reader is None  # closed at shutdown
