@@ -120,6 +120,12 @@ def _event_bus(backend: str = "memory", redis_url: Any = None, namespace: str = 
     return InMemoryEventBus()
 
 
+def _bus_probes(backend: str, bus: EventBus) -> dict[str, Any]:
+    """Health probes of the event bus: a Redis bus can be down (the memory bus cannot)."""
+    ping = getattr(bus, "ping", None)
+    return {"event_bus": ping} if backend == "redis" and ping is not None else {}
+
+
 async def _event_bus_lifecycle(backend: str, bus: EventBus) -> AsyncIterator[None]:
     """Closes a Redis bus (its connections and reader task) at shutdown; the memory bus needs nothing."""
     yield None
@@ -284,7 +290,11 @@ class Services(containers.DeclarativeContainer):
     # (``services.health(sessions=...)``), the monitoring snapshots use the same probes
     health = _awaitable(
         providers.Factory(
-            component_health, state_store=adapters.state_store, cache=adapters.cache, executor=adapters.executor
+            component_health,
+            state_store=adapters.state_store,
+            cache=adapters.cache,
+            executor=adapters.executor,
+            extra=providers.Callable(_bus_probes, backend=settings.provided.bus.backend, bus=adapters.event_bus),
         )
     )
     monitoring = _awaitable(

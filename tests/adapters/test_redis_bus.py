@@ -167,3 +167,87 @@ async def test_bus_backend_redis_in_the_settings_chooses_this_bus(
     finally:
         await container.shutdown_resources()
     assert bus.subscribers == 0 and bus._reader is None  # closed at shutdown
+
+
+class RedisProxy:
+    """A TCP forwarder in front of the real Redis that can be cut and restored on the same port: Redis
+    "going away" and "coming back" as its clients see it, without touching the shared server."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self._writers |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.transport.abort()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        self._writers -= {writer, up_writer}
+
+
+async def test_redis_down_shows_the_bus_and_cache_degraded_with_a_reason_and_both_recover(
+    tmp_path: Path, redis_url: str, namespace: str
+) -> None:
+    from urllib.parse import urlsplit
+
+    from entrypoints.container import build_container
+    from entrypoints.settings import load_settings
+
+    proxy = RedisProxy(urlsplit(redis_url).port or 6379)
+    await proxy.start()
+    via_proxy = f"redis://127.0.0.1:{proxy.port}/0"
+    overrides = ["bus.backend=redis", f"bus.redis_url={via_proxy}", f"bus.namespace={namespace}"]
+    overrides += ["cache.backend=redis", f"cache.redis_url={via_proxy}", "state.url=memory://"]
+    settings = load_settings(env={}, cwd=tmp_path, home=tmp_path, overrides=overrides).settings
+    container = build_container(settings, executor="inline")
+    await container.init_resources()
+    try:
+        health = await container.services.health()
+        bus = container.adapters.event_bus()
+        sub = bus.subscribe("session:*")
+        await bus.publish("session:a", "order_filled", {"n": 1})
+        assert (await health.check()).status == "ok"
+
+        await proxy.stop()  # Redis goes away
+        report = await health.check()
+        down = {c.name: c.error for c in report.components if not c.ok}
+        assert report.status == "degraded" and set(down) == {"cache", "event_bus"}
+        assert f"Redis at {via_proxy} unreachable" in str(down["event_bus"])
+        assert {c.name for c in report.components if c.ok} == {"state_store", "executor"}  # the rest still answers
+        with pytest.raises(EventBusUnavailableError):
+            await bus.publish("session:a", "order_filled", {"n": 2})
+
+        await proxy.start()  # back, on the same port
+        async with asyncio.timeout(15):
+            while not (report := await health.check()).ok:
+                await asyncio.sleep(0.2)
+        await bus.publish("session:a", "order_filled", {"n": 3})
+        received = [await sub.get(10) for _ in range(2)]
+        assert [(e.seq, e.data["n"]) for e in received if e] == [(1, 1), (2, 3)]  # the reader resumed, no gap
+        assert await sub.get(0.2) is None
+    finally:
+        await container.shutdown_resources()
+        await proxy.stop()
