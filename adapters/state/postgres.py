@@ -165,6 +165,7 @@ class PostgresStateStore:
             "autocommit": True,
             "row_factory": dict_row,
             "options": f"-c search_path={self._schema} -c synchronous_commit=on",
+            "application_name": f"gpt-trader:{self._schema}",  # who is who in pg_stat_activity
         }
 
         def pool(size: int, name: str) -> Any:

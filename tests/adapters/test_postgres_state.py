@@ -355,3 +355,17 @@ def test_the_settings_accept_postgresql_urls_and_refuse_unknown_stores(
     monkeypatch.setitem(sys.modules, "psycopg", None)  # as if the postgres extra were not installed
     with pytest.raises(InvalidSettingsError, match=r'state\.url: .*pip install "gpt-trader\[postgres\]"'):
         state_url("postgresql://db/gpt")
+
+
+@pytest.mark.postgres
+async def test_connections_killed_by_the_server_are_replaced(postgres_url: str) -> None:
+    async with opened(postgres_url) as store:
+        await store.save_backtest(make_record("before"))
+        async with raw(postgres_url) as conn:
+            cur = await conn.execute(
+                "SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE application_name = %s",
+                (f"gpt-trader:{schema_of(postgres_url)}",),
+            )
+            assert len(await cur.fetchall()) >= 2  # the write connection and a read one
+        await store.save_backtest(make_record("after"))  # the pool checks a connection before handing it out
+        assert sorted(r.id for r in await store.list_backtests()) == ["after", "before"]
