@@ -189,6 +189,51 @@ def _workflows(
     return Workflows(WorkflowEngine(store, bus), shared, extra=extra)
 
 
+# rest: builders of the REST API's use cases (imported on first use)
+def _jobs(**kw: Any) -> Any:
+    from gpt_trader_core.services.jobs import Jobs
+
+    return Jobs(**kw)
+
+
+def _catalog(**kw: Any) -> Any:
+    from gpt_trader_core.services.research import StrategyCatalog
+
+    return StrategyCatalog(**kw)
+
+
+def _backtest_jobs(**kw: Any) -> Any:
+    from gpt_trader_core.services.research import BacktestJobs
+
+    return BacktestJobs(**kw)
+
+
+def _optimization_jobs(**kw: Any) -> Any:
+    from entrypoints.presenters import plain
+    from entrypoints.presenters.backtests import optimization_summary
+    from gpt_trader_core.services.research import OptimizationJobs
+
+    return OptimizationJobs(**kw, summarise=lambda result: plain(optimization_summary(result, 20)))
+
+
+def _performance(**kw: Any) -> Any:
+    from gpt_trader_core.services.research import StrategyPerformance
+
+    return StrategyPerformance(**kw)
+
+
+def _portfolio(**kw: Any) -> Any:
+    from gpt_trader_core.services.portfolio_view import PortfolioView
+
+    return PortfolioView(**kw)
+
+
+def _market_reads(**kw: Any) -> Any:
+    from gpt_trader_core.services.market_reads import MarketReads
+
+    return MarketReads(**kw)
+
+
 class Adapters(containers.DeclarativeContainer):
     """The production adapter set, chosen from settings."""
 
@@ -325,6 +370,19 @@ class Services(containers.DeclarativeContainer):
             defaults=backtest_defaults,
         )
     )
+
+    # rest: the REST API's use cases (background jobs, catalogue, track record, portfolio, cached reads)
+    jobs = providers.Singleton(_jobs, store=adapters.state_store, bus=adapters.event_bus)
+    catalog = providers.Factory(_catalog, registry=registry, cache=adapters.cache)
+    backtest_jobs = providers.Factory(
+        _backtest_jobs, backtester=backtester, history=history, registry=registry, jobs=jobs
+    )
+    optimization_jobs = providers.Factory(_optimization_jobs, optimizer=optimizer, registry=registry, jobs=jobs)
+    performance = providers.Factory(
+        _performance, registry=registry, backtests=adapters.state_store, trading=adapters.state_store
+    )
+    portfolio = providers.Factory(_portfolio, store=adapters.state_store, sessions=sessions)
+    market = providers.Factory(_market_reads, history=history, executor=adapters.executor, cache=adapters.cache)
 
 
 class Container(containers.DeclarativeContainer):

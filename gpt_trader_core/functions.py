@@ -61,6 +61,7 @@ def backtest(
     commission: float = 0.0,
     commission_fixed: float = 0.0,
     slippage: float = 0.0,
+    spread: float = 0.0,
     mode: Mode = "long_short",
     fill: FillAt = "next_open",
     fractional: bool = False,
@@ -86,6 +87,7 @@ def backtest(
         commission=commission,
         commission_fixed=commission_fixed,
         slippage=slippage,
+        spread=spread,
         mode=mode,
         fill=fill,
         fractional=fractional,
@@ -103,6 +105,7 @@ _CONFIG_FIELDS = (
     "commission",
     "commission_fixed",
     "slippage",
+    "spread",
     "mode",
     "fill",
     "fractional",
@@ -127,9 +130,7 @@ def _strategy_class(strategy: str | type[Strategy]) -> type[Strategy]:
 
 
 def _objective(maximize: Any, minimize: Any) -> Objective:
-    if minimize is not None:
-        return Objective.of(minimize, maximize=False)
-    return Objective.of(maximize if maximize is not None else "sharpe_ratio")
+    return Objective.choose(maximize, minimize)
 
 
 def optimize(

@@ -131,6 +131,10 @@ class StudyStore(Protocol):
 
     async def list_trials(self, study_id: str) -> list[TrialRecord]: ...
 
+    async def delete_study(self, study_id: str) -> None:
+        """Remove the study and all its trials (durable once it returns); ``NotFoundError`` if unknown."""
+        ...
+
 
 class TradingStore(Protocol):
     """Trading sessions, their orders, fills, positions and equity.

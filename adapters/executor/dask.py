@@ -8,8 +8,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import os
-from collections.abc import Callable, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from adapters.executor.local import ExecutorClosedError
@@ -174,14 +177,16 @@ class DaskExecutor:
             address = dask.config.get("scheduler-address", None)
         if address is None:
             n_workers = self._given_workers or os.cpu_count() or 1
-            self._cluster = await dd.LocalCluster(
-                n_workers=n_workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                scheduler_kwargs={"dashboard_address": ":0"},  # its HTTP endpoints on a free port, not 8787
-                asynchronous=True,
-            )
+            with _workers_ignore_interrupts():
+                self._cluster = await dd.LocalCluster(
+                    n_workers=n_workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    scheduler_kwargs={"dashboard_address": ":0"},  # its HTTP endpoints on a free port, not 8787
+                    asynchronous=True,
+                    silence_logs=logging.ERROR,  # a cancelled task's warning would garble the terminal
+                )
             address = self._cluster.scheduler_address
         client = None
         try:
@@ -198,6 +203,21 @@ class DaskExecutor:
                 f"({type(exc).__name__}: {exc}); check executor.scheduler_address and that the scheduler runs"
             ) from exc
         return client
+
+
+@contextlib.contextmanager
+def _workers_ignore_interrupts() -> Iterator[None]:
+    """Start the private cluster's processes with SIGINT ignored (they inherit it): a Ctrl-C in the
+    terminal reaches the whole process group, and only this process decides what it means (cancel
+    the search, keep finished work) — the workers would otherwise die printing tracebacks."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 async def _started(client: Any) -> None:

@@ -8,6 +8,7 @@ import math
 import multiprocessing
 import os
 import pickle
+import signal
 import threading
 import time
 import weakref
@@ -75,6 +76,13 @@ def _apply_chunk(fn: Callable[[A], T], chunk: Sequence[A]) -> list[T]:
         raise portable  # noqa: B904
 
 
+def _ignore_interrupts() -> None:
+    """Worker initializer: Ctrl-C reaches the whole process group, but only the parent decides what
+    an interrupt means (cancel the search, keep finished work); a worker killed by it mid-job would
+    fail that job with KeyboardInterrupt instead."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _timed(fn: Callable[[A], T], item: A) -> tuple[T, float]:
     """``fn(item)`` and the seconds it took (measured where it ran, without the thread hand-off)."""
     started = time.perf_counter()
@@ -126,7 +134,9 @@ class LocalProcessExecutor:
     * A worker that dies (killed, out of memory, ``os._exit``) fails its jobs with
       ``BrokenProcessPool``; the broken pool is dropped and the next call starts a new one.
     * ``close`` cancels jobs not yet started, waits up to ``close_timeout`` seconds for running
-      ones (in a thread: the event loop is not blocked), then terminates the workers. Jobs it
+      ones (in a thread: the event loop is not blocked; not at all when their caller was cancelled,
+      e.g. an interrupted optimisation), then terminates the workers.
+    * Workers ignore SIGINT: a Ctrl-C in the terminal is the parent's to handle. Jobs it
       interrupts fail with ``ExecutorClosedError``. The executor stays usable: the next call
       starts a new pool.
     """
@@ -143,6 +153,8 @@ class LocalProcessExecutor:
         self.last_map_tasks = 0
         self._pool: ProcessPoolExecutor | None = None
         self._closing: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()
+        # Pools whose caller stopped waiting (a cancelled search): ``close`` need not wait for their jobs.
+        self._abandoned: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()
         self._lock = threading.Lock()
 
     @property
@@ -159,7 +171,7 @@ class LocalProcessExecutor:
             if self._pool is None:
                 context = multiprocessing.get_context("forkserver")
                 context.set_forkserver_preload(_PRELOAD)
-                self._pool = ProcessPoolExecutor(self._workers, mp_context=context)
+                self._pool = ProcessPoolExecutor(self._workers, mp_context=context, initializer=_ignore_interrupts)
             return self._pool
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
@@ -218,6 +230,8 @@ class LocalProcessExecutor:
             task = asyncio.current_task()
             if pool in self._closing and task is not None and task.cancelling() == 0:
                 raise ExecutorClosedError("the executor was closed before the job started") from None
+            if any(not f.done() for f in futures):
+                self._abandoned.add(pool)
             raise
         finally:
             for future in futures:
@@ -232,8 +246,10 @@ class LocalProcessExecutor:
         processes = list((getattr(pool, "_processes", None) or {}).values())
         loop = asyncio.get_running_loop()
         shutdown = loop.run_in_executor(None, functools.partial(pool.shutdown, wait=True, cancel_futures=True))
+        # Jobs nobody waits for any more (their caller was cancelled) are not worth waiting for.
+        timeout = 0.0 if pool in self._abandoned else self.close_timeout
         try:
-            await asyncio.wait_for(asyncio.shield(shutdown), self.close_timeout)
+            await asyncio.wait_for(asyncio.shield(shutdown), timeout)
         except TimeoutError:
             for process in processes:
                 process.terminate()

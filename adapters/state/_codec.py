@@ -69,6 +69,7 @@ __all__ = [
     "TRADE_COLUMNS",
     "TRIAL_COLUMNS",
     "BarRows",
+    "SessionMemo",
     "backtest_from_row",
     "backtest_row",
     "bar_rows",
@@ -91,6 +92,7 @@ __all__ = [
     "position_rows",
     "session_from_row",
     "session_row",
+    "session_row_reusing",
     "study_from_row",
     "study_row",
     "trade_rows",
@@ -670,9 +672,11 @@ def bar_rows(
     fills: Sequence[Fill],
     positions: Sequence[Position],
     equity: EquitySnapshot,
+    session_memo: SessionMemo | None = None,
 ) -> BarRows:
-    """Encode a whole bar up front: anything unstorable raises here, before a store writes."""
-    row = session_row(session)
+    """Encode a whole bar up front: anything unstorable raises here, before a store writes.
+    ``session_memo`` (a store's own dict) lets consecutive bars reuse the session's JSON columns."""
+    row = session_row(session) if session_memo is None else session_row_reusing(session, session_memo)
     return BarRows(
         session_id=row["id"],
         session=row,
@@ -681,3 +685,36 @@ def bar_rows(
         positions=position_rows(positions),
         equity=equity_row(equity),
     )
+
+
+# -- the session row of every bar, cheaper ----------------------------------------------------------
+
+SessionMemo = dict[str, tuple[tuple[Any, ...], Row]]
+"""Per session id: the constant fields last encoded (by identity) and the row they were encoded in."""
+
+
+_SESSION_PROGRESS = ("status", "last_bar", "last_time", "cash", "equity", "updated_at", "error")
+_SESSION_CONSTANT = tuple(name for name in SESSION_COLUMNS if name not in _SESSION_PROGRESS)
+_SESSION_TYPES = typing.get_type_hints(SessionRecord)
+_SESSION_PROGRESS_HOOKS = tuple((key, converter.get_unstructure_hook(_SESSION_TYPES[key])) for key in _SESSION_PROGRESS)
+
+
+def session_row_reusing(session: SessionRecord, memo: SessionMemo) -> Row:
+    """``session_row``, reusing the encoded columns of the session's previous row that hold the very
+    same objects (a running session only moves its progress fields: ``attrs.evolve`` keeps the
+    rest, ``params``/``config``/``feed`` ... included). The row equals ``session_row(session)``."""
+    _check_type(session, SessionRecord, "the session")
+    constant = tuple(getattr(session, key) for key in _SESSION_CONSTANT)
+    cached = memo.get(session.id)
+    if cached is None or not all(a is b for a, b in zip(cached[0], constant, strict=True)):
+        row = session_row(session)
+        memo[session.id] = (constant, row)
+        return dict(row)
+    row = dict(cached[1])  # every column, in order; the progress ones are replaced below
+    for key, unstructure in _SESSION_PROGRESS_HOOKS:
+        value = _real(unstructure(getattr(session, key)))
+        if value is None and key not in _SESSION_NULLABLE:
+            raise TypeError(f"cannot store the session: {key} must not be None")
+        row[key] = value
+    row["last_bar"] = _integer(row["last_bar"], "session.last_bar")
+    return row

@@ -53,6 +53,7 @@ class InMemoryStateStore:
         self._fill_ids: set[str] = set()  # fill ids are unique across sessions, as in SQLite
         self._positions: dict[str, list[Row]] = {}
         self._equity: dict[str, dict[int, Row]] = {}  # session id → bar → row
+        self._session_memo: _codec.SessionMemo = {}  # the encoded constant columns of running sessions
 
     def __repr__(self) -> str:
         return (
@@ -188,6 +189,12 @@ class InMemoryStateStore:
         stored = self._trials[study_id]
         return [_codec.trial_from_row(stored[number]) for number in sorted(stored)]
 
+    async def delete_study(self, study_id: str) -> None:
+        self._check_open()
+        if self._studies.pop(study_id, None) is None:
+            raise _common.study_not_found(study_id)
+        self._trials.pop(study_id, None)
+
     # -- TradingStore ------------------------------------------------------------------------------
 
     async def save_session(self, session: SessionRecord) -> None:
@@ -217,7 +224,7 @@ class InMemoryStateStore:
         equity: EquitySnapshot,
     ) -> None:
         self._check_open()
-        bar = _codec.bar_rows(session, orders, fills, positions, equity)  # all encoded first
+        bar = _codec.bar_rows(session, orders, fills, positions, equity, self._session_memo)  # all encoded first
         session_id = bar.session_id
         for row in bar.orders:  # every check before the first change: all of the bar or nothing
             owner = self._order_sessions.get(row["client_order_id"], session_id)

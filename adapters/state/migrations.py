@@ -4,7 +4,7 @@ The database's ``PRAGMA user_version`` is the number of the last migration appli
 applies the missing ones in order, each in its own ``BEGIN IMMEDIATE`` transaction together with
 the version bump, so a crash leaves the schema at a whole version and two processes opening the same
 file at once cannot both apply one. Never edit a released migration: append a new one (the next is
-migration 7).
+migration 8).
 
 Conventions: times are ISO 8601 text (naive UTC, fixed width, so they sort chronologically); free-form
 mappings are JSON text in the tagged form of ``_codec``; non-finite floats are the text
@@ -257,6 +257,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         6,
         "sessions: the process that runs a session (running only while a live owner holds it)",
         ("ALTER TABLE sessions ADD COLUMN owner TEXT",),
+    ),
+    Migration(
+        7,
+        "a trade's return_pct is in percent (5.0 = 5 %), as every other *_pct; it was stored as a fraction",
+        # Non-finite values are stored as text ('nan', 'inf'): they stay as they are.
+        ("UPDATE backtest_trades SET return_pct = return_pct * 100 WHERE typeof(return_pct) IN ('real', 'integer')",),
     ),
 )
 

@@ -137,6 +137,7 @@ class PostgresStateStore:
         self._writes: Any = None  # a pool of one connection: writes in submission order
         self._write_lock = asyncio.Lock()  # FIFO: the order writes were submitted in
         self._floats: dict[str, frozenset[str]] = {}
+        self._session_memo: _codec.SessionMemo = {}  # the encoded constant columns of running sessions
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 4) -> Self:
@@ -332,6 +333,11 @@ class PostgresStateStore:
             rows = await _all(conn, _TRIAL_SELECT, (study_id,))
         return [_codec.trial_from_row(row) for row in rows]
 
+    async def delete_study(self, study_id: str) -> None:
+        async with self._write() as conn:  # its trials go with it (ON DELETE CASCADE)
+            if (await conn.execute("DELETE FROM studies WHERE id = %s", (study_id,))).rowcount == 0:
+                raise _common.study_not_found(study_id)
+
     # -- TradingStore ------------------------------------------------------------------------------
 
     async def save_session(self, session: SessionRecord) -> None:
@@ -363,7 +369,7 @@ class PostgresStateStore:
         equity: EquitySnapshot,
     ) -> None:
         # Encoded before the transaction: an unstorable value fails the bar before any write.
-        bar = _codec.bar_rows(session, orders, fills, positions, equity)
+        bar = _codec.bar_rows(session, orders, fills, positions, equity, self._session_memo)
         sid = bar.session_id
         fills_ = [self._row("fills", {"session_id": sid, **row}) for row in bar.fills]
         positions_ = [self._row("positions", {"session_id": sid, **row}) for row in bar.positions]

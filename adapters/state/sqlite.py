@@ -349,6 +349,14 @@ class SqliteStateStore:
 
         return await self._call(list_)
 
+    async def delete_study(self, study_id: str) -> None:
+        def delete(conn: sqlite3.Connection) -> None:
+            with _write(conn):  # its trials go with it (ON DELETE CASCADE)
+                if conn.execute("DELETE FROM studies WHERE id = ?", (study_id,)).rowcount == 0:
+                    raise _common.study_not_found(study_id)
+
+        await self._call(delete)
+
     # -- TradingStore ------------------------------------------------------------------------------
 
     async def save_session(self, session: SessionRecord) -> None:

@@ -48,6 +48,10 @@ COMMANDS: dict[str, str] = {
     "workflow execute": "entrypoints.cli.commands.workflow.execute:WorkflowExecuteCommand",
     "workflow status": "entrypoints.cli.commands.workflow.status:WorkflowStatusCommand",
     "workflow cancel": "entrypoints.cli.commands.workflow.cancel:WorkflowCancelCommand",
+    "studies list": "entrypoints.cli.commands.studies.list:StudiesListCommand",
+    "studies show": "entrypoints.cli.commands.studies.show:StudiesShowCommand",
+    "studies delete": "entrypoints.cli.commands.studies.delete:StudiesDeleteCommand",
+    "backtests prune": "entrypoints.cli.commands.backtests.prune:BacktestsPruneCommand",
 }
 
 

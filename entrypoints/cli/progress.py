@@ -15,6 +15,7 @@ class OptimizationProgressBar:
         self._io = io
         self._bar = ProgressBar(io.error_output, max=0)
         self._bar.set_format(" %current%/%max% [%bar%] %percent:3s%% %message%")
+        self._bar.set_message("")  # the first frame is drawn before any progress: no literal placeholder
         self._started = False
 
     def __call__(self, progress: Any) -> None:
@@ -29,4 +30,10 @@ class OptimizationProgressBar:
     def finish(self) -> None:
         if self._started:
             self._bar.finish()
+            self._io.write_error_line("")
+
+    def interrupt(self) -> None:
+        """End the bar's line so that what follows starts on a line of its own."""
+        if self._started:
+            self._bar.display()
             self._io.write_error_line("")

@@ -54,7 +54,7 @@ def trade_rows(result: BacktestResult) -> list[list[Any]]:
             t.entry_price,
             t.exit_price,
             t.pnl,
-            t.return_pct * 100,
+            t.return_pct,
             t.commission,
             t.exit_reason.value,
         ]

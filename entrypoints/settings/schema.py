@@ -146,6 +146,14 @@ class BacktestSettings:
 
 
 @attrs.frozen(kw_only=True)
+class OptimizeSettings:
+    """Optimisation guard: ``max_trials`` is the largest search the CLI starts without ``--yes``
+    (0 = no limit)."""
+
+    max_trials: int = attrs.field(default=100_000, validator=int_in(0))
+
+
+@attrs.frozen(kw_only=True)
 class BusSettings:
     """The event bus (session, execution and system events; WebSocket streams follow it): ``memory``
     is one process's; ``redis`` (Redis Streams at ``redis_url``) is shared by every process and worker.
@@ -185,6 +193,7 @@ class Settings:
     state: StateSettings = attrs.field(factory=StateSettings)
     executor: ExecutorSettings = attrs.field(factory=ExecutorSettings)
     backtest: BacktestSettings = attrs.field(factory=BacktestSettings)
+    optimize: OptimizeSettings = attrs.field(factory=OptimizeSettings)
     bus: BusSettings = attrs.field(factory=BusSettings)
 
 
@@ -199,6 +208,7 @@ SECTIONS: Final[tuple[type, ...]] = (
     StateSettings,
     ExecutorSettings,
     BacktestSettings,
+    OptimizeSettings,
     BusSettings,
     Settings,
 )

@@ -56,8 +56,13 @@ class BacktestConfig:
     - ``cash``: starting cash.
     - ``commission``: rate per side on traded value (0.002 = 0.2 %), charged at entry and at exit.
     - ``commission_fixed``: cash per order, on top of the rate.
-    - ``slippage``: rate by which entries fill worse than the quoted price (longs higher, shorts
-      lower), like backtesting.py's ``spread``.
+    - ``spread``: backtesting.py's ``spread`` exactly — the bid-ask spread as a rate of the price,
+      paid on entries only: a long entry fills at ``price * (1 + spread)``, a short one at
+      ``price * (1 - spread)`` (sizing and the entry commission use that price, as in
+      backtesting.py); exits fill at the quoted price.
+    - ``slippage``: a rate by which every fill is worse than the quote, at entry and at exit: entries
+      as with ``spread`` (the two rates add up), exits of a long at ``price * (1 - slippage)`` and of
+      a short at ``price * (1 + slippage)``; commission is charged on the slipped price.
     - ``mode``: ``long_short`` reverses on an opposite signal; ``long_only`` goes flat instead of short.
     - ``fill``: ``next_open`` (market orders fill at the next bar's open) or ``close`` (at the
       signalling bar's close).
@@ -74,6 +79,7 @@ class BacktestConfig:
     commission: float = attrs.field(default=0.0, validator=_fraction("commission", 0.1))
     commission_fixed: float = attrs.field(default=0.0, validator=_fixed)
     slippage: float = attrs.field(default=0.0, validator=_fraction("slippage", 0.1))
+    spread: float = attrs.field(default=0.0, validator=_fraction("spread", 0.1))
     mode: Mode = attrs.field(default="long_short", validator=_choice("mode", ("long_only", "long_short")))
     fill: FillAt = attrs.field(default="next_open", validator=_choice("fill", ("next_open", "close")))
     fractional: bool = False

@@ -36,7 +36,11 @@ _SIGNAL, _STOP_LOSS, _TAKE_PROFIT, _TRAILING, _END, _OUT_OF_MONEY = range(6)
 
 @attrs.frozen(eq=False)
 class TradeLog:
-    """Closed trades as columns (cheap to build in optimisation loops; ``Trade`` objects come lazily)."""
+    """Closed trades as columns (cheap to build in optimisation loops; ``Trade`` objects come lazily).
+
+    The engine's internal columns: ``return_pct`` here is the return as a *fraction* (backtesting.py's
+    ``ReturnPct``, what the statistics take); ``Trade.return_pct``, which users see, is in percent.
+    """
 
     size: np.ndarray
     entry_bar: np.ndarray
@@ -287,15 +291,22 @@ def _simulate_without_stops(
     on_close = cfg.fill == "close"
     book = _Book(cfg)
     prices = (c[fill_bars - 1] if on_close else o[fill_bars]).tolist()
-    wants = want[fill_bars - 1].tolist()
+    wanted = want[fill_bars - 1]
+    wants = wanted.tolist()
+    # Per fill, computed at once with the loop's own operations: side = copysign(1, w) and the
+    # order's fraction min(|w|, FULL_EQUITY).
+    sides = np.copysign(1.0, wanted).tolist()
+    fractions = np.minimum(np.abs(wanted), FULL_EQUITY).tolist()
     # The hot loop of every optimisation: FillModel's arithmetic inlined on local floats (the same
     # expressions in the same order — the paper/backtest parity tests pin that they agree).
     rate, fixed, slip, fractional = cfg.commission, cfg.commission_fixed, cfg.slippage, cfg.fractional
+    entry_slip = cfg.spread + slip  # entries pay the spread and the slippage, exits the slippage
     copysign = math.copysign
+    long_factor, short_factor = 1.0 + copysign(entry_slip, 1.0), 1.0 + copysign(entry_slip, -1.0)
     cash, size, entry, entry_bar, rejected = book.cash, 0.0, 0.0, 0, 0
     rows = book.rows
     seg_cash, seg_size, seg_entry = [cash], [0.0], [0.0]
-    for k, price, w in zip(fill_bars.tolist(), prices, wants, strict=True):
+    for k, price, w, side, fraction in zip(fill_bars.tolist(), prices, wants, sides, fractions, strict=True):
         bar = k - 1 if on_close else k
         if size != 0.0:
             exit_price = price * (1.0 - copysign(slip, size)) if slip else price
@@ -308,9 +319,7 @@ def _simulate_without_stops(
             rows.append((size, entry_bar, bar, entry, exit_price, gross - commissions, ret, commissions, _SIGNAL))
             size = 0.0
         if w != 0.0:
-            side = copysign(1.0, w)
-            fraction = min(abs(w), FULL_EQUITY)
-            adjusted = price * (1.0 + copysign(slip, side))
+            adjusted = price * (long_factor if side > 0 else short_factor)
             per_unit = adjusted + (fixed + fraction * price * rate) / fraction
             available = max(0.0, cash)
             units = (available * 1.0 * fraction) / per_unit if fractional else (available * 1.0 * fraction) // per_unit

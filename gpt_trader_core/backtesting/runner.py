@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from itertools import repeat
 from types import MappingProxyType
 
 import numpy as np
 
 from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.backtesting.engine import EXIT_REASONS, Simulation, TradeLog, simulate
-from gpt_trader_core.backtesting.stats import compute_stats, returns_table
+from gpt_trader_core.backtesting.stats import compute_stats, monthly_and_yearly_returns
 from gpt_trader_core.domain.bars import Bars, to_datetime
 from gpt_trader_core.domain.results import BacktestResult
 from gpt_trader_core.domain.trading import Position, Trade
-from gpt_trader_core.strategy.base import Signals, Strategy
+from gpt_trader_core.strategy.base import Signals, Strategy, check_signals
 
 
 def simulate_signals(bars: Bars, signals: Signals, config: BacktestConfig) -> Simulation:
@@ -22,7 +23,7 @@ def simulate_signals(bars: Bars, signals: Signals, config: BacktestConfig) -> Si
 def run_backtest(bars: Bars, strategy: Strategy, config: BacktestConfig) -> BacktestResult:
     """Backtest ``strategy`` on ``bars`` under ``config``."""
     strategy.require_bars(bars)
-    signals = strategy.signals(bars)
+    signals = check_signals(strategy.signals(bars), len(bars), strategy.name)
     sim = simulate_signals(bars, signals, config)
     return build_result(bars, strategy, config, sim, signals.warmup)
 
@@ -31,21 +32,9 @@ def _trades(bars: Bars, log: TradeLog) -> tuple[Trade, ...]:
     entry_times = bars.timestamps[log.entry_bar].astype("datetime64[us]").tolist()
     exit_times = bars.timestamps[log.exit_bar].astype("datetime64[us]").tolist()
     return tuple(
-        Trade(
-            symbol=bars.symbol,
-            size=size,
-            entry_bar=entry,
-            exit_bar=exit_,
-            entry_time=entry_time,
-            exit_time=exit_time,
-            entry_price=entry_price,
-            exit_price=exit_price,
-            pnl=pnl,
-            return_pct=ret,
-            commission=commission,
-            exit_reason=EXIT_REASONS[reason],
-        )
-        for size, entry, exit_, entry_time, exit_time, entry_price, exit_price, pnl, ret, commission, reason in zip(
+        map(  # positional, in the order of Trade's fields
+            Trade,
+            repeat(bars.symbol, len(log)),
             log.size.tolist(),
             log.entry_bar.tolist(),
             log.exit_bar.tolist(),
@@ -54,10 +43,9 @@ def _trades(bars: Bars, log: TradeLog) -> tuple[Trade, ...]:
             log.entry_price.tolist(),
             log.exit_price.tolist(),
             log.pnl.tolist(),
-            log.return_pct.tolist(),
+            (log.return_pct * 100).tolist(),  # the log's fraction, in percent as every *_pct
             log.commission.tolist(),
-            log.exit_reason.tolist(),
-            strict=True,
+            [EXIT_REASONS[code] for code in log.exit_reason.tolist()],
         )
     )
 
@@ -88,6 +76,7 @@ def build_result(
         open_position = Position(
             bars.symbol, p.size, p.entry_price, p.entry_bar, to_datetime(bars.timestamps[p.entry_bar])
         )
+    monthly, yearly = monthly_and_yearly_returns(bars.timestamps, sim.equity, config.cash)
     for array in (sim.equity, drawdown, sim.position):
         array.setflags(write=False)
     return BacktestResult(
@@ -106,8 +95,8 @@ def build_result(
         drawdown=drawdown,
         position=sim.position,
         open_position=open_position,
-        monthly_returns=tuple(returns_table(bars.timestamps, sim.equity, "M", config.cash)),
-        yearly_returns=tuple(returns_table(bars.timestamps, sim.equity, "Y", config.cash)),
+        monthly_returns=tuple(monthly),
+        yearly_returns=tuple(yearly),
         exit_reasons=MappingProxyType(_exit_reasons(sim.trades)),
         rejected_orders=sim.rejected_orders,
     )

@@ -4,7 +4,9 @@ Notation: ``E`` the equity curve (one value per bar), ``dd = 1 - E / cummax(E)``
 ``r`` the per-period returns of ``E`` sampled at the last bar of each calendar day (week, month
 or year for weekly, monthly or yearly data), ``N`` periods per year (252 for daily data without
 weekends, 365 with weekends, 52 weekly, 12 monthly, 1 yearly), ``g`` the geometric mean of ``r``
-(0 when any ``1 + r <= 0``), trade returns ``R`` and profits ``P`` of closed trades.
+(0 when any ``1 + r <= 0``), trade returns ``R`` (fractions: ``R = Trade.return_pct / 100``) and
+profits ``P`` of closed trades. Every name ending in ``_pct`` — a statistic, or a trade's
+``return_pct`` — is in percent (5.0 = 5 %).
 
 - ``return_pct = (E[-1] - E[0]) / E[0] * 100``; ``buy_hold_return_pct`` from the close at the first
   tradable bar (the strategy's warm-up) to the last close.
@@ -27,7 +29,13 @@ weekends, 365 with weekends, 52 weekly, 12 monthly, 1 yearly), ``g`` the geometr
   ``kelly_criterion = W - (1 - W) / (mean(P > 0) / mean(-P < 0))`` with W the win rate.
 - ``omega_ratio = sum(max(r, 0)) / sum(max(-r, 0))`` at threshold 0 (not in backtesting.py).
 
-Undefined values are ``nan`` (numbers) or ``None`` (durations).
+Undefined values are ``nan`` (numbers) or ``None`` (durations), never a numpy warning, and they
+are NaN exactly where backtesting.py gives NaN (a parity test runs a ruined account, a run without
+trades and a five-bar run against it): without closed trades the trade statistics (win rate,
+best/worst/average trade, profit factor, expectancy, SQN, Kelly) are NaN and their durations None;
+with fewer than two sampled periods the annualised return, volatility, Sharpe and Sortino ratios are
+NaN; with no drawdown the Calmar ratio and the average drawdown are NaN. A ruined account (equity 0)
+has a return of -100 % in the period of ruin and NaN in the monthly/yearly returns after it.
 """
 
 from __future__ import annotations
@@ -101,7 +109,16 @@ def data_period_ns(ts_ns: np.ndarray) -> float:
     tail = ts_ns[-100:]
     if len(tail) < 2:
         return math.nan
-    return float(np.median(np.diff(tail)))
+    return median(np.diff(tail))
+
+
+def median(values: np.ndarray) -> float:
+    """``float(np.median(values))`` of a non-empty NaN-free array, without np.median's overhead."""
+    ordered = np.sort(values)
+    k = len(ordered)
+    if k % 2:
+        return float(ordered[k // 2])
+    return (float(ordered[k // 2 - 1]) + float(ordered[k // 2])) / 2
 
 
 def _resolution_ns(period_ns: float) -> int:
@@ -277,7 +294,8 @@ def stats_with(ctx: StatsContext, equity: np.ndarray, trades: TradeLog, first_tr
     starts, ends = drawdown_periods(dd)
     s["max_drawdown_pct"] = -max_dd * 100
     if len(starts):
-        bounds = np.ravel(np.column_stack((starts, ends + 1)))
+        bounds = np.empty(2 * len(starts), dtype=starts.dtype)  # start, end + 1, start, end + 1, ...
+        bounds[0::2], bounds[1::2] = starts, ends + 1
         peaks = np.maximum.reduceat(np.append(dd, 0.0), bounds)[::2]
         durations = (ts_ns[ends] - ts_ns[starts]).astype(np.float64)
         s["avg_drawdown_pct"] = float(-peaks.sum() / len(peaks) * 100)
@@ -318,10 +336,58 @@ def stats_with(ctx: StatsContext, equity: np.ndarray, trades: TradeLog, first_tr
 
 def returns_table(ts: np.ndarray, equity: np.ndarray, freq: str, initial: float) -> list[tuple[str, float]]:
     """Return (%) of each calendar month ("M") or year ("Y"): last equity of the period over the
-    previous period's last equity (the starting cash for the first)."""
+    previous period's last equity (the starting cash for the first); NaN after a period that ended
+    with no equity left (a ruined account has no return to speak of)."""
     keys, last = last_per_period(ts, equity, freq)
     prev = np.concatenate(([initial], last[:-1]))
     unit = "datetime64[M]" if freq == "M" else "datetime64[Y]"
     labels = np.datetime_as_string(keys.astype(unit))
-    pct = ((last / prev - 1) * 100).tolist()
+    ratio = np.full(len(last), np.nan)
+    np.divide(last, prev, out=ratio, where=prev > 0)
+    pct = ((ratio - 1) * 100).tolist()
     return list(zip(labels.tolist(), pct, strict=True))
+
+
+def monthly_and_yearly_returns(
+    ts: np.ndarray, equity: np.ndarray, initial: float
+) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """``returns_table`` for "M" and for "Y" at once (the same buckets, the same numbers): the last
+    bar of each calendar month is found by searching the month starts among the sorted days, and
+    each year's last bar is its last month's."""
+    days = ts.astype("datetime64[D]")
+    months = np.arange(days[0].astype("datetime64[M]"), days[-1].astype("datetime64[M]") + 1)
+    ends = np.searchsorted(days, (months + 1).astype("datetime64[D]"), side="left") - 1
+    has_bars = np.concatenate(([True], ends[1:] != ends[:-1]))  # a month without bars repeats the previous end
+    month_keys, month_last = months[has_bars].astype(np.int64), ends[has_bars]
+    year_keys = month_keys // 12
+    year_end = np.concatenate((year_keys[1:] != year_keys[:-1], [True]))
+    out = []
+    for keys, last, label in (
+        (month_keys, month_last, _month_labels),
+        (year_keys[year_end], month_last[year_end], _year_labels),
+    ):
+        values = equity[last]
+        prev = np.concatenate(([initial], values[:-1]))
+        ratio = np.full(len(values), np.nan)
+        np.divide(values, prev, out=ratio, where=prev > 0)
+        pct = ((ratio - 1) * 100).tolist()
+        out.append(list(zip(label(keys), pct, strict=True)))
+    return out[0], out[1]
+
+
+_MONTHS = tuple(f"{m:02d}" for m in range(1, 13))
+
+
+def _month_labels(keys: np.ndarray) -> list[str]:
+    """``YYYY-MM`` of months counted from 1970-01 (numpy's formatting outside years 1..9999)."""
+    years, months = np.divmod(keys, 12)
+    if len(keys) and (years.min() <= -1970 or years.max() >= 8030):
+        return [str(label) for label in np.datetime_as_string(keys.astype("datetime64[M]"))]
+    return [f"{y:04d}-{_MONTHS[m]}" for y, m in zip((years + 1970).tolist(), months.tolist(), strict=True)]
+
+
+def _year_labels(keys: np.ndarray) -> list[str]:
+    """``YYYY`` of years counted from 1970."""
+    if len(keys) and (keys.min() <= -1970 or keys.max() >= 8030):
+        return [str(label) for label in np.datetime_as_string(keys.astype("datetime64[Y]"))]
+    return [f"{y:04d}" for y in (keys + 1970).tolist()]

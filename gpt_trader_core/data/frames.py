@@ -28,7 +28,9 @@ def infer_timeframe(timestamps: np.ndarray) -> str:
     if len(timestamps) < 2:
         return "1d"
     tail = timestamps[-501:].astype("datetime64[ns]").astype(np.int64)
-    step = float(np.median(np.diff(tail)))
+    ordered = np.sort(np.diff(tail))  # float(np.median(...)) without its overhead
+    k = len(ordered)
+    step = float(ordered[k // 2]) if k % 2 else (float(ordered[k // 2 - 1]) + float(ordered[k // 2])) / 2
     if step <= 0:
         return "1d"
     return min(_TIMEFRAME_NS, key=lambda name: abs(np.log(step / _TIMEFRAME_NS[name])))
@@ -37,8 +39,11 @@ def infer_timeframe(timestamps: np.ndarray) -> str:
 def bars_from_frame(frame: Any, symbol: str = "DATA", timeframe: str | None = None) -> Bars:
     """``Bars`` from a DataFrame with Open/High/Low/Close[/Volume] columns (any case) and a datetime index."""
     by_lower: dict[str, Any] = {}
-    for col in frame.columns:
-        by_lower.setdefault(str(col).strip().lower(), col)
+    position: dict[str, int] = {}
+    for i, col in enumerate(frame.columns.tolist()):
+        key = str(col).strip().lower()
+        if key not in by_lower:
+            by_lower[key], position[key] = col, i
     missing = [c for c in _COLUMNS[:4] if c not in by_lower]
     if missing:
         raise InvalidDataError(
@@ -57,11 +62,13 @@ def bars_from_frame(frame: Any, symbol: str = "DATA", timeframe: str | None = No
             f"the DataFrame index must hold datetimes, got {stamps.dtype}; "
             "e.g. df.index = pandas.to_datetime(df.index) or df.set_index('Date')"
         )
-    columns = {
-        name: np.asarray(frame[by_lower[name]].to_numpy(dtype="float64", na_value=np.nan))
-        for name in _COLUMNS
-        if name in by_lower
-    }
+    try:  # all columns at once (one conversion instead of one per column: the common, all-numeric frame)
+        block = np.asarray(frame.to_numpy(dtype="float64", na_value=np.nan)).T
+        columns = {name: block[position[name]] for name in _COLUMNS if name in by_lower}
+    except (TypeError, ValueError):  # some column is not numeric: convert ours one by one, naming a bad value
+        columns = {
+            name: _numeric_column(frame, by_lower[name], stamps, symbol) for name in _COLUMNS if name in by_lower
+        }
     volume = columns.get("volume", np.zeros(len(frame)))
     return Bars(
         timestamps=stamps,
@@ -69,8 +76,29 @@ def bars_from_frame(frame: Any, symbol: str = "DATA", timeframe: str | None = No
         high=columns["high"],
         low=columns["low"],
         close=columns["close"],
-        volume=np.nan_to_num(volume, nan=0.0),
+        volume=np.nan_to_num(volume, nan=0.0) if np.isnan(volume).any() else volume,
         symbol=symbol,
         timeframe=timeframe or infer_timeframe(stamps),
         source="dataframe",
     )
+
+
+def _numeric_column(frame: Any, column: Any, stamps: np.ndarray, symbol: str) -> np.ndarray:
+    """One column as float64; a value that is not a number is refused, naming its row and time."""
+    series = frame[column]
+    try:
+        return np.asarray(series.to_numpy(dtype="float64", na_value=np.nan))
+    except (TypeError, ValueError):
+        pass
+    for row, value in enumerate(series.tolist()):
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            shown = str(value)
+            shown = shown if len(shown) <= 40 else shown[:40] + "…"
+            raise InvalidDataError(
+                f"{symbol}: column {column!r} at row {row} ({np.datetime_as_string(stamps[row], 's')}) has "
+                f"{shown!r}, which is not a number; convert it first, e.g. "
+                f"df[{str(column)!r}] = pandas.to_numeric(df[{str(column)!r}], errors='coerce') and drop the NaN rows"
+            ) from None
+    raise InvalidDataError(f"{symbol}: column {column!r} cannot be read as numbers")

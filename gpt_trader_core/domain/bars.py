@@ -80,6 +80,8 @@ def _volume(values: Any) -> FloatArray:
 
 
 def _first_bad_row(mask: np.ndarray) -> int | None:
+    if not mask.any():  # the common case, without building an index array
+        return None
     bad = np.flatnonzero(mask)
     return int(bad[0]) if bad.size else None
 

@@ -117,8 +117,9 @@ class Trade:
     """A closed round trip. ``size`` is signed: positive long, negative short.
 
     ``pnl = size * (exit_price - entry_price) - commission`` and
-    ``return_pct = sign(size) * (exit_price / entry_price - 1) - commission / (|size| * entry_price)``
-    as a fraction (0.05 = 5 %), as in backtesting.py.
+    ``return_pct = (sign(size) * (exit_price / entry_price - 1) - commission / (|size| * entry_price)) * 100``
+    in percent (5.0 = 5 %), like every ``*_pct`` of gpt-trader — in the Python API, JSON, tables,
+    CSV and stored records alike (backtesting.py's ``ReturnPct`` is the same return as a fraction).
     """
 
     symbol: str

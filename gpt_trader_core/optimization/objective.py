@@ -65,6 +65,22 @@ class Objective:
             )
         return cls(metric, maximize)
 
+    @classmethod
+    def choose(
+        cls,
+        maximize: str | Callable[[Mapping[str, Any]], float] | None = None,
+        minimize: str | Callable[[Mapping[str, Any]], float] | None = None,
+    ) -> Objective:
+        """The Python API's ``maximize=`` / ``minimize=`` pair: at most one of them (default: maximise
+        the Sharpe ratio)."""
+        if maximize is not None and minimize is not None:
+            raise InvalidParameterError(
+                f"give maximize= or minimize=, not both (got maximize={maximize!r}, minimize={minimize!r})"
+            )
+        if minimize is not None:
+            return cls.of(minimize, maximize=False)
+        return cls.of(maximize if maximize is not None else "sharpe_ratio")
+
     def value(self, stats: Mapping[str, Any]) -> float:
         raw = self.function(stats) if self.function is not None else stats[self.metric]
         try:

@@ -7,6 +7,8 @@ evaluates through the Executor port (process pool or Dask) and persists each tri
 from __future__ import annotations
 
 import asyncio
+import html
+import itertools
 import math
 import threading
 import time
@@ -16,10 +18,12 @@ from typing import Any, TypeVar
 import attrs
 import numpy as np
 
+from gpt_trader_core.backtesting.batch_run import chunk_rows, evaluate_many
 from gpt_trader_core.backtesting.config import BacktestConfig
+from gpt_trader_core.backtesting.stats import StatsContext
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.errors import CancelledError, InvalidParameterError
-from gpt_trader_core.optimization.evaluate import evaluate_batch
+from gpt_trader_core.indicators.cache import IndicatorCache
 from gpt_trader_core.optimization.objective import Objective
 from gpt_trader_core.optimization.samplers import GridSampler, RandomSampler, Sampler, TPESampler, params_key
 from gpt_trader_core.optimization.space import Constraint, SearchSpace
@@ -73,6 +77,39 @@ class Heatmap:
     y_values: tuple[Any, ...]
     values: np.ndarray = attrs.field(eq=False)  # shape (len(y_values), len(x_values))
 
+    def fit(self, max_columns: int, max_rows: int, maximize: bool = True) -> Heatmap:
+        """This heatmap with neighbouring columns (rows) merged into ranges ("5–20") so that at most
+        ``max_columns`` (``max_rows``) remain, each merged cell holding the best value of the cells it
+        covers; itself when it already fits."""
+        if len(self.x_values) <= max_columns and len(self.y_values) <= max_rows:
+            return self
+        x_groups = _groups(len(self.x_values), max(1, max_columns))
+        y_groups = _groups(len(self.y_values), max(1, max_rows))
+        best = np.fmax if maximize else np.fmin
+        values = np.full((len(y_groups), len(x_groups)), np.nan)
+        for i, (y0, y1) in enumerate(y_groups):
+            for j, (x0, x1) in enumerate(x_groups):
+                block = self.values[y0:y1, x0:x1]
+                values[i, j] = best.reduce(block, axis=None) if block.size else np.nan
+        return Heatmap(
+            self.x_name,
+            self.y_name,
+            tuple(_label(self.x_values, a, b) for a, b in x_groups),
+            tuple(_label(self.y_values, a, b) for a, b in y_groups),
+            values,
+        )
+
+
+def _groups(n: int, parts: int) -> list[tuple[int, int]]:
+    """``n`` indices cut into at most ``parts`` contiguous, nearly equal ranges."""
+    parts = min(n, parts)
+    edges = [round(i * n / parts) for i in range(parts + 1)]
+    return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
+
+
+def _label(values: tuple[Any, ...], a: int, b: int) -> Any:
+    return values[a] if b - a == 1 else f"{values[a]}–{values[b - 1]}"
+
 
 @attrs.frozen(eq=False)
 class OptimizationResult:
@@ -90,11 +127,15 @@ class OptimizationResult:
     study_id: str | None = None
     #: Trials carried over from an earlier run of the same study (not evaluated again).
     resumed: int = 0
+    #: What the search did differently from what was asked, and why (e.g. fewer trials than asked).
+    notes: tuple[str, ...] = ()
+    #: Trials evaluated but not held in ``trials`` (worse than every kept one; see ``KEEP_TRIALS``).
+    dropped: int = 0
 
     @property
     def evaluated(self) -> int:
         """Trials evaluated by this run."""
-        return len(self.trials) - self.resumed
+        return len(self.trials) + self.dropped - self.resumed
 
     @property
     def best(self) -> Trial:
@@ -142,10 +183,57 @@ class OptimizationResult:
 
         return importlib.import_module("pandas").DataFrame(self.table())
 
+    def _repr_html_(self) -> str:
+        """Notebook view: the summary, notes, the top ten trials and (two searched parameters) the heatmap."""
+        from gpt_trader_core.domain.results import format_value
+
+        esc = html.escape
+        head = (
+            f"<b>{esc(self.strategy)} on {esc(self.symbol)}</b> — {esc(self.method)}, "
+            f"{len(self.trials) + self.dropped}/{self.total} trials in {self.elapsed_s:.2f} s, "
+            f"{'max' if self.objective.maximize else 'min'}imise {esc(self.objective.metric)}"
+            + (f", study {esc(self.study_id)}" if self.study_id else "")
+        )
+        warn = (
+            "<p style='color:#b45309'><b>SYNTHETIC DATA</b> — generated, not observed prices.</p>"
+            if self.synthetic
+            else ""
+        )
+        notes = "".join(f"<p><i>{esc(note)}</i></p>" for note in self.notes)
+        if not self.trials:
+            return f"<div>{head}{warn}{notes}<p>no trial was evaluated</p></div>"
+        rows = self.table(10)
+        header = "".join(f"<th>{esc(str(name))}</th>" for name in rows[0])
+        body = "".join(
+            "<tr>"
+            + "".join(f"<td style='text-align:right'>{esc(format_value(v))}</td>" for v in row.values())
+            + "</tr>"
+            for row in rows
+        )
+        table = f"<table><tr>{header}</tr>{body}</table>"
+        best = f"<p>best {esc(str(self.best_params))} → {esc(format_value(self.best.value))}</p>"
+        searched = [n for n in self.space.names if len(self.space.values[n]) > 1]
+        heat = ""
+        if len(searched) == 2:
+            hm = self.heatmap(*searched).fit(30, 30, self.objective.maximize)
+            cells = "".join(
+                f"<tr><th>{esc(str(y))}</th>"
+                + "".join(f"<td style='text-align:right'>{esc(format_value(v))}</td>" for v in row.tolist())
+                + "</tr>"
+                for y, row in zip(hm.y_values, hm.values, strict=True)
+            )
+            columns = "".join(f"<th>{esc(str(x))}</th>" for x in hm.x_values)
+            heat = (
+                f"<p>{esc(self.objective.metric)} by {esc(hm.y_name)} (rows) × {esc(hm.x_name)} (columns), "
+                f"best per cell</p><table><tr><th>{esc(hm.y_name)} \\ {esc(hm.x_name)}</th>{columns}</tr>"
+                f"{cells}</table>"
+            )
+        return f"<div>{head}{warn}{notes}{best}{table}{heat}</div>"
+
     def __repr__(self) -> str:
         head = (
             f"OptimizationResult: {self.strategy} on {self.symbol}{' (SYNTHETIC)' if self.synthetic else ''}, "
-            f"{self.method}, {len(self.trials)}/{self.total} trials in {self.elapsed_s:.2f} s, "
+            f"{self.method}, {len(self.trials) + self.dropped}/{self.total} trials in {self.elapsed_s:.2f} s, "
             f"{'max' if self.objective.maximize else 'min'}imise {self.objective.metric}"
         )
         if not self.trials:
@@ -158,11 +246,41 @@ class OptimizationResult:
         return "\n".join(lines)
 
 
+#: Trials an optimisation holds in memory at most (the best ones); every trial is still evaluated,
+#: counted and (with a study store) persisted, so memory stays bounded whatever the grid.
+KEEP_TRIALS = 50_000
+
+
+@attrs.frozen(eq=False)
+class Ranking:
+    """The best trials of a search (all of them unless a ``keep`` bound dropped the worst) and how
+    many were evaluated in all, resumed ones included."""
+
+    trials: list[Trial]
+    evaluated: int
+
+
 EvaluateBatch = Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]
 OnTrials = Callable[[list[Trial]], Awaitable[None]]
 
 
+def check_trials(method: str, n_trials: int | None) -> None:
+    """``n_trials`` is a positive whole number, and only for the methods that sample."""
+    if n_trials is None:
+        return
+    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
+        raise InvalidParameterError(f"the number of trials must be a whole number >= 1, got {n_trials!r}")
+    if method == "grid":
+        raise InvalidParameterError(
+            f"a number of trials ({n_trials}) applies to the random and bayes methods; a grid evaluates every "
+            "combination (narrow the space instead, or use method random/bayes with that many trials)"
+        )
+
+
 def make_sampler(method: str, space: SearchSpace, n_trials: int | None, seed: int) -> Sampler:
+    if method not in METHODS:
+        raise InvalidParameterError(f"unknown method {method!r}; use one of {', '.join(METHODS)} (or walk_forward)")
+    check_trials(method, n_trials)
     if method == "grid":
         return GridSampler(space)
     count = n_trials or min(space.size(), 100)
@@ -173,7 +291,7 @@ def make_sampler(method: str, space: SearchSpace, n_trials: int | None, seed: in
     raise InvalidParameterError(f"unknown method {method!r}; use one of {', '.join(METHODS)} (or walk_forward)")
 
 
-async def search(
+async def search_ranked(
     space: SearchSpace,
     objective: Objective,
     sampler: Sampler,
@@ -187,66 +305,107 @@ async def search(
     progress: Callable[[Progress], None] | None = None,
     cancel: CancelToken | None = None,
     study_id: str | None = None,
-) -> list[Trial]:
+    keep: int | None = None,
+) -> Ranking:
     """Evaluate proposals until the sampler is exhausted; ``done`` trials (a resumed study) are not
     evaluated again. Raises ``CancelledError`` (after recording finished trials) when cancelled.
 
     ``ask_size`` fixes how many proposals are asked at a time; adaptive samplers (TPE) need it fixed
-    so that results do not depend on how many workers evaluate them."""
+    so that results do not depend on how many workers evaluate them. ``keep`` bounds the trials held
+    in memory to the best ``keep`` (the others are counted, and persisted by ``on_trials``)."""
     total = int(getattr(sampler, "total", 0)) or space.size()
     trials = list(done)
-    finished = {params_key(t.params): t for t in done}
-    history = [(t.params, objective.rank_key(t.value)) for t in done]
+    evaluated = len(trials)
+    resumed = {params_key(t.params) for t in done}
+    # Only adaptive samplers learn from finished trials: others get no history (memory stays flat).
+    adaptive = getattr(sampler, "adaptive", True)
+    history = [(t.params, objective.rank_key(t.value)) for t in done] if adaptive else []
     proposed = 0
     started = time.perf_counter()
     fresh = 0
+    best: Trial | None = max(trials, key=lambda t: (objective.rank_key(t.value), -t.number), default=None)
 
     def report() -> None:
         if progress is None:
             return
-        best = max(trials, key=lambda t: (objective.rank_key(t.value), -t.number), default=None)
         elapsed = time.perf_counter() - started
-        remaining = max(total - len(trials), 0)
+        remaining = max(total - evaluated, 0)
         eta = elapsed / fresh * remaining if fresh else None
-        progress(
-            Progress(len(trials), total, best.value if best else None, best.params if best else None, elapsed, eta)
-        )
+        progress(Progress(evaluated, total, best.value if best else None, best.params if best else None, elapsed, eta))
+
+    def stop_if_cancelled() -> None:
+        if cancel is not None and cancel.cancelled:
+            raise CancelledError(_cancel_message(evaluated, total, study_id))
 
     report()
     while True:
-        if cancel is not None and cancel.cancelled:
-            raise CancelledError(_cancel_message(len(trials), total, study_id))
+        stop_if_cancelled()
         proposals = sampler.ask(history, ask_size or batch_size * concurrency)
         if not proposals:
             break
         numbered = []
         for params in proposals:
-            if params_key(params) not in finished:
+            if not resumed or params_key(params) not in resumed:
                 numbered.append((proposed, params))
             proposed += 1
         size = min(batch_size, max(1, -(-len(numbered) // concurrency)))
         chunks = [numbered[i : i + size] for i in range(0, len(numbered), size)]
         pending = [asyncio.ensure_future(_evaluate_chunk(evaluate, chunk)) for chunk in chunks]
         try:
-            for next_done in asyncio.as_completed(pending):
-                batch = []
-                for number, params, stats in await next_done:
-                    trial = Trial(number, params, stats, objective.value(stats))
-                    batch.append(trial)
-                    finished[params_key(params)] = trial
-                    history.append((params, objective.rank_key(trial.value)))
-                trials.extend(batch)
-                fresh += len(batch)
-                if on_trials is not None:
-                    await on_trials(batch)
-                report()
-                if cancel is not None and cancel.cancelled:
-                    raise CancelledError(_cancel_message(len(trials), total, study_id))
+            waiting = set(pending)
+            while waiting:
+                # Poll the token while chunks run elsewhere, so a cancellation is answered at once.
+                finished, waiting = await asyncio.wait(
+                    waiting, timeout=None if cancel is None else 0.1, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in (t for t in pending if t in finished):  # in submission order: reproducible
+                    batch = []
+                    for number, params, stats in task.result():
+                        trial = Trial(number, params, stats, objective.value(stats))
+                        batch.append(trial)
+                        if adaptive:
+                            history.append((params, objective.rank_key(trial.value)))
+                        if best is None or (objective.rank_key(trial.value), -trial.number) > (
+                            objective.rank_key(best.value),
+                            -best.number,
+                        ):
+                            best = trial
+                    trials.extend(batch)
+                    fresh += len(batch)
+                    evaluated += len(batch)
+                    if keep is not None and len(trials) > 2 * keep:
+                        trials.sort(key=lambda t: (-objective.rank_key(t.value), t.number))
+                        del trials[keep:]
+                    if on_trials is not None:
+                        await on_trials(batch)
+                    report()
+                stop_if_cancelled()
+        except (CancelledError, InvalidParameterError):
+            raise
+        except Exception as exc:
+            # A cancelled search can see its jobs fail (workers stopped by the same Ctrl-C): that is
+            # the cancellation, not an error.
+            if cancel is not None and cancel.cancelled:
+                raise CancelledError(_cancel_message(evaluated, total, study_id)) from exc
+            raise
         finally:
             for task in pending:
                 task.cancel()
     trials.sort(key=lambda t: (-objective.rank_key(t.value), t.number))
-    return trials
+    if keep is not None:
+        del trials[keep:]
+    return Ranking(trials, evaluated)
+
+
+async def search(
+    space: SearchSpace,
+    objective: Objective,
+    sampler: Sampler,
+    evaluate: EvaluateBatch,
+    **options: Any,
+) -> list[Trial]:
+    """``search_ranked``'s trials, best first (every trial: no ``keep``)."""
+    return (await search_ranked(space, objective, sampler, evaluate, **options)).trials
 
 
 async def _evaluate_chunk(
@@ -285,10 +444,22 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def in_process_evaluator(bars: Bars, strategy: type[Strategy], config: BacktestConfig) -> EvaluateBatch:
+    """Chunks evaluated in this process, sharing indicators and statistics context across chunks."""
+    cache = IndicatorCache()
+    context = StatsContext(bars.timestamps, bars.close)
+
     async def evaluate(param_sets: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return evaluate_batch(bars, strategy, param_sets, config)
+        return evaluate_many(bars, strategy, param_sets, config, cache, context, resolved=True)
 
     return evaluate
+
+
+def sampler_notes(method: str, sampler: Sampler, n_trials: int | None) -> tuple[str, ...]:
+    """Why a search will run fewer trials than asked (the space is smaller), if it will."""
+    total = int(getattr(sampler, "total", 0))
+    if method != "grid" and n_trials is not None and total < n_trials:
+        return (f"{n_trials} trials asked but the space has only {total} valid points: evaluating all of them",)
+    return ()
 
 
 def optimize(
@@ -312,17 +483,20 @@ def optimize(
     sampler = make_sampler(method, space, n_trials, seed)
     total = int(getattr(sampler, "total", 0))
     started = time.perf_counter()
-    trials = run_sync(
-        search(
+    ranking = run_sync(
+        search_ranked(
             space,
             objective,
             sampler,
             in_process_evaluator(bars, strategy, config),
-            batch_size=32,
+            batch_size=chunk_rows(len(bars)),
+            ask_size=32 if method == "bayes" else None,
             progress=progress,
             cancel=cancel,
+            keep=KEEP_TRIALS,
         )
     )
+    trials = ranking.trials
     return OptimizationResult(
         strategy.name,
         bars.symbol,
@@ -333,4 +507,6 @@ def optimize(
         tuple(trials),
         total,
         time.perf_counter() - started,
+        notes=sampler_notes(method, sampler, n_trials),
+        dropped=ranking.evaluated - len(trials),
     )

@@ -10,8 +10,9 @@ group, draws ``candidates`` proposals around good points and keeps the one maxim
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -31,26 +32,57 @@ class Sampler(Protocol):
     def ask(self, history: Sequence[tuple[Mapping[str, Any], float]], n: int) -> list[dict[str, Any]]: ...
 
 
-class GridSampler:
-    def __init__(self, space: SearchSpace) -> None:
-        self._pending = list(space.grid())
+#: Grids up to this many raw combinations are counted exactly before the search (the constraint
+#: applied to each); larger ones report their raw size as the total (an upper bound).
+COUNT_LIMIT = 250_000
+#: Grids up to this many raw combinations are simply listed (a few MB at most).
+_SMALL_GRID = 20_000
 
-    @property
-    def total(self) -> int:
-        return len(self._pending)
+
+def count_valid(space: SearchSpace) -> int | None:
+    """Valid combinations of ``space`` (None when too many to count quickly, see ``COUNT_LIMIT``)."""
+    if space.size() > COUNT_LIMIT:
+        return None
+    return sum(1 for _ in space.grid())
+
+
+class GridSampler:
+    """Every valid combination, generated lazily (a grid of millions never sits in memory)."""
+
+    adaptive = False
+
+    def __init__(self, space: SearchSpace) -> None:
+        if space.size() <= _SMALL_GRID:  # small: one pass builds and counts it
+            combos = list(space.grid())
+            self.total = len(combos)
+            self._pending: Iterator[dict[str, Any]] = iter(combos)
+            return
+        counted = count_valid(space)
+        self.total = counted if counted is not None else space.size()
+        self._pending = space.grid()
 
     def ask(self, history: Sequence[tuple[Mapping[str, Any], float]], n: int) -> list[dict[str, Any]]:
-        batch, self._pending = self._pending[:n], self._pending[n:]
-        return batch
+        return list(itertools.islice(self._pending, n))
 
 
 class RandomSampler:
+    adaptive = False
+
     def __init__(self, space: SearchSpace, n_trials: int, seed: int = 0) -> None:
         self._pending = space.sample(n_trials, seed)
+        if len(self._pending) < n_trials and space.size() <= COUNT_LIMIT:
+            # Rejection sampling gave up early: top up from the remaining valid points (seeded order),
+            # so the search runs n_trials points or every valid one.
+            asked = {params_key(p) for p in self._pending}
+            rest = [p for p in space.grid() if params_key(p) not in asked]
+            order = np.random.default_rng(seed).permutation(len(rest))
+            self._pending += [rest[i] for i in order[: n_trials - len(self._pending)]]
+        self._total = len(self._pending)
 
     @property
     def total(self) -> int:
-        return len(self._pending)
+        """Trials this sampler proposes in all (fixed at the start)."""
+        return self._total
 
     def ask(self, history: Sequence[tuple[Mapping[str, Any], float]], n: int) -> list[dict[str, Any]]:
         batch, self._pending = self._pending[:n], self._pending[n:]
@@ -69,7 +101,8 @@ class TPESampler:
         candidates: int = 24,
     ) -> None:
         self.space = space
-        self.total = min(n_trials, space.size())
+        counted = count_valid(space)
+        self.total = min(n_trials, counted if counted is not None else space.size())
         self._rng = np.random.default_rng(seed)
         self._startup = list(space.sample(min(startup, self.total), seed))
         self._gamma = gamma
@@ -130,4 +163,9 @@ class TPESampler:
     def _fill(self) -> list[dict[str, Any]]:
         """A random unseen valid point when the model proposes nothing new."""
         seed = int(self._rng.integers(2**31))
-        return [p for p in self.space.sample(8, seed) if params_key(p) not in self._asked]
+        fresh = [p for p in self.space.sample(8, seed) if params_key(p) not in self._asked]
+        if not fresh and self.space.size() <= COUNT_LIMIT:
+            # Few points left: random draws keep missing them, so pick among the rest (seeded).
+            rest = [p for p in self.space.grid() if params_key(p) not in self._asked]
+            fresh = [rest[int(self._rng.integers(len(rest)))]] if rest else []
+        return fresh

@@ -18,12 +18,13 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
 import numpy as np
 
+from gpt_trader_core.backtesting.batch_run import chunk_rows
 from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.backtesting.engine import TradeLog, desired_positions, simulate
 from gpt_trader_core.backtesting.stats import compute_stats
@@ -40,6 +41,21 @@ from gpt_trader_core.optimization.runner import (
 )
 from gpt_trader_core.optimization.space import Constraint, SearchSpace
 from gpt_trader_core.strategy.base import Strategy
+
+#: Bars a training or test window needs at least: fewer give statistics that mean nothing.
+MIN_WINDOW_BARS = 20
+
+
+def mean_if_defined(values: Sequence[float]) -> float:
+    """The mean when every value is a finite number, else NaN (one undefined window leaves the
+    average undefined rather than silently computed from the others); no numpy warnings."""
+    if not values or not all(math.isfinite(v) for v in values):
+        return math.nan
+    return math.fsum(values) / len(values)
+
+
+def _figure(value: float, spec: str = ".4f") -> str:
+    return format(value, spec) if math.isfinite(value) else "n/a"
 
 
 @attrs.frozen
@@ -77,16 +93,23 @@ class WalkForwardResult:
         lines = [
             f"WalkForwardResult: {self.strategy} on {self.symbol}{' (SYNTHETIC)' if self.synthetic else ''}, "
             f"{len(self.windows)} {kind} windows, {self.method}, {self.elapsed_s:.2f} s",
-            f"  out-of-sample: return {self.stats['return_pct']:.2f} %, sharpe {self.stats['sharpe_ratio']:.3f}, "
-            f"max drawdown {self.stats['max_drawdown_pct']:.2f} %, {self.stats['num_trades']} trades",
-            f"  {self.objective.metric}: in-sample {self.degradation['in_sample_mean']:.4f} → "
-            f"out-of-sample {self.degradation['out_of_sample_mean']:.4f}; "
-            f"efficiency {self.degradation['walk_forward_efficiency']:.3f}",
+            f"  out-of-sample: return {_figure(self.stats['return_pct'], '.2f')} %, "
+            f"sharpe {_figure(self.stats['sharpe_ratio'], '.3f')}, "
+            f"max drawdown {_figure(self.stats['max_drawdown_pct'], '.2f')} %, {self.stats['num_trades']} trades",
+            f"  {self.objective.metric}: in-sample {_figure(self.degradation['in_sample_mean'])} → "
+            f"out-of-sample {_figure(self.degradation['out_of_sample_mean'])}; "
+            f"efficiency {_figure(self.degradation['walk_forward_efficiency'], '.3f')}",
         ]
+        undefined = int(self.degradation.get("undefined_windows", 0))
+        if undefined:
+            lines.append(
+                f"  {undefined} of {len(self.windows)} windows have an undefined {self.objective.metric} "
+                "(e.g. no trade): their averages are n/a"
+            )
         for w in self.windows:
             lines.append(
                 f"  #{w.index} test {w.test_period[0]:%Y-%m-%d}..{w.test_period[1]:%Y-%m-%d} {dict(w.best_params)} "
-                f"IS {w.in_sample_value:.3f} OOS {w.out_of_sample_value:.3f}"
+                f"IS {_figure(w.in_sample_value, '.3f')} OOS {_figure(w.out_of_sample_value, '.3f')}"
             )
         return "\n".join(lines)
 
@@ -95,16 +118,23 @@ def plan_windows(
     n: int, n_windows: int, train_size: int | None, test_size: int | None, anchored: bool
 ) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     """[(train, test)] bar ranges; by default the test windows tile the last n_windows/(n_windows+3) of the data."""
-    if n_windows < 1:
-        raise InvalidParameterError(f"n_windows must be at least 1, got {n_windows}")
+    if isinstance(n_windows, bool) or not isinstance(n_windows, int) or n_windows < 1:
+        raise InvalidParameterError(f"the number of windows must be a whole number >= 1, got {n_windows!r}")
+    if test_size is None and train_size is None and n // (n_windows + 3) < MIN_WINDOW_BARS:
+        most = max(n // MIN_WINDOW_BARS - 3, 0)
+        raise InvalidDataError(
+            f"cannot fit {n_windows} walk-forward windows into {n} bars: each test window would have "
+            f"{n // (n_windows + 3)} bars, at least {MIN_WINDOW_BARS} are needed; "
+            + (f"use at most {most} windows or load more data" if most else "load more data")
+        )
     if test_size is None:
         test_size = n // (n_windows + 3) if train_size is None else (n - train_size) // n_windows
     if train_size is None:
         train_size = n - n_windows * test_size
-    if test_size < 2 or train_size < 2 or train_size + n_windows * test_size > n:
+    if test_size < MIN_WINDOW_BARS or train_size < MIN_WINDOW_BARS or train_size + n_windows * test_size > n:
         raise InvalidDataError(
-            f"cannot fit {n_windows} windows of train {train_size} + test {test_size} bars into {n} bars; "
-            "load more data, use fewer windows or smaller sizes"
+            f"cannot fit {n_windows} windows of train {train_size} + test {test_size} bars into {n} bars "
+            f"(each window needs at least {MIN_WINDOW_BARS} bars); load more data, use fewer windows or other sizes"
         )
     plan = []
     for i in range(n_windows):
@@ -195,7 +225,8 @@ def walk_forward(
                 objective,
                 sampler,
                 in_process_evaluator(train_bars, strategy, config),
-                batch_size=32,
+                batch_size=chunk_rows(len(train_bars)),
+                ask_size=32 if method == "bayes" else None,
                 progress=window_progress,
                 cancel=cancel,
             )
@@ -235,15 +266,21 @@ def walk_forward(
     stitched = np.concatenate(equities)
     combined = TradeLog(*(np.concatenate([getattr(log, f.name) for log in logs]) for f in attrs.fields(TradeLog)))
     stats = compute_stats(ts[first:last], bars.close[first:last], stitched, combined, 0)
-    is_values = np.array([w.in_sample_value for w in windows], dtype=float)
-    oos_values = np.array([w.out_of_sample_value for w in windows], dtype=float)
-    is_ann = np.nanmean([w.in_sample_stats["return_ann_pct"] for w in windows])
-    oos_ann = np.nanmean([w.out_of_sample_stats["return_ann_pct"] for w in windows])
+    is_mean = mean_if_defined([w.in_sample_value for w in windows])
+    oos_mean = mean_if_defined([w.out_of_sample_value for w in windows])
+    is_ann = mean_if_defined([w.in_sample_stats["return_ann_pct"] for w in windows])
+    oos_ann = mean_if_defined([w.out_of_sample_stats["return_ann_pct"] for w in windows])
+    undefined = sum(
+        1 for w in windows if not (math.isfinite(w.in_sample_value) and math.isfinite(w.out_of_sample_value))
+    )
     degradation = {
-        "in_sample_mean": float(np.nanmean(is_values)),
-        "out_of_sample_mean": float(np.nanmean(oos_values)),
-        "ratio": float(np.nanmean(oos_values) / np.nanmean(is_values)) if np.nanmean(is_values) else math.nan,
-        "walk_forward_efficiency": float(oos_ann / is_ann) if is_ann else math.nan,
+        "in_sample_mean": is_mean,
+        "out_of_sample_mean": oos_mean,
+        "ratio": oos_mean / is_mean if math.isfinite(is_mean) and math.isfinite(oos_mean) and is_mean else math.nan,
+        "walk_forward_efficiency": oos_ann / is_ann
+        if math.isfinite(is_ann) and math.isfinite(oos_ann) and is_ann
+        else math.nan,
+        "undefined_windows": float(undefined),
     }
     return WalkForwardResult(
         strategy.name,

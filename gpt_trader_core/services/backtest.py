@@ -43,6 +43,20 @@ class BacktestRun:
     record_id: str | None = None
     cached: bool = False
 
+    def _provenance(self) -> str:
+        saved = f"saved as {self.record_id}" if self.record_id else "not saved"
+        return f"{saved}{', from the cache' if self.cached else ''}"
+
+    def __repr__(self) -> str:
+        return f"BacktestRun ({self._provenance()})\n{self.result!r}"
+
+    def _repr_html_(self) -> str:
+        """The result's HTML table (see ``BacktestResult``), headed by where the run is stored."""
+        import html
+
+        header = f"<p style='margin:0'><b>BacktestRun</b> — {html.escape(self._provenance())}</p>"
+        return f"<div>{header}{self.result._repr_html_()}</div>"
+
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:16]}"

@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from gpt_trader_core.backtesting.batch_run import chunk_rows
 from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.domain.records import ExecutionStatus, StudyRecord, TrialRecord, utcnow
@@ -18,13 +19,15 @@ from gpt_trader_core.errors import CancelledError, InvalidParameterError
 from gpt_trader_core.optimization.evaluate import evaluate_batch
 from gpt_trader_core.optimization.objective import Objective
 from gpt_trader_core.optimization.runner import (
+    KEEP_TRIALS,
     CancelToken,
     EvaluateBatch,
     OptimizationResult,
     Progress,
     Trial,
     make_sampler,
-    search,
+    sampler_notes,
+    search_ranked,
 )
 from gpt_trader_core.optimization.space import SearchSpace
 from gpt_trader_core.optimization.walk_forward import WalkForwardResult, walk_forward
@@ -32,6 +35,9 @@ from gpt_trader_core.ports import Executor, StudyStore
 from gpt_trader_core.services.backtest import MarketHistory, new_id
 from gpt_trader_core.strategy.base import Strategy
 from gpt_trader_core.strategy.registry import StrategyRegistry
+
+#: Parameter sets per executor call at most.
+SERVICE_CHUNK = 512
 
 #: TPE asks this many proposals at a time whatever the number of workers (reproducible results).
 ADAPTIVE_ASK = 8
@@ -54,6 +60,19 @@ class OptimizeRequest:
     n_trials: int | None = None
     seed: int = 0
     config: BacktestConfig = attrs.field(factory=BacktestConfig)
+    #: Refuse (before loading data or saving a study) a search of more trials than this; None: no limit.
+    max_trials: int | None = None
+
+
+def check_search_size(method: str, total: int, limit: int | None) -> None:
+    """Refuse a search above ``limit`` trials, saying how big it is and how to proceed."""
+    if limit is None or total <= limit:
+        return
+    raise InvalidParameterError(
+        f"this {method} search has {total:,} trials, above the limit of {limit:,} (a guard against runs that "
+        "take hours and fill the disk); narrow the space, confirm to run all of them (--yes), or sample it: "
+        "--method random --trials 1000 (or --method bayes)"
+    )
 
 
 def _walk_forward_job(
@@ -96,6 +115,7 @@ class Optimizer:
         objective = Objective.of(request.objective, request.maximize)
         space = SearchSpace.build(strategy, request.space)
         sampler = make_sampler(request.method, space, request.n_trials, request.seed)
+        check_search_size(request.method, int(getattr(sampler, "total", space.size())), request.max_trials)
         bars = await self._history.get(request.symbol, request.start, request.end, request.timeframe)
         study = StudyRecord(
             id=study_id or new_id("study"),
@@ -154,7 +174,10 @@ class Optimizer:
     ) -> OptimizationResult:
         sampler = make_sampler(study.method, space, study.n_trials, study.seed)
         workers = max(1, self._executor.workers)
-        batch = max(2, min(64, math.ceil(study.total / (workers * 8))))
+        # Each executor call evaluates a chunk of parameter sets in one batched pass: about four chunks
+        # per worker, none larger than the batched kernel's memory-bounded chunk nor than SERVICE_CHUNK
+        # (a chunk takes well under a second, so a cancellation is answered quickly).
+        batch = max(1, min(chunk_rows(len(bars)), SERVICE_CHUNK, math.ceil(study.total / (workers * 4))))
         store = self._studies
 
         async def persist(batch: list[Trial]) -> None:
@@ -165,7 +188,7 @@ class Optimizer:
         status, error = ExecutionStatus.SUCCEEDED, None
         trials: list[Trial] = []
         try:
-            trials = await search(
+            ranking = await search_ranked(
                 space,
                 objective,
                 sampler,
@@ -178,7 +201,9 @@ class Optimizer:
                 progress=progress,
                 cancel=cancel,
                 study_id=study.id,
+                keep=KEEP_TRIALS,
             )
+            trials = ranking.trials
         except CancelledError as exc:
             status, error = ExecutionStatus.CANCELLED, str(exc)
             raise
@@ -213,7 +238,29 @@ class Optimizer:
             time.perf_counter() - started,
             study.id,
             len(done),
+            sampler_notes(study.method, sampler, study.n_trials),
+            ranking.evaluated - len(trials),
         )
+
+    # -- stored studies ------------------------------------------------------------------------------
+
+    def _store(self) -> StudyStore:
+        if self._studies is None:
+            raise InvalidParameterError("studies need a state store; none is configured")
+        return self._studies
+
+    async def list_studies(self, *, limit: int = 50) -> list[StudyRecord]:
+        """Stored studies, newest first."""
+        return await self._store().list_studies(limit=limit)
+
+    async def get_study(self, study_id: str) -> tuple[StudyRecord, list[TrialRecord]]:
+        """A stored study and its finished trials (by number)."""
+        store = self._store()
+        return await store.get_study(study_id), await store.list_trials(study_id)
+
+    async def delete_study(self, study_id: str) -> None:
+        """Remove a study and its trials."""
+        await self._store().delete_study(study_id)
 
     async def walk_forward(
         self, request: OptimizeRequest, *, n_windows: int = 5, anchored: bool = False

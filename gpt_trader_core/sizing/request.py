@@ -107,7 +107,7 @@ def _trade_returns(value: object) -> tuple[float, ...] | None:
     out: list[float] = []
     for i, item in enumerate(value):
         if isinstance(item, Trade):
-            out.append(finite_number(f"trades[{i}].return_pct", item.return_pct))
+            out.append(finite_number(f"trades[{i}].return_pct", item.return_pct) / 100)  # Trade's is in percent
         else:
             out.append(finite_number(f"trades[{i}] (a per-trade return)", item))
     return tuple(out)

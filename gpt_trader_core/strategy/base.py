@@ -1,7 +1,9 @@
 """The strategy contract: from history, a target position per bar, computed causally.
 
 One definition serves the backtest, paper and live trading: the backtest engine reads the whole
-target array at once; the streaming engines ask the same ``signals`` about the newest bar.
+target array at once; the streaming engines ask about the newest bar — through the strategy's
+``stream()`` (the same definition computed incrementally, O(window) per bar) when it has one, else
+through ``signals`` on the recent history.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import abc
 import math
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 import numpy as np
@@ -18,6 +20,9 @@ import numpy as np
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.errors import InvalidDataError, InvalidParameterError
 from gpt_trader_core.indicators.cache import IndicatorCache
+
+if TYPE_CHECKING:
+    from gpt_trader_core.strategy.streaming import SignalStream
 
 _TYPE_NAMES = {int: "int", float: "float", bool: "bool", str: "str"}
 
@@ -116,6 +121,37 @@ class Signals:
     reentry: np.ndarray | None = None
 
 
+def check_signals(signals: Any, n: int, strategy: str) -> Signals:
+    """``signals`` of a strategy run on ``n`` bars, refused with the reason unless they are a
+    ``Signals`` with one numeric target (and re-entry mark) per bar and an integer warm-up."""
+    where = f"strategy {strategy!r}"
+    if not isinstance(signals, Signals):
+        raise InvalidDataError(
+            f"{where}: signals() must return gt.Signals(target, warmup), got {type(signals).__name__}"
+        )
+    try:
+        target = np.asarray(signals.target, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidDataError(f"{where}: the signals' target must be numbers (+1, -1, 0, a fraction or NaN)") from None
+    if target.ndim != 1 or len(target) != n:
+        got = f"{len(target)} values" if target.ndim == 1 else f"an array of shape {target.shape}"
+        raise InvalidDataError(f"{where}: signals() must give one target per bar — {n} for these bars, got {got}")
+    reentry = signals.reentry
+    if reentry is not None:
+        reentry = np.asarray(reentry)
+        if reentry.ndim != 1 or len(reentry) != n:
+            raise InvalidDataError(
+                f"{where}: the signals' reentry marks must be one boolean per bar — {n}, got {reentry.size}"
+            )
+        reentry = reentry.astype(bool)
+    warmup = signals.warmup
+    if isinstance(warmup, bool) or not isinstance(warmup, int | np.integer) or warmup < -1:
+        raise InvalidDataError(f"{where}: the signals' warmup must be an integer >= 0 (bars), got {warmup!r}")
+    if target is signals.target and reentry is signals.reentry and type(warmup) is int:
+        return signals
+    return Signals(target, int(warmup), reentry)
+
+
 class Strategy(abc.ABC):
     """Base class of every strategy. Subclass, declare ``name`` and ``params``, implement ``signals``.
 
@@ -184,6 +220,19 @@ class Strategy(abc.ABC):
         if self.uses_indicator_cache:
             return self.signals(bars, cache)  # type: ignore[call-arg]
         return self.signals(bars)
+
+    # -- streaming: the newest bar's target without recomputing the whole history -------------
+
+    def stream(self) -> SignalStream | None:
+        """A fresh ``SignalStream`` giving ``signals``' target one bar at a time in O(window) from
+        state it carries (the built-ins have one), or None: the streaming engines then call
+        ``signals`` on the last ``history_window()`` bars (the whole history when that is None)."""
+        return None
+
+    def history_window(self) -> int | None:
+        """Bars of history ``signals`` needs for the newest bar's target (at least warm-up + 1), when
+        the strategy knows such a bound; None (the default) means the whole history."""
+        return None
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.values.items())

@@ -13,6 +13,14 @@ from gpt_trader_core.errors import InvalidParameterError
 from gpt_trader_core.indicators import bollinger, rolling_max, rolling_min, rolling_std, sma
 from gpt_trader_core.indicators.cache import IndicatorCache
 from gpt_trader_core.strategy.base import Param, Signals, Strategy
+from gpt_trader_core.strategy.streaming import (
+    BreakoutStream,
+    MeanReversionStream,
+    MomentumStream,
+    SignalStream,
+    SmaCrossStream,
+    VolatilityFilterStream,
+)
 
 
 def crossover(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -93,6 +101,9 @@ class SmaCross(Strategy):
     def min_bars(self) -> int:
         return int(self.values["slow"])
 
+    def stream(self) -> SignalStream:
+        return SmaCrossStream(self.values["fast"], self.values["slow"])
+
     def signals(self, bars: Bars, cache: IndicatorCache | None = None) -> Signals:
         cache = cache or IndicatorCache()
         fast_n, slow_n = self.values["fast"], self.values["slow"]
@@ -125,6 +136,9 @@ class Momentum(Strategy):
     def min_bars(self) -> int:
         return int(self.values["lookback"]) + 1
 
+    def stream(self) -> SignalStream:
+        return MomentumStream(self.values["lookback"], self.values["threshold"])
+
     def signals(self, bars: Bars, cache: IndicatorCache | None = None) -> Signals:
         n, threshold = self.values["lookback"], self.values["threshold"]
         close = bars.close
@@ -149,6 +163,9 @@ class MeanReversion(Strategy):
 
     def min_bars(self) -> int:
         return int(self.values["period"])
+
+    def stream(self) -> SignalStream:
+        return MeanReversionStream(self.values["period"], self.values["num_std"])
 
     def signals(self, bars: Bars, cache: IndicatorCache | None = None) -> Signals:
         close = bars.close
@@ -195,6 +212,9 @@ class VolatilityFilter(Strategy):
     def min_bars(self) -> int:
         return int(self.values["period"]) + 1
 
+    def stream(self) -> SignalStream:
+        return VolatilityFilterStream(self.values["period"], self.values["vol_threshold"])
+
     def signals(self, bars: Bars, cache: IndicatorCache | None = None) -> Signals:
         period, threshold = self.values["period"], self.values["vol_threshold"]
         close = bars.close
@@ -220,6 +240,9 @@ class Breakout(Strategy):
 
     def min_bars(self) -> int:
         return int(self.values["lookback"]) + 1
+
+    def stream(self) -> SignalStream:
+        return BreakoutStream(self.values["lookback"])
 
     def signals(self, bars: Bars, cache: IndicatorCache | None = None) -> Signals:
         n = self.values["lookback"]

@@ -20,56 +20,39 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
-import numpy as np
 
 from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.context import execution_id as execution_context
-from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.domain.records import EquitySnapshot, SessionRecord, SessionStatus, utcnow
 from gpt_trader_core.domain.trading import Fill, Order, OrderSide, OrderState, OrderStatus, Position
 from gpt_trader_core.ports import BarEvent, Broker, EventBus, MarketFeed, TradingStore
 from gpt_trader_core.risk import Holding, PortfolioSnapshot, RiskLimits, check_order
 from gpt_trader_core.strategy.base import Strategy
-from gpt_trader_core.trading.decisions import decide
+from gpt_trader_core.trading.decisions import Decider
 
 log = logging.getLogger("gpt_trader.trading")
 
 
-class _History:
-    """Growing OHLCV columns of one symbol, viewed as ``Bars`` for the strategy."""
-
-    def __init__(self, symbol: str, timeframe: str, seed: Bars | None) -> None:
-        self.symbol, self.timeframe = symbol, timeframe
-        self.columns: dict[str, list[Any]] = {k: [] for k in ("t", "o", "h", "l", "c", "v")}
+def _deciders(
+    strategy: Strategy, feed: MarketFeed, symbols: Sequence[str], timeframe: str, long_only: bool
+) -> dict[str, Decider]:
+    """One ``Decider`` per symbol, fed the feed's warm-up history."""
+    deciders = {}
+    for symbol in symbols:
+        decider = deciders[symbol] = Decider(strategy, long_only, symbol, timeframe)
+        seed = feed.history(symbol)
         if seed is not None:
-            for key, values in zip(
-                ("t", "o", "h", "l", "c", "v"),
-                (seed.timestamps, seed.open, seed.high, seed.low, seed.close, seed.volume),
+            for row in zip(
+                seed.timestamps.tolist(),
+                seed.open.tolist(),
+                seed.high.tolist(),
+                seed.low.tolist(),
+                seed.close.tolist(),
+                seed.volume.tolist(),
                 strict=True,
             ):
-                self.columns[key].extend(values.tolist())
-
-    def append(self, bar: BarEvent) -> None:
-        for key, value in zip(
-            ("t", "o", "h", "l", "c", "v"),
-            (np.datetime64(bar.time, "ns"), bar.open, bar.high, bar.low, bar.close, bar.volume),
-            strict=True,
-        ):
-            self.columns[key].append(value)
-
-    def bars(self) -> Bars:
-        c = self.columns
-        return Bars(
-            np.array(c["t"], dtype="datetime64[ns]"),
-            c["o"],
-            c["h"],
-            c["l"],
-            c["c"],
-            c["v"],
-            symbol=self.symbol,
-            timeframe=self.timeframe,
-            source="feed",
-        )
+                decider.push(*row)
+    return deciders
 
 
 @attrs.frozen
@@ -126,7 +109,7 @@ class SessionEngine:
     async def run(self, stop: asyncio.Event) -> SessionRecord:
         execution_context.set(self.session.id)  # logs of this session's task carry its id
         symbols = list(self.session.symbols)
-        histories = {s: _History(s, self.timeframe, self.feed.history(s)) for s in symbols}
+        deciders = _deciders(self.strategy, self.feed, symbols, self.timeframe, self.config.mode == "long_only")
         await self.broker.reconcile(
             await self.store.list_orders(self.session.id), await self.store.list_fills(self.session.id)
         )
@@ -141,12 +124,12 @@ class SessionEngine:
                 index = step[0].index
                 if index < resume_at:  # already committed before a restart: history only
                     for bar in step:
-                        histories[bar.symbol].append(bar)
+                        deciders[bar.symbol].push(bar.time, bar.open, bar.high, bar.low, bar.close, bar.volume)
                     continue
                 if stop.is_set():
                     status = SessionStatus.STOPPED
                     break
-                await self._step(step, histories)
+                await self._step(step, deciders)
                 if self._flat:  # an emergency stop has flattened the account
                     status = SessionStatus.STOPPED
                     break
@@ -166,7 +149,7 @@ class SessionEngine:
         )
         return self.session
 
-    async def _step(self, step: Sequence[BarEvent], histories: Mapping[str, _History]) -> None:
+    async def _step(self, step: Sequence[BarEvent], deciders: Mapping[str, Decider]) -> None:
         received = self.clock()
         changed: dict[str, OrderState] = {}
         fills: list[Fill] = []
@@ -174,7 +157,7 @@ class SessionEngine:
             states, new_fills = await self.broker.sync(bar)
             changed.update({s.client_order_id: s for s in states})
             fills.extend(new_fills)
-            histories[bar.symbol].append(bar)
+            deciders[bar.symbol].push(bar.time, bar.open, bar.high, bar.low, bar.close, bar.volume)
             self.last_prices[bar.symbol] = bar.close
         account = await self.broker.account()
         held = {p.symbol: p for p in account.positions}
@@ -190,7 +173,7 @@ class SessionEngine:
                 )
                 changed[state.client_order_id] = state
         for bar in step if not flattening else ():
-            decision = decide(self.strategy, histories[bar.symbol].bars(), self.config.mode == "long_only")
+            decision = deciders[bar.symbol].decision()
             if not decision.act:
                 continue
             for wanted in self._orders_for(bar, decision.want, decision.fraction * fraction, held.get(bar.symbol)):

@@ -17,7 +17,7 @@ from adapters.state.migrations import migrate
 from gpt_trader_core.domain.records import ModelRecord
 from gpt_trader_core.errors import NotFoundError
 from gpt_trader_core.ports import ModelStore, StateStore
-from tests.adapters.test_state_store import make_execution, make_record, one_line, same
+from tests.adapters.test_state_store import make_execution, make_record, migrated, one_line, same
 
 T0 = dt.datetime(2024, 5, 1, 12, 0)
 
@@ -166,7 +166,7 @@ async def test_sqlite_migrates_a_v2_database_to_v3_keeping_its_data(tmp_path: Pa
     await store.open()
     try:
         assert SCHEMA_VERSION >= 3 and await store.schema_version() == SCHEMA_VERSION
-        assert same(await store.get_backtest("from-v2"), record)
+        assert same(await store.get_backtest("from-v2"), migrated(record))  # migration 7: return_pct in %
         assert same(await store.get_execution("ex-v2"), execution)
         await store.save_model(make_model())
         assert same(await store.get_model("selector-v1"), make_model())

@@ -27,7 +27,7 @@ from gpt_trader_core.services.backtest import BacktestRequest
 from tests.adapters.test_state_durability import _run_and_kill as run_state_writer
 from tests.adapters.test_state_durability import _same_with_nan
 from tests.adapters.test_state_durability import writer as state_writer
-from tests.adapters.test_state_store import make_execution, make_record, one_line, same
+from tests.adapters.test_state_store import make_execution, make_record, migrated, one_line, same
 from tests.adapters.test_study_store import make_study, trials
 from tests.adapters.test_trading_store import _run_and_kill as run_trading_writer
 from tests.adapters.test_trading_store import stored, two_bars
@@ -95,32 +95,32 @@ async def test_the_dialect_translation() -> None:
     )
 
 
+async def insert_raw(conn: Any, table: str, row: dict[str, Any]) -> None:
+    """A codec row inserted by hand, as an older version of the store wrote it (non-finite float text
+    bound as the float, as the store does)."""
+    names = ", ".join(f'"{name}"' for name in row)
+    values = ", ".join(f"%({name})s" for name in row)
+    nonfinite = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+    bound = {key: nonfinite.get(value, value) if isinstance(value, str) else value for key, value in row.items()}
+    await conn.execute(f"INSERT INTO {table} ({names}) VALUES ({values})", bound)
+
+
 @pytest.mark.postgres
 async def test_migrates_a_v4_schema_keeping_its_data(postgres_url: str) -> None:
     record, execution, study = make_record("from-v4", n_trades=3), make_execution("ex-v4"), make_study("st-v4")
     async with raw(postgres_url) as conn:
         assert await migrate(conn, schema_of(postgres_url), target=4) == 4
-
-        async def insert(table: str, row: dict[str, Any]) -> None:
-            names = ", ".join(f'"{name}"' for name in row)
-            values = ", ".join(f"%({name})s" for name in row)
-            nonfinite = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
-            bound = {
-                k: nonfinite.get(v, v) if isinstance(v, str) and k in ("pnl", "value") else v for k, v in row.items()
-            }
-            await conn.execute(f"INSERT INTO {table} ({names}) VALUES ({values})", bound)
-
-        await insert("backtests", _codec.backtest_row(record))
+        await insert_raw(conn, "backtests", _codec.backtest_row(record))
         for trade in _codec.trade_rows(record):
-            await insert("backtest_trades", {"backtest_id": record.id, **trade})
-        await insert("executions", _codec.execution_row(execution))
-        await insert("studies", _codec.study_row(study))
+            await insert_raw(conn, "backtest_trades", {"backtest_id": record.id, **trade})
+        await insert_raw(conn, "executions", _codec.execution_row(execution))
+        await insert_raw(conn, "studies", _codec.study_row(study))
         for trial in _codec.trial_rows(trials(range(3))):
-            await insert("study_trials", {"study_id": study.id, **trial})
+            await insert_raw(conn, "study_trials", {"study_id": study.id, **trial})
 
     async with opened(postgres_url) as store:
         assert await store.schema_version() == SCHEMA_VERSION
-        assert same(await store.get_backtest("from-v4"), record)
+        assert same(await store.get_backtest("from-v4"), migrated(record))  # migration 7: return_pct in %
         assert same(await store.get_execution("ex-v4"), execution)
         assert same(await store.list_trials("st-v4"), trials(range(3)))
         for bar in two_bars():
@@ -129,6 +129,22 @@ async def test_migrates_a_v4_schema_keeping_its_data(postgres_url: str) -> None:
     async with opened(postgres_url) as store:  # re-opening an up-to-date schema changes nothing
         assert await store.schema_version() == SCHEMA_VERSION
         assert [s.id for s in await store.list_studies()] == ["st-v4"]
+
+
+@pytest.mark.postgres
+async def test_migration_7_turns_stored_trade_returns_into_percent_and_keeps_nan(postgres_url: str) -> None:
+    record = make_record("bt-old", n_trades=4)
+    old = [attrs.evolve(t, return_pct=t.return_pct / 100) for t in record.trades]  # as v6 stored them
+    old[0] = attrs.evolve(old[0], return_pct=math.nan)
+    async with raw(postgres_url) as conn:
+        assert await migrate(conn, schema_of(postgres_url), target=6) == 6
+        await insert_raw(conn, "backtests", _codec.backtest_row(record))
+        for row in _codec.trade_rows(attrs.evolve(record, trades=tuple(old))):
+            await insert_raw(conn, "backtest_trades", {"backtest_id": "bt-old", **row})
+    async with opened(postgres_url) as store:
+        stored = await store.get_backtest("bt-old")
+    assert math.isnan(stored.trades[0].return_pct)
+    assert [t.return_pct for t in stored.trades[1:]] == [t.return_pct / 100 * 100 for t in record.trades[1:]]
 
 
 @pytest.mark.postgres

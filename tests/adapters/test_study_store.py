@@ -24,7 +24,7 @@ from gpt_trader_core.domain.records import ExecutionStatus, StudyRecord, TrialRe
 from gpt_trader_core.errors import InvalidParameterError, NotFoundError
 from gpt_trader_core.ports import StudyStore
 from tests.adapters.test_model_store import make_model
-from tests.adapters.test_state_store import FLOATS, STR_MAPPINGS, make_execution, make_record, one_line, same
+from tests.adapters.test_state_store import FLOATS, STR_MAPPINGS, make_execution, make_record, migrated, one_line, same
 
 T0 = dt.datetime(2024, 6, 3, 8, 15)
 
@@ -446,7 +446,7 @@ async def test_sqlite_migrates_a_v3_database_to_v4_keeping_its_data(tmp_path: Pa
     await store.open()
     try:
         assert SCHEMA_VERSION >= 4 and await store.schema_version() == SCHEMA_VERSION
-        assert same(await store.get_backtest("from-v3"), record)
+        assert same(await store.get_backtest("from-v3"), migrated(record))  # migration 7: return_pct in %
         assert same(await store.get_execution("ex-v3"), execution)
         assert same(await store.get_model("m-v3"), model)
         await store.save_study(make_study("s"))

@@ -29,7 +29,7 @@ from gpt_trader_core.domain.specs import DataSource, FeedSpec, RiskSpec
 from gpt_trader_core.domain.trading import Fill, Order, OrderSide, OrderState, OrderStatus, OrderType, Position
 from gpt_trader_core.errors import ConflictError, InvalidParameterError, NotFoundError
 from gpt_trader_core.ports import TradingStore
-from tests.adapters.test_state_store import FLOATS, STR_MAPPINGS, make_execution, make_record, one_line, same
+from tests.adapters.test_state_store import FLOATS, STR_MAPPINGS, make_execution, make_record, migrated, one_line, same
 from tests.adapters.test_study_store import make_study, trials
 
 T0 = dt.datetime(2024, 6, 3, 13, 30)
@@ -716,7 +716,7 @@ async def test_sqlite_migrates_a_v4_database_to_v5_keeping_its_data(tmp_path: Pa
     await store.open()
     try:
         assert SCHEMA_VERSION == MIGRATIONS[-1].version >= 5 and await store.schema_version() == SCHEMA_VERSION
-        assert same(await store.get_backtest("from-v4"), record)
+        assert same(await store.get_backtest("from-v4"), migrated(record))  # migration 7: return_pct in %
         assert same(await store.get_execution("ex-v4"), execution)
         assert same(await store.get_study("st-v4"), study)
         assert same(await store.list_trials("st-v4"), trials(range(3)))

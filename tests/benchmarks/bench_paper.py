@@ -1,6 +1,8 @@
-"""Benchmark: paper-trading replay throughput (bars per second) and bar → fill-event latency.
+"""Benchmark: paper-trading replay throughput (bars per second) and bar → fill-event latency, and
+the cost per bar of short against long sessions (it must stay flat: strategies stream the newest
+bar's target in O(window) instead of recomputing the whole history).
 
-Run on demand:  python tests/benchmarks/bench_paper.py
+Run on demand:  python tests/benchmarks/bench_paper.py [--long 100000]
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from typing import Any
 
 from adapters.broker.simulated import SimulatedBroker
 from adapters.bus.memory import InMemoryEventBus
@@ -17,23 +20,25 @@ from adapters.state.memory import InMemoryStateStore
 from adapters.state.sqlite import SqliteStateStore
 from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.backtesting.fills import FillModel
+from gpt_trader_core.domain.bars import Bars
+from gpt_trader_core.domain.records import SessionRecord
 from gpt_trader_core.services.sessions import SessionRequest, TradingSessions
 from gpt_trader_core.strategy import REGISTRY
 
 
-async def replay(bars, strategy: str, store) -> tuple[float, list[float], int]:  # type: ignore[no-untyped-def]
+async def replay(bars: Bars, strategy: str, store: Any, symbol: str = "GOOG") -> tuple[float, list[float], int]:
     await store.open()
     engines = []
 
-    feeds = FeedFactory(InMemoryMarketData({"GOOG": bars}))
+    feeds = FeedFactory(InMemoryMarketData({symbol: bars}))
 
-    def brokers(record):  # type: ignore[no-untyped-def]
+    def brokers(record: SessionRecord) -> SimulatedBroker:
         return SimulatedBroker(record.capital, FillModel(commission=0.002))
 
     sessions = TradingSessions(store, InMemoryEventBus(), REGISTRY, feeds, brokers)
     original = sessions._engine
 
-    def capture(record):  # type: ignore[no-untyped-def]
+    def capture(record: SessionRecord) -> Any:
         engine = original(record)
         engines.append(engine)
         return engine
@@ -41,7 +46,7 @@ async def replay(bars, strategy: str, store) -> tuple[float, list[float], int]: 
     sessions._engine = capture  # type: ignore[method-assign]
     request = SessionRequest(
         strategy,
-        ("GOOG",),
+        (symbol,),
         capital=10_000,
         feed={"kind": "replay"},
         config=BacktestConfig(commission=0.002),
@@ -54,7 +59,7 @@ async def replay(bars, strategy: str, store) -> tuple[float, list[float], int]: 
     return elapsed, engines[0].latencies, len(bars)
 
 
-def main() -> None:
+def main(long_bars: int = 100_000) -> None:
     import tempfile
 
     from backtesting.test import GOOG
@@ -76,6 +81,18 @@ def main() -> None:
                 f"p95 {p95:6.2f} ms ({len(latencies)} fills)"
             )
 
+    print("cost per bar against session length (SYNTHETIC 1m bars, memory store)")
+    for strategy in ("sma_cross", "momentum", "mean_reversion", "volatility", "breakout"):
+        cells = []
+        for n in (1_000, 10_000, long_bars):
+            bars = gt.synthetic("SYN", "2024-01-01", "2025-12-31", timeframe="1m", seed=1).slice(0, n)
+            elapsed, _, n = asyncio.run(replay(bars, strategy, InMemoryStateStore(), "SYN"))
+            cells.append(f"{n:>7,} bars {elapsed / n * 1e6:6.1f} µs/bar ({n / elapsed:6.0f} bars/s)")
+        print(f"  {strategy:<14} " + "   ".join(cells))
+
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    long_bars = int(sys.argv[sys.argv.index("--long") + 1]) if "--long" in sys.argv else 100_000
+    main(long_bars)

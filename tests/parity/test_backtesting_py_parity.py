@@ -78,10 +78,10 @@ class SmaCross(Strategy):  # type: ignore[misc]
                 self.sell()
 
 
-def _peer(data: pd.DataFrame, commission: float, long_only: bool) -> Any:
+def _peer(data: pd.DataFrame, commission: float, long_only: bool, spread: float = 0.0) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        bt = Backtest(data, SmaCross, cash=10_000, commission=commission, exclusive_orders=True)
+        bt = Backtest(data, SmaCross, cash=10_000, commission=commission, spread=spread, exclusive_orders=True)
         return bt.run(long_only=long_only)
 
 
@@ -127,7 +127,10 @@ def test_sma_cross_matches_backtesting_py(name: str, commission: float, long_onl
         mode="long_only" if long_only else "long_short",
         symbol=name,
     )
+    _assert_same_run(ours, theirs)
 
+
+def _assert_same_run(ours: Any, theirs: Any) -> None:
     peer_trades = theirs._trades
     assert len(ours.trades) == len(peer_trades) > 10
     np.testing.assert_array_equal([t.size for t in ours.trades], peer_trades["Size"].to_numpy())
@@ -136,7 +139,8 @@ def test_sma_cross_matches_backtesting_py(name: str, commission: float, long_onl
     np.testing.assert_allclose([t.entry_price for t in ours.trades], peer_trades["EntryPrice"], rtol=1e-12)
     np.testing.assert_allclose([t.exit_price for t in ours.trades], peer_trades["ExitPrice"], rtol=1e-12)
     np.testing.assert_allclose([t.pnl for t in ours.trades], peer_trades["PnL"], rtol=1e-9)
-    np.testing.assert_allclose([t.return_pct for t in ours.trades], peer_trades["ReturnPct"], rtol=1e-9)
+    # Trade.return_pct is in percent; backtesting.py's ReturnPct is the same return as a fraction.
+    np.testing.assert_allclose([t.return_pct for t in ours.trades], peer_trades["ReturnPct"] * 100, rtol=1e-9)
     np.testing.assert_allclose(ours.equity, theirs._equity_curve["Equity"].to_numpy(), rtol=1e-9)
 
     compared = 0
@@ -149,3 +153,31 @@ def test_sma_cross_matches_backtesting_py(name: str, commission: float, long_onl
         )
         compared += 1
     assert compared >= len(STAT_NAMES) - 1
+
+
+SPREAD_CASES = [
+    pytest.param(name, spread, commission, long_only, id=f"{name}-spread{spread}-comm{commission}-long_only{long_only}")
+    for name, spread in (("GOOG", 0.001), ("GOOG", 0.01), ("EURUSD", 0.0002))
+    for commission in (0.0, 0.002)
+    for long_only in (False, True)
+]
+
+
+@pytest.mark.parametrize(("name", "spread", "commission", "long_only"), SPREAD_CASES)
+def test_spread_matches_backtesting_py(name: str, spread: float, commission: float, long_only: bool) -> None:
+    """``spread`` is backtesting.py's: entries fill at the spread-adjusted price, exits at the quote."""
+    data = {"GOOG": GOOG, "EURUSD": EURUSD}[name]
+    theirs = _peer(data, commission, long_only, spread)
+    ours = gt.backtest(
+        data,
+        "sma_cross",
+        fast=10,
+        slow=20,
+        cash=10_000,
+        commission=commission,
+        spread=spread,
+        mode="long_only" if long_only else "long_short",
+        symbol=name,
+    )
+    _assert_same_run(ours, theirs)
+    assert all(t.exit_price in set(data["Open"]) for t in ours.trades)  # exits at the quoted open

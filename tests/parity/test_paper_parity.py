@@ -61,3 +61,16 @@ async def test_paper_replay_reproduces_the_backtest(goog: gt.Bars, strategy: str
     np.testing.assert_allclose(paper.pnl, [t.pnl for t in backtest.trades], rtol=1e-12)
     assert record.equity == pytest.approx(backtest.equity[-1], rel=1e-12)
     assert record.last_bar == len(goog) - 1
+
+
+@pytest.mark.parametrize("strategy", ["sma_cross", "breakout"])
+async def test_paper_replay_reproduces_spread_and_slippage(goog: gt.Bars, strategy: str) -> None:
+    config = BacktestConfig(cash=10_000, commission=0.002, spread=0.001, slippage=0.0005)
+    backtest = gt.backtest(goog, strategy, cash=10_000, commission=0.002, spread=0.001, slippage=0.0005)
+    fills, record = await _paper(goog, strategy, config)
+    paper = round_trips(fills)
+    assert len(paper) == len(backtest.trades) > 3
+    np.testing.assert_array_equal(paper.entry_price, [t.entry_price for t in backtest.trades])
+    np.testing.assert_array_equal(paper.exit_price, [t.exit_price for t in backtest.trades])
+    np.testing.assert_array_equal(paper.size, [t.size for t in backtest.trades])
+    assert record.equity == pytest.approx(backtest.equity[-1], rel=1e-12)

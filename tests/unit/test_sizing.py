@@ -35,7 +35,7 @@ def _step_names(decision: SizingDecision) -> list[str]:
 
 def _trade(return_pct: float) -> Trade:
     t = dt.datetime(2024, 1, 1)
-    return Trade("X", 1.0, 0, 1, t, t, 100.0, 100.0 * (1 + return_pct), 100.0 * return_pct, return_pct, 0.0)
+    return Trade("X", 1.0, 0, 1, t, t, 100.0, 100.0 * (1 + return_pct), 100.0 * return_pct, return_pct * 100, 0.0)
 
 
 # -- methods, by hand -------------------------------------------------------------------------------

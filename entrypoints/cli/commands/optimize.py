@@ -44,11 +44,22 @@ def parse_space(items: list[str]) -> dict[str, Any]:
     return space
 
 
+EXECUTORS = ("inline", "local", "dask")
+#: Heatmap rows shown before neighbouring rows are merged into ranges.
+MAX_HEATMAP_ROWS = 40
+
+
 @contextmanager
 def cancel_on_interrupt(token: Any) -> Iterator[None]:
-    """First Ctrl-C asks the search to stop after the running batch (finished trials are kept)."""
+    """First Ctrl-C asks the search to stop (finished trials are kept); a second one interrupts at once."""
     previous = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGINT, lambda *_: token.cancel())
+
+    def handler(signum: int, frame: Any) -> None:
+        if token.cancelled:
+            raise KeyboardInterrupt
+        token.cancel()
+
+    signal.signal(signal.SIGINT, handler)
     try:
         yield
     finally:
@@ -68,7 +79,11 @@ with <info>--resume ID</info>.
   <comment>gpt-trader optimize -s sma_cross --method walk-forward --windows 6 --anchored</comment>
   <comment>gpt-trader optimize --resume study_1a2b3c4d5e6f7a8b</comment>
 
-Unnamed parameters are searched over the strategy's declared range (see `gpt-trader strategies`)."""
+Unnamed parameters are searched over the strategy's declared range (see `gpt-trader strategies`).
+A search of more than <info>optimize.max_trials</info> trials (100,000 by default; 0 = no limit) is refused unless
+confirmed with <info>--yes</info> (or sample it with
+<info>--method random --trials N</info>). Ctrl-C stops the search, keeps every finished trial and prints the
+command that resumes it (exit code 130). Stored studies: <info>gpt-trader studies list|show|delete</info>."""
     options: ClassVar[list[Option]] = [
         option("strategy", "s", "Strategy name", flag=False),
         option("symbol", None, "Symbol", flag=False, default="AAPL"),
@@ -97,6 +112,7 @@ Unnamed parameters are searched over the strategy's declared range (see `gpt-tra
         option("executor", "e", "inline, local (process pool) or dask (default: executor.kind)", flag=False),
         option("scheduler", None, "Dask scheduler address (with --executor dask)", flag=False),
         option("resume", None, "Continue a stored study by its id", flag=False),
+        option("yes", "y", "Run a search above the optimize.max_trials guard (100,000 by default)", flag=True),
         option("data-dir", None, "Directory of SYMBOL.csv files instead of the synthetic market", flag=False),
         option("top", None, "Rows of the ranking to print", flag=False, default="10"),
         option("format", "f", "Output: table, json or csv", flag=False),
@@ -119,10 +135,18 @@ Unnamed parameters are searched over the strategy's declared range (see `gpt-tra
         except ValueError:
             raise InvalidParameterError(f"--{name} expects a whole number, got {value!r}") from None
 
+    def _positive(self, name: str) -> int | None:
+        value = self._int(name)
+        if value is not None and value < 1:
+            raise InvalidParameterError(f"--{name} must be a whole number >= 1, got {value}")
+        return value
+
     def handle(self) -> int:
         from entrypoints.container import backtest_defaults
         from gpt_trader_core.backtesting.config import BacktestConfig
+        from gpt_trader_core.errors import CancelledError
         from gpt_trader_core.optimization.runner import CancelToken
+        from gpt_trader_core.services.backtest import new_id
         from gpt_trader_core.services.optimization import OptimizeRequest
 
         fmt = self.output_format()
@@ -130,9 +154,13 @@ Unnamed parameters are searched over the strategy's declared range (see `gpt-tra
         method = self.option("method").replace("_", "-")
         if method not in ("grid", "random", "bayes", "walk-forward"):
             raise InvalidParameterError(f"--method must be grid, random, bayes or walk-forward, got {method!r}")
+        executor = self.option("executor") or loaded.settings.executor.kind
+        if executor not in EXECUTORS:
+            raise InvalidParameterError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
         resume = self.option("resume")
         if not resume and not self.option("strategy"):
             raise InvalidParameterError("--strategy is required (or --resume STUDY_ID)")
+        windows = self._positive("windows") or 5
         defaults = backtest_defaults(loaded.settings)  # the container's services.backtest_defaults
         config = BacktestConfig(
             cash=float(self.option("cash") or defaults.cash),
@@ -153,23 +181,34 @@ Unnamed parameters are searched over the strategy's declared range (see `gpt-tra
             n_trials=self._int("trials"),
             seed=self._int("seed") or 0,
             config=config,
+            max_trials=None
+            if self.option("yes") or not loaded.settings.optimize.max_trials
+            else loaded.settings.optimize.max_trials,
         )
-        self.executor = self.option("executor") or loaded.settings.executor.kind
+        self.executor = executor
         token = CancelToken()
+        study_id = resume or new_id("study")
         bar = self._progress_bar(fmt, loaded.settings.cli.progress_bars)
 
         async def work(container: Any) -> Any:
             optimizer = await container.services.optimizer()
             if method == "walk-forward":
-                return await optimizer.walk_forward(
-                    request, n_windows=self._int("windows") or 5, anchored=self.option("anchored")
-                )
+                return await optimizer.walk_forward(request, n_windows=windows, anchored=self.option("anchored"))
             if resume:
                 return await optimizer.resume(resume, progress=bar, cancel=token)
-            return await optimizer.run(request, progress=bar, cancel=token)
+            return await optimizer.run(request, progress=bar, cancel=token, study_id=study_id)
 
-        with cancel_on_interrupt(token):
-            result = self.run_with_container(work)
+        try:
+            if method == "walk-forward":  # one job: Ctrl-C interrupts it directly
+                result = self.run_with_container(work)
+            else:
+                with cancel_on_interrupt(token):
+                    result = self.run_with_container(work)
+        except (CancelledError, KeyboardInterrupt) as exc:
+            if bar is not None:
+                bar.interrupt()
+            self._interrupted(method, study_id, exc)
+            return 130
         if bar is not None:
             bar.finish()
         if method == "walk-forward":
@@ -177,6 +216,17 @@ Unnamed parameters are searched over the strategy's declared range (see `gpt-tra
         else:
             self._show(result, fmt)
         return 0
+
+    def _interrupted(self, method: str, study_id: str, exc: BaseException) -> None:
+        """One line on its own (the progress bar is cleared first): what was kept, how to go on."""
+        if method == "walk-forward":
+            self.io.write_error_line("<comment>interrupted</comment>: walk-forward stopped; nothing was saved")
+            return
+        done = str(exc).split(" after ", 1)[1].split(";", 1)[0] if " after " in str(exc) else "the finished trials"
+        self.io.write_error_line(
+            f"<comment>interrupted</comment>: study {study_id} keeps {done}; "
+            f"resume with: gpt-trader optimize --resume {study_id}"
+        )
 
     def _progress_bar(self, fmt: str, enabled: bool) -> Any:
         if fmt != "table" or not enabled or self.io.output.is_quiet():
@@ -191,27 +241,9 @@ Unnamed parameters are searched over the strategy's declared range (see `gpt-tra
         top = self._int("top") or 10
         rows = result.table(top)
         if fmt == "json":
-            self.line(
-                dumps(
-                    {
-                        "study_id": result.study_id,
-                        "strategy": result.strategy,
-                        "symbol": result.symbol,
-                        "synthetic": result.synthetic,
-                        "method": result.method,
-                        "objective": result.objective.metric,
-                        "maximize": result.objective.maximize,
-                        "trials": len(result.trials),
-                        "total": result.total,
-                        "resumed": result.resumed,
-                        "evaluated": result.evaluated,
-                        "elapsed_s": result.elapsed_s,
-                        "best_params": result.best_params,
-                        "best_value": result.best.value,
-                        "ranking": rows,
-                    }
-                )
-            )
+            from entrypoints.presenters.backtests import optimization_summary
+
+            self.line(dumps(optimization_summary(result, top)))
             return
         headers = list(rows[0]) if rows else ["rank"]
         if fmt == "csv":
@@ -219,22 +251,40 @@ Unnamed parameters are searched over the strategy's declared range (see `gpt-tra
             return
         tag = " — SYNTHETIC DATA" if result.synthetic else ""
         resumed = f" ({result.resumed} resumed)" if result.resumed else ""
+        done = len(result.trials) + result.dropped
         self.line(
-            f"<info>{result.strategy} on {result.symbol}{tag}</info>: {len(result.trials)}/{result.total} trials"
+            f"<info>{result.strategy} on {result.symbol}{tag}</info>: {done}/{result.total} trials"
             f"{resumed}, "
             f"{result.method}, {result.elapsed_s:.2f} s, study <info>{result.study_id}</info>"
         )
+        for note in result.notes:
+            self.line(f"<comment>note:</comment> {note}")
         write_table(self, headers, [list(r.values()) for r in rows])
         self.line(f"best: <info>{result.best_params}</info> → {result.objective.metric} {result.best.value:.4f}")
         searched = [n for n in result.space.names if len(result.space.values[n]) > 1]
         if len(searched) == 2:
-            heat = result.heatmap(*searched)
-            self.line(f"{result.objective.metric} by {heat.y_name} (rows) × {heat.x_name} (columns), best per cell:")
-            write_table(
-                self,
-                [f"{heat.y_name} \\ {heat.x_name}", *map(str, heat.x_values)],
-                [[y, *row.tolist()] for y, row in zip(heat.y_values, heat.values, strict=True)],
-            )
+            self._show_heatmap(result, searched)
+
+    def _show_heatmap(self, result: Any, searched: list[str]) -> None:
+        """The heatmap, its columns (and rows) merged into ranges when it would not fit the terminal."""
+        import shutil
+
+        from gpt_trader_core.domain.results import format_value
+
+        heat = result.heatmap(*searched)
+        width = shutil.get_terminal_size((120, 24)).columns
+        cell = max(len(format_value(v)) for v in [*heat.values.ravel().tolist(), *heat.x_values]) + 3
+        label = len(f"{heat.y_name} \\ {heat.x_name}") + 4
+        fitted = heat.fit(max(2, (width - label - 1) // cell), MAX_HEATMAP_ROWS, result.objective.maximize)
+        merged = "" if fitted is heat else f" (ranges merged to fit {width} columns; all cells: --format json)"
+        self.line(
+            f"{result.objective.metric} by {heat.y_name} (rows) × {heat.x_name} (columns), best per cell{merged}:"
+        )
+        write_table(
+            self,
+            [f"{fitted.y_name} \\ {fitted.x_name}", *map(str, fitted.x_values)],
+            [[y, *row.tolist()] for y, row in zip(fitted.y_values, fitted.values, strict=True)],
+        )
 
     def _show_walk_forward(self, result: Any, fmt: str) -> None:
         from entrypoints.serialization import dumps, to_plain

@@ -42,7 +42,7 @@ and exits 0.
         from sanic import Sanic
 
         from entrypoints.container import build_container
-        from entrypoints.http.app import create_api_app, create_ws_app, install_lifecycle
+        from entrypoints.http.app import BACKLOG, check_bind, create_app, create_ws_app, install_lifecycle
         from entrypoints.logs import configure_logging
 
         loaded = self.load_settings()
@@ -56,15 +56,17 @@ and exits 0.
                 "same paper sessions; they need the Redis event bus and a session leader (the scale-out issue). "
                 "Set api.workers to 1, or run one server per port behind a proxy"
             )
+        check_bind(settings.api.host, settings)
         configure_logging(settings.system.log_level, settings.system.log_format)
         container = build_container(settings)
         apps = []
         ports = []
         if mode in ("api", "all"):
-            api = create_api_app(container, settings)
+            api = create_app(container, settings)  # owns the container's lifecycle
             api.prepare(
                 host=settings.api.host,
                 port=settings.api.port,
+                backlog=BACKLOG,
                 single_process=True,
                 motd=False,
                 access_log=False,
@@ -86,7 +88,8 @@ and exits 0.
             apps, [s for m, s in (("api", "http"), ("websocket", "ws")) if mode in (m, "all")], ports, strict=True
         ):
             _announce(app, f"{scheme}://{settings.api.host}:{port}")
-        install_lifecycle(apps[0], container)
+        if mode == "websocket":  # create_app installs it on the API app
+            install_lifecycle(apps[0], container)
         Sanic.serve_single(primary=apps[0])
         return 0
 

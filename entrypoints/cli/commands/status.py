@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import platform
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cleo.helpers import option
@@ -121,36 +119,18 @@ def _num(value: float | None) -> str:
 
 
 def _report(loaded: Any, report: dict[str, Any]) -> dict[str, Any]:
-    """The status as JSON-ready data (the same for both formats)."""
-    from entrypoints.serialization import to_plain
-    from gpt_trader_core import __version__
+    """The status as JSON-ready data (the same for both formats): the shared presenter shape."""
+    from entrypoints.presenters import plain
+    from entrypoints.presenters.status import status_view
 
-    settings = loaded.settings
-    snapshot = report["snapshot"]
-    source = settings.market_data.source
-    synthetic = source == "synthetic"
-    label = f"SYNTHETIC (seed={settings.market_data.seed})" if synthetic else f"{source}: {settings.market_data.path}"
-    data: dict[str, Any] = {
-        "status": snapshot.health.status,
-        "system": {
-            "version": __version__,
-            "python": platform.python_version(),
-            "data_dir": str(Path(settings.system.data_dir).expanduser()),
-            "config_file": str(loaded.config_file) if loaded.config_file else None,
-            "market_data": {"source": source, "synthetic": synthetic, "label": label},
-        },
-        "components": to_plain(snapshot.health.components),
-        "executions": to_plain(snapshot.executions),
-        "metrics": {
-            **to_plain(snapshot.system),
-            "loop_lag_ms": snapshot.loop_lag_ms,
-            "collect_ms": snapshot.collect_ms,
-        },
-        "alerts": to_plain(snapshot.alerts),
-    }
-    if "sessions" in report:
-        data["sessions"] = to_plain(report["sessions"])
-    if "sessions_error" in report:
-        data["sessions"] = []
-        data["sessions_error"] = report["sessions_error"]
+    view = status_view(
+        loaded.settings,
+        loaded.config_file,
+        report["snapshot"],
+        report.get("sessions", ()),
+        report.get("sessions_error"),
+    )
+    data: dict[str, Any] = plain(view)
+    if data["sessions_error"] is None:  # the JSON names the key only when sessions could not be listed
+        del data["sessions_error"]
     return data

@@ -1,0 +1,1 @@
+"""``gpt-trader backtests …``: saved backtest results."""

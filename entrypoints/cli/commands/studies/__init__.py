@@ -1,0 +1,1 @@
+"""``gpt-trader studies …``: stored optimisation studies."""

@@ -1,0 +1,113 @@
+"""``/api/v1/sessions``: paper-trading sessions — start, list, show, stop (``live`` refused with the reason)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import attrs
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+
+from entrypoints.http import paging, requests
+from entrypoints.http.api.params import ID, SYMBOL
+from entrypoints.http.idempotency import idempotent
+from entrypoints.http.openapi import Response, doc
+from entrypoints.http.respond import ok
+from entrypoints.presenters.sessions import SessionDetail, SessionPage, SessionView, session_detail, session_view
+from gpt_trader_core.domain.records import SessionStatus
+from gpt_trader_core.services.sessions import SessionRequest
+
+bp = Blueprint("sessions", url_prefix="/api/v1/sessions")
+TAG = "sessions"
+
+
+@attrs.frozen
+class StartBody:
+    """Start ``strategy(**params)`` on ``symbols`` with ``capital``. ``mode: live`` is refused (409) until a
+    live broker adapter exists. ``feed``: ``{"kind": "synthetic" | "replay", ...}``."""
+
+    strategy: str = requests.field(pattern=ID, example="sma_cross")
+    symbols: tuple[str, ...] = requests.field(min_length=1, max_length=20, item_pattern=SYMBOL, example=["AAPL"])
+    params: dict[str, Any] = attrs.field(factory=dict)
+    capital: float = requests.field(10_000.0, gt=0, le=1e12)
+    mode: Literal["paper", "live"] = "paper"
+    feed: dict[str, Any] = attrs.field(factory=lambda: {"kind": "synthetic"})
+    risk: dict[str, Any] | None = None
+    tier_aware: bool = True
+
+
+@attrs.frozen
+class SessionQuery:
+    status: Literal["running", "stopped", "finished", "failed", "interrupted"] | None = None
+    limit: int = requests.field(50, ge=1, le=500)
+    cursor: str | None = requests.field(None, pattern=paging.CURSOR, description="next_cursor of the previous page")
+
+
+def _sessions(request: Request) -> Any:
+    return request.app.ctx.sessions
+
+
+@bp.post("", ctx_role="trader")
+@doc(
+    "Start a paper session",
+    tag=TAG,
+    body=StartBody,
+    idempotent=True,
+    example={"strategy": "sma_cross", "symbols": ["AAPL"], "capital": 10000},
+    responses={201: Response("Started", SessionView, headers={"Location": "The session"})},
+    errors=(404, 409, 422),
+)
+async def start(request: Request) -> HTTPResponse:
+    body = requests.body(request, StartBody)
+    command = SessionRequest(
+        strategy=body.strategy,
+        symbols=body.symbols,
+        params=body.params,
+        capital=body.capital,
+        mode=body.mode,
+        feed=body.feed,
+        risk=body.risk,
+        tier_aware=body.tier_aware,
+    )
+
+    async def create() -> HTTPResponse:
+        record = await _sessions(request).start(command)
+        return ok(session_view(record), 201, {"location": f"/api/v1/sessions/{record.id}"})
+
+    return await idempotent(request, create)
+
+
+@bp.get("", ctx_role="viewer")
+@doc(
+    "List sessions", tag=TAG, query=SessionQuery, responses={200: Response("Newest first", SessionPage)}, errors=(422,)
+)
+async def list_sessions(request: Request) -> HTTPResponse:
+    q = requests.query(request, SessionQuery)
+    status = SessionStatus(q.status) if q.status else None
+    items, cursor = await paging.page(lambda n: _sessions(request).list(status=status, limit=n), q.limit, q.cursor)
+    return ok(SessionPage(tuple(session_view(s) for s in items), cursor))
+
+
+@bp.get("/<session_id:str>", ctx_role="viewer")
+@doc(
+    "Show a session",
+    tag=TAG,
+    path={"session_id": "Session id"},
+    responses={200: Response("The session with positions, fills and performance", SessionDetail)},
+    errors=(404,),
+)
+async def show(request: Request, session_id: str) -> HTTPResponse:
+    return ok(session_detail(await _sessions(request).status(session_id)))
+
+
+@bp.post("/<session_id:str>/stop", ctx_role="trader")
+@doc(
+    "Stop a session",
+    tag=TAG,
+    description="Stops after the current bar; its state is already persisted.",
+    path={"session_id": "Session id"},
+    responses={200: Response("Stopped", SessionView)},
+    errors=(404,),
+)
+async def stop(request: Request, session_id: str) -> HTTPResponse:
+    return ok(session_view(await _sessions(request).stop(session_id)))

@@ -1,0 +1,146 @@
+"""Backtest results (run now or saved) and their pages; the optimisation summary the CLI prints too."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+
+from entrypoints.serialization import result_to_dict, to_plain
+from gpt_trader_core.domain.records import BacktestRecord
+from gpt_trader_core.optimization.runner import OptimizationResult
+from gpt_trader_core.services.backtest import BacktestRun
+from gpt_trader_core.services.portfolio_view import downsample
+
+
+@attrs.frozen
+class EquityCurve:
+    """The equity curve downsampled to at most ``points`` evenly spaced bars (first and last kept)."""
+
+    timestamps: tuple[str, ...]
+    equity: tuple[float, ...]
+    drawdown: tuple[float, ...]
+
+
+@attrs.frozen
+class BacktestView:
+    """A finished backtest: statistics, trades, a downsampled equity curve; ``id`` when saved."""
+
+    id: str | None
+    cached: bool
+    strategy: str
+    params: Mapping[str, Any]
+    symbol: str
+    timeframe: str
+    source: str
+    synthetic: bool
+    stats: Mapping[str, Any]
+    trades: tuple[Mapping[str, Any], ...]
+    equity: EquityCurve
+
+
+@attrs.frozen
+class BacktestRecordView:
+    """A saved backtest (``trades`` only when shown alone)."""
+
+    id: str
+    created_at: dt.datetime
+    strategy: str
+    params: Mapping[str, Any]
+    symbol: str
+    timeframe: str
+    source: str
+    synthetic: bool
+    start: dt.datetime
+    end: dt.datetime
+    stats: Mapping[str, Any]
+    trades: tuple[Mapping[str, Any], ...]
+
+
+@attrs.frozen
+class BacktestPage:
+    items: tuple[BacktestRecordView, ...]
+    next_cursor: str | None
+
+
+@attrs.frozen
+class OptimizationSummary:
+    """A finished optimisation study, ranked best first (``gpt-trader optimize --format json``)."""
+
+    study_id: str | None
+    strategy: str
+    symbol: str
+    synthetic: bool
+    method: str
+    objective: str
+    maximize: bool
+    trials: int
+    total: int
+    resumed: int
+    evaluated: int
+    elapsed_s: float
+    best_params: Mapping[str, Any]
+    best_value: float
+    notes: tuple[str, ...]
+    ranking: tuple[Mapping[str, Any], ...]
+
+
+def backtest_view(run: BacktestRun, points: int = 200) -> BacktestView:
+    data = result_to_dict(run.result, trades=True, equity=False, record_id=run.record_id)
+    result = run.result
+    keep = downsample(result.equity, points)
+    stamps = np.datetime_as_string(result.timestamps[keep], unit="s").tolist()
+    return BacktestView(
+        run.record_id,
+        run.cached,
+        result.strategy,
+        data["params"],
+        result.symbol,
+        result.timeframe,
+        result.source,
+        result.synthetic,
+        data["stats"],
+        tuple(data["trades"]),
+        EquityCurve(tuple(stamps), tuple(to_plain(result.equity[keep])), tuple(to_plain(result.drawdown[keep]))),
+    )
+
+
+def record_view(record: BacktestRecord, *, trades: bool = False) -> BacktestRecordView:
+    return BacktestRecordView(
+        record.id,
+        record.created_at,
+        record.strategy,
+        to_plain(dict(record.params)),
+        record.symbol,
+        record.timeframe,
+        record.source,
+        record.synthetic,
+        record.start,
+        record.end,
+        to_plain(dict(record.stats)),
+        tuple(to_plain(t) for t in record.trades) if trades else (),
+    )
+
+
+def optimization_summary(result: OptimizationResult, top: int = 10) -> OptimizationSummary:
+    return OptimizationSummary(
+        result.study_id,
+        result.strategy,
+        result.symbol,
+        result.synthetic,
+        result.method,
+        result.objective.metric,
+        result.objective.maximize,
+        len(result.trials) + result.dropped,  # a result keeps only the best trials in memory
+        result.total,
+        result.resumed,
+        result.evaluated,
+        result.elapsed_s,
+        dict(result.best_params),
+        result.best.value,
+        tuple(result.notes),
+        tuple(result.table(top)),
+    )

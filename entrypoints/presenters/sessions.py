@@ -1,0 +1,79 @@
+"""Paper-trading sessions and the portfolio shapes built on them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import attrs
+
+from entrypoints.serialization import to_plain
+from gpt_trader_core.domain.records import SessionRecord
+from gpt_trader_core.services.sessions import SessionReport
+
+
+@attrs.frozen
+class SessionView:
+    """A trading session: what it trades and where it has got to (``last_bar``, cash, equity)."""
+
+    id: str
+    created_at: dt.datetime
+    strategy: str
+    params: Mapping[str, Any]
+    symbols: tuple[str, ...]
+    mode: str
+    capital: float
+    status: Literal["running", "stopped", "finished", "failed", "interrupted"]
+    last_bar: int
+    last_time: dt.datetime | None
+    cash: float
+    equity: float
+    error: str | None
+
+
+@attrs.frozen
+class SessionPage:
+    items: tuple[SessionView, ...]
+    next_cursor: str | None
+
+
+@attrs.frozen
+class SessionDetail:
+    """A session with its positions, recent fills and performance."""
+
+    session: SessionView
+    running: bool
+    orders: int
+    positions: tuple[Mapping[str, Any], ...]
+    recent_fills: tuple[Mapping[str, Any], ...]
+    performance: Mapping[str, Any]
+
+
+def session_view(record: SessionRecord) -> SessionView:
+    return SessionView(
+        record.id,
+        record.created_at,
+        record.strategy,
+        to_plain(dict(record.params)),
+        tuple(record.symbols),
+        record.mode,
+        record.capital,
+        record.status.value,
+        record.last_bar,
+        record.last_time,
+        record.cash,
+        record.equity,
+        record.error,
+    )
+
+
+def session_detail(report: SessionReport) -> SessionDetail:
+    return SessionDetail(
+        session_view(report.session),
+        report.running,
+        report.orders,
+        tuple(to_plain(p) for p in report.positions),
+        tuple(to_plain(f) for f in report.fills),
+        to_plain(dict(report.performance)),
+    )
