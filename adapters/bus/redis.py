@@ -23,7 +23,8 @@ missed while the reader connects.
 
 If Redis goes away, ``publish`` raises ``EventBusUnavailableError`` (one line, with the URL) and the
 reader retries every ``retry_interval`` seconds, then continues from the last id it delivered: no
-event still in the stream is lost or delivered twice. ``health()`` says which state it is in.
+event still in the stream is lost or delivered twice. ``ping()`` (the health probe) raises while it is
+down, and ``error`` holds the reason.
 
 Event ``data`` is stored as the state codec's tagged JSON tree, so datetimes, NaN and tuples come back
 as they were published (as with the memory bus, which passes the objects themselves).
