@@ -78,12 +78,21 @@ async def _state_store(url: str) -> AsyncIterator[StateStore]:
         await store.close()
 
 
-async def _cache(backend: str, redis_url: Any, ttl: dict[str, float]) -> AsyncIterator[Cache]:
+async def _cache(
+    backend: str, redis_url: Any, ttl: dict[str, float], max_entries: int = 0, max_bytes: int = 0
+) -> AsyncIterator[Cache]:
     from adapters.cache.aiocache_cache import AiocacheCache
 
     url = redis_url.get_secret_value() if hasattr(redis_url, "get_secret_value") else str(redis_url)
     default_ttl = float(ttl.get("default", 300.0))
-    cache = AiocacheCache(backend, redis_url=url, ttl=ttl, default_ttl=default_ttl)  # type: ignore[arg-type]
+    cache = AiocacheCache(
+        backend,  # type: ignore[arg-type]
+        redis_url=url,
+        ttl=ttl,
+        default_ttl=default_ttl,
+        max_entries=max_entries,
+        max_bytes=max_bytes,
+    )
     try:
         yield cache
     finally:
@@ -252,6 +261,8 @@ class Adapters(containers.DeclarativeContainer):
             backend=settings.provided.cache.backend,
             redis_url=settings.provided.cache.redis_url,
             ttl=settings.provided.cache.ttl,
+            max_entries=settings.provided.cache.max_entries,
+            max_bytes=settings.provided.cache.max_bytes,
         )
     )
     event_bus: providers.Provider[EventBus] = providers.Singleton(

@@ -136,3 +136,19 @@ async def test_backtest_defaults_come_from_settings_once_for_every_driver(tmp_pa
         assert saved.config["commission"] == 0.002 and saved.config["slippage"] == 0.001
     finally:
         await container.shutdown_resources()
+
+
+async def test_cache_bounds_come_from_settings(tmp_path: Path) -> None:
+    from entrypoints.settings import InvalidSettingsError
+
+    settings = load_settings(env={}, cwd=tmp_path, home=tmp_path, overrides=["cache.max_entries=2"]).settings
+    container = build_container(settings, executor="inline")
+    cache = await container.adapters.cache()
+    try:
+        for i in range(5):
+            await cache.set("backtest", f"k{i}", i)
+        assert (await cache.stats()).entries == {"backtest": 2}
+    finally:
+        await container.shutdown_resources()
+    with pytest.raises(InvalidSettingsError, match=r"cache\.max_bytes"):
+        load_settings(env={}, cwd=tmp_path, home=tmp_path, overrides=["cache.max_bytes=-1"])

@@ -2,6 +2,10 @@
 
 Keys are ``{namespace}:{kind}:{key}``; values are pickled (numpy arrays, attrs objects). A cache
 failure never reaches the caller: it is logged on ``gpt_trader.cache`` and behaves as a miss / no-op.
+
+No call is wrapped in aiocache's per-call ``asyncio.wait_for`` (a task and a timer per get/set, most
+of a cached read's cost): the memory backend cannot hang, and Redis calls are bounded by the client's
+own connect and socket timeouts, whose errors are failures like any other (logged, a miss).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import math
 import pickle
 import time
 import urllib.parse
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Final, Literal
 
@@ -29,6 +34,7 @@ _log = logging.getLogger("gpt_trader.cache")
 _WARN_INTERVAL_S: Final = 60.0
 _SCAN_BATCH: Final = 1000
 _EXPIRED: Final = object()
+_SWEEP_INTERVAL_S: Final = 30.0
 
 
 class _UnpicklableValueError(Exception):
@@ -37,6 +43,17 @@ class _UnpicklableValueError(Exception):
 
 class _UndecodableEntryError(Exception):
     """A stored entry cannot be unpickled (e.g. written by an older version of a class)."""
+
+
+class _TooLargeError(Exception):
+    """The pickled value is larger than the memory backend's per-kind byte limit."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"{size:,} bytes pickled")
+
+
+def _as_is(stored: Any) -> Any:
+    return stored
 
 
 def _seconds(value: float, what: str) -> float:
@@ -89,7 +106,13 @@ class AiocacheCache:
     ``ttl`` maps a kind to its time-to-live in seconds, other kinds use ``default_ttl``; ``0`` means
     no expiry. ``get``/``set``/``clear``/``stats`` never raise on a cache failure (they log a warning
     and behave as a miss / no-op / 0 / no entries); they do raise ``ValueError`` on programming errors
-    (a kind containing ``':'``, a negative TTL). ``ping`` raises, for health checks.
+    (a kind containing ``':'``, a negative TTL). ``ping`` raises, for health checks. ``timeout`` bounds
+    each Redis connect and socket read/write (seconds; 0 = none).
+
+    The memory backend holds at most ``max_entries`` entries and ``max_bytes`` pickled bytes per kind
+    (0 = no limit): storing past a limit first drops the kind's expired entries, then its least
+    recently used ones; a value larger than ``max_bytes`` on its own is not cached. A Redis server
+    bounds itself (its ``maxmemory`` policy).
 
     Hits, misses and sets are counted in this process since start or the last ``clear()`` of all
     kinds; ``entries`` counts live keys per kind in the backend (Redis: a SCAN of the namespace).
@@ -108,15 +131,26 @@ class AiocacheCache:
         default_ttl: float = 300.0,
         namespace: str = "gpt-trader",
         timeout: float = 2.0,
+        max_entries: int = 0,
+        max_bytes: int = 0,
     ) -> None:
         self._namespace = _check_part(namespace, "namespace")
         self._ttl = {_check_part(k, "kind"): _seconds(v, f"ttl[{k!r}]") for k, v in (ttl or {}).items()}
         self._default_ttl = _seconds(default_ttl, "default_ttl")
         self._timeout = _seconds(timeout, "timeout") or None
+        if not (isinstance(max_entries, int) and isinstance(max_bytes, int) and max_entries >= 0 and max_bytes >= 0):
+            raise ValueError(f"max_entries and max_bytes must be integers >= 0, got {max_entries!r}, {max_bytes!r}")
+        self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        # Memory backend, per kind: full key -> pickled size, least recently used first.
+        self._sizes: dict[str, OrderedDict[str, int]] = {}
+        self._bytes: dict[str, int] = {}
+        self._swept: dict[str, float] = {}
         self._serializer = PickleSerializer(protocol=pickle.HIGHEST_PROTOCOL)
         self._backend: Any
         if backend == "memory":
-            self._backend = SimpleMemoryCache(serializer=self._serializer, timeout=self._timeout)
+            self._backend = SimpleMemoryCache(serializer=self._serializer, timeout=None)
+            self._store: dict[str, Any] = self._backend._cache  # aiocache has no public key listing
             self._where = "memory"
         elif backend == "redis":
             # Imported here: redis is an optional dependency.
@@ -131,7 +165,7 @@ class AiocacheCache:
             pool_kwargs.update(retry=Retry(NoBackoff(), 1), socket_timeout=self._timeout)
             self._backend = RedisCache(
                 serializer=self._serializer,
-                timeout=self._timeout,
+                timeout=None,
                 create_connection_timeout=self._timeout,
                 connection_pool_kwargs=pool_kwargs,
                 **options,
@@ -153,7 +187,12 @@ class AiocacheCache:
         full_key = self._key(kind, key)
         value: Any = None
         try:
-            value = await self._backend.get(full_key, loads_fn=self._loads)
+            if self._kind == "memory":
+                # Straight from the store: aiocache's layers (plugins, enabled check, timeout wrapper)
+                # cost more than the lookup, and SimpleMemoryCache.get does nothing else.
+                value = self._loads(self._store.get(full_key))
+            else:
+                value = await self._backend.get(full_key, loads_fn=self._loads)
         except _UndecodableEntryError as exc:
             self._failed("get", exc.__cause__ or exc, kind, key, "treated as a miss; entry dropped")
             await self._drop(full_key)
@@ -168,6 +207,8 @@ class AiocacheCache:
             self._misses += 1
         else:
             self._hits += 1
+            if self._kind == "memory" and (sizes := self._sizes.get(kind)) is not None and full_key in sizes:
+                sizes.move_to_end(full_key)
         return value
 
     async def set(self, kind: str, key: str, value: Any, ttl: float | None = None) -> None:
@@ -175,15 +216,24 @@ class AiocacheCache:
         seconds = self._ttl.get(kind, self._default_ttl) if ttl is None else _seconds(ttl, "ttl")
         if value is None:
             return
-        if not seconds:
+        if not seconds or self._kind == "memory":
+            # Memory entries carry their deadline (see _dumps): no timer per set, and entries leave
+            # the store only through _delete, so the per-kind accounting stays exact.
             backend_ttl: float | None = None
-        elif self._kind == "redis":
-            backend_ttl = max(seconds, 0.001)  # aiocache sends PSETEX in whole ms; 0 ms is an error
         else:
-            backend_ttl = seconds
+            backend_ttl = max(seconds, 0.001)  # aiocache sends PSETEX in whole ms; 0 ms is an error
         deadline = time.monotonic() + seconds if seconds else None
         try:
-            await self._backend.set(full_key, value, ttl=backend_ttl, dumps_fn=lambda v: self._dumps(v, deadline))
+            if self._kind == "memory":
+                stored = self._dumps(value, deadline)
+                size = len(stored[1])
+                if self._max_bytes and size > self._max_bytes:
+                    self._failed("set", _TooLargeError(size), kind, key, f"larger than max_bytes={self._max_bytes}")
+                    return
+                await self._backend.set(full_key, stored, ttl=backend_ttl, dumps_fn=_as_is)
+                await self._admit(kind, full_key, size)
+            else:
+                await self._backend.set(full_key, value, ttl=backend_ttl, dumps_fn=lambda v: self._dumps(v, deadline))
         except _UnpicklableValueError as exc:
             self._failed("set", exc.__cause__ or exc, kind, key, "value is not picklable; not cached")
         except Exception as exc:
@@ -199,7 +249,7 @@ class AiocacheCache:
         try:
             if self._kind == "memory":
                 for full_key in await self._memory_keys(prefix):
-                    dropped += await self._backend.delete(full_key)
+                    dropped += await self._delete(full_key)
             else:
                 # SCAN + UNLINK by pattern, never FLUSHDB: the db may hold other namespaces and data.
                 client = self._backend.client
@@ -282,20 +332,50 @@ class AiocacheCache:
     async def _memory_keys(self, prefix: str) -> list[str]:
         """Live keys under ``prefix`` in the memory backend; drops expired ones the timer missed."""
         now = time.monotonic()
-        store: dict[str, Any] = self._backend._cache  # aiocache has no public key listing
+        store = self._store
         live = []
         for full_key, (deadline, _) in list(store.items()):
             if not full_key.startswith(prefix):
                 continue
             if deadline is not None and now >= deadline:
-                await self._backend.delete(full_key)  # also forgets aiocache's timer handle
+                await self._delete(full_key)  # also forgets aiocache's timer handle
             else:
                 live.append(full_key)
         return live
 
+    async def _admit(self, kind: str, full_key: str, size: int) -> None:
+        """Account a stored memory entry; past the kind's limits drop expired, then least recently used."""
+        sizes = self._sizes.setdefault(kind, OrderedDict())
+        self._bytes[kind] = self._bytes.get(kind, 0) - sizes.pop(full_key, 0) + size
+        sizes[full_key] = size
+        now = time.monotonic()
+        if now - self._swept.get(kind, 0.0) >= _SWEEP_INTERVAL_S:
+            # Expired entries that nobody reads again would otherwise stay until evicted.
+            self._swept[kind] = now
+            store = self._store
+            for stale in [k for k in sizes if (d := store[k][0]) is not None and now >= d]:
+                await self._delete(stale)
+        while self._over(kind) and len(sizes) > 1:
+            await self._delete(next(iter(sizes)))
+
+    def _over(self, kind: str) -> bool:
+        return bool(
+            (self._max_entries and len(self._sizes[kind]) > self._max_entries)
+            or (self._max_bytes and self._bytes[kind] > self._max_bytes)
+        )
+
+    async def _delete(self, full_key: str) -> int:
+        """Delete from the backend and, for memory, from the per-kind accounting."""
+        if self._kind == "memory":
+            kind = full_key[len(self._namespace) + 1 :].split(":", 1)[0]
+            sizes = self._sizes.get(kind)
+            if sizes is not None and full_key in sizes:
+                self._bytes[kind] -= sizes.pop(full_key)
+        return int(await self._backend.delete(full_key))
+
     async def _drop(self, full_key: str) -> None:
         try:
-            await self._backend.delete(full_key)
+            await self._delete(full_key)
         except Exception as exc:
             _log.debug("cache: could not drop %s from %s: %r", full_key, self._where, exc)
 

@@ -5,8 +5,8 @@ the same app; ``create_ws_app`` is the WebSocket server over the same container.
 from __future__ import annotations
 
 import logging
+import os
 import time
-import uuid
 from typing import Any
 
 from sanic import Request, Sanic
@@ -74,13 +74,13 @@ def _base_app(name: str, container: Any, settings: Any) -> Sanic:
 
     @app.on_request
     async def bind_request_id(request: Request) -> None:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+        rid = request.headers.get("x-request-id") or os.urandom(8).hex()
         request.ctx.request_id = rid[:128]
         logs.request_id.set(rid[:128])
 
     @app.on_response
     async def echo_request_id(request: Request, response: HTTPResponse) -> None:
-        rid = getattr(request.ctx, "request_id", None) or uuid.uuid4().hex[:16]
+        rid = getattr(request.ctx, "request_id", None) or os.urandom(8).hex()
         response.headers["x-request-id"] = rid
 
     return app

@@ -114,6 +114,9 @@ class CacheSettings:
         default=Secret("redis://127.0.0.1:6379/0"), validator=field_validator(valid_redis_url)
     )  # a Secret: the URL may hold a password
     ttl: dict[str, int] = attrs.field(factory=_default_ttls, validator=field_validator(valid_ttls))
+    # Memory backend only, per kind (0 = no limit): past a limit the least recently used entries go.
+    max_entries: int = attrs.field(default=10_000, validator=int_in(0))
+    max_bytes: int = attrs.field(default=32 * 1024 * 1024, validator=int_in(0))
 
 
 @attrs.frozen(kw_only=True)

@@ -183,6 +183,17 @@ class RegimeThresholds:
 # -- results -------------------------------------------------------------------------------------------
 
 
+def _read_only_fields(instance: Any) -> tuple[type, dict[str, Any]]:
+    """The attrs values of ``instance`` with its read-only mappings as plain dicts (which pickle)."""
+    values = {a.name: getattr(instance, a.name) for a in attrs.fields(type(instance))}
+    return type(instance), {k: dict(v) if isinstance(v, MappingProxyType) else v for k, v in values.items()}
+
+
+def _rebuild(cls: type, values: dict[str, Any]) -> Any:
+    """Unpickle a regime value: its mappings become read-only again."""
+    return cls(**{k: MappingProxyType(v) if isinstance(v, dict) else v for k, v in values.items()})
+
+
 @attrs.frozen
 class RegimeChange:
     """The regime switched at ``bar`` (its ``time``) from ``from_regime`` to ``to_regime``."""
@@ -217,6 +228,10 @@ class RegimeAnalysis:
     symbol: str = "UNKNOWN"
     timeframe: str = "1d"
     labels: tuple[str, ...] = REGIMES
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Read-only mapping views do not pickle; without this the value cannot leave a worker process.
+        return (_rebuild, _read_only_fields(self))
 
     def __len__(self) -> int:
         return len(self.series)
@@ -391,6 +406,10 @@ class RegimeAccuracy:
     support: Mapping[str, int] = attrs.field(hash=False)
     confusion: tuple[tuple[int, ...], ...]
     bars: int
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Read-only mapping views do not pickle; without this the value cannot leave a worker process.
+        return (_rebuild, _read_only_fields(self))
 
 
 def accuracy_report(

@@ -4,10 +4,7 @@ through the cache (kind ``regime``) keyed by the data's fingerprint, so a repeat
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any
 
-import attrs
 import numpy as np
 
 from gpt_trader_core.cache_keys import content_key
@@ -49,12 +46,7 @@ def check_window(
 
 
 def _regime(bars: Bars, method: str) -> RegimeAnalysis:
-    """Runs in a worker process: read-only mapping views do not pickle back, so send plain dicts."""
-    analysis = detect_regime(bars, None, method=method)
-    plain: dict[str, Any] = {
-        a.name: dict(v) for a in attrs.fields(RegimeAnalysis) if isinstance(v := getattr(analysis, a.name), Mapping)
-    }
-    return attrs.evolve(analysis, **plain)
+    return detect_regime(bars, None, method=method)
 
 
 class MarketReads:

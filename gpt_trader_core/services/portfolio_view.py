@@ -129,7 +129,7 @@ class PortfolioView:
         if execute:
             return Rebalance(session_id, True, await self._sessions.rebalance(session_id, weights))
         record = await self._store.get_session(session_id)
-        prices = self._sessions._prices(session_id)
+        prices = self._sessions.last_prices(session_id)
         if prices is None:
             raise ConflictError(f"session {session_id} is not running in this process; start or resume it first")
         positions = {p.symbol: p.size for p in await self._store.list_positions(session_id)}

@@ -427,7 +427,9 @@ class TradingSessions:
             record = await self._store.get_session(failed[0])
             raise RuntimeError(f"{len(failed)} session(s) failed, e.g. {failed[0]}: {record.error}")
 
-    def _prices(self, session_id: str) -> Mapping[str, float] | None:
+    def last_prices(self, session_id: str) -> Mapping[str, float] | None:
+        """The latest price of each symbol the session has seen (symbol → last bar's close, a copy), or
+        ``None`` when the session is not running in this process (its prices live in its engine)."""
         engine = self._engines.get(session_id)
         return dict(engine.last_prices) if engine is not None and session_id in self.running() else None
 
@@ -464,7 +466,7 @@ class TradingSessions:
             tuple(positions),
             tuple(fills[-recent_fills:]),
             len(orders),
-            performance(record, equity, fills, positions, self._prices(session_id)),
+            performance(record, equity, fills, positions, self.last_prices(session_id)),
             session_id in self.running(),
         )
 

@@ -251,3 +251,75 @@ def test_redis_url_parsing() -> None:
     options = _redis_options("rediss://user:pw@[::1]")
     assert (options["endpoint"], options["port"], options["db"], options["ssl"]) == ("::1", 6379, 0, True)
     assert options["connection_pool_kwargs"] == {"username": "user"}
+
+
+async def test_memory_get_and_set_run_in_the_callers_task() -> None:
+    # No per-call asyncio.wait_for: it cost a task and a timer per call, most of a cached read.
+    cache = AiocacheCache(namespace="test-no-task")
+    loop = asyncio.get_running_loop()
+    created: list[object] = []
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        created.append(coro)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    previous = loop.get_task_factory()
+    loop.set_task_factory(factory)  # type: ignore[arg-type]
+    try:
+        await cache.set("strategies", "k", [1, 2, 3])
+        assert await cache.get("strategies", "k") == [1, 2, 3]
+        assert await cache.get("strategies", "missing") is None
+    finally:
+        loop.set_task_factory(previous)
+    assert created == []
+
+
+async def test_memory_entries_per_kind_are_bounded_least_recently_used_first() -> None:
+    cache = AiocacheCache(namespace="test-bounded", max_entries=3)
+    for i in range(3):
+        await cache.set("backtest", f"k{i}", i)
+    assert await cache.get("backtest", "k0") == 0  # now the most recently used
+    await cache.set("backtest", "k3", 3)
+    await cache.set("backtest", "k4", 4)
+    await cache.set("market_data", "other", 1)  # another kind has its own budget
+    assert [await cache.get("backtest", f"k{i}") for i in range(5)] == [0, None, None, 3, 4]
+    assert (await cache.stats()).entries == {"backtest": 3, "market_data": 1}
+
+
+async def test_memory_bytes_per_kind_are_bounded(caplog: pytest.LogCaptureFixture) -> None:
+    cache = AiocacheCache(namespace="test-bytes", max_bytes=50_000)
+    for i in range(10):
+        await cache.set("backtest", f"k{i}", np.zeros(1000))  # ~8 kB pickled each
+    kept = [i for i in range(10) if await cache.get("backtest", f"k{i}") is not None]
+    assert kept == list(range(10 - len(kept), 10)) and 4 <= len(kept) <= 6
+    with caplog.at_level(logging.WARNING, logger="gpt_trader.cache"):
+        await cache.set("backtest", "huge", np.zeros(10_000))  # larger than the whole budget
+    assert await cache.get("backtest", "huge") is None and "max_bytes" in caplog.text
+    assert len(kept) == (await cache.stats()).entries["backtest"]
+    # Replacing an entry re-counts its size instead of adding to it.
+    for _ in range(20):
+        await cache.set("backtest", f"k{kept[-1]}", np.zeros(1000))
+    assert (await cache.stats()).entries["backtest"] == len(kept)
+
+
+async def test_redis_that_never_answers_is_a_miss_within_the_socket_timeout() -> None:
+    # A server that accepts and stays silent: only the client's socket timeout can end the call.
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    cache = AiocacheCache("redis", redis_url=f"redis://127.0.0.1:{port}/0", namespace="test-silent", timeout=SHORT)
+    try:
+        started = time.monotonic()
+        await cache.set("market_data", "k", 1)
+        assert await cache.get("market_data", "k") is None
+        assert time.monotonic() - started < 8 * SHORT  # set and get, each with one retry
+    finally:
+        await cache.close()
+        for writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()

@@ -177,3 +177,13 @@ async def test_health_probe_reports_failed_sessions() -> None:
     with pytest.raises(RuntimeError, match=f"failed, e.g. {record.id}: OSError: feed connection lost"):
         await sessions.ping()
     assert (await store.get_session(record.id)).status is SessionStatus.FAILED
+
+
+async def test_last_prices_are_public_while_the_session_runs() -> None:
+    sessions, _store, _ = await make()
+    record = await sessions.start(request("momentum", ("AAA", "BBB"), speed=86_400 * 300))
+    await asyncio.sleep(0.5)
+    prices = sessions.last_prices(record.id)
+    assert prices is not None and set(prices) == {"AAA", "BBB"} and all(p > 0 for p in prices.values())
+    await sessions.stop(record.id)
+    assert sessions.last_prices(record.id) is None and sessions.last_prices("no-such-session") is None

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
+from types import FrameType
 from typing import Any, ClassVar
 
 from cleo.helpers import option
@@ -39,6 +42,16 @@ and exits 0.
         return overrides
 
     def handle(self) -> int:
+        # From here on a SIGTERM/SIGINT is never lost, whatever phase the server is in (see _StopRequest).
+        stop = _StopRequest()
+        previous = {sig: signal.signal(sig, stop.request) for sig in _STOP_SIGNALS}
+        try:
+            return self._serve(stop)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _serve(self, stop: _StopRequest) -> int:
         from sanic import Sanic
 
         from entrypoints.container import build_container
@@ -70,6 +83,7 @@ and exits 0.
                 single_process=True,
                 motd=False,
                 access_log=False,
+                register_sys_signals=False,  # _StopRequest handles them
             )
             apps.append(api)
             ports.append(settings.api.port)
@@ -81,6 +95,7 @@ and exits 0.
                 single_process=True,
                 motd=False,
                 access_log=False,
+                register_sys_signals=False,
             )
             apps.append(ws)
             ports.append(settings.websocket.port)
@@ -90,8 +105,62 @@ and exits 0.
             _announce(app, f"{scheme}://{settings.api.host}:{port}")
         if mode == "websocket":  # create_app installs it on the API app
             install_lifecycle(apps[0], container)
+        stop.install(apps[0])
         Sanic.serve_single(primary=apps[0])
         return 0
+
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class _StopRequest:
+    """SIGTERM/SIGINT at any moment after ``serve`` starts → one clean stop, once the server serves.
+
+    Sanic binds the port before the startup listeners run (container resources, session recovery)
+    and installs its signal handlers only after that: a signal in between killed the process
+    (default action), and one during the ``after_server_start`` listeners reached ``loop.stop()``
+    while Sanic was still in ``run_until_complete``, where the stop was consumed and the server
+    then ran forever. So a Python handler records the request from the start; once Sanic has
+    (unconditionally) ignored the signals, the first ``after_server_start`` listener routes them to
+    the loop; a task stops the server only after Sanic marks it running (``state.is_running``, set
+    just before ``run_forever``), where ``app.stop`` is honoured. The only gap left is Sanic's own
+    two system calls between ignoring the signals and running that listener.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._event: asyncio.Event | None = None
+
+    def request(self, _signum: int | None = None, _frame: FrameType | None = None) -> None:
+        self.requested = True
+        if self._event is not None:
+            self._event.set()
+
+    def install(self, app: Any) -> None:
+        async def route_signals(app: Any) -> None:
+            loop = asyncio.get_running_loop()
+            self._event = asyncio.Event()
+            if self.requested:
+                self._event.set()
+            for sig in _STOP_SIGNALS:
+                loop.add_signal_handler(sig, self.request)
+            app.add_task(self._stop_when_requested(app), name="gpt-trader:stop-on-signal")
+
+        async def forget(_app: Any) -> None:
+            self._event = None  # a later signal changes nothing: the server is already stopping
+
+        app.after_server_start(route_signals, priority=1_000_000)  # before every other listener
+        app.before_server_stop(forget, priority=1_000_000)
+
+    async def _stop_when_requested(self, app: Any) -> None:
+        event = self._event
+        if event is None:
+            return
+        await event.wait()
+        while not app.state.is_running:  # still in the after_server_start listeners
+            await asyncio.sleep(0.01)
+        if self._event is event:
+            app.stop(terminate=False)
 
 
 def _announce(app: Any, address: str) -> None:
