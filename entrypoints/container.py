@@ -19,9 +19,22 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from dependency_injector import containers, providers
 
 from gpt_trader_core.backtesting.config import BacktestConfig
+from gpt_trader_core.domain.auth import AuthPolicy
 from gpt_trader_core.ml.service import StrategySelection
 from gpt_trader_core.monitor import SystemProbe, Telemetry
-from gpt_trader_core.ports import BrokerFactory, Cache, EventBus, Executor, FeedFactory, MarketData, StateStore
+from gpt_trader_core.ports import (
+    AuthStore,
+    BrokerFactory,
+    Cache,
+    EventBus,
+    Executor,
+    FeedFactory,
+    MarketData,
+    PasswordHasher,
+    StateStore,
+    TokenCodec,
+)
+from gpt_trader_core.services.auth import Authentication, LoginThrottle
 from gpt_trader_core.services.backtest import Backtester, MarketHistory
 from gpt_trader_core.services.health import component_health
 from gpt_trader_core.services.intelligence import MarketIntelligence
@@ -34,6 +47,7 @@ from gpt_trader_core.strategy.registry import StrategyRegistry
 
 if TYPE_CHECKING:
     from entrypoints.settings import Settings
+    from entrypoints.settings.schema import AuthSettings
     from gpt_trader_core.workflows.use_case import Workflows  # imported on first use (see ``_workflows``)
 
 T = TypeVar("T")
@@ -243,6 +257,51 @@ def _market_reads(**kw: Any) -> Any:
     return MarketReads(**kw)
 
 
+def _password_hasher() -> PasswordHasher:
+    from adapters.security import Argon2Hasher
+
+    return Argon2Hasher()
+
+
+def _token_codec(auth: AuthSettings, data_dir: str) -> TokenCodec:
+    """Signs with ``api.auth.jwt_secret``, or with a secret generated once into ``<data_dir>/jwt_secret``
+    (0600); ``api.auth.previous_jwt_secret`` still verifies during a rotation."""
+    from adapters.security import JwtTokenCodec, SigningKey, load_or_create_secret
+
+    secret = auth.jwt_secret.get_secret_value() or load_or_create_secret(Path(data_dir).expanduser() / "jwt_secret")
+    keys = [SigningKey(secret)]
+    previous = auth.previous_jwt_secret.get_secret_value()
+    if previous:
+        keys.append(SigningKey(previous))
+    return JwtTokenCodec(keys, algorithm=auth.jwt_algorithm)
+
+
+def _auth_policy(auth: AuthSettings) -> AuthPolicy:
+    return AuthPolicy(
+        access_ttl=auth.access_token_ttl,
+        refresh_ttl=auth.refresh_token_ttl,
+        max_failures=auth.max_failed_logins,
+        failure_window=auth.failed_login_window,
+        lockout=auth.lockout_seconds,
+        record_cache_ttl=auth.record_cache_ttl,
+    )
+
+
+def _login_throttle(policy: AuthPolicy) -> LoginThrottle:
+    return LoginThrottle(policy)
+
+
+def _authentication(
+    store: AuthStore,
+    hasher: PasswordHasher,
+    codec: TokenCodec,
+    bus: EventBus,
+    policy: AuthPolicy,
+    throttle: LoginThrottle,
+) -> Authentication:
+    return Authentication(store, store, store, hasher, codec, bus, policy=policy, throttle=throttle)
+
+
 class Adapters(containers.DeclarativeContainer):
     """The production adapter set, chosen from settings."""
 
@@ -286,6 +345,11 @@ class Adapters(containers.DeclarativeContainer):
     # monitoring: machine and process utilisation (psutil)
     system_probe: providers.Provider[SystemProbe] = providers.Singleton(
         _system_probe, data_dir=settings.provided.system.data_dir
+    )
+    # auth: Argon2id password hashing and the JWT codec (secret from settings or the 0600 file)
+    password_hasher: providers.Provider[PasswordHasher] = providers.Singleton(_password_hasher)
+    token_codec: providers.Provider[TokenCodec] = providers.Singleton(
+        _token_codec, auth=settings.provided.api.auth, data_dir=settings.provided.system.data_dir
     )
 
 
@@ -394,6 +458,19 @@ class Services(containers.DeclarativeContainer):
     )
     portfolio = providers.Factory(_portfolio, store=adapters.state_store, sessions=sessions)
     market = providers.Factory(_market_reads, history=history, executor=adapters.executor, cache=adapters.cache)
+    # auth: one use case per container; the login throttle (this process's failed logins) outlives it,
+    # since the use case is rebuilt when the app restarts its resources
+    auth_policy: providers.Provider[AuthPolicy] = providers.Singleton(_auth_policy, auth=settings.provided.api.auth)
+    login_throttle: providers.Provider[LoginThrottle] = providers.Singleton(_login_throttle, policy=auth_policy)
+    auth: providers.Provider[Authentication] = providers.Singleton(
+        _authentication,
+        store=adapters.state_store,
+        hasher=adapters.password_hasher,
+        codec=adapters.token_codec,
+        bus=adapters.event_bus,
+        policy=auth_policy,
+        throttle=login_throttle,
+    )
 
 
 class Container(containers.DeclarativeContainer):

@@ -11,6 +11,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
+from gpt_trader_core.domain import auth
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.domain.records import (
     BacktestRecord,
@@ -415,3 +416,81 @@ class SessionOwners(Protocol):
     def me(self) -> str: ...
 
     def alive(self, owner: str | None) -> bool: ...
+
+
+# -- authentication (issue 13) -------------------------------------------------------------------------
+
+
+class UserStore(Protocol):
+    """Users who log in. ``add_user`` raises ``UserExistsError`` for a taken name; ``get_user``,
+    ``update_user`` and ``delete_user`` raise ``NotFoundError`` for an unknown one. Names are case-sensitive."""
+
+    async def add_user(self, user: auth.User) -> None: ...
+
+    async def get_user(self, username: str) -> auth.User: ...
+
+    async def list_users(self) -> list[auth.User]: ...
+
+    async def update_user(self, user: auth.User) -> None: ...
+
+    async def delete_user(self, username: str) -> None: ...
+
+
+class ApiKeyStore(Protocol):
+    """API keys by id (the key's lookup prefix). ``get_api_key``/``revoke_api_key``/``touch_api_key``
+    raise ``NotFoundError`` for an unknown id; revoking twice keeps the first time."""
+
+    async def add_api_key(self, key: auth.ApiKey) -> None: ...
+
+    async def get_api_key(self, key_id: str) -> auth.ApiKey: ...
+
+    async def list_api_keys(self) -> list[auth.ApiKey]: ...
+
+    async def revoke_api_key(self, key_id: str, at: dt.datetime) -> auth.ApiKey: ...
+
+    async def touch_api_key(self, key_id: str, at: dt.datetime) -> None:
+        """Record a use of the key (``last_used_at``)."""
+        ...
+
+
+class RefreshTokenStore(Protocol):
+    """Issued refresh tokens grouped in families (one per login).
+
+    ``use_refresh_token`` atomically marks the token used and returns it AS IT WAS before (so
+    ``used_at`` is not ``None`` when it had been used already: a reuse), with its family's revocation
+    time; of two concurrent uses exactly one sees ``used_at is None``. Unknown ``jti`` →
+    ``NotFoundError``. Revoking a family twice keeps the first time.
+    """
+
+    async def add_refresh_token(self, token: auth.RefreshToken) -> None: ...
+
+    async def use_refresh_token(self, jti: str, at: dt.datetime) -> auth.RefreshToken: ...
+
+    async def revoke_family(self, family: str, at: dt.datetime) -> None: ...
+
+    async def revoke_families_of(self, subject: str, at: dt.datetime) -> int:
+        """End every family of ``subject``; returns how many were still active."""
+        ...
+
+
+class PasswordHasher(Protocol):
+    """Slow, salted password hashing (Argon2id in production). Both calls may take tens of ms and run
+    off the event loop; ``verify`` returns False for a wrong password or a malformed hash."""
+
+    async def hash(self, password: str) -> str: ...
+
+    async def verify(self, encoded: str, password: str) -> bool: ...
+
+
+class TokenCodec(Protocol):
+    """Signs and checks bearer tokens. ``decode`` checks signature, algorithm, key id, issuer,
+    audience, every time claim and that the token's type is ``expected_type``; it raises
+    ``AuthenticationError`` (one reason, nothing secret) for any token it refuses."""
+
+    def encode(self, claims: auth.TokenClaims) -> str: ...
+
+    def decode(self, token: str, expected_type: str) -> auth.TokenClaims: ...
+
+
+class AuthStore(UserStore, ApiKeyStore, RefreshTokenStore, Protocol):
+    """The three authentication stores in one (both state-store adapters implement it)."""

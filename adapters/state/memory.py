@@ -7,10 +7,12 @@ strings. Data survives ``close``/``open`` (like a file) but not the process.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from adapters.state import _codec, _common
+from adapters.state import _auth_rows, _codec, _common
+from gpt_trader_core.domain.auth import ApiKey, RefreshToken, User
 from gpt_trader_core.domain.records import (
     BacktestRecord,
     EquitySnapshot,
@@ -261,6 +263,110 @@ class InMemoryStateStore:
         self._check_session(session_id)
         stored = self._equity.get(session_id, {})
         return [_codec.equity_from_row(stored[bar]) for bar in sorted(stored)]
+
+    # -- authentication: UserStore, ApiKeyStore, RefreshTokenStore ---------------------------------
+    # (the dicts are created on first use, so __init__ stays as it was)
+
+    @property
+    def _auth(self) -> dict[str, dict[str, Row]]:
+        tables = self.__dict__.get("_auth_tables")
+        if tables is None:
+            tables = self.__dict__["_auth_tables"] = {"users": {}, "keys": {}, "families": {}, "tokens": {}}
+        return tables
+
+    async def add_user(self, user: User) -> None:
+        self._check_open()
+        if user.username in self._auth["users"]:
+            raise _auth_rows.user_exists(user.username)
+        self._auth["users"][user.username] = _auth_rows.user_row(user)
+
+    async def get_user(self, username: str) -> User:
+        self._check_open()
+        row = self._auth["users"].get(username)
+        if row is None:
+            raise _auth_rows.user_not_found(username)
+        return _auth_rows.user_from_row(row)
+
+    async def list_users(self) -> list[User]:
+        self._check_open()
+        return [_auth_rows.user_from_row(self._auth["users"][name]) for name in sorted(self._auth["users"])]
+
+    async def update_user(self, user: User) -> None:
+        self._check_open()
+        row = self._auth["users"].get(user.username)
+        if row is None:
+            raise _auth_rows.user_not_found(user.username)
+        new = _auth_rows.user_row(user)
+        row.update(role=new["role"], password_hash=new["password_hash"], updated_at=new["updated_at"])
+
+    async def delete_user(self, username: str) -> None:
+        self._check_open()
+        if self._auth["users"].pop(username, None) is None:
+            raise _auth_rows.user_not_found(username)
+
+    async def add_api_key(self, key: ApiKey) -> None:
+        self._check_open()
+        if key.id in self._auth["keys"]:
+            raise _auth_rows.key_exists(key.id)
+        self._auth["keys"][key.id] = _auth_rows.key_row(key)
+
+    async def get_api_key(self, key_id: str) -> ApiKey:
+        return _auth_rows.key_from_row(self._key_row(key_id))
+
+    async def list_api_keys(self) -> list[ApiKey]:
+        self._check_open()
+        rows = sorted(self._auth["keys"].values(), key=lambda row: (row["created_at"], row["id"]))
+        return [_auth_rows.key_from_row(row) for row in rows]
+
+    async def revoke_api_key(self, key_id: str, at: dt.datetime) -> ApiKey:
+        row = self._key_row(key_id)
+        if row["revoked_at"] is None:
+            row["revoked_at"] = _auth_rows.time_text(at)
+        return _auth_rows.key_from_row(row)
+
+    async def touch_api_key(self, key_id: str, at: dt.datetime) -> None:
+        self._key_row(key_id)["last_used_at"] = _auth_rows.time_text(at)
+
+    async def add_refresh_token(self, token: RefreshToken) -> None:
+        self._check_open()
+        if token.jti in self._auth["tokens"]:
+            raise _auth_rows.token_exists(token.jti)
+        family = self._auth["families"].setdefault(
+            token.family, {"id": token.family, "subject": token.subject, "revoked_at": None}
+        )
+        if family["subject"] != token.subject:
+            raise _auth_rows.family_of_another_subject(token.family)
+        self._auth["tokens"][token.jti] = _auth_rows.token_row(token)
+
+    async def use_refresh_token(self, jti: str, at: dt.datetime) -> RefreshToken:
+        self._check_open()
+        row = self._auth["tokens"].get(jti)
+        if row is None:
+            raise _auth_rows.token_not_found(jti)
+        before = _auth_rows.token_from_row(dict(row), self._auth["families"][row["family"]]["revoked_at"])
+        if row["used_at"] is None:
+            row["used_at"] = _auth_rows.time_text(at)
+        return before
+
+    async def revoke_family(self, family: str, at: dt.datetime) -> None:
+        self._check_open()
+        row = self._auth["families"].get(family)
+        if row is not None and row["revoked_at"] is None:
+            row["revoked_at"] = _auth_rows.time_text(at)
+
+    async def revoke_families_of(self, subject: str, at: dt.datetime) -> int:
+        self._check_open()
+        active = [f for f in self._auth["families"].values() if f["subject"] == subject and f["revoked_at"] is None]
+        for family in active:
+            family["revoked_at"] = _auth_rows.time_text(at)
+        return len(active)
+
+    def _key_row(self, key_id: str) -> Row:
+        self._check_open()
+        row = self._auth["keys"].get(key_id)
+        if row is None:
+            raise _auth_rows.key_not_found(key_id)
+        return row
 
     def _check_session(self, session_id: str) -> None:
         self._check_open()

@@ -4,7 +4,7 @@ The database's ``PRAGMA user_version`` is the number of the last migration appli
 applies the missing ones in order, each in its own ``BEGIN IMMEDIATE`` transaction together with
 the version bump, so a crash leaves the schema at a whole version and two processes opening the same
 file at once cannot both apply one. Never edit a released migration: append a new one (the next is
-migration 8).
+migration 9).
 
 Conventions: times are ISO 8601 text (naive UTC, fixed width, so they sort chronologically); free-form
 mappings are JSON text in the tagged form of ``_codec``; non-finite floats are the text
@@ -263,6 +263,53 @@ MIGRATIONS: tuple[Migration, ...] = (
         "a trade's return_pct is in percent (5.0 = 5 %), as every other *_pct; it was stored as a fraction",
         # Non-finite values are stored as text ('nan', 'inf'): they stay as they are.
         ("UPDATE backtest_trades SET return_pct = return_pct * 100 WHERE typeof(return_pct) IN ('real', 'integer')",),
+    ),
+    Migration(
+        8,
+        "authentication: users, API keys, refresh-token families",
+        (
+            """
+            CREATE TABLE users (
+                username      TEXT PRIMARY KEY,
+                role          TEXT NOT NULL,
+                password_hash TEXT NOT NULL,
+                created_at    TEXT NOT NULL,
+                updated_at    TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE api_keys (
+                id           TEXT PRIMARY KEY,
+                name         TEXT NOT NULL,
+                role         TEXT NOT NULL,
+                secret_hash  TEXT NOT NULL,
+                created_at   TEXT NOT NULL,
+                created_by   TEXT NOT NULL,
+                expires_at   TEXT,
+                revoked_at   TEXT,
+                last_used_at TEXT
+            )
+            """,
+            """
+            CREATE TABLE refresh_families (
+                id         TEXT PRIMARY KEY,
+                subject    TEXT NOT NULL,
+                revoked_at TEXT
+            )
+            """,
+            "CREATE INDEX refresh_families_subject ON refresh_families (subject)",
+            """
+            CREATE TABLE refresh_tokens (
+                jti        TEXT PRIMARY KEY,
+                family     TEXT NOT NULL REFERENCES refresh_families (id) ON DELETE CASCADE,
+                subject    TEXT NOT NULL,
+                issued_at  TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                used_at    TEXT
+            )
+            """,
+            "CREATE INDEX refresh_tokens_family ON refresh_tokens (family)",
+        ),
     ),
 )
 

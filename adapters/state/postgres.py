@@ -29,14 +29,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import math
 import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Self, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from adapters.state import _codec, _common
+from adapters.state import _auth_rows, _codec, _common
 from adapters.state.postgres_schema import migrate, schema_version
+from gpt_trader_core.domain.auth import ApiKey, RefreshToken, User
 from gpt_trader_core.domain.records import (
     BacktestRecord,
     EquitySnapshot,
@@ -113,6 +115,12 @@ _POSITION_INSERT = _insert("positions", ("session_id", *_codec.POSITION_COLUMNS)
 _POSITION_SELECT = f"SELECT {_columns(_codec.POSITION_COLUMNS)} FROM positions WHERE session_id = %s ORDER BY symbol"
 _EQUITY_UPSERT = _upsert("equity", ("session_id", *_codec.EQUITY_COLUMNS), ("session_id", "bar"))
 _EQUITY_SELECT = f"SELECT {_columns(_codec.EQUITY_COLUMNS)} FROM equity WHERE session_id = %s ORDER BY bar"
+_USER_SELECT = f"SELECT {_columns(_auth_rows.USER_COLUMNS)} FROM users"
+_KEY_SELECT = f"SELECT {_columns(_auth_rows.KEY_COLUMNS)} FROM api_keys"
+_TOKEN_SELECT = (
+    f"SELECT {', '.join('t.' + name for name in _auth_rows.TOKEN_COLUMNS)}, f.revoked_at AS family_revoked_at "
+    "FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family WHERE t.jti = %s"
+)
 _FLOAT_COLUMNS = (
     "SELECT table_name, column_name FROM information_schema.columns "
     "WHERE table_schema = %s AND data_type = 'double precision'"
@@ -337,6 +345,123 @@ class PostgresStateStore:
         async with self._write() as conn:  # its trials go with it (ON DELETE CASCADE)
             if (await conn.execute("DELETE FROM studies WHERE id = %s", (study_id,))).rowcount == 0:
                 raise _common.study_not_found(study_id)
+
+    # -- authentication: UserStore, ApiKeyStore, RefreshTokenStore (migration 8) -------------------
+
+    async def add_user(self, user: User) -> None:
+        row = _auth_rows.user_row(user)
+        async with self._write() as conn:
+            sql = _insert("users", _auth_rows.USER_COLUMNS) + " ON CONFLICT (username) DO NOTHING"
+            if (await conn.execute(sql, row)).rowcount == 0:
+                raise _auth_rows.user_exists(user.username)
+
+    async def get_user(self, username: str) -> User:
+        async with self._read() as conn:
+            row = await _one(conn, f"{_USER_SELECT} WHERE username = %s", (username,))
+        if row is None:
+            raise _auth_rows.user_not_found(username)
+        return _auth_rows.user_from_row(row)
+
+    async def list_users(self) -> list[User]:
+        async with self._read() as conn:
+            rows = await _all(conn, f"{_USER_SELECT} ORDER BY username", ())
+        return [_auth_rows.user_from_row(row) for row in rows]
+
+    async def update_user(self, user: User) -> None:
+        row = _auth_rows.user_row(user)
+        async with self._write() as conn:
+            sql = (
+                "UPDATE users SET role = %(role)s, password_hash = %(password_hash)s, updated_at = %(updated_at)s "
+                "WHERE username = %(username)s"
+            )
+            if (await conn.execute(sql, row)).rowcount == 0:
+                raise _auth_rows.user_not_found(user.username)
+
+    async def delete_user(self, username: str) -> None:
+        async with self._write() as conn:
+            if (await conn.execute("DELETE FROM users WHERE username = %s", (username,))).rowcount == 0:
+                raise _auth_rows.user_not_found(username)
+
+    async def add_api_key(self, key: ApiKey) -> None:
+        row = _auth_rows.key_row(key)
+        async with self._write() as conn:
+            sql = _insert("api_keys", _auth_rows.KEY_COLUMNS) + " ON CONFLICT (id) DO NOTHING"
+            if (await conn.execute(sql, row)).rowcount == 0:
+                raise _auth_rows.key_exists(key.id)
+
+    async def get_api_key(self, key_id: str) -> ApiKey:
+        async with self._read() as conn:
+            row = await _one(conn, f"{_KEY_SELECT} WHERE id = %s", (key_id,))
+        if row is None:
+            raise _auth_rows.key_not_found(key_id)
+        return _auth_rows.key_from_row(row)
+
+    async def list_api_keys(self) -> list[ApiKey]:
+        async with self._read() as conn:
+            rows = await _all(conn, f"{_KEY_SELECT} ORDER BY created_at, id", ())
+        return [_auth_rows.key_from_row(row) for row in rows]
+
+    async def revoke_api_key(self, key_id: str, at: dt.datetime) -> ApiKey:
+        async with self._write() as conn:
+            row = await _one(
+                conn,
+                f"UPDATE api_keys SET revoked_at = coalesce(revoked_at, %s) WHERE id = %s "
+                f"RETURNING {_columns(_auth_rows.KEY_COLUMNS)}",
+                (_auth_rows.time_text(at), key_id),
+            )
+        if row is None:
+            raise _auth_rows.key_not_found(key_id)
+        return _auth_rows.key_from_row(row)
+
+    async def touch_api_key(self, key_id: str, at: dt.datetime) -> None:
+        async with self._write() as conn:
+            sql = "UPDATE api_keys SET last_used_at = %s WHERE id = %s"
+            if (await conn.execute(sql, (_auth_rows.time_text(at), key_id))).rowcount == 0:
+                raise _auth_rows.key_not_found(key_id)
+
+    async def add_refresh_token(self, token: RefreshToken) -> None:
+        row = _auth_rows.token_row(token)
+        async with self._write() as conn:
+            if await _one(conn, "SELECT 1 FROM refresh_tokens WHERE jti = %s", (token.jti,)) is not None:
+                raise _auth_rows.token_exists(token.jti)
+            await conn.execute(
+                "INSERT INTO refresh_families (id, subject, revoked_at) VALUES (%s, %s, NULL) "
+                "ON CONFLICT (id) DO NOTHING",
+                (token.family, token.subject),
+            )
+            owner = await _one(conn, "SELECT subject FROM refresh_families WHERE id = %s FOR SHARE", (token.family,))
+            if owner is None or owner["subject"] != token.subject:
+                raise _auth_rows.family_of_another_subject(token.family)
+            sql = _insert("refresh_tokens", _auth_rows.TOKEN_COLUMNS) + " ON CONFLICT (jti) DO NOTHING"
+            if (await conn.execute(sql, row)).rowcount == 0:
+                raise _auth_rows.token_exists(token.jti)
+
+    async def use_refresh_token(self, jti: str, at: dt.datetime) -> RefreshToken:
+        async with self._write() as conn:
+            # FOR UPDATE: "read, then mark used" is atomic across processes (one winner per token).
+            row = await _one(conn, _TOKEN_SELECT + " FOR UPDATE OF t", (jti,))
+            if row is None:
+                raise _auth_rows.token_not_found(jti)
+            if row["used_at"] is None:
+                await conn.execute(
+                    "UPDATE refresh_tokens SET used_at = %s WHERE jti = %s", (_auth_rows.time_text(at), jti)
+                )
+        return _auth_rows.token_from_row(row, row["family_revoked_at"])
+
+    async def revoke_family(self, family: str, at: dt.datetime) -> None:
+        async with self._write() as conn:
+            await conn.execute(
+                "UPDATE refresh_families SET revoked_at = coalesce(revoked_at, %s) WHERE id = %s",
+                (_auth_rows.time_text(at), family),
+            )
+
+    async def revoke_families_of(self, subject: str, at: dt.datetime) -> int:
+        async with self._write() as conn:
+            cur = await conn.execute(
+                "UPDATE refresh_families SET revoked_at = %s WHERE subject = %s AND revoked_at IS NULL",
+                (_auth_rows.time_text(at), subject),
+            )
+            return int(cur.rowcount)
 
     # -- TradingStore ------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import os
 import sqlite3
@@ -17,8 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
-from adapters.state import _codec, _common
+from adapters.state import _auth_rows, _codec, _common
 from adapters.state.migrations import migrate
+from gpt_trader_core.domain.auth import ApiKey, RefreshToken, User
 from gpt_trader_core.domain.records import (
     BacktestRecord,
     EquitySnapshot,
@@ -100,6 +102,11 @@ _FILL_SELECT = f"SELECT {_columns(_codec.FILL_COLUMNS)} FROM fills WHERE session
 _POSITION_INSERT = _insert("positions", ("session_id", *_codec.POSITION_COLUMNS))
 _POSITION_SELECT = f"SELECT {_columns(_codec.POSITION_COLUMNS)} FROM positions WHERE session_id = ? ORDER BY symbol"
 _EQUITY_UPSERT = _upsert("equity", ("session_id", *_codec.EQUITY_COLUMNS), ("session_id", "bar"))
+_KEY_SELECT = f"SELECT {_columns(_auth_rows.KEY_COLUMNS)} FROM api_keys"
+_TOKEN_SELECT = (
+    f"SELECT {', '.join('t.' + name for name in _auth_rows.TOKEN_COLUMNS)}, f.revoked_at AS family_revoked_at "
+    "FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family WHERE t.jti = ?"
+)
 _EQUITY_SELECT = f"SELECT {_columns(_codec.EQUITY_COLUMNS)} FROM equity WHERE session_id = ? ORDER BY bar"
 
 
@@ -445,6 +452,157 @@ class SqliteStateStore:
             return [decode(row) for row in rows]
 
         return await self._call(list_)
+
+    # -- authentication: UserStore, ApiKeyStore, RefreshTokenStore (migration 8) -------------------
+
+    async def add_user(self, user: User) -> None:
+        def add(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                if conn.execute("SELECT 1 FROM users WHERE username = ?", (user.username,)).fetchone():
+                    raise _auth_rows.user_exists(user.username)
+                conn.execute(_insert("users", _auth_rows.USER_COLUMNS), _auth_rows.user_row(user))
+
+        await self._call(add)
+
+    async def get_user(self, username: str) -> User:
+        def get(conn: sqlite3.Connection) -> User:
+            row = conn.execute(f"SELECT {_columns(_auth_rows.USER_COLUMNS)} FROM users WHERE username = ?", (username,))
+            found = row.fetchone()
+            if found is None:
+                raise _auth_rows.user_not_found(username)
+            return _auth_rows.user_from_row(found)
+
+        return await self._call(get)
+
+    async def list_users(self) -> list[User]:
+        def list_(conn: sqlite3.Connection) -> list[User]:
+            rows = conn.execute(f"SELECT {_columns(_auth_rows.USER_COLUMNS)} FROM users ORDER BY username").fetchall()
+            return [_auth_rows.user_from_row(row) for row in rows]
+
+        return await self._call(list_)
+
+    async def update_user(self, user: User) -> None:
+        def update(conn: sqlite3.Connection) -> None:
+            row = _auth_rows.user_row(user)
+            with _write(conn):
+                changed = conn.execute(
+                    "UPDATE users SET role = :role, password_hash = :password_hash, updated_at = :updated_at "
+                    "WHERE username = :username",
+                    row,
+                ).rowcount
+                if changed == 0:
+                    raise _auth_rows.user_not_found(user.username)
+
+        await self._call(update)
+
+    async def delete_user(self, username: str) -> None:
+        def delete(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                if conn.execute("DELETE FROM users WHERE username = ?", (username,)).rowcount == 0:
+                    raise _auth_rows.user_not_found(username)
+
+        await self._call(delete)
+
+    async def add_api_key(self, key: ApiKey) -> None:
+        def add(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                if conn.execute("SELECT 1 FROM api_keys WHERE id = ?", (key.id,)).fetchone():
+                    raise _auth_rows.key_exists(key.id)
+                conn.execute(_insert("api_keys", _auth_rows.KEY_COLUMNS), _auth_rows.key_row(key))
+
+        await self._call(add)
+
+    async def get_api_key(self, key_id: str) -> ApiKey:
+        def get(conn: sqlite3.Connection) -> ApiKey:
+            row = conn.execute(f"{_KEY_SELECT} WHERE id = ?", (key_id,)).fetchone()
+            if row is None:
+                raise _auth_rows.key_not_found(key_id)
+            return _auth_rows.key_from_row(row)
+
+        return await self._call(get)
+
+    async def list_api_keys(self) -> list[ApiKey]:
+        def list_(conn: sqlite3.Connection) -> list[ApiKey]:
+            rows = conn.execute(f"{_KEY_SELECT} ORDER BY created_at, id").fetchall()
+            return [_auth_rows.key_from_row(row) for row in rows]
+
+        return await self._call(list_)
+
+    async def revoke_api_key(self, key_id: str, at: dt.datetime) -> ApiKey:
+        def revoke(conn: sqlite3.Connection) -> ApiKey:
+            with _write(conn):
+                conn.execute(
+                    "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?",
+                    (_auth_rows.time_text(at), key_id),
+                )
+                row = conn.execute(f"{_KEY_SELECT} WHERE id = ?", (key_id,)).fetchone()
+                if row is None:
+                    raise _auth_rows.key_not_found(key_id)
+            return _auth_rows.key_from_row(row)
+
+        return await self._call(revoke)
+
+    async def touch_api_key(self, key_id: str, at: dt.datetime) -> None:
+        def touch(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                done = conn.execute(
+                    "UPDATE api_keys SET last_used_at = ? WHERE id = ?", (_auth_rows.time_text(at), key_id)
+                ).rowcount
+                if done == 0:
+                    raise _auth_rows.key_not_found(key_id)
+
+        await self._call(touch)
+
+    async def add_refresh_token(self, token: RefreshToken) -> None:
+        def add(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                if conn.execute("SELECT 1 FROM refresh_tokens WHERE jti = ?", (token.jti,)).fetchone():
+                    raise _auth_rows.token_exists(token.jti)
+                owner = conn.execute("SELECT subject FROM refresh_families WHERE id = ?", (token.family,)).fetchone()
+                if owner is None:
+                    conn.execute(
+                        "INSERT INTO refresh_families (id, subject, revoked_at) VALUES (?, ?, NULL)",
+                        (token.family, token.subject),
+                    )
+                elif owner[0] != token.subject:
+                    raise _auth_rows.family_of_another_subject(token.family)
+                conn.execute(_insert("refresh_tokens", _auth_rows.TOKEN_COLUMNS), _auth_rows.token_row(token))
+
+        await self._call(add)
+
+    async def use_refresh_token(self, jti: str, at: dt.datetime) -> RefreshToken:
+        def use(conn: sqlite3.Connection) -> RefreshToken:
+            with _write(conn):  # the write lock makes "read, then mark used" atomic across processes
+                row = conn.execute(_TOKEN_SELECT, (jti,)).fetchone()
+                if row is None:
+                    raise _auth_rows.token_not_found(jti)
+                if row["used_at"] is None:
+                    conn.execute("UPDATE refresh_tokens SET used_at = ? WHERE jti = ?", (_auth_rows.time_text(at), jti))
+            return _auth_rows.token_from_row(row, row["family_revoked_at"])
+
+        return await self._call(use)
+
+    async def revoke_family(self, family: str, at: dt.datetime) -> None:
+        def revoke(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                conn.execute(
+                    "UPDATE refresh_families SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?",
+                    (_auth_rows.time_text(at), family),
+                )
+
+        await self._call(revoke)
+
+    async def revoke_families_of(self, subject: str, at: dt.datetime) -> int:
+        def revoke(conn: sqlite3.Connection) -> int:
+            with _write(conn):
+                return int(
+                    conn.execute(
+                        "UPDATE refresh_families SET revoked_at = ? WHERE subject = ? AND revoked_at IS NULL",
+                        (_auth_rows.time_text(at), subject),
+                    ).rowcount
+                )
+
+        return await self._call(revoke)
 
     # -- the worker thread -------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ from gpt_trader_core.errors import GptTraderError
 #: command name → "module:Class", imported only when the command is used (keeps --help fast).
 COMMANDS: dict[str, str] = {
     "backtest": "entrypoints.cli.commands.backtest:BacktestCommand",
-    "strategies": "entrypoints.cli.commands.strategies:StrategiesCommand",
+    "strategies": "entrypoints.cli.commands.strategies.list:StrategiesCommand",
     "config show": "entrypoints.cli.commands.config.show:ConfigShowCommand",
     "config get": "entrypoints.cli.commands.config.get:ConfigGetCommand",
     "config set": "entrypoints.cli.commands.config.set:ConfigSetCommand",
@@ -52,6 +52,26 @@ COMMANDS: dict[str, str] = {
     "studies show": "entrypoints.cli.commands.studies.show:StudiesShowCommand",
     "studies delete": "entrypoints.cli.commands.studies.delete:StudiesDeleteCommand",
     "backtests prune": "entrypoints.cli.commands.backtests.prune:BacktestsPruneCommand",
+    # issue 15: the slices without a command until now, and the live monitor
+    "market data": "entrypoints.cli.commands.market.data:MarketDataCommand",
+    "market regime": "entrypoints.cli.commands.market.regime:MarketRegimeCommand",
+    "market analyze": "entrypoints.cli.commands.market.analyze:MarketAnalyzeCommand",
+    "strategies recommend": "entrypoints.cli.commands.strategies.recommend:StrategiesRecommendCommand",
+    "strategies compare": "entrypoints.cli.commands.strategies.compare:StrategiesCompareCommand",
+    "portfolio size": "entrypoints.cli.commands.portfolio.size:PortfolioSizeCommand",
+    "portfolio positions": "entrypoints.cli.commands.portfolio.positions:PortfolioPositionsCommand",
+    "portfolio performance": "entrypoints.cli.commands.portfolio.performance:PortfolioPerformanceCommand",
+    "portfolio risk": "entrypoints.cli.commands.portfolio.risk:PortfolioRiskCommand",
+    "monitor": "entrypoints.cli.commands.monitor.command:MonitorCommand",
+    "completions": "entrypoints.cli.completions:CompletionsCommand",
+    # auth (issue 13): users and API keys of the HTTP API
+    "users add": "entrypoints.cli.commands.users.add:UsersAddCommand",
+    "users list": "entrypoints.cli.commands.users.list:UsersListCommand",
+    "users remove": "entrypoints.cli.commands.users.remove:UsersRemoveCommand",
+    "users passwd": "entrypoints.cli.commands.users.passwd:UsersPasswdCommand",
+    "keys create": "entrypoints.cli.commands.keys.create:KeysCreateCommand",
+    "keys list": "entrypoints.cli.commands.keys.list:KeysListCommand",
+    "keys revoke": "entrypoints.cli.commands.keys.revoke:KeysRevokeCommand",
 }
 
 
@@ -104,6 +124,11 @@ class GptTraderApplication(Application):
         self.set_command_loader(
             FactoryCommandLoader({name: _factory(t, container_factory) for name, t in COMMANDS.items()})
         )
+
+    @property
+    def default_commands(self) -> list[Command]:
+        """Cleo's help and list; our ``completions`` (in COMMANDS) replaces Cleo's."""
+        return [c for c in super().default_commands if c.name != "completions"]
 
     def create_io(
         self, input: Input | None = None, output: Output | None = None, error_output: Output | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from cleo.commands.command import Command
 from cleo.io.io import IO
@@ -63,7 +63,11 @@ class AppCommand(Command):
     def execute(self, io: IO) -> int:
         self._io = io  # as Cleo's execute does: the colour setting needs the options before handle()
         self._apply_colour_setting(io)
-        code: int = super().execute(io)
+        try:
+            code: int = self.handle()
+        except KeyboardInterrupt:  # Cleo's execute would turn Ctrl-C into a plain 1
+            io.write_error_line("<comment>interrupted</comment>")
+            return 130
         return code
 
     def _apply_colour_setting(self, io: IO) -> None:
@@ -94,16 +98,21 @@ class AppCommand(Command):
 
         return asyncio.run(main())
 
-    def output_format(self, default: str | None = None, *, choices: Sequence[str] = OUTPUT_FORMATS) -> str:
+    #: The ``--format`` values this command prints (a command with several sections has no csv).
+    formats: ClassVar[tuple[str, ...]] = OUTPUT_FORMATS
+
+    def output_format(self, default: str | None = None, *, choices: Sequence[str] | None = None) -> str:
         """``--format``, else ``default``, else ``cli.default_format`` when this command offers it
-        (``choices``), else ``table``."""
+        (``choices``, default ``formats``), else ``table``."""
         fmt = self.option("format")
         if fmt is None:
             fmt = default or self.load_settings().settings.cli.default_format
-            return fmt if fmt in choices else "table"
+            return fmt if fmt in (choices or self.formats) else "table"
         fmt = fmt.lower()
         if fmt not in OUTPUT_FORMATS:
             raise InvalidParameterError(f"--format must be table, json or csv, got {fmt!r}")
+        if choices is None and fmt not in self.formats:
+            raise InvalidParameterError(f"--format must be {' or '.join(self.formats)} for {self.name}, got {fmt!r}")
         return str(fmt)
 
     def parse_pairs(self, name: str, values: Sequence[str]) -> dict[str, str]:
@@ -114,3 +123,41 @@ class AppCommand(Command):
                 raise InvalidParameterError(f"--{name} expects key=value, got {item!r} (e.g. --{name} fast=10)")
             pairs[key.strip()] = value.strip()
         return pairs
+
+    # ---- asking for what is missing (interactive mode) ----
+
+    def stdin_is_terminal(self) -> bool:
+        stream = self.io.input.stream
+        try:
+            return bool(stream is not None and stream.isatty())
+        except (AttributeError, ValueError):  # a closed or unusual stream: never a person
+            return False
+
+    def can_ask(self) -> bool:
+        """A person can answer: interaction allowed (no ``-n``) and stdin is a terminal."""
+        return bool(self.io.is_interactive() and self.stdin_is_terminal())
+
+    def require(
+        self,
+        name: str,
+        value: str | None,
+        *,
+        question: str,
+        choices: Sequence[str] | None = None,
+        default: str | None = None,
+        hint: str = "",
+    ) -> str:
+        """``value``, else ask for it when stdin is a terminal and interaction is allowed (``-n`` never
+        asks), else the one-line error ``NAME is required`` (+ ``hint``)."""
+        if value not in (None, ""):
+            return str(value)
+        if self.can_ask():
+            if choices:
+                index = list(choices).index(default) if default is not None and default in choices else None
+                answer = self.choice(question, list(choices), default=index, attempts=3)
+            else:
+                shown = f"{question} [{default}]" if default else question
+                answer = self.ask(f"{shown}: ", default)
+            if answer not in (None, ""):
+                return str(answer)
+        raise InvalidParameterError(f"{name} is required{hint}")

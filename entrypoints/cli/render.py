@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io as _io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from cleo.commands.command import Command
@@ -60,3 +60,180 @@ def trade_rows(result: BacktestResult) -> list[list[Any]]:
         ]
         for t in result.trades
     ]
+
+
+# ---- report-style output shared by the commands (human labels in tables, snake_case in JSON/CSV) ----
+
+#: Labels that the generic rule below would get wrong or leave unclear.
+_LABELS = {
+    "max_drawdown_pct": "Max. drawdown [%]",
+    "avg_drawdown_pct": "Avg. drawdown [%]",
+    "max_drawdown_duration": "Max. drawdown duration [days]",
+    "avg_drawdown_duration": "Avg. drawdown duration [days]",
+    "max_trade_duration": "Max. trade duration [days]",
+    "avg_trade_duration": "Avg. trade duration [days]",
+    "avg_trade_pct": "Avg. trade [%]",
+    "num_trades": "Trades",
+    "sharpe_ratio": "Sharpe ratio",
+    "sortino_ratio": "Sortino ratio",
+    "calmar_ratio": "Calmar ratio",
+    "omega_ratio": "Omega ratio",
+    "return_ann_pct": "Return (ann.) [%]",
+    "volatility_ann_pct": "Volatility (ann.) [%]",
+    "cagr_pct": "CAGR [%]",
+    "buy_hold_return_pct": "Buy & hold return [%]",
+    "equity_final": "Final equity [$]",
+    "equity_peak": "Peak equity [$]",
+    "commissions": "Commissions [$]",
+    "commission": "Commission [$]",
+    "sqn": "SQN",
+    "pnl": "P&L [$]",
+    "return_pct": "Return [%]",
+    "entry_price": "Entry price [$]",
+    "exit_price": "Exit price [$]",
+    "equity": "Equity [$]",
+    "unrealized_pnl": "Unrealised P&L [$]",
+    "realized_pnl": "Realised P&L [$]",
+    "duration": "Duration [days]",
+    "var_95_pct": "VaR 95% [%]",
+    "cvar_95_pct": "CVaR 95% [%]",
+    "var_99_pct": "VaR 99% [%]",
+    "cvar_99_pct": "CVaR 99% [%]",
+    "rsi_14": "RSI (14)",
+    "atr_14": "ATR (14)",
+    "obv": "OBV",
+    "macd": "MACD",
+    "adx": "ADX",
+}
+_UNITS = (("_pct", "[%]"), ("_ms", "[ms]"), ("_mb", "[MiB]"), ("_days", "[days]"), ("_s", "[s]"))
+
+#: The statistics shown first, as a headline, before the full list.
+HEADLINE = ("return_pct", "sharpe_ratio", "max_drawdown_pct", "num_trades")
+
+#: Columns whose sign is good or bad news (coloured when colours are on).
+_SIGNED = ("return", "pnl", "p&l", "equity_change", "change")
+
+
+def human_label(key: str) -> str:
+    """``max_drawdown_pct`` → ``Max. drawdown [%]``; ``return_pct`` → ``Return [%]``."""
+    if key in _LABELS:
+        return _LABELS[key]
+    unit = ""
+    for suffix, text in _UNITS:
+        if key.endswith(suffix):
+            key, unit = key[: -len(suffix)], f" {text}"
+            break
+    words = key.replace(".", " · ").replace("_", " ").strip()
+    return (words[:1].upper() + words[1:] + unit) if words else key
+
+
+def is_signed(key: str) -> bool:
+    return any(part in key.lower() for part in _SIGNED) and "duration" not in key
+
+
+def display(value: Any, key: str = "") -> str:
+    """One value as a report shows it: durations in days, 2 decimals for percentages and money, 4 for
+    ratios, thousands separators."""
+    import datetime as dt
+    import math
+
+    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict)):
+        value = value.item()  # numpy scalar
+    if isinstance(value, dt.timedelta):
+        days = value.total_seconds() / 86400
+        return f"{days:,.0f}" if days == int(days) else f"{days:,.2f}"
+    if isinstance(value, dt.datetime):
+        midnight = (value.hour, value.minute, value.second) == (0, 0, 0)
+        return value.strftime("%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M:%S")
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "—"
+        if math.isinf(value):
+            return "∞" if value > 0 else "-∞"
+        if key.endswith(("size", "units", "quantity")):
+            return f"{value:,g}"
+        money_or_pct = key.endswith(
+            ("_pct", "equity", "pnl", "notional", "capital", "price", "commission", "commissions")
+        )
+        places = 0 if key.endswith(("volume", "obv")) else 2 if money_or_pct or abs(value) >= 1000 else 4
+        return f"{value:,.{places}f}"
+    if isinstance(value, bool) or value is None:
+        return "—" if value is None else ("yes" if value else "no")
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(display(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={display(v)}" for k, v in value.items())
+    return str(value)
+
+
+def coloured(text: str, value: Any, key: str) -> str:
+    """Gains green, losses red (plain text when the output is not decorated: Cleo strips the tags)."""
+    if not is_signed(key) or not isinstance(value, (int, float)) or isinstance(value, bool):
+        return text
+    if value > 0:
+        return f"<fg=green>{text}</>"
+    if value < 0:
+        return f"<fg=red>{text}</>"
+    return text
+
+
+def report_table(command: Command, keys: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """A table whose columns are the snake_case ``keys``, shown with human labels and units."""
+    body: list[Any] = [[coloured(display(v, k), v, k) for k, v in zip(keys, row, strict=True)] for row in rows]
+    table = command.table(rows=body or [["(none)"] + [""] * (len(keys) - 1)])
+    table.set_headers([human_label(k) for k in keys])
+    table.render()
+
+
+def key_values(command: Command, items: Iterable[tuple[str, Any]], title: str | None = None) -> None:
+    """A two-column report: ``Label [unit] | value``."""
+    if title:
+        command.line(f"<info>{title}</info>")
+    rows: list[Any] = [[human_label(k), coloured(display(v, k), v, k)] for k, v in items]
+    table = command.table(rows=rows)
+    table.set_style("compact")
+    table.render()
+
+
+def headline(stats: Mapping[str, Any]) -> str:
+    """``Return 232.18 % · Sharpe 1.34 · Max. drawdown -14.90 % · 32 trades``."""
+    parts = []
+    if "return_pct" in stats:
+        parts.append(f"Return {coloured(display(stats['return_pct'], 'return_pct'), stats['return_pct'], 'return')} %")
+    if "sharpe_ratio" in stats:
+        parts.append(f"Sharpe {display(stats['sharpe_ratio'], 'sharpe_ratio')}")
+    if "max_drawdown_pct" in stats:
+        parts.append(f"Max. drawdown {display(stats['max_drawdown_pct'], 'max_drawdown_pct')} %")
+    if "num_trades" in stats:
+        parts.append(f"{display(stats['num_trades'])} trades")
+    return " · ".join(parts)
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Nested mappings as ``(dotted.key, value)`` pairs (lists stay values)."""
+    items: list[tuple[str, Any]] = []
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            items += flatten(value, f"{name}.")
+        else:
+            items.append((name, value))
+    return items
+
+
+def plain_csv(keys: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """CSV with the snake_case keys as header and plain values (durations in days)."""
+    import datetime as dt
+
+    def cell(v: Any) -> Any:
+        if isinstance(v, dt.timedelta):
+            return v.total_seconds() / 86400
+        if isinstance(v, dt.datetime):
+            return v.isoformat()
+        if isinstance(v, (list, tuple)):
+            return " ".join(str(x) for x in v)
+        return v
+
+    return to_csv(keys, ([cell(v) for v in row] for row in rows)).rstrip("\n")

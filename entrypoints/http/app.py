@@ -131,6 +131,7 @@ def create_app(container: Any, settings: Any, *, name: str = "gpt_trader_api") -
     lifecycle of the container's resources (start before serving, release after stopping)."""
     from entrypoints.http import metrics
     from entrypoints.http.api import group
+    from entrypoints.http.auth import install_auth
     from entrypoints.http.docs import document_external_routes, install_docs
 
     app = _base_app(name, container, settings)
@@ -139,6 +140,7 @@ def create_app(container: Any, settings: Any, *, name: str = "gpt_trader_api") -
     # monitoring: GET /metrics + /api/v1/system/metrics, request metrics middleware, "monitoring" task
     app.blueprint(metrics.bp)
     metrics.install(app, container)
+    install_auth(app, container, settings)  # auth (issue 13): credentials, roles, rate limits, CORS, headers
     install_docs(app)
     document_external_routes(app, _EXTERNAL_ROLES)
     install_lifecycle(app, container)

@@ -11,6 +11,7 @@ from entrypoints.settings.secret import Secret, redact_url
 from entrypoints.settings.validators import (
     InvalidValueError,
     backend_installed,
+    expect_str,
     field_validator,
     int_in,
     is_bool,
@@ -55,7 +56,48 @@ class AuthSettings:
     jwt_secret: Secret = attrs.field(factory=Secret, validator=field_validator(valid_secret))
     jwt_algorithm: JwtAlgorithm = attrs.field(default="HS256", validator=one_of(JwtAlgorithm))
     access_token_ttl: int = attrs.field(default=900, validator=int_in(1))
-    refresh_token_ttl: int = attrs.field(default=604_800, validator=int_in(1))
+    refresh_token_ttl: int = attrs.field(default=2_592_000, validator=int_in(1))
+    # auth (issue 13): rotation, lockout, per-process record cache
+    previous_jwt_secret: Secret = attrs.field(factory=Secret, validator=field_validator(valid_secret))
+    max_failed_logins: int = attrs.field(default=5, validator=int_in(1))
+    failed_login_window: float = attrs.field(default=900.0, validator=number_in(0.0, low_open=True))
+    lockout_seconds: float = attrs.field(default=900.0, validator=number_in(0.0, low_open=True))
+    record_cache_ttl: float = attrs.field(default=1.0, validator=number_in(0.0))
+
+
+def valid_rate(value: Any) -> None:
+    """A ``limits`` rate such as ``10/minute`` or ``600 per hour``."""
+    from limits import parse
+
+    try:
+        parse(expect_str(value))
+    except ValueError:
+        raise InvalidValueError(f"expected a rate such as 10/minute or 600/hour, got {value!r}") from None
+
+
+@attrs.frozen(kw_only=True)
+class RateLimitSettings:
+    """Requests allowed per principal (or client address), per endpoint class, in a moving window."""
+
+    enabled: bool = attrs.field(default=True, validator=field_validator(is_bool))
+    login: str = attrs.field(default="10/minute", validator=field_validator(valid_rate))
+    read: str = attrs.field(default="600/minute", validator=field_validator(valid_rate))
+    write: str = attrs.field(default="120/minute", validator=field_validator(valid_rate))
+    heavy: str = attrs.field(default="20/minute", validator=field_validator(valid_rate))
+
+
+@attrs.frozen(kw_only=True)
+class TlsSettings:
+    """HTTPS for the servers: both files set, or neither (plain HTTP, e.g. behind a TLS proxy)."""
+
+    cert_file: str | None = attrs.field(default=None, validator=field_validator(optional_text))
+    key_file: str | None = attrs.field(default=None, validator=field_validator(optional_text))
+
+
+def _tls_needs_both_files(value: Any) -> None:
+    if isinstance(value, TlsSettings) and (value.cert_file is None) != (value.key_file is None):
+        missing = "key_file" if value.key_file is None else "cert_file"
+        raise InvalidValueError("set both cert_file and key_file, or neither", subkey=missing)
 
 
 @attrs.frozen(kw_only=True)
@@ -70,6 +112,8 @@ class ApiSettings:
     )
     shutdown_timeout: float = attrs.field(default=10.0, validator=number_in(0.0))
     auth: AuthSettings = attrs.field(factory=AuthSettings)
+    rate_limits: RateLimitSettings = attrs.field(factory=RateLimitSettings)
+    tls: TlsSettings = attrs.field(factory=TlsSettings, validator=field_validator(_tls_needs_both_files))
 
 
 @attrs.frozen(kw_only=True)
@@ -203,6 +247,8 @@ class Settings:
 SECTIONS: Final[tuple[type, ...]] = (
     SystemSettings,
     AuthSettings,
+    RateLimitSettings,
+    TlsSettings,
     ApiSettings,
     WebSocketSettings,
     CliSettings,

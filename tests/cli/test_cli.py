@@ -29,7 +29,7 @@ def test_backtest_table_on_the_synthetic_default(cli: Cli) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "SYNTHETIC DATA" in proc.stdout
-    assert "sharpe_ratio" in proc.stdout and "sma_cross(fast=10, slow=20) on AAPL" in proc.stdout
+    assert "Sharpe ratio" in proc.stdout and "sma_cross(fast=10, slow=20) on AAPL" in proc.stdout  # issue 15: labels
     assert "saved as bt_" in proc.stdout
 
 

@@ -24,6 +24,7 @@ def http_settings(tmp_path: Path, *extra: str) -> Any:
         f"state.url=sqlite:///{tmp_path}/state.db",
         f"system.data_dir={tmp_path}",
         "api.auth.enabled=false",
+        "api.rate_limits.enabled=false",  # auth (issue 13): these tests send bursts; limits are tested there
         *extra,
     ]
     return load_settings(env={}, cwd=tmp_path, home=tmp_path, overrides=overrides).settings

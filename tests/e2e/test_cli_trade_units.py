@@ -42,7 +42,7 @@ def test_trade_return_pct_is_percent_everywhere(cli: Cli) -> None:
 
     table = cli(*ARGS, "--trades", "--no-save")
     assert table.returncode == 0, table.stderr
-    shown = f"{expected[0]:,.4f}"
+    shown = f"{expected[0]:,.2f}"  # percentages print with 2 decimals (issue 15: report-style tables)
     assert shown in table.stdout  # the table prints the same number, not 100× it
 
 

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.modes import GenerationMode
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.e2e.http_app import make_app
 
@@ -52,7 +53,11 @@ def test_fuzz_every_operation(tmp_path_factory: pytest.TempPathFactory) -> None:
             @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
             @given(case=operation.as_strategy(generation_mode=mode))
             def run(case: schemathesis.Case) -> None:
-                case.call_and_validate()
+                # auth (issue 13): generated user names, passwords and refresh tokens are wrong by
+                # construction, so 401 (429 once locked) is the right answer there; test_auth_app.py fuzzes
+                # these operations with auth on.
+                wrong_by_construction = case.path in ("/api/v1/auth/login", "/api/v1/auth/refresh")
+                case.call_and_validate(excluded_checks=[positive_data_acceptance] if wrong_by_construction else [])
 
             try:
                 run()

@@ -141,7 +141,8 @@ def test_serve_refuses_a_non_loopback_host_without_auth(host: str, tmp_path: Pat
     (tmp_path / "home").mkdir()
     command = [GPT_TRADER] if GPT_TRADER else [sys.executable, "-m", "entrypoints"]
     proc = subprocess.run(
-        [*command, "serve", "--host", host, "--port", str(free_port())],
+        # auth (issue 13): with auth on (the default) any host is allowed; off, only loopback
+        [*command, "serve", "--host", host, "--port", str(free_port()), "--set", "api.auth.enabled=false"],
         cwd=tmp_path,
         env={"HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"},
         capture_output=True,

@@ -27,11 +27,15 @@ def _get(url: str) -> tuple[int, str, str]:
         return error.code, error.headers.get("content-type", ""), error.read().decode()
 
 
+#: auth (issue 13): /metrics needs the viewer role; on loopback with auth off every request may read it.
+AUTH_OFF = ("--set", "api.auth.enabled=false")
+
+
 def test_served_metrics_count_requests_and_parse_as_prometheus(tmp_path: Path, isolated_env: dict[str, str]) -> None:
     port = free_port()
     command = [GPT_TRADER] if GPT_TRADER else [sys.executable, "-m", "entrypoints"]
     proc = subprocess.Popen(
-        [*command, "serve", "--mode", "api", "--port", str(port), "--set", "system.log_format=json"],
+        [*command, "serve", "--mode", "api", "--port", str(port), "--set", "system.log_format=json", *AUTH_OFF],
         cwd=tmp_path,
         env=isolated_env,
         stdout=subprocess.PIPE,

@@ -9,7 +9,16 @@ from cleo.helpers import option
 from cleo.io.inputs.option import Option
 
 from entrypoints.cli.base import AppCommand
-from entrypoints.cli.render import SYNTHETIC_BANNER, TRADE_COLUMNS, to_csv, trade_rows, write_table
+from entrypoints.cli.render import (
+    HEADLINE,
+    SYNTHETIC_BANNER,
+    TRADE_COLUMNS,
+    headline,
+    key_values,
+    report_table,
+    to_csv,
+    trade_rows,
+)
 from gpt_trader_core.errors import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -39,15 +48,17 @@ class BacktestCommand(AppCommand):
     description = "Backtest a strategy on one symbol (synthetic market data by default)."
     help = """Backtests <info>--strategy</info> on <info>--symbol</info> and prints its statistics.
 
+<info>--strategy all</info> ranks every registered strategy (default parameters) in one table.
+Without <info>--data-dir</info> the data come from the deterministic SYNTHETIC market (any symbol works);
+list strategies and their parameters with <info>gpt-trader strategies</info>.
+
   <comment>gpt-trader backtest --strategy sma_cross --symbol AAPL --param fast=10 --param slow=20</comment>
   <comment>gpt-trader backtest -s breakout --symbol SPY --from 2020-01-01 --to 2024-12-31 --format json</comment>
-  <comment>gpt-trader backtest -s momentum --symbol GOOG --data-dir ./csv --commission 0.001 --trades</comment>
-
-Without <info>--data-dir</info> the data come from the deterministic SYNTHETIC market (any symbol works);
-list strategies and their parameters with <info>gpt-trader strategies</info>."""
+  <comment>gpt-trader backtest -s momentum --symbol GOOG --commission 0.001 --trades</comment>
+  <comment>gpt-trader backtest --from 2024-01-01 --to 2024-12-31 --strategy all</comment>"""
 
     options: ClassVar[list[Option]] = [
-        option("strategy", "s", "Strategy name (see `gpt-trader strategies`)", flag=False),
+        option("strategy", "s", "Strategy name (see `gpt-trader strategies`), or all", flag=False),
         option("symbol", None, "Symbol", flag=False, default="AAPL"),
         option("from", None, "First day (YYYY-MM-DD)", flag=False),
         option("to", None, "Last day (YYYY-MM-DD)", flag=False),
@@ -87,10 +98,16 @@ list strategies and their parameters with <info>gpt-trader strategies</info>."""
         from entrypoints.container import backtest_defaults
         from gpt_trader_core.backtesting.config import BacktestConfig
         from gpt_trader_core.services.backtest import BacktestRequest
+        from gpt_trader_core.strategy import REGISTRY
 
-        strategy = self.option("strategy")
-        if not strategy:
-            raise InvalidParameterError("--strategy is required (see `gpt-trader strategies`)")
+        strategy = self.require(
+            "--strategy",
+            self.option("strategy"),
+            question="Strategy",
+            choices=[*REGISTRY, "all"],
+            default="sma_cross",
+            hint=" (see `gpt-trader strategies`, or all)",
+        )
         fmt = self.output_format()
         start, end = parse_date("from", self.option("from")), parse_date("to", self.option("to"))
         if start and end and end < start:
@@ -115,6 +132,8 @@ list strategies and their parameters with <info>gpt-trader strategies</info>."""
             take_profit=number("take-profit", None),
             trailing_stop=number("trailing-stop", None),
         )
+        if strategy == "all":
+            return self.compare_all(config, params, start, end, fmt)
         request = BacktestRequest(
             symbol=self.option("symbol"),
             strategy=strategy,
@@ -133,6 +152,21 @@ list strategies and their parameters with <info>gpt-trader strategies</info>."""
         self.show(run.result, run.record_id, fmt)
         return 0
 
+    def compare_all(self, config: Any, params: dict[str, str], start: Any, end: Any, fmt: str) -> int:
+        """``--strategy all``: every registered strategy on the symbol, one ranked comparison."""
+        import attrs
+
+        from entrypoints.cli.commands.comparison import print_comparison
+        from entrypoints.cli.commands.strategies.compare import compare, strategy_names
+
+        if params:
+            raise InvalidParameterError("--param needs one strategy; --strategy all runs each with its defaults")
+        symbol, timeframe = self.option("symbol"), self.option("timeframe")
+        settings = attrs.asdict(config, recurse=False)
+        comparison = compare(self, symbol, strategy_names("all"), start, end, timeframe, "sharpe_ratio", **settings)
+        print_comparison(self, comparison, fmt)
+        return 0
+
     def show(self, result: Any, record_id: str | None, fmt: str) -> None:
         from entrypoints.serialization import dumps, result_to_dict
 
@@ -147,12 +181,14 @@ list strategies and their parameters with <info>gpt-trader strategies</info>."""
             return
         if result.synthetic:
             self.line(f"<comment>{SYNTHETIC_BANNER}</comment>")
-        self.line(f"<info>{result.label}</info>")
-        write_table(self, ("statistic", "value"), result.stats.items())
+        self.line(f"<info>{result.label}</info> · {headline(result.stats)}")
+        stats = dict(result.stats)
+        key_values(self, [(k, stats[k]) for k in HEADLINE if k in stats])  # the headline, then the full list
+        key_values(self, [(k, v) for k, v in stats.items() if k not in HEADLINE])
         if result.open_position is not None:
             p = result.open_position
             self.line(f"open position at the end: {p.size:g} units @ {p.entry_price:.4f} (marked to market)")
         if self.option("trades"):
-            write_table(self, TRADE_COLUMNS, trade_rows(result))
+            report_table(self, TRADE_COLUMNS, trade_rows(result))
         if record_id:
             self.line(f"saved as <info>{record_id}</info>")

@@ -73,17 +73,17 @@ class OptimizeCommand(AppCommand):
 <info>--metric</info>. Every finished trial is saved, so an interrupted study (Ctrl-C, a crash) continues
 with <info>--resume ID</info>.
 
-  <comment>gpt-trader optimize --strategy mean_reversion --metric sharpe</comment>
-  <comment>gpt-trader optimize -s sma_cross --space fast=5:25:5 --space slow=10:65:5 --data-dir ./csv</comment>
-  <comment>gpt-trader optimize -s breakout --method bayes --trials 60 --executor dask --scheduler tcp://host:8786</comment>
-  <comment>gpt-trader optimize -s sma_cross --method walk-forward --windows 6 --anchored</comment>
-  <comment>gpt-trader optimize --resume study_1a2b3c4d5e6f7a8b</comment>
-
 Unnamed parameters are searched over the strategy's declared range (see `gpt-trader strategies`).
 A search of more than <info>optimize.max_trials</info> trials (100,000 by default; 0 = no limit) is refused unless
 confirmed with <info>--yes</info> (or sample it with
 <info>--method random --trials N</info>). Ctrl-C stops the search, keeps every finished trial and prints the
-command that resumes it (exit code 130). Stored studies: <info>gpt-trader studies list|show|delete</info>."""
+command that resumes it (exit code 130). Stored studies: <info>gpt-trader studies list|show|delete</info>.
+
+  <comment>gpt-trader optimize --strategy mean_reversion --metric sharpe</comment>
+  <comment>gpt-trader optimize -s sma_cross --space fast=5:25:5 --space slow=10:65:5 --data-dir ./csv</comment>
+  <comment>gpt-trader optimize -s breakout --method bayes --trials 60 --executor local</comment>
+  <comment>gpt-trader optimize -s sma_cross --method walk-forward --windows 6 --anchored</comment>
+  <comment>gpt-trader optimize --resume study_1a2b3c4d5e6f7a8b</comment>"""
     options: ClassVar[list[Option]] = [
         option("strategy", "s", "Strategy name", flag=False),
         option("symbol", None, "Symbol", flag=False, default="AAPL"),

@@ -14,8 +14,6 @@ from cleo.io.inputs.option import Option
 
 from entrypoints.cli.base import AppCommand
 from entrypoints.cli.commands.backtest import parse_date, parse_float
-from gpt_trader_core.domain.bars import TIMEFRAMES
-from gpt_trader_core.domain.symbols import shown
 from gpt_trader_core.errors import InvalidParameterError
 
 
@@ -28,12 +26,12 @@ before it is reported, so a session survives a crash: <info>--resume SESSION_ID<
 exactly the data it started on (the data source, range and a fingerprint of the bars are stored with
 it; a changed file is refused, saying so). On resume only <info>--speed</info> and <info>--bars</info> apply.
 
-  <comment>gpt-trader run --strategy momentum --symbol AAPL --mode paper</comment>   (synthetic bars, 1 per second)
+<info>--mode live</info> is refused until a live broker adapter is configured.
+
+  <comment>gpt-trader run --strategy momentum --symbol AAPL --mode paper</comment>  (synthetic bars, 1 per second)
   <comment>gpt-trader run -s sma_cross --symbol GOOG --feed replay --speed 0 --data-dir ./csv</comment>
   <comment>gpt-trader run -s breakout --symbol SPY --feed synthetic --timeframe 1m --speed 60</comment>
-  <comment>gpt-trader run --resume ses_0123456789abcdef</comment>
-
-<info>--mode live</info> is refused until a live broker adapter is configured."""
+  <comment>gpt-trader run --resume ses_0123456789abcdef</comment>"""
     options: ClassVar[list[Option]] = [
         option("strategy", "s", "Strategy name", flag=False),
         option("symbol", None, "Symbol (repeatable)", flag=False, multiple=True),
@@ -71,7 +69,9 @@ it; a changed file is refused, saying so). On resume only <info>--speed</info> a
         import attrs
 
         from gpt_trader_core.backtesting.config import BacktestConfig
+        from gpt_trader_core.domain.bars import TIMEFRAMES  # numpy: not for --help
         from gpt_trader_core.domain.specs import FeedSpec, RiskSpec
+        from gpt_trader_core.domain.symbols import shown
         from gpt_trader_core.services.sessions import SessionRequest
 
         strategy = self.option("strategy")
@@ -204,6 +204,8 @@ it; a changed file is refused, saying so). On resume only <info>--speed</info> a
 
 
 def parse_bars(text: str | None) -> int | None:
+    from gpt_trader_core.domain.symbols import shown
+
     if text is None:
         return None
     try:

@@ -12,7 +12,6 @@ from cleo.helpers import option
 from cleo.io.inputs.option import Option
 
 from entrypoints.cli.base import AppCommand
-from gpt_trader_core.domain.symbols import shown
 from gpt_trader_core.errors import ConfigurationError
 
 
@@ -25,7 +24,8 @@ flight finish within api.shutdown_timeout seconds, releases the state store, cac
 and exits 0.
 
   <comment>gpt-trader serve --mode api --port 8000</comment>
-  <comment>GPT_TRADER__API__AUTH__JWT_SECRET=... gpt-trader serve --mode all</comment>"""
+  <comment>gpt-trader serve --mode all</comment>
+  <comment>gpt-trader serve --mode websocket --set websocket.port=8001</comment>"""
     options: ClassVar[list[Option]] = [
         option("mode", "m", "api, websocket or all (default: system.mode, or api when that is cli)", flag=False),
         option("host", None, "Interface to listen on (default: api.host)", flag=False),
@@ -56,7 +56,9 @@ and exits 0.
 
         from entrypoints.container import build_container
         from entrypoints.http.app import BACKLOG, check_bind, create_app, create_ws_app, install_lifecycle
+        from entrypoints.http.auth.tls import server_ssl
         from entrypoints.logs import configure_logging
+        from gpt_trader_core.domain.symbols import shown  # numpy: not for --help
 
         loaded = self.load_settings()
         settings = loaded.settings
@@ -77,6 +79,7 @@ and exits 0.
         if mode in ("api", "all"):
             api = create_app(container, settings)  # owns the container's lifecycle
             api.prepare(
+                ssl=server_ssl(settings),  # auth (issue 13): HTTPS from api.tls
                 host=settings.api.host,
                 port=settings.api.port,
                 backlog=BACKLOG,
@@ -90,6 +93,7 @@ and exits 0.
         if mode in ("websocket", "all"):
             ws = create_ws_app(container, settings)
             ws.prepare(
+                ssl=server_ssl(settings),  # auth (issue 13): HTTPS from api.tls
                 host=settings.api.host,
                 port=settings.websocket.port,
                 single_process=True,

@@ -28,11 +28,11 @@ class BacktestsPruneCommand(AppCommand):
     description = "Delete saved backtests older than an age and/or all but the newest N."
     help = """Every backtest run from the CLI, the API or a workflow is saved; this keeps the store small.
 
-  <comment>gpt-trader backtests prune --older-than 30d</comment>
-  <comment>gpt-trader backtests prune --keep 100 --dry-run</comment>
-
 With both options a backtest is deleted when either rule says so. Optimisation studies are deleted with
-<info>gpt-trader studies delete ID</info>."""
+<info>gpt-trader studies delete ID</info>.
+
+  <comment>gpt-trader backtests prune --older-than 30d</comment>
+  <comment>gpt-trader backtests prune --keep 100 --dry-run</comment>"""
     options: ClassVar[list[Option]] = [
         option("older-than", None, "Delete backtests older than this age: 30d, 2w, 12h", flag=False),
         option("keep", None, "Keep only the newest N backtests", flag=False),

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 class CacheClearCommand(AppCommand):
     name = "cache clear"
     description = "Drop cached entries: all, or one kind (--kind market_data | backtest | ...)."
+    help = """  <comment>gpt-trader cache clear</comment>
+  <comment>gpt-trader cache clear --kind market_data</comment>"""
     options: ClassVar[list[Option]] = [option("kind", "k", "Only this kind of entry", flag=False)]
 
     def handle(self) -> int:

@@ -18,13 +18,17 @@ class CacheStatsCommand(AppCommand):
     name = "cache stats"
     description = "Cache backend, hit/miss/set counters and live entries per kind."
     help = """With the default memory backend the cache lives inside each process, so a CLI run shows only
-its own counters; with <info>cache.backend: redis</info> the entries are shared by every process."""
+its own counters; with <info>cache.backend: redis</info> the entries are shared by every process.
+
+  <comment>gpt-trader cache stats</comment>
+  <comment>gpt-trader cache stats --format json</comment>"""
+    formats = ("table", "json")  # several sections: no csv
     options: ClassVar[list[Option]] = [option("format", "f", "Output: table or json", flag=False)]
 
     def handle(self) -> int:
         from entrypoints.serialization import dumps
 
-        fmt = self.output_format(choices=("table", "json"))
+        fmt = self.output_format()
 
         async def work(container: Container) -> Any:
             cache = await container.adapters.cache()

@@ -13,6 +13,8 @@ from entrypoints.cli.base import AppCommand
 class ConfigGetCommand(AppCommand):
     name = "config get"
     description = "Print one setting, e.g. `gpt-trader config get api.port` (secrets print as ***)."
+    help = """  <comment>gpt-trader config get api.port</comment>
+  <comment>gpt-trader config get cli.default_format --set cli.default_format=json</comment>"""
     arguments: ClassVar[list[Argument]] = [argument("key", "Dotted key, e.g. api.port")]
 
     def handle(self) -> int:

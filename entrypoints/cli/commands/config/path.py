@@ -10,6 +10,8 @@ from entrypoints.cli.base import AppCommand
 class ConfigPathCommand(AppCommand):
     name = "config path"
     description = "Print the config file in effect and where gpt-trader looks for one."
+    help = """  <comment>gpt-trader config path</comment>
+  <comment>gpt-trader config path --config ./gpt-trader.yaml</comment>"""
 
     def handle(self) -> int:
         from entrypoints.settings import LOCAL_CONFIG_NAME, find_config_file, user_config_path

@@ -13,6 +13,11 @@ from entrypoints.cli.base import AppCommand
 class ConfigShowCommand(AppCommand):
     name = "config show"
     description = "Show the effective settings (secrets redacted), optionally with where each came from."
+    help = """Prints every setting after defaults, the config file, the environment and --set are merged.
+
+  <comment>gpt-trader config show</comment>
+  <comment>gpt-trader config show --sources</comment>
+  <comment>gpt-trader config show --format json --set api.port=9000</comment>"""
     options: ClassVar[list[Option]] = [
         option("format", "f", "yaml or json (with --sources: table or json)", flag=False, default="yaml"),
         option(

@@ -8,15 +8,19 @@ from cleo.helpers import option
 from cleo.io.inputs.option import Option
 
 from entrypoints.cli.base import AppCommand
-from entrypoints.cli.render import write_table
+from entrypoints.cli.render import plain_csv, report_table
 
 
 class SessionsListCommand(AppCommand):
     name = "sessions list"
     description = "List trading sessions (newest first) with status, bars and equity."
+    help = """Sessions of every process (<info>gpt-trader run</info>, the server), read from the state store.
+
+  <comment>gpt-trader sessions list</comment>
+  <comment>gpt-trader sessions list --status finished --format json</comment>"""
     options: ClassVar[list[Option]] = [
         option("status", None, "Only running, interrupted, stopped, finished or failed sessions", flag=False),
-        option("format", "f", "Output: table or json", flag=False),
+        option("format", "f", "Output: table, json or csv", flag=False),
     ]
 
     def handle(self) -> int:
@@ -44,5 +48,9 @@ class SessionsListCommand(AppCommand):
             (r.id, r.strategy, ",".join(r.symbols), r.status.value, r.last_bar + 1, r.equity, r.updated_at)
             for r in records
         ]
-        write_table(self, ("id", "strategy", "symbols", "status", "bars", "equity", "updated"), rows or [("-",) * 7])
+        keys = ("id", "strategy", "symbols", "status", "bars", "equity", "updated_at")
+        if fmt == "csv":
+            self.line(plain_csv(keys, rows))
+            return 0
+        report_table(self, keys, rows)
         return 0

@@ -15,7 +15,12 @@ from entrypoints.cli.render import write_table
 class SessionsShowCommand(AppCommand):
     name = "sessions show"
     description = "A session's status, positions, recent fills and performance."
+    help = """Session ids: <info>gpt-trader sessions list</info>.
+
+  <comment>gpt-trader sessions show ses_0123456789abcdef</comment>
+  <comment>gpt-trader sessions show ses_0123456789abcdef --format json</comment>"""
     arguments: ClassVar[list[Argument]] = [argument("id", "Session id")]
+    formats = ("table", "json")  # several sections: no csv
     options: ClassVar[list[Option]] = [option("format", "f", "Output: table or json", flag=False)]
 
     def handle(self) -> int:

@@ -13,6 +13,10 @@ from entrypoints.cli.base import AppCommand
 class SessionsStopCommand(AppCommand):
     name = "sessions stop"
     description = "Mark a session stopped (it will not be recovered); a foreground run stops with Ctrl-C."
+    help = """Session ids: <info>gpt-trader sessions list</info>.
+
+  <comment>gpt-trader sessions stop ses_0123456789abcdef</comment>
+  <comment>gpt-trader sessions stop ses_0123456789abcdef -n</comment>"""
     arguments: ClassVar[list[Argument]] = [argument("id", "Session id")]
 
     def handle(self) -> int:

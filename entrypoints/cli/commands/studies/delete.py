@@ -13,6 +13,10 @@ from entrypoints.cli.base import AppCommand
 class StudiesDeleteCommand(AppCommand):
     name = "studies delete"
     description = "Delete stored studies and all their trials."
+    help = """Study ids: <info>gpt-trader studies list</info>.
+
+  <comment>gpt-trader studies delete study_1a2b3c4d5e6f7a8b</comment>
+  <comment>gpt-trader studies delete study_1a2b3c4d5e6f7a8b -n</comment>"""
     arguments: ClassVar[list[Argument]] = [argument("ids", "Study ids (see `gpt-trader studies list`)", multiple=True)]
 
     def handle(self) -> int:

@@ -14,6 +14,8 @@ from entrypoints.cli.render import write_table
 class StudiesListCommand(AppCommand):
     name = "studies list"
     description = "List stored optimisation studies (newest first): status, trials, best value."
+    help = """  <comment>gpt-trader studies list</comment>
+  <comment>gpt-trader studies list --limit 5 --format json</comment>"""
     options: ClassVar[list[Option]] = [
         option("limit", None, "How many to list", flag=False, default="50"),
         option("format", "f", "Output: table or json", flag=False),

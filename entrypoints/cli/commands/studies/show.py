@@ -15,6 +15,10 @@ from entrypoints.cli.render import write_table
 class StudiesShowCommand(AppCommand):
     name = "studies show"
     description = "A stored study: what it searches, its progress and its best trials."
+    help = """Study ids: <info>gpt-trader studies list</info>.
+
+  <comment>gpt-trader studies show study_1a2b3c4d5e6f7a8b</comment>
+  <comment>gpt-trader studies show study_1a2b3c4d5e6f7a8b --top 5 --format json</comment>"""
     arguments: ClassVar[list[Argument]] = [argument("id", "Study id (see `gpt-trader studies list`)")]
     options: ClassVar[list[Option]] = [
         option("top", None, "Best trials to print", flag=False, default="10"),

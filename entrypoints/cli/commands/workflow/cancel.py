@@ -22,7 +22,8 @@ class WorkflowCancelCommand(AppCommand):
 the execution is stored as cancelled (at most <info>--wait</info> seconds) and shows it. Running steps end
 "cancelled", steps not started "not_run". An execution whose process has stopped is marked cancelled at once.
 
-  <comment>gpt-trader workflow cancel wf_0123456789abcdef</comment>"""
+  <comment>gpt-trader workflow cancel wf_0123456789abcdef</comment>
+  <comment>gpt-trader workflow cancel wf_0123456789abcdef --wait 30 --format json</comment>"""
     arguments: ClassVar[list[Argument]] = [argument("id", "Execution id")]
     options: ClassVar[list[Option]] = [
         option("wait", "w", "Seconds to wait for the execution to stop", flag=False, default="10"),

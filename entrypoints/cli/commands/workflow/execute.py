@@ -31,18 +31,20 @@ class WorkflowExecuteCommand(AppCommand):
 `gpt-trader workflow list` for the inputs and their defaults), printing a line as each step starts and
 finishes, then the report. The execution is stored: `gpt-trader workflow status ID` shows it later.
 
-  <comment>gpt-trader workflow execute simple_backtest --param symbol=MSFT</comment>
-  <comment>gpt-trader workflow execute multi_strategy_ensemble --param weighting=equal --format json</comment>
-  <comment>gpt-trader workflow execute strategy_optimization -p strategy=breakout --async</comment>
-
 <info>--async</info> stores the execution as pending, starts a detached background process
 (`python -m entrypoints workflow execute NAME --execution-id ID`, in its own session, output appended to
 <info>system.data_dir</info>/logs/workflow-ID.log) that runs it, prints the id and returns at once. Follow it
 with `workflow status ID`, stop it with `workflow cancel ID` (from any process). It needs a persistent state
 store (the default SQLite file). The background process runs CPU work on <info>executor.kind</info> (a process
 pool by default), so its event loop stays free to notice a cancellation within about a second; a foreground
-run uses the inline executor. A Ctrl-C during a foreground run cancels the execution cleanly."""
-    arguments: ClassVar[list[Argument]] = [argument("name", "Workflow name (see `gpt-trader workflow list`)")]
+run uses the inline executor. A Ctrl-C during a foreground run cancels the execution cleanly.
+
+  <comment>gpt-trader workflow execute simple_backtest --param symbol=MSFT</comment>
+  <comment>gpt-trader workflow execute multi_strategy_ensemble --param weighting=equal --format json</comment>
+  <comment>gpt-trader workflow execute strategy_optimization -p strategy=breakout --async</comment>"""
+    arguments: ClassVar[list[Argument]] = [
+        argument("name", "Workflow name (see `gpt-trader workflow list`)", optional=True)
+    ]
     options: ClassVar[list[Option]] = [
         option("param", "p", "Input as key=value (repeatable)", flag=False, multiple=True),
         option("async", None, "Run in a detached background process; print the execution id and return", flag=True),
@@ -60,6 +62,13 @@ run uses the inline executor. A Ctrl-C during a foreground run cancels the execu
         fmt = check_format(self.output_format(choices=FORMATS))
         self.executor = self.option("executor") or "inline"
         name = self.argument("name")
+        if not name:  # asked for on a terminal (a choice of the workflows), else the one-line error
+            from entrypoints.cli.completions import workflow_names
+
+            choices = self.run_with_container(workflow_names) if self.can_ask() else None
+            name = self.require(
+                "NAME", None, question="Workflow", choices=choices, hint=" (see `gpt-trader workflow list`)"
+            )
         if self.option("execution-id"):
             if self.option("param") or self.option("async"):
                 raise InvalidParameterError(

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 class WorkflowListCommand(AppCommand):
     name = "workflow list"
     description = "List the workflows (steps, inputs) and the most recent executions."
+    help = """  <comment>gpt-trader workflow list</comment>
+  <comment>gpt-trader workflow list --limit 3 --format json</comment>"""
     options: ClassVar[list[Option]] = [
         option("limit", "l", "Recent executions to show", flag=False, default="10"),
         option("format", "f", "Output: table or json", flag=False),

@@ -14,6 +14,10 @@ from entrypoints.cli.render import to_csv, write_table
 class StrategiesCommand(AppCommand):
     name = "strategies"
     description = "List the strategies with their parameters (type, default, range)."
+    help = """Every strategy runs everywhere by name: backtest, optimize, run, workflows.
+
+  <comment>gpt-trader strategies</comment>
+  <comment>gpt-trader strategies --format json</comment>"""
     options: ClassVar[list[Option]] = [option("format", "f", "Output: table, json or csv", flag=False)]
 
     def handle(self) -> int:

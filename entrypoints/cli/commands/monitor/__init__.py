@@ -1,0 +1,1 @@
+"""``gpt-trader monitor``: a live terminal view of sessions, workflow executions and alerts."""

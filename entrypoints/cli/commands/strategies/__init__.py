@@ -1,0 +1,1 @@
+"""``gpt-trader strategies``: the catalogue, recommendations and comparisons."""
