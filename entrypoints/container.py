@@ -42,6 +42,7 @@ from gpt_trader_core.services.monitoring import Monitoring
 from gpt_trader_core.services.optimization import Optimizer
 from gpt_trader_core.services.results import BacktestResults
 from gpt_trader_core.services.sessions import TradingSessions
+from gpt_trader_core.services.streams import StreamHub
 from gpt_trader_core.strategy import REGISTRY
 from gpt_trader_core.strategy.registry import StrategyRegistry
 
@@ -446,6 +447,11 @@ class Services(containers.DeclarativeContainer):
         )
     )
 
+    # streaming (issue 14): one hub per process numbers channel messages, keeps replay buffers and
+    # fans out to the WebSocket connections of every app of this process
+    streams: providers.Provider[StreamHub] = providers.Singleton(
+        StreamHub, bus=adapters.event_bus, replay=settings.provided.websocket.replay_buffer
+    )
     # rest: the REST API's use cases (background jobs, catalogue, track record, portfolio, cached reads)
     jobs = providers.Singleton(_jobs, store=adapters.state_store, bus=adapters.event_bus)
     catalog = providers.Factory(_catalog, registry=registry, cache=adapters.cache)

@@ -140,10 +140,18 @@ def create_app(container: Any, settings: Any, *, name: str = "gpt_trader_api") -
     # monitoring: GET /metrics + /api/v1/system/metrics, request metrics middleware, "monitoring" task
     app.blueprint(metrics.bp)
     metrics.install(app, container)
+    # the plan's "WebSocket upgrade support": the streams on the API's port too (same origin as its pages)
+    from entrypoints.http.ws import install_ws
+
+    install_ws(app, settings)
     install_auth(app, container, settings)  # auth (issue 13): credentials, roles, rate limits, CORS, headers
     install_docs(app)
     document_external_routes(app, _EXTERNAL_ROLES)
     install_lifecycle(app, container)
+    # dashboard: /dashboard/ (static files) and, with the auth layer, its cookie login /api/v1/auth/cookie/*
+    from entrypoints.dashboard.server import install_dashboard
+
+    install_dashboard(app)
     return app
 
 
@@ -152,8 +160,6 @@ def create_ws_app(container: Any, settings: Any, *, name: str = "gpt_trader_ws")
     from entrypoints.http.api import system
 
     app = _base_app(name, container, settings)
-    app.ctx.heartbeat_interval = settings.websocket.heartbeat_interval
-    app.config.WEBSOCKET_PING_INTERVAL = settings.websocket.heartbeat_interval
     app.blueprint(system.health)
-    app.blueprint(ws.bp)
+    ws.install_ws(app, settings)
     return app

@@ -123,6 +123,16 @@ class WebSocketSettings:
     port: int = attrs.field(default=8001, validator=int_in(1, 65_535))
     max_connections: int = attrs.field(default=100, validator=int_in(1))
     heartbeat_interval: float = attrs.field(default=30.0, validator=number_in(0.0, low_open=True))
+    # streaming (issue 14): authentication deadline, per-connection limits, replay and send buffers
+    auth_timeout: float = attrs.field(default=5.0, validator=number_in(0.0, low_open=True))
+    max_subscriptions: int = attrs.field(default=50, validator=int_in(1))
+    max_message_size: int = attrs.field(default=65_536, validator=int_in(256))
+    rate_limit: float = attrs.field(default=20.0, validator=number_in(0.0, low_open=True))
+    allowed_origins: tuple[str, ...] = attrs.field(
+        default=("http://localhost:3000",), validator=field_validator(valid_origins)
+    )
+    replay_buffer: int = attrs.field(default=1000, validator=int_in(1))
+    send_queue: int = attrs.field(default=1000, validator=int_in(1))
 
 
 @attrs.frozen(kw_only=True)

@@ -6,12 +6,14 @@ import datetime as dt
 import html
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import attrs
 import numpy as np
 
+from gpt_trader_core.domain.charts import BacktestChart, ChartRenderer, HtmlChart, backtest_chart, show, write_report
 from gpt_trader_core.domain.trading import Position, Trade
 
 _HEADLINE = (
@@ -107,6 +109,27 @@ class BacktestResult:
         from gpt_trader_core.domain.dataframes import trades_to_frame
 
         return trades_to_frame(self.trades)
+
+    # Charts: the data are built here, drawn by the installed renderer (gpt_trader_core/domain/charts.py).
+    def chart(self) -> BacktestChart:
+        """Equity, drawdown and trade markers, statistics and trades, as chart data."""
+        return backtest_chart(
+            title=self.label,
+            synthetic=self.synthetic,
+            timestamps=self.timestamps,
+            equity=self.equity,
+            drawdown=self.drawdown,
+            trades=self.trades,
+            stats=[(key, format_value(value)) for key, value in self.stats.items()],
+        )
+
+    def plot(self, renderer: ChartRenderer | None = None) -> HtmlChart:
+        """Interactive equity/drawdown/trades chart for a notebook (works offline)."""
+        return show(self.chart(), renderer)
+
+    def report(self, path: str | Path, renderer: ChartRenderer | None = None) -> Path:
+        """Write one self-contained HTML report (statistics, charts, trade list) to ``path``."""
+        return write_report(self.chart(), path, renderer)
 
     def __repr__(self) -> str:
         width = max(len(name) for _, name in _HEADLINE)

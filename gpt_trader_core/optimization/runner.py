@@ -13,6 +13,7 @@ import math
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
@@ -22,6 +23,8 @@ from gpt_trader_core.backtesting.batch_run import chunk_rows, evaluate_many
 from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.backtesting.stats import StatsContext
 from gpt_trader_core.domain.bars import Bars
+from gpt_trader_core.domain.charts import ChartRenderer, HeatmapChart, HtmlChart, heatmap_chart, show, write_report
+from gpt_trader_core.domain.results import format_value
 from gpt_trader_core.errors import CancelledError, InvalidParameterError
 from gpt_trader_core.indicators.cache import IndicatorCache
 from gpt_trader_core.optimization.objective import Objective
@@ -160,6 +163,43 @@ class OptimizationResult:
             if np.isnan(grid[i, j]) and not math.isnan(trial.value):
                 grid[i, j] = trial.value
         return Heatmap(x, y, xs, ys, grid)
+
+    # Charts: the data are built here, drawn by the installed renderer (gpt_trader_core/domain/charts.py).
+    def chart(self, x: str | None = None, y: str | None = None, top: int = 100) -> HeatmapChart:
+        """The ``x`` × ``y`` heatmap of the objective with the ``top`` ranked trials, as chart data."""
+        hm, rows, best = self.heatmap(x, y), self.table(top), self.best
+        return heatmap_chart(
+            title=f"{self.strategy} on {self.symbol}: {self.method} search, {self.objective.metric}",
+            synthetic=self.synthetic,
+            metric=self.objective.metric,
+            maximize=self.objective.maximize,
+            x_name=hm.x_name,
+            y_name=hm.y_name,
+            x_values=hm.x_values,
+            y_values=hm.y_values,
+            values=hm.values,
+            columns=[str(c) for c in rows[0]],
+            rows=[[format_value(v) for v in row.values()] for row in rows],
+            stats=[
+                ("strategy", self.strategy),
+                ("symbol", self.symbol),
+                ("method", self.method),
+                ("trials", f"{len(self.trials)} of {self.total}"),
+                ("best parameters", ", ".join(f"{k}={v}" for k, v in best.params.items())),
+                (f"best {self.objective.metric}", format_value(best.value)),
+                ("elapsed", f"{self.elapsed_s:.2f} s"),
+            ],
+        )
+
+    def plot(self, x: str | None = None, y: str | None = None, renderer: ChartRenderer | None = None) -> HtmlChart:
+        """Interactive heatmap of two searched parameters for a notebook (works offline)."""
+        return show(self.chart(x, y), renderer)
+
+    def report(
+        self, path: str | Path, x: str | None = None, y: str | None = None, renderer: ChartRenderer | None = None
+    ) -> Path:
+        """Write one self-contained HTML report (summary, heatmap, ranked trials) to ``path``."""
+        return write_report(self.chart(x, y), path, renderer)
 
     def table(self, top: int | None = None) -> list[dict[str, Any]]:
         rows = []

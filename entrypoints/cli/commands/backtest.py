@@ -19,6 +19,7 @@ from entrypoints.cli.render import (
     to_csv,
     trade_rows,
 )
+from gpt_trader_core.domain.charts import report_path
 from gpt_trader_core.errors import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ list strategies and their parameters with <info>gpt-trader strategies</info>.
         option("format", "f", "Output: table, json or csv", flag=False),
         option("trades", None, "Also print the trades", flag=True),
         option("no-save", None, "Do not save the result in the state store", flag=True),
+        option("report", None, "Also write a self-contained HTML report (charts, stats, trades) here", flag=False),
     ]
 
     def settings_overrides(self) -> list[str]:
@@ -133,6 +135,8 @@ list strategies and their parameters with <info>gpt-trader strategies</info>.
             trailing_stop=number("trailing-stop", None),
         )
         if strategy == "all":
+            if self.option("report"):
+                raise InvalidParameterError("--report needs one strategy; --strategy all prints a comparison table")
             return self.compare_all(config, params, start, end, fmt)
         request = BacktestRequest(
             symbol=self.option("symbol"),
@@ -144,12 +148,16 @@ list strategies and their parameters with <info>gpt-trader strategies</info>.
             config=config,
         )
 
+        report = report_path(self.option("report")) if self.option("report") else None
+
         async def work(container: Container) -> Any:
             backtester = await container.services.backtester()
             return await backtester.run(request, save=not self.option("no-save"))
 
         run = self.run_with_container(work)
         self.show(run.result, run.record_id, fmt)
+        if report is not None:  # on stderr, so that --format json/csv output stays parseable
+            self.line_error(f"report written to {run.result.report(report)}")
         return 0
 
     def compare_all(self, config: Any, params: dict[str, str], start: Any, end: Any, fmt: str) -> int:

@@ -57,6 +57,7 @@ and exits 0.
         from entrypoints.container import build_container
         from entrypoints.http.app import BACKLOG, check_bind, create_app, create_ws_app, install_lifecycle
         from entrypoints.http.auth.tls import server_ssl
+        from entrypoints.http.ws.deflate import StreamProtocol
         from entrypoints.logs import configure_logging
         from gpt_trader_core.domain.symbols import shown  # numpy: not for --help
 
@@ -86,6 +87,7 @@ and exits 0.
                 single_process=True,
                 motd=False,
                 access_log=False,
+                protocol=StreamProtocol,  # WebSocket with permessage-deflate (entrypoints/http/ws)
                 register_sys_signals=False,  # _StopRequest handles them
             )
             apps.append(api)
@@ -99,6 +101,7 @@ and exits 0.
                 single_process=True,
                 motd=False,
                 access_log=False,
+                protocol=StreamProtocol,  # WebSocket with permessage-deflate (entrypoints/http/ws)
                 register_sys_signals=False,
             )
             apps.append(ws)

@@ -1,0 +1,132 @@
+"""The dashboard, served by the HTTP app: ``/dashboard/`` (the page) and ``/dashboard/assets/…``.
+
+No build step: the files of this folder are served as they are. Each asset's URL carries a hash of its
+content (``app.3f2a9c01b2.js``), so it is cached for a year and a new version is a new URL; the page itself
+is revalidated (ETag). Assets are gzip-compressed once at start. Every response of the dashboard carries a
+Content-Security-Policy that allows only the dashboard's own files and connections to its own origin.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from importlib import resources
+from importlib.util import find_spec
+
+import attrs
+from sanic import Blueprint, Request, Sanic
+from sanic.response import HTTPResponse, redirect
+
+#: Served files, in the order the page loads them (styles, then scripts).
+STYLES = ("vendor/uPlot.min.css", "charts.css", "dashboard.css")
+SCRIPTS = ("vendor/htm-preact-standalone.umd.js", "vendor/uPlot.iife.min.js", "charts.js", "app.js")
+CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+
+POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+@attrs.frozen
+class Asset:
+    name: str
+    url: str
+    body: bytes
+    gzipped: bytes
+    content_type: str
+
+
+def _read(name: str) -> bytes:
+    return resources.files("entrypoints").joinpath("dashboard", *name.split("/")).read_bytes()
+
+
+def load_assets() -> dict[str, Asset]:
+    """The served files by hashed file name (``uPlot.iife.min.19c8d4c6ad.js``)."""
+    assets = {}
+    for name in STYLES + SCRIPTS:
+        body = _read(name)
+        stem, dot, ext = name.rpartition("/")[2].rpartition(".")
+        hashed = f"{stem}.{hashlib.sha256(body).hexdigest()[:10]}{dot}{ext}"
+        assets[hashed] = Asset(
+            name, f"/dashboard/assets/{hashed}", body, gzip.compress(body, 9, mtime=0), CONTENT_TYPES[dot + ext]
+        )
+    return assets
+
+
+def render_page(assets: dict[str, Asset], *, auth: bool) -> bytes:
+    """``index.html`` with its ``{{ name }}`` placeholders replaced by the hashed URLs, and ``{{ auth }}`` by
+    on/off (with auth off the page skips the login: every request is the local admin)."""
+    page = _read("index.html").decode("utf-8").replace("{{ auth }}", "on" if auth else "off")
+    for asset in assets.values():
+        page = page.replace("{{ " + asset.name + " }}", asset.url)
+    if "{{" in page:
+        raise ValueError("index.html names a file the dashboard does not serve: " + page[page.index("{{") :][:60])
+    return page.encode("utf-8")
+
+
+def _send(
+    request: Request, body: bytes, gzipped: bytes | None, content_type: str, cache: str, etag: str
+) -> HTTPResponse:
+    headers = {"Cache-Control": cache, "ETag": etag, "Content-Security-Policy": POLICY, "Vary": "Accept-Encoding"}
+    if request.headers.get("if-none-match") == etag:
+        return HTTPResponse(status=304, headers=headers)
+    if gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        body = gzipped
+    return HTTPResponse(body, headers=headers, content_type=content_type)
+
+
+@attrs.frozen
+class Page:
+    body: bytes
+    gzipped: bytes
+    etag: str
+
+
+def _page(assets: dict[str, Asset], *, auth: bool) -> Page:
+    body = render_page(assets, auth=auth)
+    return Page(body, gzip.compress(body, 9, mtime=0), '"' + hashlib.sha256(body).hexdigest()[:16] + '"')
+
+
+def auth_enabled(app: Sanic) -> bool:
+    """Whether the auth layer is installed on ``app`` and on (asked per request: install order is free)."""
+    config = getattr(app.ctx, "auth_config", None)
+    return bool(config is not None and config.enabled)
+
+
+def blueprint() -> Blueprint:
+    """The dashboard's routes (files read and compressed now, once)."""
+    assets = load_assets()
+    pages = {auth: _page(assets, auth=auth) for auth in (False, True)}
+    bp = Blueprint("dashboard", url_prefix="/dashboard")
+
+    @bp.get("", ctx_role="public", strict_slashes=True, name="dashboard_bare")
+    async def bare(request: Request) -> HTTPResponse:
+        return redirect("/dashboard/")
+
+    @bp.get("/", ctx_role="public", strict_slashes=True)
+    async def index(request: Request) -> HTTPResponse:
+        page = pages[auth_enabled(request.app)]
+        return _send(request, page.body, page.gzipped, "text/html; charset=utf-8", "no-cache", page.etag)
+
+    @bp.get("/assets/<file:str>", ctx_role="public")
+    async def asset(request: Request, file: str) -> HTTPResponse:
+        found = assets.get(file)
+        if found is None:
+            return HTTPResponse("no such dashboard file\n", status=404, content_type="text/plain; charset=utf-8")
+        etag = '"' + file.split(".")[-2] + '"'
+        return _send(request, found.body, found.gzipped, found.content_type, IMMUTABLE, etag)
+
+    return bp
+
+
+def install_dashboard(app: Sanic) -> None:
+    """Mount the dashboard on ``app`` (``/dashboard/``) and, where the auth layer exists, the browser's
+    cookie login (``/api/v1/auth/cookie/*``, see ``session``)."""
+    app.blueprint(blueprint())
+    if find_spec("entrypoints.http.auth") is not None:
+        from entrypoints.dashboard.session import blueprint as cookie_login
+
+        app.blueprint(cookie_login())

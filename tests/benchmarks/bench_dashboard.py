@@ -1,0 +1,117 @@
+"""Benchmark: the dashboard in Debian's Chromium against a real `gpt-trader serve` (auth off, loopback).
+
+Prints, over N fresh page loads: bytes transferred on first load (compressed, from the Resource Timing
+API), time until the backtest form is interactive (median, p90), and — while a backtest is run and drawn —
+the long tasks (> 50 ms) the page had. Goals (issue 16): first load < 300 KB, interactive < 1 s.
+
+Run on demand:  python tests/benchmarks/bench_dashboard.py [--loads 10]
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LONG_TASKS = """window.__long = [];
+new PerformanceObserver(l => l.getEntries().forEach(e => window.__long.push(e.duration)))
+    .observe({type: 'longtask', buffered: true});"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(home: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("GPT_TRADER__")}
+    env.update(HOME=str(home), GPT_TRADER__API__AUTH__ENABLED="false")
+    command = [
+        shutil.which("gpt-trader") or sys.executable,
+        *([] if shutil.which("gpt-trader") else ["-m", "entrypoints"]),
+    ]
+    log = (home / "serve.log").open("w")
+    proc = subprocess.Popen(
+        [*command, "serve", "--mode", "api", "--port", str(port)],
+        env=env,
+        cwd=home,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while "listening on" not in (home / "serve.log").read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit((home / "serve.log").read_text())
+        time.sleep(0.2)
+    return proc
+
+
+def main(loads: int = 10) -> None:
+    from playwright.sync_api import sync_playwright
+
+    home = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
+    port = free_port()
+    proc = serve(home, port)
+    url = f"http://127.0.0.1:{port}/dashboard/"
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            ready, transferred = [], []
+            for _ in range(loads):
+                context = browser.new_context(viewport={"width": 1280, "height": 900})  # empty cache
+                page = context.new_page()
+                page.goto(url)
+                page.wait_for_selector("#bt-strategy option[value=sma_cross]", state="attached")
+                ready.append(page.evaluate("performance.now()"))
+                transferred.append(
+                    page.evaluate(
+                        "performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))"
+                        ".reduce((n, e) => n + e.transferSize, 0)"
+                    )
+                )
+                context.close()
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            page.add_init_script(LONG_TASKS)
+            page.goto(url)
+            page.wait_for_selector("#bt-strategy option[value=sma_cross]", state="attached")
+            page.select_option("#bt-strategy", "sma_cross")
+            page.click("button[type=submit]")
+            page.wait_for_selector("[data-testid=chart] .uplot canvas", timeout=30_000)
+            page.wait_for_timeout(500)
+            long_tasks = page.evaluate("window.__long")
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(home, ignore_errors=True)
+    ready.sort()
+    print(f"dashboard first load: {statistics.median(transferred) / 1024:.1f} KiB transferred (goal < 300 KB)")
+    print(
+        f"backtest form interactive after {statistics.median(ready):.0f} ms median, "
+        f"p90 {ready[int(0.9 * (len(ready) - 1))]:.0f} ms over {loads} cold loads (goal < 1000 ms)"
+    )
+    print(
+        f"long tasks (> 50 ms) while a backtest ran and drew: {len(long_tasks)}"
+        + (f", longest {max(long_tasks):.0f} ms" if long_tasks else "")
+    )
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[sys.argv.index("--loads") + 1]) if "--loads" in sys.argv else 10)
