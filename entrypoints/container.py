@@ -78,6 +78,10 @@ async def _state_store(url: str) -> AsyncIterator[StateStore]:
         from adapters.state.memory import InMemoryStateStore
 
         store: StateStore = InMemoryStateStore()
+    elif url.startswith(("postgresql://", "postgres://")):
+        from adapters.state.postgres import PostgresStateStore
+
+        store = PostgresStateStore.from_url(url)
     else:
         from adapters.state.sqlite import SqliteStateStore
 
@@ -129,10 +133,28 @@ async def _executor(kind: str, workers: int, scheduler_address: str | None) -> A
         await executor.close()
 
 
-def _event_bus() -> EventBus:
+def _event_bus(backend: str = "memory", redis_url: Any = None, namespace: str = "", maxlen: int = 10_000) -> EventBus:
+    if backend == "redis":
+        from adapters.bus.redis import RedisEventBus
+
+        url = redis_url.get_secret_value() if hasattr(redis_url, "get_secret_value") else str(redis_url)
+        return RedisEventBus(url, namespace=namespace, maxlen=maxlen)
     from adapters.bus.memory import InMemoryEventBus
 
     return InMemoryEventBus()
+
+
+def _bus_probes(backend: str, bus: EventBus) -> dict[str, Any]:
+    """Health probes of the event bus: a Redis bus can be down (the memory bus cannot)."""
+    ping = getattr(bus, "ping", None)
+    return {"event_bus": ping} if backend == "redis" and ping is not None else {}
+
+
+async def _event_bus_lifecycle(backend: str, bus: EventBus) -> AsyncIterator[None]:
+    """Closes a Redis bus (its connections and reader task) at shutdown; the memory bus needs nothing."""
+    yield None
+    if backend == "redis":
+        await bus.close()
 
 
 def _feed_factory(market_data: MarketData) -> FeedFactory:
@@ -303,7 +325,14 @@ class Adapters(containers.DeclarativeContainer):
             max_bytes=settings.provided.cache.max_bytes,
         )
     )
-    event_bus: providers.Provider[EventBus] = providers.Singleton(_event_bus)
+    event_bus: providers.Provider[EventBus] = providers.Singleton(
+        _event_bus,
+        backend=settings.provided.bus.backend,
+        redis_url=settings.provided.bus.redis_url,
+        namespace=settings.provided.bus.namespace,
+        maxlen=settings.provided.bus.maxlen,
+    )
+    event_bus_lifecycle = providers.Resource(_event_bus_lifecycle, backend=settings.provided.bus.backend, bus=event_bus)
     feeds: providers.Provider[FeedFactory] = providers.Singleton(_feed_factory, market_data=market_data)
     brokers: providers.Provider[BrokerFactory] = providers.Singleton(_broker_factory)
     executor = _awaitable(
@@ -382,7 +411,11 @@ class Services(containers.DeclarativeContainer):
     # (``services.health(sessions=...)``), the monitoring snapshots use the same probes
     health = _awaitable(
         providers.Factory(
-            component_health, state_store=adapters.state_store, cache=adapters.cache, executor=adapters.executor
+            component_health,
+            state_store=adapters.state_store,
+            cache=adapters.cache,
+            executor=adapters.executor,
+            extra=providers.Callable(_bus_probes, backend=settings.provided.bus.backend, bus=adapters.event_bus),
         )
     )
     monitoring = _awaitable(

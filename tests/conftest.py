@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -50,3 +52,36 @@ def redis_url() -> str:
             pytest.fail(reason, pytrace=False)
         pytest.skip(reason)
     return REDIS_URL
+
+
+#: Override to point the PostgreSQL tests elsewhere; each test works in a fresh schema of its own.
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """URL of a reachable PostgreSQL. Skips when there is none, but fails when ``REQUIRE_POSTGRES=1``
+    (CI), so a broken PostgreSQL service cannot silently turn the PostgreSQL tests into skips."""
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_URL, connect_timeout=2) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:
+        reason = f"PostgreSQL not reachable at {POSTGRES_URL}: {type(exc).__name__}: {exc}"
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A state URL on a fresh, uniquely named schema (dropped afterwards), so tests running at once in
+    several worktrees or processes never see each other's rows."""
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex}"
+    yield f"{postgres_server}?schema={schema}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

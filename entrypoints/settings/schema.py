@@ -34,6 +34,7 @@ JwtAlgorithm = Literal["HS256", "HS384", "HS512"]  # the secret is a shared key:
 MarketDataSource = Literal["synthetic", "csv", "parquet"]
 CacheBackend = Literal["memory", "redis"]
 ExecutorKind = Literal["local", "dask"]
+BusBackend = Literal["memory", "redis"]
 
 
 @attrs.frozen(kw_only=True)
@@ -209,6 +210,22 @@ class OptimizeSettings:
     max_trials: int = attrs.field(default=100_000, validator=int_in(0))
 
 
+@attrs.frozen(kw_only=True)
+class BusSettings:
+    """The event bus (session, execution and system events; WebSocket streams follow it): ``memory``
+    is one process's; ``redis`` (Redis Streams at ``redis_url``) is shared by every process and worker.
+    ``maxlen``: events kept per topic for resuming by sequence."""
+
+    backend: BusBackend = attrs.field(
+        default="memory", validator=[one_of(BusBackend), field_validator(backend_installed)]
+    )
+    redis_url: Secret = attrs.field(
+        default=Secret("redis://127.0.0.1:6379/0"), validator=field_validator(valid_redis_url)
+    )  # a Secret: the URL may hold a password
+    namespace: str = attrs.field(default="gpt-trader:bus", validator=field_validator(non_empty_text))
+    maxlen: int = attrs.field(default=10_000, validator=int_in(1))
+
+
 def _file_sources_need_a_path(value: Any) -> None:
     if isinstance(value, MarketDataSettings) and value.source in ("csv", "parquet") and value.path is None:
         raise InvalidValueError(
@@ -234,6 +251,7 @@ class Settings:
     executor: ExecutorSettings = attrs.field(factory=ExecutorSettings)
     backtest: BacktestSettings = attrs.field(factory=BacktestSettings)
     optimize: OptimizeSettings = attrs.field(factory=OptimizeSettings)
+    bus: BusSettings = attrs.field(factory=BusSettings)
 
 
 SECTIONS: Final[tuple[type, ...]] = (
@@ -250,6 +268,7 @@ SECTIONS: Final[tuple[type, ...]] = (
     ExecutorSettings,
     BacktestSettings,
     OptimizeSettings,
+    BusSettings,
     Settings,
 )
 for _cls in SECTIONS:

@@ -16,7 +16,7 @@ from typing import Any, get_args
 
 import attrs
 
-from entrypoints.settings.secret import Secret
+from entrypoints.settings.secret import Secret, redact_url
 from gpt_trader_core.errors import ConfigurationError
 
 
@@ -186,6 +186,28 @@ def backend_installed(value: Any) -> None:
 def valid_state_url(value: Any) -> None:
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:.+", expect_str(value)):
         raise InvalidValueError(f"expected a URL such as sqlite:///~/state.db or sqlite::memory:, got {value!r}")
+    _state_backend_known(value)
+
+
+# -- the state store's backend, chosen by the URL's scheme (see entrypoints/container.py) -----------
+_STATE_SCHEMES = {
+    "sqlite": None,
+    "memory": None,
+    "postgresql": ("psycopg", "postgres"),
+    "postgres": ("psycopg", "postgres"),
+}
+
+
+def _state_backend_known(url: str) -> None:
+    scheme = url.split(":", 1)[0].lower()
+    if scheme not in _STATE_SCHEMES:
+        raise InvalidValueError(
+            f"unknown state store {scheme!r} in {redact_url(url)!r}: use sqlite:///~/state.db, sqlite::memory:, "
+            "memory:// or postgresql://user@host:5432/database"
+        )
+    needs = _STATE_SCHEMES[scheme]
+    if needs is not None and importlib.util.find_spec(needs[0]) is None:
+        raise InvalidValueError(f'{scheme}:// needs the {needs[0]} package: pip install "gpt-trader[{needs[1]}]"')
 
 
 class InvalidSettingsError(ConfigurationError):

@@ -1,6 +1,6 @@
-"""Helper process for the durability test: writes to a SqliteStateStore until killed.
+"""Helper process for the durability tests: writes to a state store until killed (a SQLite file, or a PostgreSQL URL).
 
-    python _state_writer.py DB_PATH PREFIX
+    python _state_writer.py DB_PATH_OR_POSTGRES_URL PREFIX
 
 After each write *returns* it prints ``E PREFIX I`` (an execution) or ``B PREFIX I`` (a backtest with
 ``TRADES`` trades) and flushes, so every printed line is an acknowledged write. The records are a
@@ -14,6 +14,7 @@ import datetime as dt
 import itertools
 import math
 import sys
+from typing import Any
 
 from adapters.state import SqliteStateStore
 from gpt_trader_core.domain.records import BacktestRecord, Execution, ExecutionStatus
@@ -63,8 +64,17 @@ def backtest_for(prefix: str, i: int) -> BacktestRecord:
     )
 
 
+def open_store(target: str) -> Any:
+    """A SqliteStateStore on a file path, or a PostgresStateStore on a ``postgresql://`` URL."""
+    if target.startswith("postgresql://"):
+        from adapters.state.postgres import PostgresStateStore
+
+        return PostgresStateStore.from_url(target)
+    return SqliteStateStore(target)
+
+
 async def main(path: str, prefix: str) -> None:
-    store = SqliteStateStore(path)
+    store = open_store(path)
     await store.open()
     for i in itertools.count():
         await store.add_execution(execution_for(prefix, i))

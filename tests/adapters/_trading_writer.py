@@ -1,6 +1,6 @@
 """Helper process for the trading durability test: commits bars of one session until killed.
 
-    python _trading_writer.py DB_PATH
+    python _trading_writer.py DB_PATH_OR_POSTGRES_URL
 
 It resumes like the trading engine after a crash: it reads the session's ``last_bar``, commits that
 bar AGAIN (same order ids, same fill ids: the re-commit must change nothing) and goes on from the next
@@ -20,6 +20,7 @@ import datetime as dt
 import itertools
 import math
 import sys
+from typing import Any
 
 from adapters.state import SqliteStateStore
 from gpt_trader_core.domain.records import EquitySnapshot, SessionRecord, SessionStatus
@@ -116,12 +117,21 @@ def equity_for(bar: int) -> EquitySnapshot:
     return EquitySnapshot(bar, time_of(bar), session.cash, session.equity)
 
 
-async def commit(store: SqliteStateStore, bar: int) -> None:
+async def commit(store: Any, bar: int) -> None:
     await store.commit_bar(session_for(bar), orders_for(bar), fills_for(bar), positions_for(bar), equity_for(bar))
 
 
+def open_store(target: str) -> Any:
+    """A SqliteStateStore on a file path, or a PostgresStateStore on a ``postgresql://`` URL."""
+    if target.startswith("postgresql://"):
+        from adapters.state.postgres import PostgresStateStore
+
+        return PostgresStateStore.from_url(target)
+    return SqliteStateStore(target)
+
+
 async def main(path: str) -> None:
-    store = SqliteStateStore(path)
+    store = open_store(path)
     await store.open()
     try:
         start = (await store.get_session(SESSION)).last_bar  # re-commit the last stored bar, as after a crash

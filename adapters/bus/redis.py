@@ -1,0 +1,308 @@
+"""An event bus on Redis Streams: every process (server worker, machine) sees every event, in order.
+
+Layout (under ``namespace``, default ``gpt-trader:bus``):
+
+- ``{ns}:seq:{topic}``: the topic's last sequence number (a counter);
+- ``{ns}:topic:{topic}``: the topic's stream, entry id ``{seq}-0``, at most ``maxlen`` entries
+  (``XADD MAXLEN ~``): resume a topic by sequence with ``replay(topic, after_seq)``;
+- ``{ns}:all``: every event of every topic in publish order, at most ``maxlen_all`` entries: what
+  each process's one reader follows.
+
+``publish`` runs one Lua script: INCR the topic's counter and XADD to both streams, atomically, so
+sequence numbers are consistent across processes and a topic's stream order IS its sequence order,
+whoever publishes. Each bus instance runs ONE reader task (started by the first ``subscribe``) that
+blocks on ``XREAD`` of ``{ns}:all`` and hands events to the local subscriptions whose pattern
+matches (``*``, ``prefix*`` or exact, as the memory bus); a slow subscription drops its oldest event
+and counts it in ``dropped``, so neither publishers nor the reader ever wait on a consumer.
+
+"Receives events published after it was created": a subscription skips events at or before the
+latest ``{ns}:all`` id this process knew when it was created (the reader's position, or its own last
+publish). The reader's first read starts from ``start_margin`` seconds before its creation (Redis
+stream ids are the server's clock in ms), so no event published after a first ``subscribe`` is
+missed while the reader connects.
+
+If Redis goes away, ``publish`` raises ``EventBusUnavailableError`` (one line, with the URL) and the
+reader retries every ``retry_interval`` seconds, then continues from the last id it delivered: no
+event still in the stream is lost or delivered twice. ``ping()`` (the health probe) raises while it is
+down, and ``error`` holds the reason.
+
+Event ``data`` is stored as the state codec's tagged JSON tree, so datetimes, NaN and tuples come back
+as they were published (as with the memory bus, which passes the objects themselves).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from adapters.bus.memory import matches
+from adapters.state._codec import decode_tree, dumps, encode_tree, loads
+from gpt_trader_core.domain.records import Event
+from gpt_trader_core.errors import GptTraderError
+
+__all__ = ["EventBusUnavailableError", "RedisEventBus"]
+
+log = logging.getLogger(__name__)
+
+# KEYS: seq counter, topic stream, all stream. ARGV: maxlen, maxlen_all, then the event's fields.
+_PUBLISH = """
+local seq = redis.call('INCR', KEYS[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], seq .. '-0',
+           'topic', ARGV[3], 'type', ARGV[4], 'time', ARGV[5], 'data', ARGV[6], 'seq', seq)
+local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*',
+           'topic', ARGV[3], 'type', ARGV[4], 'time', ARGV[5], 'data', ARGV[6], 'seq', seq)
+return {seq, id}
+"""
+
+
+class EventBusUnavailableError(GptTraderError):
+    """The bus's Redis cannot be reached (or refused the command)."""
+
+
+def _id(entry_id: str) -> tuple[int, int]:
+    ms, _, n = entry_id.partition("-")
+    return int(ms), int(n or 0)
+
+
+def _decode(fields: Mapping[str, str]) -> Event:
+    return Event(
+        topic=fields["topic"],
+        type=fields["type"],
+        data=decode_tree(loads(fields["data"])),
+        time=dt.datetime.fromisoformat(fields["time"]),
+        seq=int(fields["seq"]),
+    )
+
+
+class _Subscription:
+    """A local subscription fed by the bus's reader: drop-oldest queue, like the memory bus's."""
+
+    def __init__(self, bus: RedisEventBus, pattern: str, max_queue: int, after: tuple[int, int] | None) -> None:
+        self._bus = bus
+        self.pattern = pattern
+        self.after = after  # the last ``{ns}:all`` id it must NOT receive (None: receives from the reader's start)
+        self._queue: asyncio.Queue[Event | None] = asyncio.Queue(max_queue)
+        self.dropped = 0
+        self._closed = False
+
+    def offer(self, event: Event) -> None:
+        if self._queue.full():  # a slow consumer loses the oldest event; the reader never waits
+            self._queue.get_nowait()
+            self.dropped += 1
+        self._queue.put_nowait(event)
+
+    def __aiter__(self) -> _Subscription:
+        return self
+
+    async def __anext__(self) -> Event:
+        if self._closed and self._queue.empty():
+            raise StopAsyncIteration
+        event = await self._queue.get()
+        if event is None:
+            raise StopAsyncIteration
+        return event
+
+    async def get(self, timeout: float | None = None) -> Event | None:
+        """The next event, or None after ``timeout`` seconds (for polling consumers)."""
+        try:
+            return await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            return None
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._bus._remove(self)
+            if self._queue.full():
+                self._queue.get_nowait()
+            self._queue.put_nowait(None)
+
+
+class RedisEventBus:
+    """``EventBus`` on Redis Streams, shared by every process using the same Redis and namespace."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        namespace: str = "gpt-trader:bus",
+        maxlen: int = 10_000,
+        maxlen_all: int = 100_000,
+        block_ms: int = 1000,
+        retry_interval: float = 1.0,
+        start_margin: float = 1.0,
+    ) -> None:
+        import redis.asyncio as aioredis
+
+        self._url = url
+        self._ns = namespace
+        self._maxlen, self._maxlen_all = maxlen, maxlen_all
+        self._block_ms, self._retry_interval, self._start_margin = block_ms, retry_interval, start_margin
+        opts: dict[str, Any] = {"decode_responses": True, "socket_connect_timeout": 2.0}
+        # Typed Any: redis-py's stubs type replies as unions of every reply shape.
+        self._redis: Any = aioredis.Redis.from_url(url, **opts)  # publishing; connects lazily
+        # The reader blocks in XREAD: its own connection, with a read timeout above the block time.
+        self._reader_redis: Any = aioredis.Redis.from_url(url, socket_timeout=block_ms / 1000 + 5.0, **opts)
+        self._script: Any = self._redis.register_script(_PUBLISH)
+        self._subscriptions: list[_Subscription] = []
+        self._position: tuple[int, int] | None = None  # the latest {ns}:all id this process knows
+        self._reader: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._delivered: tuple[int, int] = (0, 0)  # the last id the reader handed out
+        self._progress = asyncio.Event()
+        self.published = 0
+        self.error: str | None = None  # why the bus is degraded (None: healthy)
+        self.instance = uuid.uuid4().hex[:8]
+
+    def __repr__(self) -> str:
+        return f"RedisEventBus({_redacted(self._url)!r}, namespace={self._ns!r})"
+
+    def _key(self, kind: str, topic: str = "") -> str:
+        return f"{self._ns}:{kind}:{topic}" if topic else f"{self._ns}:{kind}"
+
+    # -- the port ----------------------------------------------------------------------------------
+
+    async def publish(self, topic: str, type: str, data: Mapping[str, Any]) -> Event:
+        import redis
+
+        event = Event(topic=topic, type=type, data=dict(data))
+        args = [self._maxlen, self._maxlen_all, topic, type, event.time.isoformat(), dumps(encode_tree(event.data))]
+        keys = [self._key("seq", topic), self._key("topic", topic), self._key("all")]
+        try:
+            seq, entry_id = await self._script(keys=keys, args=args)
+        except (redis.RedisError, OSError) as exc:
+            self.error = _reason(self._url, exc)
+            raise EventBusUnavailableError(f"cannot publish {type!r} on {topic!r}: {self.error}") from exc
+        position = _id(entry_id)
+        if self._position is None or position > self._position:
+            self._position = position
+        self.published += 1
+        return Event(topic=topic, type=type, data=event.data, time=event.time, seq=int(seq))
+
+    def subscribe(self, pattern: str = "*", *, max_queue: int = 1000) -> _Subscription:
+        subscription = _Subscription(self, pattern, max_queue, self._position)
+        self._subscriptions.append(subscription)
+        if self._reader is None:
+            start = self._position or (int((time.time() - self._start_margin) * 1000), 0)
+            self._delivered = start
+            self._stopping = False
+            name = f"redis-bus-reader-{self.instance}"
+            self._reader = asyncio.get_running_loop().create_task(self._read(), name=name)
+        return subscription
+
+    async def close(self) -> None:
+        for subscription in list(self._subscriptions):
+            await subscription.close()
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            # The flag as well as cancel(): a cancellation landing inside redis-py's read can be
+            # absorbed by its reconnect logic, so the loop also stops at its next turn (<= block_ms).
+            self._stopping = True
+            reader.cancel()
+            await asyncio.wait([reader], timeout=self._block_ms / 1000 + 2.0)
+            if reader.done() and not reader.cancelled() and reader.exception() is not None:
+                log.warning("event bus reader failed: %r", reader.exception())
+        await self._redis.aclose()
+        await self._reader_redis.aclose()
+
+    # -- beyond the port ---------------------------------------------------------------------------
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscriptions)
+
+    async def replay(self, topic: str, after_seq: int = 0, *, limit: int = 10_000) -> list[Event]:
+        """The topic's events with a sequence number above ``after_seq`` still in its stream (at most
+        ``maxlen``; compare the first one's ``seq`` with ``after_seq + 1`` to detect a gap)."""
+        import redis
+
+        try:
+            entries = await self._redis.xrange(self._key("topic", topic), f"{after_seq + 1}-0", "+", count=limit)
+        except (redis.RedisError, OSError) as exc:
+            raise EventBusUnavailableError(f"cannot replay {topic!r}: {_reason(self._url, exc)}") from exc
+        return [_decode(fields) for _, fields in entries]
+
+    async def last_seq(self, topic: str) -> int:
+        """The topic's latest sequence number (0 before its first event)."""
+        return int(await self._redis.get(self._key("seq", topic)) or 0)
+
+    async def ping(self) -> None:
+        """Raise ``EventBusUnavailableError`` unless Redis answers; clears ``error`` when it does."""
+        import redis
+
+        try:
+            await self._redis.ping()
+        except (redis.RedisError, OSError) as exc:
+            self.error = _reason(self._url, exc)
+            raise EventBusUnavailableError(f"the event bus is unavailable: {self.error}") from exc
+        self.error = None
+
+    async def delivered(self, timeout: float = 5.0) -> None:
+        """Wait until the reader has handed out everything this process has published (for tests and
+        orderly shutdowns: delivery is asynchronous)."""
+        async with asyncio.timeout(timeout):
+            while self._reader is not None and self._position is not None and self._delivered < self._position:
+                self._progress.clear()
+                await self._progress.wait()
+
+    # -- the reader --------------------------------------------------------------------------------
+
+    def _remove(self, subscription: _Subscription) -> None:
+        if subscription in self._subscriptions:
+            self._subscriptions.remove(subscription)
+
+    async def _read(self) -> None:
+        import redis
+
+        key = self._key("all")
+        while not self._stopping:
+            last = "{}-{}".format(*self._delivered)
+            try:
+                reply = await self._reader_redis.xread({key: last}, count=500, block=self._block_ms)
+                if self.error is not None:
+                    log.info("event bus: Redis at %s is back", _redacted(self._url))
+                self.error = None
+            except (redis.RedisError, OSError) as exc:
+                if self.error is None:
+                    log.warning("event bus: %s; retrying every %.1f s", _reason(self._url, exc), self._retry_interval)
+                self.error = _reason(self._url, exc)
+                await asyncio.sleep(self._retry_interval)
+                continue
+            for _, entries in reply or ():
+                for entry_id, fields in entries:
+                    self._dispatch(_id(entry_id), fields)
+            self._progress.set()
+
+    def _dispatch(self, entry_id: tuple[int, int], fields: Mapping[str, str]) -> None:
+        self._delivered = entry_id
+        if self._position is None or entry_id > self._position:
+            self._position = entry_id
+        targets = [
+            s
+            for s in self._subscriptions
+            if (s.after is None or entry_id > s.after) and matches(s.pattern, fields["topic"])
+        ]
+        if not targets:
+            return
+        try:
+            event = _decode(fields)
+        except (KeyError, ValueError, TypeError) as exc:  # not ours (another writer on the namespace)
+            log.warning("event bus: skipping an unreadable entry %s: %s", entry_id, exc)
+            return
+        for subscription in targets:
+            subscription.offer(event)
+
+
+def _redacted(url: str) -> str:
+    return re.sub(r"(//[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+def _reason(url: str, exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"Redis at {_redacted(url)} unreachable ({type(exc).__name__}: {text})"
