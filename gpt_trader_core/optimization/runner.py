@@ -296,7 +296,9 @@ class Ranking:
     """The best trials of a search (all of them unless a ``keep`` bound dropped the worst) and how
     many were evaluated in all, resumed ones included."""
 
-    trials: list[Trial]
+    # A short repr: asyncio reprs the finished task holding this value when it restores its SIGINT
+    # handler, and the full trial list cost ~1.6 ms per 50-trial search.
+    trials: list[Trial] = attrs.field(repr=lambda trials: f"<{len(trials)} trials>")
     evaluated: int
 
 

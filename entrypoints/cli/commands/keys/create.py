@@ -16,7 +16,8 @@ class KeysCreateCommand(AppCommand):
     description = "Create an API key; the key is printed once, only its hash is kept."
     help = """Programs send the key in the <info>X-API-Key</info> header.
 
-  <comment>gpt-trader keys create --name dashboard --role viewer --expires 90d</comment>"""
+  <comment>gpt-trader keys create --name dashboard --role viewer --expires 90d</comment>
+  <comment>gpt-trader keys create --name ci-bot --role trader --expires 12h</comment>"""
     options: ClassVar[list[Option]] = [
         option("name", None, "What uses the key (shown in keys list)", flag=False),
         option("role", "r", "viewer, trader or admin", flag=False, default="viewer"),

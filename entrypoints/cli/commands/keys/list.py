@@ -19,6 +19,10 @@ def _when(value: Any) -> str | None:
 class KeysListCommand(AppCommand):
     name = "keys list"
     description = "List API keys (never their text): role, expiry, revocation, last use."
+    help = """The ids shown here are what <info>gpt-trader keys revoke</info> takes.
+
+  <comment>gpt-trader keys list</comment>
+  <comment>gpt-trader keys list --format json</comment>"""
     options: ClassVar[list[Option]] = [option("format", "f", "table or json", flag=False, default="table")]
 
     def handle(self) -> int:

@@ -16,9 +16,10 @@ class UsersAddCommand(AppCommand):
     name = "users add"
     description = "Add a user who can log in to the HTTP API (asks for the password without echo)."
     help = """Roles: <info>viewer</info> (reads), <info>trader</info> (backtests, optimisations, sessions, workflows),
-<info>admin</info> (also users, keys, cache, settings). Passwords need at least 8 characters.
+<info>admin</info> (also users, keys, cache, settings). Passwords need at least 8 characters. Without
+<info>--password-stdin</info> it asks on the terminal, twice: gpt-trader users add alice --role admin
 
-  <comment>gpt-trader users add alice --role admin</comment>
+  <comment>printf '%s\\n' "$PASSWORD" | gpt-trader users add alice --role admin --password-stdin</comment>
   <comment>printf '%s\\n' "$PASSWORD" | gpt-trader users add ci --role trader --password-stdin</comment>"""
     arguments: ClassVar[list[Argument]] = [argument("name", "User name (letters, digits, _ . @ -)")]
     options: ClassVar[list[Option]] = [

@@ -15,6 +15,10 @@ from entrypoints.cli.render import write_table
 class UsersListCommand(AppCommand):
     name = "users list"
     description = "List the users and their roles."
+    help = """Users log in to the HTTP API; programs use API keys instead (<info>gpt-trader keys list</info>).
+
+  <comment>gpt-trader users list</comment>
+  <comment>gpt-trader users list --format json</comment>"""
     options: ClassVar[list[Option]] = [option("format", "f", "table or json", flag=False, default="table")]
 
     def handle(self) -> int:

@@ -15,6 +15,11 @@ from entrypoints.cli.commands.users._password import read_password
 class UsersPasswdCommand(AppCommand):
     name = "users passwd"
     description = "Set a user's password (its other logins end: their refresh tokens stop working)."
+    help = """Passwords need at least 8 characters. Without <info>--password-stdin</info> it asks on the terminal,
+twice: gpt-trader users passwd alice
+
+  <comment>printf '%s\\n' "$PASSWORD" | gpt-trader users passwd alice --password-stdin</comment>
+  <comment>pass show gpt-trader/ci | gpt-trader users passwd ci --password-stdin</comment>"""
     arguments: ClassVar[list[Argument]] = [argument("name", "User name")]
     options: ClassVar[list[Option]] = [
         option("password-stdin", None, "Read the password from the first line of standard input"),

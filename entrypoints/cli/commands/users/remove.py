@@ -13,6 +13,10 @@ from entrypoints.cli.base import AppCommand
 class UsersRemoveCommand(AppCommand):
     name = "users remove"
     description = "Remove a user; its tokens stop working on their next use."
+    help = """The names are those of <info>gpt-trader users list</info>.
+
+  <comment>gpt-trader users remove alice</comment>
+  <comment>gpt-trader users remove bob@example.com</comment>"""
     arguments: ClassVar[list[Argument]] = [argument("name", "User name")]
 
     def handle(self) -> int:
