@@ -395,6 +395,23 @@ async def test_cors_allowed_unknown_and_preflight(stack: Stack) -> None:
     assert "access-control-allow-origin" not in refused.headers
 
 
+async def test_sanic_ext_preflight_routes_are_public_and_only_answer_preflights(stack: Stack) -> None:
+    # The app has started: sanic-ext's automatic OPTIONS routes exist now and must declare a role too.
+    routes = list(stack.app.router.routes)
+    options = [route for route in routes if route.methods == {"OPTIONS"}]
+    assert len(options) == len({route.path for route in routes}) and {r.ctx.role for r in options} == {"public"}
+    assert not any("HEAD" in route.methods or "TRACE" in route.methods for route in routes)
+    preflight = {"Origin": ORIGIN, "Access-Control-Request-Method": "GET"}
+    admin_only = await stack.call("options", "/api/v1/probe/admin", headers=preflight)
+    assert admin_only.status == 204 and admin_only.headers["access-control-allow-origin"] == ORIGIN
+    assert admin_only.headers["access-control-max-age"] == "600"
+    assert admin_only.headers["vary"].lower() == "origin"
+    plain = await stack.call("options", "/api/v1/probe/admin", headers={"Origin": ORIGIN})
+    assert plain.status == 405 and plain.headers["allow"] == "GET"
+    unknown = await stack.call("get", "/api/v1/probe/open", headers={"Origin": "https://evil.example"})
+    assert unknown.headers["vary"] == "Origin"
+
+
 async def test_security_headers_on_every_answer(stack: Stack) -> None:
     for response in (
         await stack.call("get", "/api/v1/probe/open"),

@@ -22,12 +22,12 @@ import math
 from typing import Any
 
 from sanic import Request, Sanic
-from sanic.response import HTTPResponse
+from sanic.response import BaseHTTPResponse, HTTPResponse
 
 from entrypoints.http.auth.bodies import BadBodyError
 from entrypoints.http.auth.config import HttpAuthConfig, config_from_settings
 from entrypoints.http.auth.guard import forbidden, resolve, unauthorized
-from entrypoints.http.auth.headers import Cors, add_security_headers
+from entrypoints.http.auth.headers import add_security_headers, decorate_cors, install_cors, not_a_preflight
 from entrypoints.http.auth.ratelimit import RateLimits
 from entrypoints.http.auth.safety import announce_first_start, check_bind
 from entrypoints.http.problems import problem
@@ -55,29 +55,36 @@ def install_auth(app: Sanic, container: Any, settings: Any, *, config: HttpAuthC
     config = config or config_from_settings(settings)
     if settings is not None:
         check_bind(settings.api.host, auth_enabled=config.enabled)
-    cors = Cors(config.cors_origins)
     limits = RateLimits(config.rate_limits, redis_url=config.redis_url) if config.rate_limits_enabled else None
     app.ctx.auth_container = container
     app.ctx.auth_config = config
     app.ctx.rate_limits = limits
 
-    # Registration order: after the app's request-id middleware, before anything that does work.
-    @app.on_request
-    async def cors_preflight(request: Request) -> HTTPResponse | None:
-        return cors.preflight(request)
+    install_cors(app, config.cors_origins)
+    wildcard = "*" in config.cors_origins
 
+    # Registration order: after the app's request-id middleware, before anything that does work.
     @app.on_request
     async def authenticate(request: Request) -> HTTPResponse | None:
         if request.route is None:  # no such route: Sanic answers 404/405 next
+            return None
+        if getattr(request.route.ctx, "preflight", False):  # sanic-ext's OPTIONS route answers it
+            if "access-control-request-method" not in request.headers:
+                raise not_a_preflight(request)
             return None
         refused = await resolve(request, await authentication(request.app), enabled=config.enabled)
         if refused is not None or limits is None:
             return refused
         return await limits.check(request)
 
+    async def complete_cors(request: Request, response: BaseHTTPResponse) -> None:
+        decorate_cors(response, wildcard=wildcard)
+
+    # Response hooks run in reverse order: priority 1 puts this one after sanic-ext's CORS hook.
+    app.middleware(complete_cors, "response", priority=1)
+
     @app.on_response
     async def decorate(request: Request, response: HTTPResponse) -> None:
-        cors.decorate(request, response)
         add_security_headers(request, response, tls=config.tls)
         rate_headers = getattr(request.ctx, "rate_headers", None)
         if rate_headers:

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from sanic import Request
-from sanic.response import HTTPResponse
+from sanic import Request, Sanic
+from sanic.exceptions import MethodNotAllowed
+from sanic.response import BaseHTTPResponse, HTTPResponse
+from sanic_ext import Extend
+from sanic_ext.config import PRIORITY
+from sanic_ext.extensions.http.extension import HTTPExtension
 
-ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-ALLOWED_HEADERS = "Authorization, Content-Type, X-API-Key, Idempotency-Key, X-Request-Id"
-EXPOSED_HEADERS = "Location, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, X-Request-Id"
+ALLOWED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+ALLOWED_HEADERS = ("Authorization", "Content-Type", "X-API-Key", "Idempotency-Key", "X-Request-Id")
+EXPOSED_HEADERS = (
+    "Location",
+    "Retry-After",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "X-Request-Id",
+)
 #: Responses that carry or concern credentials are never stored by caches or browsers.
 NO_STORE_PREFIXES = ("/api/v1/auth/", "/api/v1/users", "/api/v1/keys")
 
@@ -21,44 +32,66 @@ SECURITY_HEADERS = {
 }
 
 
-class Cors:
-    def __init__(self, origins: tuple[str, ...]) -> None:
-        self._any = "*" in origins
-        self._origins = frozenset(origin.rstrip("/") for origin in origins if origin != "*")
+def install_cors(app: Sanic, origins: tuple[str, ...]) -> None:
+    """sanic-ext's CORS, and nothing else of sanic-ext, from the ``api.cors_origins`` allow-list.
 
-    def allowed(self, origin: str | None) -> str | None:
-        """The value for Access-Control-Allow-Origin, or None for an origin not on the list."""
-        if not origin:
-            return None
-        if self._any:
-            return "*"
-        return origin if origin in self._origins else None
+    Only its HTTP extension is loaded (the OpenAPI document is ours, openapi.py): at start it adds an
+    OPTIONS route to every path, which answers preflights, and a response hook adds the CORS headers
+    for listed origins. The OPTIONS routes are made public here, before the guard sees them.
+    """
+    wildcard = "*" in origins
+    Extend(
+        app,
+        extensions=[HTTPExtension],
+        built_in_extensions=False,
+        config={
+            "cors_origins": "*" if wildcard else [origin.rstrip("/") for origin in origins],
+            "cors_send_wildcard": wildcard,
+            "cors_always_send": False,  # no Origin, no CORS headers
+            "cors_allow_headers": list(ALLOWED_HEADERS),
+            "cors_expose_headers": list(EXPOSED_HEADERS),
+            "cors_methods": list(ALLOWED_METHODS),
+            "cors_max_age": 600,
+            "http_auto_head": False,
+            "http_auto_trace": False,
+        },
+    )
 
-    def preflight(self, request: Request) -> HTTPResponse | None:
-        """Answer a CORS preflight (before any auth: browsers send no credentials on it)."""
-        if request.method != "OPTIONS" or "access-control-request-method" not in request.headers:
-            return None
-        response = HTTPResponse(status=204)
-        allow = self.allowed(request.headers.get("origin"))
-        if allow is not None:  # an unlisted origin gets a 204 without CORS headers: the browser blocks
-            response.headers.update(
-                {
-                    "Access-Control-Allow-Origin": allow,
-                    "Access-Control-Allow-Methods": ALLOWED_METHODS,
-                    "Access-Control-Allow-Headers": ALLOWED_HEADERS,
-                    "Access-Control-Max-Age": "600",
-                }
-            )
+    async def preflight_routes_are_public(app: Sanic) -> None:
+        for group in app.router.groups.values():
+            for route in group:
+                if route.methods == {"OPTIONS"} and getattr(route.handler, "__auto_handler__", False):
+                    # Browsers send no credentials on a preflight: it is answered before auth and rate limits.
+                    route.ctx.role = "public"
+                    route.ctx.preflight = True
+                    route.ctx.allow = sorted(set(group.methods) - {"OPTIONS"})
+
+    # After sanic-ext's own start listeners (PRIORITY), which add the OPTIONS routes.
+    app.before_server_start(preflight_routes_are_public, priority=PRIORITY - 1)
+
+
+def not_a_preflight(request: Request) -> MethodNotAllowed:
+    """A plain OPTIONS (no Access-Control-Request-Method) gets the 405 it got before sanic-ext."""
+    allowed = request.route.ctx.allow if request.route is not None else []
+    return MethodNotAllowed(f"Method OPTIONS not allowed for URL {request.path}", "OPTIONS", allowed)
+
+
+def decorate_cors(response: BaseHTTPResponse, *, wildcard: bool) -> None:
+    """Complete sanic-ext's CORS headers: our canonical name case, a 405's ``Allow`` without its OPTIONS
+    routes, and ``Vary: Origin`` on every answer."""
+    for header, names in (
+        ("access-control-allow-headers", ALLOWED_HEADERS),
+        ("access-control-expose-headers", EXPOSED_HEADERS),
+    ):
+        value = response.headers.get(header)
+        if value and value != "*":  # sanic-ext lowercases the names; answer them as we spell them
+            sent = {name.strip().lower() for name in value.split(",")}
+            response.headers[header] = ", ".join(n for n in names if n.lower() in sent)
+    allow = response.headers.get("allow")
+    if response.status == 405 and allow:  # OPTIONS only serves CORS preflights: not one of our operations
+        response.headers["Allow"] = ", ".join(m.strip() for m in allow.split(",") if m.strip() != "OPTIONS")
+    if not wildcard:  # the answer depends on the Origin even when it carries no CORS header
         response.headers["Vary"] = "Origin"
-        return response
-
-    def decorate(self, request: Request, response: HTTPResponse) -> None:
-        allow = self.allowed(request.headers.get("origin"))
-        if allow is not None:
-            response.headers["Access-Control-Allow-Origin"] = allow
-            response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
-        if not self._any:
-            response.headers["Vary"] = "Origin"
 
 
 def add_security_headers(request: Request, response: HTTPResponse, *, tls: bool) -> None:
