@@ -3,65 +3,28 @@ form generated from the strategy's parameter schema and see its statistics, char
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Watched, watch
-from tests.e2e.conftest import free_port
-
-GPT_TRADER = shutil.which("gpt-trader")
+from tests.browser._serving import clean_env, dashboard_page, serving
+from tests.browser.conftest import Watched
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`gpt-trader serve` on a free loopback port (auth off: loopback only), in its own home directory."""
     home = tmp_path_factory.mktemp("home")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("GPT_TRADER__")}
-    env.update(HOME=str(home), GPT_TRADER__API__AUTH__ENABLED="false")
-    command = [GPT_TRADER] if GPT_TRADER else [sys.executable, "-m", "entrypoints"]
-    log = home / "serve.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [*command, "serve", "--mode", "api", "--port", str(port)],
-            env=env,
-            cwd=home,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while "listening on" not in log.read_text():
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with serving(home, clean_env(home, GPT_TRADER__API__AUTH__ENABLED="false")) as base:
+        yield base
 
 
 @pytest.fixture
 def dashboard(browser: Any, server: str) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    try:
-        page = watch(context.new_page(), allowed_origin=server)
-        page.page.goto(f"{server}/dashboard/")
+    with dashboard_page(browser, server) as page:
         yield page
-    finally:
-        context.close()
 
 
 def test_a_backtest_from_the_form_shows_its_statistics_chart_and_trades(dashboard: Watched) -> None:

@@ -3,34 +3,23 @@ refresh token in an httpOnly cookie, so a reload keeps the login silently; logou
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-# The auth layer (issue 13) provides the use case and middleware these routes sit on.
-pytest.importorskip("entrypoints.http.auth", reason="needs the auth layer (entrypoints/http/auth)")
+from tests.browser._serving import COMMAND, clean_env, dashboard_page, serving
+from tests.browser.conftest import Watched
 
-from tests.browser.conftest import Watched, watch
-from tests.e2e.conftest import free_port
-
-GPT_TRADER = shutil.which("gpt-trader")
-COMMAND = [GPT_TRADER] if GPT_TRADER else [sys.executable, "-m", "entrypoints"]
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("home")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("GPT_TRADER__")}
-    env.update(
-        HOME=str(home),
+    env = clean_env(
+        home,
         GPT_TRADER__API__AUTH__ENABLED="true",
         GPT_TRADER__API__AUTH__JWT_SECRET="dashboard-browser-test-" + "k" * 48,
     )
@@ -45,40 +34,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         check=False,
     )
     assert added.returncode == 0, added.stderr
-    log = home / "serve.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [*COMMAND, "serve", "--mode", "api", "--port", str(port)],
-            env=env,
-            cwd=home,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while "listening on" not in log.read_text():
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with serving(home, env) as base:
+        yield base
 
 
 @pytest.fixture
 def dashboard(browser: Any, server: str) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    try:
-        page = watch(context.new_page(), allowed_origin=server)
-        page.page.goto(f"{server}/dashboard/")
+    with dashboard_page(browser, server) as page:
         yield page
-    finally:
-        context.close()
 
 
 def log_in(dashboard: Watched, password: str = PASSWORD) -> None:
