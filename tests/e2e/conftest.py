@@ -47,3 +47,13 @@ def cli(tmp_path: Path, isolated_env: dict[str, str]) -> Callable[..., subproces
         )
 
     return run
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sanic_in_process_test_mode() -> None:
+    """Sanic apps started inside the test process (ASGI, schemathesis, ``create_server``) are in test
+    mode from the first one on: see ``tests.e2e.http_app.in_process_sanic`` (otherwise the second app
+    started in one process can fail with ``KeyError: 'handle_request'``, whichever test ran first)."""
+    from tests.e2e.http_app import in_process_sanic
+
+    in_process_sanic()

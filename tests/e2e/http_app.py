@@ -30,7 +30,20 @@ def http_settings(tmp_path: Path, *extra: str) -> Any:
     return load_settings(env={}, cwd=tmp_path, home=tmp_path, overrides=overrides).settings
 
 
+def in_process_sanic() -> None:
+    """Test mode for Sanic apps started inside this process (schemathesis, ``api()``), before any starts.
+
+    At every start Sanic's TouchUp recompiles methods of the Sanic *class* (``handle_request``,
+    ``_run_request_middleware``, ...) from their source, trimmed to the signals the app uses. Only in
+    test mode does it keep the pristine methods to start from next time; otherwise the next start reads
+    the "source" of an already recompiled method, which ``inspect`` resolves to the top of
+    ``sanic/app.py``, and fails with ``KeyError: 'handle_request'``. schemathesis starts an app over
+    ASGI without test mode, so a later ``api()`` (which sets it, too late) failed after it."""
+    Sanic.test_mode = True
+
+
 def make_app(tmp_path: Path, *extra: str, executor: str = "inline") -> Sanic:
+    in_process_sanic()
     settings = http_settings(tmp_path, *extra)
     Sanic._app_registry.clear()  # each test builds its own app under the same name
     return create_app(build_container(settings, executor=executor), settings)

@@ -230,3 +230,37 @@ async def test_domain_refusals_are_problems_not_500(tmp_path: Path) -> None:
         intraday = await client.get("/api/v1/market/data/AAPL?timeframe=1m")
         assert intraday.status_code == 422 and "start and end" in intraday.json()["detail"]
         assert (await client.get("/api/v1/backtests")).json()["items"] == []
+
+
+_TWO_STARTS = """
+import asyncio, tempfile
+from pathlib import Path
+
+import schemathesis
+
+from tests.e2e.http_app import api, make_app
+
+async def second() -> int:
+    async with api(make_app(Path(tempfile.mkdtemp()))) as client:
+        return (await client.get("/api/v1/system/health/live")).status_code
+
+# First app: started by schemathesis over ASGI (as the fuzz test does), then a second app in-process.
+schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", make_app(Path(tempfile.mkdtemp())))
+assert schema.get_all_operations()
+print("second app:", asyncio.run(second()))
+"""
+
+
+def test_apps_started_one_after_another_in_one_process() -> None:
+    """Regression (ordering flake): the schemathesis test, then these tests, in one process failed with
+    ``KeyError: 'handle_request'`` (Sanic's TouchUp rebuilt its methods from already rebuilt ones). A
+    fresh interpreter, so no earlier test has put Sanic in test mode already."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", _TWO_STARTS], cwd=root, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "second app: 200" in done.stdout
