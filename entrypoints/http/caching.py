@@ -1,7 +1,10 @@
 """Cached reads: the rendered answer of a read (strategy list, market data, regime) is kept through the
 Cache port (kind ``http``, keyed by path and query, ``max_age`` seconds), so a repeated read costs a
 cache lookup, not a recomputation and re-serialisation; ``ETag`` / ``Cache-Control`` let clients
-skip even that (``If-None-Match`` → 304)."""
+skip even that (``If-None-Match`` → 304).
+
+Only 200s are kept, so a hit proves its query was valid: handlers parse and validate the query inside
+``render`` (a miss), and a hit skips that work too."""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ from collections.abc import Awaitable, Callable
 
 from sanic import Request
 from sanic.response import HTTPResponse
+
+from entrypoints.http.respond import Response
 
 KIND = "http"
 _KEPT_HEADERS = ("x-synthetic-data", "x-data-source")
@@ -22,12 +27,20 @@ def _etag(body: bytes) -> str:
 def conditional(request: Request, response: HTTPResponse, *, max_age: int, etag: str | None = None) -> HTTPResponse:
     """``response`` with its ETag and ``Cache-Control``, or an empty 304 when the client has it."""
     etag = etag or _etag(bytes(response.body or b""))
-    headers = {"etag": etag, "cache-control": f"private, max-age={max_age}"}
-    wanted = request.headers.get("if-none-match", "")
-    if etag in [t.strip() for t in wanted.split(",")] or wanted.strip() == "*":
-        return HTTPResponse(status=304, headers=headers)
-    response.headers.update(headers)
+    cache_control = f"private, max-age={max_age}"
+    wanted = request.headers.get("if-none-match")
+    if wanted and (wanted.strip() == "*" or etag in [t.strip() for t in wanted.split(",")]):
+        return Response(status=304, headers={"etag": etag, "cache-control": cache_control})
+    response.headers["etag"] = etag
+    response.headers["cache-control"] = cache_control
     return response
+
+
+def _key(request: Request) -> str:
+    query = request.query_string
+    if "&" in query:
+        query = "&".join(sorted(query.split("&")))
+    return hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()
 
 
 async def cached_read(
@@ -35,12 +48,13 @@ async def cached_read(
 ) -> HTTPResponse:
     """The answer of ``render()`` for this path and query, rendered at most once per ``max_age`` seconds."""
     cache = request.app.ctx.cache
-    key = hashlib.sha256(f"{request.path}?{'&'.join(sorted(request.query_string.split('&')))}".encode()).hexdigest()
+    key = _key(request)
     hit = await cache.get(KIND, key)
     if hit is not None:
         body, content_type, headers, etag = hit
-        response = HTTPResponse(body, content_type=content_type, headers=dict(headers))
-        return conditional(request, response, max_age=max_age, etag=etag)
+        return conditional(
+            request, Response(body, content_type=content_type, headers=headers), max_age=max_age, etag=etag
+        )
     response = await render()
     body = bytes(response.body or b"")
     etag = _etag(body)

@@ -18,6 +18,7 @@ from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse
 
 from entrypoints.http.requests import RequestInvalidError
+from entrypoints.http.respond import Response
 from gpt_trader_core.errors import GptTraderError
 
 log = logging.getLogger("gpt_trader.http")
@@ -42,7 +43,7 @@ def problem(
         body["instance"] = instance
     if errors:
         body["errors"] = [dict(e) for e in errors]
-    return HTTPResponse(
+    return Response(
         json.dumps(body, ensure_ascii=False), status=status, headers=dict(headers or {}), content_type=CONTENT_TYPE
     )
 

@@ -145,6 +145,16 @@ class _Family(abc.ABC, Generic[C]):
                 child = self._children.setdefault(key, self._new_child())
         return child
 
+    def child(self, *values: str) -> C:
+        """``labels()`` for hot paths: the label values as strings, in ``labelnames`` order."""
+        child = self._children.get(values)
+        if child is None:
+            if len(values) != len(self.labelnames):
+                raise ValueError(f"{self.name}: {len(values)} label values for labels {self.labelnames}")
+            with self._lock:
+                child = self._children.setdefault(values, self._new_child())
+        return child
+
     def children(self) -> list[tuple[dict[str, str], C]]:
         """(labels, child) pairs, sorted by label values for a stable output."""
         with self._lock:

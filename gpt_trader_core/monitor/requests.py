@@ -92,10 +92,10 @@ class RequestTracker:
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """One finished request: its method, route pattern, status code and duration in seconds."""
         error = status >= 500
-        self._requests.labels(method=method, route=route, status=status).inc()
+        self._requests.child(method, route, str(status)).inc()  # once per request: positional labels
         if error:
-            self._errors.labels(method=method, route=route).inc()
-        self._latency.labels(method=method, route=route).observe(seconds)
+            self._errors.child(method, route).inc()
+        self._latency.child(method, route).observe(seconds)
         self._window.append((self._clock(), seconds, error))
         self.total += 1
 

@@ -357,3 +357,14 @@ async def test_real_time_monitoring_workflow_runs_rounds_and_reports(store: Any)
     assert len(await _drain(metrics)) == 3
     with pytest.raises(InvalidParameterError):
         definition.resolve({"interval": 0})
+
+
+def test_positional_child_is_the_labelled_child() -> None:
+    registry = MetricsRegistry()
+    family = registry.counter("hits_total", "hits", ("method", "status"))
+    family.child("GET", "200").inc()
+    family.labels(method="GET", status=200).inc()
+    assert family.child("GET", "200") is family.labels(status="200", method="GET")
+    assert family.snapshot()["samples"] == [{"labels": {"method": "GET", "status": "200"}, "value": 2.0}]
+    with pytest.raises(ValueError, match="label values"):
+        family.child("GET")

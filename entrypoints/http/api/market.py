@@ -87,10 +87,9 @@ def _check_symbol(symbol: str) -> None:
     errors=(404, 422),
 )
 async def data(request: Request, symbol: str) -> HTTPResponse:
-    _check_symbol(symbol)
-    q = requests.query(request, DataQuery)
-
-    async def render() -> HTTPResponse:
+    async def render() -> HTTPResponse:  # a cache hit was valid when stored: parsed only on a miss
+        _check_symbol(symbol)
+        q = requests.query(request, DataQuery)
         market = await _market(request)
         bars = await market.bars(symbol, as_datetime(q.start), as_datetime(q.end, end=True), q.timeframe)
         headers = {"x-synthetic-data": "true" if bars.synthetic else "false", "x-data-source": bars.source}
@@ -111,9 +110,8 @@ async def data(request: Request, symbol: str) -> HTTPResponse:
     errors=(404, 422),
 )
 async def regime(request: Request) -> HTTPResponse:
-    q = requests.query(request, RegimeQuery)
-
-    async def render() -> HTTPResponse:
+    async def render() -> HTTPResponse:  # a cache hit was valid when stored: parsed only on a miss
+        q = requests.query(request, RegimeQuery)
         market = await _market(request)
         start, end = as_datetime(q.start), as_datetime(q.end, end=True)
         bars = await market.bars(q.symbol, start, end, q.timeframe)

@@ -77,14 +77,14 @@ def install_auth(app: Sanic, container: Any, settings: Any, *, config: HttpAuthC
             return refused
         return await limits.check(request)
 
-    async def complete_cors(request: Request, response: BaseHTTPResponse) -> None:
+    def complete_cors(request: Request, response: BaseHTTPResponse) -> None:  # plain: nothing to await
         decorate_cors(response, wildcard=wildcard)
 
     # Response hooks run in reverse order: priority 1 puts this one after sanic-ext's CORS hook.
     app.middleware(complete_cors, "response", priority=1)
 
     @app.on_response
-    async def decorate(request: Request, response: HTTPResponse) -> None:
+    def decorate(request: Request, response: HTTPResponse) -> None:
         add_security_headers(request, response, tls=config.tls)
         rate_headers = getattr(request.ctx, "rate_headers", None)
         if rate_headers:
