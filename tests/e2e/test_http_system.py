@@ -66,3 +66,39 @@ async def test_every_route_declares_a_role(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     missing = [route.path for route in app.router.routes if getattr(route.ctx, "role", None) is None]
     assert missing == []
+
+
+async def test_cached_reads_keep_every_header_with_and_without_origin(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with api(app) as client:
+        plain = [await client.get("/api/v1/strategies/list") for _ in range(2)]  # a miss, then a hit
+        browser = await client.get("/api/v1/strategies/list", headers={"Origin": "http://localhost:3000"})
+        stranger = await client.get("/api/v1/strategies/list", headers={"Origin": "https://evil.example"})
+        for response in (*plain, browser, stranger):
+            assert response.status_code == 200 and response.content == plain[0].content
+            assert response.headers["etag"] == plain[0].headers["etag"]
+            assert response.headers["x-content-type-options"] == "nosniff"
+            assert response.headers["x-frame-options"] == "DENY"
+            assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+            assert response.headers["vary"] == "Origin" and response.headers["x-request-id"]
+        assert browser.headers["access-control-allow-origin"] == "http://localhost:3000"
+        assert "X-Request-Id" in browser.headers["access-control-expose-headers"]
+        for response in (*plain, stranger):
+            assert "access-control-allow-origin" not in response.headers
+        # sanic-ext's CORS hook runs only for requests with an Origin (headers.py: _only_with_origin)
+        assert any(m.func.__qualname__.endswith("[with Origin]") for m in app.response_middleware)
+        again = await client.get("/api/v1/strategies/list", headers={"If-None-Match": plain[0].headers["etag"]})
+        assert again.status_code == 304 and again.headers["etag"] == plain[0].headers["etag"]
+
+
+async def test_a_bad_query_on_a_cached_read_is_refused_every_time(tmp_path: Path) -> None:
+    async with api(make_app(tmp_path)) as client:
+        for _ in range(2):
+            bad = await client.get("/api/v1/market/regime", params={"symbol": "AAPL", "method": "astrology"})
+            assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
+            assert bad.json()["errors"][0]["field"] == "query.method"
+        for _ in range(2):
+            good = await client.get("/api/v1/market/regime", params={"symbol": "AAPL"})
+            assert good.status_code == 200 and good.json()["symbol"] == "AAPL"
+        stats = (await client.get("/api/v1/system/cache/stats")).json()
+        assert stats["entries"].get("http") == 1
