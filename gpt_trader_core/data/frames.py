@@ -27,10 +27,15 @@ def infer_timeframe(timestamps: np.ndarray) -> str:
     """The named timeframe closest (in log ratio) to the median spacing of the last 500 bars."""
     if len(timestamps) < 2:
         return "1d"
-    tail = timestamps[-501:].astype("datetime64[ns]").astype(np.int64)
-    ordered = np.sort(np.diff(tail))  # float(np.median(...)) without its overhead
-    k = len(ordered)
-    step = float(ordered[k // 2]) if k % 2 else (float(ordered[k // 2 - 1]) + float(ordered[k // 2])) / 2
+    tail = timestamps[-501:].astype("datetime64[ns]", copy=False).view(np.int64)
+    gaps = tail[1:] - tail[:-1]  # np.diff without its overhead
+    k = len(gaps)
+    # float(np.median(...)) without its overhead: the middle value(s) of a partition, as of a sort
+    if k % 2:
+        step = float(np.partition(gaps, k // 2)[k // 2])
+    else:
+        middle = np.partition(gaps, (k // 2 - 1, k // 2))
+        step = (float(middle[k // 2 - 1]) + float(middle[k // 2])) / 2
     if step <= 0:
         return "1d"
     return min(_TIMEFRAME_NS, key=lambda name: abs(np.log(step / _TIMEFRAME_NS[name])))
@@ -63,13 +68,14 @@ def bars_from_frame(frame: Any, symbol: str = "DATA", timeframe: str | None = No
             "e.g. df.index = pandas.to_datetime(df.index) or df.set_index('Date')"
         )
     try:  # all columns at once (one conversion instead of one per column: the common, all-numeric frame)
-        block = np.asarray(frame.to_numpy(dtype="float64", na_value=np.nan)).T
+        # one transposing copy: each column a contiguous row, which Bars then keeps without copying it
+        block = np.ascontiguousarray(np.asarray(frame.to_numpy(dtype="float64", na_value=np.nan)).T)
         columns = {name: block[position[name]] for name in _COLUMNS if name in by_lower}
     except (TypeError, ValueError):  # some column is not numeric: convert ours one by one, naming a bad value
         columns = {
             name: _numeric_column(frame, by_lower[name], stamps, symbol) for name in _COLUMNS if name in by_lower
         }
-    volume = columns.get("volume", np.zeros(len(frame)))
+    volume = columns["volume"] if "volume" in columns else np.zeros(len(frame))
     return Bars(
         timestamps=stamps,
         open=columns["open"],

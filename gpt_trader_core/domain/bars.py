@@ -124,7 +124,28 @@ class Bars:
             )
         self._validate()
 
+    def _looks_valid(self) -> bool:
+        """Every rule of ``_validate`` in a few whole-array passes; ``False`` when any might fail (then
+        ``_validate`` finds and names the first bad row). NaN fails every comparison here, as NaT does."""
+        ts = self.timestamps
+        if len(ts) > 1:
+            if not (ts[1:] > ts[:-1]).all():  # strictly increasing; NaT compares False
+                return False
+        elif np.isnat(ts[0]):
+            return False
+        low, high = self.low, self.high
+        # low > 0 and finite high bound low and high; open/close inside [low, high] are then positive
+        # and finite too (NaN anywhere fails a comparison).
+        if not (low.min() > 0 and high.max() < np.inf):
+            return False
+        for values in (self.open, self.close):
+            if not ((values >= low) & (values <= high)).all():
+                return False
+        return bool(self.volume.min() >= 0)
+
     def _validate(self) -> None:
+        if self._looks_valid():
+            return
         ts = self.timestamps
         if np.isnat(ts).any():
             row = _first_bad_row(np.isnat(ts))

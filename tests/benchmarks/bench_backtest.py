@@ -1,6 +1,8 @@
 """Benchmark: one SmaCross(10, 20) backtest on GOOG — gpt-trader against backtesting.py, same run.
 
 Run on demand:  python tests/benchmarks/bench_backtest.py [--runs 30]
+
+The contenders take turns (one backtesting.py run, then five of each of ours, per round).
 """
 
 from __future__ import annotations
@@ -12,15 +14,20 @@ import warnings
 from collections.abc import Callable
 
 
-def timings(fn: Callable[[], object], runs: int) -> tuple[float, float]:
-    """(median, best) seconds of ``runs`` calls; the best is the steadier figure on a busy machine."""
-    fn()  # warm
-    samples = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples), min(samples)
+def interleaved(fns: dict[str, Callable[[], object]], rounds: int, repeat: dict[str, int]) -> dict[str, list[float]]:
+    """Seconds of each call, the contenders taking turns round after round (``repeat[name]`` calls of
+    ``name`` per round): on a shared machine a busy spell then slows every contender alike, where timing
+    one after the other would charge it to whoever ran then."""
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for fn in fns.values():
+        fn()  # warm
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            for _ in range(repeat.get(name, 1)):
+                t0 = time.perf_counter()
+                fn()
+                samples[name].append(time.perf_counter() - t0)
+    return samples
 
 
 def main(runs: int = 30) -> None:
@@ -48,12 +55,20 @@ def main(runs: int = 30) -> None:
 
     peer = Backtest(GOOG, SmaCross, cash=10_000, commission=0.002, exclusive_orders=True)
     bars = gt.as_bars(GOOG, "GOOG")
-    t_peer = timings(peer.run, runs)
-    t_bars = timings(lambda: gt.backtest(bars, "sma_cross", fast=10, slow=20, commission=0.002), runs * 5)
-    t_frame = timings(lambda: gt.backtest(GOOG, "sma_cross", fast=10, slow=20, commission=0.002), runs * 5)
-    print(f"SmaCross(10,20) on GOOG ({len(GOOG)} bars), {runs}+ runs: median (best)")
+    samples = interleaved(
+        {
+            "peer": peer.run,
+            "bars": lambda: gt.backtest(bars, "sma_cross", fast=10, slow=20, commission=0.002),
+            "frame": lambda: gt.backtest(GOOG, "sma_cross", fast=10, slow=20, commission=0.002),
+        },
+        runs,
+        {"bars": 5, "frame": 5},
+    )
+    t_peer = statistics.median(samples["peer"]), min(samples["peer"])
+    print(f"SmaCross(10,20) on GOOG ({len(GOOG)} bars), {runs} interleaved rounds: median (best)")
     print(f"  backtesting.py            {t_peer[0] * 1e3:8.2f} ms ({t_peer[1] * 1e3:.2f})")
-    for label, (median, best) in (("gpt-trader (gt.Bars)     ", t_bars), ("gpt-trader (DataFrame in)", t_frame)):
+    for label, name in (("gpt-trader (gt.Bars)     ", "bars"), ("gpt-trader (DataFrame in)", "frame")):
+        median, best = statistics.median(samples[name]), min(samples[name])
         print(
             f"  {label} {median * 1e3:8.2f} ms ({best * 1e3:.2f})   {t_peer[0] / median:6.1f}x faster "
             f"({t_peer[1] / best:.1f}x)"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.errors import GptTraderError, InvalidDataError
@@ -79,3 +83,47 @@ def test_slicing_between_and_fingerprint() -> None:
     assert bars.fingerprint() != part.fingerprint()
     with pytest.raises(InvalidDataError, match="no bars between"):
         bars.between("2021-01-01", "2021-02-01")
+
+
+def _valid_by_the_rules(d: dict[str, np.ndarray]) -> bool:
+    """The documented rules, row by row in plain Python (the reference for the vectorised check)."""
+    ts = d["timestamps"]
+    if any(np.isnat(t) for t in ts) or any(not ts[i] > ts[i - 1] for i in range(1, len(ts))):
+        return False
+    for i in range(len(ts)):
+        o, h, lo, c, v = (float(d[k][i]) for k in ("open", "high", "low", "close", "volume"))
+        if not all(math.isfinite(x) and x > 0 for x in (o, h, lo, c)):
+            return False
+        if h < max(o, c) or lo > min(o, c) or not v >= 0:
+            return False
+    return True
+
+
+_ODD = [math.nan, math.inf, -math.inf, 0.0, -1.0, 1e-300]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    n=st.integers(1, 6),
+    edits=st.lists(
+        st.tuples(
+            st.sampled_from(["open", "high", "low", "close", "volume", "timestamps"]),
+            st.integers(0, 5),
+            st.sampled_from([*_ODD, 9.0, 12.0, 16.0]),
+        ),
+        max_size=3,
+    ),
+)
+def test_refused_exactly_when_a_rule_is_broken(n: int, edits: list[tuple[str, int, float]]) -> None:
+    data = _arrays(n)
+    data = {k: v.copy() for k, v in data.items()}
+    for key, row, value in edits:
+        if key == "timestamps":
+            data[key][row % n] = np.datetime64("NaT") if math.isnan(value) else np.datetime64("2021-01-03")
+        else:
+            data[key][row % n] = value
+    if _valid_by_the_rules(data):
+        Bars(**data)  # type: ignore[arg-type]
+    else:
+        with pytest.raises(InvalidDataError):
+            Bars(**data)  # type: ignore[arg-type]
