@@ -72,15 +72,14 @@ def _base_app(name: str, container: Any, settings: Any) -> Sanic:
     app.ctx.started = time.monotonic()
     install_problems(app)
 
-    # Plain functions, not coroutines: Sanic awaits only what is awaitable, and these never wait.
     @app.on_request
-    def bind_request_id(request: Request) -> None:
+    async def bind_request_id(request: Request) -> None:
         rid = request.headers.get("x-request-id") or os.urandom(8).hex()
         request.ctx.request_id = rid[:128]
         logs.request_id.set(rid[:128])
 
     @app.on_response
-    def echo_request_id(request: Request, response: HTTPResponse) -> None:
+    async def echo_request_id(request: Request, response: HTTPResponse) -> None:
         rid = getattr(request.ctx, "request_id", None) or os.urandom(8).hex()
         response.headers["x-request-id"] = rid
 

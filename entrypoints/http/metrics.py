@@ -126,12 +126,12 @@ def install(app: Sanic[Any, Any], container: Container, *, interval: float = MON
     app.ctx.prometheus = exposition(telemetry.registry)
     tracker = telemetry.requests
 
-    @app.on_request  # plain functions: Sanic awaits only what is awaitable, and these never wait
-    def start_request_timer(request: Request) -> None:
+    @app.on_request
+    async def start_request_timer(request: Request) -> None:
         request.ctx.metrics_started = time.perf_counter()
 
     @app.on_response
-    def record_request(request: Request, response: HTTPResponse) -> None:
+    async def record_request(request: Request, response: HTTPResponse) -> None:
         started = getattr(request.ctx, "metrics_started", None)
         if started is not None:
             route = request.uri_template or "unmatched"  # the pattern, not the path: bounded series

@@ -77,7 +77,7 @@ def install_auth(app: Sanic, container: Any, settings: Any, *, config: HttpAuthC
             return refused
         return await limits.check(request)
 
-    def decorate(request: Request, response: BaseHTTPResponse) -> None:  # plain: nothing to await
+    async def decorate(request: Request, response: BaseHTTPResponse) -> None:
         add_security_headers(request, response, tls=config.tls)
         rate_headers = getattr(request.ctx, "rate_headers", None)
         if rate_headers:
