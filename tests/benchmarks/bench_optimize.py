@@ -8,7 +8,8 @@
 
 gpt-trader is timed end to end through ``gt.optimize`` (search, ranking, trial objects); vectorbt through
 ``MA.run`` + ``Portfolio.from_signals`` + ``sharpe_ratio`` (its fill model differs: figures are not
-compared, only times). Medians of ``--runs`` warm runs; Backtest.optimize on 1,054 combinations runs once.
+compared, only times). Medians of ``--runs`` warm runs, gpt-trader and vectorbt taking turns; Backtest.optimize
+on 1,054 combinations runs once.
 
 Run on demand:  python tests/benchmarks/bench_optimize.py [--runs 5] [--skip-peer-1054]
 """
@@ -46,6 +47,21 @@ def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
         cpu.append(time.process_time() - c0)
     LAST_CPU[0] = statistics.median(cpu)
     return statistics.median(samples), result
+
+
+def race(fns: dict[str, Callable[[], Any]], runs: int) -> dict[str, tuple[float, float, Any]]:
+    """(median wall s, median CPU s, last result) of each contender, the contenders taking turns run
+    after run: on a shared machine a busy spell then slows both, not whoever happened to run then."""
+    results = {name: fn() for name, fn in fns.items()}  # warm (imports, caches, numba JIT for vectorbt)
+    wall: dict[str, list[float]] = {name: [] for name in fns}
+    cpu: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(runs):
+        for name, fn in fns.items():
+            t0, c0 = time.perf_counter(), time.process_time()
+            results[name] = fn()
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+    return {name: (statistics.median(wall[name]), statistics.median(cpu[name]), results[name]) for name in fns}
 
 
 def pairs_of(grid: dict[str, Any]) -> list[tuple[int, int]]:
@@ -143,14 +159,17 @@ def main(runs: int = 5, peer_big: bool = True) -> None:
 
     for label, grid, peer_runs in (("1,054", BIG, 1 if peer_big else 0), ("50", SMALL, max(1, runs // 2))):
         pairs = pairs_of(grid)
-        t_ours, res = median_time(ours(grid), runs)
-        cpu_ours = LAST_CPU[0]
-        print(f"SmaCross grid on GOOG, {label} combinations ({len(pairs)}), median of {runs} warm runs (wall; CPU)")
+        contenders = {"ours": ours(grid)}
+        if have_vbt:  # taking turns with ours, run after run
+            contenders["vectorbt"] = vectorbt_grid(GOOG["Close"], GOOG["Open"], pairs)
+        timed = race(contenders, runs)
+        t_ours, cpu_ours, res = timed["ours"]
+        print(f"SmaCross grid on GOOG, {label} combinations ({len(pairs)}), median of {runs} warm runs, "
+              "contenders taking turns (wall; CPU)")  # fmt: skip
         print(f"  gpt-trader gt.optimize (batched)  {t_ours * 1e3:9.1f} ms; {cpu_ours * 1e3:7.1f} ms CPU"
               f"   best {res.best_params} ({t_ours / len(pairs) * 1e6:.0f} µs per combination)")  # fmt: skip
         if have_vbt:
-            t_vbt, sharpe = median_time(vectorbt_grid(GOOG["Close"], GOOG["Open"], pairs), runs)
-            cpu_vbt = LAST_CPU[0]
+            t_vbt, cpu_vbt, sharpe = timed["vectorbt"]
             print(f"  vectorbt (warm, {len(sharpe)} columns)      {t_vbt * 1e3:9.1f} ms; {cpu_vbt * 1e3:7.1f} ms CPU"
                   f"   gpt-trader is {t_vbt / t_ours:5.1f}x faster (CPU: {cpu_vbt / cpu_ours:5.1f}x)")  # fmt: skip
         if peer_runs:
