@@ -289,3 +289,17 @@ def test_a_workflow_execution_starts_once_whichever_workers_get_the_request(clus
     ids = {answer["id"] for _, answer, _ in results}
     assert len(ids) == 1, ids
     assert len({worker for _, _, worker in results}) >= 2
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ([], "bus.backend=redis"),
+        (["--set", "bus.backend=redis", "--set", "state.url=memory://"], "shared state store"),
+        (["--set", "bus.backend=redis", "--mode", "all"], "--mode api"),
+    ],
+)
+def test_serve_refuses_workers_it_cannot_share_with_the_reason(cli: Any, settings: list[str], named: str) -> None:
+    result = cli("serve", "--workers", "2", "--port", str(free_port()), *settings, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert named in result.stderr and "Traceback" not in result.stderr
