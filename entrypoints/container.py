@@ -29,6 +29,7 @@ from gpt_trader_core.ports import (
     EventBus,
     Executor,
     FeedFactory,
+    LoginLockouts,
     MarketData,
     PasswordHasher,
     SessionLeases,
@@ -319,8 +320,14 @@ def _auth_policy(auth: AuthSettings) -> AuthPolicy:
     )
 
 
-def _login_throttle(policy: AuthPolicy) -> LoginThrottle:
-    return LoginThrottle(policy)
+def _login_throttle(policy: AuthPolicy, backend: str = "memory", redis_url: Any = None) -> LoginLockouts:
+    """Failed logins counted in this process, or on the bus's Redis when workers share it (scale-out)."""
+    if backend != "redis":
+        return LoginThrottle(policy)
+    from adapters.security.redis_lockouts import RedisLoginLockouts
+
+    url = redis_url.get_secret_value() if hasattr(redis_url, "get_secret_value") else str(redis_url)
+    return RedisLoginLockouts(policy, url)
 
 
 def _authentication(
@@ -329,7 +336,7 @@ def _authentication(
     codec: TokenCodec,
     bus: EventBus,
     policy: AuthPolicy,
-    throttle: LoginThrottle,
+    throttle: LoginLockouts,
 ) -> Authentication:
     return Authentication(store, store, store, hasher, codec, bus, policy=policy, throttle=throttle)
 
@@ -507,7 +514,12 @@ class Services(containers.DeclarativeContainer):
     # auth: one use case per container; the login throttle (this process's failed logins) outlives it,
     # since the use case is rebuilt when the app restarts its resources
     auth_policy: providers.Provider[AuthPolicy] = providers.Singleton(_auth_policy, auth=settings.provided.api.auth)
-    login_throttle: providers.Provider[LoginThrottle] = providers.Singleton(_login_throttle, policy=auth_policy)
+    login_throttle: providers.Provider[LoginLockouts] = providers.Singleton(
+        _login_throttle,
+        policy=auth_policy,
+        backend=settings.provided.bus.backend,
+        redis_url=settings.provided.bus.redis_url,
+    )
     auth: providers.Provider[Authentication] = providers.Singleton(
         _authentication,
         store=adapters.state_store,

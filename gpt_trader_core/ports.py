@@ -448,6 +448,25 @@ class SessionLeases(Protocol):
 # -- authentication (issue 13) -------------------------------------------------------------------------
 
 
+class LoginLockouts(Protocol):
+    """Failed logins per key (``user:NAME``, ``ip:ADDRESS``), as far as the processes that share it see.
+
+    Contract: ``check`` raises ``LockedOutError`` (with ``retry_after``) while any key is locked;
+    ``failed`` counts one failure on each key and returns (seconds to wait before answering, whether a
+    lock just started) — ``policy.max_failures`` failures within ``policy.failure_window`` lock a key
+    for ``policy.lockout``; ``succeeded`` forgets the keys' failures. ``stand_in_hash`` keeps the hash
+    unknown user names are verified against (made once per process).
+    """
+
+    stand_in_hash: str | None
+
+    async def check(self, *keys: str) -> None: ...
+
+    async def failed(self, *keys: str) -> tuple[float, bool]: ...
+
+    async def succeeded(self, *keys: str) -> None: ...
+
+
 class UserStore(Protocol):
     """Users who log in. ``add_user`` raises ``UserExistsError`` for a taken name; ``get_user``,
     ``update_user`` and ``delete_user`` raise ``NotFoundError`` for an unknown one. Names are case-sensitive."""
