@@ -251,8 +251,8 @@ def bench_workers(rounds: int, duration: int) -> None:
                 results[workers].append(rps)
                 per_cpu[workers].append(rps * duration / cpu)
                 print(
-                    f"  round {round_ + 1}: {workers} worker(s) {rps:9.0f} req/s, server CPU {cpu / duration:.2f} cores, "
-                    f"{rps * duration / cpu:.0f} req per CPU-second",
+                    f"  round {round_ + 1}: {workers} worker(s) {rps:9.0f} req/s, "
+                    f"server CPU {cpu / duration:.2f} cores, {rps * duration / cpu:.0f} req per CPU-second",
                     flush=True,
                 )
     ratios = [two / one for one, two in zip(results[1], results[2], strict=True)]
@@ -266,8 +266,9 @@ def bench_workers(rounds: int, duration: int) -> None:
         f"median {statistics.median(ratios):.2f}× (spread {min(ratios):.2f}–{max(ratios):.2f}; goal ≥ 1.6×)"
     )
     print(
-        "  server cores used: what the machine gave the workers; req per CPU-second 1 vs 2 workers: "
-        f"{statistics.median(per_cpu[1]):.0f} vs {statistics.median(per_cpu[2]):.0f} (equal = no per-worker cost of scaling out)"
+        "  req per server CPU-second, 1 vs 2 workers: "
+        f"{statistics.median(per_cpu[1]):.0f} vs {statistics.median(per_cpu[2]):.0f} "
+        "(equal: scaling out costs nothing per request; the ratio is then bounded by the cores the machine gave)"
     )
     print(f"  load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
