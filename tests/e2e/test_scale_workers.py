@@ -297,6 +297,7 @@ def test_a_workflow_execution_starts_once_whichever_workers_get_the_request(clus
         ([], "bus.backend=redis"),
         (["--set", "bus.backend=redis", "--set", "state.url=memory://"], "shared state store"),
         (["--set", "bus.backend=redis", "--mode", "all"], "--mode api"),
+        (["--set", "bus.backend=redis", "--set", "executor.kind=dask"], "executor.scheduler_address"),
     ],
 )
 def test_serve_refuses_workers_it_cannot_share_with_the_reason(cli: Any, settings: list[str], named: str) -> None:

@@ -143,6 +143,7 @@ def check_scalable(settings: Any, mode: str) -> None:
       machine, not for a network file system) or PostgreSQL (several machines). An in-memory store
       would give each worker its own system.
     - Mode ``api``: Sanic runs one primary app per worker; the API port serves the WebSocket streams too.
+    - A Dask executor needs a scheduler address: one shared cluster, not a local one per worker.
     """
     workers = settings.api.workers
     if mode != "api":
@@ -155,6 +156,11 @@ def check_scalable(settings: Any, mode: str) -> None:
             f"--workers {workers} needs bus.backend=redis: the workers share events, trading-session leases and "
             "rate limits through Redis (e.g. --set bus.backend=redis --set bus.redis_url=redis://127.0.0.1:6379/0); "
             "or use --workers 1"
+        )
+    if settings.executor.kind == "dask" and not settings.executor.scheduler_address:
+        raise ConfigurationError(
+            f"--workers {workers} with executor.kind=dask needs executor.scheduler_address (tcp://HOST:8786): "
+            "without it every worker would start a Dask cluster of its own on this machine"
         )
     if settings.state.url.strip() in ("memory://", "memory"):
         raise ConfigurationError(
