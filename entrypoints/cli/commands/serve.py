@@ -145,26 +145,26 @@ def check_scalable(settings: Any, mode: str) -> None:
     - Mode ``api``: Sanic runs one primary app per worker; the API port serves the WebSocket streams too.
     - A Dask executor needs a scheduler address: one shared cluster, not a local one per worker.
     """
-    workers = settings.api.workers
+    workers = f"{settings.api.workers} workers (api.workers / --workers)"
     if mode != "api":
         raise ConfigurationError(
-            f"--workers {workers} runs the API only: use --mode api (the API port serves the WebSocket streams "
+            f"{workers} run the API only: use --mode api (the API port serves the WebSocket streams "
             "at /ws/v1 too), or --workers 1 for a separate WebSocket port"
         )
     if settings.bus.backend != "redis":
         raise ConfigurationError(
-            f"--workers {workers} needs bus.backend=redis: the workers share events, trading-session leases and "
+            f"{workers} need bus.backend=redis: the workers share events, trading-session leases and "
             "rate limits through Redis (e.g. --set bus.backend=redis --set bus.redis_url=redis://127.0.0.1:6379/0); "
             "or use --workers 1"
         )
     if settings.executor.kind == "dask" and not settings.executor.scheduler_address:
         raise ConfigurationError(
-            f"--workers {workers} with executor.kind=dask needs executor.scheduler_address (tcp://HOST:8786): "
+            f"{workers} with executor.kind=dask need executor.scheduler_address (tcp://HOST:8786): "
             "without it every worker would start a Dask cluster of its own on this machine"
         )
     if settings.state.url.strip() in ("memory://", "memory"):
         raise ConfigurationError(
-            f"--workers {workers} needs a shared state store, not state.url={settings.state.url}: each worker would "
+            f"{workers} need a shared state store, not state.url={settings.state.url}: each worker would "
             "have its own; use sqlite:///PATH (one machine) or postgresql://… (several)"
         )
 
