@@ -94,6 +94,22 @@ def _acceptor(port: int, client_port: int) -> int:
     raise AssertionError(f"no worker accepted the connection from port {client_port}")
 
 
+def _worker_pids(cluster: Cluster) -> set[int]:
+    return {p.pid for p in psutil.Process(cluster.process.pid).children(recursive=True)}
+
+
+def _serving(cluster: Cluster) -> int:
+    """How many worker processes listen on the cluster's port."""
+    count = 0
+    for child in psutil.Process(cluster.process.pid).children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if any(
+                c.laddr and c.laddr.port == cluster.port and c.status == "LISTEN" for c in child.net_connections("tcp")
+            ):
+                count += 1
+    return count
+
+
 def _owner_pid(owner: str | None) -> int | None:
     return None if not owner else int(owner.split(":")[1])
 
@@ -246,6 +262,10 @@ async def test_killing_the_leader_moves_the_session_within_5_s_and_loses_no_fill
     assert fills == expected
     assert len({o.order.client_order_id for o in orders}) == len(orders)
     assert leases.get(key) is None  # released when it finished
+    deadline = time.monotonic() + 60
+    while (serving := _serving(cluster)) != WORKERS or leader in _worker_pids(cluster):
+        assert time.monotonic() < deadline, f"the dead worker was not started again ({serving} serving)"
+        await asyncio.sleep(0.2)
     print(f"takeover after SIGKILL: {took_over:.2f} s; {len(fills)} fills, equal to an uninterrupted run")
 
 

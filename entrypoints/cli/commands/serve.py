@@ -179,6 +179,22 @@ def worker_app(settings: Any) -> Any:
 
     configure_logging(settings.system.log_level, settings.system.log_format)
     app = create_app(build_container(settings), settings)
+
+    @app.after_server_start
+    async def revive(app: Any) -> None:
+        from entrypoints.supervisor import revive_dead_workers, supervise
+
+        multiplexer = getattr(app, "multiplexer", None)
+        if multiplexer is not None:  # in a worker process of Sanic's manager
+            app.add_task(
+                supervise("revive-workers", functools.partial(revive_dead_workers, multiplexer)),
+                name="gpt-trader:revive-workers",
+            )
+
+    @app.before_server_stop
+    async def stop_reviving(app: Any) -> None:
+        await app.cancel_task("gpt-trader:revive-workers", raise_exception=False)
+
     scheme = "https" if settings.api.tls.cert_file is not None else "http"
     _announce(app, f"{scheme}://{settings.api.host}:{settings.api.port} (worker pid {os.getpid()})")
     return app
