@@ -5,6 +5,8 @@
 - A rate limit holds across workers (requests answered by different worker processes share one count).
 - A POST that starts a workflow with one Idempotency-Key, sent at once to several workers, starts one
   execution.
+- An API key revoked (from the CLI, on the shared store) is refused by every worker within the record
+  cache's second.
 """
 
 from __future__ import annotations
@@ -59,6 +61,19 @@ class Cluster:
     state_url: str
     redis_url: str
     data: Path
+    key: str  # an admin API key
+    env: dict[str, str]
+    sets: list[str]
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*COMMAND, *args, *self.sets], env=self.env, cwd=self.data, capture_output=True, text=True, timeout=120
+        )
+
+    def http(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], Any, int]:
+        return http(self.port, method, path, body, {"X-API-Key": self.key, **(headers or {})})
 
 
 def http(
@@ -135,13 +150,22 @@ def cluster(module_tmp: Path, redis_url: str, postgres_server: str) -> Iterator[
         "state.url": state_url,
         "market_data.source": "csv",
         "market_data.path": str(module_tmp / "csv"),
-        "api.auth.enabled": "false",
         "api.rate_limits.read": f"{READ_LIMIT}/minute",
         "api.rate_limits.heavy": "1000/minute",
         "api.shutdown_timeout": "5",
         "system.data_dir": str(module_tmp / "data"),
     }
     sets = [arg for key, value in settings.items() for arg in ("--set", f"{key}={value}")]
+    created = subprocess.run(
+        [*COMMAND, "keys", "create", "--name", "scale-test", "--role", "admin", *sets],
+        env=env,
+        cwd=module_tmp,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.splitlines()[1].strip()
     process = subprocess.Popen(
         [*COMMAND, "serve", "--workers", str(WORKERS), "--port", str(port), *sets],
         env=env,
@@ -152,7 +176,7 @@ def cluster(module_tmp: Path, redis_url: str, postgres_server: str) -> Iterator[
     )
     try:
         _wait_for_workers(process, port, module_tmp / "serve.log")
-        yield Cluster(port, process, state_url, redis_url, module_tmp)
+        yield Cluster(port, process, state_url, redis_url, module_tmp, key, env, sets)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -223,8 +247,8 @@ def _fill_rows(fills: list[Any], session_id: str) -> list[tuple[Any, ...]]:
 
 async def test_killing_the_leader_moves_the_session_within_5_s_and_loses_no_fill(cluster: Cluster) -> None:
     expected = await uninterrupted_fills(cluster.data / "csv")
-    status, _, body, _ = http(
-        cluster.port, "POST", "/api/v1/sessions", {**SESSION, "feed": {"kind": "replay", "speed": SPEED}}
+    status, _, body, _ = cluster.http(
+        "POST", "/api/v1/sessions", {**SESSION, "feed": {"kind": "replay", "speed": SPEED}}
     )
     assert status == 201, body
     session_id = body["id"]
@@ -272,7 +296,7 @@ async def test_killing_the_leader_moves_the_session_within_5_s_and_loses_no_fill
 def test_a_rate_limit_holds_across_workers(cluster: Cluster) -> None:
     answered: list[tuple[int, int]] = []
     for _ in range(READ_LIMIT * 3):
-        status, headers, _, worker = http(cluster.port, "GET", "/api/v1/strategies/list")
+        status, headers, _, worker = cluster.http("GET", "/api/v1/strategies/list")
         answered.append((status, worker))
         if status == 429:
             assert int(headers["retry-after"]) >= 1
@@ -292,8 +316,8 @@ def test_a_workflow_execution_starts_once_whichever_workers_get_the_request(clus
     results: list[tuple[int, Any, int]] = []
 
     def post() -> None:
-        status, _, answer, worker = http(
-            cluster.port, "POST", "/api/v1/workflows/execute/simple_backtest", body, {"Idempotency-Key": key}
+        status, _, answer, worker = cluster.http(
+            "POST", "/api/v1/workflows/execute/simple_backtest", body, {"Idempotency-Key": key}
         )
         results.append((status, answer, worker))
 
@@ -324,3 +348,17 @@ def test_serve_refuses_workers_it_cannot_share_with_the_reason(cli: Any, setting
     result = cli("serve", "--workers", "2", "--port", str(free_port()), *settings, timeout=60)
     assert result.returncode == 2, result.stdout + result.stderr
     assert named in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_revoked_api_key_is_refused_by_every_worker_within_a_second(cluster: Cluster) -> None:
+    created = cluster.cli("keys", "create", "--name", "to-revoke", "--role", "viewer")
+    assert created.returncode == 0, created.stderr
+    key_id, key = created.stdout.split()[2], created.stdout.splitlines()[1].strip()
+    answered = [http(cluster.port, "GET", "/api/v1/sessions", headers={"X-API-Key": key}) for _ in range(6)]
+    assert {status for status, *_ in answered} == {200}
+    revoked = cluster.cli("keys", "revoke", key_id)
+    assert revoked.returncode == 0, revoked.stderr
+    time.sleep(1.2)  # api.auth.record_cache_ttl (1 s): how long a worker may reuse the record it read
+    answered = [http(cluster.port, "GET", "/api/v1/sessions", headers={"X-API-Key": key}) for _ in range(12)]
+    assert {status for status, *_ in answered} == {401}
+    assert len({worker for *_, worker in answered}) >= 2
