@@ -298,13 +298,19 @@ class TradingSessions:
         anything more (the new holder continues from the last committed bar). When the lease backend
         cannot be reached the engine goes on: nobody else can take the lease meanwhile, and the store
         refuses bars from a process that is no longer the session's owner."""
+        failing = False
         while True:
             await asyncio.sleep(self._leases.renew_interval)
             try:
                 held = await self._leases.renew(session_id, owner)
             except Exception as exc:  # the lease backend is down: keep trading, see the docstring
-                log.warning("session %s: renewing its lease failed (%s); trading on", session_id, exc)
+                if not failing:
+                    log.warning("session %s: renewing its lease failed (%s); trading on", session_id, exc)
+                failing = True
                 continue
+            if failing:
+                log.info("session %s: its lease is renewed again", session_id)
+                failing = False
             if not held:
                 log.warning("session %s: its lease went to another process; stopping here", session_id)
                 engine.abandon()
@@ -414,12 +420,18 @@ class TradingSessions:
         """With shared leases (several workers): recover sessions whose holder died, every
         ``scan_interval`` seconds, until cancelled. A failed scan (a store or Redis outage) is logged
         and tried again."""
+        failing = False
         while True:
             try:
                 recovered = await self.recover()
             except Exception as exc:
-                log.warning("scanning for sessions to take over failed (%s); trying again", exc)
+                if not failing:  # once per outage, not every scan
+                    log.warning("scanning for sessions to take over failed (%s); trying again", exc)
+                failing = True
             else:
+                if failing:
+                    log.info("scanning for sessions to take over works again")
+                failing = False
                 if recovered:
                     log.info("took over %d trading session(s): %s", len(recovered), ", ".join(recovered))
             await asyncio.sleep(self._leases.scan_interval)
