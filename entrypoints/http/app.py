@@ -4,6 +4,7 @@ the same app; ``create_ws_app`` is the WebSocket server over the same container.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -15,7 +16,7 @@ from sanic.response import HTTPResponse
 from entrypoints import logs
 from entrypoints.container import start_resources, stop_resources
 from entrypoints.http.problems import install_problems
-from entrypoints.supervisor import supervise
+from entrypoints.supervisor import cancelled, supervise
 
 log = logging.getLogger("gpt_trader.server")
 
@@ -103,7 +104,9 @@ def install_lifecycle(app: Sanic, container: Any) -> None:
         app.ctx.health = await container.services.health(sessions=app.ctx.sessions)
         if app.ctx.sessions.shared_leases:  # several workers: whoever holds a lease runs the session,
             # and sessions of a dead worker are taken over as soon as their lease expires (scale-out)
-            app.add_task(supervise("session-leases", app.ctx.sessions.lead), name="gpt-trader:session-leases")
+            app.ctx.leases_task = asyncio.create_task(
+                supervise("session-leases", app.ctx.sessions.lead), name="gpt-trader:session-leases"
+            )
         else:
             recovered = await app.ctx.sessions.recover()
             if recovered:
@@ -112,7 +115,7 @@ def install_lifecycle(app: Sanic, container: Any) -> None:
 
     @app.before_server_stop
     async def stop_sessions(app: Sanic) -> None:
-        await app.cancel_task("gpt-trader:session-leases", raise_exception=False)  # take over nothing more
+        await cancelled(getattr(app.ctx, "leases_task", None))  # take over nothing more
         # Background jobs (workflows, optimisations, large backtests) stop and are stored as cancelled.
         await (await container.services.jobs()).shutdown()
         if "workflows" in getattr(app.ctx, "built", set()):

@@ -186,14 +186,16 @@ def worker_app(settings: Any) -> Any:
 
         multiplexer = getattr(app, "multiplexer", None)
         if multiplexer is not None:  # in a worker process of Sanic's manager
-            app.add_task(
+            app.ctx.revive_task = asyncio.create_task(
                 supervise("revive-workers", functools.partial(revive_dead_workers, multiplexer)),
                 name="gpt-trader:revive-workers",
             )
 
     @app.before_server_stop
     async def stop_reviving(app: Any) -> None:
-        await app.cancel_task("gpt-trader:revive-workers", raise_exception=False)
+        from entrypoints.supervisor import cancelled
+
+        await cancelled(getattr(app.ctx, "revive_task", None))
 
     scheme = "https" if settings.api.tls.cert_file is not None else "http"
     _announce(app, f"{scheme}://{settings.api.host}:{settings.api.port} (worker pid {os.getpid()})")
