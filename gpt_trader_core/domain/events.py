@@ -33,8 +33,9 @@ class EventSpec:
 
     ``type`` is the message type clients see; ``channel`` the channel kind it is sent on; ``topic``
     the bus topic family it comes from (``session`` for ``session:<id>``, ``execution``, ``alerts``,
-    ``custom``); ``source`` the bus event type (``*`` any); ``fields`` the data fields sent (``None``:
-    all); ``role`` the weakest role that receives it (``viewer``, ``trader`` or ``admin``).
+    ``feed`` for ``feed:<SYMBOL>``, ``custom``); ``source`` the bus event type (``*`` any); ``fields``
+    the data fields sent (``None``: all); ``role`` the weakest role that receives it (``viewer``,
+    ``trader`` or ``admin``).
     """
 
     type: str
@@ -53,6 +54,8 @@ class EventSpec:
 
 
 _BAR = ("session_id", "symbol", "bar", "time", "open", "high", "low", "close", "volume")
+#: A live feed's bar: ``feed`` names the feed, ``synthetic`` says it is generated, not a real market.
+_FEED_BAR = ("feed", "synthetic", "symbol", "bar", "time", "open", "high", "low", "close", "volume")
 _ORDER = (
     "session_id",
     "client_order_id",
@@ -95,6 +98,14 @@ _JOB = ("job_started", "job_progressed", "job_succeeded", "job_failed", "job_can
 
 CATALOGUE: tuple[EventSpec, ...] = (
     EventSpec("bar", ChannelKind.MARKET, "session", "bar_processed", "a new bar of a running session's feed", _BAR),
+    EventSpec(  # published on feed:SYMBOL by the live market (services/live_market.py)
+        "bar",
+        ChannelKind.MARKET,
+        "feed",
+        "bar_published",
+        "a new bar of the configured live feed, for a symbol no running session feeds",
+        _FEED_BAR,
+    ),
     EventSpec(
         "equity",
         ChannelKind.PORTFOLIO,
