@@ -179,6 +179,8 @@ class Session:
             await self.hub.publish(channel, _text(message, "type") or "message", data)
         except InvalidParameterError as exc:
             raise ProtocolError("bad_message", str(exc)) from None
+        except GptTraderError as exc:  # the bus is unreachable (Redis down): say so, keep the connection
+            raise ProtocolError("unavailable", f"not published: {exc}; try again shortly") from None
         self.client.control({"type": "published", "channel": channel.name})
 
     def close(self) -> None:
