@@ -173,7 +173,21 @@ class TradingStore(Protocol):
     async def list_equity(self, session_id: str) -> list[EquitySnapshot]: ...
 
 
-class StateStore(BacktestStore, ExecutionStore, ModelStore, StudyStore, TradingStore, Protocol):
+class OwnerStore(Protocol):
+    """Who started what: the subject (user name or API key id) that started the work behind a bus topic
+    (``session:<id>``, ``execution:<id>``), so streams show a non-admin only their own.
+
+    Contract: ``set_owner`` records the first owner of ``resource`` (a second call keeps the first);
+    ``get_owner`` returns it, or None when none was recorded (started with auth off, or before owners
+    were recorded).
+    """
+
+    async def set_owner(self, resource: str, subject: str) -> None: ...
+
+    async def get_owner(self, resource: str) -> str | None: ...
+
+
+class StateStore(BacktestStore, ExecutionStore, ModelStore, StudyStore, TradingStore, OwnerStore, Protocol):
     """Everything the application persists, behind one lifecycle (``open``/``close``) and a health probe."""
 
     async def open(self) -> None:

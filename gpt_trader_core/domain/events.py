@@ -16,6 +16,9 @@ from typing import Any
 
 import attrs
 
+#: Channel kinds whose messages only admins and the owner of the session/execution see.
+OWNED = frozenset({"portfolio", "trades", "workflow", "optimize"})
+
 
 class ChannelKind(enum.StrEnum):
     MARKET = "market"
@@ -161,7 +164,11 @@ CATALOGUE: tuple[EventSpec, ...] = (
 
 @attrs.frozen
 class StreamMessage:
-    """One message on a channel: ``seq`` counts the channel's messages from 1, without gaps."""
+    """One message on a channel: ``seq`` counts the channel's messages from 1, without gaps.
+
+    ``owner``: None when every client with ``role`` may see it; otherwise only admins and the subject
+    who started the work it is about may (``""``: nobody recorded, admins only) — the portfolio and
+    trades of a session, the progress of a workflow execution or an optimisation."""
 
     channel: str
     type: str
@@ -169,6 +176,7 @@ class StreamMessage:
     ts: dt.datetime
     data: Mapping[str, Any]
     role: str = "viewer"
+    owner: str | None = None
 
     def wire(self) -> dict[str, Any]:
         """The plan's data message: ``{"channel", "type", "seq", "ts", "data"}``."""

@@ -19,15 +19,16 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
 
-from gpt_trader_core.domain.events import ChannelKind, StreamMessage
+from gpt_trader_core.domain.events import OWNED, ChannelKind, StreamMessage
 from gpt_trader_core.domain.records import Event
-from gpt_trader_core.ports import EventBus, StreamLog
+from gpt_trader_core.ports import EventBus, OwnerStore, StreamLog
 from gpt_trader_core.services.channels import Channel, ChannelRegistry
 from gpt_trader_core.services.live_market import LiveMarket
 
@@ -71,8 +72,13 @@ class StreamHub:
         bus_queue: int = 100_000,
         log: StreamLog | None = None,
         market: LiveMarket | None = None,
+        owners: OwnerStore | None = None,
+        owner_grace: float = 1.0,
     ) -> None:
         self._bus = bus
+        self._owners = owners
+        self._owner_grace = owner_grace
+        self._owner_cache: dict[str, tuple[str, float]] = {}  # topic → (subject or "", when looked up)
         self.log = log
         self.market = market
         self.registry = registry or ChannelRegistry()
@@ -109,19 +115,48 @@ class StreamHub:
     async def _pump(self) -> None:
         async for event in self._subscription:
             try:
-                self.accept(event)
+                owner = await self.owner_of(event.topic) if self._owners is not None else None
+                self.accept(event, owner)
             except Exception:  # one bad event must not end every stream
                 log.exception("stream hub: event %s on %s could not be routed", event.type, event.topic)
 
-    # -- the model ---------------------------------------------------------------------------------
+    # -- ownership ---------------------------------------------------------------------------------
+
+    def restrict_to_owners(self, owners: OwnerStore) -> None:
+        """From now on, owned work's messages name their owner (call before ``start``; the server does
+        when authentication is on — without it every client is the local admin)."""
+        self._owners = owners
+
+    async def owner_of(self, topic: str, *, fresh: bool = False) -> str | None:
+        """Who started the work behind ``topic`` (``session:<id>``, ``execution:<id>``): the subject,
+        ``""`` when none is recorded, None when the topic has no owner (or no owner store). A topic
+        seen for the first time waits up to ``owner_grace`` for the starter's record (it is written
+        just after the work starts); an unrecorded one is asked again at most once a second."""
+        if self._owners is None or not topic.startswith(("session:", "execution:")):
+            return None
+        cached = self._owner_cache.get(topic)
+        now = time.monotonic()
+        if cached is not None and (cached[0] or now - cached[1] < 1.0) and not fresh:
+            return cached[0]
+        deadline = now + (self._owner_grace if cached is None else 0.0)
+        while True:
+            subject = await self._owners.get_owner(topic)
+            if subject is not None or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(0.02)
+        if len(self._owner_cache) >= self._max_channels * 10:
+            self._owner_cache.pop(next(iter(self._owner_cache)))
+        self._owner_cache[topic] = (subject or "", time.monotonic())
+        return subject or ""
 
     @property
     def shared(self) -> bool:
         """True when the numbering is the shared log's (several server processes), not this hub's."""
         return self.log is not None
 
-    def accept(self, event: Event) -> list[StreamMessage]:
-        """Route one bus event onto its channels: number, buffer and hand it to the listeners."""
+    def accept(self, event: Event, owner: str | None = None) -> list[StreamMessage]:
+        """Route one bus event onto its channels: number, buffer and hand it to the listeners.
+        ``owner``: who started the work behind its topic (see ``owner_of``)."""
         out = []
         if self.market is not None and event.type == "bar_processed" and event.topic.startswith("session:"):
             self.market.fed(str(event.data.get("symbol", "")))
@@ -131,7 +166,7 @@ class StreamHub:
                 state.seq += 1
             elif not self._numbered(name, state, event):
                 continue
-            message = StreamMessage(name, type_, state.seq, event.time, data, role)
+            message = StreamMessage(name, type_, state.seq, event.time, data, role, _owned(name, owner))
             state.buffer.append(message)
             for listener in list(state.listeners):
                 listener(message)
@@ -221,17 +256,18 @@ class StreamHub:
         behind = newest - last_seq > self._replay
         after = newest - self._replay if behind else last_seq
         events = await self.log.channel_history(channel.name, after, self._replay)
-        messages = [m for e in events for m in self._messages(channel.name, e)]
+        owners = {e.topic: await self.owner_of(e.topic) for e in events} if self._owners else {}
+        messages = [m for e in events for m in self._messages(channel.name, e, owners.get(e.topic))]
         if not behind and messages and messages[0].seq == last_seq + 1:
             return Resume(tuple(messages), seq=messages[-1].seq)
         return Resume(_snapshot(messages), missed=True, seq=messages[-1].seq if messages else newest)
 
-    def _messages(self, name: str, event: Event) -> list[StreamMessage]:
+    def _messages(self, name: str, event: Event, owner: str | None) -> list[StreamMessage]:
         seq = event.channels.get(name)
         if seq is None:
             return []
         return [
-            StreamMessage(name, type_, seq, event.time, data, role)
+            StreamMessage(name, type_, seq, event.time, data, role, _owned(name, owner))
             for channel, type_, data, role in self.registry.route(event)
             if channel == name
         ]
@@ -248,7 +284,14 @@ class StreamHub:
             name: {
                 "seq": state.seq,
                 "buffer": [
-                    {"type": m.type, "seq": m.seq, "ts": m.ts.isoformat(), "data": dict(m.data), "role": m.role}
+                    {
+                        "type": m.type,
+                        "seq": m.seq,
+                        "ts": m.ts.isoformat(),
+                        "data": dict(m.data),
+                        "role": m.role,
+                        "owner": m.owner,
+                    }
                     for m in state.buffer
                 ],
             }
@@ -263,7 +306,8 @@ class StreamHub:
             for m in item["buffer"]:
                 if int(m["seq"]) > state.seq:  # what this hub already holds is not added twice
                     ts = dt.datetime.fromisoformat(m["ts"])
-                    state.buffer.append(StreamMessage(name, m["type"], int(m["seq"]), ts, m["data"], m["role"]))
+                    message = StreamMessage(name, m["type"], int(m["seq"]), ts, m["data"], m["role"], m.get("owner"))
+                    state.buffer.append(message)
             state.seq = max(state.seq, int(item["seq"]))
 
 
@@ -273,3 +317,8 @@ def _snapshot(messages: Iterable[StreamMessage]) -> tuple[StreamMessage, ...]:
     for message in messages:
         newest[(message.type, *(str(message.data.get(k)) for k in _SNAPSHOT_KEYS))] = message
     return tuple(sorted(newest.values(), key=lambda m: m.seq))
+
+
+def _owned(channel: str, owner: str | None) -> str | None:
+    """The message's owner restriction: only on the channels of owned work (see ``OWNED``)."""
+    return owner if owner is not None and channel.partition(":")[0] in OWNED else None

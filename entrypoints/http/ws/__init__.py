@@ -101,6 +101,8 @@ def install_ws(app: Sanic, settings: Any) -> None:
         gate = Gate(enabled=settings.api.auth.enabled, authenticator=checker)
         app.ctx.ws = WsState(hub, settings, gate)
         if not hub.running:
+            if settings.api.auth.enabled:  # non-admins see only their own sessions' and executions' messages
+                hub.restrict_to_owners(await app.ctx.container.adapters.state_store())
             if not hub.shared:  # a shared log (Redis) keeps the numbering itself
                 hub.restore(_load(app.ctx.ws.state_file))
             await hub.start()

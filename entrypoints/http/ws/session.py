@@ -18,8 +18,8 @@ from typing import Any
 
 from entrypoints.http.ws.client import Client
 from entrypoints.http.ws.frames import Frame, ProtocolError
-from entrypoints.http.ws.gate import AuthFailedError, Gate, allows, role_of
-from gpt_trader_core.domain.events import StreamMessage
+from entrypoints.http.ws.gate import AuthFailedError, Gate, allows, role_of, sees
+from gpt_trader_core.domain.events import ChannelKind, StreamMessage
 from gpt_trader_core.errors import GptTraderError, InvalidParameterError
 from gpt_trader_core.services.channels import Channel
 from gpt_trader_core.services.streams import StreamHub
@@ -36,8 +36,11 @@ class _Group:
     def __call__(self, message: StreamMessage) -> None:
         frame = Frame(message)
         conflate = self.channel.conflate
+        owner = message.owner
         for client in self.clients:
-            if message.role == "viewer" or allows(client.principal, message.role):
+            if (message.role == "viewer" or allows(client.principal, message.role)) and (
+                owner is None or sees(client.principal, owner)
+            ):
                 client.offer(frame, conflate)
 
 
@@ -114,6 +117,11 @@ class Session:
                 "unauthenticated", 'authenticate first: {"action": "auth", "token": "<jwt>"} or "auth" in subscribe'
             )
         wanted = [self._channel(name) for name in names]
+        for channel in wanted:
+            if channel.kind in (ChannelKind.WORKFLOW, ChannelKind.OPTIMIZE) and channel.name not in self.channels:
+                owner = await self.hub.owner_of(channel.topic, fresh=True)
+                if not sees(self.client.principal, owner or None):
+                    raise ProtocolError("forbidden", f"{channel.name} was started by another user (admins see all)")
         new = [c for c in {c.name: c for c in wanted}.values() if c.name not in self.channels]
         if len(self.channels) + len(new) > self.max_subscriptions:
             raise ProtocolError(
@@ -139,7 +147,12 @@ class Session:
         seqs.update({c.name: r.seq for c, r in zip(new, resumes, strict=True)})
         self.client.control({"type": "subscribed", "channels": [c.name for c in wanted], "seq": seqs})
         for channel, resume in zip(new, resumes, strict=True):
-            visible = [m for m in resume.messages if m.role == "viewer" or allows(self.client.principal, m.role)]
+            principal = self.client.principal
+            visible = [
+                m
+                for m in resume.messages
+                if (m.role == "viewer" or allows(principal, m.role)) and sees(principal, m.owner)
+            ]
             if resume.missed:
                 self.client.control(
                     {
