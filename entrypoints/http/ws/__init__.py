@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sanic import Request, Sanic
+from sanic.exceptions import WebsocketClosed
 from sanic.response import HTTPResponse
 from sanic.response import json as json_response
 from sanic.server.websockets.impl import WebsocketImplProtocol
@@ -206,8 +207,8 @@ async def _serve(request: Request, ws: WebsocketImplProtocol, initial: list[str]
             await _answer(client, session.subscribe(initial, {}))
         heartbeat = asyncio.create_task(_heartbeat(client, settings.heartbeat_interval), name="ws-heartbeat")
         await _receive(ws, client, session, settings.auth_timeout)
-    except (ConnectionClosed, asyncio.CancelledError):
-        pass
+    except (ConnectionClosed, WebsocketClosed, asyncio.CancelledError):
+        pass  # the peer or the server closed it
     except Exception:
         log.exception("websocket connection failed")
         client.close_soon(INTERNAL_ERROR, "internal server error")
