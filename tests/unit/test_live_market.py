@@ -135,7 +135,7 @@ async def test_on_a_shared_bus_one_process_pumps_and_another_takes_over_where_it
         one.want("XYZ")
         two.want("XYZ")
         bars = await _bars(sub, 8)
-        assert one.published + two.published == 8 and 0 in (one.published, two.published)
+        assert one.published + two.published >= 8 and 0 in (one.published, two.published)  # one publisher
         leader, other = (one, two) if one.published else (two, one)
         leader.unwant("XYZ")
         more = await _bars(sub, 8)
