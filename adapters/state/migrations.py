@@ -312,7 +312,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
-        20,
+        9,
         "who started each session, workflow execution and optimisation (per-owner stream authorisation)",
         (
             """
