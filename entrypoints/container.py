@@ -12,7 +12,7 @@ that depends on an async resource (state store, cache, executor) returns an awai
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -489,6 +489,55 @@ class Container(containers.DeclarativeContainer):
     else:
         adapters = providers.Container(Adapters, settings=settings)
         services = providers.Container(Services, adapters=adapters, settings=settings)
+
+
+# remote: the same use cases answered by a running server (``gpt-trader --remote URL``)
+def _remote_client(url: str) -> Iterator[Any]:
+    """One client (one keep-alive connection) per command; credentials from ``GPT_TRADER_API_KEY`` or the
+    login ``gpt-trader login URL`` stored."""
+    from adapters.remote import CredentialsFile, RemoteClient
+
+    client = RemoteClient(url, credentials=CredentialsFile())
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+async def _remote(name: str, **kw: Any) -> Any:
+    """A remote use case, awaited like the local one it stands for (those depend on async resources)."""
+    import adapters.remote.services as remote
+
+    return getattr(remote, name)(**kw)
+
+
+class RemoteServices(containers.DeclarativeContainer):
+    """The use cases the CLI calls, over a server's REST API: the same names and methods as ``Services``
+    for the commands that a server can answer (a command that needs anything else runs only locally)."""
+
+    url: providers.Dependency[str] = providers.Dependency()
+    client = providers.Resource(_remote_client, url=url)
+    backtester = providers.Factory(_remote, "RemoteBacktester", client=client)
+    market = providers.Factory(_remote, "RemoteMarketReads", client=client)
+    catalog = providers.Factory(_remote, "RemoteCatalog", client=client)
+    portfolio = providers.Factory(_remote, "RemotePortfolio", client=client)
+    monitoring = providers.Factory(_remote, "RemoteMonitoring", client=client)
+    sessions = providers.Factory(_remote, "RemoteSessions", client=client)
+    workflows = providers.Singleton(_remote, "RemoteWorkflows", client=client)
+
+
+class RemoteContainer(containers.DeclarativeContainer):
+    """The remote graph: only ``services``, each answered by the server at ``url``."""
+
+    url: providers.Dependency[str] = providers.Dependency()
+    services = providers.Container(RemoteServices, url=url)
+
+
+def build_remote_container(url: str) -> Container:
+    """The graph whose use cases a server at ``url`` answers, typed as the graph commands use: a command
+    that reaches for a use case the remote graph has not fails with ``AttributeError`` (refused earlier by
+    the CLI, which lets only remote-capable commands use ``--remote``)."""
+    return cast("Container", RemoteContainer(url=url))
 
 
 async def start_resources(container: containers.Container) -> None:

@@ -19,6 +19,7 @@ from entrypoints.settings.validators import (
     number_in,
     one_of,
     optional_text,
+    remote_url,
     valid_origins,
     valid_redis_url,
     valid_secret,
@@ -142,6 +143,8 @@ class CliSettings:
     color_output: bool = attrs.field(default=True, validator=field_validator(is_bool))
     progress_bars: bool = attrs.field(default=True, validator=field_validator(is_bool))
     default_format: OutputFormat = attrs.field(default="table", validator=one_of(OutputFormat))
+    #: A server every remote-capable command talks to (as ``--remote URL``); empty = run locally.
+    remote: str = attrs.field(default="", validator=field_validator(remote_url))
 
 
 @attrs.frozen(kw_only=True)

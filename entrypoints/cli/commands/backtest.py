@@ -45,6 +45,7 @@ def parse_float(name: str, value: str | None) -> float | None:
 
 
 class BacktestCommand(AppCommand):
+    remote_capable = True
     name = "backtest"
     description = "Backtest a strategy on one symbol (synthetic market data by default)."
     help = """Backtests <info>--strategy</info> on <info>--symbol</info> and prints its statistics.

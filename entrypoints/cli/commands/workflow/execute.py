@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 
 class WorkflowExecuteCommand(AppCommand):
+    remote_capable = True
     name = "workflow execute"
     description = "Execute a workflow: progress lines then the report, or --async in the background."
     help = """Runs workflow <info>NAME</info> with its inputs (<info>--param key=value</info>, repeatable; see
