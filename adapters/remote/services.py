@@ -115,7 +115,7 @@ def _result(data: Mapping[str, Any]) -> BacktestResult:
         synthetic=bool(data["synthetic"]),
         data_fingerprint=data["data_fingerprint"],
         config=structure(data["config"], BacktestConfig),
-        stats={k: (np.nan if v is None else v) for k, v in data["stats"].items()},
+        stats={key: _stat(key, value) for key, value in data["stats"].items()},
         trades=tuple(structure(t, Trade) for t in data["trades"]),
         timestamps=_times(series["timestamps"]),
         equity=np.array(series["equity"], dtype=float),
@@ -127,6 +127,16 @@ def _result(data: Mapping[str, Any]) -> BacktestResult:
         exit_reasons={k: dict(v) for k, v in data["exit_reasons"].items()},
         rejected_orders=int(data.get("rejected_orders", 0)),
     )
+
+
+def _stat(key: str, value: Any) -> Any:
+    """A statistic as the engine computes it: ``start``/``end`` datetimes, ``*duration`` timedeltas (``None``
+    when undefined), other undefined numbers NaN (the JSON edge writes both as ``null``)."""
+    if key in ("start", "end"):
+        return dt.datetime.fromisoformat(value)
+    if key.endswith("duration"):
+        return None if value is None else dt.timedelta(seconds=value)
+    return np.nan if value is None else value
 
 
 def _nan(value: Any) -> float:
@@ -222,6 +232,10 @@ class RemoteWorkflows:
         self._poll = poll_interval
         self._running: set[str] = set()
 
+    async def catalogue(self) -> builtins.list[dict[str, Any]]:
+        data = await self._client.call("GET", "/api/v1/workflows/list")
+        return [dict(item["definition"]) for item in data["items"]]
+
     async def prepare(self, name: str, params: Mapping[str, Any] | None = None) -> Execution:
         """Start ``name`` on the server (it runs there; ``run_prepared`` waits for it)."""
         body = {"params": dict(params or {})}
@@ -290,19 +304,21 @@ class PolledEvents:
         self._seen: dict[str, str] = {}
         self._started = False
         self._closed = False
+        self._done = False
 
     def __aiter__(self) -> PolledEvents:
         return self
 
     async def __anext__(self) -> Event:
         while not self._queue:
-            if self._closed:
+            if self._done:
                 raise StopAsyncIteration
+            closing = self._closed  # closed: one last poll delivers the changes since the previous one
             execution = await self._workflows.status(self._id)
             self._queue.extend(self._changes(execution))
-            if execution.status.finished and not self._queue:
-                raise StopAsyncIteration
-            if not self._queue:
+            if closing or execution.status.finished:
+                self._done = True
+            elif not self._queue:
                 await asyncio.sleep(self._interval)
         return self._queue.pop(0)
 
@@ -326,7 +342,7 @@ class PolledEvents:
             }.get(state or "")
             if kind is None:
                 continue
-            if kind == "step_finished" and previous is None:  # finished between two polls: started too
+            if kind in ("step_finished", "step_failed") and previous != "running":  # started since the last poll
                 events.append(Event(topic, "step_started", {"step": name}, _when(step.get("started_at"))))
             at = step.get("finished_at") if kind != "step_started" else step.get("started_at")
             events.append(
