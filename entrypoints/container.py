@@ -12,44 +12,69 @@ that depends on an async resource (state store, cache, executor) returns an awai
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from dependency_injector import containers, providers
-
-from gpt_trader_core.backtesting.config import BacktestConfig
-from gpt_trader_core.domain.auth import AuthPolicy
-from gpt_trader_core.ml.service import StrategySelection
-from gpt_trader_core.monitor import SystemProbe, Telemetry
-from gpt_trader_core.ports import (
-    AuthStore,
-    BrokerFactory,
-    Cache,
-    EventBus,
-    Executor,
-    FeedFactory,
-    MarketData,
-    PasswordHasher,
-    StateStore,
-    TokenCodec,
-)
-from gpt_trader_core.services.auth import Authentication, LoginThrottle
-from gpt_trader_core.services.backtest import Backtester, MarketHistory
-from gpt_trader_core.services.health import component_health
-from gpt_trader_core.services.intelligence import MarketIntelligence
-from gpt_trader_core.services.monitoring import Monitoring
-from gpt_trader_core.services.optimization import Optimizer
-from gpt_trader_core.services.results import BacktestResults
-from gpt_trader_core.services.sessions import TradingSessions
-from gpt_trader_core.services.streams import StreamHub
-from gpt_trader_core.strategy import REGISTRY
-from gpt_trader_core.strategy.registry import StrategyRegistry
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the use cases are imported by their builders below, on first use (keeps the CLI quick)
     from entrypoints.settings import Settings
     from entrypoints.settings.schema import AuthSettings
+    from gpt_trader_core.backtesting.config import BacktestConfig
+    from gpt_trader_core.domain.auth import AuthPolicy
+    from gpt_trader_core.ml.service import StrategySelection
+    from gpt_trader_core.monitor import SystemProbe, Telemetry
+    from gpt_trader_core.ports import (
+        AuthStore,
+        BrokerFactory,
+        Cache,
+        EventBus,
+        Executor,
+        FeedFactory,
+        MarketData,
+        PasswordHasher,
+        StateStore,
+        TokenCodec,
+    )
+    from gpt_trader_core.services.auth import Authentication, LoginThrottle
+    from gpt_trader_core.services.backtest import Backtester, MarketHistory
+    from gpt_trader_core.services.health import HealthCheck
+    from gpt_trader_core.services.intelligence import MarketIntelligence
+    from gpt_trader_core.services.monitoring import Monitoring
+    from gpt_trader_core.services.optimization import Optimizer
+    from gpt_trader_core.services.results import BacktestResults
+    from gpt_trader_core.services.sessions import TradingSessions
+    from gpt_trader_core.services.streams import StreamHub
+    from gpt_trader_core.strategy.registry import StrategyRegistry
     from gpt_trader_core.workflows.use_case import Workflows  # imported on first use (see ``_workflows``)
+
+
+def _import_dependency_injector() -> tuple[Any, Any]:
+    """``dependency_injector`` without its pydantic: at import it loads ``pydantic_settings`` (else ``pydantic``,
+    to read its version) only to offer ``Configuration.from_pydantic``, which we do not use — 80-180 ms of
+    every CLI command. During that one import (and only if nobody imported them yet) ``pydantic_settings``
+    is absent and ``pydantic`` a stand-in naming a version 2, which the library then ignores; both are
+    removed right after, so anything that uses pydantic later (sanic-ext in the server) imports the real one."""
+    import types
+
+    stand_ins: dict[str, Any] = {"pydantic_settings": None, "pydantic": types.ModuleType("pydantic")}
+    stand_ins["pydantic"].VERSION = "2 (not imported by gpt-trader's composition root)"
+    hidden = [name for name in stand_ins if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = stand_ins[name]
+    try:
+        from dependency_injector import containers, providers
+    finally:
+        for name in hidden:
+            del sys.modules[name]
+    return containers, providers
+
+
+if TYPE_CHECKING:
+    from dependency_injector import containers, providers
+else:
+    containers, providers = _import_dependency_injector()
+
 
 T = TypeVar("T")
 
@@ -175,10 +200,85 @@ def _system_probe(data_dir: str) -> SystemProbe:
     return PsutilSystemProbe(Path(data_dir).expanduser())
 
 
+# use cases, each imported by its builder on first use
+def _registry() -> StrategyRegistry:
+    from gpt_trader_core.strategy import REGISTRY
+
+    return REGISTRY
+
+
+def _history(**kw: Any) -> MarketHistory:
+    from gpt_trader_core.services.backtest import MarketHistory
+
+    return MarketHistory(**kw)
+
+
+def _backtester(**kw: Any) -> Backtester:
+    from gpt_trader_core.services.backtest import Backtester
+
+    return Backtester(**kw)
+
+
+def _results(**kw: Any) -> BacktestResults:
+    from gpt_trader_core.services.results import BacktestResults
+
+    return BacktestResults(**kw)
+
+
+def _sessions(**kw: Any) -> TradingSessions:
+    from gpt_trader_core.services.sessions import TradingSessions
+
+    return TradingSessions(**kw)
+
+
+def _strategy_selection(**kw: Any) -> StrategySelection:
+    from gpt_trader_core.ml.service import StrategySelection
+
+    return StrategySelection(**kw)
+
+
+def _intelligence(**kw: Any) -> MarketIntelligence:
+    from gpt_trader_core.services.intelligence import MarketIntelligence
+
+    return MarketIntelligence(**kw)
+
+
+def _optimizer(**kw: Any) -> Optimizer:
+    from gpt_trader_core.services.optimization import Optimizer
+
+    return Optimizer(**kw)
+
+
+def _telemetry() -> Telemetry:
+    from gpt_trader_core.monitor import Telemetry
+
+    return Telemetry()
+
+
+def _health(**kw: Any) -> HealthCheck:
+    from gpt_trader_core.services.health import component_health
+
+    return component_health(**kw)
+
+
+def _monitoring(**kw: Any) -> Monitoring:
+    from gpt_trader_core.services.monitoring import Monitoring
+
+    return Monitoring(**kw)
+
+
+def _streams(**kw: Any) -> StreamHub:
+    from gpt_trader_core.services.streams import StreamHub
+
+    return StreamHub(**kw)
+
+
 def backtest_defaults(settings: Settings) -> BacktestConfig:
     """The settings' backtest costs (``backtest.cash``, ``.commission``, ``.slippage``) as the one
     ``BacktestConfig`` every driver starts from: commands override fields with their options, workflows
     take it as their cost inputs' defaults. Provided as ``services.backtest_defaults``."""
+    from gpt_trader_core.backtesting.config import BacktestConfig
+
     backtest = settings.backtest
     return BacktestConfig(cash=backtest.cash, commission=backtest.commission, slippage=backtest.slippage)
 
@@ -278,6 +378,8 @@ def _token_codec(auth: AuthSettings, data_dir: str) -> TokenCodec:
 
 
 def _auth_policy(auth: AuthSettings) -> AuthPolicy:
+    from gpt_trader_core.domain.auth import AuthPolicy
+
     return AuthPolicy(
         access_ttl=auth.access_token_ttl,
         refresh_ttl=auth.refresh_token_ttl,
@@ -289,6 +391,8 @@ def _auth_policy(auth: AuthSettings) -> AuthPolicy:
 
 
 def _login_throttle(policy: AuthPolicy) -> LoginThrottle:
+    from gpt_trader_core.services.auth import LoginThrottle
+
     return LoginThrottle(policy)
 
 
@@ -300,6 +404,8 @@ def _authentication(
     policy: AuthPolicy,
     throttle: LoginThrottle,
 ) -> Authentication:
+    from gpt_trader_core.services.auth import Authentication
+
     return Authentication(store, store, store, hasher, codec, bus, policy=policy, throttle=throttle)
 
 
@@ -360,12 +466,12 @@ class Services(containers.DeclarativeContainer):
     adapters = providers.DependenciesContainer()
     settings: providers.Dependency[Settings] = providers.Dependency()
 
-    registry: providers.Provider[StrategyRegistry] = providers.Object(REGISTRY)
+    registry: providers.Provider[StrategyRegistry] = providers.Singleton(_registry)
     backtest_defaults: providers.Provider[BacktestConfig] = providers.Singleton(backtest_defaults, settings=settings)
-    history = _awaitable(providers.Factory(MarketHistory, market_data=adapters.market_data, cache=adapters.cache))
+    history = _awaitable(providers.Factory(_history, market_data=adapters.market_data, cache=adapters.cache))
     backtester = _awaitable(
         providers.Factory(
-            Backtester,
+            _backtester,
             history=history,
             registry=registry,
             executor=adapters.executor,
@@ -373,10 +479,10 @@ class Services(containers.DeclarativeContainer):
             store=adapters.state_store,
         )
     )
-    results = _awaitable(providers.Factory(BacktestResults, store=adapters.state_store))
+    results = _awaitable(providers.Factory(_results, store=adapters.state_store))
     sessions = _awaitable(
         providers.Singleton(
-            TradingSessions,
+            _sessions,
             store=adapters.state_store,
             bus=adapters.event_bus,
             registry=registry,
@@ -387,12 +493,12 @@ class Services(containers.DeclarativeContainer):
     # model training and market intelligence: drivers arrive with the REST API (issue 12) and the CLI (15)
     strategy_selection = _awaitable(
         providers.Factory(
-            StrategySelection, model_store=adapters.state_store, executor=adapters.executor, registry=registry
+            _strategy_selection, model_store=adapters.state_store, executor=adapters.executor, registry=registry
         )
     )
     intelligence = _awaitable(
         providers.Factory(
-            MarketIntelligence,
+            _intelligence,
             history=history,
             executor=adapters.executor,
             selection=strategy_selection,
@@ -401,17 +507,17 @@ class Services(containers.DeclarativeContainer):
     )
     optimizer = _awaitable(
         providers.Factory(
-            Optimizer, history=history, registry=registry, executor=adapters.executor, studies=adapters.state_store
+            _optimizer, history=history, registry=registry, executor=adapters.executor, studies=adapters.state_store
         )
     )
     # monitoring: one Telemetry per process (the HTTP middleware records into it); Monitoring reads it,
     # probes the components, evaluates alert rules and publishes on the bus
-    telemetry: providers.Provider[Telemetry] = providers.Singleton(Telemetry)
+    telemetry: providers.Provider[Telemetry] = providers.Singleton(_telemetry)
     # health: the one place components become probes; the server adds its sessions
     # (``services.health(sessions=...)``), the monitoring snapshots use the same probes
     health = _awaitable(
         providers.Factory(
-            component_health,
+            _health,
             state_store=adapters.state_store,
             cache=adapters.cache,
             executor=adapters.executor,
@@ -420,7 +526,7 @@ class Services(containers.DeclarativeContainer):
     )
     monitoring = _awaitable(
         providers.Singleton(
-            Monitoring,
+            _monitoring,
             telemetry=telemetry,
             probe=adapters.system_probe,
             health=health,
@@ -450,7 +556,7 @@ class Services(containers.DeclarativeContainer):
     # streaming (issue 14): one hub per process numbers channel messages, keeps replay buffers and
     # fans out to the WebSocket connections of every app of this process
     streams: providers.Provider[StreamHub] = providers.Singleton(
-        StreamHub, bus=adapters.event_bus, replay=settings.provided.websocket.replay_buffer
+        _streams, bus=adapters.event_bus, replay=settings.provided.websocket.replay_buffer
     )
     # rest: the REST API's use cases (background jobs, catalogue, track record, portfolio, cached reads)
     jobs = providers.Singleton(_jobs, store=adapters.state_store, bus=adapters.event_bus)

@@ -11,29 +11,31 @@ from __future__ import annotations
 import asyncio
 import builtins
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from adapters.remote.client import RemoteClient
 from adapters.remote.converter import structure
 from adapters.remote.errors import RemoteError
-from gpt_trader_core.backtesting.config import BacktestConfig
-from gpt_trader_core.domain.bars import Bars
-from gpt_trader_core.domain.records import Event, Execution, ExecutionStatus
-from gpt_trader_core.domain.results import BacktestResult
-from gpt_trader_core.domain.trading import Position, Trade
 from gpt_trader_core.errors import InvalidParameterError
-from gpt_trader_core.services.backtest import BacktestRequest, BacktestRun
-from gpt_trader_core.services.monitoring import MonitoringSnapshot
-from gpt_trader_core.services.portfolio_view import (
-    PortfolioPerformance,
-    PortfolioRisk,
-    Rebalance,
-    SessionPositions,
-)
-from gpt_trader_core.services.research import StrategyInfo
+
+if TYPE_CHECKING:  # each use case imports the core values it returns when first called (keeps start-up quick)
+    import numpy as np
+
+    from gpt_trader_core.backtesting.config import BacktestConfig
+    from gpt_trader_core.domain.bars import Bars
+    from gpt_trader_core.domain.records import Event, Execution, ExecutionStatus
+    from gpt_trader_core.domain.results import BacktestResult
+    from gpt_trader_core.services.backtest import BacktestRequest, BacktestRun
+    from gpt_trader_core.services.monitoring import MonitoringSnapshot
+    from gpt_trader_core.services.portfolio_view import (
+        PortfolioPerformance,
+        PortfolioRisk,
+        Rebalance,
+        SessionPositions,
+    )
+    from gpt_trader_core.services.research import StrategyInfo
 
 #: Seconds between two status polls of a running execution.
 POLL_INTERVAL_S = 0.25
@@ -49,6 +51,8 @@ def _day(value: dt.datetime | None, name: str) -> str | None:
 
 
 def _times(values: Sequence[str]) -> np.ndarray:
+    import numpy as np
+
     return np.array([np.datetime64(v.rstrip("Z"), "ns") for v in values], dtype="datetime64[ns]")
 
 
@@ -59,6 +63,8 @@ class RemoteBacktester:
         self._client = client
 
     async def run(self, request: BacktestRequest, *, save: bool = True) -> BacktestRun:
+        from gpt_trader_core.services.backtest import BacktestRun
+
         config = request.config
         body: dict[str, Any] = {
             "symbol": request.symbol,
@@ -104,6 +110,12 @@ def _compact(body: Mapping[str, Any]) -> dict[str, Any]:
 
 def _result(data: Mapping[str, Any]) -> BacktestResult:
     """A ``BacktestResult`` from the full result the server sends (``detail: full``)."""
+    import numpy as np
+
+    from gpt_trader_core.backtesting.config import BacktestConfig
+    from gpt_trader_core.domain.results import BacktestResult
+    from gpt_trader_core.domain.trading import Position, Trade
+
     series = data["equity"]
     open_position = data.get("open_position")
     return BacktestResult(
@@ -136,11 +148,11 @@ def _stat(key: str, value: Any) -> Any:
         return dt.datetime.fromisoformat(value)
     if key.endswith("duration"):
         return None if value is None else dt.timedelta(seconds=value)
-    return np.nan if value is None else value
+    return math.nan if value is None else value
 
 
 def _nan(value: Any) -> float:
-    return np.nan if value is None else float(value)
+    return math.nan if value is None else float(value)
 
 
 class RemoteMarketReads:
@@ -154,6 +166,8 @@ class RemoteMarketReads:
     ) -> Bars:
         query = {"start": _day(start, "from"), "end": _day(end, "to"), "timeframe": timeframe}
         view = await self._client.call("GET", f"/api/v1/market/data/{symbol}", query=query)
+        from gpt_trader_core.domain.bars import Bars
+
         return Bars(
             timestamps=_times(view["timestamps"]),
             open=view["open"],
@@ -176,6 +190,8 @@ class RemoteCatalog:
 
     async def list(self) -> tuple[StrategyInfo, ...]:
         data = await self._client.call("GET", "/api/v1/strategies/list")
+        from gpt_trader_core.services.research import StrategyInfo
+
         return tuple(structure(item, StrategyInfo) for item in data["items"])
 
 
@@ -187,6 +203,9 @@ class RemotePortfolio:
 
     async def positions(self, session_id: str | None = None) -> builtins.list[SessionPositions]:
         data = await self._client.call("GET", "/api/v1/portfolio/positions", query={"session_id": session_id})
+        from gpt_trader_core.domain.trading import Position
+        from gpt_trader_core.services.portfolio_view import SessionPositions
+
         groups: dict[str, builtins.list[Position]] = {}
         for item in data["items"]:
             groups.setdefault(item["session_id"], []).append(structure(item, Position))
@@ -196,14 +215,19 @@ class RemotePortfolio:
 
     async def performance(self, session_id: str, points: int = 200) -> PortfolioPerformance:
         data = await self._client.call("GET", "/api/v1/portfolio/performance", query={"session_id": session_id})
+        from gpt_trader_core.services.portfolio_view import PortfolioPerformance
+
         return structure(data, PortfolioPerformance)
 
     async def risk(self, session_id: str) -> PortfolioRisk:
         data = await self._client.call("GET", "/api/v1/portfolio/risk", query={"session_id": session_id})
+        from gpt_trader_core.services.portfolio_view import PortfolioRisk
+
         return structure(data, PortfolioRisk)
 
     async def rebalance(self, session_id: str, target_weights: Mapping[str, float], *, execute: bool) -> Rebalance:
         from gpt_trader_core.portfolio.adaptive import RebalancePlan
+        from gpt_trader_core.services.portfolio_view import Rebalance
 
         body = {"session_id": session_id, "target_weights": dict(target_weights), "execute": execute}
         data = await self._client.call("POST", "/api/v1/portfolio/rebalance", body=body)
@@ -220,6 +244,8 @@ class RemoteMonitoring:
     async def status(self) -> MonitoringSnapshot:
         data = dict(await self._client.call("GET", "/api/v1/system/metrics"))
         data.pop("metrics", None)  # the raw metric families: not part of the snapshot value
+        from gpt_trader_core.services.monitoring import MonitoringSnapshot
+
         return structure(data, MonitoringSnapshot)
 
 
@@ -267,7 +293,7 @@ class RemoteWorkflows:
         return self._execution(await self._client.call("DELETE", f"/api/v1/workflows/cancel/{execution_id}"))
 
     async def list(self, limit: int = 50, status: ExecutionStatus | str | None = None) -> builtins.list[Execution]:
-        value = status.value if isinstance(status, ExecutionStatus) else status
+        value = getattr(status, "value", status)
         data = await self._client.call("GET", "/api/v1/workflows/executions", query={"limit": limit, "status": value})
         return [self._execution(item) for item in data["items"]]
 
@@ -288,6 +314,8 @@ class RemoteWorkflows:
 
     @staticmethod
     def _execution(data: Any) -> Execution:
+        from gpt_trader_core.domain.records import Execution
+
         return structure(data, Execution)
 
 
@@ -323,6 +351,8 @@ class PolledEvents:
         return self._queue.pop(0)
 
     def _changes(self, execution: Execution) -> builtins.list[Event]:
+        from gpt_trader_core.domain.records import Event, ExecutionStatus
+
         topic = f"execution:{self._id}"
         events: builtins.list[Event] = []
         if not self._started and execution.status is not ExecutionStatus.PENDING:

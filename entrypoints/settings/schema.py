@@ -67,13 +67,19 @@ class AuthSettings:
 
 
 def valid_rate(value: Any) -> None:
-    """A ``limits`` rate such as ``10/minute`` or ``600 per hour``."""
+    """A ``limits`` rate such as ``10/minute`` or ``600 per hour`` (the defaults need no check: importing
+    ``limits`` costs every CLI command ~50 ms)."""
+    if value in _DEFAULT_RATES:
+        return
     from limits import parse
 
     try:
         parse(expect_str(value))
     except ValueError:
         raise InvalidValueError(f"expected a rate such as 10/minute or 600/hour, got {value!r}") from None
+
+
+_DEFAULT_RATES = frozenset({"10/minute", "600/minute", "120/minute", "20/minute"})
 
 
 @attrs.frozen(kw_only=True)
