@@ -269,11 +269,10 @@ class RemoteWorkflows:
 
     async def run_prepared(self, execution_id: str, name: str | None = None) -> Execution:
         """Wait for the server's execution to finish; a cancellation here (Ctrl-C) cancels it there."""
-        self._running.add(execution_id)
-        try:
-            return await self.wait(execution_id)
-        finally:
-            self._running.discard(execution_id)
+        self._running.add(execution_id)  # until it finishes: ``shutdown`` cancels it on the server
+        execution = await self.wait(execution_id)
+        self._running.discard(execution_id)
+        return execution
 
     async def wait(self, execution_id: str, timeout: float | None = None) -> Execution:
         loop = asyncio.get_running_loop()
