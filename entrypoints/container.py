@@ -274,13 +274,15 @@ def _streams(**kw: Any) -> StreamHub:
 
 
 def backtest_defaults(settings: Settings) -> BacktestConfig:
-    """The settings' backtest costs (``backtest.cash``, ``.commission``, ``.slippage``) as the one
+    """The settings' backtest costs (``backtest.cash``, ``.commission``, ``.slippage``, ``.spread``) as the one
     ``BacktestConfig`` every driver starts from: commands override fields with their options, workflows
     take it as their cost inputs' defaults. Provided as ``services.backtest_defaults``."""
     from gpt_trader_core.backtesting.config import BacktestConfig
 
     backtest = settings.backtest
-    return BacktestConfig(cash=backtest.cash, commission=backtest.commission, slippage=backtest.slippage)
+    return BacktestConfig(
+        cash=backtest.cash, commission=backtest.commission, slippage=backtest.slippage, spread=backtest.spread
+    )
 
 
 def _workflows(

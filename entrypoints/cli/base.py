@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
@@ -117,6 +116,8 @@ class AppCommand(Command):
 
     def run_with_container(self, work: Callable[[Container], Awaitable[T]]) -> T:
         """Build the container, start its resources, run ``work(container)``, shut everything down."""
+        import asyncio
+
         from entrypoints.container import start_resources, stop_resources
 
         url = self.remote_url()

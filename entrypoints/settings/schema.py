@@ -209,6 +209,7 @@ class BacktestSettings:
     cash: float = attrs.field(default=10_000.0, validator=number_in(0.0, low_open=True))
     commission: float = attrs.field(default=0.0, validator=number_in(0.0, 0.1))
     slippage: float = attrs.field(default=0.0, validator=number_in(0.0, 0.1))
+    spread: float = attrs.field(default=0.0, validator=number_in(0.0, 0.1))
 
 
 @attrs.frozen(kw_only=True)

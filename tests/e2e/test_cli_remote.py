@@ -215,6 +215,20 @@ def test_workflow_execute_and_status_remotely(server: Server) -> None:
         assert f"▶ {step} started" in table.stdout and f"✓ {step} finished" in table.stdout
 
 
+def test_workflow_execute_async_remotely_prints_the_id_the_server_runs(server: Server) -> None:
+    proc = server.remote("workflow", "execute", "multi_strategy_ensemble", "--async", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    started = json.loads(proc.stdout)
+    assert started["server"] == server.url and started["status"] in ("pending", "running")
+    token = server.token()
+    deadline = time.monotonic() + 60
+    while server.request("GET", f"/api/v1/workflows/status/{started['execution_id']}", token=token)["status"] != (
+        "succeeded"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+
+
 def test_status_reports_the_servers_components_and_sessions(server: Server) -> None:
     local, remote = server.cli("status", "--format", "json"), server.remote("status", "--format", "json")
     assert local.returncode == remote.returncode == 0, remote.stderr

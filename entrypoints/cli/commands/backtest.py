@@ -19,7 +19,6 @@ from entrypoints.cli.render import (
     to_csv,
     trade_rows,
 )
-from gpt_trader_core.domain.charts import report_path
 from gpt_trader_core.errors import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -148,6 +147,8 @@ list strategies and their parameters with <info>gpt-trader strategies</info>.
             timeframe=self.option("timeframe"),
             config=config,
         )
+
+        from gpt_trader_core.domain.charts import report_path
 
         report = report_path(self.option("report")) if self.option("report") else None
 
