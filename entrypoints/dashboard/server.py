@@ -17,9 +17,11 @@ import attrs
 from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, redirect
 
-#: Served files, in the order the page loads them (styles, then scripts).
+#: Served files, in the order the page loads them (styles, then scripts: libraries, the shared layer, every
+#: view of ``views/`` (each registers itself), then the shell that draws them).
 STYLES = ("vendor/uPlot.min.css", "charts.css", "dashboard.css")
-SCRIPTS = ("vendor/htm-preact-standalone.umd.js", "vendor/uPlot.iife.min.js", "charts.js", "app.js")
+LIBRARIES = ("vendor/htm-preact-standalone.umd.js", "vendor/uPlot.iife.min.js", "charts.js", "core.js", "live.js")
+SHELL = "app.js"
 CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
 POLICY = (
@@ -42,10 +44,17 @@ def _read(name: str) -> bytes:
     return resources.files("entrypoints").joinpath("dashboard", *name.split("/")).read_bytes()
 
 
+def scripts() -> tuple[str, ...]:
+    """The page's scripts in load order; views are found in ``views/`` (sorted by file name)."""
+    folder = resources.files("entrypoints").joinpath("dashboard", "views")
+    views = sorted(f"views/{entry.name}" for entry in folder.iterdir() if entry.name.endswith(".js"))
+    return (*LIBRARIES, *views, SHELL)
+
+
 def load_assets() -> dict[str, Asset]:
     """The served files by hashed file name (``uPlot.iife.min.19c8d4c6ad.js``)."""
     assets = {}
-    for name in STYLES + SCRIPTS:
+    for name in STYLES + scripts():
         body = _read(name)
         stem, dot, ext = name.rpartition("/")[2].rpartition(".")
         hashed = f"{stem}.{hashlib.sha256(body).hexdigest()[:10]}{dot}{ext}"
@@ -59,6 +68,9 @@ def render_page(assets: dict[str, Asset], *, auth: bool) -> bytes:
     """``index.html`` with its ``{{ name }}`` placeholders replaced by the hashed URLs, and ``{{ auth }}`` by
     on/off (with auth off the page skips the login: every request is the local admin)."""
     page = _read("index.html").decode("utf-8").replace("{{ auth }}", "on" if auth else "off")
+    urls = {asset.name: asset.url for asset in assets.values()}
+    tags = "\n".join(f'<script defer src="{urls[name]}"></script>' for name in scripts() if name in urls)
+    page = page.replace("{{ scripts }}", tags)
     for asset in assets.values():
         page = page.replace("{{ " + asset.name + " }}", asset.url)
     if "{{" in page:

@@ -122,3 +122,27 @@ def test_a_large_backtest_runs_in_the_background_and_opens_when_done(dashboard: 
     assert page.locator(".result table.trades tbody tr").count() > 0
     dashboard.screenshot("dashboard-background-backtest")
     assert dashboard.errors == [] and dashboard.blocked == []
+
+
+def test_the_live_connection_is_shown_and_delivers_custom_events(dashboard: Watched) -> None:
+    page = dashboard.page
+    page.wait_for_selector("[data-testid=connection]:has-text('Live')", timeout=15_000)
+    # A channel followed through GT.live receives what another client publishes on it (auth off: local admin).
+    page.evaluate(
+        """() => { window.__got = []; GT.live.follow("custom:dashboard-test", m => window.__got.push(m)); }"""
+    )
+    page.wait_for_function("() => GT.live.socket() && GT.live.state() === 'live'")
+    page.evaluate(
+        """() => new Promise((done, fail) => {
+          const ws = new WebSocket(location.origin.replace('http', 'ws') + '/ws/v1');
+          ws.onmessage = ev => { const m = JSON.parse(ev.data);
+            if (m.type === 'hello') ws.send(JSON.stringify({action: 'publish', channel: 'custom:dashboard-test',
+              type: 'note', data: {n: 1}}));
+            if (m.type === 'published') { ws.close(); done(); }
+            if (m.type === 'error') fail(m.message); };
+        })"""
+    )
+    page.wait_for_function("() => window.__got.length === 1")
+    got = page.evaluate("window.__got[0]")
+    assert got["channel"] == "custom:dashboard-test" and got["data"] == {"n": 1} and got["seq"] >= 1
+    assert not dashboard.errors, dashboard.errors

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sanic import Sanic
 
-from entrypoints.dashboard.server import IMMUTABLE, install_dashboard
+from entrypoints.dashboard.server import IMMUTABLE, STYLES, install_dashboard, scripts
 
 
 @pytest.fixture
@@ -37,7 +37,8 @@ async def test_the_page_names_hashed_assets_and_a_strict_policy(client: httpx.As
     assert "default-src 'none'" in policy and "script-src 'self'" in policy and "unsafe" not in policy
     assert "frame-ancestors 'none'" in policy
     urls = re.findall(r'(?:src|href)="([^"]+)"', page.text)
-    assert len(urls) == 7 and all(re.fullmatch(r"/dashboard/assets/[\w.-]+\.[0-9a-f]{10}\.(js|css)", u) for u in urls)
+    assert len(urls) == len(STYLES) + len(scripts())
+    assert all(re.fullmatch(r"/dashboard/assets/[\w.-]+\.[0-9a-f]{10}\.(js|css)", u) for u in urls)
 
     again = await client.get("/dashboard/", headers={"If-None-Match": page.headers["etag"]})
     assert again.status_code == 304
@@ -56,7 +57,7 @@ async def test_assets_are_immutable_and_compressed(client: httpx.AsyncClient) ->
     print(f"dashboard first load: {total / 1024:.1f} KiB compressed")
     assert total < 300 * 1024
 
-    app_js = re.findall(r'src="([^"]+app\.[0-9a-f]+\.js)"', page.text)[0]
+    app_js = re.findall(r'src="([^"]+core\.[0-9a-f]+\.js)"', page.text)[0]
     plain = await client.get(app_js, headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers and "htmPreact" in plain.text
 

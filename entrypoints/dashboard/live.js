@@ -1,0 +1,160 @@
+/* gpt-trader dashboard, live updates: one WebSocket to this origin's /ws/v1 shared by every view.
+ * Views subscribe to channels (GT.useChannel); the socket remembers the last sequence number seen on each,
+ * so after a dropped connection it reconnects (backing off 0.5 s → 10 s) and resubscribes with `last_seq`:
+ * the server replays what was missed, or sends a snapshot when the client is too far behind — no gap, no
+ * duplicate. The connection state is public (GT.useConnection) so the page can show it. */
+(function () {
+  "use strict";
+  var GT = window.GT, P = GT.P, useState = P.useState, useEffect = P.useEffect, useRef = P.useRef;
+
+  var live = {
+    state: "idle",          // idle → connecting → live ⇄ reconnecting; "offline" after logout
+    socket: null,
+    handlers: {},           // channel → Set of callbacks(message)
+    lastSeq: {},            // channel → last seq delivered
+    stateListeners: new Set(),
+    backoff: 500,
+    timer: null,
+    closedOnPurpose: false,
+  };
+
+  function setState(state) {
+    if (live.state === state) return;
+    live.state = state;
+    live.stateListeners.forEach(function (listener) { listener(state); });
+  }
+
+  function send(message) {
+    if (live.socket && live.socket.readyState === WebSocket.OPEN) live.socket.send(JSON.stringify(message));
+  }
+
+  function subscribeAll(names) {
+    if (!names.length) return;
+    var resume = {};
+    names.forEach(function (n) { if (n in live.lastSeq) resume[n] = live.lastSeq[n]; });
+    send({ action: "subscribe", channels: names, last_seq: resume });
+  }
+
+  function deliver(message) {
+    var channel = message.channel;
+    var last = live.lastSeq[channel];
+    if (typeof message.seq === "number") {
+      if (last !== undefined && message.seq <= last) return;  // already seen (replayed after a resume)
+      live.lastSeq[channel] = message.seq;
+    }
+    var handlers = live.handlers[channel];
+    if (handlers) handlers.forEach(function (h) { h(message); });
+  }
+
+  function onMessage(ev) {
+    var message;
+    try { message = JSON.parse(ev.data); } catch (err) { return; }
+    switch (message.type) {
+      case "hello":
+        if (GT.session.token) send({ action: "auth", token: GT.session.token });
+        else if (!message.auth_required) ready();
+        return;
+      case "authenticated":
+        ready();
+        return;
+      case "ping":
+        send({ type: "pong", timestamp: message.timestamp });
+        return;
+      case "snapshot":
+        // Too far behind for a replay: what the server still holds, then deltas from `seq` on.
+        (message.data.messages || []).forEach(deliver);
+        live.lastSeq[message.channel] = Math.max(live.lastSeq[message.channel] || 0, message.seq);
+        return;
+      case "error":
+        if (window.console) console.warn("live updates: " + message.code + ": " + message.message);
+        return;
+      case "pong": case "subscribed": case "unsubscribed": case "published":
+        return;
+      default:
+        if (message.channel) deliver(message);
+    }
+  }
+
+  function ready() {
+    live.backoff = 500;
+    setState("live");
+    subscribeAll(Object.keys(live.handlers));
+  }
+
+  function connect() {
+    clearTimeout(live.timer);
+    live.closedOnPurpose = false;
+    setState(live.state === "idle" || live.state === "offline" ? "connecting" : "reconnecting");
+    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/v1";
+    var socket = new WebSocket(url);
+    live.socket = socket;
+    socket.onmessage = onMessage;
+    socket.onclose = function () {
+      if (live.socket !== socket) return;
+      live.socket = null;
+      if (live.closedOnPurpose) { setState("offline"); return; }
+      setState("reconnecting");
+      live.timer = setTimeout(connect, live.backoff);
+      live.backoff = Math.min(live.backoff * 2, 10000);
+    };
+  }
+
+  // Start (after login) and stop (at logout) the shared connection.
+  function start() {
+    if (!live.socket) connect();
+  }
+
+  function stop() {
+    live.closedOnPurpose = true;
+    clearTimeout(live.timer);
+    if (live.socket) live.socket.close(1000, "logged out");
+    live.socket = null;
+    live.lastSeq = {};
+    setState("offline");
+  }
+
+  // Follow `channel`: `handler(message)` gets every data message ({channel, type, seq, ts, data}) in order.
+  // Returns the function that stops following it.
+  function follow(channel, handler) {
+    var set = live.handlers[channel];
+    if (!set) {
+      set = live.handlers[channel] = new Set();
+      if (live.state === "live") subscribeAll([channel]);
+    }
+    set.add(handler);
+    return function () {
+      set.delete(handler);
+      if (set.size === 0 && live.handlers[channel] === set) {
+        delete live.handlers[channel];
+        delete live.lastSeq[channel];
+        send({ action: "unsubscribe", channels: [channel] });
+      }
+    };
+  }
+
+  // A hook: call `handler` for each message of `channel` while the component is mounted (null: none).
+  function useChannel(channel, handler) {
+    var latest = useRef(handler);
+    latest.current = handler;
+    useEffect(function () {
+      if (!channel) return undefined;
+      return follow(channel, function (m) { latest.current(m); });
+    }, [channel]);
+  }
+
+  // A hook: the connection state, re-rendering when it changes.
+  function useConnection() {
+    var s = useState(live.state), state = s[0], set = s[1];
+    useEffect(function () {
+      live.stateListeners.add(set);
+      set(live.state);
+      return function () { live.stateListeners.delete(set); };
+    }, []);
+    return state;
+  }
+
+  GT.live = { start: start, stop: stop, follow: follow, state: function () { return live.state; },
+    lastSeq: function (channel) { return live.lastSeq[channel]; }, socket: function () { return live.socket; } };
+  GT.useChannel = useChannel;
+  GT.useConnection = useConnection;
+})();
