@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import datetime as dt
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 from adapters.remote.client import RemoteClient
 from adapters.remote.converter import structure
 from adapters.remote.errors import RemoteError
-from gpt_trader_core.errors import InvalidParameterError
+from gpt_trader_core.errors import ConflictError, InvalidParameterError, NotFoundError
+
+log = logging.getLogger("gpt_trader.remote")
 
 if TYPE_CHECKING:  # each use case imports the core values it returns when first called (keeps start-up quick)
     import numpy as np
@@ -306,10 +309,11 @@ class RemoteWorkflows:
         for execution_id in list(self._running):
             try:
                 await self.cancel(execution_id, timeout=timeout)
-            except RemoteError:
-                pass  # the server is gone: nothing left to cancel
-            except Exception:
-                pass
+            except (ConflictError, NotFoundError):
+                pass  # it finished meanwhile (409) or is gone (404): nothing left to cancel
+            except RemoteError as error:  # unreachable now: say so, the interruption goes on
+                log.warning("could not cancel %s on %s: %s", execution_id, self._client.url, error)
+            self._running.discard(execution_id)
 
     @staticmethod
     def _execution(data: Any) -> Execution:
