@@ -229,6 +229,17 @@ def test_workflow_execute_async_remotely_prints_the_id_the_server_runs(server: S
         time.sleep(0.3)
 
 
+def test_workflow_cancel_remotely(server: Server) -> None:
+    started = server.remote("workflow", "execute", "real_time_monitoring", "-p", "duration=120", "--async")
+    assert started.returncode == 0, started.stderr
+    execution = started.stdout.strip()
+    cancelled = server.remote("workflow", "cancel", execution, "--format", "json")
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert json.loads(cancelled.stdout)["status"] == "cancelled"
+    again = server.remote("workflow", "cancel", execution)
+    assert again.returncode == 1 and len(again.stderr.strip().splitlines()) == 1  # 409: already finished
+
+
 def test_status_reports_the_servers_components_and_sessions(server: Server) -> None:
     local, remote = server.cli("status", "--format", "json"), server.remote("status", "--format", "json")
     assert local.returncode == remote.returncode == 0, remote.stderr
@@ -253,6 +264,10 @@ def test_portfolio_rebalance_plans_and_executes_on_the_servers_session(server: S
         data = json.loads(plan.stdout)
         assert data["session_id"] == session and data["executed"] is False
         assert data["explanation"].startswith("rebalance (") and data["plan"]["tier"]
+        performance = server.remote("portfolio", "performance", session, "--format", "json")
+        assert performance.returncode == 0 and json.loads(performance.stdout)["session_id"] == session
+        risk = server.remote("portfolio", "risk", session)
+        assert risk.returncode == 0 and f"Risk of {session}" in risk.stdout, risk.stderr
         executed = server.remote("portfolio", "rebalance", session, "-w", "AAPL=0.3", "--execute")
         assert executed.returncode == 0, executed.stderr
         assert "orders sent to the session" in executed.stdout
