@@ -54,14 +54,15 @@ if TYPE_CHECKING:  # the use cases are imported by their builders below, on firs
 def _import_dependency_injector() -> tuple[Any, Any]:
     """``dependency_injector`` without the frameworks it imports only for features we do not use: at import
     it loads ``pydantic_settings`` (else ``pydantic``, to read its version) for ``Configuration.from_pydantic``,
-    and its wiring module FastAPI, Starlette and Werkzeug for ``@inject`` wiring — 100-300 ms of every CLI
-    command when they are installed. During that one import (and only if nobody imported them yet) they are
-    absent (``pydantic`` a stand-in naming a version 2, which the library then ignores); they are removed
-    right after, so anything that uses them later (sanic-ext in the server) imports the real ones."""
+    ``yaml`` for ``Configuration.from_yaml``, and its wiring module FastAPI, Starlette and Werkzeug for
+    ``@inject`` wiring — 100-300 ms of every CLI command when they are installed. During that one import
+    (and only if nobody imported them yet) they are absent (``pydantic`` a stand-in naming a version 2,
+    which the library then ignores); they are removed right after, so anything that uses them later
+    (sanic-ext in the server, the settings loader reading a YAML file) imports the real ones."""
     import types
 
     stand_ins: dict[str, Any] = {"pydantic_settings": None, "pydantic": types.ModuleType("pydantic")}
-    stand_ins.update(dict.fromkeys(("fastapi", "fast_depends", "starlette", "werkzeug")))
+    stand_ins.update(dict.fromkeys(("fastapi", "fast_depends", "starlette", "werkzeug", "yaml")))
     stand_ins["pydantic"].VERSION = "2 (not imported by gpt-trader's composition root)"
     hidden = [name for name in stand_ins if name not in sys.modules]
     for name in hidden:
