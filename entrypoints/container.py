@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 if TYPE_CHECKING:  # the use cases are imported by their builders below, on first use (keeps the CLI quick)
+    from adapters.bus.redis import RedisEventBus
     from entrypoints.settings import Settings
     from entrypoints.settings.schema import AuthSettings
     from gpt_trader_core.backtesting.config import BacktestConfig
@@ -168,7 +169,11 @@ def _event_bus(backend: str = "memory", redis_url: Any = None, namespace: str = 
         from adapters.bus.redis import RedisEventBus
 
         url = redis_url.get_secret_value() if hasattr(redis_url, "get_secret_value") else str(redis_url)
-        return RedisEventBus(url, namespace=namespace, maxlen=maxlen)
+        from gpt_trader_core.services.channels import ChannelRegistry
+
+        # The bus numbers stream channels at publish, so every server process gives clients the same seq.
+        router = ChannelRegistry().channels_of
+        return RedisEventBus(url, namespace=namespace, maxlen=maxlen, router=router, maxlen_channel=maxlen)
     from adapters.bus.memory import InMemoryEventBus
 
     return InMemoryEventBus()
@@ -217,6 +222,28 @@ async def _event_bus_lifecycle(backend: str, bus: EventBus) -> AsyncIterator[Non
     yield None
     if backend == "redis":
         await bus.close()
+
+
+def _stream_hub(
+    bus: EventBus, backend: str, replay: int, live_feed: str, timeframe: str, interval: float, seed: int
+) -> StreamHub:
+    """The stream hub; on the Redis bus it takes the numbering and history from the bus (every
+    process alike) and lets one process pump each live-feed symbol."""
+    from gpt_trader_core.services.live_market import LiveMarket
+    from gpt_trader_core.services.streams import StreamHub
+
+    shared = cast("RedisEventBus", bus) if backend == "redis" else None
+    market = None
+    if live_feed == "synthetic":
+        from adapters.feeds.synthetic import SyntheticLiveFeed
+
+        def feed(origin: float) -> SyntheticLiveFeed:
+            return SyntheticLiveFeed(
+                seed=seed, timeframe=timeframe, interval=interval, history_bars=1, started_at=origin
+            )
+
+        market = LiveMarket(bus, feed, interval=interval, synthetic=True, claims=shared, quiet=max(5.0, 3 * interval))
+    return StreamHub(bus, replay=replay, log=shared, market=market)
 
 
 def _feed_factory(market_data: MarketData) -> FeedFactory:
@@ -302,12 +329,6 @@ def _monitoring(**kw: Any) -> Monitoring:
     from gpt_trader_core.services.monitoring import Monitoring
 
     return Monitoring(**kw)
-
-
-def _streams(**kw: Any) -> StreamHub:
-    from gpt_trader_core.services.streams import StreamHub
-
-    return StreamHub(**kw)
 
 
 def backtest_defaults(settings: Settings) -> BacktestConfig:
@@ -610,7 +631,14 @@ class Services(containers.DeclarativeContainer):
     # streaming (issue 14): one hub per process numbers channel messages, keeps replay buffers and
     # fans out to the WebSocket connections of every app of this process
     streams: providers.Provider[StreamHub] = providers.Singleton(
-        _streams, bus=adapters.event_bus, replay=settings.provided.websocket.replay_buffer
+        _stream_hub,
+        bus=adapters.event_bus,
+        backend=settings.provided.bus.backend,
+        replay=settings.provided.websocket.replay_buffer,
+        live_feed=settings.provided.websocket.live_feed,
+        timeframe=settings.provided.websocket.live_timeframe,
+        interval=settings.provided.websocket.live_interval,
+        seed=settings.provided.market_data.seed,
     )
     # rest: the REST API's use cases (background jobs, catalogue, track record, portfolio, cached reads)
     jobs = providers.Singleton(_jobs, store=adapters.state_store, bus=adapters.event_bus)

@@ -36,6 +36,8 @@ MarketDataSource = Literal["synthetic", "csv", "parquet"]
 CacheBackend = Literal["memory", "redis"]
 ExecutorKind = Literal["local", "dask"]
 BusBackend = Literal["memory", "redis"]
+LiveFeed = Literal["synthetic", "off"]
+LiveTimeframe = Literal["1m", "5m", "15m", "30m", "1h", "1d"]
 
 
 @attrs.frozen(kw_only=True)
@@ -140,6 +142,10 @@ class WebSocketSettings:
     )
     replay_buffer: int = attrs.field(default=1000, validator=int_in(1))
     send_queue: int = attrs.field(default=1000, validator=int_in(1))
+    # market:SYMBOL for symbols no running session feeds: the live feed, its bar timeframe and pace
+    live_feed: LiveFeed = attrs.field(default="synthetic", validator=one_of(LiveFeed))
+    live_timeframe: LiveTimeframe = attrs.field(default="1m", validator=one_of(LiveTimeframe))
+    live_interval: float = attrs.field(default=1.0, validator=number_in(0.0, low_open=True))
 
 
 @attrs.frozen(kw_only=True)

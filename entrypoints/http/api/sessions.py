@@ -12,6 +12,7 @@ from entrypoints.http import paging, requests
 from entrypoints.http.api.params import ID, SYMBOL
 from entrypoints.http.idempotency import idempotent
 from entrypoints.http.openapi import Response, doc
+from entrypoints.http.owners import record_owner
 from entrypoints.http.respond import ok
 from entrypoints.presenters.sessions import SessionDetail, SessionPage, SessionView, session_detail, session_view
 from gpt_trader_core.domain.records import SessionStatus
@@ -72,6 +73,7 @@ async def start(request: Request) -> HTTPResponse:
 
     async def create() -> HTTPResponse:
         record = await _sessions(request).start(command)
+        await record_owner(request, f"session:{record.id}")
         return ok(session_view(record), 201, {"location": f"/api/v1/sessions/{record.id}"})
 
     return await idempotent(request, create)

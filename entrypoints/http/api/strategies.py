@@ -15,6 +15,7 @@ from entrypoints.http.api.params import ID, SYMBOL, Timeframe
 from entrypoints.http.caching import cached_read
 from entrypoints.http.idempotency import idempotent
 from entrypoints.http.openapi import Response, doc
+from entrypoints.http.owners import record_owner
 from entrypoints.http.respond import accepted, ok
 from entrypoints.presenters import plain
 from entrypoints.presenters.backtests import BacktestView, backtest_view
@@ -228,6 +229,7 @@ async def optimize(request: Request) -> HTTPResponse:
 
     async def create() -> HTTPResponse:
         execution = await (await _services(request).optimization_jobs()).start(command)
+        await record_owner(request, f"execution:{execution.id}")
         return accepted(execution_view(execution), LOCATION.format(execution.id))
 
     return await idempotent(request, create)
