@@ -30,6 +30,12 @@ class SessionView:
     cash: float
     equity: float
     error: str | None
+    #: How it trades (the backtest config), on what (the feed: kind, data source, range, fingerprints),
+    #: its risk limits and when it last changed: enough for a client to rebuild the stored record.
+    config: Mapping[str, Any] = attrs.field(factory=dict)
+    feed: Mapping[str, Any] = attrs.field(factory=dict)
+    risk: Mapping[str, Any] | None = None
+    updated_at: dt.datetime | None = None
 
 
 @attrs.frozen
@@ -65,6 +71,10 @@ def session_view(record: SessionRecord) -> SessionView:
         record.cash,
         record.equity,
         record.error,
+        to_plain(dict(record.config)),
+        to_plain(record.feed),
+        to_plain(record.risk),
+        record.updated_at,
     )
 
 

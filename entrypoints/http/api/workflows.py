@@ -30,6 +30,8 @@ class WorkflowInfo:
     description: str
     steps: tuple[str, ...]
     params_schema: Mapping[str, Any]
+    #: Inputs, steps (dependencies, timeouts, retries) and layers: ``gpt-trader workflow list``'s description.
+    definition: Mapping[str, Any]
 
 
 @attrs.frozen
@@ -61,7 +63,7 @@ async def _workflows(request: Request) -> Any:
 async def list_workflows(request: Request) -> HTTPResponse:
     workflows = await _workflows(request)
     items = tuple(
-        WorkflowInfo(d.name, d.description, tuple(s.name for s in d.steps), param_schema(d.params))
+        WorkflowInfo(d.name, d.description, tuple(s.name for s in d.steps), param_schema(d.params), d.describe())
         for d in workflows.definitions()
     )
     return ok(WorkflowList(items))
