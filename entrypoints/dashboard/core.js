@@ -170,7 +170,8 @@
     latest.current = fn;
     useEffect(function () {
       var timer = setInterval(function () {
-        if (!document.hidden) latest.current();
+        // Not while hidden, nor while the server is unreachable (the live connection says so).
+        if (!document.hidden && !(GT.live && GT.live.state() === "reconnecting")) latest.current();
       }, Math.max(5000, ms));
       return function () { clearInterval(timer); };
     }, [ms]);

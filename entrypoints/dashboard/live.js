@@ -166,7 +166,25 @@
     return state;
   }
 
-  GT.live = { start: start, stop: stop, follow: follow, state: function () { return live.state; },
+  // Run `fn` in `ms` milliseconds if the connection is live then, else as soon as it is live again (a REST
+  // call made while the server is away would only fail). Returns the function that cancels it.
+  function soon(fn, ms) {
+    var timer, listener, done = false;
+    function cancel() {
+      done = true;
+      clearTimeout(timer);
+      if (listener) live.stateListeners.delete(listener);
+    }
+    timer = setTimeout(function () {
+      if (done) return;
+      if (live.state === "live") { done = true; fn(); return; }
+      listener = function (state) { if (state === "live" && !done) { cancel(); fn(); } };
+      live.stateListeners.add(listener);
+    }, ms);
+    return cancel;
+  }
+
+  GT.live = { start: start, stop: stop, follow: follow, soon: soon, state: function () { return live.state; },
     lastSeq: function (channel) { return live.lastSeq[channel]; }, socket: function () { return live.socket; } };
   GT.useChannel = useChannel;
   GT.useConnection = useConnection;

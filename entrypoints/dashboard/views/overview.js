@@ -92,7 +92,7 @@
     if (!redraw.current) redraw.current = GT.frameBatch(function () { setTick(function (n) { return n + 1; }); });
 
     function feed(id) {
-      return feeds.current[id] || (feeds.current[id] = { equity: [], bars: [], last: null });
+      return feeds.current[id] || (feeds.current[id] = { equity: [], bars: [], last: null, asked: false });
     }
 
     // A session's recent equity for its sparkline, merged with what the WebSocket already delivered.
@@ -109,7 +109,10 @@
     function loadSessions() {
       return settle(call("GET", "/api/v1/sessions?status=running&limit=50")).then(function (r) {
         var items = r[0] ? r[0].items : null;
-        (items || []).forEach(function (s) { if (!feeds.current[s.id]) { feed(s.id); history(s.id); } });
+        (items || []).forEach(function (s) {
+          var f = feed(s.id);
+          if (!f.asked) { f.asked = true; history(s.id); }
+        });
         setState(function (o) { return Object.assign({}, o, { sessions: items, sessionsError: r[1] }); });
       });
     }
@@ -148,16 +151,20 @@
     });
 
     // A session started or ended, or an alert changed: the lists change (at most once a second).
-    var pending = useRef(null);
+    var pending = useRef(null), wanted = useRef({});
     GT.useChannel("system:events", function (m) {
+      if (m.type === "session" || m.type === "resync") wanted.current.sessions = true;
+      if (m.type !== "session") wanted.current.status = true;
       if (pending.current) return;
-      pending.current = setTimeout(function () {
+      pending.current = GT.live.soon(function () {
+        var want = wanted.current;
         pending.current = null;
-        if (m.type === "session" || m.type === "resync") loadSessions();
-        if (m.type !== "session") loadStatus();
+        wanted.current = {};
+        if (want.sessions) loadSessions();
+        if (want.status) loadStatus();
       }, 1000);
     });
-    useEffect(function () { return function () { clearTimeout(pending.current); }; }, []);
+    useEffect(function () { return function () { if (pending.current) pending.current(); }; }, []);
 
     var health = state.health;
     return html`<main class="view overview">

@@ -100,14 +100,16 @@
         addFills(found.recent_fills);
         if (!L.positions) L.positions = found.positions;
         setDetail(found);
+        setError(null);
         redraw.current();
       }, function (err) { setError(err.message || String(err)); });
     }
 
-    function refreshSoon() {
+    // The detail again, ≥ 5 s after the last time, once the connection is live (not while the server is away).
+    function refreshSoon(ms) {
       if (L.refreshTimer) return;
-      var wait = Math.max(0, 5000 - (Date.now() - L.lastRefresh));
-      L.refreshTimer = setTimeout(function () { L.refreshTimer = null; loadDetail(); }, wait);
+      var wait = ms != null ? ms : Math.max(1000, 5000 - (Date.now() - L.lastRefresh));
+      L.refreshTimer = GT.live.soon(function () { L.refreshTimer = null; loadDetail(); }, wait);
     }
 
     // The equity the chart lacks (everything at first; after a gap, what came after its last bar).
@@ -121,7 +123,7 @@
     useEffect(function () {
       loadDetail();
       loadEquity();
-      return function () { clearTimeout(L.refreshTimer); };
+      return function () { if (L.refreshTimer) L.refreshTimer(); };
     }, []);
 
     GT.useChannel("portfolio:updates", function (m) {
@@ -160,7 +162,13 @@
     });
 
     GT.useChannel("system:events", function (m) {
-      if (m.type === "session" && m.data && m.data.session_id === id) loadDetail();
+      // Started, stopped, finished, failed — or paused by a server going down (its status is then fetched
+      // once the server is back).
+      if (m.type === "session" && m.data && m.data.session_id === id) {
+        if (L.refreshTimer) L.refreshTimer();
+        L.refreshTimer = null;
+        refreshSoon(1000);
+      }
     });
 
     async function stop() {
@@ -215,10 +223,10 @@
         <section class="card" aria-labelledby="s-positions"><h2 id="s-positions">Positions</h2>
           ${!L.positions || !L.positions.length ? html`<p class="note">No open position.</p>` : html`<div class="table-wrap">
           <table class="trades" data-testid="positions"><thead><tr><th scope="col">Symbol</th><th scope="col">Size</th>
-            <th scope="col">Entry price</th><th scope="col">Since</th></tr></thead>
+            <th scope="col">Entry price</th><th scope="col">Entry bar</th></tr></thead>
           <tbody>${L.positions.map(function (pos) {
             return html`<tr><td>${pos.symbol}</td><td class=${pos.size > 0 ? "gain" : "loss"}>${fmt(pos.size)}</td>
-              <td>${money(pos.entry_price)}</td><td>${when(pos.entry_time)}</td></tr>`;
+              <td>${money(pos.entry_price)}</td><td>${pos.entry_bar}</td></tr>`;
           })}</tbody></table></div>`}</section>
         <section class="card" aria-labelledby="s-orders"><h2 id="s-orders">Orders <small>(live since this page opened)</small></h2>
           ${!orders.length ? html`<p class="note">No order since this page opened.</p>` : html`<div class="table-wrap short">
@@ -333,9 +341,9 @@
     var pending = useRef(null);
     GT.useChannel("system:events", function (m) {
       if ((m.type !== "session" && m.type !== "resync") || pending.current) return;
-      pending.current = setTimeout(function () { pending.current = null; reload(); }, 1000);
+      pending.current = GT.live.soon(function () { pending.current = null; reload(); }, 1000);
     });
-    useEffect(function () { return function () { clearTimeout(pending.current); }; }, []);
+    useEffect(function () { return function () { if (pending.current) pending.current(); }; }, []);
     return html`<main class="view sessions-view">
       <h1>Sessions</h1>
       ${GT.can(props.user, "trader") && html`<${StartForm} />`}
