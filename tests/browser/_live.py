@@ -99,3 +99,48 @@ def login(page: Any, user: str, password: str) -> None:
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_selector("[data-testid=connection]")
+
+
+#: Collects every long task (> 50 ms on the main thread) of a page from its start (Chromium's Long Tasks API).
+LONG_TASKS = """window.__long = [];
+new PerformanceObserver(l => l.getEntries().forEach(e => window.__long.push(e.duration)))
+    .observe({type: 'longtask', buffered: true});"""
+
+
+def overview_ready_ms(browser: Any, base: str, sessions: int) -> float:
+    """A cold load of the Overview (fresh context, empty cache) until it is usable: every running session's
+    row drawn with its sparkline, health shown and the live connection up; ms since navigation started."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/dashboard/")
+        page.wait_for_function(
+            """n => document.querySelectorAll('[data-testid=running-sessions] tr[data-session]').length >= n
+                && document.querySelector('[data-testid=health-status]')
+                && GT.live.state() === 'live'""",
+            arg=sessions,
+            polling="raf",
+        )
+        return float(page.evaluate("performance.now()"))
+    finally:
+        context.close()
+
+
+def long_tasks_while_watching(browser: Any, base: str, seconds: float, path: str = "") -> tuple[list[float], int]:
+    """Long tasks of the Overview (or ``path``, e.g. ``#session/ID``) watched for ``seconds`` after it is up,
+    and how many equity messages it received meanwhile."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.add_init_script(LONG_TASKS)
+        page.goto(f"{base}/dashboard/{path}")
+        page.wait_for_function("() => window.GT && GT.live && GT.live.state() === 'live'")
+        page.wait_for_timeout(1000)  # the first load is measured on its own
+        page.evaluate(
+            """() => { window.__long.length = 0; window.__seen = 0;
+                GT.live.follow('portfolio:updates', m => { if (m.type === 'equity') window.__seen++; }); }"""
+        )
+        page.wait_for_timeout(seconds * 1000)
+        return list(page.evaluate("window.__long")), int(page.evaluate("window.__seen"))
+    finally:
+        context.close()
