@@ -129,8 +129,10 @@ def test_start_watch_survive_a_restart_stop_and_log_out(dashboard: Watched, serv
     page.click("nav >> text=Overview")
     row = page.locator(f"tr[data-session={session_id}]")
     row.wait_for()
-    drawn = dashboard.drawn_canvases(f"tr[data-session={session_id}] canvas")
-    assert drawn and drawn[0] > 100, drawn
+    deadline = time.monotonic() + 15  # its history arrives over REST, its new points over the WebSocket
+    while (drawn := dashboard.drawn_canvases(f"tr[data-session={session_id}] canvas"))[0] <= 100:
+        assert time.monotonic() < deadline, drawn
+        page.wait_for_timeout(100)
     text = row.locator("[data-testid=equity]").inner_text()
     page.wait_for_function(
         "([id, t]) => document.querySelector(`tr[data-session=${id}] [data-testid=equity]`).textContent !== t",

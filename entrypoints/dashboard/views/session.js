@@ -18,6 +18,7 @@
     this.times = [];
     this.equity = [];
     this.cash = [];
+    this.xs = [];  // bar times in Unix seconds (the chart's x), converted once
   }
   Series.prototype.last = function () { return this.bars.length ? this.bars[this.bars.length - 1] : -1; };
   // Add points (bar ascending or not); true when something was new.
@@ -27,12 +28,13 @@
       if (have && have.has(bars[i])) continue;
       if (bars[i] < this.last()) sorted = false;
       this.bars.push(bars[i]); this.times.push(times[i]); this.equity.push(equity[i]); this.cash.push(cash[i]);
+      this.xs.push(seconds(times[i]));
       added = true;
     }
     if (!sorted) {
       var order = this.bars.map(function (_, k) { return k; }), self = this;
       order.sort(function (a, b) { return self.bars[a] - self.bars[b]; });
-      ["bars", "times", "equity", "cash"].forEach(function (k) {
+      ["bars", "times", "equity", "cash", "xs"].forEach(function (k) {
         var col = self[k];
         self[k] = order.map(function (j) { return col[j]; });
       });
@@ -42,6 +44,7 @@
   Series.prototype.append = function (bar, time, equity, cash) {
     if (bar <= this.last()) return false;  // replayed or already fetched
     this.bars.push(bar); this.times.push(time); this.equity.push(equity); this.cash.push(cash);
+    this.xs.push(seconds(time));
     return true;
   };
 
@@ -67,10 +70,49 @@
     }, []);
     useEffect(function () {
       var s = props.series;
-      if (plot.current) plot.current.setData([s.times.map(seconds), s.equity]);
+      if (plot.current) plot.current.setData([s.xs, s.equity]);
     }, [props.version]);
     return html`<div class="gt-chart live-chart" ref=${box} data-testid="equity-chart"
       role="img" aria-label="Equity by bar"></div>`;
+  }
+
+  // Positions (newest state), orders seen live (newest first) and fills (newest first).
+  function Tables(props) {
+    var positions = props.positions;
+    var fills = Array.from(props.fills.values()).sort(function (a, b) { return b.bar - a.bar || (a.fill_id < b.fill_id ? 1 : -1); })
+      .slice(0, KEEP_ROWS);
+    var orders = Array.from(props.orders.values()).reverse();
+    return html`<div>
+      <div class="cols">
+        <section class="card" aria-labelledby="s-positions"><h2 id="s-positions">Positions</h2>
+          ${!positions || !positions.length ? html`<p class="note">No open position.</p>` : html`<div class="table-wrap">
+          <table class="trades" data-testid="positions"><thead><tr><th scope="col">Symbol</th><th scope="col">Size</th>
+            <th scope="col">Entry price</th><th scope="col">Entry bar</th></tr></thead>
+          <tbody>${positions.map(function (pos) {
+            return html`<tr><td>${pos.symbol}</td><td class=${pos.size > 0 ? "gain" : "loss"}>${fmt(pos.size)}</td>
+              <td>${money(pos.entry_price)}</td><td>${pos.entry_bar}</td></tr>`;
+          })}</tbody></table></div>`}</section>
+        <section class="card" aria-labelledby="s-orders"><h2 id="s-orders">Orders <small>(live since this page opened)</small></h2>
+          ${!orders.length ? html`<p class="note">No order since this page opened.</p>` : html`<div class="table-wrap short">
+          <table class="trades" data-testid="orders"><thead><tr><th scope="col">Order</th><th scope="col">Side</th>
+            <th scope="col">Qty</th><th scope="col">Status</th><th scope="col">Avg price</th></tr></thead>
+          <tbody>${orders.map(function (o) {
+            return html`<tr><td class="mono">${o.client_order_id.split(":").slice(-2).join(":")}</td><td>${o.side}</td>
+              <td>${fmt(o.filled_quantity || o.quantity)}</td><td><span class=${"badge st-" + o.status}>${o.status}</span></td>
+              <td>${o.average_price ? money(o.average_price) : "—"}</td></tr>`;
+          })}</tbody></table></div>`}</section>
+      </div>
+      <section class="card" aria-labelledby="s-fills"><h2 id="s-fills">Fills <small>(${fills.length})</small></h2>
+        ${!fills.length ? html`<p class="note">No fill yet.</p>` : html`<div class="table-wrap">
+        <table class="trades" data-testid="fills"><thead><tr><th scope="col">Bar</th><th scope="col">Time</th>
+          <th scope="col">Symbol</th><th scope="col">Side</th><th scope="col">Qty</th><th scope="col">Price</th>
+          <th scope="col">Commission</th><th scope="col">Realised P&L</th></tr></thead>
+        <tbody>${fills.map(function (f) {
+          return html`<tr data-fill=${f.fill_id}><td>${f.bar}</td><td>${when(f.time)}</td><td>${f.symbol}</td>
+            <td class=${f.side === "buy" ? "gain" : "loss"}>${f.side}</td><td>${fmt(f.quantity)}</td><td>${money(f.price)}</td>
+            <td>${money(f.commission)}</td><td class=${tone(f.realized_pnl)}>${money(f.realized_pnl, true)}</td></tr>`;
+        })}</tbody></table></div>`}</section>
+    </div>`;
   }
 
   // ---- one session ----------------------------------------------------------------------------------------
@@ -83,14 +125,14 @@
     var live = useRef(null);
     if (!live.current) {
       live.current = { series: new Series(), positions: null, orders: new Map(), fills: new Map(), account: null,
-        loaded: false, lastRefresh: 0, refreshTimer: null, gapAt: 0 };
+        loaded: false, lastRefresh: 0, refreshTimer: null, gapAt: 0, tables: 0 };
     }
     var L = live.current;
     var redraw = useRef(null);
     if (!redraw.current) redraw.current = GT.frameBatch(function () { setVersion(function (n) { return n + 1; }); });
 
     function addFills(list) {
-      list.forEach(function (f) { if (!L.fills.has(f.fill_id)) L.fills.set(f.fill_id, f); });
+      list.forEach(function (f) { if (!L.fills.has(f.fill_id)) { L.fills.set(f.fill_id, f); L.tables++; } });
     }
 
     // The session record, positions, recent fills and performance (REST; again after fills, ≥ 5 s apart).
@@ -98,7 +140,7 @@
       L.lastRefresh = Date.now();
       return call("GET", "/api/v1/sessions/" + encodeURIComponent(id)).then(function (found) {
         addFills(found.recent_fills);
-        if (!L.positions) L.positions = found.positions;
+        if (!L.positions) { L.positions = found.positions; L.tables++; }
         setDetail(found);
         setError(null);
         redraw.current();
@@ -142,6 +184,7 @@
         }
       } else if (m.type === "positions") {
         L.positions = data.positions;
+        L.tables++;
         redraw.current();
       }
     });
@@ -154,6 +197,7 @@
         L.orders.delete(data.client_order_id);  // newest state last
         L.orders.set(data.client_order_id, Object.assign({ seen: m.ts }, data));
         while (L.orders.size > KEEP_ROWS) L.orders.delete(L.orders.keys().next().value);
+        L.tables++;
       } else if (m.type === "fill") {
         addFills([data]);
         refreshSoon();  // performance figures follow the fills
@@ -184,15 +228,17 @@
       }
     }
 
+    // Positions, orders and fills change with fills, not with every bar: their tables are diffed only then.
+    var tables = P.useMemo(function () {
+      return html`<${Tables} positions=${L.positions} orders=${L.orders} fills=${L.fills} />`;
+    }, [L.tables]);
+
     if (!detail) {
       return html`<main class="view"><p><a href="#session">← Sessions</a></p>
         <p class=${error ? "error" : "note"} role=${error ? "alert" : undefined}>${error || "Loading the session…"}</p></main>`;
     }
     var s = detail.session, acct = L.account || s, p = GT.pnl(s.capital, acct.cash, acct.equity);
     var running = s.status === "running";
-    var fills = Array.from(L.fills.values()).sort(function (a, b) { return b.bar - a.bar || (a.fill_id < b.fill_id ? 1 : -1); })
-      .slice(0, KEEP_ROWS);
-    var orders = Array.from(L.orders.values()).reverse();
     var perf = detail.performance || {};
     return html`<main class="view session">
       <p class="crumbs"><a href="#session">← Sessions</a></p>
@@ -219,35 +265,7 @@
       </dl>
       <section class="card" aria-labelledby="s-equity"><h2 id="s-equity">Equity <small>(${L.series.bars.length} bars, live)</small></h2>
         <${EquityChart} series=${L.series} version=${version} /></section>
-      <div class="cols">
-        <section class="card" aria-labelledby="s-positions"><h2 id="s-positions">Positions</h2>
-          ${!L.positions || !L.positions.length ? html`<p class="note">No open position.</p>` : html`<div class="table-wrap">
-          <table class="trades" data-testid="positions"><thead><tr><th scope="col">Symbol</th><th scope="col">Size</th>
-            <th scope="col">Entry price</th><th scope="col">Entry bar</th></tr></thead>
-          <tbody>${L.positions.map(function (pos) {
-            return html`<tr><td>${pos.symbol}</td><td class=${pos.size > 0 ? "gain" : "loss"}>${fmt(pos.size)}</td>
-              <td>${money(pos.entry_price)}</td><td>${pos.entry_bar}</td></tr>`;
-          })}</tbody></table></div>`}</section>
-        <section class="card" aria-labelledby="s-orders"><h2 id="s-orders">Orders <small>(live since this page opened)</small></h2>
-          ${!orders.length ? html`<p class="note">No order since this page opened.</p>` : html`<div class="table-wrap short">
-          <table class="trades" data-testid="orders"><thead><tr><th scope="col">Order</th><th scope="col">Side</th>
-            <th scope="col">Qty</th><th scope="col">Status</th><th scope="col">Avg price</th></tr></thead>
-          <tbody>${orders.map(function (o) {
-            return html`<tr><td class="mono">${o.client_order_id.split(":").slice(-2).join(":")}</td><td>${o.side}</td>
-              <td>${fmt(o.filled_quantity || o.quantity)}</td><td><span class=${"badge st-" + o.status}>${o.status}</span></td>
-              <td>${o.average_price ? money(o.average_price) : "—"}</td></tr>`;
-          })}</tbody></table></div>`}</section>
-      </div>
-      <section class="card" aria-labelledby="s-fills"><h2 id="s-fills">Fills <small>(${fills.length})</small></h2>
-        ${!fills.length ? html`<p class="note">No fill yet.</p>` : html`<div class="table-wrap">
-        <table class="trades" data-testid="fills"><thead><tr><th scope="col">Bar</th><th scope="col">Time</th>
-          <th scope="col">Symbol</th><th scope="col">Side</th><th scope="col">Qty</th><th scope="col">Price</th>
-          <th scope="col">Commission</th><th scope="col">Realised P&L</th></tr></thead>
-        <tbody>${fills.map(function (f) {
-          return html`<tr data-fill=${f.fill_id}><td>${f.bar}</td><td>${when(f.time)}</td><td>${f.symbol}</td>
-            <td class=${f.side === "buy" ? "gain" : "loss"}>${f.side}</td><td>${fmt(f.quantity)}</td><td>${money(f.price)}</td>
-            <td>${money(f.commission)}</td><td class=${tone(f.realized_pnl)}>${money(f.realized_pnl, true)}</td></tr>`;
-        })}</tbody></table></div>`}</section>
+      ${tables}
     </main>`;
   }
 
