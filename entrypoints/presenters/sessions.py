@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
@@ -62,7 +62,7 @@ class SessionEquity:
     equity: tuple[float, ...]
 
 
-def session_equity(session_id: str, snapshots: list[EquitySnapshot]) -> SessionEquity:
+def session_equity(session_id: str, snapshots: Sequence[EquitySnapshot]) -> SessionEquity:
     return SessionEquity(
         session_id,
         tuple(e.bar for e in snapshots),
