@@ -85,6 +85,7 @@ def test_start_watch_survive_a_restart_stop_and_log_out(dashboard: Watched, serv
     page.click("nav >> text=Sessions")
     page.wait_for_selector("#ss-strategy option[value=sma_cross]", state="attached")
     page.select_option("#ss-strategy", "sma_cross")
+    dashboard.screenshot("dashboard-sessions-start-form-1280")
     page.fill("#ss-param-fast", "2")
     page.fill("#ss-param-slow", "5")
     page.fill("#ss-symbol", "MSFT")
