@@ -52,8 +52,10 @@
   function EquityChart(props) {
     var box = useRef(null), plot = useRef(null);
     useEffect(function () {
-      var el = box.current, ink = getComputedStyle(el).color;
+      var el = box.current;
       el.gtSeries = props.series;  // for tests and the console: what the chart holds
+      // The text colour is read at each draw, so the axes follow a switch between light and dark.
+      function ink() { return getComputedStyle(el).color; }
       var axis = { stroke: ink, grid: { stroke: "rgba(128,128,128,0.18)" }, ticks: { stroke: "rgba(128,128,128,0.18)" } };
       plot.current = new window.uPlot({
         width: Math.max(280, el.clientWidth - 4), height: 260,
@@ -66,7 +68,15 @@
         plot.current.setSize({ width: Math.max(280, el.clientWidth - 4), height: 260 });
       });
       resize.observe(el);
-      return function () { resize.disconnect(); plot.current.destroy(); plot.current = null; };
+      var scheme = window.matchMedia("(prefers-color-scheme: dark)");
+      function repaint() { if (plot.current) plot.current.redraw(false, true); }
+      scheme.addEventListener("change", repaint);
+      return function () {
+        scheme.removeEventListener("change", repaint);
+        resize.disconnect();
+        plot.current.destroy();
+        plot.current = null;
+      };
     }, []);
     useEffect(function () {
       var s = props.series;
