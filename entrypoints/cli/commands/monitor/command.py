@@ -30,8 +30,8 @@ workflows started by any process (<info>gpt-trader run</info>, <info>workflow ex
 <info>--once</info> prints one snapshot and exits (for scripts: <info>--format json</info>).
 
 <info>--dashboard</info> serves the web dashboard instead (the same app as <info>serve --mode api</info>, on
-<info>--port</info>, default api.port) and prints its address: the overview, live sessions, backtests,
-optimisations, workflows and market views, updated over the WebSocket. It binds api.host (127.0.0.1 by
+<info>--port</info>, default api.port) and prints its address: the overview, live paper sessions and
+the dashboard's other views, updated over the WebSocket. It binds api.host (127.0.0.1 by
 default; any other address needs api.auth.enabled). Ctrl-C or SIGTERM stops it cleanly.
 
   <comment>gpt-trader monitor --once</comment>
