@@ -10,7 +10,7 @@
   var call = GT.call, fmt = GT.fmt, money = GT.money, tone = GT.tone, when = GT.when, seconds = GT.seconds;
 
   var FEED_TIMEFRAMES = ["1m", "5m", "15m", "1h", "1d"];
-  var KEEP_ROWS = 200;
+  var KEEP_ROWS = 100;  // rows of orders and fills kept on the page (newest)
 
   // ---- the equity series: keyed by bar, appended live, merged with REST history ------------------------
   function Series() {
@@ -107,7 +107,7 @@
           <table class="trades" data-testid="orders"><thead><tr><th scope="col">Order</th><th scope="col">Side</th>
             <th scope="col">Qty</th><th scope="col">Status</th><th scope="col">Avg price</th></tr></thead>
           <tbody>${orders.map(function (o) {
-            return html`<tr><td class="mono">${o.client_order_id.split(":").slice(-2).join(":")}</td><td>${o.side}</td>
+            return html`<tr key=${o.client_order_id}><td class="mono">${o.client_order_id.split(":").slice(-2).join(":")}</td><td>${o.side}</td>
               <td>${fmt(o.filled_quantity || o.quantity)}</td><td><span class=${"badge st-" + o.status}>${o.status}</span></td>
               <td>${o.average_price ? money(o.average_price) : "—"}</td></tr>`;
           })}</tbody></table></div>`}</section>
@@ -118,7 +118,7 @@
           <th scope="col">Symbol</th><th scope="col">Side</th><th scope="col">Qty</th><th scope="col">Price</th>
           <th scope="col">Commission</th><th scope="col">Realised P&L</th></tr></thead>
         <tbody>${fills.map(function (f) {
-          return html`<tr data-fill=${f.fill_id}><td>${f.bar}</td><td>${when(f.time)}</td><td>${f.symbol}</td>
+          return html`<tr key=${f.fill_id} data-fill=${f.fill_id}><td>${f.bar}</td><td>${when(f.time)}</td><td>${f.symbol}</td>
             <td class=${f.side === "buy" ? "gain" : "loss"}>${f.side}</td><td>${fmt(f.quantity)}</td><td>${money(f.price)}</td>
             <td>${money(f.commission)}</td><td class=${tone(f.realized_pnl)}>${money(f.realized_pnl, true)}</td></tr>`;
         })}</tbody></table></div>`}</section>
