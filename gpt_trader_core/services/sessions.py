@@ -19,7 +19,7 @@ import numpy as np
 from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.backtesting.engine import TradeLog
 from gpt_trader_core.backtesting.stats import compute_stats
-from gpt_trader_core.domain.records import SessionRecord, SessionStatus, utcnow
+from gpt_trader_core.domain.records import EquitySnapshot, SessionRecord, SessionStatus, utcnow
 from gpt_trader_core.domain.specs import FeedSpec, RiskSpec
 from gpt_trader_core.domain.symbols import normalize_symbol
 from gpt_trader_core.domain.trading import Fill, OrderSide, Position
@@ -577,6 +577,15 @@ class TradingSessions:
 
     async def get(self, session_id: str) -> SessionRecord:
         return await self._seen(await self._store.get_session(session_id))
+
+    async def equity(
+        self, session_id: str, *, after_bar: int = -1, last: int | None = None
+    ) -> tuple[EquitySnapshot, ...]:
+        """The session's equity snapshots by bar: those after ``after_bar``, the newest ``last`` of them
+        (all when ``None``); ``NotFoundError`` for an unknown session."""
+        await self._store.get_session(session_id)
+        snapshots = tuple(e for e in await self._store.list_equity(session_id) if e.bar > after_bar)
+        return snapshots if last is None else snapshots[-last:] if last > 0 else ()
 
     async def status(self, session_id: str, *, recent_fills: int = 20) -> SessionReport:
         record = await self.get(session_id)
