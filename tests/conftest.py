@@ -8,8 +8,14 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 from gpt_trader_core.domain.bars import Bars
+
+# Properties are judged on their answers, never on their speed: on a loaded 2-core CI machine a per-example
+# deadline fails correct code (speed goals live in tests/benchmarks/).
+settings.register_profile("gpt-trader", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("gpt-trader")
 
 
 def make_bars(close: list[float] | np.ndarray, *, start: str = "2020-01-01", symbol: str = "TEST") -> Bars:
