@@ -20,7 +20,7 @@ from sanic.response import HTTPResponse, redirect
 
 #: Served files, in the order the page loads them (styles, then scripts: libraries, the shared layer, every
 #: view of ``views/`` (each registers itself), then the shell that draws them).
-STYLES = ("vendor/uPlot.min.css", "charts.css", "dashboard.css")
+STYLES = ("vendor/uPlot.min.css", "charts.css", "dashboard.css", "views.css")
 LIBRARIES = (
     "vendor/htm-preact-standalone.umd.js",
     "vendor/uPlot.iife.min.js",
