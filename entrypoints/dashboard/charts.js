@@ -344,62 +344,72 @@
     var best = data.maximize ? hi : lo;
     var nx = data.x_labels.length, ny = data.y_labels.length;
     var c = ink(container);
-    var dpr = devicePixelRatio || 1;
     var left = 90, bottom = 56, top = 8, right = 16;
-    var width = widthOf(container);
-    var cellW = Math.max(6, (width - left - right) / nx);
-    var cellH = Math.max(10, Math.min(40, cellW));
-    var height = top + ny * cellH + bottom;
+    var width = 0, cellW = 0, cellH = 0;
     var canvas = el("canvas", "gt-heatmap");
-    canvas.width = width * dpr;
-    canvas.height = height * dpr;
-    canvas.style.width = width + "px";
-    canvas.style.height = height + "px";
+    canvas.style.maxWidth = "100%";
     canvas.setAttribute("role", "img");
     canvas.setAttribute("aria-label", "Heatmap of " + label(data.metric) + " over " + data.x_name + " and " + data.y_name);
     box.appendChild(canvas);
-    var ctx = canvas.getContext("2d");
-    ctx.scale(dpr, dpr);
-    ctx.font = "12px system-ui, sans-serif";
-    for (var i = 0; i < ny; i++) {
-      for (var j = 0; j < nx; j++) {
-        var v = data.values[i][j];
-        var x = left + j * cellW, y = top + (ny - 1 - i) * cellH;
-        if (v == null) {
-          ctx.fillStyle = "rgba(128,128,128,0.15)";
-        } else {
-          var f = hi > lo ? (v - lo) / (hi - lo) : 1;
-          ctx.fillStyle = shade(data.maximize ? f : 1 - f);
-        }
-        ctx.fillRect(x, y, cellW - 1, cellH - 1);
-        if (v != null && v === best) {
-          ctx.strokeStyle = "#f59e0b";
-          ctx.lineWidth = 3;
-          ctx.strokeRect(x + 1.5, y + 1.5, cellW - 4, cellH - 4);
+
+    // (Re)draw for the container's width: cells share the width, labels keep their size.
+    function draw() {
+      var dpr = devicePixelRatio || 1;
+      width = widthOf(container);
+      cellW = Math.max(6, (width - left - right) / nx);
+      cellH = Math.max(10, Math.min(40, cellW));
+      var height = top + ny * cellH + bottom;
+      canvas.width = width * dpr;
+      canvas.height = height * dpr;
+      canvas.style.width = width + "px";
+      canvas.style.height = height + "px";
+      var ctx = canvas.getContext("2d");
+      ctx.scale(dpr, dpr);
+      ctx.font = "12px system-ui, sans-serif";
+      for (var i = 0; i < ny; i++) {
+        for (var j = 0; j < nx; j++) {
+          var v = data.values[i][j];
+          var x = left + j * cellW, y = top + (ny - 1 - i) * cellH;
+          if (v == null) {
+            ctx.fillStyle = "rgba(128,128,128,0.15)";
+          } else {
+            var f = hi > lo ? (v - lo) / (hi - lo) : 1;
+            ctx.fillStyle = shade(data.maximize ? f : 1 - f);
+          }
+          ctx.fillRect(x, y, cellW - 1, cellH - 1);
+          if (v != null && v === best) {
+            ctx.strokeStyle = "#f59e0b";
+            ctx.lineWidth = 3;
+            ctx.strokeRect(x + 1.5, y + 1.5, cellW - 4, cellH - 4);
+          }
         }
       }
+      ctx.fillStyle = c.text;
+      ctx.textAlign = "right";
+      ctx.textBaseline = "middle";
+      var yStep = Math.ceil(14 / cellH);
+      for (var yi = 0; yi < ny; yi += yStep) ctx.fillText(data.y_labels[yi], left - 6, top + (ny - 1 - yi + 0.5) * cellH);
+      ctx.textAlign = "center";
+      ctx.textBaseline = "top";
+      var xStep = Math.ceil(48 / cellW);
+      for (var xi = 0; xi < nx; xi += xStep) ctx.fillText(data.x_labels[xi], left + (xi + 0.5) * cellW, top + ny * cellH + 4);
+      ctx.fillText(data.x_name, left + (nx * cellW) / 2, top + ny * cellH + 26);
+      ctx.save();
+      ctx.translate(14, top + (ny * cellH) / 2);
+      ctx.rotate(-Math.PI / 2);
+      ctx.fillText(data.y_name, 0, -6);
+      ctx.restore();
     }
-    ctx.fillStyle = c.text;
-    ctx.textAlign = "right";
-    ctx.textBaseline = "middle";
-    var yStep = Math.ceil(14 / cellH);
-    for (var yi = 0; yi < ny; yi += yStep) ctx.fillText(data.y_labels[yi], left - 6, top + (ny - 1 - yi + 0.5) * cellH);
-    ctx.textAlign = "center";
-    ctx.textBaseline = "top";
-    var xStep = Math.ceil(48 / cellW);
-    for (var xi = 0; xi < nx; xi += xStep) ctx.fillText(data.x_labels[xi], left + (xi + 0.5) * cellW, top + ny * cellH + 4);
-    ctx.fillText(data.x_name, left + (nx * cellW) / 2, top + ny * cellH + 26);
-    ctx.save();
-    ctx.translate(14, top + (ny * cellH) / 2);
-    ctx.rotate(-Math.PI / 2);
-    ctx.fillText(data.y_name, 0, -6);
-    ctx.restore();
+    draw();
+    if (root.ResizeObserver) {
+      new ResizeObserver(function () { if (widthOf(container) !== width) draw(); }).observe(container);
+    }
     var tip = el("p", "gt-heatmap-tip", "Point at a cell to read its value.");
     box.appendChild(tip);
     canvas.addEventListener("mousemove", function (ev) {
-      var rect = canvas.getBoundingClientRect();
-      var j = Math.floor((ev.clientX - rect.left - left) / cellW);
-      var i = ny - 1 - Math.floor((ev.clientY - rect.top - top) / cellH);
+      var rect = canvas.getBoundingClientRect(), k = rect.width ? width / rect.width : 1;
+      var j = Math.floor(((ev.clientX - rect.left) * k - left) / cellW);
+      var i = ny - 1 - Math.floor(((ev.clientY - rect.top) * k - top) / cellH);
       if (i < 0 || j < 0 || i >= ny || j >= nx) return;
       var v = data.values[i][j];
       tip.textContent = data.x_name + " = " + data.x_labels[j] + ", " + data.y_name + " = " + data.y_labels[i] +

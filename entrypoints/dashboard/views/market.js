@@ -64,17 +64,19 @@
     })}</ul>`;
   }
 
+  function one(v) { return v == null ? "—" : v.toFixed(1); }
+
   function Figures(props) {
     var a = props.analysis, r = props.regime;
     var items = [];
     if (r) {
       items.push(["Regime (" + r.method + ")", r.current.replace(/_/g, " ")]);
-      items.push(["Confidence [%]", fmt(r.confidence * 100)]);
+      items.push(["Confidence [%]", (r.confidence * 100).toFixed(1)]);
     }
     if (a) {
       items.push([label("close"), fmt(a.close)]);
-      items.push(["Trend", a.trend.direction + " (" + label("adx") + " " + fmt(a.trend.adx) + ")"]);
-      items.push([label("rsi_14"), fmt(a.indicators.rsi_14) + " · " + a.momentum.rsi_zone]);
+      items.push(["Trend", a.trend.direction + " (" + label("adx") + " " + one(a.trend.adx) + ")"]);
+      items.push([label("rsi_14"), one(a.indicators.rsi_14) + " · " + a.momentum.rsi_zone]);
       items.push([label("macd"), a.momentum.macd_state]);
       items.push([label("atr_14"), fmt(a.indicators.atr_14)]);
       var levels = a.levels || {};

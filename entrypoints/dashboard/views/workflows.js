@@ -196,7 +196,7 @@
     return html`<main class="view">
       <section class="card" aria-labelledby="wf-title">
         <h1 id="wf-title">Workflows</h1>
-        <div class="table-wrap"><table class="trades saved workflows">
+        <div class="table-wrap tall"><table class="trades saved workflows">
           <thead><tr><th scope="col">Workflow</th><th scope="col">What it does</th><th scope="col">Steps</th><th scope="col"></th></tr></thead>
           <tbody>${list.items.map(function (w) {
             return html`<tr class=${chosen && chosen.name === w.name ? "selected" : ""}><td>${w.name}</td>
