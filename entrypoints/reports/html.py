@@ -197,7 +197,10 @@ class HtmlChartRenderer:
             f"style-src {_sha256(style)}; script-src {' '.join(_sha256(s) for s in scripts)}"
         )
         title = html.escape(chart.title)
-        kind = "Backtest" if isinstance(chart, BacktestChart) else "Optimisation"
+        if isinstance(chart, BacktestChart):
+            kind = "Paper session" if chart.source == "session" else "Backtest"
+        else:
+            kind = "Optimisation"
         return (
             "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"

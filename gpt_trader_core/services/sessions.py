@@ -199,6 +199,7 @@ class SessionReport:
             drawdown=drawdown,
             trades=trades,
             stats=[(key, format_value(value)) for key, value in self.performance.items()],
+            source="session",
         )
 
     def plot(self, renderer: ChartRenderer | None = None) -> HtmlChart:
