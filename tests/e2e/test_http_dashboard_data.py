@@ -4,6 +4,7 @@ series, every regime transition, the list of studies with their heatmaps, and th
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import re
 from pathlib import Path
@@ -63,7 +64,7 @@ async def test_regime_gives_as_many_transitions_as_asked(tmp_path: Path) -> None
         assert len(default) == 10 and len(every) == len(analysis.changes) > 10
         assert every[-10:] == default
         # Consecutive: each transition leaves the regime the previous one entered.
-        assert all(a["to_regime"] == b["from_regime"] for a, b in zip(every, every[1:], strict=False))
+        assert all(a["to_regime"] == b["from_regime"] for a, b in itertools.pairwise(every))
         refused = await client.get(base + "&transitions=0")
         assert refused.status_code in (400, 422) and refused.json()["errors"][0]["field"] == "query.transitions"
 
