@@ -48,9 +48,11 @@
   }
 
   function StudyForm(props) {
-    var strategies = props.strategies;
-    var f = useState({ strategy: strategies[0].name, symbol: "AAPL", timeframe: "1d", start: "2020-01-01", end: "2024-12-31",
-      objective: "sharpe_ratio", maximize: "true", method: "grid", n_trials: 200 });
+    var strategies = props.strategies, seed = props.seed || {};  // seed: the opened study's choices
+    var known = strategies.some(function (s) { return s.name === seed.strategy; });
+    var f = useState({ strategy: known ? seed.strategy : strategies[0].name, symbol: seed.symbol || "AAPL", timeframe: "1d",
+      start: "2020-01-01", end: "2024-12-31", objective: seed.objective || "sharpe_ratio", maximize: "true",
+      method: seed.method || "grid", n_trials: 200 });
     var form = f[0], setForm = f[1];
     var chosen = strategies.find(function (s) { return s.name === form.strategy; }) || strategies[0];
     var props_ = chosen.params_schema.properties;
@@ -198,6 +200,7 @@
       call("GET", "/api/v1/strategies/optimize/" + encodeURIComponent(id)).then(function (x) {
         if (!alive) return;
         setStudy(x);
+        props.onOpened(x);
         setError(null);
         if (FINAL[x.status]) props.onFinished();
       }, function (err) { if (alive) setError(err.message); });
@@ -280,13 +283,21 @@
     var st = GT.useLoad(function () { return call("GET", "/api/v1/strategies/list"); });
     var strategies = st[0], error = st[1];
     var v = useState(0), version = v[0], setVersion = v[1];
+    var o = useState(null), opened = o[0], setOpened = o[1];
     var id = props.params[0];
     function bump() { setVersion(function (n) { return n + 1; }); }
+    // The form starts from the opened study's choices (strategy, symbol, metric, search), once per study.
+    // (Not a study started from this form: the form keeps what the user typed.)
+    var started = useRef(null);
+    function onOpened(study) {
+      if (study.id === started.current) return;
+      setOpened(function (old) { return old && old.id === study.id ? old : study; });
+    }
     if (!strategies) return html`<main class="view"><p>${error || "Loading strategies…"}</p></main>`;
     return html`<main class="view">
-      <${StudyForm} strategies=${strategies.items} user=${props.user}
-        onStarted=${function (study) { bump(); GT.go("optimise", [study.id]); }} />
-      ${id && html`<${Study} key=${id} id=${id} user=${props.user} onFinished=${bump} />`}
+      <${StudyForm} key=${opened ? opened.id : "new"} seed=${opened && opened.params} strategies=${strategies.items} user=${props.user}
+        onStarted=${function (study) { started.current = study.id; bump(); GT.go("optimise", [study.id]); }} />
+      ${id && html`<${Study} key=${id} id=${id} user=${props.user} onFinished=${bump} onOpened=${onOpened} />`}
       <${Past} version=${version} current=${id} />
     </main>`;
   }
