@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from cleo.commands.command import Command
 
-from entrypoints.presenters.labels import human_label
+from entrypoints.presenters.labels import human_label as human_label  # re-exported: commands import it from here
 
 if TYPE_CHECKING:
     from gpt_trader_core.domain.results import BacktestResult

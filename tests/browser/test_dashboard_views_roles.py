@@ -52,9 +52,8 @@ def request(server: str, method: str, path: str, body: Any = None, token: str | 
 def running(server: str) -> Iterator[dict[str, str]]:
     """A long workflow and a long study, started by the trader over the API."""
     token = request(server, "POST", "/api/v1/auth/login", {"username": "tom", "password": PASSWORD})["access_token"]
-    workflow = request(
-        server, "POST", "/api/v1/workflows/execute/real_time_monitoring", {"params": {"interval": 0.5, "duration": 600}}, token
-    )
+    monitoring = {"params": {"interval": 0.5, "duration": 600}}
+    workflow = request(server, "POST", "/api/v1/workflows/execute/real_time_monitoring", monitoring, token)
     space = {"fast": list(range(2, 100)), "slow": list(range(20, 300))}
     study = request(
         server,
@@ -70,7 +69,7 @@ def running(server: str) -> Iterator[dict[str, str]]:
         request(server, "DELETE", f"/api/v1/strategies/optimize/{study['id']}", token=token)
 
 
-def log_in(browser: Any, server: str, user: str, address: str) -> Any:
+def log_in(browser: Any, server: str, user: str, address: str) -> tuple[Any, Watched]:
     manager = dashboard_page(browser, server, address)
     dashboard = manager.__enter__()
     page = dashboard.page
