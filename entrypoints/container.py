@@ -29,8 +29,10 @@ from gpt_trader_core.ports import (
     EventBus,
     Executor,
     FeedFactory,
+    LoginLockouts,
     MarketData,
     PasswordHasher,
+    SessionLeases,
     StateStore,
     TokenCodec,
 )
@@ -41,7 +43,7 @@ from gpt_trader_core.services.intelligence import MarketIntelligence
 from gpt_trader_core.services.monitoring import Monitoring
 from gpt_trader_core.services.optimization import Optimizer
 from gpt_trader_core.services.results import BacktestResults
-from gpt_trader_core.services.sessions import TradingSessions
+from gpt_trader_core.services.sessions import LocalLeases, TradingSessions
 from gpt_trader_core.services.streams import StreamHub
 from gpt_trader_core.strategy import REGISTRY
 from gpt_trader_core.strategy.registry import StrategyRegistry
@@ -142,6 +144,36 @@ def _event_bus(backend: str = "memory", redis_url: Any = None, namespace: str = 
     from adapters.bus.memory import InMemoryEventBus
 
     return InMemoryEventBus()
+
+
+async def _session_leases(backend: str, redis_url: Any) -> AsyncIterator[SessionLeases]:
+    """Who runs each trading session: leases on the bus's Redis when the bus is shared (several
+    workers or machines; ``adapters/leases/redis.py`` says why Redis), else this machine's processes."""
+    if backend != "redis":
+        yield LocalLeases()
+        return
+    from adapters.leases.redis import RedisLeases
+
+    leases = RedisLeases(redis_url.get_secret_value() if hasattr(redis_url, "get_secret_value") else str(redis_url))
+    try:
+        yield leases
+    finally:
+        await leases.close()
+
+
+async def _work_claims(backend: str, redis_url: Any) -> AsyncIterator[Any]:
+    """Claims shared by every worker (``adapters.leases.redis.RedisClaims``) when the bus is Redis; ``None``
+    for one process, where the HTTP layer's in-process locks suffice."""
+    if backend != "redis":
+        yield None
+        return
+    from adapters.leases.redis import RedisClaims
+
+    claims = RedisClaims(redis_url.get_secret_value() if hasattr(redis_url, "get_secret_value") else str(redis_url))
+    try:
+        yield claims
+    finally:
+        await claims.close()
 
 
 def _bus_probes(backend: str, bus: EventBus) -> dict[str, Any]:
@@ -288,8 +320,14 @@ def _auth_policy(auth: AuthSettings) -> AuthPolicy:
     )
 
 
-def _login_throttle(policy: AuthPolicy) -> LoginThrottle:
-    return LoginThrottle(policy)
+def _login_throttle(policy: AuthPolicy, backend: str = "memory", redis_url: Any = None) -> LoginLockouts:
+    """Failed logins counted in this process, or on the bus's Redis when workers share it (scale-out)."""
+    if backend != "redis":
+        return LoginThrottle(policy)
+    from adapters.security.redis_lockouts import RedisLoginLockouts
+
+    url = redis_url.get_secret_value() if hasattr(redis_url, "get_secret_value") else str(redis_url)
+    return RedisLoginLockouts(policy, url)
 
 
 def _authentication(
@@ -298,7 +336,7 @@ def _authentication(
     codec: TokenCodec,
     bus: EventBus,
     policy: AuthPolicy,
-    throttle: LoginThrottle,
+    throttle: LoginLockouts,
 ) -> Authentication:
     return Authentication(store, store, store, hasher, codec, bus, policy=policy, throttle=throttle)
 
@@ -333,6 +371,14 @@ class Adapters(containers.DeclarativeContainer):
         maxlen=settings.provided.bus.maxlen,
     )
     event_bus_lifecycle = providers.Resource(_event_bus_lifecycle, backend=settings.provided.bus.backend, bus=event_bus)
+    work_claims = providers.Resource(
+        _work_claims, backend=settings.provided.bus.backend, redis_url=settings.provided.bus.redis_url
+    )
+    session_leases = _awaitable(
+        providers.Resource(
+            _session_leases, backend=settings.provided.bus.backend, redis_url=settings.provided.bus.redis_url
+        )
+    )
     feeds: providers.Provider[FeedFactory] = providers.Singleton(_feed_factory, market_data=market_data)
     brokers: providers.Provider[BrokerFactory] = providers.Singleton(_broker_factory)
     executor = _awaitable(
@@ -382,6 +428,7 @@ class Services(containers.DeclarativeContainer):
             registry=registry,
             feeds=adapters.feeds,
             brokers=adapters.brokers,
+            leases=adapters.session_leases,
         )
     )
     # model training and market intelligence: drivers arrive with the REST API (issue 12) and the CLI (15)
@@ -467,7 +514,12 @@ class Services(containers.DeclarativeContainer):
     # auth: one use case per container; the login throttle (this process's failed logins) outlives it,
     # since the use case is rebuilt when the app restarts its resources
     auth_policy: providers.Provider[AuthPolicy] = providers.Singleton(_auth_policy, auth=settings.provided.api.auth)
-    login_throttle: providers.Provider[LoginThrottle] = providers.Singleton(_login_throttle, policy=auth_policy)
+    login_throttle: providers.Provider[LoginLockouts] = providers.Singleton(
+        _login_throttle,
+        policy=auth_policy,
+        backend=settings.provided.bus.backend,
+        redis_url=settings.provided.bus.redis_url,
+    )
     auth: providers.Provider[Authentication] = providers.Singleton(
         _authentication,
         store=adapters.state_store,

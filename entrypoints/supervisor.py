@@ -1,13 +1,25 @@
-"""Keep a background task alive: restart it after a crash with exponential backoff."""
+"""Keep things alive: a background task restarted after a crash with exponential backoff; server
+workers that died started again."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 log = logging.getLogger("gpt_trader.supervisor")
+
+
+async def cancelled(task: asyncio.Task[Any] | None) -> None:
+    """Cancel ``task`` (if any) and wait until it has stopped."""
+    if task is None or task.done():
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def supervise(
@@ -37,3 +49,27 @@ async def supervise(
             log.exception("background task %r crashed (restart %d in %.1f s)", name, restarts, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, max_backoff)
+
+
+#: Sanic worker states from which a server worker is still (or about to be) serving.
+_DEAD_STATES = frozenset({"FAILED"})
+
+
+async def revive_dead_workers(multiplexer: Any, interval: float = 1.0) -> None:
+    """Sanic's worker manager leaves a server worker that died (SIGKILL, out of memory) dead: ask it to
+    start that worker again. Every worker runs this; only the live worker whose name sorts first asks,
+    once per death (the manager moves the worker out of ``FAILED`` as it restarts it). Its trading
+    sessions have been taken over by then (leases); the new worker takes sessions over like any other."""
+    asked: dict[str, Any] = {}
+    while True:
+        await asyncio.sleep(interval)
+        servers = {name: info for name, info in multiplexer.workers.items() if info.get("server")}
+        alive = sorted(name for name, info in servers.items() if info.get("state") not in _DEAD_STATES)
+        if not alive or alive[0] != multiplexer.name:
+            continue
+        for name, info in servers.items():
+            death = (info.get("pid"), info.get("starts"))
+            if info.get("state") in _DEAD_STATES and asked.get(name) != death:
+                asked[name] = death
+                log.warning("server worker %s (pid %s) died; starting it again", name, info.get("pid"))
+                multiplexer.restart(name)

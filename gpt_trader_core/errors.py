@@ -63,6 +63,13 @@ class ConflictError(GptTraderError):
     http_status = 409
 
 
+class SessionNotHeldError(ConflictError):
+    """A trading session another process has taken over (or stopped) since this one claimed it: its
+    bar is not stored and this process stops running it (the fencing of session leases)."""
+
+    code = "session_not_held"
+
+
 class CancelledError(GptTraderError):
     """Work stopped because somebody cancelled it."""
 

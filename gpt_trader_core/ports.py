@@ -144,7 +144,12 @@ class TradingStore(Protocol):
     ``last_bar``), order states (upsert by client order id), fills (ignored when their ``fill_id`` is
     already stored), the current positions (replacing the session's previous ones) and the equity
     snapshot — in ONE transaction, durable once it returns: after a crash either all of a bar is
-    stored or none of it. ``save_session`` upserts a session alone (start, stop). ``get_session``
+    stored or none of it. Fencing: when a stored session's ``owner`` differs from ``session.owner``
+    (another process took it over, or it was stopped and released elsewhere) ``commit_bar`` raises
+    ``SessionNotHeldError`` and stores nothing. ``swap_session`` saves a session only while the stored
+    one still has ``expected``'s owner and last bar (a compare-and-set: how a process takes a session
+    over, or stores its end, without overwriting a newer bar or another owner's claim) and says whether
+    it did. ``save_session`` upserts a session alone (start, stop). ``get_session``
     raises ``NotFoundError``. Lists are ordered: sessions newest first, orders by creation, fills and
     equity by bar.
     """
@@ -154,6 +159,8 @@ class TradingStore(Protocol):
     async def get_session(self, session_id: str) -> SessionRecord: ...
 
     async def list_sessions(self, *, status: SessionStatus | None = None, limit: int = 50) -> list[SessionRecord]: ...
+
+    async def swap_session(self, session: SessionRecord, expected: SessionRecord) -> bool: ...
 
     async def commit_bar(
         self,
@@ -404,21 +411,60 @@ class HealthProbe(Protocol):
 # -- trading sessions: who runs them (defects: issue 11.2) ----------------------------------------
 
 
-class SessionOwners(Protocol):
-    """Who runs a session: a session is ``running`` only while a live owner holds it.
+class SessionLeases(Protocol):
+    """Who runs a trading session: exactly one process (server worker) at a time holds its lease.
 
-    Contract: ``me`` names this process (stored as ``SessionRecord.owner``); ``alive(owner)`` is
-    False only when that owner is known to be gone (a killed process), so a session is never
-    recovered twice. A lease-based implementation (several workers) fits the same two members.
+    Contract: ``me`` names this process. ``acquire(session_id)`` takes the session's lease and returns
+    the owner name to store on the session (``SessionRecord.owner``; unique to this claim, so it also
+    fences: ``TradingStore.commit_bar`` refuses a bar from any other owner), or ``None`` while another
+    live holder has it. ``renew`` keeps a held lease (False once it is lost); ``release`` gives it up.
+    ``holds(session_id, owner)`` is False only when ``owner`` is known not to hold the session any more
+    (its process died, its lease expired), so a session is never recovered twice. ``shared`` is True
+    when other processes see these leases (several workers: recovery then runs continuously, every
+    ``scan_interval`` seconds; renewal every ``renew_interval`` seconds).
     """
 
     @property
     def me(self) -> str: ...
 
-    def alive(self, owner: str | None) -> bool: ...
+    @property
+    def shared(self) -> bool: ...
+
+    @property
+    def renew_interval(self) -> float: ...
+
+    @property
+    def scan_interval(self) -> float: ...
+
+    async def acquire(self, session_id: str) -> str | None: ...
+
+    async def renew(self, session_id: str, owner: str) -> bool: ...
+
+    async def release(self, session_id: str, owner: str) -> None: ...
+
+    async def holds(self, session_id: str, owner: str | None) -> bool: ...
 
 
 # -- authentication (issue 13) -------------------------------------------------------------------------
+
+
+class LoginLockouts(Protocol):
+    """Failed logins per key (``user:NAME``, ``ip:ADDRESS``), as far as the processes that share it see.
+
+    Contract: ``check`` raises ``LockedOutError`` (with ``retry_after``) while any key is locked;
+    ``failed`` counts one failure on each key and returns (seconds to wait before answering, whether a
+    lock just started) — ``policy.max_failures`` failures within ``policy.failure_window`` lock a key
+    for ``policy.lockout``; ``succeeded`` forgets the keys' failures. ``stand_in_hash`` keeps the hash
+    unknown user names are verified against (made once per process).
+    """
+
+    stand_in_hash: str | None
+
+    async def check(self, *keys: str) -> None: ...
+
+    async def failed(self, *keys: str) -> tuple[float, bool]: ...
+
+    async def succeeded(self, *keys: str) -> None: ...
 
 
 class UserStore(Protocol):

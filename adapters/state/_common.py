@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gpt_trader_core.domain.records import ExecutionStatus, SessionStatus
-from gpt_trader_core.errors import ConflictError, InvalidParameterError, NotFoundError
+from gpt_trader_core.errors import ConflictError, InvalidParameterError, NotFoundError, SessionNotHeldError
 
 
 def backtest_not_found(record_id: str) -> NotFoundError:
@@ -38,6 +38,20 @@ def trials_without_study(study_id: str) -> NotFoundError:
 
 def session_not_found(session_id: str) -> NotFoundError:
     return NotFoundError(f"session {session_id!r} not found: no trading session has this id (list them to check)")
+
+
+def check_holder(session_id: str, stored_owner: str | None, owner: str | None) -> None:
+    """``commit_bar``'s fencing: only the session's stored owner stores its bars."""
+    if stored_owner != owner:
+        raise SessionNotHeldError(
+            f"session {session_id!r} is held by {stored_owner or 'nobody (stopped or released)'}, not by "
+            f"{owner}: this bar is not stored"
+        )
+
+
+def same_claim(stored: dict[str, Any] | None, expected_owner: str | None, expected_last_bar: int) -> bool:
+    """``swap_session``'s compare: the stored row still has the expected owner and last bar (or none is stored)."""
+    return stored is None or (stored["owner"] == expected_owner and int(stored["last_bar"]) == expected_last_bar)
 
 
 def order_of_another_session(client_order_id: str, owner: str, session_id: str) -> ConflictError:

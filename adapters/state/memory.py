@@ -217,6 +217,13 @@ class InMemoryStateStore:
         rows = [row for row in self._sessions.values() if wanted is None or row["status"] == wanted.value]
         return [_codec.session_from_row(row) for row in _newest_first(rows, limit)]
 
+    async def swap_session(self, session: SessionRecord, expected: SessionRecord) -> bool:
+        self._check_open()
+        if not _common.same_claim(self._sessions.get(session.id), expected.owner, expected.last_bar):
+            return False
+        self._sessions[session.id] = _codec.session_row(session)
+        return True
+
     async def commit_bar(
         self,
         session: SessionRecord,
@@ -228,6 +235,9 @@ class InMemoryStateStore:
         self._check_open()
         bar = _codec.bar_rows(session, orders, fills, positions, equity, self._session_memo)  # all encoded first
         session_id = bar.session_id
+        stored = self._sessions.get(session_id)
+        if stored is not None:
+            _common.check_holder(session_id, stored["owner"], session.owner)
         for row in bar.orders:  # every check before the first change: all of the bar or nothing
             owner = self._order_sessions.get(row["client_order_id"], session_id)
             if owner != session_id:

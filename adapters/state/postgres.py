@@ -100,6 +100,7 @@ _TRIAL_SELECT = f"SELECT {_columns(_codec.TRIAL_COLUMNS)} FROM study_trials WHER
 _SESSION_SELECT = f"SELECT {_columns(_codec.SESSION_COLUMNS)} FROM sessions"
 _SESSION_UPSERT = _upsert("sessions", _codec.SESSION_COLUMNS, ("id",))
 _SESSION_EXISTS = "SELECT 1 FROM sessions WHERE id = %s"
+_SESSION_CLAIM = "SELECT owner, last_bar FROM sessions WHERE id = %s FOR UPDATE"
 # An order keeps the session and place (seq) it was first stored with; only an order of THIS session
 # is updated (a concurrent session inserting the same id gets no row back, and a clear conflict).
 _ORDER_UPSERT = (
@@ -485,6 +486,15 @@ class PostgresStateStore:
             rows = await _all(conn, f"{_SESSION_SELECT}{where} {_NEWEST_FIRST}", (*args, limit))
         return [_codec.session_from_row(row) for row in rows]
 
+    async def swap_session(self, session: SessionRecord, expected: SessionRecord) -> bool:
+        row = self._row("sessions", _codec.session_row(session))
+        async with self._write() as conn:
+            stored = await _one(conn, _SESSION_CLAIM, (session.id,))
+            if not _common.same_claim(None if stored is None else dict(stored), expected.owner, expected.last_bar):
+                return False
+            await conn.execute(_SESSION_UPSERT, row)
+            return True
+
     async def commit_bar(
         self,
         session: SessionRecord,
@@ -499,8 +509,11 @@ class PostgresStateStore:
         fills_ = [self._row("fills", {"session_id": sid, **row}) for row in bar.fills]
         positions_ = [self._row("positions", {"session_id": sid, **row}) for row in bar.positions]
         async with self._write() as conn:
-            # First: the upsert locks the session's row, so commits of one session (from any process)
-            # take turns and the order numbering below cannot race.
+            # First: the row lock (FOR UPDATE), so commits of one session (from any process) take turns,
+            # only its owner's are stored (fencing) and the order numbering below cannot race.
+            stored = await _one(conn, _SESSION_CLAIM, (sid,))
+            if stored is not None:
+                _common.check_holder(sid, stored["owner"], session.owner)
             await conn.execute(_SESSION_UPSERT, self._row("sessions", bar.session))
             next_seq: int | None = None
             for row in bar.orders:

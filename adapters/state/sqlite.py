@@ -89,6 +89,7 @@ def _upsert(table: str, names: tuple[str, ...], key: tuple[str, ...], keep: tupl
 _SESSION_SELECT = f"SELECT {_columns(_codec.SESSION_COLUMNS)} FROM sessions"
 _SESSION_UPSERT = _upsert("sessions", _codec.SESSION_COLUMNS, ("id",))
 _SESSION_EXISTS = "SELECT 1 FROM sessions WHERE id = ?"
+_SESSION_CLAIM = "SELECT owner, last_bar FROM sessions WHERE id = ?"
 # An order keeps the session and the place (seq) it was first stored with; its state is replaced.
 _ORDER_UPSERT = _upsert(
     "orders", ("session_id", "seq", *_codec.ORDER_COLUMNS), ("client_order_id",), keep=("session_id", "seq")
@@ -394,6 +395,18 @@ class SqliteStateStore:
 
         return await self._call(list_)
 
+    async def swap_session(self, session: SessionRecord, expected: SessionRecord) -> bool:
+        def swap(conn: sqlite3.Connection) -> bool:
+            row = _codec.session_row(session)
+            with _write(conn):
+                stored = conn.execute(_SESSION_CLAIM, (session.id,)).fetchone()
+                if not _common.same_claim(None if stored is None else dict(stored), expected.owner, expected.last_bar):
+                    return False
+                conn.execute(_SESSION_UPSERT, row)
+                return True
+
+        return await self._call(swap)
+
     async def commit_bar(
         self,
         session: SessionRecord,
@@ -407,6 +420,9 @@ class SqliteStateStore:
             bar = _codec.bar_rows(session, orders, fills, positions, equity)
             session_id = bar.session_id
             with _write(conn):
+                stored = conn.execute(_SESSION_CLAIM, (session_id,)).fetchone()
+                if stored is not None:
+                    _common.check_holder(session_id, stored["owner"], session.owner)
                 conn.execute(_SESSION_UPSERT, bar.session)
                 next_seq: int | None = None
                 order_rows = []

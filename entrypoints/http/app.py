@@ -4,6 +4,7 @@ the same app; ``create_ws_app`` is the WebSocket server over the same container.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -15,6 +16,7 @@ from sanic.response import HTTPResponse
 from entrypoints import logs
 from entrypoints.container import start_resources, stop_resources
 from entrypoints.http.problems import install_problems
+from entrypoints.supervisor import cancelled, supervise
 
 log = logging.getLogger("gpt_trader.server")
 
@@ -100,13 +102,20 @@ def install_lifecycle(app: Sanic, container: Any) -> None:
         # Sessions a crashed process left running continue from their first uncommitted bar.
         app.ctx.sessions = await container.services.sessions()
         app.ctx.health = await container.services.health(sessions=app.ctx.sessions)
-        recovered = await app.ctx.sessions.recover()
-        if recovered:
-            log.info("recovered %d trading session(s): %s", len(recovered), ", ".join(recovered))
+        if app.ctx.sessions.shared_leases:  # several workers: whoever holds a lease runs the session,
+            # and sessions of a dead worker are taken over as soon as their lease expires (scale-out)
+            app.ctx.leases_task = asyncio.create_task(
+                supervise("session-leases", app.ctx.sessions.lead), name="gpt-trader:session-leases"
+            )
+        else:
+            recovered = await app.ctx.sessions.recover()
+            if recovered:
+                log.info("recovered %d trading session(s): %s", len(recovered), ", ".join(recovered))
         log.info("%s ready in %.0f ms", app.name, (time.perf_counter() - started) * 1000)
 
     @app.before_server_stop
     async def stop_sessions(app: Sanic) -> None:
+        await cancelled(getattr(app.ctx, "leases_task", None))  # take over nothing more
         # Background jobs (workflows, optimisations, large backtests) stop and are stored as cancelled.
         await (await container.services.jobs()).shutdown()
         if "workflows" in getattr(app.ctx, "built", set()):

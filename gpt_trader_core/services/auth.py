@@ -39,7 +39,15 @@ from gpt_trader_core.domain.auth import (
 )
 from gpt_trader_core.domain.records import utcnow
 from gpt_trader_core.errors import ConflictError, InvalidParameterError, NotFoundError
-from gpt_trader_core.ports import ApiKeyStore, EventBus, PasswordHasher, RefreshTokenStore, TokenCodec, UserStore
+from gpt_trader_core.ports import (
+    ApiKeyStore,
+    EventBus,
+    LoginLockouts,
+    PasswordHasher,
+    RefreshTokenStore,
+    TokenCodec,
+    UserStore,
+)
 
 __all__ = ["SECURITY_TOPIC", "Authentication", "LoginThrottle", "parse_duration"]
 
@@ -72,6 +80,11 @@ def key_digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def failure_delay(policy: AuthPolicy, failures: int) -> float:
+    """Seconds to wait before answering the ``failures``-th failed login in a row (0 for the first)."""
+    return 0.0 if failures < 2 else min(2.0, policy.failure_delay * 2 ** (failures - 2))
+
+
 @attrs.define
 class _Failures:
     count: int = 0
@@ -80,7 +93,8 @@ class _Failures:
 
 
 class LoginThrottle:
-    """Failed logins per user name and per client address, in this process.
+    """Failed logins per user name and per client address, in this process (the ``LoginLockouts``
+    port; several workers share theirs on Redis: ``adapters.security.redis_lockouts``).
 
     ``check`` raises ``LockedOutError`` while a name or address is locked; ``failed`` counts a failure
     and returns how long to wait before answering (a growing delay), locking at ``max_failures``.
@@ -93,7 +107,7 @@ class LoginThrottle:
         #: The hash unknown user names are verified against (made once; see ``Authentication.prepare``).
         self.stand_in_hash: str | None = None
 
-    def check(self, *keys: str) -> None:
+    async def check(self, *keys: str) -> None:
         now = self._now()
         for key in keys:
             entry = self._failures.get(key)
@@ -102,7 +116,7 @@ class LoginThrottle:
                     "too many failed logins: try again later", retry_after=round(entry.locked_until - now, 3)
                 )
 
-    def failed(self, *keys: str) -> tuple[float, bool]:
+    async def failed(self, *keys: str) -> tuple[float, bool]:
         """Count one failure on each key; (delay before answering, whether a lock just started)."""
         now, policy = self._now(), self._policy
         worst, locked = 0, False
@@ -118,10 +132,9 @@ class LoginThrottle:
                 locked = True
         if len(self._failures) > 100_000:  # bound memory under a spray of addresses
             self._failures = {k: v for k, v in self._failures.items() if v.locked_until > now}
-        delay = 0.0 if worst < 2 else min(2.0, policy.failure_delay * 2 ** (worst - 2))
-        return delay, locked
+        return failure_delay(policy, worst), locked
 
-    def succeeded(self, *keys: str) -> None:
+    async def succeeded(self, *keys: str) -> None:
         for key in keys:
             self._failures.pop(key, None)
 
@@ -141,7 +154,7 @@ class Authentication:
         policy: AuthPolicy | None = None,
         now: Callable[[], dt.datetime] = utcnow,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-        throttle: LoginThrottle | None = None,
+        throttle: LoginLockouts | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._users = users
@@ -153,7 +166,7 @@ class Authentication:
         self.policy = policy or AuthPolicy()
         self._now = now
         self._sleep = sleep
-        self._throttle = throttle or LoginThrottle(self.policy)
+        self._throttle: LoginLockouts = throttle or LoginThrottle(self.policy)
         # Records read to authenticate requests, reused for policy.record_cache_ttl seconds: the store
         # lookup (a thread hop for SQLite) is most of a request's auth cost on a busy machine.
         self._monotonic = monotonic
@@ -172,7 +185,7 @@ class Authentication:
         username = str(username)[:256]  # bounds what the throttle keeps per attempt (no real name is longer)
         throttle_keys = (f"user:{username}", f"ip:{client}")
         try:
-            self._throttle.check(*throttle_keys)
+            await self._throttle.check(*throttle_keys)
         except LockedOutError:
             await self._event("login_locked", user=username, client=client)
             raise
@@ -180,12 +193,12 @@ class Authentication:
         encoded = user.password_hash if user is not None else await self._dummy()
         ok = await self._hasher.verify(encoded, str(password)[:MAX_PASSWORD]) and user is not None
         if not ok or user is None:
-            delay, locked = self._throttle.failed(*throttle_keys)
+            delay, locked = await self._throttle.failed(*throttle_keys)
             await self._event("login_failed", user=username, client=client, locked=locked)
             if delay:
                 await self._sleep(delay)
             raise InvalidCredentialsError("invalid user name or password")
-        self._throttle.succeeded(*throttle_keys)
+        await self._throttle.succeeded(*throttle_keys)
         pair = await self._issue(user.username, family=secrets.token_urlsafe(12))
         await self._event("login_succeeded", user=user.username, client=client)
         return pair

@@ -28,7 +28,7 @@ from gpt_trader_core.domain.symbols import normalize_symbol
 from gpt_trader_core.domain.trading import Fill, OrderSide, Position
 from gpt_trader_core.errors import ConflictError, GptTraderError, InvalidParameterError
 from gpt_trader_core.portfolio import RebalancePlan, classify_tier, rebalance_plan
-from gpt_trader_core.ports import BrokerFactory, EventBus, FeedFactory, SessionOwners, Subscription, TradingStore
+from gpt_trader_core.ports import BrokerFactory, EventBus, FeedFactory, SessionLeases, Subscription, TradingStore
 from gpt_trader_core.risk import RiskLimits
 from gpt_trader_core.services.backtest import new_id
 from gpt_trader_core.strategy.registry import StrategyRegistry
@@ -84,17 +84,23 @@ def _process_token() -> str:
     return uuid.uuid4().hex[:12]
 
 
-class LocalOwners:
-    """``SessionOwners`` for one machine: this process is ``host:pid:token``; an owner on this host is
-    alive while a process with its pid exists, unless that pid is this process's and the token is not
-    (an earlier incarnation: a restarted container's pid 1). Owners on other hosts cannot be checked
-    from here and count as alive (never recovered twice); leases replace this when several workers
-    share a store."""
+class LocalLeases:
+    """``SessionLeases`` for one machine and no servers (the embedded default): this process is
+    ``host:pid:token``; an owner on this host holds its sessions while a process with its pid exists,
+    unless that pid is this process's and the token is not (an earlier incarnation: a restarted
+    container's pid 1). Owners on other hosts cannot be checked from here and count as holding (never
+    recovered twice). Not shared: recovery runs once, when a server starts. Several server workers use
+    a shared lease backend instead (``adapters/leases``)."""
+
+    shared = False
+    renew_interval = 5.0
+    scan_interval = 0.0
 
     def __init__(self) -> None:
         self._host = socket.gethostname()
         self._pid = os.getpid()
         self._me = f"{self._host}:{self._pid}:{_process_token()}"
+        self._held: set[str] = set()
 
     @property
     def me(self) -> str:
@@ -118,6 +124,21 @@ class LocalOwners:
         except PermissionError:  # exists, owned by another user
             return True
         return True
+
+    async def acquire(self, session_id: str) -> str | None:
+        if session_id in self._held:
+            return None
+        self._held.add(session_id)
+        return self._me
+
+    async def renew(self, session_id: str, owner: str) -> bool:
+        return session_id in self._held
+
+    async def release(self, session_id: str, owner: str) -> None:
+        self._held.discard(session_id)
+
+    async def holds(self, session_id: str, owner: str | None) -> bool:
+        return self.alive(owner)
 
 
 @attrs.frozen
@@ -221,14 +242,14 @@ class TradingSessions:
         registry: StrategyRegistry,
         feeds: FeedFactory,
         brokers: BrokerFactory,
-        owners: SessionOwners | None = None,
+        leases: SessionLeases | None = None,
     ) -> None:
         self._store = store
         self._bus = bus
         self._registry = registry
         self._feeds = feeds
         self._brokers = brokers
-        self._owners = owners or LocalOwners()
+        self._leases: SessionLeases = leases or LocalLeases()
         self._tasks: dict[str, asyncio.Task[SessionRecord]] = {}
         self._stops: dict[str, asyncio.Event] = {}
         self._engines: dict[str, SessionEngine] = {}
@@ -271,7 +292,7 @@ class TradingSessions:
             cash=float(request.capital),
             equity=float(request.capital),
             risk=request.risk,
-            owner=self._owners.me,
+            owner=self._leases.me,
         )
 
     def _engine(self, record: SessionRecord) -> SessionEngine:
@@ -291,6 +312,10 @@ class TradingSessions:
         """A validated session on pinned data, saved with its engine built; a session whose data
         cannot be loaded is saved as failed with the reason, and the error raised."""
         record = self.validate(request)
+        owner = await self._leases.acquire(record.id)
+        if owner is None:  # a fresh id: nobody else can hold it
+            raise ConflictError(f"session {record.id} is already held by another process")
+        record = attrs.evolve(record, owner=owner)
         try:
             require = self._registry.create(record.strategy, **record.params).require_bars
             feed = await asyncio.to_thread(self._feeds.pin, record.feed, record.symbols, require)
@@ -298,6 +323,7 @@ class TradingSessions:
             engine = await asyncio.to_thread(self._engine, record)
         except Exception as exc:
             await self._fail(record, exc, "failed to start")
+            await self._release(record.id, owner)
             raise
         await self._store.save_session(record)
         return record, engine
@@ -322,12 +348,51 @@ class TradingSessions:
         stop = asyncio.Event()
         self._engines[record.id] = engine
         self._stops[record.id] = stop
-        self._tasks[record.id] = asyncio.create_task(engine.run(stop), name=f"session-{record.id}")
+        self._tasks[record.id] = asyncio.create_task(self._drive(record, engine, stop), name=f"session-{record.id}")
+
+    async def _drive(self, record: SessionRecord, engine: SessionEngine, stop: asyncio.Event) -> SessionRecord:
+        """Run ``engine`` while keeping the session's lease; release it when the engine ends."""
+        owner = record.owner or self._leases.me
+        keeper = asyncio.create_task(self._keep(record.id, owner, engine), name=f"session-lease-{record.id}")
+        try:
+            return await engine.run(stop)
+        finally:
+            keeper.cancel()
+            await self._release(record.id, owner)
+
+    async def _keep(self, session_id: str, owner: str, engine: SessionEngine) -> None:
+        """Renew the lease every ``renew_interval`` s; once it is lost, the engine ends without storing
+        anything more (the new holder continues from the last committed bar). When the lease backend
+        cannot be reached the engine goes on: nobody else can take the lease meanwhile, and the store
+        refuses bars from a process that is no longer the session's owner."""
+        failing = False
+        while True:
+            await asyncio.sleep(self._leases.renew_interval)
+            try:
+                held = await self._leases.renew(session_id, owner)
+            except Exception as exc:  # the lease backend is down: keep trading, see the docstring
+                if not failing:
+                    log.warning("session %s: renewing its lease failed (%s); trading on", session_id, exc)
+                failing = True
+                continue
+            if failing:
+                log.info("session %s: its lease is renewed again", session_id)
+                failing = False
+            if not held:
+                log.warning("session %s: its lease went to another process; stopping here", session_id)
+                engine.abandon()
+                return
+
+    async def _release(self, session_id: str, owner: str) -> None:
+        try:
+            await self._leases.release(session_id, owner)
+        except Exception as exc:  # it expires by itself
+            log.warning("session %s: releasing its lease failed (%s); it expires by itself", session_id, exc)
 
     async def run(self, request: SessionRequest, stop: asyncio.Event) -> SessionRecord:
         """Create a session and run it in the caller's task until the feed ends or ``stop`` is set."""
-        _record, engine = await self._prepare(request)
-        return await engine.run(stop)
+        record, engine = await self._prepare(request)
+        return await self._drive(record, engine, stop)
 
     async def _claim(
         self, session_id: str, speed: float | None = None, bars: int | None = None
@@ -339,23 +404,38 @@ class TradingSessions:
             raise ConflictError(f"session {session_id} has finished: its feed ended at bar {record.last_bar}")
         if session_id in self.running():
             raise ConflictError(f"session {session_id} is already running in this process")
-        if record.status is SessionStatus.RUNNING and self._owners.alive(record.owner):
+        if record.status is SessionStatus.RUNNING and await self._leases.holds(session_id, record.owner):
             raise ConflictError(
                 f"session {session_id} is running in process {record.owner}; stop it there (or wait for it to "
                 "end) before resuming it here"
             )
+        owner = await self._leases.acquire(session_id)
+        if owner is None:
+            raise ConflictError(f"session {session_id} is being taken over by another process")
+        try:
+            claimed, engine = await self._rebuild(record, owner, speed, bars)
+        except BaseException:
+            await self._release(session_id, owner)
+            raise
+        return claimed, engine
+
+    async def _rebuild(
+        self, record: SessionRecord, owner: str, speed: float | None, bars: int | None
+    ) -> tuple[SessionRecord, SessionEngine]:
         feed = record.feed if speed is None else record.feed.at_speed(speed, record.last_bar + 1, time.time())
         done = record.last_bar + 1
         if bars is not None:
             feed = attrs.evolve(feed, stop_after=done + bars)
         elif feed.stop_after is not None and feed.stop_after <= done:  # its bars are done: now to the end
             feed = attrs.evolve(feed, stop_after=None)
-        record = attrs.evolve(
-            record, feed=feed, status=SessionStatus.RUNNING, error=None, owner=self._owners.me, updated_at=utcnow()
+        claimed = attrs.evolve(
+            record, feed=feed, status=SessionStatus.RUNNING, error=None, owner=owner, updated_at=utcnow()
         )
-        engine = await asyncio.to_thread(self._engine, record)
-        await self._store.save_session(record)
-        return record, engine
+        engine = await asyncio.to_thread(self._engine, claimed)
+        # Compare-and-set: a bar its previous owner committed meanwhile, or another claim, wins.
+        if not await self._store.swap_session(claimed, record):
+            raise ConflictError(f"session {record.id} changed while being taken over; try again")
+        return claimed, engine
 
     async def resume(
         self,
@@ -371,26 +451,62 @@ class TradingSessions:
         was asked for trades the rest of them, and one that had done them trades to the feed's end."""
         if bars is not None and (isinstance(bars, bool) or bars < 1):
             raise InvalidParameterError(f"bars must be a number of bars >= 1, got {bars!r}")
-        _record, engine = await self._claim(session_id, speed, bars)
-        return await engine.run(stop or asyncio.Event())
+        record, engine = await self._claim(session_id, speed, bars)
+        return await self._drive(record, engine, stop or asyncio.Event())
 
     async def recover(self) -> list[str]:
         """Restart, in the background, every interrupted session (stored as running, but no live
-        process holds it: a crash, or a server paused it on shutdown). A session whose data cannot be
-        rebuilt is marked failed with the reason instead: recovery never trades other data."""
+        process holds it: a crash, a killed worker, or a server paused it on shutdown). Each is taken
+        by whichever process acquires its lease first, so several workers never run one session twice.
+        A session whose data cannot be rebuilt is marked failed with the reason instead: recovery never
+        trades other data."""
         recovered = []
         for record in await self._store.list_sessions(status=SessionStatus.RUNNING, limit=1000):
-            if record.id in self._tasks or self._owners.alive(record.owner):
+            if record.id in self._tasks and not self._tasks[record.id].done():
+                continue
+            if await self._leases.holds(record.id, record.owner):
+                continue
+            owner = await self._leases.acquire(record.id)
+            if owner is None:  # another worker was quicker
                 continue
             try:
-                claimed, engine = await self._claim(record.id)
+                claimed, engine = await self._rebuild(record, owner, None, None)
+            except ConflictError:
+                await self._release(record.id, owner)
+                continue
             except Exception as exc:
                 await self._fail(record, exc, "not recovered")
+                await self._release(record.id, owner)
                 continue
             log.info("recovering session %s at bar %d", record.id, record.last_bar + 1)
             self._launch(claimed, engine)
             recovered.append(record.id)
         return recovered
+
+    async def lead(self) -> None:
+        """With shared leases (several workers): recover sessions whose holder died, every
+        ``scan_interval`` seconds, until cancelled. A failed scan (a store or Redis outage) is logged
+        and tried again."""
+        failing = False
+        while True:
+            try:
+                recovered = await self.recover()
+            except Exception as exc:
+                if not failing:  # once per outage, not every scan
+                    log.warning("scanning for sessions to take over failed (%s); trying again", exc)
+                failing = True
+            else:
+                if failing:
+                    log.info("scanning for sessions to take over works again")
+                failing = False
+                if recovered:
+                    log.info("took over %d trading session(s): %s", len(recovered), ", ".join(recovered))
+            await asyncio.sleep(self._leases.scan_interval)
+
+    @property
+    def shared_leases(self) -> bool:
+        """Whether other processes see this process's leases (then ``lead`` keeps recovering)."""
+        return self._leases.shared
 
     async def stop(self, session_id: str, timeout: float = 10.0) -> SessionRecord:
         """Stop a running session after its current bar; its state is already persisted."""
@@ -405,11 +521,17 @@ class TradingSessions:
             self._stops.pop(session_id, None)
             self._engines.pop(session_id, None)
             return await self._store.get_session(session_id)
-        record = await self._store.get_session(session_id)
-        if record.status is SessionStatus.RUNNING:  # running in another process, or orphaned
-            record = attrs.evolve(record, status=SessionStatus.STOPPED, updated_at=utcnow())
-            await self._store.save_session(record)
-        return record
+        for _attempt in range(20):
+            record = await self._store.get_session(session_id)
+            if record.status is not SessionStatus.RUNNING:
+                return record
+            # Running in another process (or orphaned): stored stopped and released; its holder's next
+            # bar is refused (the owner changed), so it ends there.
+            stopped = attrs.evolve(record, status=SessionStatus.STOPPED, owner=None, updated_at=utcnow())
+            if await self._store.swap_session(stopped, record):
+                return stopped
+            await asyncio.sleep(0.05)  # its holder committed a bar meanwhile: again on the new one
+        raise ConflictError(f"session {session_id} kept changing while being stopped; try again")
 
     async def stop_all(self, timeout: float = 10.0) -> None:
         for session_id in list(self._tasks):
@@ -421,10 +543,9 @@ class TradingSessions:
         suspended = []
         for session_id in list(self._tasks):
             record = await self.stop(session_id, timeout)
-            if record.status is SessionStatus.STOPPED:  # released: no owner, so the next start recovers it
-                await self._store.save_session(
-                    attrs.evolve(record, status=SessionStatus.RUNNING, error=None, owner=None)
-                )
+            if record.status is SessionStatus.STOPPED and await self._store.swap_session(
+                attrs.evolve(record, status=SessionStatus.RUNNING, error=None, owner=None), record
+            ):  # released: no owner, so the next start (or another worker) recovers it
                 suspended.append(session_id)
         return suspended
 
@@ -503,9 +624,11 @@ class TradingSessions:
     def running(self) -> list[str]:
         return [sid for sid, task in self._tasks.items() if not task.done()]
 
-    def _seen(self, record: SessionRecord) -> SessionRecord:
+    async def _seen(self, record: SessionRecord) -> SessionRecord:
         """A stored "running" session that no live process holds is shown as interrupted."""
-        held = record.id in self._tasks or self._owners.alive(record.owner)
+        if record.status is not SessionStatus.RUNNING:
+            return record
+        held = record.id in self.running() or await self._leases.holds(record.id, record.owner)
         return (
             attrs.evolve(record, status=SessionStatus.INTERRUPTED)
             if not held and record.status is SessionStatus.RUNNING
@@ -516,11 +639,11 @@ class TradingSessions:
         """Sessions, newest first; ``interrupted`` ones are stored as running with no live owner."""
         wanted = SessionStatus(status) if status is not None else None
         stored = SessionStatus.RUNNING if wanted is SessionStatus.INTERRUPTED else wanted
-        records = [self._seen(r) for r in await self._store.list_sessions(status=stored, limit=limit)]
+        records = [await self._seen(r) for r in await self._store.list_sessions(status=stored, limit=limit)]
         return [r for r in records if wanted is None or r.status is wanted]
 
     async def get(self, session_id: str) -> SessionRecord:
-        return self._seen(await self._store.get_session(session_id))
+        return await self._seen(await self._store.get_session(session_id))
 
     async def status(self, session_id: str, *, recent_fills: int = 20) -> SessionReport:
         record = await self.get(session_id)

@@ -8,6 +8,12 @@ client order ids, commit everything the bar produced in one transaction, and onl
 events. A crash at any point leaves either the whole bar stored or none of it; on restart the engine
 rebuilds the broker from the stored orders and fills, replays the history silently and resumes at
 the first uncommitted bar, re-deriving the same orders (same ids, so nothing is duplicated).
+
+Several processes: the store refuses a bar from a process that no longer owns the session
+(``SessionNotHeldError``: another worker took it over, or it was stopped elsewhere), and the lease
+keeper may ``abandon`` the engine; either way it ends without storing or announcing anything more —
+the session's new holder continues from the last committed bar. An event bus that cannot be reached
+(Redis down) costs the events, never the session: the bar is already stored.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.context import execution_id as execution_context
 from gpt_trader_core.domain.records import EquitySnapshot, SessionRecord, SessionStatus, utcnow
 from gpt_trader_core.domain.trading import Fill, Order, OrderSide, OrderState, OrderStatus, Position
+from gpt_trader_core.errors import GptTraderError, SessionNotHeldError
 from gpt_trader_core.ports import BarEvent, Broker, EventBus, MarketFeed, TradingStore
 from gpt_trader_core.risk import Holding, PortfolioSnapshot, RiskLimits, check_order
 from gpt_trader_core.strategy.base import Strategy
@@ -98,13 +105,32 @@ class SessionEngine:
         self._day: Any = None
         self._last_equity = session.equity or session.capital
         self.last_prices: dict[str, float] = {}
+        self._abandoned = False
+        self._bus_down = False
+
+    def abandon(self) -> None:
+        """Another process holds the session now: end after the current bar, storing nothing more."""
+        self._abandoned = True
+
+    @property
+    def abandoned(self) -> bool:
+        return self._abandoned
 
     def enqueue(self, orders: Sequence[Order]) -> None:
         """Orders from outside the strategy (a rebalance): submitted at the next bar, committed with it."""
         self._external.extend(orders)
 
     async def _publish(self, type_: str, data: Mapping[str, Any]) -> None:
-        await self.bus.publish(self.topic, type_, {"session_id": self.session.id, **data})
+        try:
+            await self.bus.publish(self.topic, type_, {"session_id": self.session.id, **data})
+        except GptTraderError as exc:  # the bus cannot be reached (EventBusUnavailableError): events lost
+            if not self._bus_down:
+                log.warning("session %s: events are not published while the bus is down: %s", self.session.id, exc)
+            self._bus_down = True
+        else:
+            if self._bus_down:
+                log.info("session %s: the event bus is back", self.session.id)
+            self._bus_down = False
 
     async def run(self, stop: asyncio.Event) -> SessionRecord:
         execution_context.set(self.session.id)  # logs of this session's task carry its id
@@ -126,6 +152,8 @@ class SessionEngine:
                     for bar in step:
                         deciders[bar.symbol].push(bar.time, bar.open, bar.high, bar.low, bar.close, bar.volume)
                     continue
+                if self._abandoned:
+                    break
                 if stop.is_set():
                     status = SessionStatus.STOPPED
                     break
@@ -136,14 +164,26 @@ class SessionEngine:
                 if stop_after is not None and index + 1 >= stop_after:
                     status = SessionStatus.STOPPED
                     break
+        except SessionNotHeldError:
+            self._abandoned = True
         except Exception as exc:
             status = SessionStatus.FAILED
             self.session = attrs.evolve(self.session, error=f"{type(exc).__name__}: {exc}")
             log.exception("session %s failed", self.session.id)
+        if self._abandoned:
+            log.info(
+                "session %s: held by another process now; stopped here at bar %d",
+                self.session.id,
+                self.session.last_bar,
+            )
+            return await self.store.get_session(self.session.id)
+        committed = self.session
         self.session = attrs.evolve(
             self.session, status=status, updated_at=utcnow(), error=self._stop_requested or self.session.error
         )
-        await self.store.save_session(self.session)
+        if not await self.store.swap_session(self.session, committed):  # taken over or stopped meanwhile
+            log.info("session %s: held by another process now; its end is not stored here", self.session.id)
+            return await self.store.get_session(self.session.id)
         await self._publish(
             f"session_{status.value}", {"last_bar": self.session.last_bar, "equity": self.session.equity}
         )

@@ -852,3 +852,38 @@ async def test_acknowledged_bars_survive_sigkill_whole_and_once(tmp_path: Path) 
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+# -- several processes: fencing by owner, compare-and-set of the session (issue 18) -------------------
+
+
+async def test_only_the_stored_owner_commits_a_bar(store: Any) -> None:
+    from gpt_trader_core.errors import SessionNotHeldError
+
+    mine = attrs.evolve(make_session(), owner="host:1:a:1")
+    await store.save_session(mine)
+    await store.commit_bar(attrs.evolve(make_session(last_bar=0), owner=mine.owner), [], [fill("m-1")], [], snapshot(0))
+    taken = attrs.evolve(await store.get_session("sess-1"), owner="host:2:b:2")  # another worker took it over
+    await store.save_session(taken)
+    with pytest.raises(SessionNotHeldError, match="host:2:b:2"):
+        await store.commit_bar(
+            attrs.evolve(make_session(last_bar=1), owner=mine.owner), [], [fill("m-1", 2, bar=1)], [], snapshot(1)
+        )
+    assert (await store.get_session("sess-1")).last_bar == 0  # nothing of the refused bar stored
+    assert [f.fill_id for f in await store.list_fills("sess-1")] == [fill("m-1").fill_id]
+
+
+async def test_swap_session_saves_only_over_the_expected_owner_and_bar(store: Any) -> None:
+    first = attrs.evolve(make_session(last_bar=3), owner="w1")
+    await store.save_session(first)
+    claimed = attrs.evolve(first, owner="w2")
+    assert await store.swap_session(claimed, first)
+    assert (await store.get_session("sess-1")).owner == "w2"
+    assert not await store.swap_session(attrs.evolve(first, owner="w3"), first)  # w1 no longer holds it
+    newer = attrs.evolve(make_session(last_bar=4), owner="w2")
+    await store.save_session(newer)
+    assert not await store.swap_session(attrs.evolve(claimed, owner="w3"), claimed)  # a newer bar was stored
+    assert (await store.get_session("sess-1")) == newer
+    released = attrs.evolve(newer, owner=None, status=SessionStatus.STOPPED)
+    assert await store.swap_session(released, newer)
+    assert (await store.get_session("sess-1")).owner is None

@@ -2,19 +2,32 @@
 
 Run on demand (needs Redis at 127.0.0.1:6379 and PostgreSQL at 127.0.0.1:5432, database ``test``):
 
-    python tests/benchmarks/bench_scale.py [--events 2000] [--bars 300]
+    python tests/benchmarks/bench_scale.py [--events 2000] [--bars 300] [--rounds 3] [--duration 10] [--workers-only 1]
 
 Bus: publish → receive latency of one event (one publisher, one ``*`` subscriber in the same process,
 the next event published only after the previous one arrived: closed loop, so no queueing), memory
 bus vs Redis Streams bus; medians and p99, and the ratio Redis / memory.
 State: ``commit_bar`` of a paper session (2 orders, 1-2 fills, positions, equity per bar) and
 ``get_backtest`` of a 40-trade backtest, SQLite file vs PostgreSQL (a fresh schema, dropped after).
+Workers: requests/s of a cached read (``GET /api/v1/strategies/list``) from ``gpt-trader serve
+--workers 2`` vs ``--workers 1``, same settings (Redis bus, SQLite state, auth and rate limits off),
+measured by ``wrk`` (C, one thread, 64 keep-alive connections, closed loop) in alternating rounds; the
+ratio of each round's pair, and its spread over the rounds. Nothing is pinned: on this 2-core machine
+two workers need both cores, so wrk shares them with the server (with one worker it has a core of its
+own) — the ratio is what two workers gain on this machine WITH the load generator on it, which
+understates what they gain behind a load balancer on another host.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -122,9 +135,147 @@ async def bench_state(bars: int) -> None:
         print(f"  {label:26s} sqlite {s * 1e3:7.2f} ms   postgres {p * 1e3:7.2f} ms   ratio {p / s:.2f}×")
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve(tmp: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    exe = shutil.which("gpt-trader") or str(Path(sys.executable).with_name("gpt-trader"))
+    settings = {
+        "state.url": f"sqlite:///{tmp}/state.db",
+        "bus.backend": "redis",
+        "bus.namespace": f"gpt-trader-bench:{uuid.uuid4().hex[:8]}",
+        "api.auth.enabled": "false",
+        "api.rate_limits.enabled": "false",  # one client address sends everything: throughput, not limits
+        "executor.workers": "1",
+        "system.log_level": "WARNING",
+    }
+    sets = [arg for key, value in settings.items() for arg in ("--set", f"{key}={value}")]
+    log = (tmp / f"serve-{workers}.log").open("wb")
+    proc = subprocess.Popen(
+        [exe, "serve", "--workers", str(workers), "--port", str(port), *sets],
+        cwd=tmp,
+        env={**os.environ, "HOME": str(tmp)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    import urllib.request
+
+    while time.monotonic() < deadline:  # every worker answers: wait until each has logged that it listens
+        if proc.poll() is not None:
+            raise SystemExit(f"serve --workers {workers} exited: {(tmp / f'serve-{workers}.log').read_text()}")
+        try:
+            with urllib.request.urlopen(base + "/api/v1/strategies/list", timeout=2) as response:
+                if response.status == 200 and (workers == 1 or _listening(proc.pid, port) >= workers):
+                    return proc, base
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"serve --workers {workers} did not start")
+
+
+def _listening(parent: int, port: int) -> int:
+    """How many worker processes of ``parent`` listen on ``port``."""
+    import psutil
+
+    count = 0
+    for child in psutil.Process(parent).children(recursive=True):
+        try:
+            if any(c.laddr and c.laddr.port == port and c.status == "LISTEN" for c in child.net_connections("tcp")):
+                count += 1
+        except psutil.Error:
+            continue
+    return count
+
+
+def _cpu_seconds(parent: int) -> float:
+    """User + system CPU time of the server's processes (main and workers) so far."""
+    import psutil
+
+    total = 0.0
+    for process in [psutil.Process(parent), *psutil.Process(parent).children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _wrk(url: str, duration: int, connections: int = 64) -> float:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise SystemExit(f"wrk saw {errors.group(1)} non-2xx responses: {out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+
+def bench_workers(rounds: int, duration: int) -> None:
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+    path = "/api/v1/strategies/list"
+    results: dict[int, list[float]] = {1: [], 2: []}
+    per_cpu: dict[int, list[float]] = {1: [], 2: []}
+    print(f"workers: cached read {path}, wrk -t1 -c64, {duration} s per run, {rounds} rounds, nothing pinned")
+    with tempfile.TemporaryDirectory() as tmp:
+        for round_ in range(rounds):
+            order = (1, 2) if round_ % 2 == 0 else (2, 1)  # alternate: drift in the machine's load hits both
+            for workers in order:
+                proc, base = _serve(Path(tmp), workers)
+                try:
+                    _wrk(base + path, 2)  # warm-up: caches, connections
+                    cpu = _cpu_seconds(proc.pid)
+                    rps = _wrk(base + path, duration)
+                    cpu = _cpu_seconds(proc.pid) - cpu
+                finally:
+                    _stop(proc)
+                results[workers].append(rps)
+                per_cpu[workers].append(rps * duration / cpu)
+                print(
+                    f"  round {round_ + 1}: {workers} worker(s) {rps:9.0f} req/s, "
+                    f"server CPU {cpu / duration:.2f} cores, {rps * duration / cpu:.0f} req per CPU-second",
+                    flush=True,
+                )
+    ratios = [two / one for one, two in zip(results[1], results[2], strict=True)]
+    for workers, values in results.items():
+        print(
+            f"  {workers} worker(s): median {statistics.median(values):9.0f} req/s "
+            f"(min {min(values):.0f}, max {max(values):.0f})"
+        )
+    print(
+        f"  ratio 2/1 workers per round: {', '.join(f'{r:.2f}' for r in ratios)}; "
+        f"median {statistics.median(ratios):.2f}× (spread {min(ratios):.2f}–{max(ratios):.2f}; goal ≥ 1.6×)"
+    )
+    print(
+        "  req per server CPU-second, 1 vs 2 workers: "
+        f"{statistics.median(per_cpu[1]):.0f} vs {statistics.median(per_cpu[2]):.0f} "
+        "(equal: scaling out costs nothing per request; the ratio is then bounded by the cores the machine gave)"
+    )
+    print(f"  load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
 def _parse(argv: list[str]) -> dict[str, int]:
-    """``--events N --bars N`` (no argparse in this project)."""
-    options = {"events": 2000, "bars": 300}
+    """``--events N --bars N --rounds N --duration S --workers-only 0|1`` (no argparse in this project)."""
+    options = {"events": 2000, "bars": 300, "rounds": 3, "duration": 10, "workers-only": 0}
     for name, value in zip(argv[::2], argv[1::2], strict=False):
         options[name.removeprefix("--")] = int(value)
     return options
@@ -132,8 +283,10 @@ def _parse(argv: list[str]) -> dict[str, int]:
 
 async def main() -> None:
     options = _parse(sys.argv[1:])
-    await bench_bus(options["events"])
-    await bench_state(options["bars"])
+    if not options["workers-only"]:
+        await bench_bus(options["events"])
+        await bench_state(options["bars"])
+    await asyncio.to_thread(bench_workers, options["rounds"], options["duration"])
 
 
 if __name__ == "__main__":

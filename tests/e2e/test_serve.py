@@ -125,4 +125,5 @@ def test_several_workers_are_refused_with_the_reason(isolated_env: dict[str, str
         timeout=30,
         check=False,
     )
-    assert proc.returncode == 2 and "api.workers is 3" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "3 workers (api.workers / --workers) need bus.backend=redis" in proc.stderr

@@ -8,6 +8,7 @@ import contextlib
 import json
 import queue
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
@@ -168,6 +169,31 @@ def test_run_without_a_terminal_prints_progress_lines(tmp_path: Path, isolated_e
     assert any("stopped" in line for line in rest)
 
 
+def _stored_sessions(db: Path) -> dict[str, dict[str, object]]:
+    """The sessions in the SQLite file, read directly (polling through a `gpt-trader` process per look
+    costs a second or more of a loaded machine each time)."""
+    if not db.exists():
+        return {}
+    with contextlib.closing(sqlite3.connect(db, timeout=30)) as conn:
+        conn.row_factory = sqlite3.Row
+        try:
+            rows = conn.execute("SELECT id, symbols, status, last_bar FROM sessions").fetchall()
+        except sqlite3.OperationalError:  # not migrated yet
+            return {}
+    return {row["id"]: dict(row) for row in rows}
+
+
+def _wait_for(condition: Callable[[], object], what: str, timeout: float = 180.0) -> object:
+    """Poll ``condition`` until it is truthy (the deadline only catches a hang, it paces nothing)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def test_serve_recovers_a_killed_session_only_on_its_own_data(
     tmp_path: Path, isolated_env: dict[str, str], cli: Cli
 ) -> None:
@@ -176,23 +202,22 @@ def test_serve_recovers_a_killed_session_only_on_its_own_data(
 
     write_csv(tmp_path / "csv", "GOOG", seed=11)
     write_csv(tmp_path / "csv", "MSFT", seed=13)
-    db = f"state.url=sqlite:///{tmp_path / 's.db'}"
+    path = tmp_path / "s.db"
+    db = f"state.url=sqlite:///{path}"
     slow = [a if a != "0" else "8640000" for a in RUN]  # 100 daily bars a second
     ids = []
     for symbol in ("GOOG", "MSFT"):
         proc = subprocess.Popen(
             [*COMMAND, *[a if a != "GOOG" else symbol for a in slow], "--set", db], env=isolated_env, cwd=tmp_path
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            listed = json.loads(cli("sessions", "list", "--format", "json", "--set", db).stdout or "[]")
-            mine = [s for s in listed if s["symbols"] == [symbol]]
-            if mine and mine[0]["last_bar"] > 10:
-                break
-            time.sleep(0.3)
+
+        def trading(symbol: str = symbol) -> str | None:
+            found = [i for i, s in _stored_sessions(path).items() if symbol in str(s["symbols"]) and s["last_bar"] > 10]
+            return found[0] if found else None
+
+        ids.append(str(_wait_for(trading, f"the {symbol} session to trade")))
         proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-        ids.append(mine[0]["id"])
+        proc.wait(timeout=30)
     write_csv(tmp_path / "csv", "MSFT", seed=14)  # MSFT's data changed while nothing ran it
     killed = {s["id"]: s for s in json.loads(cli("sessions", "list", "--format", "json", "--set", db).stdout)}
     assert {killed[i]["status"] for i in ids} == {"interrupted"}
@@ -207,11 +232,18 @@ def test_serve_recovers_a_killed_session_only_on_its_own_data(
         text=True,
     )
     try:
-        _wait_healthy(f"http://127.0.0.1:{port}/api/v1/system/health/live", server)
-        time.sleep(1.0)
+        _wait_healthy(f"http://127.0.0.1:{port}/api/v1/system/health/live", server, timeout=120)
+        # recovered: GOOG trades on past the bar it was killed at; MSFT is marked failed
+        _wait_for(
+            lambda: (
+                (s := _stored_sessions(path))[ids[0]]["last_bar"] > killed[ids[0]]["last_bar"]
+                and s[ids[1]]["status"] == "failed"
+            ),
+            "the recovery",
+        )
     finally:
         server.send_signal(signal.SIGTERM)
-        log, _ = server.communicate(timeout=30)
+        log, _ = server.communicate(timeout=60)
     after = {s["id"]: s for s in json.loads(cli("sessions", "list", "--format", "json", "--set", db).stdout)}
     goog, msft = after[ids[0]], after[ids[1]]
     assert goog["last_bar"] > killed[ids[0]]["last_bar"]  # recovered and traded on, on its own data

@@ -21,14 +21,14 @@ from gpt_trader_core.domain.bars import to_datetime
 from gpt_trader_core.domain.records import SessionRecord, SessionStatus, utcnow
 from gpt_trader_core.domain.specs import DataSource, FeedSpec, RiskSpec
 from gpt_trader_core.errors import ConflictError, DataSourceError
-from gpt_trader_core.services.sessions import LocalOwners, SessionRequest, TradingSessions
+from gpt_trader_core.services.sessions import LocalLeases, SessionRequest, TradingSessions
 from gpt_trader_core.strategy import REGISTRY
 
 BARS = {"AAA": gt.synthetic("AAA", "2018-01-01", "2020-12-31", seed=4)}
 DEAD = "nowhere:1"  # an owner on this host whose process is gone, see Owners
 
 
-class Owners(LocalOwners):
+class Owners(LocalLeases):
     """The local owners, where one named owner is known to be dead (a killed process)."""
 
     def alive(self, owner: str | None) -> bool:
@@ -174,7 +174,7 @@ def test_new_values_round_trip() -> None:
 
 def test_an_earlier_process_with_this_pid_is_not_alive() -> None:
     """A restarted container's server gets the pid its killed predecessor had (often 1)."""
-    owners = LocalOwners()
+    owners = LocalLeases()
     host, pid, _token = owners.me.split(":")
     assert owners.alive(owners.me) and not owners.alive(f"{host}:{pid}:earlier") and not owners.alive(None)
     assert owners.alive(f"{host}:1:any") and owners.alive(f"elsewhere:{pid}:any")  # pid 1 exists here

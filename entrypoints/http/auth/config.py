@@ -36,6 +36,15 @@ def _secret_text(value: Any) -> str:
     return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
 
 
+def _shared_redis(settings: Any) -> str | None:
+    """The Redis every worker shares (the cache's, else the event bus's): rate-limit counters live there."""
+    if settings.cache.backend == "redis":
+        return _secret_text(settings.cache.redis_url)
+    if settings.bus.backend == "redis":
+        return _secret_text(settings.bus.redis_url)
+    return None
+
+
 def config_from_settings(settings: Any) -> HttpAuthConfig:
     api = settings.api
     rates = api.rate_limits
@@ -44,6 +53,6 @@ def config_from_settings(settings: Any) -> HttpAuthConfig:
         cors_origins=tuple(api.cors_origins),
         rate_limits_enabled=bool(rates.enabled),
         rate_limits=_limits_of(rates),
-        redis_url=_secret_text(settings.cache.redis_url) if settings.cache.backend == "redis" else None,
+        redis_url=_shared_redis(settings),
         tls=api.tls.cert_file is not None,
     )

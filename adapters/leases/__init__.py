@@ -1,0 +1,1 @@
+"""Who runs what when several processes share one system: session leases (and one-time claims) on Redis."""
