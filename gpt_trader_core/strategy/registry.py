@@ -77,6 +77,11 @@ class StrategyRegistry(Mapping[str, StrategySpec]):
 
         return add if cls is None else add(cls)
 
+    def unregister(self, name: str) -> None:
+        """Forget the strategy ``name`` (an unknown name is a clear error)."""
+        self.get_spec(name)
+        del self._specs[name]
+
     def get_spec(self, name: str) -> StrategySpec:
         try:
             return self._specs[name]
@@ -90,6 +95,10 @@ class StrategyRegistry(Mapping[str, StrategySpec]):
 
     def __getitem__(self, name: str) -> StrategySpec:
         return self.get_spec(name)
+
+    def __contains__(self, name: object) -> bool:
+        # Mapping's default asks __getitem__ and expects KeyError; ours raises UnknownStrategyError.
+        return name in self._specs
 
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(self._specs))

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 import gpt_trader_core as gt
 from gpt_trader_core.errors import InvalidDataError, InvalidParameterError, UnknownStrategyError
 from gpt_trader_core.strategy import BUILTIN_STRATEGIES, StrategyRegistry
+from gpt_trader_core.strategy import REGISTRY as DEFAULT_REGISTRY
 from tests.conftest import make_bars
 
 BUILTINS = sorted(cls.name for cls in BUILTIN_STRATEGIES)
@@ -90,8 +91,12 @@ def test_the_default_registry_takes_user_strategies_via_the_decorator() -> None:
         def signals(self, bars: gt.Bars) -> gt.Signals:
             return gt.Signals(np.full(len(bars), -1.0), 0)
 
-    res = gt.backtest(make_bars(np.linspace(20, 10, 30)), "test_hold_short")
-    assert res.open_position is not None and res.open_position.size < 0
+    try:
+        res = gt.backtest(make_bars(np.linspace(20, 10, 30)), "test_hold_short")
+        assert res.open_position is not None and res.open_position.size < 0
+    finally:  # the default registry is shared by every test of this process
+        DEFAULT_REGISTRY.unregister("test_hold_short")
+    assert "test_hold_short" not in DEFAULT_REGISTRY and "sma_cross" in gt.strategies()
 
 
 def test_too_little_data_is_a_clear_error() -> None:
