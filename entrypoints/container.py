@@ -12,46 +12,75 @@ that depends on an async resource (state store, cache, executor) returns an awai
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
+import sys
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from dependency_injector import containers, providers
-
-from gpt_trader_core.backtesting.config import BacktestConfig
-from gpt_trader_core.domain.auth import AuthPolicy
-from gpt_trader_core.ml.service import StrategySelection
-from gpt_trader_core.monitor import SystemProbe, Telemetry
-from gpt_trader_core.ports import (
-    AuthStore,
-    BrokerFactory,
-    Cache,
-    EventBus,
-    Executor,
-    FeedFactory,
-    LoginLockouts,
-    MarketData,
-    PasswordHasher,
-    SessionLeases,
-    StateStore,
-    TokenCodec,
-)
-from gpt_trader_core.services.auth import Authentication, LoginThrottle
-from gpt_trader_core.services.backtest import Backtester, MarketHistory
-from gpt_trader_core.services.health import component_health
-from gpt_trader_core.services.intelligence import MarketIntelligence
-from gpt_trader_core.services.monitoring import Monitoring
-from gpt_trader_core.services.optimization import Optimizer
-from gpt_trader_core.services.results import BacktestResults
-from gpt_trader_core.services.sessions import LocalLeases, TradingSessions
-from gpt_trader_core.services.streams import StreamHub
-from gpt_trader_core.strategy import REGISTRY
-from gpt_trader_core.strategy.registry import StrategyRegistry
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the use cases are imported by their builders below, on first use (keeps the CLI quick)
+    from adapters.bus.redis import RedisEventBus
     from entrypoints.settings import Settings
     from entrypoints.settings.schema import AuthSettings
+    from gpt_trader_core.backtesting.config import BacktestConfig
+    from gpt_trader_core.domain.auth import AuthPolicy
+    from gpt_trader_core.ml.service import StrategySelection
+    from gpt_trader_core.monitor import SystemProbe, Telemetry
+    from gpt_trader_core.ports import (
+        AuthStore,
+        BrokerFactory,
+        Cache,
+        EventBus,
+        Executor,
+        FeedFactory,
+        LoginLockouts,
+        MarketData,
+        PasswordHasher,
+        SessionLeases,
+        StateStore,
+        TokenCodec,
+    )
+    from gpt_trader_core.services.auth import Authentication
+    from gpt_trader_core.services.backtest import Backtester, MarketHistory
+    from gpt_trader_core.services.health import HealthCheck
+    from gpt_trader_core.services.intelligence import MarketIntelligence
+    from gpt_trader_core.services.monitoring import Monitoring
+    from gpt_trader_core.services.optimization import Optimizer
+    from gpt_trader_core.services.results import BacktestResults
+    from gpt_trader_core.services.sessions import TradingSessions
+    from gpt_trader_core.services.streams import StreamHub
+    from gpt_trader_core.strategy.registry import StrategyRegistry
     from gpt_trader_core.workflows.use_case import Workflows  # imported on first use (see ``_workflows``)
+
+
+def _import_dependency_injector() -> tuple[Any, Any]:
+    """``dependency_injector`` without the frameworks it imports only for features we do not use: at import
+    it loads ``pydantic_settings`` (else ``pydantic``, to read its version) for ``Configuration.from_pydantic``,
+    ``yaml`` for ``Configuration.from_yaml``, and its wiring module FastAPI, Starlette and Werkzeug for
+    ``@inject`` wiring — 100-300 ms of every CLI command when they are installed. During that one import
+    (and only if nobody imported them yet) they are absent (``pydantic`` a stand-in naming a version 2,
+    which the library then ignores); they are removed right after, so anything that uses them later
+    (sanic-ext in the server, the settings loader reading a YAML file) imports the real ones."""
+    import types
+
+    stand_ins: dict[str, Any] = {"pydantic_settings": None, "pydantic": types.ModuleType("pydantic")}
+    stand_ins.update(dict.fromkeys(("fastapi", "fast_depends", "starlette", "werkzeug", "yaml")))
+    stand_ins["pydantic"].VERSION = "2 (not imported by gpt-trader's composition root)"
+    hidden = [name for name in stand_ins if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = stand_ins[name]
+    try:
+        from dependency_injector import containers, providers
+    finally:
+        for name in hidden:
+            del sys.modules[name]
+    return containers, providers
+
+
+if TYPE_CHECKING:
+    from dependency_injector import containers, providers
+else:
+    containers, providers = _import_dependency_injector()
+
 
 T = TypeVar("T")
 
@@ -140,7 +169,11 @@ def _event_bus(backend: str = "memory", redis_url: Any = None, namespace: str = 
         from adapters.bus.redis import RedisEventBus
 
         url = redis_url.get_secret_value() if hasattr(redis_url, "get_secret_value") else str(redis_url)
-        return RedisEventBus(url, namespace=namespace, maxlen=maxlen)
+        from gpt_trader_core.services.channels import ChannelRegistry
+
+        # The bus numbers stream channels at publish, so every server process gives clients the same seq.
+        router = ChannelRegistry().channels_of
+        return RedisEventBus(url, namespace=namespace, maxlen=maxlen, router=router, maxlen_channel=maxlen)
     from adapters.bus.memory import InMemoryEventBus
 
     return InMemoryEventBus()
@@ -150,6 +183,8 @@ async def _session_leases(backend: str, redis_url: Any) -> AsyncIterator[Session
     """Who runs each trading session: leases on the bus's Redis when the bus is shared (several
     workers or machines; ``adapters/leases/redis.py`` says why Redis), else this machine's processes."""
     if backend != "redis":
+        from gpt_trader_core.services.sessions import LocalLeases
+
         yield LocalLeases()
         return
     from adapters.leases.redis import RedisLeases
@@ -189,6 +224,28 @@ async def _event_bus_lifecycle(backend: str, bus: EventBus) -> AsyncIterator[Non
         await bus.close()
 
 
+def _stream_hub(
+    bus: EventBus, backend: str, replay: int, live_feed: str, timeframe: str, interval: float, seed: int
+) -> StreamHub:
+    """The stream hub; on the Redis bus it takes the numbering and history from the bus (every
+    process alike) and lets one process pump each live-feed symbol."""
+    from gpt_trader_core.services.live_market import LiveMarket
+    from gpt_trader_core.services.streams import StreamHub
+
+    shared = cast("RedisEventBus", bus) if backend == "redis" else None
+    market = None
+    if live_feed == "synthetic":
+        from adapters.feeds.synthetic import SyntheticLiveFeed
+
+        def feed(origin: float) -> SyntheticLiveFeed:
+            return SyntheticLiveFeed(
+                seed=seed, timeframe=timeframe, interval=interval, history_bars=1, started_at=origin
+            )
+
+        market = LiveMarket(bus, feed, interval=interval, synthetic=True, claims=shared, quiet=max(5.0, 3 * interval))
+    return StreamHub(bus, replay=replay, log=shared, market=market)
+
+
 def _feed_factory(market_data: MarketData) -> FeedFactory:
     from adapters.feeds.factory import FeedFactory
 
@@ -207,12 +264,83 @@ def _system_probe(data_dir: str) -> SystemProbe:
     return PsutilSystemProbe(Path(data_dir).expanduser())
 
 
+# use cases, each imported by its builder on first use
+def _registry() -> StrategyRegistry:
+    from gpt_trader_core.strategy import REGISTRY
+
+    return REGISTRY
+
+
+def _history(**kw: Any) -> MarketHistory:
+    from gpt_trader_core.services.backtest import MarketHistory
+
+    return MarketHistory(**kw)
+
+
+def _backtester(**kw: Any) -> Backtester:
+    from gpt_trader_core.services.backtest import Backtester
+
+    return Backtester(**kw)
+
+
+def _results(**kw: Any) -> BacktestResults:
+    from gpt_trader_core.services.results import BacktestResults
+
+    return BacktestResults(**kw)
+
+
+def _sessions(**kw: Any) -> TradingSessions:
+    from gpt_trader_core.services.sessions import TradingSessions
+
+    return TradingSessions(**kw)
+
+
+def _strategy_selection(**kw: Any) -> StrategySelection:
+    from gpt_trader_core.ml.service import StrategySelection
+
+    return StrategySelection(**kw)
+
+
+def _intelligence(**kw: Any) -> MarketIntelligence:
+    from gpt_trader_core.services.intelligence import MarketIntelligence
+
+    return MarketIntelligence(**kw)
+
+
+def _optimizer(**kw: Any) -> Optimizer:
+    from gpt_trader_core.services.optimization import Optimizer
+
+    return Optimizer(**kw)
+
+
+def _telemetry() -> Telemetry:
+    from gpt_trader_core.monitor import Telemetry
+
+    return Telemetry()
+
+
+def _health(**kw: Any) -> HealthCheck:
+    from gpt_trader_core.services.health import component_health
+
+    return component_health(**kw)
+
+
+def _monitoring(**kw: Any) -> Monitoring:
+    from gpt_trader_core.services.monitoring import Monitoring
+
+    return Monitoring(**kw)
+
+
 def backtest_defaults(settings: Settings) -> BacktestConfig:
-    """The settings' backtest costs (``backtest.cash``, ``.commission``, ``.slippage``) as the one
+    """The settings' backtest costs (``backtest.cash``, ``.commission``, ``.slippage``, ``.spread``) as the one
     ``BacktestConfig`` every driver starts from: commands override fields with their options, workflows
     take it as their cost inputs' defaults. Provided as ``services.backtest_defaults``."""
+    from gpt_trader_core.backtesting.config import BacktestConfig
+
     backtest = settings.backtest
-    return BacktestConfig(cash=backtest.cash, commission=backtest.commission, slippage=backtest.slippage)
+    return BacktestConfig(
+        cash=backtest.cash, commission=backtest.commission, slippage=backtest.slippage, spread=backtest.spread
+    )
 
 
 def _workflows(
@@ -310,6 +438,8 @@ def _token_codec(auth: AuthSettings, data_dir: str) -> TokenCodec:
 
 
 def _auth_policy(auth: AuthSettings) -> AuthPolicy:
+    from gpt_trader_core.domain.auth import AuthPolicy
+
     return AuthPolicy(
         access_ttl=auth.access_token_ttl,
         refresh_ttl=auth.refresh_token_ttl,
@@ -323,6 +453,8 @@ def _auth_policy(auth: AuthSettings) -> AuthPolicy:
 def _login_throttle(policy: AuthPolicy, backend: str = "memory", redis_url: Any = None) -> LoginLockouts:
     """Failed logins counted in this process, or on the bus's Redis when workers share it (scale-out)."""
     if backend != "redis":
+        from gpt_trader_core.services.auth import LoginThrottle
+
         return LoginThrottle(policy)
     from adapters.security.redis_lockouts import RedisLoginLockouts
 
@@ -338,6 +470,8 @@ def _authentication(
     policy: AuthPolicy,
     throttle: LoginLockouts,
 ) -> Authentication:
+    from gpt_trader_core.services.auth import Authentication
+
     return Authentication(store, store, store, hasher, codec, bus, policy=policy, throttle=throttle)
 
 
@@ -406,12 +540,12 @@ class Services(containers.DeclarativeContainer):
     adapters = providers.DependenciesContainer()
     settings: providers.Dependency[Settings] = providers.Dependency()
 
-    registry: providers.Provider[StrategyRegistry] = providers.Object(REGISTRY)
+    registry: providers.Provider[StrategyRegistry] = providers.Singleton(_registry)
     backtest_defaults: providers.Provider[BacktestConfig] = providers.Singleton(backtest_defaults, settings=settings)
-    history = _awaitable(providers.Factory(MarketHistory, market_data=adapters.market_data, cache=adapters.cache))
+    history = _awaitable(providers.Factory(_history, market_data=adapters.market_data, cache=adapters.cache))
     backtester = _awaitable(
         providers.Factory(
-            Backtester,
+            _backtester,
             history=history,
             registry=registry,
             executor=adapters.executor,
@@ -419,10 +553,10 @@ class Services(containers.DeclarativeContainer):
             store=adapters.state_store,
         )
     )
-    results = _awaitable(providers.Factory(BacktestResults, store=adapters.state_store))
+    results = _awaitable(providers.Factory(_results, store=adapters.state_store))
     sessions = _awaitable(
         providers.Singleton(
-            TradingSessions,
+            _sessions,
             store=adapters.state_store,
             bus=adapters.event_bus,
             registry=registry,
@@ -434,12 +568,12 @@ class Services(containers.DeclarativeContainer):
     # model training and market intelligence: drivers arrive with the REST API (issue 12) and the CLI (15)
     strategy_selection = _awaitable(
         providers.Factory(
-            StrategySelection, model_store=adapters.state_store, executor=adapters.executor, registry=registry
+            _strategy_selection, model_store=adapters.state_store, executor=adapters.executor, registry=registry
         )
     )
     intelligence = _awaitable(
         providers.Factory(
-            MarketIntelligence,
+            _intelligence,
             history=history,
             executor=adapters.executor,
             selection=strategy_selection,
@@ -448,17 +582,17 @@ class Services(containers.DeclarativeContainer):
     )
     optimizer = _awaitable(
         providers.Factory(
-            Optimizer, history=history, registry=registry, executor=adapters.executor, studies=adapters.state_store
+            _optimizer, history=history, registry=registry, executor=adapters.executor, studies=adapters.state_store
         )
     )
     # monitoring: one Telemetry per process (the HTTP middleware records into it); Monitoring reads it,
     # probes the components, evaluates alert rules and publishes on the bus
-    telemetry: providers.Provider[Telemetry] = providers.Singleton(Telemetry)
+    telemetry: providers.Provider[Telemetry] = providers.Singleton(_telemetry)
     # health: the one place components become probes; the server adds its sessions
     # (``services.health(sessions=...)``), the monitoring snapshots use the same probes
     health = _awaitable(
         providers.Factory(
-            component_health,
+            _health,
             state_store=adapters.state_store,
             cache=adapters.cache,
             executor=adapters.executor,
@@ -467,7 +601,7 @@ class Services(containers.DeclarativeContainer):
     )
     monitoring = _awaitable(
         providers.Singleton(
-            Monitoring,
+            _monitoring,
             telemetry=telemetry,
             probe=adapters.system_probe,
             health=health,
@@ -497,7 +631,14 @@ class Services(containers.DeclarativeContainer):
     # streaming (issue 14): one hub per process numbers channel messages, keeps replay buffers and
     # fans out to the WebSocket connections of every app of this process
     streams: providers.Provider[StreamHub] = providers.Singleton(
-        StreamHub, bus=adapters.event_bus, replay=settings.provided.websocket.replay_buffer
+        _stream_hub,
+        bus=adapters.event_bus,
+        backend=settings.provided.bus.backend,
+        replay=settings.provided.websocket.replay_buffer,
+        live_feed=settings.provided.websocket.live_feed,
+        timeframe=settings.provided.websocket.live_timeframe,
+        interval=settings.provided.websocket.live_interval,
+        seed=settings.provided.market_data.seed,
     )
     # rest: the REST API's use cases (background jobs, catalogue, track record, portfolio, cached reads)
     jobs = providers.Singleton(_jobs, store=adapters.state_store, bus=adapters.event_bus)
@@ -541,6 +682,55 @@ class Container(containers.DeclarativeContainer):
     else:
         adapters = providers.Container(Adapters, settings=settings)
         services = providers.Container(Services, adapters=adapters, settings=settings)
+
+
+# remote: the same use cases answered by a running server (``gpt-trader --remote URL``)
+def _remote_client(url: str) -> Iterator[Any]:
+    """One client (one keep-alive connection) per command; credentials from ``GPT_TRADER_API_KEY`` or the
+    login ``gpt-trader login URL`` stored."""
+    from adapters.remote import CredentialsFile, RemoteClient
+
+    client = RemoteClient(url, credentials=CredentialsFile())
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+async def _remote(name: str, **kw: Any) -> Any:
+    """A remote use case, awaited like the local one it stands for (those depend on async resources)."""
+    import adapters.remote.services as remote
+
+    return getattr(remote, name)(**kw)
+
+
+class RemoteServices(containers.DeclarativeContainer):
+    """The use cases the CLI calls, over a server's REST API: the same names and methods as ``Services``
+    for the commands that a server can answer (a command that needs anything else runs only locally)."""
+
+    url: providers.Dependency[str] = providers.Dependency()
+    client = providers.Resource(_remote_client, url=url)
+    backtester = providers.Factory(_remote, "RemoteBacktester", client=client)
+    market = providers.Factory(_remote, "RemoteMarketReads", client=client)
+    catalog = providers.Factory(_remote, "RemoteCatalog", client=client)
+    portfolio = providers.Factory(_remote, "RemotePortfolio", client=client)
+    monitoring = providers.Factory(_remote, "RemoteMonitoring", client=client)
+    sessions = providers.Factory(_remote, "RemoteSessions", client=client)
+    workflows = providers.Singleton(_remote, "RemoteWorkflows", client=client)
+
+
+class RemoteContainer(containers.DeclarativeContainer):
+    """The remote graph: only ``services``, each answered by the server at ``url``."""
+
+    url: providers.Dependency[str] = providers.Dependency()
+    services = providers.Container(RemoteServices, url=url)
+
+
+def build_remote_container(url: str) -> Container:
+    """The graph whose use cases a server at ``url`` answers, typed as the graph commands use: a command
+    that reaches for a use case the remote graph has not fails with ``AttributeError`` (refused earlier by
+    the CLI, which lets only remote-capable commands use ``--remote``)."""
+    return cast("Container", RemoteContainer(url=url))
 
 
 async def start_resources(container: containers.Container) -> None:

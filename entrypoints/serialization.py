@@ -12,12 +12,13 @@ import enum
 import functools
 import json
 import math
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
 import cattrs
-import numpy as np
 
-from gpt_trader_core.domain.results import BacktestResult
+if TYPE_CHECKING:
+    from gpt_trader_core.domain.results import BacktestResult
 
 
 @functools.cache
@@ -28,14 +29,23 @@ def json_converter() -> cattrs.Converter:
     converter.register_unstructure_hook(dt.date, dt.date.isoformat)
     converter.register_unstructure_hook(dt.timedelta, dt.timedelta.total_seconds)
     converter.register_unstructure_hook(float, lambda v: float(v) if math.isfinite(v) else None)
+    # numpy values exist only once numpy is imported: the hooks look for it then (a command that prints
+    # no numbers from numpy never imports it)
     converter.register_unstructure_hook_func(
-        lambda t: isinstance(t, type) and issubclass(t, np.generic), lambda v: converter.unstructure(v.item())
+        lambda t: _numpy_type(t, "generic"), lambda v: converter.unstructure(v.item())
     )
-    converter.register_unstructure_hook(np.ndarray, lambda v: [converter.unstructure(x) for x in v.tolist()])
+    converter.register_unstructure_hook_func(
+        lambda t: _numpy_type(t, "ndarray"), lambda v: [converter.unstructure(x) for x in v.tolist()]
+    )
     converter.register_unstructure_hook_func(
         lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda v: v.value
     )
     return converter
+
+
+def _numpy_type(cls: Any, name: str) -> bool:
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(cls, type) and issubclass(cls, getattr(numpy, name))
 
 
 def _plain(value: Any) -> Any:
@@ -64,6 +74,8 @@ def result_to_dict(
     if trades:
         data["trades"] = [_plain(t) for t in result.trades]
     if equity:
+        import numpy as np
+
         data["equity"] = {
             "timestamps": np.datetime_as_string(result.timestamps, unit="s").tolist(),
             "equity": _plain(result.equity),

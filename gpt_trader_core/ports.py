@@ -180,7 +180,21 @@ class TradingStore(Protocol):
     async def list_equity(self, session_id: str) -> list[EquitySnapshot]: ...
 
 
-class StateStore(BacktestStore, ExecutionStore, ModelStore, StudyStore, TradingStore, Protocol):
+class OwnerStore(Protocol):
+    """Who started what: the subject (user name or API key id) that started the work behind a bus topic
+    (``session:<id>``, ``execution:<id>``), so streams show a non-admin only their own.
+
+    Contract: ``set_owner`` records the first owner of ``resource`` (a second call keeps the first);
+    ``get_owner`` returns it, or None when none was recorded (started with auth off, or before owners
+    were recorded).
+    """
+
+    async def set_owner(self, resource: str, subject: str) -> None: ...
+
+    async def get_owner(self, resource: str) -> str | None: ...
+
+
+class StateStore(BacktestStore, ExecutionStore, ModelStore, StudyStore, TradingStore, OwnerStore, Protocol):
     """Everything the application persists, behind one lifecycle (``open``/``close``) and a health probe."""
 
     async def open(self) -> None:
@@ -284,6 +298,41 @@ class EventBus(Protocol):
     def subscribe(self, pattern: str = "*", *, max_queue: int = 1000) -> Subscription: ...
 
     async def close(self) -> None: ...
+
+
+class StreamLog(Protocol):
+    """The stream channels' numbering and history, shared by every server process on one bus.
+
+    Contract: the bus numbers each channel's messages once, when an event is published (its
+    ``Event.channels``), so every process sees the same ``seq``. ``channel_history(channel, after_seq,
+    limit)`` gives the events of ``channel`` numbered above ``after_seq`` that are still kept (bounded),
+    oldest first, at most ``limit``; ``channel_seq(channel)`` the newest number (0: none yet). Both raise a
+    ``GptTraderError`` naming the cause when the shared store is unreachable; ``error`` says why it is
+    degraded (None: healthy).
+    """
+
+    @property
+    def error(self) -> str | None: ...
+
+    async def channel_history(self, channel: str, after_seq: int, limit: int) -> list[Event]: ...
+
+    async def channel_seq(self, channel: str) -> int: ...
+
+
+class Claims(Protocol):
+    """Leases that make one process of several do a job (e.g. pump a live feed for one symbol).
+
+    Contract: ``claim(name, holder, ttl)`` takes the lease ``name`` for ``holder`` if nobody holds it,
+    or renews it if ``holder`` does, for ``ttl`` seconds; True when ``holder`` holds it afterwards.
+    ``release`` gives it up (only if ``holder`` holds it). ``agree(name, value, ttl)`` stores ``value``
+    unless a value is stored already, and returns the stored one (every process agrees on it).
+    """
+
+    async def claim(self, name: str, holder: str, ttl: float) -> bool: ...
+
+    async def release(self, name: str, holder: str) -> None: ...
+
+    async def agree(self, name: str, value: str, ttl: float) -> str: ...
 
 
 @attrs.frozen

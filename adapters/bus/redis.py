@@ -6,9 +6,16 @@ Layout (under ``namespace``, default ``gpt-trader:bus``):
 - ``{ns}:topic:{topic}``: the topic's stream, entry id ``{seq}-0``, at most ``maxlen`` entries
   (``XADD MAXLEN ~``): resume a topic by sequence with ``replay(topic, after_seq)``;
 - ``{ns}:all``: every event of every topic in publish order, at most ``maxlen_all`` entries: what
-  each process's one reader follows.
+  each process's one reader follows;
+- with a ``router`` (the stream channels an event appears on, ``market:AAPL``, ``trades:live``…):
+  ``{ns}:chseq:{channel}`` the channel's last message number and ``{ns}:channel:{channel}`` its
+  events, entry id ``{n}-0``, at most ``maxlen_channel``: every server process gives a WebSocket
+  client the same ``seq`` and resumes it from Redis (the ``StreamLog`` port); the numbers travel
+  with the event (``Event.channels``);
+- ``{ns}:lease:{name}`` / ``{ns}:agreed:{name}``: the ``Claims`` port (one process pumps a symbol's
+  live feed, every process agrees on the feed's origin).
 
-``publish`` runs one Lua script: INCR the topic's counter and XADD to both streams, atomically, so
+``publish`` runs one Lua script: INCR the topic's (and channels') counters and XADD to the streams, atomically, so
 sequence numbers are consistent across processes and a topic's stream order IS its sequence order,
 whoever publishes. Each bus instance runs ONE reader task (started by the first ``subscribe``) that
 blocks on ``XREAD`` of ``{ns}:all`` and hands events to the local subscriptions whose pattern
@@ -34,11 +41,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from adapters.bus.memory import matches
@@ -50,15 +58,44 @@ __all__ = ["EventBusUnavailableError", "RedisEventBus"]
 
 log = logging.getLogger(__name__)
 
-# KEYS: seq counter, topic stream, all stream. ARGV: maxlen, maxlen_all, then the event's fields.
+# KEYS: seq counter, topic stream, all stream, then per stream channel its counter and its stream.
+# ARGV: maxlen, maxlen_all, topic, type, time, data, number of channels, maxlen per channel, channel names.
 _PUBLISH = """
 local seq = redis.call('INCR', KEYS[1])
+local n = tonumber(ARGV[7])
+local marks = {}
+for i = 1, n do
+  marks[ARGV[8 + i]] = redis.call('INCR', KEYS[2 + 2 * i])
+end
+local ch = '{}'
+if n > 0 then ch = cjson.encode(marks) end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], seq .. '-0',
-           'topic', ARGV[3], 'type', ARGV[4], 'time', ARGV[5], 'data', ARGV[6], 'seq', seq)
+           'topic', ARGV[3], 'type', ARGV[4], 'time', ARGV[5], 'data', ARGV[6], 'seq', seq, 'ch', ch)
+for i = 1, n do
+  redis.call('XADD', KEYS[3 + 2 * i], 'MAXLEN', '~', ARGV[8], marks[ARGV[8 + i]] .. '-0',
+             'topic', ARGV[3], 'type', ARGV[4], 'time', ARGV[5], 'data', ARGV[6], 'seq', seq, 'ch', ch)
+end
 local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*',
-           'topic', ARGV[3], 'type', ARGV[4], 'time', ARGV[5], 'data', ARGV[6], 'seq', seq)
-return {seq, id}
+           'topic', ARGV[3], 'type', ARGV[4], 'time', ARGV[5], 'data', ARGV[6], 'seq', seq, 'ch', ch)
+return {seq, id, ch}
 """
+
+# KEYS: the lease. ARGV: holder, ttl in ms. Take it when free, renew it when ours.
+_CLAIM = """
+local current = redis.call('GET', KEYS[1])
+if current == false or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+#: Routes an event (topic, type, data) to the stream channels it appears on.
+Router = Callable[[str, str, Mapping[str, Any]], Sequence[str]]
 
 
 class EventBusUnavailableError(GptTraderError):
@@ -77,7 +114,14 @@ def _decode(fields: Mapping[str, str]) -> Event:
         data=decode_tree(loads(fields["data"])),
         time=dt.datetime.fromisoformat(fields["time"]),
         seq=int(fields["seq"]),
+        channels=_marks(fields.get("ch")),
     )
+
+
+def _marks(raw: str | None) -> dict[str, int]:
+    if not raw or raw == "{}":
+        return {}
+    return {str(name): int(seq) for name, seq in json.loads(raw).items()}
 
 
 class _Subscription:
@@ -137,6 +181,8 @@ class RedisEventBus:
         block_ms: int = 1000,
         retry_interval: float = 1.0,
         start_margin: float = 1.0,
+        router: Router | None = None,
+        maxlen_channel: int = 10_000,
     ) -> None:
         import redis.asyncio as aioredis
 
@@ -150,6 +196,10 @@ class RedisEventBus:
         # The reader blocks in XREAD: its own connection, with a read timeout above the block time.
         self._reader_redis: Any = aioredis.Redis.from_url(url, socket_timeout=block_ms / 1000 + 5.0, **opts)
         self._script: Any = self._redis.register_script(_PUBLISH)
+        self._claim: Any = self._redis.register_script(_CLAIM)
+        self._release: Any = self._redis.register_script(_RELEASE)
+        self._router = router
+        self._maxlen_channel = maxlen_channel
         self._subscriptions: list[_Subscription] = []
         self._position: tuple[int, int] | None = None  # the latest {ns}:all id this process knows
         self._reader: asyncio.Task[None] | None = None
@@ -172,10 +222,14 @@ class RedisEventBus:
         import redis
 
         event = Event(topic=topic, type=type, data=dict(data))
+        channels = list(dict.fromkeys(self._router(topic, type, event.data))) if self._router else []
         args = [self._maxlen, self._maxlen_all, topic, type, event.time.isoformat(), dumps(encode_tree(event.data))]
+        args += [len(channels), self._maxlen_channel, *channels]
         keys = [self._key("seq", topic), self._key("topic", topic), self._key("all")]
+        for channel in channels:
+            keys += [self._key("chseq", channel), self._key("channel", channel)]
         try:
-            seq, entry_id = await self._script(keys=keys, args=args)
+            seq, entry_id, marks = await self._script(keys=keys, args=args)
         except (redis.RedisError, OSError) as exc:
             self.error = _reason(self._url, exc)
             raise EventBusUnavailableError(f"cannot publish {type!r} on {topic!r}: {self.error}") from exc
@@ -183,7 +237,7 @@ class RedisEventBus:
         if self._position is None or position > self._position:
             self._position = position
         self.published += 1
-        return Event(topic=topic, type=type, data=event.data, time=event.time, seq=int(seq))
+        return Event(topic=topic, type=type, data=event.data, time=event.time, seq=int(seq), channels=_marks(marks))
 
     def subscribe(self, pattern: str = "*", *, max_queue: int = 1000) -> _Subscription:
         subscription = _Subscription(self, pattern, max_queue, self._position)
@@ -231,6 +285,63 @@ class RedisEventBus:
     async def last_seq(self, topic: str) -> int:
         """The topic's latest sequence number (0 before its first event)."""
         return int(await self._redis.get(self._key("seq", topic)) or 0)
+
+    # -- the StreamLog port: stream channels numbered at publish (needs a ``router``) ---------------
+
+    async def channel_history(self, channel: str, after_seq: int, limit: int) -> list[Event]:
+        """The events numbered above ``after_seq`` on ``channel`` still in its stream (at most
+        ``maxlen_channel`` are kept), oldest first, at most ``limit``."""
+        import redis
+
+        try:
+            entries = await self._redis.xrange(self._key("channel", channel), f"{after_seq + 1}-0", "+", count=limit)
+        except (redis.RedisError, OSError) as exc:
+            self.error = _reason(self._url, exc)
+            raise EventBusUnavailableError(f"cannot replay {channel}: {self.error}") from exc
+        return [_decode(fields) for _, fields in entries]
+
+    async def channel_seq(self, channel: str) -> int:
+        """The number of ``channel``'s newest message (0 before its first)."""
+        import redis
+
+        try:
+            return int(await self._redis.get(self._key("chseq", channel)) or 0)
+        except (redis.RedisError, OSError) as exc:
+            self.error = _reason(self._url, exc)
+            raise EventBusUnavailableError(f"cannot read the numbering of {channel}: {self.error}") from exc
+
+    # -- the Claims port ---------------------------------------------------------------------------
+
+    async def claim(self, name: str, holder: str, ttl: float) -> bool:
+        """Take or renew the lease ``name`` for ``holder`` (``ttl`` seconds); True if held."""
+        import redis
+
+        try:
+            return bool(await self._claim(keys=[self._key("lease", name)], args=[holder, max(1, int(ttl * 1000))]))
+        except (redis.RedisError, OSError) as exc:
+            self.error = _reason(self._url, exc)
+            raise EventBusUnavailableError(f"cannot claim {name}: {self.error}") from exc
+
+    async def release(self, name: str, holder: str) -> None:
+        import redis
+
+        try:
+            await self._release(keys=[self._key("lease", name)], args=[holder])
+        except (redis.RedisError, OSError) as exc:  # it expires by itself
+            log.info("event bus: could not release %s (%s); it expires after its ttl", name, exc)
+
+    async def agree(self, name: str, value: str, ttl: float) -> str:
+        """``value`` stored under ``name`` unless one is stored already; the stored one."""
+        import redis
+
+        key = self._key("agreed", name)
+        try:
+            await self._redis.set(key, value, nx=True, px=max(1, int(ttl * 1000)))
+            stored = await self._redis.get(key)
+        except (redis.RedisError, OSError) as exc:
+            self.error = _reason(self._url, exc)
+            raise EventBusUnavailableError(f"cannot agree on {name}: {self.error}") from exc
+        return str(stored if stored is not None else value)
 
     async def ping(self) -> None:
         """Raise ``EventBusUnavailableError`` unless Redis answers; clears ``error`` when it does."""

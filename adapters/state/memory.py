@@ -56,6 +56,7 @@ class InMemoryStateStore:
         self._positions: dict[str, list[Row]] = {}
         self._equity: dict[str, dict[int, Row]] = {}  # session id → bar → row
         self._session_memo: _codec.SessionMemo = {}  # the encoded constant columns of running sessions
+        self._owners: dict[str, str] = {}  # bus topic → subject that started it
 
     def __repr__(self) -> str:
         return (
@@ -196,6 +197,16 @@ class InMemoryStateStore:
         if self._studies.pop(study_id, None) is None:
             raise _common.study_not_found(study_id)
         self._trials.pop(study_id, None)
+
+    # -- OwnerStore --------------------------------------------------------------------------------
+
+    async def set_owner(self, resource: str, subject: str) -> None:
+        self._check_open()
+        self._owners.setdefault(resource, subject)
+
+    async def get_owner(self, resource: str) -> str | None:
+        self._check_open()
+        return self._owners.get(resource)
 
     # -- TradingStore ------------------------------------------------------------------------------
 

@@ -311,6 +311,19 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX refresh_tokens_family ON refresh_tokens (family)",
         ),
     ),
+    Migration(
+        9,
+        "who started each session, workflow execution and optimisation (per-owner stream authorisation)",
+        (
+            """
+            CREATE TABLE owners (
+                resource   TEXT PRIMARY KEY,
+                subject    TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            )
+            """,
+        ),
+    ),
 )
 
 SCHEMA_VERSION: int = MIGRATIONS[-1].version

@@ -49,6 +49,7 @@ from gpt_trader_core.domain.records import (
     SessionStatus,
     StudyRecord,
     TrialRecord,
+    utcnow,
 )
 from gpt_trader_core.domain.trading import Fill, OrderState, Position
 from gpt_trader_core.errors import ConfigurationError
@@ -465,6 +466,20 @@ class PostgresStateStore:
             return int(cur.rowcount)
 
     # -- TradingStore ------------------------------------------------------------------------------
+
+    # -- OwnerStore --------------------------------------------------------------------------------
+
+    async def set_owner(self, resource: str, subject: str) -> None:
+        async with self._write() as conn:
+            await conn.execute(
+                "INSERT INTO owners (resource, subject, created_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                (resource, subject, utcnow().isoformat()),
+            )
+
+    async def get_owner(self, resource: str) -> str | None:
+        async with self._read() as conn:
+            row = await _one(conn, "SELECT subject FROM owners WHERE resource = %s", (resource,))
+        return None if row is None else str(row["subject"])
 
     async def save_session(self, session: SessionRecord) -> None:
         row = self._row("sessions", _codec.session_row(session))

@@ -31,6 +31,7 @@ from gpt_trader_core.domain.records import (
     SessionStatus,
     StudyRecord,
     TrialRecord,
+    utcnow,
 )
 from gpt_trader_core.domain.trading import Fill, OrderState, Position
 from gpt_trader_core.errors import ConfigurationError
@@ -366,6 +367,27 @@ class SqliteStateStore:
         await self._call(delete)
 
     # -- TradingStore ------------------------------------------------------------------------------
+
+    # -- OwnerStore --------------------------------------------------------------------------------
+
+    async def set_owner(self, resource: str, subject: str) -> None:
+        at = utcnow().isoformat()
+
+        def set_(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                conn.execute(
+                    "INSERT INTO owners (resource, subject, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    (resource, subject, at),
+                )
+
+        await self._call(set_)
+
+    async def get_owner(self, resource: str) -> str | None:
+        def get(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute("SELECT subject FROM owners WHERE resource = ?", (resource,)).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._call(get)
 
     async def save_session(self, session: SessionRecord) -> None:
         def save(conn: sqlite3.Connection) -> None:

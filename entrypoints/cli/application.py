@@ -22,7 +22,7 @@ from cleo.io.io import IO
 from cleo.io.outputs.output import Output
 from cleo.loaders.factory_command_loader import FactoryCommandLoader
 
-from entrypoints.cli.base import AppCommand, ContainerFactory
+from entrypoints.cli.base import AppCommand, ContainerFactory, RemoteFactory
 from gpt_trader_core import __version__
 from gpt_trader_core.errors import GptTraderError
 
@@ -62,6 +62,7 @@ COMMANDS: dict[str, str] = {
     "portfolio positions": "entrypoints.cli.commands.portfolio.positions:PortfolioPositionsCommand",
     "portfolio performance": "entrypoints.cli.commands.portfolio.performance:PortfolioPerformanceCommand",
     "portfolio risk": "entrypoints.cli.commands.portfolio.risk:PortfolioRiskCommand",
+    "portfolio rebalance": "entrypoints.cli.commands.portfolio.rebalance:PortfolioRebalanceCommand",
     "monitor": "entrypoints.cli.commands.monitor.command:MonitorCommand",
     "completions": "entrypoints.cli.completions:CompletionsCommand",
     # auth (issue 13): users and API keys of the HTTP API
@@ -72,6 +73,9 @@ COMMANDS: dict[str, str] = {
     "keys create": "entrypoints.cli.commands.keys.create:KeysCreateCommand",
     "keys list": "entrypoints.cli.commands.keys.list:KeysListCommand",
     "keys revoke": "entrypoints.cli.commands.keys.revoke:KeysRevokeCommand",
+    # remote (issue 15): log in to a server for --remote
+    "login": "entrypoints.cli.commands.login:LoginCommand",
+    "logout": "entrypoints.cli.commands.login:LogoutCommand",
 }
 
 
@@ -105,11 +109,13 @@ class ArgvWithNegativeNumbers(ArgvInput):
         super()._add_long_option(name, value)
 
 
-def _factory(target: str, container_factory: ContainerFactory | None) -> Callable[[], Command]:
+def _factory(
+    target: str, container_factory: ContainerFactory | None, remote_factory: RemoteFactory | None
+) -> Callable[[], Command]:
     def create() -> Command:
         module, _, name = target.partition(":")
         cls = getattr(importlib.import_module(module), name)
-        command: Command = cls(container_factory) if issubclass(cls, AppCommand) else cls()
+        command: Command = cls(container_factory, remote_factory) if issubclass(cls, AppCommand) else cls()
         return command
 
     return create
@@ -117,12 +123,15 @@ def _factory(target: str, container_factory: ContainerFactory | None) -> Callabl
 
 class GptTraderApplication(Application):
     """``container_factory`` builds every command's container (default: the production graph); tests
-    pass one that builds the graph on in-memory adapters and run commands in-process."""
+    pass one that builds the graph on in-memory adapters and run commands in-process. ``remote_factory``
+    builds the graph a server answers (``--remote URL``; default: the REST client of ``adapters/remote``)."""
 
-    def __init__(self, container_factory: ContainerFactory | None = None) -> None:
+    def __init__(
+        self, container_factory: ContainerFactory | None = None, remote_factory: RemoteFactory | None = None
+    ) -> None:
         super().__init__("gpt-trader", __version__)
         self.set_command_loader(
-            FactoryCommandLoader({name: _factory(t, container_factory) for name, t in COMMANDS.items()})
+            FactoryCommandLoader({name: _factory(t, container_factory, remote_factory) for name, t in COMMANDS.items()})
         )
 
     @property
@@ -183,6 +192,15 @@ class GptTraderApplication(Application):
                 requires_value=True,
                 is_list=True,
                 description="Override a setting for this run, e.g. --set api.port=9000 (repeatable)",
+            )
+        )
+        definition.add_option(
+            Option(
+                "--remote",
+                flag=False,
+                requires_value=True,
+                description="Run against the gpt-trader server at this URL (e.g. http://127.0.0.1:9000); "
+                "log in first with `gpt-trader login URL` or set GPT_TRADER_API_KEY",
             )
         )
         return definition

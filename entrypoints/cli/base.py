@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
@@ -20,6 +19,9 @@ T = TypeVar("T")
 #: Builds the application graph for a command: ``(settings, executor kind or None) -> Container``.
 ContainerFactory = Callable[["Settings", "str | None"], "Container"]
 
+#: Builds the graph whose use cases a server answers: ``(server URL) -> Container``.
+RemoteFactory = Callable[[str], "Container"]
+
 #: Every ``--format`` a command may offer; ``cli.default_format`` is one of them.
 OUTPUT_FORMATS = ("table", "json", "csv")
 
@@ -29,6 +31,13 @@ def build_default_container(settings: Settings, executor: str | None) -> Contain
     from entrypoints.container import build_container
 
     return build_container(settings, executor=executor)
+
+
+def build_default_remote_container(url: str) -> Container:
+    """The graph whose use cases the server at ``url`` answers (``--remote URL`` / ``cli.remote``)."""
+    from entrypoints.container import build_remote_container
+
+    return build_remote_container(url)
 
 
 class AppCommand(Command):
@@ -41,10 +50,15 @@ class AppCommand(Command):
 
     #: Executor for CPU work: one job from a terminal runs in-process.
     executor: str | None = "inline"
+    #: The command's use cases can be answered by a server (``--remote URL``, ``cli.remote``).
+    remote_capable: ClassVar[bool] = False
 
-    def __init__(self, container_factory: ContainerFactory | None = None) -> None:
+    def __init__(
+        self, container_factory: ContainerFactory | None = None, remote_factory: RemoteFactory | None = None
+    ) -> None:
         super().__init__()
         self.container_factory: ContainerFactory = container_factory or build_default_container
+        self.remote_factory: RemoteFactory = remote_factory or build_default_remote_container
         self._loaded: LoadedSettings | None = None
 
     def settings_overrides(self) -> list[str]:
@@ -57,8 +71,25 @@ class AppCommand(Command):
             from entrypoints.settings import load_settings
 
             overrides = list(self.option("set") or []) + self.settings_overrides()
+            remote = self.option("remote")
+            if remote:
+                from adapters.remote.credentials import normalise_url  # a bad URL is bad input (exit 1)
+
+                overrides.append(f"cli.remote={normalise_url(remote)}")
             self._loaded = load_settings(config_path=self.option("config"), overrides=overrides)
         return self._loaded
+
+    def remote_url(self) -> str | None:
+        """The server this command runs against, or ``None`` to run here. ``--remote`` on a command no server
+        can answer is refused; ``cli.remote`` from the settings leaves such a command local."""
+        url = self.load_settings().settings.cli.remote
+        if not url:
+            return None
+        if not self.remote_capable:
+            if self.option("remote"):
+                raise InvalidParameterError(f"`{self.name}` runs on this machine only; drop --remote")
+            return None
+        return url
 
     def execute(self, io: IO) -> int:
         self._io = io  # as Cleo's execute does: the colour setting needs the options before handle()
@@ -85,9 +116,14 @@ class AppCommand(Command):
 
     def run_with_container(self, work: Callable[[Container], Awaitable[T]]) -> T:
         """Build the container, start its resources, run ``work(container)``, shut everything down."""
+        import asyncio
+
         from entrypoints.container import start_resources, stop_resources
 
-        container = self.container_factory(self.load_settings().settings, self.executor)
+        url = self.remote_url()
+        container = (
+            self.remote_factory(url) if url else self.container_factory(self.load_settings().settings, self.executor)
+        )
 
         async def main() -> T:
             await start_resources(container)

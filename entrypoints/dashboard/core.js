@@ -163,6 +163,86 @@
     return [data, error, function () { setVersion(function (n) { return n + 1; }); }];
   }
 
+  // Call `fn` every `ms` milliseconds (never more often than every 5 s: REST refreshes are for people, live
+  // data come over the WebSocket) while the component is mounted and the page is visible.
+  function useEvery(ms, fn) {
+    var latest = useRef(fn);
+    latest.current = fn;
+    useEffect(function () {
+      var timer = setInterval(function () {
+        // Not while hidden, nor while the server is unreachable (the live connection says so).
+        if (!document.hidden && !(GT.live && GT.live.state() === "reconnecting")) latest.current();
+      }, Math.max(5000, ms));
+      return function () { clearInterval(timer); };
+    }, [ms]);
+  }
+
+  // Coalesce many updates into one per animation frame: `schedule()` runs `fn` once before the next paint.
+  function frameBatch(fn) {
+    var pending = false;
+    return function schedule() {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(function () { pending = false; fn(); });
+    };
+  }
+
+  // ---- paper sessions ----------------------------------------------------------------------------------
+  // A session's equity by bar: {bars, times, cash, equity} columns, oldest first (after `afterBar`, at most
+  // `points`, the newest).
+  function sessionEquity(id, afterBar, points) {
+    var q = "?after_bar=" + (afterBar == null ? -1 : afterBar) + "&points=" + (points || 5000);
+    return call("GET", "/api/v1/sessions/" + encodeURIComponent(id) + "/equity" + q);
+  }
+
+  // A session's P&L from its account (as the server's performance computes it): realised = cash - capital,
+  // unrealised = equity - cash (open positions marked at the last close).
+  function pnl(capital, cash, equity) {
+    return { realized: cash - capital, unrealized: equity - cash, total: equity - capital,
+      returnPct: capital ? (equity / capital - 1) * 100 : null };
+  }
+
+  // An amount with two decimals; `signed` adds + for gains.
+  function money(v, signed) {
+    if (v === null || v === undefined || !isFinite(v)) return "—";
+    var text = v.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    return signed && v > 0 ? "+" + text : text;
+  }
+
+  // "gain" / "loss" / "" for colouring a signed amount.
+  function tone(v) {
+    return v > 0 ? "gain" : v < 0 ? "loss" : "";
+  }
+
+  // A small equity line on a canvas (no axes): `values` left to right, rising green, falling red.
+  function drawSparkline(canvas, values) {
+    var dpr = window.devicePixelRatio || 1, w = canvas.clientWidth, h = canvas.clientHeight;
+    if (!w || !h) return;
+    if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+      canvas.width = Math.round(w * dpr);
+      canvas.height = Math.round(h * dpr);
+    }
+    var ctx = canvas.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, w, h);
+    if (values.length < 2) return;
+    var lo = Infinity, hi = -Infinity;
+    for (var i = 0; i < values.length; i++) { if (values[i] < lo) lo = values[i]; if (values[i] > hi) hi = values[i]; }
+    if (hi === lo) { hi += 1; lo -= 1; }
+    var style = getComputedStyle(canvas);
+    ctx.strokeStyle = values[values.length - 1] >= values[0] ? style.getPropertyValue("--good") : style.getPropertyValue("--bad");
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    for (var j = 0; j < values.length; j++) {
+      var x = (j / (values.length - 1)) * (w - 2) + 1, y = h - 2 - ((values[j] - lo) / (hi - lo)) * (h - 4);
+      if (j) ctx.lineTo(x, y); else ctx.moveTo(x, y);
+    }
+    ctx.stroke();
+  }
+
+  // Feed speeds of the start form: bars per second → the API's multiple of real time for a timeframe.
+  var BAR_SECONDS = { "1m": 60, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "4h": 14400, "1d": 86400 };
+
   var TIMEFRAMES = ["1d", "4h", "1h", "30m", "15m", "5m", "1m", "1w"];
 
   // ---- the view registry ---------------------------------------------------------------------------
@@ -182,6 +262,7 @@
     html: html, P: P, call: call, keep: keep, refresh: refresh, forget: forget, session: session, LOCAL: LOCAL,
     whoAmI: whoAmI, can: can, ApiError: ApiError, fmt: fmt, seconds: seconds, when: when, ParamField: ParamField,
     coerce: coerce, defaults: defaults, Chart: Chart, Synthetic: Synthetic, useLoad: useLoad, TIMEFRAMES: TIMEFRAMES,
-    views: views, view: view, go: go,
+    views: views, view: view, go: go, useEvery: useEvery, frameBatch: frameBatch, sessionEquity: sessionEquity,
+    pnl: pnl, money: money, tone: tone, drawSparkline: drawSparkline, BAR_SECONDS: BAR_SECONDS,
   };
 })();

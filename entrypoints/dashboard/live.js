@@ -42,6 +42,10 @@
       if (last !== undefined && message.seq <= last) return;  // already seen (replayed after a resume)
       live.lastSeq[channel] = message.seq;
     }
+    tell(channel, message);
+  }
+
+  function tell(channel, message) {
     var handlers = live.handlers[channel];
     if (handlers) handlers.forEach(function (h) { h(message); });
   }
@@ -61,9 +65,13 @@
         send({ type: "pong", timestamp: message.timestamp });
         return;
       case "snapshot":
-        // Too far behind for a replay: what the server still holds, then deltas from `seq` on.
+        // Too far behind for a replay (or the server's numbering started again): the newest message of each
+        // thing the server still holds, then deltas from `seq` on. Views hear {type: "resync"} first, so they
+        // can fetch what they missed over REST (they drop what they already have).
+        delete live.lastSeq[message.channel];
+        tell(message.channel, { channel: message.channel, type: "resync", seq: message.seq, data: message.data });
         (message.data.messages || []).forEach(deliver);
-        live.lastSeq[message.channel] = Math.max(live.lastSeq[message.channel] || 0, message.seq);
+        live.lastSeq[message.channel] = message.seq;
         return;
       case "error":
         if (window.console) console.warn("live updates: " + message.code + ": " + message.message);
@@ -89,13 +97,18 @@
     var socket = new WebSocket(url);
     live.socket = socket;
     socket.onmessage = onMessage;
-    socket.onclose = function () {
+    socket.onclose = function (ev) {
       if (live.socket !== socket) return;
       live.socket = null;
       if (live.closedOnPurpose) { setState("offline"); return; }
       setState("reconnecting");
-      live.timer = setTimeout(connect, live.backoff);
+      var wait = live.backoff;
       live.backoff = Math.min(live.backoff * 2, 10000);
+      live.timer = setTimeout(function () {
+        // 1008: the server refused our credentials (an access token that expired meanwhile): refresh first.
+        if (ev.code === 1008 && GT.session.token) GT.refresh().then(connect, connect);
+        else connect();
+      }, wait);
     };
   }
 
@@ -153,7 +166,25 @@
     return state;
   }
 
-  GT.live = { start: start, stop: stop, follow: follow, state: function () { return live.state; },
+  // Run `fn` in `ms` milliseconds if the connection is live then, else as soon as it is live again (a REST
+  // call made while the server is away would only fail). Returns the function that cancels it.
+  function soon(fn, ms) {
+    var timer, listener, done = false;
+    function cancel() {
+      done = true;
+      clearTimeout(timer);
+      if (listener) live.stateListeners.delete(listener);
+    }
+    timer = setTimeout(function () {
+      if (done) return;
+      if (live.state === "live") { done = true; fn(); return; }
+      listener = function (state) { if (state === "live" && !done) { cancel(); fn(); } };
+      live.stateListeners.add(listener);
+    }, ms);
+    return cancel;
+  }
+
+  GT.live = { start: start, stop: stop, follow: follow, soon: soon, state: function () { return live.state; },
     lastSeq: function (channel) { return live.lastSeq[channel]; }, socket: function () { return live.socket; } };
   GT.useChannel = useChannel;
   GT.useConnection = useConnection;

@@ -40,6 +40,9 @@ class BacktestView:
     stats: Mapping[str, Any]
     trades: tuple[Mapping[str, Any], ...]
     equity: EquityCurve
+    #: The whole result when asked for (``detail: full``): every bar's equity, drawdown and position, the
+    #: config, monthly/yearly returns, exit reasons — what ``gpt-trader --remote`` rebuilds a result from.
+    result: Mapping[str, Any] | None = None
 
 
 @attrs.frozen
@@ -90,9 +93,13 @@ class OptimizationSummary:
     heatmap: Mapping[str, Any] | None = None
 
 
-def backtest_view(run: BacktestRun, points: int = 200) -> BacktestView:
-    data = result_to_dict(run.result, trades=True, equity=False, record_id=run.record_id)
+def backtest_view(run: BacktestRun, points: int = 200, *, full: bool = False) -> BacktestView:
+    data = result_to_dict(run.result, trades=True, equity=full, record_id=run.record_id)
     result = run.result
+    whole = None
+    if full:
+        data["equity"]["position"] = to_plain(result.position)
+        whole = {**data, "rejected_orders": result.rejected_orders}
     keep = downsample(result.equity, points)
     stamps = np.datetime_as_string(result.timestamps[keep], unit="s").tolist()
     return BacktestView(
@@ -107,6 +114,7 @@ def backtest_view(run: BacktestRun, points: int = 200) -> BacktestView:
         data["stats"],
         tuple(data["trades"]),
         EquityCurve(tuple(stamps), tuple(to_plain(result.equity[keep])), tuple(to_plain(result.drawdown[keep]))),
+        whole,
     )
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
 
 from entrypoints.serialization import to_plain
-from gpt_trader_core.domain.records import SessionRecord
+from gpt_trader_core.domain.records import EquitySnapshot, SessionRecord
 from gpt_trader_core.services.sessions import SessionReport
 
 
@@ -30,6 +30,12 @@ class SessionView:
     cash: float
     equity: float
     error: str | None
+    #: How it trades (the backtest config), on what (the feed: kind, data source, range, fingerprints),
+    #: its risk limits and when it last changed: enough for a client to rebuild the stored record.
+    config: Mapping[str, Any] = attrs.field(factory=dict)
+    feed: Mapping[str, Any] = attrs.field(factory=dict)
+    risk: Mapping[str, Any] | None = None
+    updated_at: dt.datetime | None = None
 
 
 @attrs.frozen
@@ -50,6 +56,28 @@ class SessionDetail:
     performance: Mapping[str, Any]
 
 
+@attrs.frozen
+class SessionEquity:
+    """A session's account value by bar, in columns (bar number, bar time, cash, equity); realised P&L
+    is ``cash - capital`` and unrealised ``equity - cash``, as in the session's performance."""
+
+    session_id: str
+    bars: tuple[int, ...]
+    times: tuple[dt.datetime, ...]
+    cash: tuple[float, ...]
+    equity: tuple[float, ...]
+
+
+def session_equity(session_id: str, snapshots: Sequence[EquitySnapshot]) -> SessionEquity:
+    return SessionEquity(
+        session_id,
+        tuple(e.bar for e in snapshots),
+        tuple(e.time for e in snapshots),
+        tuple(float(e.cash) for e in snapshots),
+        tuple(float(e.equity) for e in snapshots),
+    )
+
+
 def session_view(record: SessionRecord) -> SessionView:
     return SessionView(
         record.id,
@@ -65,6 +93,10 @@ def session_view(record: SessionRecord) -> SessionView:
         record.cash,
         record.equity,
         record.error,
+        to_plain(dict(record.config)),
+        to_plain(record.feed),
+        to_plain(record.risk),
+        record.updated_at,
     )
 
 

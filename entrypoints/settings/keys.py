@@ -13,7 +13,6 @@ from types import NoneType, UnionType
 from typing import Any, Final, Union, get_args, get_origin
 
 import attrs
-import yaml
 
 from entrypoints.settings.converter import is_literal
 from entrypoints.settings.schema import SECTIONS, Settings
@@ -84,6 +83,8 @@ def _text_kind(type_: Any) -> tuple[bool, bool]:
 def parse_raw(type_: Any, raw: Any) -> Any:
     if not isinstance(raw, str):
         return raw
+    import yaml  # only for values given as text (environment, --set): a plain run never needs it
+
     is_text, nullable = _text_kind(type_)
     if is_text:
         if nullable and raw in ("", "~", "null", "Null", "NULL"):

@@ -19,6 +19,7 @@ from entrypoints.settings.validators import (
     number_in,
     one_of,
     optional_text,
+    remote_url,
     valid_origins,
     valid_redis_url,
     valid_secret,
@@ -35,6 +36,8 @@ MarketDataSource = Literal["synthetic", "csv", "parquet"]
 CacheBackend = Literal["memory", "redis"]
 ExecutorKind = Literal["local", "dask"]
 BusBackend = Literal["memory", "redis"]
+LiveFeed = Literal["synthetic", "off"]
+LiveTimeframe = Literal["1m", "5m", "15m", "30m", "1h", "1d"]
 
 
 @attrs.frozen(kw_only=True)
@@ -66,13 +69,19 @@ class AuthSettings:
 
 
 def valid_rate(value: Any) -> None:
-    """A ``limits`` rate such as ``10/minute`` or ``600 per hour``."""
+    """A ``limits`` rate such as ``10/minute`` or ``600 per hour`` (the defaults need no check: importing
+    ``limits`` costs every CLI command ~50 ms)."""
+    if value in _DEFAULT_RATES:
+        return
     from limits import parse
 
     try:
         parse(expect_str(value))
     except ValueError:
         raise InvalidValueError(f"expected a rate such as 10/minute or 600/hour, got {value!r}") from None
+
+
+_DEFAULT_RATES = frozenset({"10/minute", "600/minute", "120/minute", "20/minute"})
 
 
 @attrs.frozen(kw_only=True)
@@ -133,6 +142,10 @@ class WebSocketSettings:
     )
     replay_buffer: int = attrs.field(default=1000, validator=int_in(1))
     send_queue: int = attrs.field(default=1000, validator=int_in(1))
+    # market:SYMBOL for symbols no running session feeds: the live feed, its bar timeframe and pace
+    live_feed: LiveFeed = attrs.field(default="synthetic", validator=one_of(LiveFeed))
+    live_timeframe: LiveTimeframe = attrs.field(default="1m", validator=one_of(LiveTimeframe))
+    live_interval: float = attrs.field(default=1.0, validator=number_in(0.0, low_open=True))
 
 
 @attrs.frozen(kw_only=True)
@@ -142,6 +155,8 @@ class CliSettings:
     color_output: bool = attrs.field(default=True, validator=field_validator(is_bool))
     progress_bars: bool = attrs.field(default=True, validator=field_validator(is_bool))
     default_format: OutputFormat = attrs.field(default="table", validator=one_of(OutputFormat))
+    #: A server every remote-capable command talks to (as ``--remote URL``); empty = run locally.
+    remote: str = attrs.field(default="", validator=field_validator(remote_url))
 
 
 @attrs.frozen(kw_only=True)
@@ -200,6 +215,7 @@ class BacktestSettings:
     cash: float = attrs.field(default=10_000.0, validator=number_in(0.0, low_open=True))
     commission: float = attrs.field(default=0.0, validator=number_in(0.0, 0.1))
     slippage: float = attrs.field(default=0.0, validator=number_in(0.0, 0.1))
+    spread: float = attrs.field(default=0.0, validator=number_in(0.0, 0.1))
 
 
 @attrs.frozen(kw_only=True)

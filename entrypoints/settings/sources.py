@@ -12,8 +12,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
-
 from entrypoints.settings.converter import settings_to_dict
 from entrypoints.settings.schema import Settings
 from gpt_trader_core.errors import ConfigurationError
@@ -44,6 +42,8 @@ def parse_config_text(text: str, path: Path) -> dict[str, Any]:
     An empty file is ``{}``. Raises ``ConfigurationError`` naming the file and, for syntax
     errors, the line and column.
     """
+    import yaml  # only when there is a config file to read
+
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except json.JSONDecodeError as exc:

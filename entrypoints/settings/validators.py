@@ -132,6 +132,13 @@ def optional_text(value: Any) -> None:
         non_empty_text(value)
 
 
+def remote_url(value: Any) -> None:
+    """Empty (run locally) or ``http(s)://host[:port]``."""
+    text = expect_str(value)
+    if text and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
+        raise InvalidValueError(f"expected http(s)://host:port (e.g. http://127.0.0.1:9000) or empty, got {text!r}")
+
+
 def is_bool(value: Any) -> None:
     expect_bool(value)
 

@@ -16,6 +16,9 @@ from typing import Any
 
 import attrs
 
+#: Channel kinds whose messages only admins and the owner of the session/execution see.
+OWNED = frozenset({"portfolio", "trades", "workflow", "optimize"})
+
 
 class ChannelKind(enum.StrEnum):
     MARKET = "market"
@@ -33,8 +36,9 @@ class EventSpec:
 
     ``type`` is the message type clients see; ``channel`` the channel kind it is sent on; ``topic``
     the bus topic family it comes from (``session`` for ``session:<id>``, ``execution``, ``alerts``,
-    ``custom``); ``source`` the bus event type (``*`` any); ``fields`` the data fields sent (``None``:
-    all); ``role`` the weakest role that receives it (``viewer``, ``trader`` or ``admin``).
+    ``feed`` for ``feed:<SYMBOL>``, ``custom``); ``source`` the bus event type (``*`` any); ``fields``
+    the data fields sent (``None``: all); ``role`` the weakest role that receives it (``viewer``,
+    ``trader`` or ``admin``).
     """
 
     type: str
@@ -53,6 +57,8 @@ class EventSpec:
 
 
 _BAR = ("session_id", "symbol", "bar", "time", "open", "high", "low", "close", "volume")
+#: A live feed's bar: ``feed`` names the feed, ``synthetic`` says it is generated, not a real market.
+_FEED_BAR = ("feed", "synthetic", "symbol", "bar", "time", "open", "high", "low", "close", "volume")
 _ORDER = (
     "session_id",
     "client_order_id",
@@ -95,6 +101,14 @@ _JOB = ("job_started", "job_progressed", "job_succeeded", "job_failed", "job_can
 
 CATALOGUE: tuple[EventSpec, ...] = (
     EventSpec("bar", ChannelKind.MARKET, "session", "bar_processed", "a new bar of a running session's feed", _BAR),
+    EventSpec(  # published on feed:SYMBOL by the live market (services/live_market.py)
+        "bar",
+        ChannelKind.MARKET,
+        "feed",
+        "bar_published",
+        "a new bar of the configured live feed, for a symbol no running session feeds",
+        _FEED_BAR,
+    ),
     EventSpec(
         "equity",
         ChannelKind.PORTFOLIO,
@@ -150,7 +164,11 @@ CATALOGUE: tuple[EventSpec, ...] = (
 
 @attrs.frozen
 class StreamMessage:
-    """One message on a channel: ``seq`` counts the channel's messages from 1, without gaps."""
+    """One message on a channel: ``seq`` counts the channel's messages from 1, without gaps.
+
+    ``owner``: None when every client with ``role`` may see it; otherwise only admins and the subject
+    who started the work it is about may (``""``: nobody recorded, admins only) — the portfolio and
+    trades of a session, the progress of a workflow execution or an optimisation."""
 
     channel: str
     type: str
@@ -158,6 +176,7 @@ class StreamMessage:
     ts: dt.datetime
     data: Mapping[str, Any]
     role: str = "viewer"
+    owner: str | None = None
 
     def wire(self) -> dict[str, Any]:
         """The plan's data message: ``{"channel", "type", "seq", "ts", "data"}``."""

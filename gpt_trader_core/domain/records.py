@@ -131,7 +131,9 @@ class Event:
     """Something that happened, published on a topic (``session:abc``, ``execution:xyz``, ``system``).
 
     ``type`` is past tense (``order_filled``, ``step_finished``); ``seq`` is the bus's sequence number
-    for the topic (monotonic, for resuming streams); ``data`` is JSON-like.
+    for the topic (monotonic, for resuming streams); ``data`` is JSON-like. ``channels``: the stream
+    channels' message numbers given to it when published, by a bus that several server processes
+    share (``{"trades:live": 42}``; empty when each process numbers its channels itself).
     """
 
     topic: str
@@ -139,6 +141,7 @@ class Event:
     data: Mapping[str, Any]
     time: dt.datetime = attrs.field(factory=utcnow)
     seq: int = 0
+    channels: Mapping[str, int] = attrs.field(factory=dict)
 
 
 class SessionStatus(enum.StrEnum):

@@ -3,7 +3,8 @@
 =====================  =====================================  ==================================
 channel                bus topic (events, see domain.events)  who may subscribe / publish
 =====================  =====================================  ==================================
-``market:SYMBOL``      ``session:*`` bars of SYMBOL           viewer (latest wins when behind)
+``market:SYMBOL``      ``session:*`` bars of SYMBOL,          viewer (latest wins when behind)
+                       ``feed:SYMBOL`` the live feed's bars
 ``portfolio:updates``  ``session:*`` equity, positions        viewer
 ``trades:live``        ``session:*`` orders, fills            viewer
 ``system:events``      ``session:*`` lifecycle, ``alerts``,   viewer (security events: admin)
@@ -94,6 +95,10 @@ class ChannelRegistry:
             if channel is not None:
                 out.append((channel, spec.type, spec.project(event.data), spec.role))
         return out
+
+    def channels_of(self, topic: str, type_: str, data: Mapping[str, Any]) -> list[str]:
+        """The channels an event published on ``topic`` appears on (what a shared bus numbers)."""
+        return [name for name, *_ in self.route(Event(topic=topic, type=type_, data=data))]
 
     @staticmethod
     def custom_topic(channel: Channel, type_: str) -> str:

@@ -53,7 +53,7 @@ class OptimizeRequest:
     space: Mapping[str, Any] = attrs.field(factory=dict)
     start: dt.datetime | None = None
     end: dt.datetime | None = None
-    timeframe: str = "1d"
+    timeframe: str | None = None  # None: the data's own timeframe (as BacktestRequest)
     objective: str = "sharpe_ratio"
     maximize: bool = True
     method: str = "grid"
@@ -122,7 +122,7 @@ class Optimizer:
             created_at=utcnow(),
             strategy=strategy.name,
             symbol=bars.symbol,
-            timeframe=request.timeframe,
+            timeframe=bars.timeframe,  # the data's: a resumed study loads the same bars
             start=request.start,
             end=request.end,
             method=request.method,

@@ -645,6 +645,15 @@ class TradingSessions:
     async def get(self, session_id: str) -> SessionRecord:
         return await self._seen(await self._store.get_session(session_id))
 
+    async def equity(
+        self, session_id: str, *, after_bar: int = -1, last: int | None = None
+    ) -> tuple[EquitySnapshot, ...]:
+        """The session's equity snapshots by bar: those after ``after_bar``, the newest ``last`` of them
+        (all when ``None``); ``NotFoundError`` for an unknown session."""
+        await self._store.get_session(session_id)
+        snapshots = tuple(e for e in await self._store.list_equity(session_id) if e.bar > after_bar)
+        return snapshots if last is None else snapshots[-last:] if last > 0 else ()
+
     async def status(self, session_id: str, *, recent_fills: int = 20) -> SessionReport:
         record = await self.get(session_id)
         fills = await self._store.list_fills(session_id)

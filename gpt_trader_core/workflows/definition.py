@@ -246,7 +246,7 @@ class WorkflowDefinition:
         return resolved
 
     def describe(self) -> dict[str, Any]:
-        """Name, description, inputs and steps as JSON-like data (for listings)."""
+        """Name, description, inputs, steps and their layers (``layers()``) as JSON-like data (for listings)."""
         return {
             "name": self.name,
             "description": self.description,
@@ -263,6 +263,7 @@ class WorkflowDefinition:
                 }
                 for s in self.steps
             ],
+            "layers": self.layers(),
         }
 
 

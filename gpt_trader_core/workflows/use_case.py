@@ -51,6 +51,11 @@ class Workflows:
         """The available workflows, in registration order."""
         return list(self._definitions.values())
 
+    async def catalogue(self) -> builtins.list[dict[str, Any]]:
+        """Every workflow described (``WorkflowDefinition.describe``), in registration order: what drivers list,
+        in this process or over the network."""
+        return [d.describe() for d in self._definitions.values()]
+
     def definition(self, name: str) -> WorkflowDefinition:
         """The workflow ``name``; ``NotFoundError`` naming the available ones."""
         try:

@@ -251,3 +251,57 @@ async def test_redis_down_shows_the_bus_and_cache_degraded_with_a_reason_and_bot
     finally:
         await container.shutdown_resources()
         await proxy.stop()
+
+
+async def test_stream_channels_are_numbered_once_at_publish_and_replayed_from_redis(
+    redis_url: str, namespace: str
+) -> None:
+    from gpt_trader_core.services.channels import ChannelRegistry
+
+    router = ChannelRegistry().channels_of
+    one = RedisEventBus(redis_url, namespace=namespace, router=router)
+    two = RedisEventBus(redis_url, namespace=namespace, router=router)  # another server process
+    sub = two.subscribe("*")
+    try:
+        fill = {"session_id": "s1", "fill_id": "f", "symbol": "AAPL", "side": "buy", "quantity": 1.0}
+        a = await one.publish("session:s1", "fill_recorded", fill)
+        b = await two.publish("session:s2", "fill_recorded", {**fill, "session_id": "s2"})
+        c = await one.publish("session:s1", "bar_processed", {"session_id": "s1", "symbol": "aapl", "bar": 0})
+        d = await one.publish("session:s1", "unknown_thing", {})
+        assert (a.channels, b.channels) == ({"trades:live": 1}, {"trades:live": 2})  # one numbering, two buses
+        assert c.channels == {"market:AAPL": 1} and d.channels == {}
+        received = [await sub.get(5) for _ in range(4)]
+        assert [e.channels if e else None for e in received] == [a.channels, b.channels, c.channels, {}]
+        assert await two.channel_seq("trades:live") == 2 and await two.channel_seq("market:ZZZ") == 0
+        history = await two.channel_history("trades:live", 0, 100)
+        assert [(e.data["session_id"], e.channels["trades:live"]) for e in history] == [("s1", 1), ("s2", 2)]
+        assert [e.seq for e in await one.channel_history("trades:live", 1, 100)] == [b.seq]
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_claims_let_one_holder_at_a_time_and_agree_keeps_the_first_value(redis_url: str, namespace: str) -> None:
+    bus = RedisEventBus(redis_url, namespace=namespace)
+    try:
+        assert await bus.claim("pump:x", "a", 0.3)
+        assert not await bus.claim("pump:x", "b", 0.3)
+        assert await bus.claim("pump:x", "a", 0.3)  # renewed by its holder
+        await bus.release("pump:x", "b")  # not b's: kept
+        assert not await bus.claim("pump:x", "b", 0.3)
+        await bus.release("pump:x", "a")
+        assert await bus.claim("pump:x", "b", 0.2)
+        await asyncio.sleep(0.35)  # b stopped renewing: it expires
+        assert await bus.claim("pump:x", "a", 1)
+        assert await bus.agree("origin", "1.5", 10) == "1.5"
+        assert await bus.agree("origin", "2.5", 10) == "1.5"
+    finally:
+        await bus.close()
+    down = RedisEventBus("redis://127.0.0.1:1/0", namespace=namespace)
+    try:
+        with pytest.raises(EventBusUnavailableError, match="cannot claim"):
+            await down.claim("pump:x", "a", 1)
+        with pytest.raises(EventBusUnavailableError, match="cannot replay market:X"):
+            await down.channel_history("market:X", 0, 10)
+    finally:
+        await down.close()

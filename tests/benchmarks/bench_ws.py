@@ -1,6 +1,6 @@
 """Benchmark: WebSocket fan-out — publish → receive latency, memory per idle connection, a stalled client.
 
-Run on demand:  python tests/benchmarks/bench_ws.py [CLIENTS] [SECONDS]   (defaults 1000 and 10)
+Run on demand:  python tests/benchmarks/bench_ws.py [CLIENTS] [SECONDS] [MODE]   (defaults 1000, 10, all)
 
 The server (the real WebSocket app, one worker) runs in its own process pinned to core 0 and publishes
 bars of ``market:BENCH`` on the real in-memory bus, each stamped with ``time.monotonic()`` (one clock
@@ -11,8 +11,12 @@ to core 1 and measure publish → receive. Scenarios:
 2. CLIENTS clients (half JSON, half msgpack) at 10 messages/s: p50/p95/p99 per format, and how many
    times each message was serialised (once per format, whatever the number of clients);
 3. the plan's bar: 100 clients at 10 messages/s (goal p99 < 50 ms);
-4. 200 clients at 10 messages/s of 2 KB, without and then with one client that never reads: the
-   others' p99 ratio (goal < 1.20).
+4. 200 clients at 10 messages/s of 2 KB, without and then with one client that never reads, three
+   interleaved rounds: the others' p99 ratio per round (goal < 1.20);
+5. cross-worker (issue 18): 500 clients spread over two server processes on the Redis bus (one of them
+   publishes), 10 messages/s: p50/p95/p99 publish → receive (goal p99 < 20 ms). Skipped without Redis.
+
+``bench_ws.py [CLIENTS] [SECONDS] [single|cross|all]``.
 
 Closed-loop caveat: the clients share one core and one Python process, so their own queueing is part
 of the figures (they overstate the server's latency, and tails most).
@@ -21,6 +25,7 @@ of the figures (they overstate the server's latency, and tails most).
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import multiprocessing as mp
 import os
@@ -45,12 +50,23 @@ def _pin(core: int) -> None:
 # -- the server process ----------------------------------------------------------------------------
 
 
-def serve(port: int, ready: Any) -> None:
+def serve(port: int, ready: Any, redis_url: str = "", namespace: str = "", leader: bool = True) -> None:
+    """``leader``: this server publishes the bars and answers ``stats`` (the other only streams)."""
     _pin(0)
-    asyncio.run(_serve(port, ready))
+    _loop_run(_serve(port, ready, redis_url, namespace, leader))
 
 
-async def _serve(port: int, ready: Any) -> None:
+def _loop_run(main: Any) -> None:
+    """Run on uvloop when installed, as ``gpt-trader serve`` does (Sanic picks uvloop by default)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
+
+
+async def _serve(port: int, ready: Any, redis_url: str, namespace: str, leader: bool) -> None:
     from entrypoints.container import build_container
     from entrypoints.http.app import create_ws_app
     from entrypoints.http.ws.deflate import StreamProtocol
@@ -65,7 +81,10 @@ async def _serve(port: int, ready: Any) -> None:
         "websocket.max_connections=5000",
         "websocket.heartbeat_interval=60",
         "websocket.send_queue=100",
+        "websocket.live_feed=off",  # market:BENCH carries the benchmark's bars only
     ]
+    if redis_url:  # several server processes on one Redis bus (issue 18)
+        overrides += ["bus.backend=redis", f"bus.redis_url={redis_url}", f"bus.namespace={namespace}"]
     settings = load_settings(env={}, cwd=home, home=home, overrides=overrides).settings
     container = build_container(settings, executor="inline")
     app = create_ws_app(container, settings, name="bench_ws")
@@ -118,6 +137,8 @@ async def _serve(port: int, ready: Any) -> None:
             publisher = None
         if command.type == "stop":
             break
+        if not leader:
+            continue
         if command.type == "stats":
             ordered = sorted(fanout) or [0.0]
             server_side = {
@@ -240,7 +261,7 @@ def _report(label: str, receivers: list[Receiver]) -> float:
     return p99
 
 
-async def clients(port: int, server_pid: int, n: int, seconds: float) -> None:
+async def clients(port: int, server_pid: int, n: int, seconds: float, rounds: int = 3) -> None:
     _pin(1)
     url = f"ws://127.0.0.1:{port}/ws/v1"
     control = await websockets.connect(url)
@@ -287,50 +308,122 @@ async def clients(port: int, server_pid: int, n: int, seconds: float) -> None:
         await r.close()
 
     print("\n200 clients, 10 msg/s of 2 KB: one stalled client (never reads) must raise the others' p99 < 20 %")
+    print("  (interleaved: without, with, without, with …; the stalled client is filled up unmeasured first)")
     crowd = await _connect(url, 200)
-    await _run(url, control, crowd, 10, seconds, pad=2000)
-    before = _report("  without ", crowd)
-    for r in crowd:
-        r.latencies.clear()
-    stalled = Receiver(url, "json", stalled=True)
-    await stalled.open()
-    # Unmeasured: long enough for the stalled client to fill its buffers and reach the conflating queue.
-    await _run(url, control, [], 10, 30, pad=2000)
-    await _run(url, control, crowd, 10, seconds, pad=2000)
-    with_stalled = _report("  with    ", crowd)
-    print(f"  the stalled client's queue dropped {(await stats())['conflated']:,} superseded bars (latest wins)")
-    print(f"  p99 ratio with/without the stalled client: {with_stalled / before:.2f}")
+    ratios = []
+    for round_ in range(rounds):
+        for r in crowd:
+            r.latencies.clear()
+        await _run(url, control, crowd, 10, seconds, pad=2000)
+        before = _report(f"  round {round_ + 1} without", crowd)
+        for r in crowd:
+            r.latencies.clear()
+        stalled = Receiver(url, "json", stalled=True)
+        await stalled.open()
+        # Unmeasured: a burst fills the stalled client's socket buffers so it reaches its conflating queue.
+        await _run(url, control, [], 100, 5, pad=2000)
+        await _run(url, control, crowd, 10, seconds, pad=2000)
+        with_stalled = _report(f"  round {round_ + 1} with   ", crowd)
+        conflated = (await stats())["conflated"]
+        ratios.append(with_stalled / before)
+        print(f"    ratio {ratios[-1]:.2f}; the stalled client's queue dropped {conflated:,} superseded bars")
+        stalled.conn.transport.abort()
+        await asyncio.sleep(0.5)
+    print(f"  p99 ratio with/without the stalled client: {' '.join(f'{x:.2f}' for x in ratios)}")
     for r in crowd:
         await r.close()
-    stalled.conn.transport.abort()
     await _command(control, "stop")
     await control.close()
 
 
-def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 10.0
-    import resource
+async def cross(ports: list[int], n: int, seconds: float) -> None:
+    """``n`` clients spread over the server processes on one Redis bus; the first one publishes."""
+    _pin(1)
+    urls = [f"ws://127.0.0.1:{port}/ws/v1" for port in ports]
+    control = await websockets.connect(urls[0])
+    await control.recv()
+    groups = [await _connect(url, n // len(urls)) for url in urls]
+    everyone = [r for group in groups for r in group]
+    await _run(urls[0], control, everyone, 10, seconds)
+    print(f"\n{n} clients over {len(urls)} server processes on the Redis bus, 10 msg/s (goal p99 < 20 ms)")
+    _report("  all            ", everyone)
+    for i, group in enumerate(groups):
+        _report(f"  server {i + 1}{' (publishes)' if i == 0 else '            '}", group)
+    for r in everyone:
+        await r.close()
+    await _command(control, "stop")
+    await control.close()
 
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    port = 0
+
+def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    context = mp.get_context("spawn")
+        port: int = s.getsockname()[1]
+    return port
+
+
+def _start(context: Any, *args: Any) -> Any:
     ready = context.Event()
-    server = context.Process(target=serve, args=(port, ready), daemon=True)
+    server = context.Process(target=serve, args=(args[0], ready, *args[1:]), daemon=True)
     server.start()
     if not ready.wait(60):
-        raise SystemExit("the server did not start")
-    print(f"bench_ws: server pid {server.pid} on core 0, clients on core 1; load average {os.getloadavg()[0]:.1f}")
-    try:
-        asyncio.run(clients(port, server.pid or 0, n, seconds))
-    finally:
+        raise SystemExit("a server did not start")
+    return server
+
+
+def _stop(*servers: Any) -> None:
+    for server in servers:
         server.join(10)
         if server.is_alive():
             server.terminate()
+
+
+def _redis_url() -> str | None:
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+    except Exception as exc:
+        print(f"\ncross-worker scenario skipped: no Redis at {url} ({exc})")
+        return None
+    return url
+
+
+def main() -> None:
+    """``bench_ws.py [CLIENTS] [SECONDS] [single|cross|all]``."""
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 10.0
+    mode = sys.argv[3] if len(sys.argv) > 3 else "all"
+    import resource
+    import uuid
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    context = mp.get_context("spawn")
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    print(f"bench_ws: servers on core 0, clients on core 1, {loop}; load average {os.getloadavg()[0]:.1f}")
+    if mode in ("single", "all"):
+        port = _free_port()
+        server = _start(context, port)
+        try:
+            _loop_run(clients(port, server.pid or 0, n, seconds))
+        finally:
+            _stop(server)
+    url = _redis_url() if mode in ("cross", "all") else None
+    if url is not None:
+        namespace = f"gpt-trader-bench:{uuid.uuid4().hex}"
+        ports = [_free_port(), _free_port()]
+        servers = [_start(context, port, url, namespace, i == 0) for i, port in enumerate(ports)]
+        try:
+            _loop_run(cross(ports, min(n, 500), seconds))
+        finally:
+            _stop(*servers)
+            import redis
+
+            client = redis.Redis.from_url(url)
+            for key in client.scan_iter(f"{namespace}:*"):
+                client.delete(key)
 
 
 if __name__ == "__main__":

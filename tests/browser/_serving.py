@@ -56,13 +56,12 @@ def serving(home: Path, env: dict[str, str]) -> Iterator[str]:
 
 
 @contextmanager
-def dashboard_page(browser: Any, server: str, address: str = "") -> Iterator[Watched]:
-    """A fresh 1280-px browser context on ``server``'s dashboard (at ``#address``: a view and its
-    parameters, e.g. ``backtest``), closed afterwards."""
+def dashboard_page(browser: Any, server: str, view: str = "backtest") -> Iterator[Watched]:
+    """A fresh 1280-px browser context on ``server``'s dashboard showing ``view``, closed afterwards."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
         page = watch(context.new_page(), allowed_origin=server)
-        page.page.goto(f"{server}/dashboard/" + (f"#{address}" if address else ""))
+        page.page.goto(f"{server}/dashboard/#{view}")
         yield page
     finally:
         context.close()

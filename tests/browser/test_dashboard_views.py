@@ -192,7 +192,7 @@ def test_a_long_study_shows_live_progress_and_can_be_cancelled(dashboard: Watche
     page.fill("#op-slow-step", "1")
     page.click("form button[type=submit]")
     page.wait_for_selector("[data-testid=progress]", timeout=30_000)
-    # Progress arrives over the WebSocket (the view looks at the stored study only every 5 s).
+    # Progress arrives over the WebSocket (the view looks at the stored study only every 15 s).
     page.wait_for_selector("[data-testid=progress] .figures:has-text('/ 10000 trials')", timeout=30_000)
     first = page.eval_on_selector("[data-testid=progress] progress", "p => p.value")
     page.wait_for_function(

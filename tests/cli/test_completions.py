@@ -47,7 +47,7 @@ def test_bash_completes_commands_subcommands_options_and_values(complete: Callab
     assert {"backtest", "market", "portfolio", "monitor", "completions"} <= set(tab(""))
     assert tab("ma") == ["market"]
     assert tab("cache", "") == ["clear", "stats"]
-    assert tab("portfolio", "") == ["performance", "positions", "risk", "size"]
+    assert tab("portfolio", "") == ["performance", "positions", "rebalance", "risk", "size"]
     assert tab("strategies", "") == ["compare", "recommend"]
     assert tab("cache", "clear", "--k") == ["--kind"]
     assert tab("market", "data", "AAPL", "--la") == ["--last"]

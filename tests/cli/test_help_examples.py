@@ -2,7 +2,8 @@
 in-process on in-memory adapters (ids such as ``ses_0123456789abcdef`` stand for a real one, which the
 test creates and substitutes; ``users passwd|remove NAME`` find NAME added first; a password piped to
 ``--password-stdin`` is fed on stdin; commands that run until stopped — ``serve``, a live ``run`` or
-``monitor``, ``--async`` — are checked to parse, since running them would not end)."""
+``monitor``, ``--async`` — are checked to parse, since running them would not end; those that need a
+running server, ``login``/``logout``/``--remote``, run against one in ``tests/e2e/test_cli_remote.py``)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,15 @@ def _examples() -> list[tuple[str, str]]:
     return [(name, example) for name in names for example in EXAMPLE.findall(app.find(name).help or "")]
 
 
+def _needs_a_server(args: list[str]) -> bool:
+    """``login``/``logout`` and ``--remote`` examples: run as written against a real server by
+    ``tests/e2e/test_cli_remote.py::test_remote_help_examples_work_as_written``."""
+    return args[0] in ("login", "logout") or "--remote" in args
+
+
 def _runs_until_stopped(args: list[str]) -> bool:
+    if _needs_a_server(args):
+        return True
     if args[0] in ("serve",) or "--async" in args:
         return True
     if args[0] == "run" and "replay" not in args:

@@ -1,5 +1,5 @@
 """The plan's CLI examples, verbatim, through the installed console script in a fresh home
-(`monitor --dashboard --port 8080` waits for the dashboard issue)."""
+(`monitor --dashboard --port 8080` is run, with a browser, by tests/browser/test_dashboard_live_monitor.py)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from adapters.feeds.replay import ReplayFeed
 from adapters.market_data.memory import InMemoryMarketData
 from adapters.state.memory import InMemoryStateStore
 from gpt_trader_core.domain.records import SessionStatus
-from gpt_trader_core.errors import ConflictError, InvalidParameterError
+from gpt_trader_core.errors import ConflictError, InvalidParameterError, NotFoundError
 from gpt_trader_core.services.sessions import SessionRequest, TradingSessions
 from gpt_trader_core.strategy import REGISTRY
 
@@ -187,3 +187,16 @@ async def test_last_prices_are_public_while_the_session_runs() -> None:
     assert prices is not None and set(prices) == {"AAA", "BBB"} and all(p > 0 for p in prices.values())
     await sessions.stop(record.id)
     assert sessions.last_prices(record.id) is None and sessions.last_prices("no-such-session") is None
+
+
+async def test_equity_by_bar_after_a_bar_and_the_newest() -> None:
+    sessions, store, _ = await make()
+    record = await sessions.run(request(), asyncio.Event())
+    whole = await sessions.equity(record.id)
+    assert [e.bar for e in whole] == [e.bar for e in await store.list_equity(record.id)]
+    assert whole[-1].bar == record.last_bar and whole[-1].equity == record.equity
+    assert [e.bar for e in await sessions.equity(record.id, after_bar=whole[-4].bar)] == [e.bar for e in whole[-3:]]
+    assert await sessions.equity(record.id, last=2) == whole[-2:]
+    assert await sessions.equity(record.id, last=0) == ()
+    with pytest.raises(NotFoundError, match="ses_missing"):
+        await sessions.equity("ses_missing")

@@ -19,7 +19,6 @@ from entrypoints.cli.render import (
     to_csv,
     trade_rows,
 )
-from gpt_trader_core.domain.charts import report_path
 from gpt_trader_core.errors import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -45,6 +44,7 @@ def parse_float(name: str, value: str | None) -> float | None:
 
 
 class BacktestCommand(AppCommand):
+    remote_capable = True
     name = "backtest"
     description = "Backtest a strategy on one symbol (synthetic market data by default)."
     help = """Backtests <info>--strategy</info> on <info>--symbol</info> and prints its statistics.
@@ -147,6 +147,8 @@ list strategies and their parameters with <info>gpt-trader strategies</info>.
             timeframe=self.option("timeframe"),
             config=config,
         )
+
+        from gpt_trader_core.domain.charts import report_path
 
         report = report_path(self.option("report")) if self.option("report") else None
 

@@ -89,7 +89,7 @@ command that resumes it (exit code 130). Stored studies: <info>gpt-trader studie
         option("symbol", None, "Symbol", flag=False, default="AAPL"),
         option("from", None, "First day (YYYY-MM-DD)", flag=False),
         option("to", None, "Last day (YYYY-MM-DD)", flag=False),
-        option("timeframe", "t", "Bar timeframe", flag=False, default="1d"),
+        option("timeframe", "t", "Bar timeframe (1d, 1h, 15m, ...; default: the data's own)", flag=False),
         option(
             "space", None, "Search space: name=start:stop:step | name=a,b,c | name=value", flag=False, multiple=True
         ),
@@ -107,6 +107,10 @@ command that resumes it (exit code 130). Stored studies: <info>gpt-trader studie
         option("windows", None, "Walk-forward windows", flag=False, default="5"),
         option("anchored", None, "Walk-forward with anchored (expanding) training windows", flag=True),
         option("commission", None, "Commission rate per side", flag=False),
+        option(
+            "slippage", None, "Slippage rate per fill, e.g. 0.0005 (default: settings backtest.slippage)", flag=False
+        ),
+        option("spread", None, "Bid-ask spread rate paid on entries (default: settings backtest.spread)", flag=False),
         option("cash", None, "Starting cash", flag=False),
         option("mode", None, "long_short or long_only", flag=False, default="long_short"),
         option("executor", "e", "inline, local (process pool) or dask (default: executor.kind)", flag=False),
@@ -162,10 +166,17 @@ command that resumes it (exit code 130). Stored studies: <info>gpt-trader studie
             raise InvalidParameterError("--strategy is required (or --resume STUDY_ID)")
         windows = self._positive("windows") or 5
         defaults = backtest_defaults(loaded.settings)  # the container's services.backtest_defaults
+        from entrypoints.cli.commands.backtest import parse_float
+
+        def number(name: str, default: float) -> float:
+            value = parse_float(name, self.option(name))
+            return default if value is None else value
+
         config = BacktestConfig(
-            cash=float(self.option("cash") or defaults.cash),
-            commission=float(self.option("commission") or defaults.commission),
-            slippage=defaults.slippage,
+            cash=number("cash", defaults.cash),
+            commission=number("commission", defaults.commission),
+            slippage=number("slippage", defaults.slippage),
+            spread=number("spread", defaults.spread),
             mode=self.option("mode"),
         )
         request = OptimizeRequest(

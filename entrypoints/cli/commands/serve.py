@@ -56,6 +56,10 @@ across machines).
                 overrides.append(f"{key}={self.option(opt)}")
         return overrides
 
+    def serving(self, app: Any, settings: Any) -> None:
+        """Called with the API app before it starts: commands that serve the same app add to it here
+        (``monitor --dashboard`` prints the dashboard's address once the server listens)."""
+
     def handle(self) -> int:
         # From here on a SIGTERM/SIGINT is never lost, whatever phase the server is in (see _StopRequest).
         stop = _StopRequest()
@@ -122,6 +126,8 @@ across machines).
             apps, [s for m, s in (("api", "http"), ("websocket", "ws")) if mode in (m, "all")], ports, strict=True
         ):
             _announce(app, f"{scheme}://{settings.api.host}:{port}")
+        if mode in ("api", "all"):
+            self.serving(apps[0], settings)
         if mode == "websocket":  # create_app installs it on the API app
             install_lifecycle(apps[0], container)
         stop.install(apps[0])

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 
 class StatusCommand(AppCommand):
+    remote_capable = True
     name = "status"
     description = "Version, data source, component health, sessions, recent executions, system metrics and alerts."
     help = """Runs in this process against the configured state store and cache: no server is needed.

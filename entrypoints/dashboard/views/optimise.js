@@ -212,11 +212,11 @@
       if (m.type === "job_progressed") setLive(m.data);
       else if (/^job_(succeeded|failed|cancelled)$/.test(m.type)) setVersion(function (n) { return n + 1; });
     });
-    // Should the final event be missed (it came before the subscription), look again now and then.
+    // Should the final event be missed (it came before the subscription), look again every 15 s.
     var running = study && !FINAL[study.status];
     useEffect(function () {
       if (!running) return undefined;
-      var timer = setInterval(function () { setVersion(function (n) { return n + 1; }); }, 5000);
+      var timer = setInterval(function () { setVersion(function (n) { return n + 1; }); }, 15000);
       return function () { clearInterval(timer); };
     }, [running]);
 

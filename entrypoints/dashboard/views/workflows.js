@@ -126,7 +126,7 @@
     var running = execution && !FINAL[execution.status];
     useEffect(function () {
       if (!running) return undefined;
-      var timer = setInterval(function () { setVersion(function (k) { return k + 1; }); }, 5000);
+      var timer = setInterval(function () { setVersion(function (k) { return k + 1; }); }, 15000);
       return function () { clearInterval(timer); };
     }, [running]);
 

@@ -70,6 +70,7 @@ class PositionView:
     size: float
     entry_price: float
     entry_time: dt.datetime
+    entry_bar: int
 
 
 @attrs.frozen
@@ -129,7 +130,9 @@ async def positions(request: Request) -> HTTPResponse:
     q = requests.query(request, PositionsQuery)
     groups = await (await _portfolio(request)).positions(q.session_id)
     items = tuple(
-        PositionView(g.session_id, p.symbol, p.size, p.entry_price, p.entry_time) for g in groups for p in g.positions
+        PositionView(g.session_id, p.symbol, p.size, p.entry_price, p.entry_time, p.entry_bar)
+        for g in groups
+        for p in g.positions
     )
     return ok(PositionList(items))
 

@@ -12,8 +12,17 @@ from entrypoints.http import paging, requests
 from entrypoints.http.api.params import ID, SYMBOL
 from entrypoints.http.idempotency import idempotent
 from entrypoints.http.openapi import Response, doc
+from entrypoints.http.owners import record_owner
 from entrypoints.http.respond import ok
-from entrypoints.presenters.sessions import SessionDetail, SessionPage, SessionView, session_detail, session_view
+from entrypoints.presenters.sessions import (
+    SessionDetail,
+    SessionEquity,
+    SessionPage,
+    SessionView,
+    session_detail,
+    session_equity,
+    session_view,
+)
 from gpt_trader_core.domain.records import SessionStatus
 from gpt_trader_core.services.sessions import SessionRequest
 
@@ -41,6 +50,12 @@ class SessionQuery:
     status: Literal["running", "stopped", "finished", "failed", "interrupted"] | None = None
     limit: int = requests.field(50, ge=1, le=500)
     cursor: str | None = requests.field(None, pattern=paging.CURSOR, description="next_cursor of the previous page")
+
+
+@attrs.frozen
+class EquityQuery:
+    after_bar: int = requests.field(-1, ge=-1, description="only bars after this one (what a chart lacks)")
+    points: int = requests.field(2000, ge=1, le=100_000, description="at most this many, the newest")
 
 
 def _sessions(request: Request) -> Any:
@@ -72,6 +87,7 @@ async def start(request: Request) -> HTTPResponse:
 
     async def create() -> HTTPResponse:
         record = await _sessions(request).start(command)
+        await record_owner(request, f"session:{record.id}")
         return ok(session_view(record), 201, {"location": f"/api/v1/sessions/{record.id}"})
 
     return await idempotent(request, create)
@@ -98,6 +114,21 @@ async def list_sessions(request: Request) -> HTTPResponse:
 )
 async def show(request: Request, session_id: str) -> HTTPResponse:
     return ok(session_detail(await _sessions(request).status(session_id)))
+
+
+@bp.get("/<session_id:str>/equity", ctx_role="viewer")
+@doc(
+    "A session's equity by bar",
+    tag=TAG,
+    path={"session_id": "Session id"},
+    query=EquityQuery,
+    responses={200: Response("Bar, time, cash and equity columns, oldest first", SessionEquity)},
+    errors=(404, 422),
+)
+async def equity(request: Request, session_id: str) -> HTTPResponse:
+    q = requests.query(request, EquityQuery)
+    snapshots = await _sessions(request).equity(session_id, after_bar=q.after_bar, last=q.points)
+    return ok(session_equity(session_id, snapshots))
 
 
 @bp.post("/<session_id:str>/stop", ctx_role="trader")

@@ -15,6 +15,7 @@ from entrypoints.http.api.params import ID, SYMBOL, Timeframe
 from entrypoints.http.caching import cached_read
 from entrypoints.http.idempotency import idempotent
 from entrypoints.http.openapi import Response, doc
+from entrypoints.http.owners import record_owner
 from entrypoints.http.respond import accepted, ok
 from entrypoints.presenters import plain
 from entrypoints.presenters.backtests import BacktestView, backtest_view
@@ -40,9 +41,27 @@ class Costs:
     cash: float = requests.field(10_000.0, gt=0, le=1e12, description="Starting cash")
     commission: float = requests.field(0.0, ge=0, le=0.1, description="Commission per trade, fraction of value")
     slippage: float = requests.field(0.0, ge=0, le=0.1, description="Slippage per fill, fraction of price")
+    spread: float = requests.field(0.0, ge=0, le=0.1, description="Bid-ask spread paid on entries, fraction of price")
+    mode: Literal["long_short", "long_only"] = "long_short"
+    fill: Literal["next_open", "close"] = "next_open"
+    close_at_end: bool = False
+    stop_loss: float | None = requests.field(None, gt=0, le=10, description="Stop loss, fraction of the entry")
+    take_profit: float | None = requests.field(None, gt=0, le=100, description="Take profit, fraction of the entry")
+    trailing_stop: float | None = requests.field(None, gt=0, le=10, description="Trailing stop, fraction")
 
     def config(self) -> BacktestConfig:
-        return BacktestConfig(cash=self.cash, commission=self.commission, slippage=self.slippage)
+        return BacktestConfig(
+            cash=self.cash,
+            commission=self.commission,
+            slippage=self.slippage,
+            spread=self.spread,
+            mode=self.mode,
+            fill=self.fill,
+            close_at_end=self.close_at_end,
+            stop_loss=self.stop_loss,
+            take_profit=self.take_profit,
+            trailing_stop=self.trailing_stop,
+        )
 
 
 @attrs.frozen
@@ -59,6 +78,10 @@ class BacktestBody:
     costs: Costs = attrs.field(factory=Costs)
     save: bool = True
     equity_points: int = requests.field(200, ge=2, le=5000, description="Points of the downsampled equity curve")
+    detail: Literal["summary", "full"] = requests.field(
+        "summary",
+        description="full: also the whole result in `result` (every bar's equity; what the CLI's --remote reads)",
+    )
 
 
 @attrs.frozen
@@ -164,7 +187,7 @@ async def backtest(request: Request) -> HTTPResponse:
         outcome = await (await _services(request).backtest_jobs()).submit(command, save=body.save)
         if isinstance(outcome, Execution):
             return accepted(execution_view(outcome), JOB_LOCATION.format(outcome.id))
-        return ok(backtest_view(outcome, body.equity_points))
+        return ok(backtest_view(outcome, body.equity_points, full=body.detail == "full"))
 
     return await idempotent(request, create)
 
@@ -212,6 +235,7 @@ async def optimize(request: Request) -> HTTPResponse:
 
     async def create() -> HTTPResponse:
         execution = await (await _services(request).optimization_jobs()).start(command)
+        await record_owner(request, f"execution:{execution.id}")
         return accepted(execution_view(execution), LOCATION.format(execution.id))
 
     return await idempotent(request, create)

@@ -12,6 +12,7 @@ from sanic.response import HTTPResponse
 from entrypoints.http import paging, requests
 from entrypoints.http.idempotency import idempotent
 from entrypoints.http.openapi import Response, doc
+from entrypoints.http.owners import record_owner
 from entrypoints.http.respond import accepted, ok
 from entrypoints.presenters.jobs import ExecutionPage, ExecutionView, execution_view
 from gpt_trader_core.services.research import param_schema
@@ -29,6 +30,8 @@ class WorkflowInfo:
     description: str
     steps: tuple[str, ...]
     params_schema: Mapping[str, Any]
+    #: Inputs, steps (dependencies, timeouts, retries) and layers: ``gpt-trader workflow list``'s description.
+    definition: Mapping[str, Any]
 
 
 @attrs.frozen
@@ -60,7 +63,7 @@ async def _workflows(request: Request) -> Any:
 async def list_workflows(request: Request) -> HTTPResponse:
     workflows = await _workflows(request)
     items = tuple(
-        WorkflowInfo(d.name, d.description, tuple(s.name for s in d.steps), param_schema(d.params))
+        WorkflowInfo(d.name, d.description, tuple(s.name for s in d.steps), param_schema(d.params), d.describe())
         for d in workflows.definitions()
     )
     return ok(WorkflowList(items))
@@ -82,6 +85,7 @@ async def execute(request: Request, workflow_id: str) -> HTTPResponse:
 
     async def create() -> HTTPResponse:
         execution = await (await _workflows(request)).execute(workflow_id, body.params, wait=False)
+        await record_owner(request, f"execution:{execution.id}")
         return accepted(execution_view(execution), LOCATION.format(execution.id))
 
     return await idempotent(request, create)

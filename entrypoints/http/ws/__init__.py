@@ -19,11 +19,13 @@ import json
 import logging
 import socket
 import time
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from sanic import Request, Sanic
+from sanic.exceptions import WebsocketClosed
 from sanic.response import HTTPResponse
 from sanic.response import json as json_response
 from sanic.server.websockets.impl import WebsocketImplProtocol
@@ -78,6 +80,7 @@ class WsState:
         self.connections = ConnectionLimit(ws.max_connections)
         self.broadcaster = Broadcaster(hub)
         self.clients: set[Client] = set()
+        self.watch: asyncio.Task[None] | None = None
         self.state_file = Path(settings.system.data_dir).expanduser() / STATE_FILE
 
 
@@ -99,18 +102,25 @@ def install_ws(app: Sanic, settings: Any) -> None:
         gate = Gate(enabled=settings.api.auth.enabled, authenticator=checker)
         app.ctx.ws = WsState(hub, settings, gate)
         if not hub.running:
-            hub.restore(_load(app.ctx.ws.state_file))
+            if settings.api.auth.enabled:  # non-admins see only their own sessions' and executions' messages
+                hub.restrict_to_owners(await app.ctx.container.adapters.state_store())
+            if not hub.shared:  # a shared log (Redis) keeps the numbering itself
+                hub.restore(_load(app.ctx.ws.state_file))
             await hub.start()
+        if hub.shared:
+            app.ctx.ws.watch = asyncio.create_task(_watch_bus(app.ctx.ws), name="ws-bus-watch")
 
     @app.before_server_stop
     async def going_away(app: Sanic) -> None:
         state: WsState = app.ctx.ws
+        if state.watch is not None:
+            state.watch.cancel()
         for client in list(state.clients):
             client.close_soon(GOING_AWAY, "server going away: reconnect and resume with last_seq")
         if state.hub.running:
             await state.hub.stop()
             saved = state.hub.export()
-            if saved:
+            if saved and not state.hub.shared:
                 _save(state.state_file, saved)
 
     @app.on_request
@@ -194,11 +204,11 @@ async def _serve(request: Request, ws: WebsocketImplProtocol, initial: list[str]
         session.pending = list(initial)
         if client.principal is not None and initial:
             session.pending = []
-            _answer(client, lambda: session.subscribe(initial, {}))
+            await _answer(client, session.subscribe(initial, {}))
         heartbeat = asyncio.create_task(_heartbeat(client, settings.heartbeat_interval), name="ws-heartbeat")
         await _receive(ws, client, session, settings.auth_timeout)
-    except (ConnectionClosed, asyncio.CancelledError):
-        pass
+    except (ConnectionClosed, WebsocketClosed, asyncio.CancelledError):
+        pass  # the peer or the server closed it
     except Exception:
         log.exception("websocket connection failed")
         client.close_soon(INTERNAL_ERROR, "internal server error")
@@ -250,11 +260,36 @@ def _bound_kernel_buffer(request: Request) -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SEND_BUFFER)
 
 
-def _answer(client: Client, action: Any) -> None:
+async def _answer(client: Client, action: Awaitable[None]) -> None:
     try:
-        action()
+        await action
     except ProtocolError as error:
         client.control({"type": "error", "code": error.code, "message": error.message})
+
+
+async def _watch_bus(state: WsState, every: float = 1.0) -> None:
+    """Tell every client when the shared bus (Redis) goes away and when it is back: streams pause
+    meanwhile and continue without a gap (the bus's reader resumes from where it stopped)."""
+    log_ = state.hub.log
+    down: str | None = None
+    while log_ is not None:
+        await asyncio.sleep(every)
+        error = log_.error
+        if error == down or (error is not None and down is not None):
+            continue
+        down = error
+        if error is not None:
+            payload = {
+                "type": "error",
+                "code": "bus_unavailable",
+                "message": f"the event bus is unavailable ({error}): messages pause and continue in order "
+                "when it is back; new subscriptions may be refused until then",
+            }
+        else:
+            payload = {"type": "status", "code": "bus_available", "message": "the event bus is back"}
+        for client in list(state.clients):
+            if client.principal is not None:
+                client.control(payload)
 
 
 async def _heartbeat(client: Client, interval: float) -> None:

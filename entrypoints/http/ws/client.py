@@ -65,6 +65,10 @@ class Client:
         self.closing: tuple[int, str] | None = None
         self.sent = 0
         self.conflated = 0
+        # While a subscription catches up (awaits a replay), its live frames wait here, in order;
+        # afterwards frames at or below the channel's floor (already sent in the replay) are skipped.
+        self.held: dict[str, list[tuple[Frame, bool]]] = {}
+        self.floors: dict[str, int] = {}
         self._writer: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -117,6 +121,14 @@ class Client:
         """Queue a data frame; never waits (called by the hub's fan-out)."""
         if self.closing is not None:
             return
+        if self.held or self.floors:
+            held = self.held.get(frame.channel)
+            if held is not None:
+                held.append((frame, conflate))
+                return
+            floor = self.floors.get(frame.channel)
+            if floor is not None and frame.seq <= floor:
+                return
         if len(self.queue) >= self.limit:
             if not conflate:
                 self.close_soon(POLICY, TOO_SLOW.format(n=len(self.queue), channel=frame.channel))
@@ -131,6 +143,21 @@ class Client:
         if not self._write_now(frame.encoded(self.fmt), frame):
             self.queue.append(frame)
             self.wake.set()
+
+    def hold(self, channel: str) -> None:
+        """Keep ``channel``'s live frames back until ``release`` (its replay goes first)."""
+        self.held[channel] = []
+
+    def release(self, channel: str, floor: int | None) -> None:
+        """Send the held frames numbered above ``floor`` and skip any later one at or below it
+        (``floor`` None: the subscription was refused, drop them)."""
+        held = self.held.pop(channel, [])
+        if floor is None:
+            self.floors.pop(channel, None)
+            return
+        self.floors[channel] = floor
+        for frame, conflate in held:
+            self.offer(frame, conflate)
 
     def close_soon(self, code: int, reason: str) -> None:
         """Close without waiting for the queue: the close frame goes out even past a stalled send."""

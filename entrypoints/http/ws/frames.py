@@ -39,12 +39,13 @@ def encode(payload: Mapping[str, Any], fmt: str) -> bytes:
 class Frame:
     """One channel message, serialised at most once per format (shared by all its clients)."""
 
-    __slots__ = ("_encoded", "_framed", "_wire", "channel", "role", "seq")
+    __slots__ = ("_encoded", "_framed", "_wire", "channel", "owner", "role", "seq")
 
     def __init__(self, message: StreamMessage) -> None:
         self.channel = message.channel
         self.seq = message.seq
         self.role = message.role
+        self.owner = message.owner
         self._encoded: dict[str, bytes] = {}
         self._framed: dict[str, bytes] = {}
         self._wire = message.wire()

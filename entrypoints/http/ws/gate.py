@@ -50,6 +50,14 @@ def allows(principal: Any, needed: str) -> bool:
     return principal is not None and ROLES.index(role_of(principal)) >= ROLES.index(needed)
 
 
+def sees(principal: Any, owner: str | None) -> bool:
+    """True if ``principal`` may see a message with this owner restriction (see ``StreamMessage.owner``):
+    everyone when None, else admins and the owner."""
+    if owner is None:
+        return True
+    return principal is not None and (role_of(principal) == "admin" or (bool(owner) and principal.subject == owner))
+
+
 class Gate:
     def __init__(self, *, enabled: bool, authenticator: Authenticator | None) -> None:
         self.enabled = enabled

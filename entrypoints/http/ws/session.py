@@ -18,11 +18,11 @@ from typing import Any
 
 from entrypoints.http.ws.client import Client
 from entrypoints.http.ws.frames import Frame, ProtocolError
-from entrypoints.http.ws.gate import AuthFailedError, Gate, allows, role_of
-from gpt_trader_core.domain.events import StreamMessage
-from gpt_trader_core.errors import InvalidParameterError
+from entrypoints.http.ws.gate import AuthFailedError, Gate, allows, role_of, sees
+from gpt_trader_core.domain.events import ChannelKind, StreamMessage
+from gpt_trader_core.errors import GptTraderError, InvalidParameterError
 from gpt_trader_core.services.channels import Channel
-from gpt_trader_core.services.streams import Resume, StreamHub
+from gpt_trader_core.services.streams import StreamHub
 
 
 class _Group:
@@ -36,8 +36,11 @@ class _Group:
     def __call__(self, message: StreamMessage) -> None:
         frame = Frame(message)
         conflate = self.channel.conflate
+        owner = message.owner
         for client in self.clients:
-            if message.role == "viewer" or allows(client.principal, message.role):
+            if (message.role == "viewer" or allows(client.principal, message.role)) and (
+                owner is None or sees(client.principal, owner)
+            ):
                 client.offer(frame, conflate)
 
 
@@ -88,7 +91,7 @@ class Session:
         elif action == "subscribe":
             if message.get("auth") is not None and self.client.principal is None:
                 await self.authenticate(_text(message, "auth"), None)
-            self.subscribe(_channels(message), _last_seq(message))
+            await self.subscribe(_channels(message), _last_seq(message))
         elif action == "unsubscribe":
             self.unsubscribe(_channels(message))
         elif action == "publish":
@@ -106,34 +109,50 @@ class Session:
         self.client.control({"type": "authenticated", "subject": principal.subject, "role": role_of(principal)})
         if self.pending:
             pending, self.pending = self.pending, []
-            self.subscribe(pending, {})
+            await self.subscribe(pending, {})
 
-    def subscribe(self, names: Sequence[str], last_seq: Mapping[str, int]) -> None:
+    async def subscribe(self, names: Sequence[str], last_seq: Mapping[str, int]) -> None:
         if self.client.principal is None:
             raise ProtocolError(
                 "unauthenticated", 'authenticate first: {"action": "auth", "token": "<jwt>"} or "auth" in subscribe'
             )
         wanted = [self._channel(name) for name in names]
-        new = {c.name for c in wanted} - set(self.channels)
+        for channel in wanted:
+            if channel.kind in (ChannelKind.WORKFLOW, ChannelKind.OPTIMIZE) and channel.name not in self.channels:
+                owner = await self.hub.owner_of(channel.topic, fresh=True)
+                if not sees(self.client.principal, owner or None):
+                    raise ProtocolError("forbidden", f"{channel.name} was started by another user (admins see all)")
+        new = [c for c in {c.name: c for c in wanted}.values() if c.name not in self.channels]
         if len(self.channels) + len(new) > self.max_subscriptions:
             raise ProtocolError(
                 "too_many_subscriptions",
                 f"at most {self.max_subscriptions} channels per connection (websocket.max_subscriptions); "
                 f"{len(self.channels)} followed, {len(new)} more asked: unsubscribe some first",
             )
-        seqs: dict[str, int] = {}
-        replays: list[tuple[Channel, Resume]] = []
-        for channel in wanted:
-            if channel.name not in self.channels:
-                if channel.name in last_seq:
-                    replays.append((channel, self.hub.resume(channel, last_seq[channel.name])))
-                # No await from the replay to listening: nothing published in between can be missed.
-                self.broadcaster.add(channel, self.client)
-                self.channels[channel.name] = channel
-            seqs[channel.name] = self.hub.seq(channel)
+        # Listen first and hold the live frames back; then ask where the channel stands (an await with
+        # a shared log); then the replay; then the held frames after it: no gap, no duplicate.
+        for channel in new:
+            self.client.hold(channel.name)
+            self.broadcaster.add(channel, self.client)
+            self.channels[channel.name] = channel
+        try:
+            resumes = [await self.hub.catch_up(c, last_seq.get(c.name)) for c in new]
+        except GptTraderError as exc:
+            for channel in new:
+                self.client.release(channel.name, None)
+                self.channels.pop(channel.name, None)
+                self.broadcaster.remove(channel.name, self.client)
+            raise ProtocolError("unavailable", f"cannot subscribe now: {exc}; try again shortly") from None
+        seqs = {c.name: self.hub.seq(c) for c in wanted}
+        seqs.update({c.name: r.seq for c, r in zip(new, resumes, strict=True)})
         self.client.control({"type": "subscribed", "channels": [c.name for c in wanted], "seq": seqs})
-        for channel, resume in replays:
-            visible = [m for m in resume.messages if m.role == "viewer" or allows(self.client.principal, m.role)]
+        for channel, resume in zip(new, resumes, strict=True):
+            principal = self.client.principal
+            visible = [
+                m
+                for m in resume.messages
+                if (m.role == "viewer" or allows(principal, m.role)) and sees(principal, m.owner)
+            ]
             if resume.missed:
                 self.client.control(
                     {
@@ -143,9 +162,10 @@ class Session:
                         "data": {"from_seq": last_seq[channel.name] + 1, "messages": [m.wire() for m in visible]},
                     }
                 )
-            else:
+            elif visible:
                 self.client.queue.extend(Frame(m) for m in visible)
                 self.client.wake.set()
+            self.client.release(channel.name, resume.seq)
 
     def unsubscribe(self, names: Sequence[str]) -> None:
         gone = []
@@ -153,6 +173,7 @@ class Session:
             channel = self._channel(name)
             if self.channels.pop(channel.name, None) is not None:
                 self.broadcaster.remove(channel.name, self.client)
+                self.client.floors.pop(channel.name, None)
                 gone.append(channel.name)
         self.client.control({"type": "unsubscribed", "channels": gone})
 
@@ -171,6 +192,8 @@ class Session:
             await self.hub.publish(channel, _text(message, "type") or "message", data)
         except InvalidParameterError as exc:
             raise ProtocolError("bad_message", str(exc)) from None
+        except GptTraderError as exc:  # the bus is unreachable (Redis down): say so, keep the connection
+            raise ProtocolError("unavailable", f"not published: {exc}; try again shortly") from None
         self.client.control({"type": "published", "channel": channel.name})
 
     def close(self) -> None:

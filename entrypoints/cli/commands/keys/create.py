@@ -8,7 +8,7 @@ from cleo.helpers import option
 from cleo.io.inputs.option import Option
 
 from entrypoints.cli.base import AppCommand
-from gpt_trader_core.services.auth import parse_duration
+from gpt_trader_core.errors import InvalidParameterError
 
 
 class KeysCreateCommand(AppCommand):
@@ -25,10 +25,11 @@ class KeysCreateCommand(AppCommand):
     ]
 
     def handle(self) -> int:
+        from gpt_trader_core.services.auth import parse_duration
+
         name = self.option("name")
-        if not name:
-            self.line_error("<error>error:</error> --name is required: say what uses the key, e.g. --name dashboard")
-            return 2
+        if not name:  # bad input: exit 1, like every other missing option
+            raise InvalidParameterError("--name is required: say what uses the key, e.g. --name dashboard")
         expires = parse_duration(self.option("expires")) if self.option("expires") else None
 
         async def work(container: Any) -> Any:

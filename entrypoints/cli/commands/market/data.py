@@ -18,6 +18,7 @@ COLUMNS = ("time", "open", "high", "low", "close", "volume")
 
 
 class MarketDataCommand(SymbolCommand):
+    remote_capable = True
     name = "market data"
     description = "OHLCV bars of a symbol (synthetic market by default, or your CSV files)."
     help = """Prints a summary and the last <info>--last</info> bars (table), or every bar (json, csv).

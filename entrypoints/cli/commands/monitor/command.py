@@ -21,23 +21,41 @@ if TYPE_CHECKING:
 
 class MonitorCommand(AppCommand):
     name = "monitor"
-    description = "Live view of paper sessions, workflow executions and firing alerts (q or Ctrl-C leaves)."
+    description = (
+        "Live view of paper sessions, workflow executions and firing alerts (q or Ctrl-C leaves); "
+        "--dashboard serves the browser dashboard."
+    )
     help = """Redraws every <info>--interval</info> seconds from the state store, so it shows sessions and
 workflows started by any process (<info>gpt-trader run</info>, <info>workflow execute</info>, the server).
 <info>--once</info> prints one snapshot and exits (for scripts: <info>--format json</info>).
 
+<info>--dashboard</info> serves the web dashboard instead (the same app as <info>serve --mode api</info>, on
+<info>--port</info>, default api.port) and prints its address: the overview, live paper sessions and
+the dashboard's other views, updated over the WebSocket. It binds api.host (127.0.0.1 by
+default; any other address needs api.auth.enabled). Ctrl-C or SIGTERM stops it cleanly.
+
   <comment>gpt-trader monitor --once</comment>
   <comment>gpt-trader monitor --once --format json</comment>
-  <comment>gpt-trader monitor --interval 2</comment>"""
+  <comment>gpt-trader monitor --interval 2</comment>
+  <comment>gpt-trader monitor --dashboard --port 8080</comment>"""
     options: ClassVar[list[Option]] = [
         option("once", None, "Print one snapshot and exit", flag=True),
         option("interval", "i", "Seconds between redraws", flag=False, default="1"),
         option("sessions", None, "How many sessions to show (newest first)", flag=False, default="10"),
         option("format", "f", "Output of --once: table or json", flag=False),
+        option("dashboard", None, "Serve the web dashboard (and the API) instead of the terminal view", flag=True),
+        option("port", "p", "Port of --dashboard (default: api.port)", flag=False),
+        option("host", None, "Interface of --dashboard (default: api.host; not loopback needs auth)", flag=False),
     ]
 
     def handle(self) -> int:
         from entrypoints.cli.commands.monitor.snapshot import collect
+
+        if self.option("dashboard"):
+            return self.dashboard()
+        for name in ("port", "host"):
+            if self.option(name) is not None:
+                raise InvalidParameterError(f"--{name} is for --dashboard (e.g. monitor --dashboard --port 8080)")
 
         fmt = self.output_format(choices=("table", "json"))
         if fmt == "csv":
@@ -58,6 +76,16 @@ workflows started by any process (<info>gpt-trader run</info>, <info>workflow ex
             self.print_once(snapshot, fmt)
             return 0
         return self.run_with_container(lambda c: self.live(c, interval, int(count)))
+
+    def dashboard(self) -> int:
+        """``--dashboard``: ``serve --mode api`` with the dashboard's address printed (see dashboard.py)."""
+        from entrypoints.cli.commands.monitor.dashboard import serve_dashboard
+
+        for name in ("once", "format"):
+            if self.option(name):
+                raise InvalidParameterError(f"--{name} is for the terminal view, not --dashboard")
+        options = {name: self.option(name) for name in ("host", "port", "config", "set")}
+        return serve_dashboard(self.io, self.application, self.container_factory, options)
 
     def print_once(self, snapshot: dict[str, Any], fmt: str) -> None:
         from entrypoints.cli.commands.monitor.screen import render

@@ -24,6 +24,8 @@ async def portfolio_view(container: Container) -> PortfolioView:
 class SessionCommand(AppCommand):
     """A portfolio question about one paper session."""
 
+    remote_capable = True
+
     arguments: ClassVar[list[Argument]] = [
         argument("session", "Session id (see `gpt-trader sessions list`)", optional=True)
     ]

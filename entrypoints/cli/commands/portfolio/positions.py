@@ -18,6 +18,7 @@ COLUMNS = ("session_id", "symbol", "size", "entry_price", "entry_time")
 
 
 class PortfolioPositionsCommand(AppCommand):
+    remote_capable = True
     name = "portfolio positions"
     description = "Open positions of the running paper sessions (or of one session)."
     help = """Reads the state store, so it sees sessions of every process (<info>gpt-trader run</info>, the server).
@@ -41,7 +42,11 @@ class PortfolioPositionsCommand(AppCommand):
         groups = self.run_with_container(work)
         rows = [(g.session_id, p.symbol, p.size, p.entry_price, p.entry_time) for g in groups for p in g.positions]
         if fmt == "json":  # the REST API's shape (GET /api/v1/portfolio/positions)
-            self.line(dumps({"items": [dict(zip(COLUMNS, row, strict=True)) for row in rows]}))
+            bars = [p.entry_bar for g in groups for p in g.positions]
+            items = [
+                {**dict(zip(COLUMNS, row, strict=True)), "entry_bar": b} for row, b in zip(rows, bars, strict=True)
+            ]
+            self.line(dumps({"items": items}))
         elif fmt == "csv":
             self.line(plain_csv(COLUMNS, rows))
         else:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 
 class WorkflowCancelCommand(AppCommand):
+    remote_capable = True
     name = "workflow cancel"
     description = "Cancel a pending or running workflow execution, in this or another process."
     help = """Asks the process running the execution to stop (it checks about twice a second), waits until

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 
 class WorkflowExecuteCommand(AppCommand):
+    remote_capable = True
     name = "workflow execute"
     description = "Execute a workflow: progress lines then the report, or --async in the background."
     help = """Runs workflow <info>NAME</info> with its inputs (<info>--param key=value</info>, repeatable; see
@@ -121,6 +122,23 @@ run uses the inline executor. A Ctrl-C during a foreground run cancels the execu
         show_execution(self, execution, fmt)
         return exit_code(execution)
 
+    def _started_remotely(self, name: str, params: dict[str, str], fmt: str) -> int:
+        from entrypoints.serialization import dumps
+
+        async def start(container: Container) -> Any:
+            return await (await container.services.workflows()).prepare(name, params)
+
+        execution = self.run_with_container(start)
+        if fmt == "json":
+            self.line(
+                dumps({"execution_id": execution.id, "status": execution.status.value, "server": self.remote_url()})
+            )
+        else:
+            self.line(execution.id)
+            self.line_error(f"running on {self.remote_url()}")
+            self.line_error(f"follow it with: gpt-trader workflow status {execution.id} --remote {self.remote_url()}")
+        return 0
+
     async def _print_progress(self, events: Any) -> None:
         async for event in events:
             line = progress_line(event)
@@ -132,6 +150,8 @@ run uses the inline executor. A Ctrl-C during a foreground run cancels the execu
         from gpt_trader_core.errors import ConfigurationError
 
         settings = self.load_settings().settings
+        if self.remote_url():  # the server runs it in the background already: print its id and return
+            return self._started_remotely(name, params, fmt)
         if settings.state.url.startswith("memory"):
             raise ConfigurationError(
                 "--async needs a persistent state store shared by the processes; state.url is memory://"

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 
 class WorkflowListCommand(AppCommand):
+    remote_capable = True
     name = "workflow list"
     description = "List the workflows (steps, inputs) and the most recent executions."
     help = """  <comment>gpt-trader workflow list</comment>
@@ -37,20 +38,16 @@ class WorkflowListCommand(AppCommand):
 
         async def work(container: Container) -> Any:
             workflows = await container.services.workflows()
-            return workflows.definitions(), await workflows.list(limit=limit)
+            return await workflows.catalogue(), await workflows.list(limit=limit)
 
-        definitions, executions = self.run_with_container(work)
+        described, executions = self.run_with_container(work)
         if fmt == "json":
-            self.line(
-                dumps(
-                    {"workflows": [d.describe() for d in definitions], "executions": [to_plain(e) for e in executions]}
-                )
-            )
+            self.line(dumps({"workflows": described, "executions": [to_plain(e) for e in executions]}))
             return 0
-        for definition in definitions:
-            self.line(f"<info>{definition.name}</info> — {definition.description}")
-            self.line("  steps:  " + " → ".join(" ∥ ".join(layer) for layer in definition.layers()))
-            inputs = " ".join(f"{p.name}={p.default}" for p in definition.params)
+        for definition in described:
+            self.line(f"<info>{definition['name']}</info> — {definition['description']}")
+            self.line("  steps:  " + " → ".join(" ∥ ".join(layer) for layer in definition["layers"]))
+            inputs = " ".join(f"{p['name']}={p['default']}" for p in definition["params"])
             self.line(f"  inputs: {inputs}")
         self.line("")
         self.line("<comment>recent executions</comment>")

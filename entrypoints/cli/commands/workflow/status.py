@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 
 class WorkflowStatusCommand(AppCommand):
+    remote_capable = True
     name = "workflow status"
     description = "Show a workflow execution (steps, error, report), or list recent executions without an ID."
     help = """Reads the stored execution, so it works from any process while the execution runs elsewhere

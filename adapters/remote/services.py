@@ -1,0 +1,410 @@
+"""The use cases the CLI calls, answered by a gpt-trader server over its REST API v1.
+
+Each class has the methods (names, arguments, returned core values) of the local use case a command
+calls — ``Backtester.run``, ``MarketReads.bars``, ``StrategyCatalog.list``, ``PortfolioView``,
+``Workflows``, ``Monitoring.status`` — so a command runs unchanged against either; the composition root
+(``entrypoints/container.py``) chooses which. Values come back through the remote edge's converter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import datetime as dt
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from adapters.remote.client import RemoteClient
+from adapters.remote.converter import structure
+from adapters.remote.errors import RemoteError
+from gpt_trader_core.errors import ConflictError, InvalidParameterError, NotFoundError
+
+log = logging.getLogger("gpt_trader.remote")
+
+if TYPE_CHECKING:  # each use case imports the core values it returns when first called (keeps start-up quick)
+    import numpy as np
+
+    from gpt_trader_core.backtesting.config import BacktestConfig
+    from gpt_trader_core.domain.bars import Bars
+    from gpt_trader_core.domain.records import Event, Execution, ExecutionStatus
+    from gpt_trader_core.domain.results import BacktestResult
+    from gpt_trader_core.services.backtest import BacktestRequest, BacktestRun
+    from gpt_trader_core.services.monitoring import MonitoringSnapshot
+    from gpt_trader_core.services.portfolio_view import (
+        PortfolioPerformance,
+        PortfolioRisk,
+        Rebalance,
+        SessionPositions,
+    )
+    from gpt_trader_core.services.research import StrategyInfo
+
+#: Seconds between two status polls of a running execution.
+POLL_INTERVAL_S = 0.25
+
+
+def _day(value: dt.datetime | None, name: str) -> str | None:
+    """The REST API takes days: a time of day would be silently dropped, so it is refused instead."""
+    if value is None:
+        return None
+    if value.time() != dt.time():
+        raise InvalidParameterError(f"--{name} with --remote is a day (YYYY-MM-DD); the server takes no time of day")
+    return value.date().isoformat()
+
+
+def _times(values: Sequence[str]) -> np.ndarray:
+    import numpy as np
+
+    return np.array([np.datetime64(v.rstrip("Z"), "ns") for v in values], dtype="datetime64[ns]")
+
+
+class RemoteBacktester:
+    """``Backtester.run`` on the server (``POST /api/v1/strategies/backtest`` with ``detail: full``)."""
+
+    def __init__(self, client: RemoteClient) -> None:
+        self._client = client
+
+    async def run(self, request: BacktestRequest, *, save: bool = True) -> BacktestRun:
+        from gpt_trader_core.services.backtest import BacktestRun
+
+        config = request.config
+        body: dict[str, Any] = {
+            "symbol": request.symbol,
+            "strategy": request.strategy,
+            "params": dict(request.params),
+            "start": _day(request.start, "from"),
+            "end": _day(request.end, "to"),
+            "costs": _costs(config),
+            "save": save,
+            "detail": "full",
+        }
+        if request.timeframe is not None:
+            body["timeframe"] = request.timeframe
+        answer = self._client.request("POST", "/api/v1/strategies/backtest", body=_compact(body))
+        if answer.status == 202:
+            location = answer.headers.get("location", "")
+            raise RemoteError(
+                f"{self._client.url} runs a backtest this large in the background (execution {answer.body.get('id')}, "
+                f"{location}); its statistics are saved there — narrow --from/--to to get the full result here"
+            )
+        view = answer.body
+        return BacktestRun(_result(view["result"]), view.get("id"), bool(view.get("cached")))
+
+
+def _costs(config: BacktestConfig) -> dict[str, Any]:
+    return {
+        "cash": config.cash,
+        "commission": config.commission,
+        "slippage": config.slippage,
+        "spread": config.spread,
+        "mode": config.mode,
+        "fill": config.fill,
+        "close_at_end": config.close_at_end,
+        "stop_loss": config.stop_loss,
+        "take_profit": config.take_profit,
+        "trailing_stop": config.trailing_stop,
+    }
+
+
+def _compact(body: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def _result(data: Mapping[str, Any]) -> BacktestResult:
+    """A ``BacktestResult`` from the full result the server sends (``detail: full``)."""
+    import numpy as np
+
+    from gpt_trader_core.backtesting.config import BacktestConfig
+    from gpt_trader_core.domain.results import BacktestResult
+    from gpt_trader_core.domain.trading import Position, Trade
+
+    series = data["equity"]
+    open_position = data.get("open_position")
+    return BacktestResult(
+        strategy=data["strategy"],
+        params=dict(data["params"]),
+        symbol=data["symbol"],
+        timeframe=data["timeframe"],
+        source=data["source"],
+        synthetic=bool(data["synthetic"]),
+        data_fingerprint=data["data_fingerprint"],
+        config=structure(data["config"], BacktestConfig),
+        stats={key: _stat(key, value) for key, value in data["stats"].items()},
+        trades=tuple(structure(t, Trade) for t in data["trades"]),
+        timestamps=_times(series["timestamps"]),
+        equity=np.array(series["equity"], dtype=float),
+        drawdown=np.array(series["drawdown"], dtype=float),
+        position=np.array(series["position"], dtype=float),
+        open_position=None if open_position is None else structure(open_position, Position),
+        monthly_returns=tuple((m["month"], _nan(m["return_pct"])) for m in data["monthly_returns"]),
+        yearly_returns=tuple((y["year"], _nan(y["return_pct"])) for y in data["yearly_returns"]),
+        exit_reasons={k: dict(v) for k, v in data["exit_reasons"].items()},
+        rejected_orders=int(data.get("rejected_orders", 0)),
+    )
+
+
+def _stat(key: str, value: Any) -> Any:
+    """A statistic as the engine computes it: ``start``/``end`` datetimes, ``*duration`` timedeltas (``None``
+    when undefined), other undefined numbers NaN (the JSON edge writes both as ``null``)."""
+    if key in ("start", "end"):
+        return dt.datetime.fromisoformat(value)
+    if key.endswith("duration"):
+        return None if value is None else dt.timedelta(seconds=value)
+    return math.nan if value is None else value
+
+
+def _nan(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+class RemoteMarketReads:
+    """``MarketReads.bars`` on the server (``GET /api/v1/market/data/{symbol}``)."""
+
+    def __init__(self, client: RemoteClient) -> None:
+        self._client = client
+
+    async def bars(
+        self, symbol: str, start: dt.datetime | None, end: dt.datetime | None, timeframe: str | None
+    ) -> Bars:
+        query = {"start": _day(start, "from"), "end": _day(end, "to"), "timeframe": timeframe}
+        view = await self._client.call("GET", f"/api/v1/market/data/{symbol}", query=query)
+        from gpt_trader_core.domain.bars import Bars
+
+        return Bars(
+            timestamps=_times(view["timestamps"]),
+            open=view["open"],
+            high=view["high"],
+            low=view["low"],
+            close=view["close"],
+            volume=view["volume"],
+            symbol=view["symbol"],
+            timeframe=view["timeframe"],
+            source=view["source"],
+            synthetic=bool(view["synthetic"]),
+        )
+
+
+class RemoteCatalog:
+    """``StrategyCatalog.list`` on the server (``GET /api/v1/strategies/list``)."""
+
+    def __init__(self, client: RemoteClient) -> None:
+        self._client = client
+
+    async def list(self) -> tuple[StrategyInfo, ...]:
+        data = await self._client.call("GET", "/api/v1/strategies/list")
+        from gpt_trader_core.services.research import StrategyInfo
+
+        return tuple(structure(item, StrategyInfo) for item in data["items"])
+
+
+class RemotePortfolio:
+    """``PortfolioView`` on the server (``/api/v1/portfolio/*``): the sessions the server runs."""
+
+    def __init__(self, client: RemoteClient) -> None:
+        self._client = client
+
+    async def positions(self, session_id: str | None = None) -> builtins.list[SessionPositions]:
+        data = await self._client.call("GET", "/api/v1/portfolio/positions", query={"session_id": session_id})
+        from gpt_trader_core.domain.trading import Position
+        from gpt_trader_core.services.portfolio_view import SessionPositions
+
+        groups: dict[str, builtins.list[Position]] = {}
+        for item in data["items"]:
+            groups.setdefault(item["session_id"], []).append(structure(item, Position))
+        if session_id is not None and not groups:
+            groups[session_id] = []
+        return [SessionPositions(sid, tuple(positions)) for sid, positions in groups.items()]
+
+    async def performance(self, session_id: str, points: int = 200) -> PortfolioPerformance:
+        data = await self._client.call("GET", "/api/v1/portfolio/performance", query={"session_id": session_id})
+        from gpt_trader_core.services.portfolio_view import PortfolioPerformance
+
+        return structure(data, PortfolioPerformance)
+
+    async def risk(self, session_id: str) -> PortfolioRisk:
+        data = await self._client.call("GET", "/api/v1/portfolio/risk", query={"session_id": session_id})
+        from gpt_trader_core.services.portfolio_view import PortfolioRisk
+
+        return structure(data, PortfolioRisk)
+
+    async def rebalance(self, session_id: str, target_weights: Mapping[str, float], *, execute: bool) -> Rebalance:
+        from gpt_trader_core.portfolio.adaptive import RebalancePlan
+        from gpt_trader_core.services.portfolio_view import Rebalance
+
+        body = {"session_id": session_id, "target_weights": dict(target_weights), "execute": execute}
+        data = await self._client.call("POST", "/api/v1/portfolio/rebalance", body=body)
+        return Rebalance(data["session_id"], bool(data["executed"]), structure(data["plan"], RebalancePlan))
+
+
+class RemoteMonitoring:
+    """``Monitoring.status`` on the server (``GET /api/v1/system/metrics``): its components, executions,
+    machine and firing alerts."""
+
+    def __init__(self, client: RemoteClient) -> None:
+        self._client = client
+
+    async def status(self) -> MonitoringSnapshot:
+        data = dict(await self._client.call("GET", "/api/v1/system/metrics"))
+        data.pop("metrics", None)  # the raw metric families: not part of the snapshot value
+        from gpt_trader_core.services.monitoring import MonitoringSnapshot
+
+        return structure(data, MonitoringSnapshot)
+
+
+class RemoteWorkflows:
+    """``Workflows`` on the server (``/api/v1/workflows/*``). The server runs the execution; ``events``
+    follows it by polling its status and turns the steps' changes into the engine's step events."""
+
+    def __init__(self, client: RemoteClient, poll_interval: float = POLL_INTERVAL_S) -> None:
+        self._client = client
+        self._poll = poll_interval
+        self._running: set[str] = set()
+
+    async def catalogue(self) -> builtins.list[dict[str, Any]]:
+        data = await self._client.call("GET", "/api/v1/workflows/list")
+        return [dict(item["definition"]) for item in data["items"]]
+
+    async def prepare(self, name: str, params: Mapping[str, Any] | None = None) -> Execution:
+        """Start ``name`` on the server (it runs there; ``run_prepared`` waits for it)."""
+        body = {"params": dict(params or {})}
+        return self._execution(await self._client.call("POST", f"/api/v1/workflows/execute/{name}", body=body))
+
+    async def run_prepared(self, execution_id: str, name: str | None = None) -> Execution:
+        """Wait for the server's execution to finish; a cancellation here (Ctrl-C) cancels it there."""
+        self._running.add(execution_id)  # until it finishes: ``shutdown`` cancels it on the server
+        execution = await self.wait(execution_id)
+        self._running.discard(execution_id)
+        return execution
+
+    async def wait(self, execution_id: str, timeout: float | None = None) -> Execution:
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            execution = await self.status(execution_id)
+            if execution.status.finished:
+                return execution
+            if deadline is not None and loop.time() >= deadline:
+                return execution
+            await asyncio.sleep(self._poll)
+
+    async def status(self, execution_id: str) -> Execution:
+        return self._execution(await self._client.call("GET", f"/api/v1/workflows/status/{execution_id}"))
+
+    async def cancel(self, execution_id: str, *, timeout: float = 5.0) -> Execution:
+        return self._execution(await self._client.call("DELETE", f"/api/v1/workflows/cancel/{execution_id}"))
+
+    async def list(self, limit: int = 50, status: ExecutionStatus | str | None = None) -> builtins.list[Execution]:
+        value = getattr(status, "value", status)
+        data = await self._client.call("GET", "/api/v1/workflows/executions", query={"limit": limit, "status": value})
+        return [self._execution(item) for item in data["items"]]
+
+    def events(self, execution_id: str | None = None) -> PolledEvents:
+        if execution_id is None:
+            raise InvalidParameterError("following every execution needs an execution id with --remote")
+        return PolledEvents(self, execution_id, self._poll)
+
+    async def shutdown(self, timeout: float = 5.0) -> None:
+        """Cancel on the server what this command was waiting for (Ctrl-C, SIGTERM)."""
+        for execution_id in list(self._running):
+            try:
+                await self.cancel(execution_id, timeout=timeout)
+            except (ConflictError, NotFoundError):
+                pass  # it finished meanwhile (409) or is gone (404): nothing left to cancel
+            except RemoteError as error:  # unreachable now: say so, the interruption goes on
+                log.warning("could not cancel %s on %s: %s", execution_id, self._client.url, error)
+            self._running.discard(execution_id)
+
+    @staticmethod
+    def _execution(data: Any) -> Execution:
+        from gpt_trader_core.domain.records import Execution
+
+        return structure(data, Execution)
+
+
+class PolledEvents:
+    """The ``Subscription`` of one remote execution: step events derived from its polled status."""
+
+    dropped = 0
+
+    def __init__(self, workflows: RemoteWorkflows, execution_id: str, interval: float) -> None:
+        self._workflows = workflows
+        self._id = execution_id
+        self._interval = interval
+        self._queue: builtins.list[Event] = []
+        self._seen: dict[str, str] = {}
+        self._started = False
+        self._closed = False
+        self._done = False
+
+    def __aiter__(self) -> PolledEvents:
+        return self
+
+    async def __anext__(self) -> Event:
+        while not self._queue:
+            if self._done:
+                raise StopAsyncIteration
+            closing = self._closed  # closed: one last poll delivers the changes since the previous one
+            execution = await self._workflows.status(self._id)
+            self._queue.extend(self._changes(execution))
+            if closing or execution.status.finished:
+                self._done = True
+            elif not self._queue:
+                await asyncio.sleep(self._interval)
+        return self._queue.pop(0)
+
+    def _changes(self, execution: Execution) -> builtins.list[Event]:
+        from gpt_trader_core.domain.records import Event, ExecutionStatus
+
+        topic = f"execution:{self._id}"
+        events: builtins.list[Event] = []
+        if not self._started and execution.status is not ExecutionStatus.PENDING:
+            self._started = True
+            data = {"workflow": execution.name, "execution_id": execution.id}
+            events.append(Event(topic, "execution_started", data, execution.started_at or execution.created_at))
+        for step in (execution.result or {}).get("steps") or ():
+            name, state = step.get("name"), step.get("status")
+            if not name or state == self._seen.get(name):
+                continue
+            previous, self._seen[name] = self._seen.get(name), state
+            kind = {
+                "running": "step_started",
+                "succeeded": "step_finished",
+                "failed": "step_failed",
+                "skipped": "step_skipped",
+            }.get(state or "")
+            if kind is None:
+                continue
+            if kind in ("step_finished", "step_failed") and previous != "running":  # started since the last poll
+                events.append(Event(topic, "step_started", {"step": name}, _when(step.get("started_at"))))
+            at = step.get("finished_at") if kind != "step_started" else step.get("started_at")
+            events.append(
+                Event(topic, kind, {"step": name, **{k: step.get(k) for k in ("duration_s", "error")}}, _when(at))
+            )
+        return events
+
+    async def close(self) -> None:
+        self._closed = True
+
+
+def _when(value: Any) -> dt.datetime:
+    from gpt_trader_core.domain.records import utcnow
+
+    if value is None:
+        return utcnow()
+    return dt.datetime.fromisoformat(str(value)).replace(tzinfo=None)
+
+
+class RemoteSessions:
+    """``TradingSessions.list`` on the server (``GET /api/v1/sessions``): the sessions it runs or ran.
+    The records come back without ``owner`` (which process of the server runs a session is its own affair)."""
+
+    def __init__(self, client: RemoteClient) -> None:
+        self._client = client
+
+    async def list(self, *, status: Any = None, limit: int = 50) -> builtins.list[Any]:
+        from gpt_trader_core.domain.records import SessionRecord
+
+        value = getattr(status, "value", status)
+        data = await self._client.call("GET", "/api/v1/sessions", query={"limit": limit, "status": value})
+        return [structure(item, SessionRecord) for item in data["items"]]

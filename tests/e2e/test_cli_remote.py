@@ -1,0 +1,430 @@
+"""`gpt-trader --remote URL` against a real `gpt-trader serve` (auth on), through the installed console script.
+
+One server per module, in its own home: users added with `gpt-trader users add`, an API key with `keys
+create`. The CLI process shares the home (so local and remote runs read the same state store) but not the
+credentials logic: remote runs go through HTTP, with the token `gpt-trader login` stored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import stat
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import GPT_TRADER, free_port
+
+COMMAND = [GPT_TRADER] if GPT_TRADER else [sys.executable, "-m", "entrypoints"]
+PASSWORD = "a-long-password-1"
+
+
+class Server:
+    """The server, its URL and the environment of CLI processes beside it."""
+
+    def __init__(self, home: Path, url: str, env: dict[str, str], api_key: str) -> None:
+        self.home, self.url, self.env, self.api_key = home, url, env, api_key
+
+    def cli(
+        self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*COMMAND, *args],
+            input=stdin,
+            cwd=self.home,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def remote(self, *args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
+        return self.cli(*args, "--remote", self.url, **kw)
+
+    @property
+    def credentials(self) -> Path:
+        return self.home / ".gpt-trader" / "credentials.json"
+
+    def login(self, user: str = "alice") -> None:
+        proc = self.cli("login", self.url, "-n", "-u", user, "--password-stdin", stdin=PASSWORD + "\n")
+        assert proc.returncode == 0, proc.stderr
+
+    def token(self) -> str:
+        answer = self.request("POST", "/api/v1/auth/login", {"username": "alice", "password": PASSWORD})
+        return str(answer["access_token"])
+
+    def request(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"null")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    home = tmp_path_factory.mktemp("remote-home")
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("GPT_TRADER")}
+    env.update(HOME=str(home), NO_COLOR="1")
+    # one client address sends everything: the login rate limit would refuse the tests' logins
+    env["GPT_TRADER__API__RATE_LIMITS__ENABLED"] = "false"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    probe = Server(home, url, env, "")
+    for user, role in (("alice", "trader"), ("victor", "viewer")):
+        added = probe.cli("users", "add", user, "--role", role, "--password-stdin", stdin=PASSWORD + "\n")
+        assert added.returncode == 0, added.stderr
+    created = probe.cli("keys", "create", "--name", "ci", "--role", "trader")
+    key = next(line for line in created.stdout.splitlines() if line.startswith("gtk_"))
+    proc = subprocess.Popen(
+        [*COMMAND, "serve", "--mode", "api", "--port", str(port)],
+        cwd=home,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            try:
+                urllib.request.urlopen(url + "/api/v1/system/health/live", timeout=2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+        server = Server(home, url, env, key)
+        server.login()
+        yield server
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _same(server: Server, *args: str) -> str:
+    local, remote = server.cli(*args), server.remote(*args)
+    assert local.returncode == 0, local.stderr
+    assert remote.returncode == 0, remote.stderr
+    assert remote.stdout == local.stdout, args
+    return remote.stdout
+
+
+def test_login_stores_the_token_in_a_0600_file(server: Server) -> None:
+    mode = stat.S_IMODE(server.credentials.stat().st_mode)
+    assert mode == 0o600
+    stored = json.loads(server.credentials.read_text())
+    assert set(stored) == {server.url} and stored[server.url]["username"] == "alice"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("strategies", "--format", "json"),
+        ("strategies",),
+        ("market", "data", "AAPL", "--from", "2024-01-01", "--to", "2024-03-31", "--format", "json"),
+        ("market", "data", "MSFT", "--last", "5", "--format", "csv"),
+        (
+            "backtest",
+            "-s",
+            "sma_cross",
+            "--symbol",
+            "AAPL",
+            "--from",
+            "2023-01-01",
+            "--to",
+            "2024-12-31",
+            "--format",
+            "json",
+            "--no-save",
+        ),
+        (
+            "backtest",
+            "-s",
+            "breakout",
+            "--symbol",
+            "SPY",
+            "--stop-loss",
+            "0.05",
+            "--spread",
+            "0.001",
+            "--mode",
+            "long_only",
+            "--trades",
+            "--no-save",
+        ),
+        ("portfolio", "positions", "--format", "json"),
+        ("workflow", "list", "--format", "json"),
+        ("workflow", "list"),
+    ],
+)
+def test_the_same_command_prints_the_same_locally_and_remotely(server: Server, args: tuple[str, ...]) -> None:
+    _same(server, *args)
+
+
+def test_a_saved_remote_backtest_is_saved_on_the_server(server: Server) -> None:
+    proc = server.remote("backtest", "-s", "momentum", "--symbol", "GOOG", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)["id"]
+    assert record.startswith("bt_")
+    assert server.request("GET", f"/api/v1/backtests/{record}", token=server.token())["id"] == record
+
+
+def _stable(execution: dict[str, Any]) -> dict[str, Any]:
+    """An execution without what differs between two runs (ids, times, durations, the process)."""
+    text = json.dumps(execution)
+    text = re.sub(r'"(wf|bt)_[0-9a-f]+"', '"ID"', text)
+    text = re.sub(r'"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?"', '"TIME"', text)
+    text = re.sub(r'"(duration_s|elapsed_s)": [0-9.e-]+', r'"\1": 0', text)
+    stable = dict(json.loads(text))
+    stable["result"].pop("runner")  # which process ran it (host, pid, engine)
+    return stable
+
+
+def test_workflow_execute_and_status_remotely(server: Server) -> None:
+    args = ("workflow", "execute", "simple_backtest", "--param", "symbol=MSFT", "--format", "json")
+    local, remote = server.cli(*args), server.remote(*args)
+    assert local.returncode == remote.returncode == 0, remote.stderr
+    ran_here, ran_there = json.loads(local.stdout), json.loads(remote.stdout)
+    assert _stable(ran_there) == _stable(ran_here)
+    # the status of the server's execution reads the same from here and through the server
+    status = _same(server, "workflow", "status", ran_there["id"], "--format", "json")
+    assert json.loads(status)["status"] == "succeeded"
+    _same(server, "workflow", "status", "--format", "json")
+    # the table run prints a line per step as the server's execution advances
+    table = server.remote("workflow", "execute", "simple_backtest")
+    assert table.returncode == 0, table.stderr
+    for step in ("data", "analyze", "select", "backtest"):
+        assert f"▶ {step} started" in table.stdout and f"✓ {step} finished" in table.stdout
+
+
+def test_workflow_execute_async_remotely_prints_the_id_the_server_runs(server: Server) -> None:
+    proc = server.remote("workflow", "execute", "multi_strategy_ensemble", "--async", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    started = json.loads(proc.stdout)
+    assert started["server"] == server.url and started["status"] in ("pending", "running")
+    token = server.token()
+    deadline = time.monotonic() + 60
+    while server.request("GET", f"/api/v1/workflows/status/{started['execution_id']}", token=token)["status"] != (
+        "succeeded"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+
+
+def test_workflow_cancel_remotely(server: Server) -> None:
+    started = server.remote("workflow", "execute", "real_time_monitoring", "-p", "duration=120", "--async")
+    assert started.returncode == 0, started.stderr
+    execution = started.stdout.strip()
+    cancelled = server.remote("workflow", "cancel", execution, "--format", "json")
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert json.loads(cancelled.stdout)["status"] == "cancelled"
+    again = server.remote("workflow", "cancel", execution)
+    assert again.returncode == 1 and len(again.stderr.strip().splitlines()) == 1  # 409: already finished
+
+
+def test_status_reports_the_servers_components_and_sessions(server: Server) -> None:
+    local, remote = server.cli("status", "--format", "json"), server.remote("status", "--format", "json")
+    assert local.returncode == remote.returncode == 0, remote.stderr
+    here, there = json.loads(local.stdout), json.loads(remote.stdout)
+    assert set(there) == set(here)
+    assert [c["name"] for c in there["components"]] == [c["name"] for c in here["components"]]
+    assert [s["id"] for s in there["sessions"]] == [s["id"] for s in here["sessions"]]
+    assert set(there["metrics"]) == set(here["metrics"])
+
+
+def test_portfolio_rebalance_plans_and_executes_on_the_servers_session(server: Server) -> None:
+    token = server.token()
+    body = {"strategy": "sma_cross", "symbols": ["AAPL", "MSFT"], "feed": {"kind": "synthetic", "speed": 0}}
+    session = server.request("POST", "/api/v1/sessions", body, token=token)["id"]
+    try:
+        deadline = time.monotonic() + 30
+        while server.request("GET", f"/api/v1/sessions/{session}", token=token)["session"]["last_bar"] < 5:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        plan = server.remote("portfolio", "rebalance", session, "-w", "AAPL=0.3", "-w", "MSFT=0.2", "-f", "json")
+        assert plan.returncode == 0, plan.stderr
+        data = json.loads(plan.stdout)
+        assert data["session_id"] == session and data["executed"] is False
+        assert data["explanation"].startswith("rebalance (") and data["plan"]["tier"]
+        performance = server.remote("portfolio", "performance", session, "--format", "json")
+        assert performance.returncode == 0 and json.loads(performance.stdout)["session_id"] == session
+        risk = server.remote("portfolio", "risk", session)
+        assert risk.returncode == 0 and f"Risk of {session}" in risk.stdout, risk.stderr
+        executed = server.remote("portfolio", "rebalance", session, "-w", "AAPL=0.3", "--execute")
+        assert executed.returncode == 0, executed.stderr
+        assert "orders sent to the session" in executed.stdout
+        # locally the session's prices are not in this process: one line that says why
+        here = server.cli("portfolio", "rebalance", session, "-w", "AAPL=0.3")
+        assert here.returncode == 1 and "not running in this process" in here.stderr
+        bad = server.remote("portfolio", "rebalance", session, "-w", "AAPL=lots")
+        assert bad.returncode == 1 and "must be a number" in bad.stderr
+    finally:
+        server.request("POST", f"/api/v1/sessions/{session}/stop", {}, token=token)
+
+
+def test_a_viewer_is_refused_executing_a_rebalance_with_exit_3(server: Server, tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path)}
+    login = server.cli("login", server.url, "-n", "-u", "victor", "--password-stdin", stdin=PASSWORD + "\n", env=env)
+    assert login.returncode == 0, login.stderr
+    refused = server.remote("portfolio", "rebalance", "ses_0123456789abcdef", "-w", "AAPL=0.5", "--execute", env=env)
+    assert refused.returncode == 3 and "trader role" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
+
+
+def test_an_unreachable_server_is_exit_3_in_one_line(server: Server) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    proc = server.cli("strategies", "--remote", url)
+    assert proc.returncode == 3
+    assert (
+        proc.stderr.strip() == f"error: cannot reach {url}: connection refused (is `gpt-trader serve` running there?)"
+    )
+
+
+def test_no_or_refused_credentials_say_how_to_log_in(server: Server, tmp_path: Path) -> None:
+    hint = f"log in with `gpt-trader login {server.url}`"
+    fresh = server.remote("strategies", env={"HOME": str(tmp_path)})
+    assert fresh.returncode == 3 and hint in fresh.stderr and len(fresh.stderr.strip().splitlines()) == 1
+    # a token the server refuses, and a refresh token it refuses too
+    (tmp_path / ".gpt-trader").mkdir()
+    stored = json.loads(server.credentials.read_text())
+    stored[server.url].update(access_token="not-a-token", refresh_token="not-a-refresh-token", expires_at=0)
+    (tmp_path / ".gpt-trader" / "credentials.json").write_text(json.dumps(stored))
+    refused = server.remote("market", "data", "AAPL", env={"HOME": str(tmp_path)})
+    assert refused.returncode == 3 and hint in refused.stderr and "Traceback" not in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    wrong_key = server.remote("strategies", env={"GPT_TRADER_API_KEY": "gtk_0123456789ab_nope"})
+    assert wrong_key.returncode == 3 and "GPT_TRADER_API_KEY" in wrong_key.stderr
+
+
+def test_an_expired_access_token_is_renewed_with_the_refresh_token(server: Server, tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path)}
+    login = server.cli("login", server.url, "-n", "-u", "alice", "--password-stdin", stdin=PASSWORD + "\n", env=env)
+    assert login.returncode == 0, login.stderr
+    path = tmp_path / ".gpt-trader" / "credentials.json"
+    stored = json.loads(path.read_text())
+    before = stored[server.url]
+    stored[server.url]["expires_at"] = 0  # as if 15 minutes had passed
+    path.write_text(json.dumps(stored))
+    proc = server.remote("strategies", "--format", "json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    after = json.loads(path.read_text())[server.url]
+    assert after["refresh_token"] != before["refresh_token"] and after["expires_at"] > time.time()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_an_api_key_from_the_environment_needs_no_login(server: Server, tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path), "GPT_TRADER_API_KEY": server.api_key}
+    proc = server.remote("strategies", "--format", "json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    checked = server.cli("login", server.url, env=env)
+    assert checked.returncode == 0 and "GPT_TRADER_API_KEY works" in checked.stdout
+    assert not (tmp_path / ".gpt-trader" / "credentials.json").exists()
+
+
+def test_cli_remote_setting_and_local_only_commands(server: Server) -> None:
+    env = {"GPT_TRADER__CLI__REMOTE": server.url}
+    assert json.loads(server.cli("strategies", "--format", "json", env=env).stdout)[0]["name"]
+    # a command no server answers runs here when the setting (not --remote) names a server
+    assert server.cli("sessions", "list", env=env).returncode == 0
+    refused = server.remote("sessions", "list")
+    assert refused.returncode == 1 and "runs on this machine only; drop --remote" in refused.stderr
+
+
+def test_logout_ends_the_login_on_the_server(server: Server, tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path)}
+    login = server.cli("login", server.url, "-n", "-u", "alice", env={**env, "GPT_TRADER_PASSWORD": PASSWORD})
+    assert login.returncode == 0, login.stderr
+    path = tmp_path / ".gpt-trader" / "credentials.json"
+    refresh = json.loads(path.read_text())[server.url]["refresh_token"]
+    out = server.cli("logout", server.url, env=env)
+    assert out.returncode == 0 and "logged out" in out.stdout
+    assert server.url not in json.loads(path.read_text())
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        server.request("POST", "/api/v1/auth/refresh", {"refresh_token": refresh})
+    assert refused.value.code == 401
+    assert server.cli("logout", server.url, env=env).stdout.strip() == f"not logged in to {server.url}"
+
+
+def test_non_interactive_login_needs_its_flags(server: Server, tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path)}
+    proc = server.cli("login", server.url, "-n", env=env)
+    assert proc.returncode == 1 and "--username is required" in proc.stderr
+    wrong = server.cli("login", server.url, "-n", "-u", "alice", "--password-stdin", stdin="nope-nope-nope\n", env=env)
+    assert wrong.returncode == 3 and len(wrong.stderr.strip().splitlines()) == 1
+
+
+def test_ctrl_c_during_a_remote_workflow_cancels_it_on_the_server(server: Server) -> None:
+    proc = subprocess.Popen(
+        [*COMMAND, "workflow", "execute", "real_time_monitoring", "-p", "duration=120", "--remote", server.url],
+        cwd=server.home,
+        env=server.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # "HH:MM:SS real_time_monitoring started (wf_...)"
+    execution = re.search(r"\((wf_[0-9a-f]+)\)", first)
+    assert execution, first
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    token = server.token()
+    deadline = time.monotonic() + 30
+    while (status := server.request("GET", f"/api/v1/workflows/status/{execution.group(1)}", token=token))[
+        "status"
+    ] not in ("cancelled", "succeeded", "failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert status["status"] == "cancelled"
+
+
+def _remote_examples() -> list[tuple[str, str]]:
+    from tests.cli.test_help_examples import _examples, _needs_a_server
+
+    return [(name, example) for name, example in _examples() if _needs_a_server(shlex.split(example)[1:])]
+
+
+@pytest.mark.parametrize(("name", "example"), _remote_examples())
+def test_remote_help_examples_work_as_written(server: Server, tmp_path: Path, name: str, example: str) -> None:
+    """The examples of ``login``, ``logout`` and the ``--remote`` ones, against this server (its URL for the
+    documented http://127.0.0.1:9000, a session it runs for ``ses_0123456789abcdef``)."""
+    env = {"HOME": str(tmp_path), "GPT_TRADER__CLI__REMOTE": server.url, "GPT_TRADER_PASSWORD": PASSWORD}
+    env["GPT_TRADER_USERNAME"] = "alice"  # what a person would type at the prompts
+    login = server.cli("login", server.url, "-n", "-u", "alice", env=env)
+    assert login.returncode == 0, login.stderr
+    args = [arg.replace("http://127.0.0.1:9000", server.url) for arg in shlex.split(example)[1:]]
+    session = None
+    if "ses_0123456789abcdef" in args:
+        token = server.token()
+        body = {"strategy": "sma_cross", "symbols": ["AAPL", "MSFT"], "feed": {"kind": "synthetic", "speed": 0}}
+        session = server.request("POST", "/api/v1/sessions", body, token=token)["id"]
+        while server.request("GET", f"/api/v1/sessions/{session}", token=token)["session"]["last_bar"] < 5:
+            time.sleep(0.2)
+        args = [session if arg == "ses_0123456789abcdef" else arg for arg in args]
+    try:
+        stdin = PASSWORD + "\n" if "--password-stdin" in args else None
+        proc = server.cli(*args, stdin=stdin, env=env)
+        assert proc.returncode == 0, f"{example}\n{proc.stdout}\n{proc.stderr}"
+        assert "Traceback" not in proc.stderr
+    finally:
+        if session is not None:
+            server.request("POST", f"/api/v1/sessions/{session}/stop", {}, token=server.token())
