@@ -94,7 +94,8 @@ def test_buttons_follow_the_role(browser: Any, server: str, running: dict[str, s
             dashboard.screenshot("dashboard-view-workflows-viewer")
 
         page.goto(page.url.split("#")[0] + f"#optimise/{running['study']}")
-        page.wait_for_selector("[data-testid=progress] .figures:has-text('trials')", timeout=30_000)
+        page.wait_for_selector("[data-testid=study-status]:has-text('running')", timeout=60_000)
+        page.wait_for_selector("[data-testid=progress]", timeout=60_000)
         assert page.locator("[data-testid=progress] button:has-text('Cancel')").count() == int(trader)
         assert page.locator("button:has-text('Start study')").count() == int(trader)
         if not trader:
