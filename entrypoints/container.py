@@ -397,7 +397,7 @@ def _optimization_jobs(**kw: Any) -> Any:
     from entrypoints.presenters.backtests import optimization_summary
     from gpt_trader_core.services.research import OptimizationJobs
 
-    return OptimizationJobs(**kw, summarise=lambda result: plain(optimization_summary(result, 20)))
+    return OptimizationJobs(**kw, summarise=lambda result: plain(optimization_summary(result, 50, heatmap=True)))
 
 
 def _performance(**kw: Any) -> Any:

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from cleo.commands.command import Command
 
+from entrypoints.presenters.labels import human_label as human_label  # re-exported: commands import it from here
+
 if TYPE_CHECKING:
     from gpt_trader_core.domain.results import BacktestResult
 
@@ -64,67 +66,11 @@ def trade_rows(result: BacktestResult) -> list[list[Any]]:
 
 # ---- report-style output shared by the commands (human labels in tables, snake_case in JSON/CSV) ----
 
-#: Labels that the generic rule below would get wrong or leave unclear.
-_LABELS = {
-    "max_drawdown_pct": "Max. drawdown [%]",
-    "avg_drawdown_pct": "Avg. drawdown [%]",
-    "max_drawdown_duration": "Max. drawdown duration [days]",
-    "avg_drawdown_duration": "Avg. drawdown duration [days]",
-    "max_trade_duration": "Max. trade duration [days]",
-    "avg_trade_duration": "Avg. trade duration [days]",
-    "avg_trade_pct": "Avg. trade [%]",
-    "num_trades": "Trades",
-    "sharpe_ratio": "Sharpe ratio",
-    "sortino_ratio": "Sortino ratio",
-    "calmar_ratio": "Calmar ratio",
-    "omega_ratio": "Omega ratio",
-    "return_ann_pct": "Return (ann.) [%]",
-    "volatility_ann_pct": "Volatility (ann.) [%]",
-    "cagr_pct": "CAGR [%]",
-    "buy_hold_return_pct": "Buy & hold return [%]",
-    "equity_final": "Final equity [$]",
-    "equity_peak": "Peak equity [$]",
-    "commissions": "Commissions [$]",
-    "commission": "Commission [$]",
-    "sqn": "SQN",
-    "pnl": "P&L [$]",
-    "return_pct": "Return [%]",
-    "entry_price": "Entry price [$]",
-    "exit_price": "Exit price [$]",
-    "equity": "Equity [$]",
-    "unrealized_pnl": "Unrealised P&L [$]",
-    "realized_pnl": "Realised P&L [$]",
-    "duration": "Duration [days]",
-    "var_95_pct": "VaR 95% [%]",
-    "cvar_95_pct": "CVaR 95% [%]",
-    "var_99_pct": "VaR 99% [%]",
-    "cvar_99_pct": "CVaR 99% [%]",
-    "rsi_14": "RSI (14)",
-    "atr_14": "ATR (14)",
-    "obv": "OBV",
-    "macd": "MACD",
-    "adx": "ADX",
-}
-_UNITS = (("_pct", "[%]"), ("_ms", "[ms]"), ("_mb", "[MiB]"), ("_days", "[days]"), ("_s", "[s]"))
-
 #: The statistics shown first, as a headline, before the full list.
 HEADLINE = ("return_pct", "sharpe_ratio", "max_drawdown_pct", "num_trades")
 
 #: Columns whose sign is good or bad news (coloured when colours are on).
 _SIGNED = ("return", "pnl", "p&l", "equity_change", "change")
-
-
-def human_label(key: str) -> str:
-    """``max_drawdown_pct`` → ``Max. drawdown [%]``; ``return_pct`` → ``Return [%]``."""
-    if key in _LABELS:
-        return _LABELS[key]
-    unit = ""
-    for suffix, text in _UNITS:
-        if key.endswith(suffix):
-            key, unit = key[: -len(suffix)], f" {text}"
-            break
-    words = key.replace(".", " · ").replace("_", " ").strip()
-    return (words[:1].upper() + words[1:] + unit) if words else key
 
 
 def is_signed(key: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 from importlib import resources
 from importlib.util import find_spec
 
@@ -19,8 +20,15 @@ from sanic.response import HTTPResponse, redirect
 
 #: Served files, in the order the page loads them (styles, then scripts: libraries, the shared layer, every
 #: view of ``views/`` (each registers itself), then the shell that draws them).
-STYLES = ("vendor/uPlot.min.css", "charts.css", "dashboard.css")
-LIBRARIES = ("vendor/htm-preact-standalone.umd.js", "vendor/uPlot.iife.min.js", "charts.js", "core.js", "live.js")
+STYLES = ("vendor/uPlot.min.css", "charts.css", "dashboard.css", "views.css")
+LIBRARIES = (
+    "vendor/htm-preact-standalone.umd.js",
+    "vendor/uPlot.iife.min.js",
+    "labels.js",
+    "charts.js",
+    "core.js",
+    "live.js",
+)
 SHELL = "app.js"
 CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
@@ -40,7 +48,20 @@ class Asset:
     content_type: str
 
 
+def _labels_script() -> bytes:
+    """``labels.js``: the CLI's human labels with units (``entrypoints.presenters.labels``), served, not copied."""
+    from entrypoints.presenters.labels import dashboard_labels
+
+    return b"window.GptLabels = " + json.dumps(dashboard_labels(), ensure_ascii=False).encode("utf-8") + b";\n"
+
+
+#: Served files generated at start rather than read from this folder.
+GENERATED = {"labels.js": _labels_script}
+
+
 def _read(name: str) -> bytes:
+    if name in GENERATED:
+        return GENERATED[name]()
     return resources.files("entrypoints").joinpath("dashboard", *name.split("/")).read_bytes()
 
 

@@ -89,6 +89,8 @@ class OptimizationSummary:
     best_value: float
     notes: tuple[str, ...]
     ranking: tuple[Mapping[str, Any], ...]
+    #: When asked: the two-parameter heatmap as ``GptCharts.heatmap`` draws it (null for one searched parameter).
+    heatmap: Mapping[str, Any] | None = None
 
 
 def backtest_view(run: BacktestRun, points: int = 200, *, full: bool = False) -> BacktestView:
@@ -133,7 +135,13 @@ def record_view(record: BacktestRecord, *, trades: bool = False) -> BacktestReco
     )
 
 
-def optimization_summary(result: OptimizationResult, top: int = 10) -> OptimizationSummary:
+def optimization_summary(result: OptimizationResult, top: int = 10, *, heatmap: bool = False) -> OptimizationSummary:
+    """The summary; ``heatmap``: with the objective over the first two searched parameters (the dashboard)."""
+    grid = None
+    if heatmap and sum(len(v) > 1 for v in result.space.values.values()) >= 2:
+        from entrypoints.reports.html import chart_data
+
+        grid = chart_data(result.chart(top=1))
     return OptimizationSummary(
         result.study_id,
         result.strategy,
@@ -151,4 +159,5 @@ def optimization_summary(result: OptimizationResult, top: int = 10) -> Optimizat
         result.best.value,
         tuple(result.notes),
         tuple(result.table(top)),
+        grid,
     )

@@ -45,13 +45,15 @@ class RegimeView:
 
 @attrs.frozen
 class AnalysisView:
-    """A market analysis: one symbol's snapshot (and strategy comparison), or a portfolio's risk."""
+    """A market analysis: one symbol's snapshot (and strategy comparison), or a portfolio's risk;
+    ``series``: per-bar indicators, one value per bar of the data (null while warming up), when asked."""
 
     symbols: tuple[str, ...]
     synthetic: bool
     analysis: Mapping[str, Any] | None
     comparison: Mapping[str, Any] | None
     portfolio: Mapping[str, Any] | None
+    series: Mapping[str, Any] | None = None
 
 
 @attrs.frozen

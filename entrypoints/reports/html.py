@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from entrypoints.presenters.labels import human_label
 from gpt_trader_core.domain.charts import BacktestChart, Chart, ChartTrade, HeatmapChart
 
 _TRADE_COLUMNS = (
@@ -95,8 +96,15 @@ def _table(columns: tuple[str, ...], rows: list[tuple[str, ...]] | tuple[tuple[s
     return f"<table class='{cls}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _label(key: str) -> str:
+    """A statistic's key as the CLI and the dashboard label it (``sharpe_ratio`` → ``Sharpe ratio``)."""
+    if key.startswith("best ") and " " not in key[5:]:
+        return "Best " + human_label(key[5:])
+    return human_label(key)
+
+
 def _stats_table(stats: tuple[tuple[str, str], ...]) -> str:
-    body = "".join(f"<tr><th scope='row'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in stats)
+    body = "".join(f"<tr><th scope='row'>{html.escape(_label(k))}</th><td>{html.escape(v)}</td></tr>" for k, v in stats)
     return f"<table class='gt-stats'><tbody>{body}</tbody></table>"
 
 
@@ -136,7 +144,8 @@ def _sections(chart: Chart) -> tuple[str, str]:
         )
         return _stats_table(chart.stats), trades
     assert isinstance(chart, HeatmapChart)
-    ranked = f"<h2>Ranked trials (best {len(chart.rows)})</h2>" + _table(chart.columns, chart.rows, "gt-trades")
+    columns = tuple("#" if c == "rank" else human_label(c) for c in chart.columns)
+    ranked = f"<h2>Ranked trials (best {len(chart.rows)})</h2>" + _table(columns, chart.rows, "gt-trades")
     return _stats_table(chart.stats), ranked
 
 
@@ -188,7 +197,10 @@ class HtmlChartRenderer:
             f"style-src {_sha256(style)}; script-src {' '.join(_sha256(s) for s in scripts)}"
         )
         title = html.escape(chart.title)
-        kind = "Backtest" if isinstance(chart, BacktestChart) else "Optimisation"
+        if isinstance(chart, BacktestChart):
+            kind = "Paper session" if chart.source == "session" else "Backtest"
+        else:
+            kind = "Optimisation"
         return (
             "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"

@@ -32,18 +32,21 @@ from gpt_trader_core.analysis.portfolio import (
     historical_var,
 )
 from gpt_trader_core.analysis.technical import (
+    IndicatorSeries,
     IndicatorValues,
     MarketAnalysis,
     MomentumSummary,
     TrendSummary,
     adx,
     analyze,
+    indicator_series,
 )
 
 __all__ = [
     "PATTERN_KINDS",
     "RANKABLE",
     "ComparisonRow",
+    "IndicatorSeries",
     "IndicatorValues",
     "Level",
     "MarketAnalysis",
@@ -64,5 +67,6 @@ __all__ = [
     "find_swings",
     "historical_cvar",
     "historical_var",
+    "indicator_series",
     "support_resistance",
 ]

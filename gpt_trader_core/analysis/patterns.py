@@ -42,6 +42,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
+from typing import Any
 
 import attrs
 import numpy as np
@@ -50,6 +51,7 @@ from numpy.typing import NDArray
 
 from gpt_trader_core.analysis.levels import SwingPoint, Swings, find_swings
 from gpt_trader_core.domain.bars import Bars, to_datetime
+from gpt_trader_core.domain.readonly import read_only_fields, rebuild
 from gpt_trader_core.errors import InvalidParameterError
 
 FloatArray = NDArray[np.float64]
@@ -88,6 +90,10 @@ class Pattern:
     key_levels: Mapping[str, float] = attrs.field(hash=False)
     confirmed: bool = False
     bias: str = "neutral"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Read-only mapping views do not pickle; without this the value cannot leave a worker process.
+        return (rebuild, read_only_fields(self))
 
 
 @attrs.frozen(eq=False)

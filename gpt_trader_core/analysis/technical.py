@@ -47,6 +47,7 @@ from gpt_trader_core.analysis.levels import SupportResistance, SwingPoint, find_
 from gpt_trader_core.analysis.patterns import Pattern, detect_patterns
 from gpt_trader_core.data.frames import bars_from_frame, is_frame
 from gpt_trader_core.domain.bars import Bars, to_datetime
+from gpt_trader_core.domain.readonly import read_only_fields, rebuild
 from gpt_trader_core.errors import InvalidDataError
 
 FloatArray = NDArray[np.float64]
@@ -90,6 +91,10 @@ class IndicatorValues:
     stochastic_k: float
     stochastic_d: float
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Read-only mapping views do not pickle; without this the value cannot leave a worker process.
+        return (rebuild, read_only_fields(self))
+
 
 @attrs.frozen
 class TrendSummary:
@@ -103,6 +108,10 @@ class TrendSummary:
     minus_di: float
     slope_pct: float
     votes: Mapping[str, int] = attrs.field(hash=False)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Read-only mapping views do not pickle; without this the value cannot leave a worker process.
+        return (rebuild, read_only_fields(self))
 
 
 @attrs.frozen
@@ -272,6 +281,33 @@ def indicator_values(bars: Bars) -> IndicatorValues:
         obv=_last(ind.obv(close, bars.volume)),
         stochastic_k=_last(stoch.k),
         stochastic_d=_last(stoch.d),
+    )
+
+
+@attrs.frozen(eq=False)
+class IndicatorSeries:
+    """The indicators a price chart draws, one value per bar (NaN while warming up): SMA 20 and 50,
+    Bollinger 20/2 (upper, middle, lower) and RSI 14 — the same functions as ``IndicatorValues``."""
+
+    sma_20: FloatArray
+    sma_50: FloatArray
+    bollinger_upper: FloatArray
+    bollinger_middle: FloatArray
+    bollinger_lower: FloatArray
+    rsi_14: FloatArray
+
+
+def indicator_series(bars: Bars | Any) -> IndicatorSeries:
+    """Per-bar SMA 20/50, Bollinger 20/2 and RSI 14 of ``bars`` (for charts; ``analyze`` gives the latest)."""
+    close = as_bars(bars).close
+    bands = ind.bollinger(close)
+    return IndicatorSeries(
+        sma_20=ind.sma(close, 20),
+        sma_50=ind.sma(close, 50),
+        bollinger_upper=bands.upper,
+        bollinger_middle=bands.middle,
+        bollinger_lower=bands.lower,
+        rsi_14=ind.rsi(close, 14),
     )
 
 

@@ -49,7 +49,8 @@ class BacktestChart:
     """Equity and drawdown curves with trade markers, the statistics table and the trade list.
 
     ``time`` (Unix seconds), ``equity`` and ``drawdown_pct`` (≤ 0) have one value per drawn point;
-    ``stats`` are (label, formatted value) rows; ``synthetic`` marks generated data."""
+    ``stats`` are (label, formatted value) rows; ``synthetic`` marks generated data; ``source`` says what
+    produced the curve (``backtest`` or ``session``: a paper session's report)."""
 
     title: str
     synthetic: bool
@@ -58,6 +59,7 @@ class BacktestChart:
     drawdown_pct: np.ndarray
     trades: tuple[ChartTrade, ...]
     stats: tuple[tuple[str, str], ...]
+    source: str = "backtest"
 
 
 @attrs.frozen(eq=False)
@@ -171,6 +173,7 @@ def backtest_chart(
     trades: Iterable[Any],
     stats: Iterable[tuple[str, str]],
     max_points: int = MAX_POINTS,
+    source: str = "backtest",
 ) -> BacktestChart:
     """Chart data of a backtest: ``drawdown`` is the fraction below the last peak (≥ 0) per bar;
     ``trades`` are ``Trade`` values (their ``entry_bar``/``exit_bar`` index ``equity``); ``stats`` are
@@ -203,6 +206,7 @@ def backtest_chart(
         drawdown_pct=drawdown_pct[keep],
         trades=marks,
         stats=tuple(stats),
+        source=source,
     )
 
 

@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gpt_trader_core.domain.bars import TIMEFRAMES, Bars, to_datetime
+from gpt_trader_core.domain.readonly import read_only_fields, rebuild
 from gpt_trader_core.domain.regimes import REGIMES as REGIMES
 from gpt_trader_core.errors import InvalidDataError, InvalidParameterError
 
@@ -183,17 +184,6 @@ class RegimeThresholds:
 # -- results -------------------------------------------------------------------------------------------
 
 
-def _read_only_fields(instance: Any) -> tuple[type, dict[str, Any]]:
-    """The attrs values of ``instance`` with its read-only mappings as plain dicts (which pickle)."""
-    values = {a.name: getattr(instance, a.name) for a in attrs.fields(type(instance))}
-    return type(instance), {k: dict(v) if isinstance(v, MappingProxyType) else v for k, v in values.items()}
-
-
-def _rebuild(cls: type, values: dict[str, Any]) -> Any:
-    """Unpickle a regime value: its mappings become read-only again."""
-    return cls(**{k: MappingProxyType(v) if isinstance(v, dict) else v for k, v in values.items()})
-
-
 @attrs.frozen
 class RegimeChange:
     """The regime switched at ``bar`` (its ``time``) from ``from_regime`` to ``to_regime``."""
@@ -231,7 +221,7 @@ class RegimeAnalysis:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Read-only mapping views do not pickle; without this the value cannot leave a worker process.
-        return (_rebuild, _read_only_fields(self))
+        return (rebuild, read_only_fields(self))
 
     def __len__(self) -> int:
         return len(self.series)
@@ -409,7 +399,7 @@ class RegimeAccuracy:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Read-only mapping views do not pickle; without this the value cannot leave a worker process.
-        return (_rebuild, _read_only_fields(self))
+        return (rebuild, read_only_fields(self))
 
 
 def accuracy_report(

@@ -8,12 +8,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gpt_trader_core.analysis import (
+    IndicatorSeries,
     MarketAnalysis,
     PortfolioAnalysis,
     StrategyComparison,
     analyze,
     analyze_portfolio,
     compare_strategies,
+    indicator_series,
 )
 from gpt_trader_core.ml import StrategyRecommendation, predict
 from gpt_trader_core.ml.service import StrategySelection
@@ -56,6 +58,13 @@ class MarketIntelligence:
     ) -> MarketAnalysis:
         bars = await self._history.get(symbol, start, end, timeframe)
         return await self._executor.run(analyze, bars)
+
+    async def indicators(
+        self, symbol: str, start: dt.datetime | None = None, end: dt.datetime | None = None, timeframe: str = "1d"
+    ) -> IndicatorSeries:
+        """Per-bar indicators of ``symbol`` for a price chart (``analyze`` gives the latest values)."""
+        bars = await self._history.get(symbol, start, end, timeframe)
+        return await self._executor.run(indicator_series, bars)
 
     async def regime(
         self,

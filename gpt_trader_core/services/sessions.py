@@ -11,6 +11,7 @@ import socket
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -19,7 +20,9 @@ import numpy as np
 from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.backtesting.engine import TradeLog
 from gpt_trader_core.backtesting.stats import compute_stats
+from gpt_trader_core.domain.charts import BacktestChart, ChartRenderer, HtmlChart, backtest_chart, show, write_report
 from gpt_trader_core.domain.records import EquitySnapshot, SessionRecord, SessionStatus, utcnow
+from gpt_trader_core.domain.results import format_value
 from gpt_trader_core.domain.specs import FeedSpec, RiskSpec
 from gpt_trader_core.domain.symbols import normalize_symbol
 from gpt_trader_core.domain.trading import Fill, OrderSide, Position
@@ -154,8 +157,23 @@ class Reconciliation:
 
 
 @attrs.frozen
+class _RoundTrip:
+    """A closed trade rebuilt from fills, as ``backtest_chart`` reads it (bars index the equity curve)."""
+
+    size: float
+    entry_bar: int
+    exit_bar: int
+    entry_price: float
+    exit_price: float
+    pnl: float
+    return_pct: float
+    exit_reason: str = "signal"
+
+
+@attrs.frozen
 class SessionReport:
-    """A session with its account, positions, recent fills and performance."""
+    """A session with its account, positions, recent fills and performance; ``equity`` (one snapshot per
+    bar) and ``all_fills`` are what ``chart()`` / ``plot()`` / ``report(path)`` draw."""
 
     session: SessionRecord
     positions: tuple[Position, ...]
@@ -163,6 +181,55 @@ class SessionReport:
     orders: int
     performance: Mapping[str, Any]
     running: bool
+    equity: tuple[EquitySnapshot, ...] = ()
+    all_fills: tuple[Fill, ...] = ()
+
+    @property
+    def synthetic(self) -> bool:
+        feed = self.session.feed
+        return feed.kind == "synthetic" or (feed.source is not None and feed.source.kind == "synthetic")
+
+    def chart(self) -> BacktestChart:
+        """The session's equity and drawdown with its closed trades (rebuilt from fills), and its
+        performance, as chart data — the same chart as a backtest's."""
+        record = self.session
+        if not self.equity:
+            raise InvalidParameterError(f"session {record.id} has no bars yet: nothing to chart; try again later")
+        curve = np.array([e.equity for e in self.equity], dtype=np.float64)
+        peak = np.maximum.accumulate(curve)
+        drawdown = np.where(peak > 0, 1.0 - curve / np.where(peak > 0, peak, 1.0), 0.0)
+        first, last = self.equity[0].bar, len(curve) - 1
+        log = round_trips(self.all_fills)
+        trades = [
+            _RoundTrip(
+                size=float(log.size[i]),
+                entry_bar=int(min(max(log.entry_bar[i] - first, 0), last)),
+                exit_bar=int(min(max(log.exit_bar[i] - first, 0), last)),
+                entry_price=float(log.entry_price[i]),
+                exit_price=float(log.exit_price[i]),
+                pnl=float(log.pnl[i]),
+                return_pct=float(log.return_pct[i]) * 100.0,  # the log keeps a fraction
+            )
+            for i in range(len(log))
+        ]
+        return backtest_chart(
+            title=f"paper session {record.id}: {record.strategy} on {', '.join(record.symbols)}",
+            synthetic=self.synthetic,
+            timestamps=np.array([np.datetime64(e.time.replace(tzinfo=None), "ns") for e in self.equity]),
+            equity=curve,
+            drawdown=drawdown,
+            trades=trades,
+            stats=[(key, format_value(value)) for key, value in self.performance.items()],
+            source="session",
+        )
+
+    def plot(self, renderer: ChartRenderer | None = None) -> HtmlChart:
+        """Interactive equity/drawdown/trades chart for a notebook (works offline)."""
+        return show(self.chart(), renderer)
+
+    def report(self, path: str | Path, renderer: ChartRenderer | None = None) -> Path:
+        """Write one self-contained HTML report (performance, charts, trade list) to ``path``."""
+        return write_report(self.chart(), path, renderer)
 
 
 class TradingSessions:
@@ -600,6 +667,8 @@ class TradingSessions:
             len(orders),
             performance(record, equity, fills, positions, self.last_prices(session_id)),
             session_id in self.running(),
+            tuple(equity),
+            tuple(fills),
         )
 
 

@@ -23,7 +23,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def dashboard(browser: Any, server: str) -> Iterator[Watched]:
-    with dashboard_page(browser, server) as page:
+    with dashboard_page(browser, server, "backtest") as page:
         yield page
 
 
@@ -82,7 +82,7 @@ def test_the_page_is_keyboard_reachable(dashboard: Watched) -> None:
     page.select_option("#bt-strategy", "sma_cross")
     page.locator("body").focus()
     reached = set()
-    for _ in range(20):
+    for _ in range(30):  # six views in the header come first
         page.keyboard.press("Tab")
         reached.add(page.evaluate("document.activeElement.id || document.activeElement.textContent"))
     assert {"bt-strategy", "bt-symbol", "param-fast", "param-slow", "Run backtest"} <= reached, reached

@@ -40,7 +40,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def dashboard(browser: Any, server: str) -> Iterator[Watched]:
-    with dashboard_page(browser, server) as page:
+    with dashboard_page(browser, server, "backtest") as page:
         yield page
 
 

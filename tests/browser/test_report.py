@@ -29,7 +29,7 @@ def test_a_backtest_report_draws_its_charts_offline(page: Watched, backtest: gt.
     assert page.errors == [] and page.blocked == []
     assert shot.stat().st_size > 20_000
     assert page.page.locator("table.gt-trades tbody tr").count() == len(backtest.trades)
-    assert "sharpe_ratio" in page.page.locator("table.gt-stats").inner_text()
+    assert "Sharpe ratio" in page.page.locator("table.gt-stats").inner_text()
 
 
 def test_trade_markers_are_drawn_on_the_equity_curve(page: Watched, backtest: gt.BacktestResult, tmp_path: Path):
@@ -57,7 +57,7 @@ def test_an_optimisation_report_draws_its_heatmap(page: Watched, goog: Bars, tmp
 
     assert page.drawn_canvases("canvas.gt-heatmap")[0] > 50_000
     page.page.hover("canvas.gt-heatmap", position={"x": 150, "y": 20})
-    assert "sharpe_ratio" in page.page.locator(".gt-heatmap-tip").inner_text()
+    assert "Sharpe ratio" in page.page.locator(".gt-heatmap-tip").inner_text()
     assert page.errors == [] and page.blocked == []
     best = ", ".join(f"{k}={v}" for k, v in opt.best_params.items())
     assert best in page.page.locator("table.gt-stats").inner_text()
@@ -105,4 +105,53 @@ def test_a_notebook_plot_renders_after_nbclient_runs_the_notebook(page: Watched,
     assert "SYNTHETIC DATA" in html[0]
     drawn = page.drawn_canvases(".gt-nb canvas")
     assert len(drawn) == 4 and all(n > 2000 for n in drawn), drawn
+    assert page.errors == [] and page.blocked == []
+
+
+SESSION_NOTEBOOK = """\
+import time
+from entrypoints.notebook import open_app
+app = open_app(state__url="sqlite:///session.db")
+record = app.start_session("sma_cross", "AAPL", fast=5, slow=20,
+    feed={"kind": "replay", "start": "2023-01-01", "end": "2023-12-31", "speed": 0})
+for _ in range(600):
+    res = app.session(record.id)
+    if not res.running and res.equity:
+        break
+    time.sleep(0.1)
+res.report("session.html")
+res.plot()"""
+
+
+def test_a_paper_session_plots_in_a_notebook_and_writes_its_report(page: Watched, tmp_path: Path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(SESSION_NOTEBOOK), nbformat.v4.new_code_cell("app.close()")]
+    nbclient.NotebookClient(
+        notebook,
+        timeout=180,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
+    fragment = notebook.cells[0].outputs[-1]["data"]["text/html"]
+    assert "paper session ses_" in fragment and "SYNTHETIC DATA" in fragment
+
+    # The notebook output: equity (with trade markers), drawdown and per-trade returns drawn.
+    (tmp_path / "notebook.html").write_text("<!doctype html><html><body>" + fragment + "</body></html>")
+    page.page.goto((tmp_path / "notebook.html").as_uri())
+    page.page.wait_for_selector(".gt-nb .uplot canvas")
+    page.screenshot("notebook-session-plot")
+    drawn = page.drawn_canvases(".gt-nb canvas")
+    assert len(drawn) == 3 and all(n > 2000 for n in drawn), drawn
+
+    # The report file: self-contained, offline, the same charts and the session's round trips.
+    page.page.goto((tmp_path / "session.html").as_uri())
+    page.page.wait_for_selector("#gt-chart .uplot canvas")
+    page.screenshot("report-session")
+    assert page.page.locator("h1").inner_text() == "Paper session report"
+    drawn = page.drawn_canvases("#gt-chart canvas")
+    assert len(drawn) == 3 and all(n > 2000 for n in drawn), drawn
+    assert page.page.locator("table.gt-trades tbody tr").count() > 0
+    assert "Sharpe ratio" in page.page.locator("table.gt-stats").inner_text()
     assert page.errors == [] and page.blocked == []

@@ -4,7 +4,7 @@
   "use strict";
   var GT = window.GT, html = GT.html, P = GT.P, useState = P.useState, useRef = P.useRef, useEffect = P.useEffect;
   var call = GT.call, fmt = GT.fmt, seconds = GT.seconds, Chart = GT.Chart, ParamField = GT.ParamField;
-  var coerce = GT.coerce, defaults = GT.defaults, TIMEFRAMES = GT.TIMEFRAMES;
+  var coerce = GT.coerce, defaults = GT.defaults, TIMEFRAMES = GT.TIMEFRAMES, label = window.GptCharts.label;
 
   // A REST backtest answer (BacktestView) → the chart data GptCharts draws (as reports do).
   function chartData(view) {
@@ -42,14 +42,14 @@
         ". The store keeps statistics and trades; run it again to chart its equity."}</p>`}
       ${view.synthetic && html`<p class="synthetic"><strong>SYNTHETIC DATA</strong> — generated, not observed prices.</p>`}
       <dl class="stats">${HEADLINE.filter(function (k) { return k in view.stats; }).map(function (k) {
-        return html`<div><dt>${k}</dt><dd>${fmt(view.stats[k])}</dd></div>`;
+        return html`<div><dt>${label(k)}</dt><dd>${fmt(view.stats[k])}</dd></div>`;
       })}</dl>
       ${view.equity && html`<${Chart} data=${data.current.chart} />`}
       <h3>Trades (${view.trades.length})</h3>
       <div class="table-wrap"><table class="trades">
         <thead><tr><th scope="col">#</th><th scope="col">Side</th><th scope="col">Size</th><th scope="col">Entry</th>
-          <th scope="col">Exit</th><th scope="col">Entry price</th><th scope="col">Exit price</th><th scope="col">P&L</th>
-          <th scope="col">Return %</th><th scope="col">Exit reason</th></tr></thead>
+          <th scope="col">Exit</th><th scope="col">${label("entry_price")}</th><th scope="col">${label("exit_price")}</th>
+          <th scope="col">${label("pnl")}</th><th scope="col">${label("return_pct")}</th><th scope="col">Exit reason</th></tr></thead>
         <tbody>${view.trades.map(function (t, i) {
           return html`<tr class=${t.pnl >= 0 ? "win" : "loss"}><td>${i + 1}</td><td>${t.size > 0 ? "long" : "short"}</td>
             <td>${fmt(Math.abs(t.size))}</td><td>${t.entry_time.slice(0, 10)}</td><td>${t.exit_time.slice(0, 10)}</td>
@@ -76,7 +76,8 @@
     return html`<section aria-labelledby="saved-title"><h2 id="saved-title">Saved backtests</h2>
       <div class="table-wrap"><table class="trades saved">
         <thead><tr><th scope="col">Saved</th><th scope="col">Strategy</th><th scope="col">Symbol</th>
-          <th scope="col">Parameters</th><th scope="col">Return %</th><th scope="col">Sharpe</th><th scope="col">Trades</th><th scope="col"></th></tr></thead>
+          <th scope="col">Parameters</th><th scope="col">${label("return_pct")}</th><th scope="col">${label("sharpe_ratio")}</th>
+          <th scope="col">${label("num_trades")}</th><th scope="col"></th></tr></thead>
         <tbody>${list.map(function (r) {
           return html`<tr><td>${r.created_at.slice(0, 16).replace("T", " ")}</td><td>${r.strategy}</td><td>${r.symbol}</td>
             <td>${Object.keys(r.params).map(function (k) { return k + "=" + r.params[k]; }).join(", ")}</td>

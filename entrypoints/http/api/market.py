@@ -39,6 +39,7 @@ class RegimeQuery:
     start: dt.date | None = None
     end: dt.date | None = None
     timeframe: Timeframe = "1d"
+    transitions: int = requests.field(10, ge=1, le=100_000, description="How many of the latest transitions")
 
 
 @attrs.frozen
@@ -53,6 +54,9 @@ class AnalyzeBody:
     start: dt.date | None = None
     end: dt.date | None = None
     timeframe: Timeframe = "1d"
+    series: bool = requests.field(
+        False, description="One symbol: add per-bar SMA 20/50, Bollinger 20/2 and RSI 14 (for a price chart)"
+    )
 
 
 def _market(request: Request) -> Any:
@@ -116,7 +120,7 @@ async def regime(request: Request) -> HTTPResponse:
         start, end = as_datetime(q.start), as_datetime(q.end, end=True)
         bars = await market.bars(q.symbol, start, end, q.timeframe)
         analysis = await market.regime(q.symbol, start, end, q.timeframe, q.method)
-        return ok(regime_view(q.symbol, bars.synthetic, analysis))
+        return ok(regime_view(q.symbol, bars.synthetic, analysis, q.transitions))
 
     return await cached_read(request, render)
 
@@ -145,7 +149,10 @@ async def analyze(request: Request) -> HTTPResponse:
             comparison = plain(
                 await intelligence.compare(symbols[0], list(body.strategies), start, end, body.timeframe)
             )
-        return ok(AnalysisView(symbols, synthetic, plain(analysis), comparison, None))
+        series = None
+        if body.series:
+            series = plain(await intelligence.indicators(symbols[0], start, end, body.timeframe))
+        return ok(AnalysisView(symbols, synthetic, plain(analysis), comparison, None, series))
     portfolio = await intelligence.portfolio(symbols, body.weights, start, end, body.timeframe, body.benchmark)
     shape = {k: v for k, v in plain(portfolio).items() if k != "returns"}  # the series is for charts, not this answer
     return ok(AnalysisView(symbols, synthetic, None, None, shape))

@@ -10,7 +10,7 @@ import attrs
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from entrypoints.http import requests
+from entrypoints.http import paging, requests
 from entrypoints.http.api.params import ID, SYMBOL, Timeframe
 from entrypoints.http.caching import cached_read
 from entrypoints.http.idempotency import idempotent
@@ -19,7 +19,7 @@ from entrypoints.http.owners import record_owner
 from entrypoints.http.respond import accepted, ok
 from entrypoints.presenters import plain
 from entrypoints.presenters.backtests import BacktestView, backtest_view
-from entrypoints.presenters.jobs import ExecutionView, execution_view
+from entrypoints.presenters.jobs import ExecutionPage, ExecutionView, execution_view
 from entrypoints.presenters.market import Explained
 from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.domain.records import Execution
@@ -104,6 +104,12 @@ class OptimizeBody:
     n_trials: int | None = requests.field(None, ge=1, le=10_000)
     seed: int = requests.field(0, ge=0, le=2**31)
     costs: Costs = attrs.field(factory=Costs)
+
+
+@attrs.frozen
+class StudyQuery:
+    limit: int = requests.field(20, ge=1, le=500)
+    cursor: str | None = requests.field(None, pattern=paging.CURSOR, description="next_cursor of the previous page")
 
 
 @attrs.frozen
@@ -233,6 +239,22 @@ async def optimize(request: Request) -> HTTPResponse:
         return accepted(execution_view(execution), LOCATION.format(execution.id))
 
     return await idempotent(request, create)
+
+
+@bp.get("/optimize", ctx_role="viewer")
+@doc(
+    "List optimisation studies",
+    tag=TAG,
+    description="Studies started over the API, newest first (each as its execution: status, progress, result).",
+    query=StudyQuery,
+    responses={200: Response("Newest first", ExecutionPage)},
+    errors=(422,),
+)
+async def optimize_list(request: Request) -> HTTPResponse:
+    q = requests.query(request, StudyQuery)
+    jobs = await _services(request).jobs()
+    items, cursor = await paging.page(lambda n: jobs.list("optimization", limit=n), q.limit, q.cursor)
+    return ok(ExecutionPage(tuple(execution_view(e) for e in items), cursor))
 
 
 @bp.get("/optimize/<study_id:str>", ctx_role="viewer")
