@@ -49,7 +49,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from adapters.bus.memory import matches
+from adapters.bus.subscription import DropOldestSubscription, matches
 from adapters.state._codec import decode_tree, dumps, encode_tree, loads
 from gpt_trader_core.domain.records import Event
 from gpt_trader_core.errors import GptTraderError
@@ -124,48 +124,18 @@ def _marks(raw: str | None) -> dict[str, int]:
     return {str(name): int(seq) for name, seq in json.loads(raw).items()}
 
 
-class _Subscription:
-    """A local subscription fed by the bus's reader: drop-oldest queue, like the memory bus's."""
+class _Subscription(DropOldestSubscription):
+    """A local subscription fed by the bus's reader, from the stream position it was made at."""
 
-    def __init__(self, bus: RedisEventBus, pattern: str, max_queue: int, after: tuple[int, int] | None) -> None:
-        self._bus = bus
-        self.pattern = pattern
+    def __init__(
+        self,
+        pattern: str,
+        max_queue: int,
+        remove: Callable[[DropOldestSubscription], None],
+        after: tuple[int, int] | None,
+    ) -> None:
+        super().__init__(pattern, max_queue, remove)
         self.after = after  # the last ``{ns}:all`` id it must NOT receive (None: receives from the reader's start)
-        self._queue: asyncio.Queue[Event | None] = asyncio.Queue(max_queue)
-        self.dropped = 0
-        self._closed = False
-
-    def offer(self, event: Event) -> None:
-        if self._queue.full():  # a slow consumer loses the oldest event; the reader never waits
-            self._queue.get_nowait()
-            self.dropped += 1
-        self._queue.put_nowait(event)
-
-    def __aiter__(self) -> _Subscription:
-        return self
-
-    async def __anext__(self) -> Event:
-        if self._closed and self._queue.empty():
-            raise StopAsyncIteration
-        event = await self._queue.get()
-        if event is None:
-            raise StopAsyncIteration
-        return event
-
-    async def get(self, timeout: float | None = None) -> Event | None:
-        """The next event, or None after ``timeout`` seconds (for polling consumers)."""
-        try:
-            return await asyncio.wait_for(self._queue.get(), timeout)
-        except TimeoutError:
-            return None
-
-    async def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._bus._remove(self)
-            if self._queue.full():
-                self._queue.get_nowait()
-            self._queue.put_nowait(None)
 
 
 class RedisEventBus:
@@ -240,7 +210,7 @@ class RedisEventBus:
         return Event(topic=topic, type=type, data=event.data, time=event.time, seq=int(seq), channels=_marks(marks))
 
     def subscribe(self, pattern: str = "*", *, max_queue: int = 1000) -> _Subscription:
-        subscription = _Subscription(self, pattern, max_queue, self._position)
+        subscription = _Subscription(pattern, max_queue, self._remove, self._position)
         self._subscriptions.append(subscription)
         if self._reader is None:
             start = self._position or (int((time.time() - self._start_margin) * 1000), 0)
@@ -364,7 +334,7 @@ class RedisEventBus:
 
     # -- the reader --------------------------------------------------------------------------------
 
-    def _remove(self, subscription: _Subscription) -> None:
+    def _remove(self, subscription: DropOldestSubscription) -> None:
         if subscription in self._subscriptions:
             self._subscriptions.remove(subscription)
 
