@@ -742,7 +742,7 @@ async def start_resources(container: containers.Container, *, on_demand: bool = 
     if on_demand:
         adapters = container.providers.get("adapters")  # a remote graph has none
         if adapters is not None and container.settings().bus.backend == "redis":
-            started = adapters.event_bus_lifecycle.init()
+            started = cast("Adapters", adapters).event_bus_lifecycle.init()
             if started is not None:
                 await started
         return
