@@ -193,7 +193,7 @@ def startup(exe: str, env: dict[str, str], runs: int, quick: bool) -> None:
         f"goal (issue 15): --help and every command's first output < {GOAL_MS:.0f} ms — "
         + ("MET" if not over else "NOT MET")
         + f": --help {helped:.0f} ms; {len(rows) - len(over)}/{len(rows)} under {GOAL_MS:.0f} ms; slowest "
-        + f"{slowest[0]} {statistics.median(slowest[2]):.0f} ms"
+        + f"{slowest[0]} {statistics.median(slowest[2]):.0f} ms (cpu {cpu(slowest[1]):.0f} ms)"
         + (f"; over: {', '.join(over)}" if over else "")
     )
 
