@@ -1,7 +1,9 @@
 """Issue 18 through a real ``gpt-trader serve --workers 4`` on the real Redis and PostgreSQL.
 
 - SIGKILL the worker that leads a paper session: another worker takes it over within 5 s, and the
-  session's final fills equal an uninterrupted run of the same request (no lost fill, no order twice).
+  session's final fills equal an uninterrupted run of the same request (no lost fill, no order twice);
+  WebSocket clients of ``trades:live`` spread over the workers (those on the killed one reconnect and
+  resume by ``last_seq``) see every fill once, in order, with channel numbers that have no gap.
 - A rate limit holds across workers (requests answered by different worker processes share one count).
 - A POST that starts a workflow with one Idempotency-Key, sent at once to several workers, starts one
   execution.
@@ -27,6 +29,7 @@ import attrs
 import psutil
 import pytest
 import redis
+import websockets
 
 from adapters.broker.factory import SimulatedBrokerFactory
 from adapters.bus.memory import InMemoryEventBus
@@ -39,6 +42,7 @@ from gpt_trader_core.strategy import REGISTRY
 from tests.e2e.conftest import free_port
 from tests.e2e.test_run_cli import COMMAND
 from tests.e2e.test_session_data import write_csv
+from tests.e2e.ws_server import Client
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
@@ -245,8 +249,53 @@ def _fill_rows(fills: list[Any], session_id: str) -> list[tuple[Any, ...]]:
     ]
 
 
+@attrs.define
+class Follower:
+    """A WebSocket client of ``trades:live`` on whichever worker accepts it; when its worker dies it
+    reconnects (to any other) and resumes after the last number it saw, as a real client does."""
+
+    port: int
+    key: str
+    seen: list[dict[str, Any]] = attrs.field(factory=list)
+    workers: list[int] = attrs.field(factory=list)  # the worker of each connection
+    ready: asyncio.Event = attrs.field(factory=asyncio.Event)
+    stop: asyncio.Event = attrs.field(factory=asyncio.Event)
+
+    async def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                client = await Client.connect(
+                    f"ws://127.0.0.1:{self.port}/ws/v1", additional_headers={"X-API-Key": self.key}
+                )
+            except OSError:
+                await asyncio.sleep(0.1)
+                continue
+            try:
+                local = client.conn.local_address[1]
+                self.workers.append(await asyncio.to_thread(_acceptor, self.port, local))
+                last = self.seen[-1]["seq"] if self.seen else None
+                await client.subscribe("trades:live", **({"last_seq": {"trades:live": last}} if last else {}))
+                self.ready.set()
+                while not self.stop.is_set():
+                    try:
+                        message = await client.recv(0.5)
+                    except TimeoutError:
+                        continue
+                    if message.get("channel") == "trades:live" and message.get("type") != "snapshot":
+                        self.seen.append(message)
+            except websockets.ConnectionClosed:
+                continue  # its worker died: again, on another
+            finally:
+                await client.close()
+
+
 async def test_killing_the_leader_moves_the_session_within_5_s_and_loses_no_fill(cluster: Cluster) -> None:
     expected = await uninterrupted_fills(cluster.data / "csv")
+    followers = [Follower(cluster.port, cluster.key) for _ in range(6)]
+    tasks = [asyncio.create_task(f.run()) for f in followers]
+    async with asyncio.timeout(30):
+        for follower in followers:
+            await follower.ready.wait()
     status, _, body, _ = cluster.http(
         "POST", "/api/v1/sessions", {**SESSION, "feed": {"kind": "replay", "speed": SPEED}}
     )
@@ -281,16 +330,39 @@ async def test_killing_the_leader_moves_the_session_within_5_s_and_loses_no_fill
             await asyncio.sleep(0.2)
         assert record.status.value == "finished", record.error
         assert record.last_bar > killed_at_bar
-        fills = _fill_rows(await store.list_fills(session_id), session_id)
+        stored_fills = await store.list_fills(session_id)
+        fills = _fill_rows(stored_fills, session_id)
         orders = await store.list_orders(session_id)
     assert fills == expected
     assert len({o.order.client_order_id for o in orders}) == len(orders)
+    stored_fill_ids = [f.fill_id for f in stored_fills]
+    deadline = time.monotonic() + 30
+    while any(_fill_ids(f, session_id) != stored_fill_ids for f in followers) and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    for follower in followers:
+        follower.stop.set()
+    await asyncio.gather(*tasks)
+    for follower in followers:
+        numbers = [m["seq"] for m in follower.seen]
+        assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), "a gap or a duplicate"
+        assert _fill_ids(follower, session_id) == stored_fill_ids  # every fill once, in order
+    assert len({w for f in followers for w in f.workers}) >= 2, "all clients on one worker: proves little"
+    resumed = sum(len(f.workers) > 1 for f in followers)
     assert leases.get(key) is None  # released when it finished
     deadline = time.monotonic() + 60
     while (serving := _serving(cluster)) != WORKERS or leader in _worker_pids(cluster):
         assert time.monotonic() < deadline, f"the dead worker was not started again ({serving} serving)"
         await asyncio.sleep(0.2)
-    print(f"takeover after SIGKILL: {took_over:.2f} s; {len(fills)} fills, equal to an uninterrupted run")
+    print(
+        f"takeover after SIGKILL: {took_over:.2f} s; {len(fills)} fills, equal to an uninterrupted run; "
+        f"{len(followers)} WebSocket clients saw each once in order ({resumed} resumed on another worker)"
+    )
+
+
+def _fill_ids(follower: Follower, session_id: str) -> list[str]:
+    return [
+        m["data"]["fill_id"] for m in follower.seen if m["type"] == "fill" and m["data"].get("session_id") == session_id
+    ]
 
 
 def test_a_rate_limit_holds_across_workers(cluster: Cluster) -> None:
