@@ -498,6 +498,10 @@ class HealthProbe(Protocol):
 # -- trading sessions: who runs them (defects: issue 11.2) ----------------------------------------
 
 
+#: Answers a command for a session this process runs: (session id, command, args) → answer.
+SessionCommandHandler = Callable[[str, str, Mapping[str, Any]], Awaitable[Mapping[str, Any]]]
+
+
 class SessionLeases(Protocol):
     """Who runs a trading session: exactly one process (server worker) at a time holds its lease.
 
@@ -509,6 +513,17 @@ class SessionLeases(Protocol):
     (its process died, its lease expired), so a session is never recovered twice. ``shared`` is True
     when other processes see these leases (several workers: recovery then runs continuously, every
     ``scan_interval`` seconds; renewal every ``renew_interval`` seconds).
+
+    ``holding(owners)`` answers ``holds`` for many sessions at once (session id → stored owner; one
+    round trip): the ids whose owner still holds them.
+
+    Reaching a session's holder (several workers: a command only the process running the session can
+    answer, such as its latest prices or a rebalance of its positions): ``serve(handler)`` answers,
+    until cancelled, the commands sent to this process by calling ``handler(session_id, command,
+    args)`` (JSON-like mappings in and out; a ``GptTraderError`` it raises goes back to the asker as the
+    same kind of error). ``ask(owner, session_id, command, args, timeout)`` sends one to the process
+    that holds ``owner`` and returns its answer; it raises ``ConflictError`` when no answer came within
+    ``timeout`` seconds (or, not shared, when that process cannot be reached from here).
     """
 
     @property
@@ -530,6 +545,14 @@ class SessionLeases(Protocol):
     async def release(self, session_id: str, owner: str) -> None: ...
 
     async def holds(self, session_id: str, owner: str | None) -> bool: ...
+
+    async def holding(self, owners: Mapping[str, str | None]) -> set[str]: ...
+
+    async def serve(self, handler: SessionCommandHandler) -> None: ...
+
+    async def ask(
+        self, owner: str, session_id: str, command: str, args: Mapping[str, Any], timeout: float
+    ) -> Mapping[str, Any]: ...
 
 
 # -- authentication (issue 13) -------------------------------------------------------------------------

@@ -75,23 +75,41 @@ class Cluster:
         )
 
     def http(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        *,
+        not_on: int | None = None,
     ) -> tuple[int, dict[str, str], Any, int]:
-        return http(self.port, method, path, body, {"X-API-Key": self.key, **(headers or {})})
+        return http(self.port, method, path, body, {"X-API-Key": self.key, **(headers or {})}, not_on=not_on)
 
 
 def http(
-    port: int, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    port: int,
+    method: str,
+    path: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    *,
+    not_on: int | None = None,
 ) -> tuple[int, dict[str, str], Any, int]:
     """One request on a NEW connection (so the kernel may hand it to any worker); returns status,
-    headers, JSON body and the pid of the worker process that accepted the connection."""
+    headers, JSON body and the pid of the worker process that accepted the connection. ``not_on``:
+    a worker pid the request must not be sent to (connections it accepts are closed unused)."""
     payload = b"" if body is None else json.dumps(body).encode()
     lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
     if body is not None:
         lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
-    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+    while True:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=60)
         worker = _acceptor(port, sock.getsockname()[1])  # before sending: the worker keeps it open till then
+        if worker != not_on:
+            break
+        sock.close()
+    with sock:
         sock.sendall("\r\n".join(lines).encode() + b"\r\n\r\n" + payload)
         chunks = []
         while chunk := sock.recv(65536):
@@ -363,6 +381,44 @@ def _fill_ids(follower: Follower, session_id: str) -> list[str]:
     return [
         m["data"]["fill_id"] for m in follower.seen if m["type"] == "fill" and m["data"].get("session_id") == session_id
     ]
+
+
+async def test_leader_only_calls_answer_on_every_worker(cluster: Cluster) -> None:
+    """A rebalance (its preview needs the running engine's prices, its execution queues orders in the
+    engine) works from a worker that does not run the session: the command goes to the one that does."""
+    status, _, body, _ = cluster.http(
+        "POST", "/api/v1/sessions", {**SESSION, "feed": {"kind": "replay", "speed": 86_400 * 4}}
+    )
+    assert status == 201, body
+    session_id = body["id"]
+    rebalance = {"session_id": session_id, "target_weights": {"GOOG": 0.5}}
+    try:
+        async with postgres(cluster) as store:
+            leader = _owner_pid((await store.get_session(session_id)).owner)
+            while (await store.get_session(session_id)).last_bar < 2:  # a price seen
+                await asyncio.sleep(0.05)
+            workers = set()
+            for _ in range(3):
+                status, _, body, worker = cluster.http(
+                    "POST", "/api/v1/portfolio/rebalance", {**rebalance, "execute": False}, not_on=leader
+                )
+                assert status == 200, body
+                assert body["executed"] is False and body["plan"]["orders"], body
+                workers.add(worker)
+            status, _, body, worker = cluster.http(
+                "POST", "/api/v1/portfolio/rebalance", {**rebalance, "execute": True}, not_on=leader
+            )
+            assert status == 200, body
+            assert body["executed"] is True and worker != leader
+            deadline = time.monotonic() + 20
+            while not any(":rebalance:" in o.order.client_order_id for o in await store.list_orders(session_id)):
+                assert time.monotonic() < deadline, "the rebalance orders never reached the session"
+                await asyncio.sleep(0.1)
+            status, _, detail, _ = cluster.http("GET", f"/api/v1/sessions/{session_id}", not_on=leader)
+            assert status == 200 and detail["session"]["status"] == "running" and detail["running"], detail
+    finally:
+        cluster.http("POST", f"/api/v1/sessions/{session_id}/stop")
+    assert leader not in workers and len(workers | {leader}) >= 2
 
 
 def test_a_rate_limit_holds_across_workers(cluster: Cluster) -> None:
