@@ -274,6 +274,9 @@ class Follower:
 
     port: int
     key: str
+    pin: int | None = None  # the worker its first connection must reach
+    after: int | None = None  # resume after this trades:live number at its first subscribe
+    start: int | None = None  # the channel's number when it first subscribed
     seen: list[dict[str, Any]] = attrs.field(factory=list)
     workers: list[int] = attrs.field(factory=list)  # the worker of each connection
     ready: asyncio.Event = attrs.field(factory=asyncio.Event)
@@ -282,17 +285,21 @@ class Follower:
     async def run(self) -> None:
         while not self.stop.is_set():
             try:
+                sock, worker = await asyncio.to_thread(self._connection)
                 client = await Client.connect(
-                    f"ws://127.0.0.1:{self.port}/ws/v1", additional_headers={"X-API-Key": self.key}
+                    f"ws://127.0.0.1:{self.port}/ws/v1", sock=sock, additional_headers={"X-API-Key": self.key}
                 )
             except OSError:
                 await asyncio.sleep(0.1)
                 continue
             try:
-                local = client.conn.local_address[1]
-                self.workers.append(await asyncio.to_thread(_acceptor, self.port, local))
-                last = self.seen[-1]["seq"] if self.seen else None
-                await client.subscribe("trades:live", **({"last_seq": {"trades:live": last}} if last else {}))
+                self.workers.append(worker)
+                last = self.seen[-1]["seq"] if self.seen else self.after
+                subscribed = await client.subscribe(
+                    "trades:live", **({"last_seq": {"trades:live": last}} if last is not None else {})
+                )
+                if self.start is None:
+                    self.start = subscribed["seq"]["trades:live"]
                 self.ready.set()
                 while not self.stop.is_set():
                     try:
@@ -306,10 +313,20 @@ class Follower:
             finally:
                 await client.close()
 
+    def _connection(self) -> tuple[socket.socket, int]:
+        """A TCP connection and the worker that accepted it; the first reaches ``pin`` (others are
+        closed before any request, so they count against no rate limit)."""
+        while True:
+            sock = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+            worker = _acceptor(self.port, sock.getsockname()[1])
+            if self.pin is None or self.workers or worker == self.pin:
+                return sock, worker
+            sock.close()
+
 
 async def test_killing_the_leader_moves_the_session_within_5_s_and_loses_no_fill(cluster: Cluster) -> None:
     expected = await uninterrupted_fills(cluster.data / "csv")
-    followers = [Follower(cluster.port, cluster.key) for _ in range(6)]
+    followers = [Follower(cluster.port, cluster.key) for _ in range(4)]  # WebSocket handshakes count as reads
     tasks = [asyncio.create_task(f.run()) for f in followers]
     async with asyncio.timeout(30):
         for follower in followers:
@@ -326,6 +343,12 @@ async def test_killing_the_leader_moves_the_session_within_5_s_and_loses_no_fill
         assert leader is not None and leader in {
             p.pid for p in psutil.Process(cluster.process.pid).children(recursive=True)
         }
+        # One client on the leader for sure (it must resume elsewhere), from where the others started.
+        start = min(f.start for f in followers if f.start is not None)
+        followers.append(Follower(cluster.port, cluster.key, pin=leader, after=start))
+        tasks.append(asyncio.create_task(followers[-1].run()))
+        async with asyncio.timeout(30):
+            await followers[-1].ready.wait()
         while (await store.get_session(session_id)).last_bar < 60:  # trading, with fills behind it
             await asyncio.sleep(0.05)
         killed_at_bar = (await store.get_session(session_id)).last_bar
@@ -366,6 +389,7 @@ async def test_killing_the_leader_moves_the_session_within_5_s_and_loses_no_fill
         assert _fill_ids(follower, session_id) == stored_fill_ids  # every fill once, in order
     assert len({w for f in followers for w in f.workers}) >= 2, "all clients on one worker: proves little"
     resumed = sum(len(f.workers) > 1 for f in followers)
+    assert len(followers[-1].workers) > 1, "the client on the killed worker did not resume elsewhere"
     assert leases.get(key) is None  # released when it finished
     deadline = time.monotonic() + 60
     while (serving := _serving(cluster)) != WORKERS or leader in _worker_pids(cluster):
