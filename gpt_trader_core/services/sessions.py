@@ -158,8 +158,8 @@ class LocalLeases:
         self, owner: str, session_id: str, command: str, args: Mapping[str, Any], timeout: float
     ) -> Mapping[str, Any]:
         raise ConflictError(
-            f"session {session_id} is running in process {owner}, which this process cannot reach; use that "
-            "process (or serve with bus.backend=redis, where every worker reaches every session)"
+            f"session {session_id} is not running in this process but in {owner}, which it cannot reach; ask "
+            "that one (--remote URL of the server running it; with bus.backend=redis every worker reaches it)"
         )
 
 

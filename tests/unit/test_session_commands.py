@@ -140,6 +140,8 @@ async def test_one_process_cannot_reach_a_session_another_runs_and_says_so() -> 
     )
     record = sessions.validate(request())
     await store.save_session(attrs.evolve(record, owner="elsewhere:4242:t"))  # another host: counts as alive
-    with pytest.raises(ConflictError, match="cannot reach; use that process"):
+    with pytest.raises(
+        ConflictError, match="not running in this process but in elsewhere:4242:t, which it cannot reach"
+    ):
         await sessions.rebalance(record.id, {"AAA": 0.5}, execute=False)
     assert await sessions.prices(record.id) is None
