@@ -267,6 +267,11 @@ def bench_workers(rounds: int, duration: int) -> None:
     per_cpu: dict[int, list[float]] = {1: [], 2: []}
     print(f"workers: cached read {path}, wrk -t1 -c64, {duration} s per run, {rounds} rounds, nothing pinned")
     print(f"  load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if os.getloadavg()[0] > (os.cpu_count() or 1) / 2:
+        print(  # the scheduler shares a busy CPU per runnable process: two workers get a bigger share than one
+            "  WARNING: the machine is busy; on contended cores two workers take more of the CPU than one, "
+            "which inflates the ratio: measure again when the load average is below 1"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         for round_ in range(rounds):
             order = (1, 2) if round_ % 2 == 0 else (2, 1)  # alternate: drift in the machine's load hits both
