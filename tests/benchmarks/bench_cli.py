@@ -25,7 +25,8 @@ Bytecode: an installed program starts from its compiled bytecode (pip compiles i
 install writes it at the first run). The processes measured here write and read theirs in a private cache
 (``PYTHONPYCACHEPREFIX``, filled by each command's warm-up run), so that a ``PYTHONDONTWRITEBYTECODE=1`` in
 the caller's environment (set on the development machines) does not make every start compile each of the
-project's modules again (+150-250 ms per command); ``--no-bytecode`` measures that case instead.
+project's modules again (+25 ms CPU for --help, +90-115 ms for strategies or sessions list, measured here);
+``--no-bytecode`` measures that case instead.
 
 Run on demand:  python tests/benchmarks/bench_cli.py [--runs 7] [--repeat 3] [--quick] [--no-remote] [--no-bytecode]
 (``--quick``: --help of the commands left out; ``--no-remote``: no server, start-up only)
