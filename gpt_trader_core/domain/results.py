@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import attrs
 import numpy as np
@@ -32,6 +32,32 @@ _HEADLINE = (
     ("commissions", "Commissions [$]"),
     ("exposure_time_pct", "Exposure Time [%]"),
 )
+
+
+T = TypeVar("T")
+
+
+class Deferred(Generic[T]):
+    """A result field computed on first read: a backtest's per-trade objects, calendar tables and data
+    fingerprint cost more to build than the simulation they describe, and a caller that only reads
+    ``stats`` (an optimiser, a screen of many runs) never needs them."""
+
+    __slots__ = ("_compute",)
+
+    def __init__(self, compute: Callable[[], T]) -> None:
+        self._compute = compute
+
+    def __call__(self) -> T:
+        return self._compute()
+
+
+def _resolved(result: Any, name: str) -> Any:
+    """The value of the private field ``name`` of ``result``, computed (and kept) if deferred."""
+    value = getattr(result, name)
+    if isinstance(value, Deferred):
+        value = value()
+        object.__setattr__(result, name, value)  # frozen to callers; the cache fills in once
+    return value
 
 
 def format_value(value: Any) -> str:
@@ -63,6 +89,9 @@ class BacktestResult:
     ``trades`` lists closed trades; ``equity``, ``drawdown`` (fraction) and ``position`` (units held)
     have one value per bar at ``timestamps``. ``open_position`` is a position still open at the end
     (marked to market in the equity, not a trade). ``synthetic`` is True when the data were generated.
+
+    ``trades``, ``data_fingerprint``, ``monthly_returns``, ``yearly_returns`` and ``exit_reasons``
+    may be given as ``Deferred(function)``: they are then computed on first read (and kept).
     """
 
     strategy: str
@@ -71,23 +100,52 @@ class BacktestResult:
     timeframe: str
     source: str
     synthetic: bool
-    data_fingerprint: str
+    # The deferrable fields are private (``_trades``), read through the properties below; the
+    # constructor takes them by their public names (attrs strips the underscore).
+    _data_fingerprint: str | Deferred[str]
     config: Any  # gpt_trader_core.backtesting.config.BacktestConfig
     stats: Mapping[str, Any]
-    trades: tuple[Trade, ...]
+    _trades: tuple[Trade, ...] | Deferred[tuple[Trade, ...]]
     timestamps: np.ndarray
     equity: np.ndarray
     drawdown: np.ndarray
     position: np.ndarray
     open_position: Position | None
-    monthly_returns: tuple[tuple[str, float], ...]
-    yearly_returns: tuple[tuple[str, float], ...]
-    exit_reasons: Mapping[str, Mapping[str, float]]
+    _monthly_returns: tuple[tuple[str, float], ...] | Deferred[tuple[tuple[str, float], ...]]
+    _yearly_returns: tuple[tuple[str, float], ...] | Deferred[tuple[tuple[str, float], ...]]
+    _exit_reasons: Mapping[str, Mapping[str, float]] | Deferred[Mapping[str, Mapping[str, float]]]
     rejected_orders: int = 0
 
+    @property
+    def data_fingerprint(self) -> str:
+        """``Bars.fingerprint()`` of the data the backtest ran on."""
+        value: str = _resolved(self, "_data_fingerprint")
+        return value
+
+    @property
+    def trades(self) -> tuple[Trade, ...]:
+        value: tuple[Trade, ...] = _resolved(self, "_trades")
+        return value
+
+    @property
+    def monthly_returns(self) -> tuple[tuple[str, float], ...]:
+        value: tuple[tuple[str, float], ...] = _resolved(self, "_monthly_returns")
+        return value
+
+    @property
+    def yearly_returns(self) -> tuple[tuple[str, float], ...]:
+        value: tuple[tuple[str, float], ...] = _resolved(self, "_yearly_returns")
+        return value
+
+    @property
+    def exit_reasons(self) -> Mapping[str, Mapping[str, float]]:
+        value: Mapping[str, Mapping[str, float]] = _resolved(self, "_exit_reasons")
+        return value
+
     def __reduce__(self) -> tuple[Any, ...]:
-        # Read-only mapping views cannot be pickled; ship plain dicts and wrap them again.
-        values = {a.name: getattr(self, a.name) for a in attrs.fields(BacktestResult)}
+        # Read-only mapping views cannot be pickled; ship plain dicts and wrap them again. Deferred
+        # fields are computed first (their functions close over the bars, which need not travel).
+        values = {a.alias: getattr(self, a.alias) for a in attrs.fields(BacktestResult)}
         for name in ("params", "stats", "exit_reasons"):
             values[name] = dict(values[name])
         return (_rebuild_result, (values,))
