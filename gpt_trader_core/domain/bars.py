@@ -272,8 +272,11 @@ class Bars:
 
 def to_datetime(value: np.datetime64) -> dt.datetime:
     """numpy datetime64 → naive ``datetime`` (microsecond precision)."""
-    micros = int(value.astype("datetime64[us]").astype(np.int64))
-    return dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=micros)
+    micros = value.astype("datetime64[us]")
+    as_object = micros.item()  # numpy's own conversion; an int outside datetime's years 1-9999, None for NaT
+    if isinstance(as_object, dt.datetime):
+        return as_object
+    return dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=int(micros.astype(np.int64)))
 
 
 def to_timedelta(value: np.timedelta64) -> dt.timedelta:
