@@ -145,7 +145,8 @@ class BacktestResult:
     def __reduce__(self) -> tuple[Any, ...]:
         # Read-only mapping views cannot be pickled; ship plain dicts and wrap them again. Deferred
         # fields are computed first (their functions close over the bars, which need not travel).
-        values = {a.alias: getattr(self, a.alias) for a in attrs.fields(BacktestResult)}
+        names = (a.name.lstrip("_") for a in attrs.fields(BacktestResult))  # the constructor's names
+        values = {name: getattr(self, name) for name in names}
         for name in ("params", "stats", "exit_reasons"):
             values[name] = dict(values[name])
         return (_rebuild_result, (values,))
