@@ -12,7 +12,7 @@ from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.backtesting.engine import EXIT_REASONS, Simulation, TradeLog, simulate
 from gpt_trader_core.backtesting.stats import compute_stats, monthly_and_yearly_returns
 from gpt_trader_core.domain.bars import Bars, to_datetime
-from gpt_trader_core.domain.results import BacktestResult, Deferred
+from gpt_trader_core.domain.results import BacktestResult, deferred
 from gpt_trader_core.domain.trading import Position, Trade
 from gpt_trader_core.strategy.base import Signals, Strategy, check_signals
 
@@ -81,7 +81,7 @@ def build_result(
         array.setflags(write=False)
     log, equity, cash = sim.trades, sim.equity, config.cash
     calendar = functools.cache(lambda: _calendar_returns(bars, equity, cash))  # months and years in one pass
-    # What only some callers read is built on first read (see ``Deferred``): the Trade objects, the
+    # What only some callers read is built on first read (see ``deferred``): the Trade objects, the
     # calendar tables, the exit-reason table and the data's hash. Their inputs are read-only or owned
     # by this result, so computing them later gives what computing them now would.
     return BacktestResult(
@@ -91,18 +91,18 @@ def build_result(
         timeframe=bars.timeframe,
         source=bars.source,
         synthetic=bars.synthetic,
-        data_fingerprint=Deferred(bars.fingerprint),
+        data_fingerprint=deferred(bars.fingerprint),
         config=config,
         stats=MappingProxyType(stats),
-        trades=Deferred(lambda: _trades(bars, log)),
+        trades=deferred(lambda: _trades(bars, log)),
         timestamps=bars.timestamps,
         equity=equity,
         drawdown=drawdown,
         position=sim.position,
         open_position=open_position,
-        monthly_returns=Deferred(lambda: calendar()[0]),
-        yearly_returns=Deferred(lambda: calendar()[1]),
-        exit_reasons=Deferred(lambda: MappingProxyType(_exit_reasons(log))),
+        monthly_returns=deferred(lambda: calendar()[0]),
+        yearly_returns=deferred(lambda: calendar()[1]),
+        exit_reasons=deferred(lambda: MappingProxyType(_exit_reasons(log))),
         rejected_orders=sim.rejected_orders,
     )
 

@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import attrs
 import numpy as np
@@ -40,24 +40,39 @@ T = TypeVar("T")
 class Deferred(Generic[T]):
     """A result field computed on first read: a backtest's per-trade objects, calendar tables and data
     fingerprint cost more to build than the simulation they describe, and a caller that only reads
-    ``stats`` (an optimiser, a screen of many runs) never needs them."""
+    ``stats`` (an optimiser, a screen of many runs) never needs them. Build one with ``deferred``."""
 
-    __slots__ = ("_compute",)
+    __slots__ = ("compute",)
 
     def __init__(self, compute: Callable[[], T]) -> None:
-        self._compute = compute
-
-    def __call__(self) -> T:
-        return self._compute()
+        self.compute = compute
 
 
-def _resolved(result: Any, name: str) -> Any:
-    """The value of the private field ``name`` of ``result``, computed (and kept) if deferred."""
-    value = getattr(result, name)
-    if isinstance(value, Deferred):
-        value = value()
-        object.__setattr__(result, name, value)  # frozen to callers; the cache fills in once
-    return value
+def deferred(compute: Callable[[], T]) -> T:
+    """The value ``compute()`` returns, as a deferrable ``BacktestResult`` field takes it: computed when
+    the field is first read. Typed as that value because no reader ever sees anything else."""
+    return cast(T, Deferred(compute))
+
+
+class _ResolvingSlot:
+    """Wraps the slot of a deferrable field: the first read of a ``Deferred`` computes it and keeps the
+    value in the slot. Every reader — attribute access, attrs.evolve/asdict, cattrs, pickling — goes
+    through the slot, so none can see the ``Deferred`` itself."""
+
+    def __init__(self, slot: Any) -> None:
+        self._slot = slot
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        value = self._slot.__get__(obj, owner)
+        if type(value) is Deferred:
+            value = value.compute()
+            self._slot.__set__(obj, value)
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        self._slot.__set__(obj, value)  # attrs' __init__ (frozen classes set through object.__setattr__)
 
 
 def format_value(value: Any) -> str:
@@ -91,7 +106,7 @@ class BacktestResult:
     (marked to market in the equity, not a trade). ``synthetic`` is True when the data were generated.
 
     ``trades``, ``data_fingerprint``, ``monthly_returns``, ``yearly_returns`` and ``exit_reasons``
-    may be given as ``Deferred(function)``: they are then computed on first read (and kept).
+    may be given as ``deferred(function)``: they are then computed on first read (and kept).
     """
 
     strategy: str
@@ -100,53 +115,24 @@ class BacktestResult:
     timeframe: str
     source: str
     synthetic: bool
-    # The deferrable fields are private (``_trades``), read through the properties below; the
-    # constructor takes them by their public names (attrs strips the underscore).
-    _data_fingerprint: str | Deferred[str]
+    data_fingerprint: str  # deferrable (see _DEFERRABLE)
     config: Any  # gpt_trader_core.backtesting.config.BacktestConfig
     stats: Mapping[str, Any]
-    _trades: tuple[Trade, ...] | Deferred[tuple[Trade, ...]]
+    trades: tuple[Trade, ...]  # deferrable
     timestamps: np.ndarray
     equity: np.ndarray
     drawdown: np.ndarray
     position: np.ndarray
     open_position: Position | None
-    _monthly_returns: tuple[tuple[str, float], ...] | Deferred[tuple[tuple[str, float], ...]]
-    _yearly_returns: tuple[tuple[str, float], ...] | Deferred[tuple[tuple[str, float], ...]]
-    _exit_reasons: Mapping[str, Mapping[str, float]] | Deferred[Mapping[str, Mapping[str, float]]]
+    monthly_returns: tuple[tuple[str, float], ...]  # deferrable
+    yearly_returns: tuple[tuple[str, float], ...]  # deferrable
+    exit_reasons: Mapping[str, Mapping[str, float]]  # deferrable
     rejected_orders: int = 0
-
-    @property
-    def data_fingerprint(self) -> str:
-        """``Bars.fingerprint()`` of the data the backtest ran on."""
-        value: str = _resolved(self, "_data_fingerprint")
-        return value
-
-    @property
-    def trades(self) -> tuple[Trade, ...]:
-        value: tuple[Trade, ...] = _resolved(self, "_trades")
-        return value
-
-    @property
-    def monthly_returns(self) -> tuple[tuple[str, float], ...]:
-        value: tuple[tuple[str, float], ...] = _resolved(self, "_monthly_returns")
-        return value
-
-    @property
-    def yearly_returns(self) -> tuple[tuple[str, float], ...]:
-        value: tuple[tuple[str, float], ...] = _resolved(self, "_yearly_returns")
-        return value
-
-    @property
-    def exit_reasons(self) -> Mapping[str, Mapping[str, float]]:
-        value: Mapping[str, Mapping[str, float]] = _resolved(self, "_exit_reasons")
-        return value
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Read-only mapping views cannot be pickled; ship plain dicts and wrap them again. Deferred
         # fields are computed first (their functions close over the bars, which need not travel).
-        names = (a.name.lstrip("_") for a in attrs.fields(BacktestResult))  # the constructor's names
-        values = {name: getattr(self, name) for name in names}
+        values = {a.name: getattr(self, a.name) for a in attrs.fields(BacktestResult)}
         for name in ("params", "stats", "exit_reasons"):
             values[name] = dict(values[name])
         return (_rebuild_result, (values,))
@@ -210,6 +196,11 @@ class BacktestResult:
             else ""
         )
         return f"<div><b>{html.escape(self.label)}</b>{warn}<table>{rows}</table><p>{len(self.trades)} trades</p></div>"
+
+
+_DEFERRABLE = ("data_fingerprint", "trades", "monthly_returns", "yearly_returns", "exit_reasons")
+for _name in _DEFERRABLE:
+    setattr(BacktestResult, _name, _ResolvingSlot(BacktestResult.__dict__[_name]))
 
 
 def _rebuild_result(values: dict[str, Any]) -> BacktestResult:

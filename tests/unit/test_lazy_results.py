@@ -1,5 +1,5 @@
 """A backtest's trades, calendar tables, exit reasons and data fingerprint are built on first read
-(``Deferred``): what a reader gets must be what computing them eagerly gives, once, and a result
+(``deferred``): what a reader gets must be what computing them eagerly gives, once, and a result
 must still pickle and build from plain values."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import pickle
 from types import MappingProxyType
 
 import attrs
+import cattrs
 import numpy as np
 import pytest
 
@@ -17,7 +18,7 @@ from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.backtesting.engine import EXIT_REASONS
 from gpt_trader_core.backtesting.stats import monthly_and_yearly_returns
 from gpt_trader_core.domain.bars import Bars
-from gpt_trader_core.domain.results import BacktestResult, Deferred
+from gpt_trader_core.domain.results import BacktestResult, Deferred, deferred
 from gpt_trader_core.domain.trading import Trade
 from tests.conftest import make_bars
 
@@ -59,7 +60,7 @@ def test_each_deferred_field_is_computed_once_and_kept() -> None:
         calls.append(1)
         return "abc"
 
-    lazy = _rebuilt(res, data_fingerprint=Deferred(fingerprint))
+    lazy = _rebuilt(res, data_fingerprint=deferred(fingerprint))
     assert calls == []
     assert lazy.data_fingerprint == "abc" and lazy.data_fingerprint == "abc"
     assert calls == [1]
@@ -71,7 +72,7 @@ def _rebuilt(res: BacktestResult, **changes: object) -> BacktestResult:
     return BacktestResult(**values)  # type: ignore[arg-type]
 
 
-_NAMES = [a.name.lstrip("_") for a in attrs.fields(BacktestResult)]  # the constructor's names
+_NAMES = [a.name for a in attrs.fields(BacktestResult)]
 
 
 def test_plain_values_still_build_a_result_and_pickling_carries_the_computed_ones() -> None:
@@ -98,3 +99,17 @@ def test_a_result_does_not_change_when_read_late() -> None:
     assert first.trades == eager_trades and first.monthly_returns == eager_months
     assert first.trades[-1].exit_reason.value == "end_of_data"
     assert isinstance(first.config, BacktestConfig)
+
+
+def test_generic_readers_never_see_a_deferred_value() -> None:
+    """attrs.asdict/evolve and cattrs (the JSON edge) read fields by name: they get the values."""
+    res = gt.backtest(_bars(), "sma_cross", fast=5, slow=20)
+    plain = attrs.asdict(res, recurse=False)
+    assert not any(isinstance(v, Deferred) for v in plain.values())
+    assert plain["trades"] == res.trades and plain["data_fingerprint"] == res.data_fingerprint
+    fresh = gt.backtest(_bars(), "sma_cross", fast=5, slow=20)
+    copy = attrs.evolve(fresh, symbol="OTHER")
+    assert copy.symbol == "OTHER" and copy.trades == res.trades and type(copy.exit_reasons) is MappingProxyType
+    unstructured = cattrs.Converter().unstructure(gt.backtest(_bars(), "sma_cross", fast=5, slow=20))
+    assert list(unstructured["yearly_returns"]) == list(res.yearly_returns)
+    assert len(unstructured["trades"]) == len(res.trades) and "_trades" not in unstructured
