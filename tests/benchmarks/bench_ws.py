@@ -557,6 +557,71 @@ def cross(ports: list[int], n: int, seconds: float) -> list[str]:
     ]
 
 
+def plain_sender(port: int, ready: Any, pipe: Any, n: int) -> None:
+    """The floor's server: ``n`` plain TCP connections on core 0, one pre-built frame ``send`` to each
+    per message — the least work a Python fan-out can do, so what it costs is mostly the kernel's."""
+    _pin(0)
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(4096)
+    ready.set()
+    socks = [listener.accept()[0] for _ in range(n)]
+    for sock in socks:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as uvloop's transports
+    rate, seconds = pipe.recv()
+    cpu, sends, seq = 0.0, 0, 0
+    next_at = time.monotonic()
+    end = next_at + seconds
+    while next_at < end:
+        next_at += 1 / rate
+        time.sleep(max(0.0, next_at - time.monotonic()))
+        seq += 1
+        message = {"channel": CHANNEL, "type": "bar", "seq": seq, "ts": "", "data": {"symbol": "BENCH"}}
+        message["data"]["time"] = time.time()
+        frame = WsFrame(Opcode.TEXT, json.dumps(message).encode()).serialize(mask=False)
+        started = time.thread_time()
+        for sock in socks:
+            sock.send(frame)
+        cpu += time.thread_time() - started
+        sends += n
+    pipe.send(cpu / max(1, sends) * 1e6)
+    for sock in socks:
+        sock.close()
+
+
+def floor(context: Any, n: int, seconds: float) -> list[str]:
+    """The same fan-out (``n`` clients, 10 msg/s) from ``plain_sender``: this machine's floor, measured
+    by the same clients in the same run, to compare the server's figures with."""
+    _pin(1)
+    port = _free_port()
+    ready = context.Event()
+    here, there = context.Pipe()
+    sender = context.Process(target=plain_sender, args=(port, ready, there, n), daemon=True)
+    sender.start()
+    if not ready.wait(30):
+        raise SystemExit("the plain sender did not start")
+    pool = Pool()
+    conns = [Conn(port) for _ in range(n)]
+    for conn in conns:
+        pool.add(conn)
+    here.send((10.0, 1.0 + seconds))
+    pool.pump(1.0)
+    for conn in conns:
+        conn.recording = True
+    pool.pump(seconds)
+    for conn in conns:
+        conn.recording = False
+    per_send = here.recv()
+    sender.join(10)
+    print(f"\nthe floor: the same {n:,}-client fan-out from a plain-socket sender (one send per client, no server)")
+    p99 = _report("  all    ", conns)
+    print(f"  sender CPU per send: {per_send:.1f} µs (the kernel's TCP send and loopback receive, mostly)")
+    for conn in conns:
+        pool.remove(conn)
+    return [f"floor ({n:,} plain sockets, same clients): p99 {p99:.2f} ms, {per_send:.1f} µs CPU per send"]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -598,7 +663,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per scenario (default 10)")
     parser.add_argument("--rounds", type=int, default=3, help="stalled-client rounds (default 3)")
     parser.add_argument("--cross-clients", type=int, default=500, help="clients of the cross-worker scenario")
-    parser.add_argument("--mode", choices=("single", "cross", "all"), default="all")
+    parser.add_argument("--mode", choices=("single", "cross", "floor", "all"), default="all")
     args = parser.parse_args()
     import resource
     import uuid
@@ -616,6 +681,8 @@ def main() -> None:
             summary += single(port, server.pid or 0, args.clients, args.seconds, args.rounds)
         finally:
             _stop(server)
+    if args.mode in ("floor", "all"):
+        summary += floor(context, args.clients, args.seconds)
     url = _redis_url() if args.mode in ("cross", "all") else None
     if url is not None:
         namespace = f"gpt-trader-bench:{uuid.uuid4().hex}"

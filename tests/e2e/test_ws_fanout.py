@@ -5,10 +5,19 @@ and the close handshake — order, content and close codes as a real ``websocket
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+from websockets.frames import Close, Opcode
+from websockets.frames import Frame as WsFrame
+from websockets.protocol import State
+
 from entrypoints.http.ws.client import Client as ServerClient
+from entrypoints.http.ws.deflate import WatchedServerProtocol
+from entrypoints.http.ws.frames import Frame
+from gpt_trader_core.domain.events import StreamMessage
 from tests.e2e.ws_server import Client, ws_server
 
 
@@ -132,3 +141,30 @@ async def test_a_client_closing_mid_stream_gets_a_clean_close_handshake(tmp_path
             await asyncio.sleep(0.01)
         assert len(_server_clients(app)) == 1
         await staying.close()
+
+
+def test_no_data_frame_follows_the_close_frame_on_the_fast_path() -> None:
+    """The fast path checks a flag, not the protocol's state: the protocol must lower it the moment
+    a close frame arrives, before its reply is written, so nothing is written after that reply."""
+    proto = WatchedServerProtocol(state=State.OPEN)
+    written: list[bytes] = []
+    transport = SimpleNamespace(write=written.append, is_closing=lambda: False, get_write_buffer_size=lambda: 0)
+    server_side = ServerClient(
+        SimpleNamespace(ws_proto=proto, io_proto=SimpleNamespace(transport=transport)),  # type: ignore[arg-type]
+        "json",
+        send_queue=10,
+        rate=10,
+    )
+
+    def bar(seq: int) -> Frame:
+        return Frame(StreamMessage("market:AAPL", "bar", seq, dt.datetime(2026, 1, 1), {"symbol": "AAPL"}))
+
+    first = bar(1)
+    server_side.offer(first, True)
+    assert written == [first.framed("json")] and server_side.shared == 1
+    proto.receive_data(WsFrame(Opcode.CLOSE, Close(1000, "bye").serialize()).serialize(mask=True))
+    assert not server_side.ready and not server_side.open
+    written.extend(d for d in proto.data_to_send() if d)  # the close reply, as Sanic writes it
+    server_side.offer(bar(2), True)
+    assert len(written) == 2 and written[-1].startswith(b"\x88")  # the close frame is the last thing written
+    assert server_side.shared == 1

@@ -19,6 +19,7 @@ from typing import Any
 from sanic.server.websockets.impl import WebsocketImplProtocol
 from websockets.protocol import State
 
+from entrypoints.http.ws.deflate import WatchedServerProtocol
 from entrypoints.http.ws.frames import Frame, encode
 
 log = logging.getLogger("gpt_trader.websocket")
@@ -61,6 +62,31 @@ class Client:
     the closing handshake starts (state no longer OPEN) nothing more is written here.
     """
 
+    # Slots: the fan-out reads a few attributes of every client per message (and idle connections are many).
+    __slots__ = (
+        "_busy",
+        "_writer",
+        "budget",
+        "closing",
+        "conflated",
+        "floors",
+        "fmt",
+        "held",
+        "limit",
+        "open",
+        "plain",
+        "principal",
+        "proto",
+        "queue",
+        "ready",
+        "sent",
+        "shared",
+        "text",
+        "transport",
+        "wake",
+        "ws",
+    )
+
     def __init__(self, ws: WebsocketImplProtocol, fmt: str, *, send_queue: int, rate: float) -> None:
         self.ws = ws
         self.proto = ws.ws_proto
@@ -72,8 +98,14 @@ class Client:
         io = ws.io_proto
         self.transport: Any = io.transport if io is not None else None
         # Extensions (permessage-deflate) transform each frame per connection: those go through
-        # websockets' protocol; the others share the pre-built frame bytes.
-        self.plain = not self.proto.extensions and self.transport is not None
+        # websockets' protocol; the others share the pre-built frame bytes, written straight to the
+        # transport when the protocol tells us it left OPEN (``open``), so no per-message state check.
+        proto = self.proto
+        self.open = proto.state is State.OPEN
+        watched = isinstance(proto, WatchedServerProtocol)
+        if isinstance(proto, WatchedServerProtocol):
+            proto.on_leave_open = self._left_open
+        self.plain = watched and not proto.extensions and self.transport is not None
         self._busy = False
         self.wake = asyncio.Event()
         self.budget = RateBudget(rate)
@@ -92,7 +124,14 @@ class Client:
         self._writer: asyncio.Task[None] | None = None
 
     def _settle(self) -> None:
-        self.ready = not (self.queue or self._busy or self.held or self.floors or self.closing is not None)
+        self.ready = self.open and not (
+            self.queue or self._busy or self.held or self.floors or self.closing is not None
+        )
+
+    def _left_open(self) -> None:
+        """The protocol left OPEN (closing handshake, failure): no data frame may follow its close."""
+        self.open = False
+        self.ready = False
 
     def start(self) -> None:
         self._writer = asyncio.create_task(self._write(), name="ws-writer")
@@ -165,11 +204,8 @@ class Client:
         """Send or queue a data frame; never waits (called by the hub's fan-out)."""
         if self.ready and self.plain:  # the common case, kept short: 1,000 clients are 1,000 calls per message
             transport = self.transport
-            if (
-                transport.get_write_buffer_size() <= FAST_PATH_BUFFER
-                and not transport.is_closing()
-                and self.proto.state is State.OPEN
-            ):
+            # ``ready`` covers the protocol's state (``_left_open``); the transport says if it has room.
+            if transport.get_write_buffer_size() <= FAST_PATH_BUFFER and not transport.is_closing():
                 transport.write(frame.framed(self.fmt))
                 self.shared += 1
                 return
