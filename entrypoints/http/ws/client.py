@@ -120,7 +120,7 @@ class Client:
         self.floors: dict[str, int] = {}
         # True while frames may be written at once: nothing queued, held, floored, being written or
         # closing. Kept up to date by every change of those (``_settle``), so the fan-out checks one flag.
-        self.ready = True
+        self.ready = self.open
         self._writer: asyncio.Task[None] | None = None
 
     def _settle(self) -> None:
@@ -137,6 +137,8 @@ class Client:
         self._writer = asyncio.create_task(self._write(), name="ws-writer")
 
     async def stop(self) -> None:
+        if isinstance(self.proto, WatchedServerProtocol):
+            self.proto.on_leave_open = None  # the protocol and this client refer to each other: let go
         if self._writer is not None:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
