@@ -26,7 +26,14 @@ server's delivery latency, independent of how quickly one Python process can rea
 (a read stamps every frame it carries with the newest segment's time: conservative). ``read`` is when
 this harness (one Python process, an epoll loop and a minimal frame parser, one core for every client)
 parsed the message: it adds the harness's own queueing, so it overstates, and tails most. The goals
-are judged on ``arrival``; both are printed.
+are judged on ``arrival``; both are printed. On loopback the receive path runs inside the server's
+``send``, and stamping turns on the kernel's receive timestamps for every socket: on the 2-core VM this
+was written on that adds ~0.35 µs to each send (counted against the server; the floor pays it too).
+
+The floor: the same clients and fan-out fed by a plain-socket sender (one ``send`` of one pre-built
+frame per client, no server), in the same run: what this machine's kernel allows, to compare with.
+The server's figures are closed-loop-free (the publisher keeps its schedule) but share two cores with
+whatever else runs: read them with the load average printed, and against the floor.
 """
 
 from __future__ import annotations
