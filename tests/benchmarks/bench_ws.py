@@ -32,7 +32,7 @@ was written on that adds ~0.35 µs to each send (counted against the server; the
 
 The floor: the same clients and fan-out fed by a plain-socket sender (one ``send`` of one pre-built
 frame per client, no server), in the same run: what this machine's kernel allows, to compare with.
-The server's figures are closed-loop-free (the publisher keeps its schedule) but share two cores with
+The load is open loop (the publisher keeps its schedule whatever the clients do), but it shares two cores with
 whatever else runs: read them with the load average printed, and against the floor.
 """
 
