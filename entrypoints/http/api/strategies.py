@@ -16,9 +16,9 @@ from entrypoints.http.caching import cached_read
 from entrypoints.http.idempotency import idempotent
 from entrypoints.http.openapi import Response, doc
 from entrypoints.http.owners import record_owner
-from entrypoints.http.respond import accepted, ok
+from entrypoints.http.respond import accepted, ok, ok_json
 from entrypoints.presenters import plain
-from entrypoints.presenters.backtests import BacktestView, backtest_view
+from entrypoints.presenters.backtests import BacktestView, backtest_json, backtest_view
 from entrypoints.presenters.jobs import ExecutionPage, ExecutionView, execution_view
 from entrypoints.presenters.market import Explained
 from gpt_trader_core.backtesting.config import BacktestConfig
@@ -187,7 +187,7 @@ async def backtest(request: Request) -> HTTPResponse:
         outcome = await (await _services(request).backtest_jobs()).submit(command, save=body.save)
         if isinstance(outcome, Execution):
             return accepted(execution_view(outcome), JOB_LOCATION.format(outcome.id))
-        return ok(backtest_view(outcome, body.equity_points, full=body.detail == "full"))
+        return ok_json(backtest_json(backtest_view(outcome, body.equity_points, full=body.detail == "full")))
 
     return await idempotent(request, create)
 
