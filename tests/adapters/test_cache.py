@@ -380,7 +380,7 @@ async def test_memory_unpickles_a_value_that_can_change_on_every_hit(value: Any)
 
 
 def test_a_read_only_view_of_a_writeable_array_can_change() -> None:
-    from adapters.cache.aiocache_cache import _immutable
+    from adapters.immutable import immutable as _immutable
 
     base = np.arange(10.0)
     view = base[2:]
