@@ -182,105 +182,79 @@ def simulate_batch(
     on_close = config.fill == "close"
     price = c[changed] if on_close else o[fill]
     bar = changed if on_close else fill
-
     counts = np.bincount(rows, minlength=k)
     offsets = np.concatenate(([0], np.cumsum(counts)))
     ordinal = np.arange(len(rows)) - offsets[rows]
-    by_wave = np.argsort(ordinal, kind="stable")
-    waves = np.concatenate(([0], np.cumsum(np.bincount(ordinal, minlength=1))))
-    max_fills = int(counts.max()) if k else 0
-    rate, fixed, slip, fractional = config.commission, config.commission_fixed, config.slippage, config.fractional
+
+    # Per fill, what does not depend on the cash: the entry's price and cost per unit (the engine's
+    # expressions, element-wise), so the sequential part below is only the cash recurrence.
     buy_factor, sell_factor = _entry_factors(config)
-    cash = np.full(k, float(config.cash))
-    size = np.zeros(k)
-    entry = np.zeros(k)
-    entry_bar = np.zeros(k, dtype=np.int64)
-    rejected = np.zeros(k, dtype=np.int64)
-    seg_cash = np.empty((k, max_fills + 1))
-    seg_cash[:, 0] = cash
-    seg_size = np.zeros((k, max_fills + 1))
-    seg_entry = np.zeros((k, max_fills + 1))
+    rate, fixed = config.commission, config.commission_fixed
+    with np.errstate(divide="ignore", invalid="ignore"):
+        side = np.copysign(1.0, w)
+        fraction = np.minimum(np.abs(w), FULL_EQUITY)
+        adjusted = price * np.where(side > 0, buy_factor, sell_factor)
+        per_unit = adjusted + (fixed + fraction * price * rate) / fraction
+    book = _Fills(price, w, fraction, adjusted, per_unit)
+    held, cash_after, refused = _book_fills(book, rows, ordinal, counts, config)
+
+    # The closed trades: a fill closes what the row's previous fill opened.
+    closes = np.flatnonzero(ordinal > 0)
+    closes = closes[held[closes - 1] != 0.0]
+    opened = closes - 1
     closed: list[tuple[np.ndarray, ...]] = []
-
-    def close(r: np.ndarray, quote: np.ndarray, at: np.ndarray, reason: int) -> None:
-        # Only what the cash needs now; commissions, P&L and returns follow in _gather, vectorised.
-        s, e = size[r], entry[r]
-        exit_price = quote * (1.0 - np.copysign(slip, s)) if slip else quote
-        exit_commission = fixed + np.abs(s) * exit_price * rate
-        gross = s * (exit_price - e)
-        cash[r] = cash[r] + (gross - exit_commission)
-        closed.append((r, s, entry_bar[r], at, e, exit_price, exit_commission, gross, np.full(len(r), reason, np.int8)))
-        size[r] = 0.0
-
-    if len(rows) * _SCALAR_COST < max_fills * _WAVE_COST:
-        # Few rows: a plain loop over each row's fills costs less than numpy calls per wave.
+    if len(closes):
         closed.append(
-            _book_rows(
-                rows,
-                price,
-                bar,
-                w,
-                counts,
-                config,
-                cash,
-                size,
-                entry,
-                entry_bar,
-                rejected,
-                seg_cash,
-                seg_size,
-                seg_entry,
+            _closing(
+                rows[closes], held[opened], bar[opened], bar[closes], adjusted[opened], price[closes], _SIGNAL, config
             )
         )
-    else:
-        for j in range(max_fills):
-            sel = by_wave[waves[j] : waves[j + 1]]
-            r, p, b, wj = rows[sel], price[sel], bar[sel], w[sel]
-            holding = size[r] != 0.0
-            if holding.any():
-                close(r[holding], p[holding], b[holding], _SIGNAL)
-            opening = wj != 0.0
-            if opening.any():
-                ro, po, wo = r[opening], p[opening], wj[opening]
-                side = np.copysign(1.0, wo)
-                fraction = np.minimum(np.abs(wo), FULL_EQUITY)
-                adjusted = po * np.where(side > 0, buy_factor, sell_factor)
-                per_unit = adjusted + (fixed + fraction * po * rate) / fraction
-                available = np.maximum(0.0, cash[ro])
-                budget = available * 1.0 * fraction
-                units = budget / per_unit if fractional else np.floor_divide(budget, per_unit)
-                refused = (units <= 0) | (units * per_unit > available)
-                rejected[ro[refused]] += 1
-                ok = ~refused
-                rk, uk, ak = ro[ok], units[ok], adjusted[ok]
-                size[rk] = np.copysign(uk, side[ok])
-                entry[rk] = ak
-                entry_bar[rk] = b[opening][ok]
-                cash[rk] = cash[rk] - (fixed + uk * ak * rate)
-            seg_cash[r, j + 1] = cash[r]
-            seg_size[r, j + 1] = size[r]
-            seg_entry[r, j + 1] = np.where(size[r] != 0.0, entry[r], 0.0)
+    final_size = np.zeros(k)
+    final_entry = np.zeros(k)
+    final_bar = np.zeros(k, dtype=np.int64)
+    final_cash = np.full(k, float(config.cash))
+    last = offsets[1:][counts > 0] - 1
+    final_size[rows[last]], final_entry[rows[last]], final_bar[rows[last]] = held[last], adjusted[last], bar[last]
+    final_cash[rows[last]] = cash_after[last]
+    rejected = np.bincount(rows[refused], minlength=k)
 
-    # Bar by bar: each row's segment j (from its j-th fill to the next) repeats segment j's book.
-    segments = np.arange(max_fills + 1)[None, :] <= counts[:, None]
-    seg_start = np.empty(len(rows) + k, dtype=np.int64)
+    # Bar by bar: each row's segment j (from its j-th fill to the next) holds the book after fill j.
+    total = len(rows) + k
     head = offsets[:-1] + np.arange(k)
+    body = np.arange(len(rows)) + rows + 1
+    seg_cash, seg_size, seg_entry = np.empty(total), np.zeros(total), np.zeros(total)
+    seg_cash[head] = float(config.cash)
+    seg_cash[body], seg_size[body] = cash_after, held
+    seg_entry[body] = np.where(held != 0.0, adjusted, 0.0)
+    seg_start = np.empty(total, dtype=np.int64)
     seg_start[head] = np.arange(k) * n
-    seg_start[np.arange(len(rows)) + rows + 1] = rows * n + fill
+    seg_start[body] = rows * n + fill
     lengths = np.diff(np.append(seg_start, k * n))
-    held = np.repeat(seg_size[segments], lengths).reshape(k, n)
-    equity = np.repeat(seg_entry[segments], lengths).reshape(k, n)
+    size_at = np.repeat(seg_size, lengths).reshape(k, n)
+    equity = np.repeat(seg_entry, lengths).reshape(k, n)
     np.subtract(c, equity, out=equity)
-    equity *= held
-    del held
-    equity += np.repeat(seg_cash[segments], lengths).reshape(k, n)
+    equity *= size_at
+    del size_at
+    equity += np.repeat(seg_cash, lengths).reshape(k, n)
     ruined = np.any(equity <= 0, axis=1)
     if config.close_at_end and n:
-        open_rows = np.flatnonzero((size != 0.0) & ~ruined)
+        open_rows = np.flatnonzero((final_size != 0.0) & ~ruined)
         if len(open_rows):
-            close(open_rows, np.full(len(open_rows), c[-1]), np.full(len(open_rows), n - 1, dtype=np.int64), _END)
-            equity[open_rows, -1] = cash[open_rows]
-    return BatchSimulation(equity, _gather(closed, k, config), cash, rejected, start, ruined)
+            m = len(open_rows)
+            trade = _closing(
+                open_rows,
+                final_size[open_rows],
+                final_bar[open_rows],
+                np.full(m, n - 1, dtype=np.int64),
+                final_entry[open_rows],
+                np.full(m, c[-1]),
+                _END,
+                config,
+            )
+            closed.append(trade)
+            final_cash[open_rows] = final_cash[open_rows] + (trade[7] - trade[6])
+            equity[open_rows, -1] = final_cash[open_rows]
+    return BatchSimulation(equity, _gather(closed, k, config), final_cash, rejected, start, ruined)
 
 
 def _entry_factors(config: BacktestConfig) -> tuple[float, float]:
@@ -290,90 +264,172 @@ def _entry_factors(config: BacktestConfig) -> tuple[float, float]:
     return 1.0 + math.copysign(entry_slip, 1.0), 1.0 + math.copysign(entry_slip, -1.0)
 
 
-#: Rough costs (µs) of one fill in the per-row loop and of one wave of the vectorised loop.
-_SCALAR_COST, _WAVE_COST = 1.2, 40.0
-
-
-def _book_rows(
-    rows: np.ndarray,
-    price: np.ndarray,
-    bar: np.ndarray,
-    w: np.ndarray,
-    counts: np.ndarray,
-    config: BacktestConfig,
-    cash: np.ndarray,
+def _closing(
+    row: np.ndarray,
     size: np.ndarray,
-    entry: np.ndarray,
     entry_bar: np.ndarray,
-    rejected: np.ndarray,
-    seg_cash: np.ndarray,
-    seg_size: np.ndarray,
-    seg_entry: np.ndarray,
+    exit_bar: np.ndarray,
+    entry: np.ndarray,
+    quote: np.ndarray,
+    reason: int,
+    config: BacktestConfig,
 ) -> tuple[np.ndarray, ...]:
-    """The fills of each row one after the other on Python floats: ``engine._simulate_without_stops``'
-    loop, statement for statement. Updates the state and segment arrays; returns the closed trades
-    as columns (row-major, chronological)."""
+    """The raw columns of closing ``size`` units bought at ``entry`` at the quote ``quote`` (the
+    engine's ``_Book.close`` expressions): row, size, entry bar, exit bar, entry, exit price, exit
+    commission, gross P&L, reason."""
+    slip = config.slippage
+    exit_price = quote * (1.0 - np.copysign(slip, size)) if slip else quote
+    exit_commission = config.commission_fixed + np.abs(size) * exit_price * config.commission
+    gross = size * (exit_price - entry)
+    return row, size, entry_bar, exit_bar, entry, exit_price, exit_commission, gross, np.full(len(row), reason, np.int8)
+
+
+@attrs.frozen(eq=False)
+class _Fills:
+    """Per fill (row-major): the quote, the wanted position, and the entry's fraction, price and
+    cost per unit (NaN where the fill opens nothing)."""
+
+    price: np.ndarray
+    want: np.ndarray
+    fraction: np.ndarray
+    adjusted: np.ndarray
+    per_unit: np.ndarray
+
+
+#: Rough costs (µs) of the vectorised loop: per wave, plus per active row in a wave; and of one
+#: fill in the per-row loop. They only decide where one hands over to the other.
+_WAVE_COST, _WAVE_ROW_COST, _SCALAR_COST = 14.0, 0.03, 0.8
+
+
+def _book_fills(
+    book: _Fills, rows: np.ndarray, ordinal: np.ndarray, counts: np.ndarray, config: BacktestConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cash recurrence of every row: (signed units held after each fill, cash after each fill,
+    whether the fill's entry was refused). Exact: ``engine._simulate_without_stops``' float
+    expressions in its order.
+
+    The first ``waves`` fills of every row advance together — wave ``j`` is the ``j``-th fill of each
+    row that has one — on dense arrays whose rows are sorted by fill count, so the rows still active
+    in a wave are a prefix (contiguous slices, no fancy indexing). The rows that trade far more than
+    the others finish on a per-row loop of Python floats, where numpy calls would cost more than
+    the arithmetic. ``waves`` is chosen by a cost model."""
+    k = len(counts)
+    total = len(rows)
+    held = np.zeros(total)
+    cash_after = np.empty(total)
+    refused = np.zeros(total, dtype=bool)
+    if not total:
+        return held, cash_after, refused
+    order = np.argsort(-counts, kind="stable")  # busiest rows first
+    most = int(counts.max())
+    # active[j]: the rows with more than j fills, a prefix of ``order``.
+    active = k - np.searchsorted(np.sort(counts), np.arange(most), side="right")
+    wave_cost = np.concatenate(([0.0], np.cumsum(_WAVE_COST + _WAVE_ROW_COST * active)))
+    beyond = np.concatenate((np.cumsum(active[::-1])[::-1], [0]))  # fills with ordinal >= j
+    waves = int(np.argmin(wave_cost + _SCALAR_COST * beyond))
+
+    cash = np.full(k, float(config.cash))
+    size = np.zeros(k)
+    entry = np.zeros(k)
+    position = np.empty(k, dtype=np.int64)
+    position[order] = np.arange(k)
+    if waves:
+        in_waves = np.flatnonzero(ordinal < waves)
+        dense_index = ordinal[in_waves] * k + position[rows[in_waves]]
+
+        def dense(values: np.ndarray) -> np.ndarray:
+            out = np.zeros(waves * k)
+            out[dense_index] = values[in_waves]
+            return out.reshape(waves, k)
+
+        price, want, fraction = dense(book.price), dense(book.want), dense(book.fraction)
+        adjusted, per_unit = dense(book.adjusted), dense(book.per_unit)
+        held_d = np.zeros((waves, k))
+        cash_d = np.zeros((waves, k))
+        refused_d = np.zeros((waves, k), dtype=bool)
+        rate, fixed, slip = config.commission, config.commission_fixed, config.slippage
+        fractional = config.fractional
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for j, a in enumerate(active[:waves].tolist()):
+                s, e, cash_j = size[:a], entry[:a], cash[:a]
+                p = price[j, :a]
+                exit_price = p * (1.0 - np.copysign(slip, s)) if slip else p
+                closed_cash = cash_j + (s * (exit_price - e) - (fixed + np.abs(s) * exit_price * rate))
+                c1 = np.where(s != 0.0, closed_cash, cash_j)
+                available = np.maximum(0.0, c1)
+                pu = per_unit[j, :a]
+                budget = available * fraction[j, :a]
+                units = budget / pu if fractional else np.floor_divide(budget, pu)
+                wj = want[j, :a]
+                opening = wj != 0.0
+                no = (units <= 0) | (units * pu > available)
+                ok = opening & ~no
+                refused_d[j, :a] = opening & no
+                adj = adjusted[j, :a]
+                cash[:a] = np.where(ok, c1 - (fixed + units * adj * rate), c1)
+                size[:a] = np.where(ok, np.copysign(units, wj), 0.0)
+                entry[:a] = adj
+                held_d[j, :a] = size[:a]
+                cash_d[j, :a] = cash[:a]
+        held[in_waves] = held_d.ravel()[dense_index]
+        cash_after[in_waves] = cash_d.ravel()[dense_index]
+        refused[in_waves] = refused_d.ravel()[dense_index]
+    rest = order[: int(active[waves])] if waves < most else order[:0]
+    if len(rest):
+        _book_rest(book, rows, counts, rest, waves, config, cash[position[rest]], size[position[rest]],
+                   entry[position[rest]], held, cash_after, refused)  # fmt: skip
+    return held, cash_after, refused
+
+
+def _book_rest(
+    book: _Fills,
+    rows: np.ndarray,
+    counts: np.ndarray,
+    rest: np.ndarray,
+    skip: int,
+    config: BacktestConfig,
+    cash0: np.ndarray,
+    size0: np.ndarray,
+    entry0: np.ndarray,
+    held: np.ndarray,
+    cash_after: np.ndarray,
+    refused: np.ndarray,
+) -> None:
+    """The fills of ``rest`` from their ``skip``-th on, row after row on Python floats, from the book
+    ``(cash0, size0, entry0)`` the waves left; writes ``held``, ``cash_after`` and ``refused``."""
     rate, fixed, slip, fractional = config.commission, config.commission_fixed, config.slippage, config.fractional
-    buy_factor, sell_factor = _entry_factors(config)
-    # math.copysign / abs / min / max spelled as comparisons: the same floats, fewer calls per fill.
-    trades: list[tuple[float, ...]] = []
-    prices, bars, wants = price.tolist(), bar.tolist(), w.tolist()
-    full = FULL_EQUITY
-    i = 0
-    for row, count in enumerate(counts.tolist()):
-        cash_r, size_r, entry_r, entry_bar_r, rejected_r = float(cash[row]), 0.0, 0.0, 0, 0
-        sc: list[float] = []
-        ss: list[float] = []
-        se: list[float] = []
-        for p, b, wj in zip(prices[i : i + count], bars[i : i + count], wants[i : i + count], strict=True):
-            if size_r != 0.0:
-                long = size_r > 0.0
-                exit_price = (p * (1.0 - slip if long else 1.0 + slip)) if slip else p
-                units = size_r if long else -size_r
-                exit_commission = fixed + units * exit_price * rate
-                gross = size_r * (exit_price - entry_r)
-                cash_r += gross - exit_commission
-                trades.append((row, size_r, entry_bar_r, b, entry_r, exit_price, exit_commission, gross, _SIGNAL))
-                size_r = 0.0
-            if wj != 0.0:
-                buy = wj > 0.0
-                weight = wj if buy else -wj
-                fraction = weight if weight < full else full
-                adjusted = p * (buy_factor if buy else sell_factor)
-                per_unit = adjusted + (fixed + fraction * p * rate) / fraction
-                available = cash_r if cash_r > 0.0 else 0.0
-                units = (
-                    (available * 1.0 * fraction) / per_unit if fractional else (available * 1.0 * fraction) // per_unit
-                )
-                if units <= 0 or units * per_unit > available:
-                    rejected_r += 1
-                else:
-                    size_r, entry_r, entry_bar_r = (units if buy else -units), adjusted, b
-                    cash_r -= fixed + units * adjusted * rate
-            sc.append(cash_r)
-            ss.append(size_r)
-            se.append(entry_r if size_r else 0.0)
-        i += count
-        seg_cash[row, 1 : count + 1], seg_size[row, 1 : count + 1], seg_entry[row, 1 : count + 1] = sc, ss, se
-        cash[row], size[row], entry[row], entry_bar[row], rejected[row] = (
-            cash_r,
-            size_r,
-            entry_r,
-            entry_bar_r,
-            rejected_r,
+    offsets = np.concatenate(([0], np.cumsum(counts)))
+    for row, cash, size, entry in zip(rest.tolist(), cash0.tolist(), size0.tolist(), entry0.tolist(), strict=True):
+        a, b = int(offsets[row]) + skip, int(offsets[row + 1])
+        prices, wants = book.price[a:b].tolist(), book.want[a:b].tolist()
+        fractions, adjusteds, per_units = (
+            book.fraction[a:b].tolist(),
+            book.adjusted[a:b].tolist(),
+            book.per_unit[a:b].tolist(),
         )
-    table = np.array(trades, dtype=np.float64).reshape(-1, 9).T
-    return (
-        table[0].astype(np.int64),
-        table[1],
-        table[2].astype(np.int64),
-        table[3].astype(np.int64),
-        table[4],
-        table[5],
-        table[6],
-        table[7],
-        table[8].astype(np.int8),
-    )
+        sizes: list[float] = []
+        cashes: list[float] = []
+        nos: list[bool] = []
+        for p, wj, fraction, adjusted, per_unit in zip(prices, wants, fractions, adjusteds, per_units, strict=True):
+            if size != 0.0:
+                long = size > 0.0
+                exit_price = (p * (1.0 - slip if long else 1.0 + slip)) if slip else p
+                units = size if long else -size
+                cash += size * (exit_price - entry) - (fixed + units * exit_price * rate)
+                size = 0.0
+            no = False
+            if wj != 0.0:
+                available = cash if cash > 0.0 else 0.0
+                units = (available * fraction) / per_unit if fractional else (available * fraction) // per_unit
+                if units <= 0 or units * per_unit > available:
+                    no = True
+                else:
+                    size, entry = (units if wj > 0.0 else -units), adjusted
+                    cash -= fixed + units * adjusted * rate
+            sizes.append(size)
+            cashes.append(cash)
+            nos.append(no)
+        held[a:b], cash_after[a:b], refused[a:b] = sizes, cashes, nos
 
 
 def _gather(closed: list[tuple[np.ndarray, ...]], k: int, config: BacktestConfig) -> BatchTrades:
