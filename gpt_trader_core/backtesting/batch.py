@@ -12,6 +12,7 @@ caller to re-run through the single-run engine, which owns that case.
 from __future__ import annotations
 
 import math
+import threading
 
 import attrs
 import numpy as np
@@ -118,17 +119,120 @@ class BatchTrades:
         )
 
 
+class Scratch:
+    """Work arrays reused from one block of rows, and one call, to the next (one set per thread):
+    allocating a few MB afresh for each block costs more in page faults than the arithmetic done in
+    them. Only arrays of at most ``LIMIT`` bytes are kept, so a thread holds a few tens of MB at most."""
+
+    LIMIT = 8 * 2**20
+    _local = threading.local()
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def here(cls) -> Scratch:
+        """This thread's scratch arrays."""
+        scratch: Scratch | None = getattr(cls._local, "scratch", None)
+        if scratch is None:
+            scratch = cls._local.scratch = cls()
+        return scratch
+
+    def get(self, name: str, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
+        """An uninitialised C-contiguous array of ``shape`` (the same memory as the last ``name``)."""
+        size = math.prod(shape)
+        array = self._arrays.get(name)
+        if array is None or array.size < size or array.dtype != dtype:
+            array = np.empty(size, dtype)
+            if array.nbytes <= self.LIMIT:
+                self._arrays[name] = array
+        return array[:size].reshape(shape)
+
+
+@attrs.frozen(eq=False)
+class EquityCurves:
+    """The equity of ``k`` rows at each bar's close, kept as each row's segments (from one fill to
+    the next the book is constant: equity = cash + size * (close - entry), the engine's expression)
+    and built on demand a block of rows at a time, so that a whole (k, n) array never needs to exist.
+    Row ``i``'s segments are ``[offsets[i], offsets[i + 1])``, ``lengths`` bars each (they tile the
+    row); ``last`` replaces the last bar's equity of the rows ``last_rows`` (a close at the end)."""
+
+    close: np.ndarray
+    cash: np.ndarray
+    size: np.ndarray
+    entry: np.ndarray
+    lengths: np.ndarray
+    offsets: np.ndarray
+    last_rows: np.ndarray
+    last: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.offsets) - 1, len(self.close)
+
+    def rows(self, a: int, b: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Equity of rows ``[a, b)``, (b - a, n), into ``out`` when given (C-contiguous, that shape)."""
+        n = len(self.close)
+        shape = (b - a, n)
+        lo, hi = int(self.offsets[a]), int(self.offsets[b])
+        scratch = Scratch.here()
+        # Segment of each cell (a running count of segment starts), then the book's values by take().
+        segment = scratch.get("segment", shape, np.int64)
+        flat = segment.reshape(-1)
+        flat.fill(0)
+        flat[np.cumsum(self.lengths[lo : hi - 1])] = 1
+        np.cumsum(flat, out=flat)
+        equity = np.empty(shape) if out is None else out
+        np.take(self.entry[lo:hi], segment, out=equity)
+        np.subtract(self.close, equity, out=equity)
+        book = scratch.get("book", shape)
+        equity *= np.take(self.size[lo:hi], segment, out=book)
+        equity += np.take(self.cash[lo:hi], segment, out=book)
+        inside = (self.last_rows >= a) & (self.last_rows < b)
+        equity[self.last_rows[inside] - a, -1] = self.last[inside]
+        return equity
+
+    def all(self) -> np.ndarray:
+        """The whole (k, n) array."""
+        return self.rows(0, self.shape[0])
+
+    def take(self, rows: np.ndarray) -> EquityCurves:
+        """The curves of ``rows`` only (in that order)."""
+        starts, ends = self.offsets[rows], self.offsets[rows + 1]
+        counts = ends - starts
+        offsets = np.concatenate(([0], np.cumsum(counts)))
+        index = np.repeat(starts - offsets[:-1], counts) + np.arange(offsets[-1])
+        position = np.full(self.shape[0], -1)
+        position[rows] = np.arange(len(rows))
+        kept = position[self.last_rows] >= 0
+        return EquityCurves(
+            self.close,
+            self.cash[index],
+            self.size[index],
+            self.entry[index],
+            self.lengths[index],
+            offsets,
+            position[self.last_rows[kept]],
+            self.last[kept],
+        )
+
+
 @attrs.frozen(eq=False)
 class BatchSimulation:
-    """Equity (k, n) at each bar's close, the closed trades, final cash, refused orders per row and
+    """Equity curves of the ``k`` rows, the closed trades, final cash, refused orders per row and
     ``ruined`` rows (equity reached zero: their figures here are not valid, re-run them alone)."""
 
-    equity: np.ndarray
+    curves: EquityCurves
     trades: BatchTrades
     cash: np.ndarray
     rejected: np.ndarray
     start: np.ndarray
     ruined: np.ndarray
+
+    @property
+    def equity(self) -> np.ndarray:
+        """Equity (k, n) at each bar's close (built on each access: prefer ``curves``)."""
+        return self.curves.all()
 
 
 def _orders(signals: BatchSignals, long_only: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -227,16 +331,13 @@ def simulate_batch(
     seg_cash[body], seg_size[body] = cash_after, held
     seg_entry[body] = np.where(held != 0.0, adjusted, 0.0)
     seg_start = np.empty(total, dtype=np.int64)
-    seg_start[head] = np.arange(k) * n
-    seg_start[body] = rows * n + fill
-    lengths = np.diff(np.append(seg_start, k * n))
-    size_at = np.repeat(seg_size, lengths).reshape(k, n)
-    equity = np.repeat(seg_entry, lengths).reshape(k, n)
-    np.subtract(c, equity, out=equity)
-    equity *= size_at
-    del size_at
-    equity += np.repeat(seg_cash, lengths).reshape(k, n)
-    ruined = np.any(equity <= 0, axis=1)
+    seg_start[head] = 0
+    seg_start[body] = fill
+    seg_end = np.append(seg_start[1:], n)
+    seg_end[head[1:] - 1] = n
+    ruined = _ruined(c, seg_cash, seg_size, seg_entry, seg_start, seg_end, offsets[:-1] + np.arange(k), k)
+    last_rows = np.empty(0, dtype=np.int64)
+    last = np.empty(0)
     if config.close_at_end and n:
         open_rows = np.flatnonzero((final_size != 0.0) & ~ruined)
         if len(open_rows):
@@ -253,8 +354,51 @@ def simulate_batch(
             )
             closed.append(trade)
             final_cash[open_rows] = final_cash[open_rows] + (trade[7] - trade[6])
-            equity[open_rows, -1] = final_cash[open_rows]
-    return BatchSimulation(equity, _gather(closed, k, config), final_cash, rejected, start, ruined)
+            last_rows, last = open_rows, final_cash[open_rows]
+    curves = EquityCurves(
+        c, seg_cash, seg_size, seg_entry, seg_end - seg_start, np.append(head, total), last_rows, last
+    )
+    return BatchSimulation(curves, _gather(closed, k, config), final_cash, rejected, start, ruined)
+
+
+def _ruined(
+    c: np.ndarray,
+    cash: np.ndarray,
+    size: np.ndarray,
+    entry: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    heads: np.ndarray,
+    k: int,
+) -> np.ndarray:
+    """Rows whose equity ``cash + size * (close - entry)`` reaches zero in some segment, from each
+    segment's lowest or highest close alone: every step of that expression is monotonic in the
+    close (rounding included), so its minimum over a segment is at the lowest close for a long book
+    and at the highest for a short one — exactly the minimum of the bar-by-bar curve."""
+    n = len(c)
+    levels = max(1, int(n).bit_length())
+    low, high = [c], [c]
+    for level in range(1, levels):  # sparse tables: extremes of 2**level bars from each bar
+        step = 1 << (level - 1)
+        low.append(np.minimum(low[-1][:-step], low[-1][step:]))
+        high.append(np.maximum(high[-1][:-step], high[-1][step:]))
+    span = end - start
+    some = span > 0
+    level_of = np.zeros(len(span), dtype=np.int64)
+    level_of[some] = np.log2(span[some]).astype(np.int64)
+    # log2 of an exact power of two is exact; guard the float rounding at other lengths anyway.
+    level_of[some] -= (1 << level_of[some]) > span[some]
+    level_of[some] += (1 << (level_of[some] + 1)) <= span[some]
+    extreme = np.empty(len(span))
+    for level in np.unique(level_of[some]).tolist():
+        at = np.flatnonzero(some & (level_of == level))
+        a, b = start[at], end[at] - (1 << level)
+        lows = np.minimum(low[level][a], low[level][b])
+        highs = np.maximum(high[level][a], high[level][b])
+        extreme[at] = np.where(size[at] > 0, lows, highs)
+    worst = np.where(some, cash + size * (np.where(some, extreme, 0.0) - entry), np.inf)
+    rows = np.repeat(np.arange(k), np.diff(np.append(heads, len(cash))))
+    return np.bincount(rows, weights=worst <= 0, minlength=k) > 0
 
 
 def _entry_factors(config: BacktestConfig) -> tuple[float, float]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from gpt_trader_core.backtesting.batch import BatchTrades
+from gpt_trader_core.backtesting.batch import BatchTrades, EquityCurves, Scratch
 from gpt_trader_core.backtesting.stats import STAT_KEYS, StatsContext
 
 
@@ -145,15 +145,18 @@ def _durations(ns: np.ndarray, defined: np.ndarray, unit: int) -> list[Any]:
 
 
 def _curve_stats(ctx: StatsContext, equity: np.ndarray) -> dict[str, np.ndarray]:
-    """The statistics of a block of equity curves (k, n): everything that needs every bar."""
+    """The statistics of a block of equity curves (k, n): everything that needs every bar. The
+    block-sized temporaries live in this thread's ``Scratch`` arrays."""
     k, n = equity.shape
+    scratch = Scratch.here()
     out: dict[str, np.ndarray] = {}
-    final, first = equity[:, -1], equity[:, 0]
+    final, first = equity[:, -1].copy(), equity[:, 0].copy()  # the block's buffer is reused
     every_bar = len(ctx.sample_index) == n  # one bar per period (daily bars): no resampling
     eq_log_ok = n > 2 and ctx.market_ss
+    steps = (k, max(n - 1, 0))
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = equity[:, 1:] / equity[:, :-1] if n > 1 else np.empty((k, 0))
-        eq_log = np.log(ratio) if eq_log_ok else None
+        ratio = np.divide(equity[:, 1:], equity[:, :-1], out=scratch.get("ratio", steps))
+        eq_log = np.log(ratio, out=scratch.get("log", steps)) if eq_log_ok else None
         eq_log_sum = eq_log.sum(axis=1) if eq_log is not None else None
         # With every ratio in [0.5, 2], r = ratio - 1 and r + 1 are exact (Sterbenz): the growth the
         # single run takes the log of is the ratio itself, whose log is already here.
@@ -180,11 +183,12 @@ def _curve_stats(ctx: StatsContext, equity: np.ndarray) -> dict[str, np.ndarray]
             del growth
     out["g"] = g
     out["m"] = np.full(k, m)
-    losses_only = np.minimum(r, 0.0)
+    work = scratch.get("work", r.shape)
+    losses_only = np.minimum(r, 0.0, out=work)
     out["losses"] = -losses_only.sum(axis=1)
     out["down_dots"] = _row_dots(losses_only, losses_only) if m else np.full(k, math.nan)
     del losses_only
-    centred = np.maximum(r, 0.0)
+    centred = np.maximum(r, 0.0, out=work)
     out["gains"] = centred.sum(axis=1)
     if m:
         np.subtract(r, (r.sum(axis=1) / m)[:, None], out=centred)
@@ -200,7 +204,7 @@ def _curve_stats(ctx: StatsContext, equity: np.ndarray) -> dict[str, np.ndarray]
         out["beta"] = np.full(k, math.nan)
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        dd = np.maximum.accumulate(equity, axis=1)
+        dd = np.maximum.accumulate(equity, axis=1, out=scratch.get("drawdown", (k, n)))
         out["equity_peak"] = dd[:, -1].copy()  # the running maximum's last value is the row's maximum
         np.divide(equity, dd, out=dd)
         np.subtract(1, dd, out=dd)
@@ -210,9 +214,10 @@ def _curve_stats(ctx: StatsContext, equity: np.ndarray) -> dict[str, np.ndarray]
 
     # Drawdown periods: from the last bar at a peak (the first bar always is) to the next one (the
     # last bar counts as one), i.e. the falling and rising edges of "at peak" — sparse, row-major.
-    at_peak = dd == 0
+    at_peak = np.equal(dd, 0, out=scratch.get("at_peak", (k, n), np.bool_))
     at_peak[:, -1] = True
-    leaves = at_peak[:, :-1] & ~at_peak[:, 1:]
+    leaves = np.logical_not(at_peak[:, 1:], out=scratch.get("edges", (k, max(n - 1, 0)), np.bool_))
+    leaves &= at_peak[:, :-1]
     dd_row, dd_start = np.divmod(np.flatnonzero(leaves), n - 1)
     np.logical_not(at_peak[:, :-1], out=leaves)
     leaves &= at_peak[:, 1:]
@@ -274,13 +279,18 @@ def _trade_stats(ctx: StatsContext, trades: BatchTrades, k: int, n: int) -> dict
 
 
 def stats_batch(
-    ctx: StatsContext, equity: np.ndarray, trades: BatchTrades, first_trading_bar: np.ndarray
+    ctx: StatsContext, equity: EquityCurves | np.ndarray, trades: BatchTrades, first_trading_bar: np.ndarray
 ) -> list[dict[str, Any]]:
     """The statistics of each row of ``equity`` (k, n) with its trades; one dict per row, keys and
-    values as ``stats_with``'s."""
+    values as ``stats_with``'s. Curves are built (or read) a block of rows at a time."""
     k, n = equity.shape
     block = max(1, _BLOCK_CELLS // max(n, 1))
-    parts = [_curve_stats(ctx, equity[a : a + block]) for a in range(0, k, block)]
+    buffer = Scratch.here().get("equity", (min(block, k), n)) if isinstance(equity, EquityCurves) else None
+    parts = []
+    for a in range(0, k, block):
+        b = min(a + block, k)
+        rows = equity[a:b] if buffer is None else equity.rows(a, b, out=buffer[: b - a])
+        parts.append(_curve_stats(ctx, rows))
     c = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]} if parts else {}
     t = _trade_stats(ctx, trades, k, n)
     return _assemble(ctx, c, t, first_trading_bar, k, n)
