@@ -223,6 +223,10 @@ def _curve_stats(ctx: StatsContext, equity: np.ndarray) -> dict[str, np.ndarray]
     leaves &= at_peak[:, 1:]
     dd_end = np.flatnonzero(leaves) % (n - 1)
     dd_end += 1
+    if n > 1:
+        # A last bar that counts as a peak only because it is the last, right after a true peak,
+        # ends no period: its drawdown belongs to none (the single run's drawdown_periods).
+        dd[at_peak[:, -2], -1] = 0.0
     del at_peak, leaves
     # Between one period's end and the next one's start every bar is at a peak (dd 0), so the
     # maximum from one start to the next is the period's deepest point.
@@ -284,6 +288,8 @@ def stats_batch(
     """The statistics of each row of ``equity`` (k, n) with its trades; one dict per row, keys and
     values as ``stats_with``'s. Curves are built (or read) a block of rows at a time."""
     k, n = equity.shape
+    if not k:
+        return []
     block = max(1, _BLOCK_CELLS // max(n, 1))
     buffer = Scratch.here().get("equity", (min(block, k), n)) if isinstance(equity, EquityCurves) else None
     parts = []
