@@ -91,13 +91,6 @@ def numpy_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return GroupSums(offsets)(values)
 
 
-def _filtered_sums(values: np.ndarray, keep: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
-    """The sums of each group's ``values[keep]`` (the single run sums the filtered array), groups
-    given by each value's row."""
-    offsets = np.concatenate(([0], np.cumsum(np.bincount(rows[keep], minlength=k))))
-    return GroupSums(offsets)(values[keep])
-
-
 def _group_reduce(ufunc: np.ufunc, values: np.ndarray, offsets: np.ndarray, empty: float) -> np.ndarray:
     starts, ends = offsets[:-1], offsets[1:]
     out = np.full(len(starts), empty)
@@ -235,13 +228,13 @@ def _curve_stats(ctx: StatsContext, equity: np.ndarray) -> dict[str, np.ndarray]
     dd_offsets = np.concatenate(([0], np.cumsum(np.bincount(dd_row, minlength=k))))
     dd_durations = (ctx.ts_ns[dd_end] - ctx.ts_ns[dd_start]).astype(np.float64)
     out["dd_counts"] = np.diff(dd_offsets)
-    out["dd_peak_sum"], out["dd_duration_sum"] = GroupSums(dd_offsets)(np.stack((dd_peaks, dd_durations)))
+    out["dd_peaks"], out["dd_durations"] = dd_peaks, dd_durations  # summed with the trades' columns
     out["dd_duration_max"] = _group_reduce(np.maximum, dd_durations, dd_offsets, math.nan)
     out["final"], out["first"] = final, first
     return out
 
 
-def _trade_stats(ctx: StatsContext, trades: BatchTrades, k: int, n: int) -> dict[str, np.ndarray]:
+def _trade_stats(ctx: StatsContext, trades: BatchTrades, k: int, n: int) -> dict[str, Any]:
     """The statistics of every row's closed trades, for the whole chunk at once."""
     offsets = trades.offsets
     counts = np.diff(offsets)
@@ -270,16 +263,37 @@ def _trade_stats(ctx: StatsContext, trades: BatchTrades, k: int, n: int) -> dict
     out["trade_ns_max"] = _group_reduce(np.maximum, trade_ns, offsets, math.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_growth = np.log(trade_growth)
-    sums = GroupSums(offsets)(np.stack((trades.commission, log_growth, trade_ns, rets, pl)))
-    out["commissions"], out["log_growth_sum"], out["trade_ns_sum"], out["rets_sum"], out["pl_sum"] = sums
-    out["rets_pos"] = _filtered_sums(rets, rets > 0, rows, k)
-    out["rets_neg"] = _filtered_sums(rets, rets < 0, rows, k)
-    out["win_sum"] = _filtered_sums(pl, pl > 0, rows, k)
-    out["loss_sum"] = _filtered_sums(pl, pl < 0, rows, k)
-    # The single run centres the P&L of runs with 2+ trades (x - total / n, element-wise).
-    centred_pl = pl - np.repeat(out["pl_sum"] / np.maximum(counts, 1), counts)
-    out["pl_dots"] = np.where(counts > 1, _ragged_self_dots(centred_pl, offsets), 0.0)
+    # Every ragged sum of the chunk (these, and the drawdowns' of the curves) in one GroupSums.
+    out["sum_requests"] = [
+        (trades.commission, counts),
+        (log_growth, counts),
+        (trade_ns, counts),
+        (rets, counts),
+        (pl, counts),
+        *((values[keep], np.bincount(rows[keep], minlength=k)) for values, keep in (
+            (rets, rets > 0), (rets, rets < 0), (pl, pl > 0), (pl, pl < 0)
+        )),
+    ]  # fmt: skip
     return out
+
+
+def _ragged_sums(requests: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+    """For each (values, counts per row) the sum of each row's values (``GroupSums``), all
+    requests gathered into one array so that the replay runs once."""
+    values = np.concatenate([v for v, _ in requests])
+    counts = np.concatenate([c for _, c in requests])
+    sums = GroupSums(np.concatenate(([0], np.cumsum(counts))))(values)
+    return np.split(sums, np.cumsum([len(c) for _, c in requests])[:-1])
+
+
+def _pl_dots(trades: BatchTrades, pl_sum: np.ndarray) -> np.ndarray:
+    """``dot(c, c)`` of each row's P&L centred as the single run centres it (rows of 2+ trades)."""
+    offsets, pl = trades.offsets, trades.pnl
+    counts = np.diff(offsets)
+    # The single run centres the P&L of runs with 2+ trades (x - total / n, element-wise).
+    centred_pl = pl - np.repeat(pl_sum / np.maximum(counts, 1), counts)
+    dots: np.ndarray = np.where(counts > 1, _ragged_self_dots(centred_pl, offsets), 0.0)
+    return dots
 
 
 def stats_batch(
@@ -297,8 +311,13 @@ def stats_batch(
         b = min(a + block, k)
         rows = equity[a:b] if buffer is None else equity.rows(a, b, out=buffer[: b - a])
         parts.append(_curve_stats(ctx, rows))
-    c = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]} if parts else {}
+    c = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     t = _trade_stats(ctx, trades, k, n)
+    sums = _ragged_sums([*t.pop("sum_requests"), (c["dd_peaks"], c["dd_counts"]), (c["dd_durations"], c["dd_counts"])])
+    names = ("commissions", "log_growth_sum", "trade_ns_sum", "rets_sum", "pl_sum", "rets_pos", "rets_neg", "win_sum")
+    t.update(zip((*names, "loss_sum"), sums[:9], strict=True))
+    c["dd_peak_sum"], c["dd_duration_sum"] = sums[9:]
+    t["pl_dots"] = _pl_dots(trades, t["pl_sum"])
     return _assemble(ctx, c, t, first_trading_bar, k, n)
 
 
