@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from gpt_trader_core.backtesting.batch import BatchSignals, SparseTargets
+from gpt_trader_core.backtesting.batch_indicators import sma_many
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.indicators import bollinger, rolling_std, sma
 from gpt_trader_core.indicators.cache import IndicatorCache
@@ -61,11 +62,15 @@ def sma_cross(bars: Bars, params: Sequence[Mapping[str, Any]], cache: IndicatorC
     n = len(close)
     fast_n, slow_n = _column(params, "fast"), _column(params, "slow")
 
-    def average(window: int) -> np.ndarray:
-        return cache.get(("sma", window), lambda: sma(close, window))
-
     windows = sorted(set(fast_n.tolist()) | set(slow_n.tolist()))
-    stack = np.stack([average(w) for w in windows]) if windows else np.empty((0, n))
+    # The averages not cached yet, all in one pass (``sma_many``: the same numbers as ``sma``).
+    missing = [w for w in windows if ("sma", w) not in cache]
+    fresh = sma_many(close, missing) if len(missing) > 1 else {}
+    stack = (
+        np.stack([cache.get(("sma", w), lambda w=w: fresh[w] if w in fresh else sma(close, w)) for w in windows])
+        if windows
+        else np.empty((0, n))
+    )
     position = {w: i for i, w in enumerate(windows)}
     fast_i = np.array([position[w] for w in fast_n.tolist()], dtype=np.int64)
     slow_i = np.array([position[w] for w in slow_n.tolist()], dtype=np.int64)

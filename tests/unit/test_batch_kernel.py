@@ -4,7 +4,8 @@ The parity tests (tests/parity/test_batch_parity.py) run the built-in strategies
 run random targets (fractions, flats, re-entries, warm-ups) on random prices violent enough to ruin
 accounts, under random fill settings, through ``simulate_batch`` and ``stats_batch``, and compare
 each row with ``engine.simulate`` and ``stats_with`` bit for bit. The helpers replaying numpy's
-summation and BLAS's dot products are checked against numpy itself.
+summation and BLAS's dot products are checked against numpy itself, the batched moving averages
+against ``indicators.sma``.
 """
 
 from __future__ import annotations
@@ -14,14 +15,17 @@ import math
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gpt_trader_core.backtesting.batch import BatchSignals, simulate_batch
+from gpt_trader_core.backtesting.batch_indicators import sma_many
 from gpt_trader_core.backtesting.batch_stats import GroupSums, _ragged_self_dots, _row_dots, stats_batch
 from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.backtesting.engine import simulate
 from gpt_trader_core.backtesting.stats import StatsContext, stats_with
+from gpt_trader_core.indicators import sma
 
 _OUT_OF_MONEY = 5  # engine.EXIT_REASONS index
 
@@ -140,3 +144,31 @@ def test_row_dots_are_numpy_dots(rows: int, width: int, seed: int) -> None:
     flat = rng.normal(size=int(offsets[-1]))
     expected = [float(np.dot(flat[x:y], flat[x:y])) for x, y in itertools.pairwise(offsets)]
     assert _ragged_self_dots(flat, offsets).tolist() == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 700),
+    periods=st.lists(st.integers(1, 600), min_size=1, max_size=25),
+    repeats=st.booleans(),
+)
+def test_many_averages_equal_indicators_sma(seed: int, n: int, periods: list[int], repeats: bool) -> None:
+    rng = np.random.default_rng(seed)
+    close = np.round(np.exp(rng.normal(4.0, 1.0, n)), 2)
+    if repeats:  # runs of equal prices: windows of equal values must give that value exactly
+        close = np.repeat(close[: max(1, n // 7)], 7)[:n]
+    got = sma_many(close, periods)
+    for p in periods:
+        np.testing.assert_array_equal(got[p], sma(close, p), err_msg=str(p))
+
+
+def test_every_average_of_real_prices_equals_indicators_sma() -> None:
+    pytest.importorskip("backtesting")
+    from backtesting.test import EURUSD, GOOG
+
+    for frame in (GOOG, EURUSD):
+        close = frame["Close"].to_numpy(dtype=np.float64)
+        got = sma_many(close, range(1, 301))
+        for p in range(1, 301):
+            np.testing.assert_array_equal(got[p], sma(close, p), err_msg=str(p))
