@@ -3,10 +3,14 @@
 Each row of the inputs is one parameter set. The kernel reproduces the single-run engine's stop-less
 path (``engine._simulate_without_stops``) exactly — the same float expressions in the same order,
 evaluated on numpy vectors instead of Python floats — so every row's trades and equity are
-bit-for-bit those of ``simulate`` on that row. It walks *fill waves*: wave ``j`` holds the ``j``-th
-fill of every row that has one, so the Python loop runs as many times as the busiest row has fills,
-not once per bar or per combination. Rows whose equity reaches zero (ruin) are flagged for the
-caller to re-run through the single-run engine, which owns that case.
+bit-for-bit those of ``simulate`` on that row. Only the cash is sequential (an entry's size depends
+on the cash its previous trades left), so everything else is computed per fill at once, and the cash
+recurrence walks *fill waves*: wave ``j`` holds the ``j``-th fill of every row that has one, so the
+Python loop runs as many times as the busiest rows have fills, not once per bar or per combination;
+the last waves, where only a few rows still trade, run as a per-row loop instead. Equity curves stay
+as each row's segments between fills (``EquityCurves``) until the statistics build them a block of
+rows at a time. Rows whose equity reaches zero (ruin) are flagged for the caller to re-run through
+the single-run engine, which owns that case.
 """
 
 from __future__ import annotations
@@ -329,9 +333,9 @@ def simulate_batch(
     seg_start[body] = fill
     seg_end = np.append(seg_start[1:], n)
     seg_end[head[1:] - 1] = n
-    ruined = _ruined(c, seg_cash, seg_size, seg_entry, seg_start, seg_end, offsets[:-1] + np.arange(k), k)
+    ruined = _ruined(c, seg_cash, seg_size, seg_entry, seg_start, seg_end, head, k)
     last_rows = np.empty(0, dtype=np.int64)
-    last = np.empty(0)
+    last_equity = np.empty(0)
     if config.close_at_end and n:
         open_rows = np.flatnonzero((final_size != 0.0) & ~ruined)
         if len(open_rows):
@@ -348,9 +352,9 @@ def simulate_batch(
             )
             closed.append(trade)
             final_cash[open_rows] = final_cash[open_rows] + (trade[7] - trade[6])
-            last_rows, last = open_rows, final_cash[open_rows]
+            last_rows, last_equity = open_rows, final_cash[open_rows]
     curves = EquityCurves(
-        c, seg_cash, seg_size, seg_entry, seg_end - seg_start, np.append(head, total), last_rows, last
+        c, seg_cash, seg_size, seg_entry, seg_end - seg_start, np.append(head, total), last_rows, last_equity
     )
     return BatchSimulation(curves, _gather(closed, k, config), final_cash, rejected, start, ruined)
 
