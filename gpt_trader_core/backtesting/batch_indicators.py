@@ -71,8 +71,8 @@ def window_sums(x: np.ndarray, periods: Iterable[int]) -> dict[int, np.ndarray]:
             group = [length for length in long if length // 8 == blocks]
             if not group:
                 continue
-            p = partial
-            total = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]))
+            r = partial
+            total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
             for extra in range(max(group) - 8 * blocks + 1):
                 if extra:
                     total = total + shifted[8 * blocks + extra - 1]
@@ -93,7 +93,7 @@ def sma_many(close: np.ndarray, periods: Iterable[int]) -> dict[int, np.ndarray]
     """``indicators.sma(close, p)`` for each period (a float64 series, periods >= 1), bit for bit."""
     close = np.asarray(close, dtype=np.float64)
     periods = list(periods)
-    out = {}
+    out: dict[int, np.ndarray] = {}
     sums = window_sums(close, periods)
     for p in periods:
         values = np.full(len(close), np.nan)

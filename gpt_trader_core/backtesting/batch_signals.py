@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -66,11 +67,11 @@ def sma_cross(bars: Bars, params: Sequence[Mapping[str, Any]], cache: IndicatorC
     # The averages not cached yet, all in one pass (``sma_many``: the same numbers as ``sma``).
     missing = [w for w in windows if ("sma", w) not in cache]
     fresh = sma_many(close, missing) if len(missing) > 1 else {}
-    stack = (
-        np.stack([cache.get(("sma", w), lambda w=w: fresh[w] if w in fresh else sma(close, w)) for w in windows])
-        if windows
-        else np.empty((0, n))
-    )
+
+    def average(window: int) -> np.ndarray:
+        return fresh[window] if window in fresh else sma(close, window)
+
+    stack = np.stack([cache.get(("sma", w), partial(average, w)) for w in windows]) if windows else np.empty((0, n))
     position = {w: i for i, w in enumerate(windows)}
     fast_i = np.array([position[w] for w in fast_n.tolist()], dtype=np.int64)
     slow_i = np.array([position[w] for w in slow_n.tolist()], dtype=np.int64)

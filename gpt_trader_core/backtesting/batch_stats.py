@@ -239,7 +239,7 @@ def _trade_stats(ctx: StatsContext, trades: BatchTrades, k: int, n: int) -> dict
     offsets = trades.offsets
     counts = np.diff(offsets)
     rows = np.repeat(np.arange(k), counts)
-    out: dict[str, np.ndarray] = {"counts": counts}
+    out: dict[str, Any] = {"counts": counts}
 
     # Exposure: our trades of one row never overlap except a reversal's shared bar, counted once.
     entry, exit_ = trades.entry_bar, trades.exit_bar
@@ -305,11 +305,11 @@ def stats_batch(
     if not k:
         return []
     block = max(1, _BLOCK_CELLS // max(n, 1))
-    buffer = Scratch.here().get("equity", (min(block, k), n)) if isinstance(equity, EquityCurves) else None
+    buffer = Scratch.here().get("equity", (min(block, k), n))
     parts = []
     for a in range(0, k, block):
         b = min(a + block, k)
-        rows = equity[a:b] if buffer is None else equity.rows(a, b, out=buffer[: b - a])
+        rows = equity.rows(a, b, out=buffer[: b - a]) if isinstance(equity, EquityCurves) else equity[a:b]
         parts.append(_curve_stats(ctx, rows))
     c = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     t = _trade_stats(ctx, trades, k, n)
