@@ -27,32 +27,31 @@ class GroupSums:
     """``values[a:b].sum()`` of each group ``[offsets[i], offsets[i + 1])``, bit-for-bit, for any
     number of value columns sharing the groups: numpy's pairwise summation (sequential below 8
     values, eight interleaved partial sums up to 128, halves above) replayed on all groups at once;
-    groups above 128 values are summed one by one. The gather indices are built once."""
+    groups above 128 values are summed one by one.
+
+    Groups are ordered longest first, so step ``j`` of the replay (the ``j``-th value of a short
+    group, the ``j``-th block of 8 of a longer one) concerns a prefix of them: each step gathers
+    only values that exist. The gather indices are built once."""
 
     def __init__(self, offsets: np.ndarray) -> None:
         starts, counts = offsets[:-1], np.diff(offsets)
         self.groups = len(starts)
-        self.total = int(offsets[-1]) if len(offsets) else 0
-        pad = self.total  # index of the 0.0 appended to the values (adding 0.0 changes no sum)
-
-        def gather(first: np.ndarray, width: int, limit: np.ndarray) -> np.ndarray:
-            i = np.arange(width)[None, :]
-            return np.where(i < limit[:, None], first[:, None] + i, pad)
-
-        self.small = np.flatnonzero((counts > 0) & (counts < 8))
-        self.small_index = gather(starts[self.small], 7, counts[self.small])
-        # Groups of 8..128 values, bucketed by their number of whole 8-blocks (up to 2, 4, 8, 16) so
-        # that padding wastes at most half of each gathered block.
-        blocks_of = counts // 8
-        self.mid: list[tuple[np.ndarray, int, np.ndarray, np.ndarray]] = []
-        low = 0
-        for width in (2, 4, 8, 16):
-            groups = np.flatnonzero((counts >= 8) & (counts <= 128) & (blocks_of > low) & (blocks_of <= width))
-            low = width
-            if len(groups):
-                first, n = starts[groups], counts[groups]
-                main = n - n % 8
-                self.mid.append((groups, width, gather(first, 8 * width, main), gather(first + main, 7, n % 8)))
+        small = np.flatnonzero((counts > 0) & (counts < 8))
+        self.small = small[np.argsort(-counts[small], kind="stable")]
+        first, n = starts[self.small], counts[self.small]
+        # Step j: the groups with more than j values (a prefix), each adding its j-th value.
+        self.small_steps = [first[: int(np.count_nonzero(n > j))] + j for j in range(7)]
+        mid = np.flatnonzero((counts >= 8) & (counts <= 128))
+        self.mid = mid[np.argsort(-(counts[mid] // 8), kind="stable")]
+        first, n = starts[self.mid], counts[self.mid]
+        blocks, main, tails = n // 8, n - n % 8, n % 8
+        lanes = np.arange(8)
+        # Block b: the groups with more than b blocks (a prefix), their values 8b .. 8b + 7.
+        self.block_steps = [
+            first[: int(np.count_nonzero(blocks > b)), None] + 8 * b + lanes for b in range(16 if len(mid) else 0)
+        ]
+        # Tail value t (after the blocks): the groups with more than t of them, not a prefix.
+        self.tail_steps = [(np.flatnonzero(tails > t), (first + main + t)[tails > t]) for t in range(7)]
         self.large = [(int(g), int(starts[g]), int(starts[g] + counts[g])) for g in np.flatnonzero(counts > 128)]
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
@@ -61,25 +60,27 @@ class GroupSums:
         table = values[None, :] if flat else values
         q = table.shape[0]
         out = np.zeros((q, self.groups))
-        padded = np.concatenate((table, np.zeros((q, 1))), axis=1)
         if len(self.small):
-            m = padded[:, self.small_index]  # (q, groups, 7)
-            acc = m[:, :, 0].copy()
-            for j in range(1, 7):
-                acc += m[:, :, j]
+            acc = table[:, self.small_steps[0]]
+            for step in self.small_steps[1:]:
+                if not len(step):
+                    break
+                acc[:, : len(step)] += table[:, step]
             out[:, self.small] = acc
-        for groups, width, block_index, tail_index in self.mid:
-            blocks = padded[:, block_index].reshape(q, len(groups), width, 8)
-            r = blocks[:, :, 0, :].copy()
-            for b in range(1, width):
-                r += blocks[:, :, b, :]
+        if len(self.mid):
+            r = table[:, self.block_steps[0]]  # (q, groups, 8)
+            for step in self.block_steps[1:]:
+                if not len(step):
+                    break
+                r[:, : len(step)] += table[:, step]
             total = ((r[..., 0] + r[..., 1]) + (r[..., 2] + r[..., 3])) + (
                 (r[..., 4] + r[..., 5]) + (r[..., 6] + r[..., 7])
             )
-            tail = padded[:, tail_index]
-            for t in range(7):
-                total += tail[:, :, t]
-            out[:, groups] = total
+            for groups, index in self.tail_steps:
+                if not len(groups):
+                    break
+                total[:, groups] += table[:, index]
+            out[:, self.mid] = total
         for g, a, b in self.large:
             for i in range(q):
                 out[i, g] = table[i, a:b].sum()

@@ -74,7 +74,7 @@ def _same(a: Any, b: Any) -> bool:
 @given(
     seed=st.integers(0, 2**32 - 1),
     k=st.integers(1, 25),
-    n=st.integers(20, 300),  # fewer bars with violent jumps overflow (1 + g) ** 365 in stats_with itself
+    n=st.integers(3, 300),
     violent=st.booleans(),
     config=configs,
 )
@@ -90,8 +90,12 @@ def test_every_row_equals_the_single_run_engine(
     context = StatsContext(ts, close)
     healthy = np.flatnonzero(~sim.ruined)
     first = np.minimum(np.asarray(sim.start) - 1, n - 1)
-    batched = stats_batch(context, sim.curves.take(healthy), sim.trades.take(healthy), first[healthy])
-    by_row = dict(zip(healthy.tolist(), batched, strict=True))
+    try:
+        batched = stats_batch(context, sim.curves.take(healthy), sim.trades.take(healthy), first[healthy])
+    except OverflowError:  # (1 + g) ** N out of range: then the single run overflows too (checked below)
+        batched = None
+    by_row = dict(zip(healthy.tolist(), batched or [], strict=False))
+    overflowed = False
     for row in range(k):
         alone = simulate(open_, open_, open_, close, target[row], int(warmup[row]), config, reentry[row])
         # Ruined: the equity reaches zero somewhere (the engine closes out of money there, or a gap
@@ -109,10 +113,17 @@ def test_every_row_equals_the_single_run_engine(
         np.testing.assert_array_equal(log.exit_reason, alone.trades.exit_reason)
         np.testing.assert_array_equal(equity[row], alone.equity, err_msg=str(row))
         assert sim.cash[row] == alone.cash and sim.rejected[row] == alone.rejected_orders
-        expected = stats_with(context, alone.equity, alone.trades, int(first[row]))
+        try:
+            expected = stats_with(context, alone.equity, alone.trades, int(first[row]))
+        except OverflowError:
+            overflowed = True
+            continue
+        if batched is None:
+            continue
         got = by_row[row]
         mismatched = {key: (got[key], expected[key]) for key in expected if not _same(got[key], expected[key])}
         assert not mismatched, (row, mismatched)
+    assert batched is not None or overflowed
 
 
 @settings(max_examples=60, deadline=None)
