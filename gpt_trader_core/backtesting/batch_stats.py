@@ -210,18 +210,22 @@ def _curve_stats(ctx: StatsContext, equity: np.ndarray) -> dict[str, np.ndarray]
     # last bar counts as one), i.e. the falling and rising edges of "at peak" — sparse, row-major.
     at_peak = np.equal(dd, 0, out=scratch.get("at_peak", (k, n), np.bool_))
     at_peak[:, -1] = True
-    leaves = np.logical_not(at_peak[:, 1:], out=scratch.get("edges", (k, max(n - 1, 0)), np.bool_))
-    leaves &= at_peak[:, :-1]
-    dd_row, dd_start = np.divmod(np.flatnonzero(leaves), n - 1)
-    np.logical_not(at_peak[:, :-1], out=leaves)
-    leaves &= at_peak[:, 1:]
-    dd_end = np.flatnonzero(leaves) % (n - 1)
+    # +1 where a bar at a peak follows one below (a period ends), -1 where one below follows a peak.
+    edges = np.subtract(
+        at_peak[:, 1:].view(np.int8),
+        at_peak[:, :-1].view(np.int8),
+        out=scratch.get("edges", (k, max(n - 1, 0)), np.int8),
+    )
+    changes = np.flatnonzero(edges)
+    rising = edges.reshape(-1)[changes] > 0
+    dd_row, dd_start = np.divmod(changes[~rising], n - 1)
+    dd_end = changes[rising] % (n - 1)
     dd_end += 1
     if n > 1:
         # A last bar that counts as a peak only because it is the last, right after a true peak,
         # ends no period: its drawdown belongs to none (the single run's drawdown_periods).
         dd[at_peak[:, -2], -1] = 0.0
-    del at_peak, leaves
+    del at_peak, edges
     # Between one period's end and the next one's start every bar is at a peak (dd 0), so the
     # maximum from one start to the next is the period's deepest point.
     dd_peaks = np.maximum.reduceat(dd.ravel(), dd_row * n + dd_start) if len(dd_row) else np.empty(0)
