@@ -1,6 +1,7 @@
 """The live dashboard's performance goals (issue 16), measured in Chromium against a real server: the
 Overview is usable < 1 s after a cold load on loopback, and 10 sessions updating once a second cause no
-long task (> 50 ms of the page's own main-thread time) on the Overview or a Session view. Figures with their spread: tests/benchmarks/bench_dashboard.py."""
+long task (> 50 ms of the page's own main-thread time) on the Overview or a Session view. Figures with their
+spread: tests/benchmarks/bench_dashboard.py."""
 
 from __future__ import annotations
 
