@@ -142,7 +142,8 @@
       ]);
     }
 
-    useEffect(function () {
+    // Asked before the first paint (useEffect would wait for it): the Overview is the first view loaded.
+    P.useLayoutEffect(function () {
       loadSessions();
       loadStatus();
     }, []);
