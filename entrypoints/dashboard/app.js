@@ -112,5 +112,9 @@
     return html`<${Shell} user=${state.user} onLogout=${logout} />`;
   }
 
-  render(html`<${App} />`, document.getElementById("app"));
+  // The page's "Loading the dashboard…" goes first: Preact keeps what is in the container unless its first
+  // render happens to reuse that element.
+  var root = document.getElementById("app");
+  root.textContent = "";
+  render(html`<${App} />`, root);
 })();

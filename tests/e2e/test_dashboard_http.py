@@ -69,7 +69,7 @@ def test_the_bundles_hold_every_file_in_load_order() -> None:
         assert marks == sorted(marks), name
     script = bundles["dashboard-bundle.js"]
     library, shared, view = script.index("htmPreact={}"), script.index("window.GT = {"), script.index('id: "overview"')
-    assert library < shared < view < script.index("render(html`<${App} />`")
+    assert library < shared < view < script.index("render(html`<${App} />`, root)")
 
 
 async def test_unknown_files_are_404_and_the_bare_path_redirects(client: httpx.AsyncClient) -> None:

@@ -76,12 +76,16 @@
     return html`<div class="table-wrap"><table class="trades executions">
       <thead><tr><th scope="col">Workflow</th><th scope="col">Status</th><th scope="col">Progress</th>
         <th scope="col">Started</th></tr></thead>
-      <tbody>${list.map(function (e) {
-        return html`<tr><td>${e.workflow_id || e.name}<div class="note mono">${e.id}</div></td>
-          <td><span class=${"badge st-" + e.status}>${e.status}</span></td>
-          <td class="num">${e.progress != null ? Math.round(e.progress * 100) + " %" : "—"}</td>
-          <td>${when(e.created_at || e.started_at)}</td></tr>`;
-      })}</tbody></table></div>`;
+      <tbody>${list.map(function (e) { return html`<${ExecutionRow} key=${e.id} execution=${e} />`; })}</tbody></table></div>`;
+  }
+
+  // One execution, live while it runs (its workflow channel).
+  function ExecutionRow(props) {
+    var e = GT.useLiveExecution(props.execution);
+    return html`<tr data-execution=${e.id}><td>${e.workflow_id || e.name}<div class="note mono">${e.id}</div></td>
+      <td><span class=${"badge st-" + e.status}>${e.status}</span></td>
+      <td class="num">${e.progress != null ? Math.round(e.progress * 100) + " %" : "—"}</td>
+      <td>${when(e.created_at || e.started_at)}</td></tr>`;
   }
 
   // Settle a promise into [value, error] for a section that shows its own error.
@@ -189,7 +193,7 @@
         <h2 id="ov-sessions">Running sessions ${state.sessions ? html`<small>(${state.sessions.length})</small>` : ""}</h2>
         <${Sessions} sessions=${state.sessions} error=${state.sessionsError} feeds=${feed} user=${props.user} />
       </section>
-      <section class="card" aria-labelledby="ov-executions"><h2 id="ov-executions">Recent workflow executions</h2>
+      <section class="card" aria-labelledby="ov-executions" data-testid="recent-executions"><h2 id="ov-executions">Recent workflow executions</h2>
         <${Executions} executions=${state.executions} error=${state.executionsError} /></section>
     </main>`;
   }
