@@ -114,3 +114,28 @@ def test_orders_from_before_the_page_and_a_resync_after_a_long_drop(dashboard: W
     dashboard.screenshot("dashboard-session-after-resync")
     errors = [e for e in dashboard.errors if "WebSocket connection to" not in e]  # the browser's, while cut off
     assert errors == [] and dashboard.blocked == []
+
+
+def test_older_orders_are_shown_on_request(dashboard: Watched, server: str) -> None:
+    session_id = start_session(server, rate=0.0, fast=2, slow=5)  # speed 0: as fast as the engine goes
+    deadline = time.monotonic() + 60
+    while rest(server, "GET", f"/api/v1/sessions/{session_id}")["orders"] < 120:
+        assert time.monotonic() < deadline, "the session placed too few orders"
+        time.sleep(0.2)
+    rest(server, "POST", f"/api/v1/sessions/{session_id}/stop")
+    total = rest(server, "GET", f"/api/v1/sessions/{session_id}")["orders"]
+    stored = [
+        o["client_order_id"] for o in rest(server, "GET", f"/api/v1/sessions/{session_id}/orders?limit=500")["items"]
+    ]
+    assert len(stored) == total
+
+    page = dashboard.page
+    page.goto(f"{server}/dashboard/#session/{session_id}")
+    page.wait_for_function(f"() => document.querySelectorAll('{ROWS}').length === 100")
+    assert page.locator("[data-testid=orders-count]").inner_text() == f"(100 newest of {total})"
+    assert shown_orders(page) == stored[:100]
+    page.click("[data-testid=older-orders]")
+    page.wait_for_function(f"n => document.querySelectorAll('{ROWS}').length === n", arg=min(total, 200))
+    assert shown_orders(page) == stored[:200]
+    assert (page.locator("[data-testid=older-orders]").count() == 1) == (total > 200)
+    assert dashboard.errors == [] and dashboard.blocked == []
