@@ -1,7 +1,8 @@
 """The Session view in a real browser with what happened before it opened and while it was cut off: the orders
 placed before the page opened come from ``GET /sessions/{id}/orders`` and merge with the live ones, and after a
 drop longer than the server's replay buffer the server's snapshot makes the page fetch what it missed over
-REST (``resync``) — the equity chart keeps every bar once, in order, and the orders end as the server has them."""
+REST (``resync``) — the equity chart keeps every bar once, in order, and the orders end as the server has them;
+the Overview's sparklines ask for their recent equity again."""
 
 from __future__ import annotations
 
@@ -139,3 +140,30 @@ def test_older_orders_are_shown_on_request(dashboard: Watched, server: str) -> N
     assert shown_orders(page) == stored[:200]
     assert (page.locator("[data-testid=older-orders]").count() == 1) == (total > 200)
     assert dashboard.errors == [] and dashboard.blocked == []
+
+
+def test_the_overview_refetches_sparklines_after_a_long_drop(dashboard: Watched, server: str) -> None:
+    session_id = start_session(server, rate=5.0, fast=2, slow=5)
+    try:
+        page = dashboard.page
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url) if "/api/" in r.url else None)
+        page.goto(f"{server}/dashboard/")
+        page.wait_for_selector(f"tr[data-session={session_id}]")
+        page.wait_for_function("() => GT.live.state() === 'live'")
+        page.wait_for_timeout(1000)  # equity messages seen: the page has a place to resume from
+        requests.clear()
+        page.evaluate("() => { window.__cut = true; GT.live.socket().close(); }")
+        page.wait_for_selector("[data-testid=connection]:has-text('Reconnecting')", timeout=10_000)
+        page.wait_for_timeout(4000)  # ~20 equity messages against a replay buffer of 5
+        page.evaluate("() => { window.__cut = false; }")
+        page.wait_for_selector("[data-testid=connection]:has-text('Live')", timeout=30_000)
+        history = f"/api/v1/sessions/{session_id}/equity?after_bar=-1"
+        deadline = time.monotonic() + 10
+        while not any(history in u for u in requests):
+            assert time.monotonic() < deadline, requests
+            page.wait_for_timeout(100)
+        errors = [e for e in dashboard.errors if "WebSocket connection to" not in e]
+        assert errors == [] and dashboard.blocked == []
+    finally:
+        rest(server, "POST", f"/api/v1/sessions/{session_id}/stop")

@@ -109,8 +109,8 @@
     // A session's recent equity for its sparkline, merged with what the WebSocket already delivered.
     function history(id) {
       GT.sessionEquity(id, -1, SPARK_POINTS).then(function (curve) {
-        var f = feed(id), newer = [];
-        f.bars.forEach(function (bar, i) { if (bar > curve.bars[curve.bars.length - 1]) newer.push([bar, f.equity[i]]); });
+        var f = feed(id), newer = [], lastBar = curve.bars.length ? curve.bars[curve.bars.length - 1] : -1;
+        f.bars.forEach(function (bar, i) { if (bar > lastBar) newer.push([bar, f.equity[i]]); });
         f.bars = curve.bars.concat(newer.map(function (x) { return x[0]; })).slice(-SPARK_POINTS);
         f.equity = curve.equity.concat(newer.map(function (x) { return x[1]; })).slice(-SPARK_POINTS);
         changed(f);
@@ -154,6 +154,11 @@
     GT.useEvery(15000, function () { loadStatus(); });
 
     GT.useChannel("portfolio:updates", function (m) {
+      // Cut off for longer than the server could replay: each sparkline asks for its recent equity again.
+      if (m.type === "resync") {
+        (state.sessions || []).forEach(function (s) { history(s.id); });
+        return;
+      }
       if (m.type !== "equity") return;
       var d = m.data, f = feed(d.session_id);
       if (f.bars.length && d.bar <= f.bars[f.bars.length - 1]) return;  // already drawn
