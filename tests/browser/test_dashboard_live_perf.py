@@ -58,4 +58,5 @@ def test_a_session_view_among_ten_updating_sessions_has_no_long_task(browser: An
     first = rest(server, "GET", "/api/v1/sessions?status=running&limit=1")["items"][0]["id"]
     watched = _watch(browser, server, f"#session/{first}")
     assert watched.seen >= SESSIONS * 7, watched.line()
+    assert watched.busy_cpu_ms > 0, watched.line()
     assert watched.cpu_long_tasks == [], watched.line()
