@@ -35,6 +35,27 @@ def test_the_overview_is_usable_within_a_second(browser: Any, server: str) -> No
     assert loads[0] < 1000, loads  # best of three cold loads: the machine is shared while tests run
 
 
+def test_the_overviews_first_requests_start_before_the_bundle_and_are_asked_once(browser: Any, server: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{server}/dashboard/")
+        page.wait_for_selector("[data-testid=health-status]")
+        page.wait_for_selector("[data-testid=running-sessions] tr[data-session]")
+        paths = page.evaluate("Object.values(GtBoot.overview)")
+        asked = page.evaluate(
+            """paths => paths.map(p => performance.getEntriesByType('resource')
+                .filter(e => e.name === location.origin + p).map(e => e.initiatorType))""",
+            paths,
+        )
+        # boot.js started each (before the bundle ran), the Overview took its answer: each was asked once.
+        assert sorted(page.evaluate("GtBoot.asked")) == sorted(paths)
+        assert sorted(page.evaluate("GtBoot.taken")) == sorted(paths)
+        assert asked == [["fetch"]] * len(paths), dict(zip(paths, asked, strict=True))
+    finally:
+        context.close()
+
+
 # A long task (> 50 ms) is judged by the page's own main-thread CPU time, from a Chrome trace of the watched
 # time: the 2-core machine is shared with other test processes (and CI's with other jobs), so a 5-ms task can
 # take 60 ms of wall clock while the page waits for a core. Tasks long by the wall clock are still measured

@@ -8,6 +8,8 @@
   var call = GT.call, money = GT.money, tone = GT.tone, when = GT.when;
 
   var SPARK_POINTS = 120;
+  // What the Overview asks for first; boot.js starts these requests before the bundle has loaded.
+  var PATHS = window.GtBoot.overview;
 
   function Health(props) {
     var health = props.health;
@@ -118,7 +120,7 @@
     }
 
     function loadSessions() {
-      return settle(call("GET", "/api/v1/sessions?status=running&limit=50")).then(function (r) {
+      return settle(call("GET", PATHS.sessions)).then(function (r) {
         var items = r[0] ? r[0].items : null;
         (items || []).forEach(function (s) {
           var f = feed(s.id);
@@ -136,11 +138,11 @@
         });
       }
       return Promise.all([
-        into(call("GET", "/api/v1/system/health"), function (v, err) { return { health: v, healthError: err }; }),
-        into(call("GET", "/api/v1/system/metrics"), function (v, err) {
+        into(call("GET", PATHS.health), function (v, err) { return { health: v, healthError: err }; }),
+        into(call("GET", PATHS.metrics), function (v, err) {
           return { alerts: v ? v.alerts : null, alertsError: err };
         }),
-        into(call("GET", "/api/v1/workflows/executions?limit=8"), function (v, err) {
+        into(call("GET", PATHS.executions), function (v, err) {
           return { executions: v ? v.items : null, executionsError: err };
         }),
       ]);
