@@ -158,9 +158,8 @@ def test_the_overview_refetches_sparklines_after_a_long_drop(dashboard: Watched,
         page.wait_for_timeout(4000)  # ~20 equity messages against a replay buffer of 5
         page.evaluate("() => { window.__cut = false; }")
         page.wait_for_selector("[data-testid=connection]:has-text('Live')", timeout=30_000)
-        history = f"/api/v1/sessions/{session_id}/equity?after_bar=-1"
         deadline = time.monotonic() + 10
-        while not any(history in u for u in requests):
+        while not any("/api/v1/sessions/equity?ids=" in u and session_id in u for u in requests):
             assert time.monotonic() < deadline, requests
             page.wait_for_timeout(100)
         errors = [e for e in dashboard.errors if "WebSocket connection to" not in e]

@@ -108,24 +108,31 @@
       if (f.changed) f.changed();
     }
 
-    // A session's recent equity for its sparkline, merged with what the WebSocket already delivered.
-    function history(id) {
-      GT.sessionEquity(id, -1, SPARK_POINTS).then(function (curve) {
-        var f = feed(id), newer = [], lastBar = curve.bars.length ? curve.bars[curve.bars.length - 1] : -1;
-        f.bars.forEach(function (bar, i) { if (bar > lastBar) newer.push([bar, f.equity[i]]); });
-        f.bars = curve.bars.concat(newer.map(function (x) { return x[0]; })).slice(-SPARK_POINTS);
-        f.equity = curve.equity.concat(newer.map(function (x) { return x[1]; })).slice(-SPARK_POINTS);
-        changed(f);
-      }, function () { /* the sparkline starts empty; live points still arrive */ });
+    // Sessions' recent equity for their sparklines (one request for all), merged with what the WebSocket
+    // already delivered.
+    function history(ids) {
+      if (!ids.length) return;
+      var q = "?ids=" + ids.map(encodeURIComponent).join(",") + "&points=" + SPARK_POINTS;
+      call("GET", "/api/v1/sessions/equity" + q).then(function (page) {
+        page.items.forEach(function (curve) {
+          var f = feed(curve.session_id), newer = [];
+          var lastBar = curve.bars.length ? curve.bars[curve.bars.length - 1] : -1;
+          f.bars.forEach(function (bar, i) { if (bar > lastBar) newer.push([bar, f.equity[i]]); });
+          f.bars = curve.bars.concat(newer.map(function (x) { return x[0]; })).slice(-SPARK_POINTS);
+          f.equity = curve.equity.concat(newer.map(function (x) { return x[1]; })).slice(-SPARK_POINTS);
+          changed(f);
+        });
+      }, function () { /* the sparklines start empty; live points still arrive */ });
     }
 
     function loadSessions() {
       return settle(call("GET", PATHS.sessions)).then(function (r) {
         var items = r[0] ? r[0].items : null;
-        (items || []).forEach(function (s) {
-          var f = feed(s.id);
-          if (!f.asked) { f.asked = true; history(s.id); }
-        });
+        history((items || []).filter(function (s) {
+          var f = feed(s.id), first = !f.asked;
+          f.asked = true;
+          return first;
+        }).map(function (s) { return s.id; }));
         setState(function (o) { return Object.assign({}, o, { sessions: items, sessionsError: r[1] }); });
       });
     }
@@ -158,7 +165,7 @@
     GT.useChannel("portfolio:updates", function (m) {
       // Cut off for longer than the server could replay: each sparkline asks for its recent equity again.
       if (m.type === "resync") {
-        (state.sessions || []).forEach(function (s) { history(s.id); });
+        history((state.sessions || []).map(function (s) { return s.id; }));
         return;
       }
       if (m.type !== "equity") return;

@@ -61,6 +61,21 @@ class EquityQuery:
 
 
 @attrs.frozen
+class EquitiesQuery:
+    ids: tuple[str, ...] = requests.field(
+        min_length=1, max_length=50, item_pattern=ID, description="session ids, comma-separated", example=["ses_1"]
+    )
+    points: int = requests.field(120, ge=1, le=5000, description="at most this many per session, the newest")
+
+
+@attrs.frozen
+class SessionEquities:
+    """The recent equity of several sessions (as ``/{id}/equity``), in the order asked."""
+
+    items: tuple[SessionEquity, ...]
+
+
+@attrs.frozen
 class OrderQuery:
     limit: int = requests.field(50, ge=1, le=500)
     cursor: str | None = requests.field(None, pattern=paging.CURSOR, description="next_cursor of the previous page")
@@ -110,6 +125,24 @@ async def list_sessions(request: Request) -> HTTPResponse:
     status = SessionStatus(q.status) if q.status else None
     items, cursor = await paging.page(lambda n: _sessions(request).list(status=status, limit=n), q.limit, q.cursor)
     return ok(SessionPage(tuple(session_view(s) for s in items), cursor))
+
+
+@bp.get("/equity", ctx_role="viewer")
+@doc(
+    "Several sessions' recent equity",
+    tag=TAG,
+    description="One request for what a page of sessions draws (the dashboard's sparklines): the newest "
+    "`points` bars of each session in `ids`; 404 names a session that does not exist.",
+    query=EquitiesQuery,
+    responses={200: Response("One equity column set per session, in the order asked", SessionEquities)},
+    errors=(404, 422),
+)
+async def equities(request: Request) -> HTTPResponse:
+    q = requests.query(request, EquitiesQuery)
+    sessions = _sessions(request)
+    wanted = tuple(dict.fromkeys(q.ids))  # each once, in the order asked
+    found = [await sessions.equity(session_id, last=q.points) for session_id in wanted]
+    return ok(SessionEquities(tuple(session_equity(i, f) for i, f in zip(wanted, found, strict=True))))
 
 
 @bp.get("/<session_id:str>", ctx_role="viewer")
