@@ -418,6 +418,10 @@ def _market_reads(**kw: Any) -> Any:
     return MarketReads(**kw)
 
 
+def _same(value: T) -> T:
+    return value
+
+
 def _password_hasher() -> PasswordHasher:
     from adapters.security import Argon2Hasher
 
@@ -652,6 +656,8 @@ class Services(containers.DeclarativeContainer):
     )
     portfolio = providers.Factory(_portfolio, store=adapters.state_store, sessions=sessions)
     market = providers.Factory(_market_reads, history=history, executor=adapters.executor, cache=adapters.cache)
+    # the cache's statistics and clearing (``gpt-trader cache``): here the cache itself, remotely the server's
+    cache_admin = _awaitable(providers.Factory(_same, adapters.cache))
     # auth: one use case per container; the login throttle (this process's failed logins) outlives it,
     # since the use case is rebuilt when the app restarts its resources
     auth_policy: providers.Provider[AuthPolicy] = providers.Singleton(_auth_policy, auth=settings.provided.api.auth)
@@ -698,10 +704,12 @@ def _remote_client(url: str) -> Iterator[Any]:
 
 
 async def _remote(name: str, **kw: Any) -> Any:
-    """A remote use case, awaited like the local one it stands for (those depend on async resources)."""
-    import adapters.remote.services as remote
+    """A remote use case (``Class`` of ``adapters.remote.services``, or ``module.Class`` of another module of
+    ``adapters.remote``), awaited like the local one it stands for (those depend on async resources)."""
+    import importlib
 
-    return getattr(remote, name)(**kw)
+    module, _, cls = name.rpartition(".")
+    return getattr(importlib.import_module(f"adapters.remote.{module or 'services'}"), cls)(**kw)
 
 
 class RemoteServices(containers.DeclarativeContainer):
@@ -717,6 +725,9 @@ class RemoteServices(containers.DeclarativeContainer):
     monitoring = providers.Factory(_remote, "RemoteMonitoring", client=client)
     sessions = providers.Factory(_remote, "RemoteSessions", client=client)
     workflows = providers.Singleton(_remote, "RemoteWorkflows", client=client)
+    intelligence = providers.Factory(_remote, "intelligence.RemoteIntelligence", client=client)
+    cache_admin = providers.Factory(_remote, "admin.RemoteCacheAdmin", client=client)
+    auth = providers.Factory(_remote, "admin.RemoteAuth", client=client)
 
 
 class RemoteContainer(containers.DeclarativeContainer):

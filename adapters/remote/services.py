@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # each use case imports the core values it returns when first
     from gpt_trader_core.domain.bars import Bars
     from gpt_trader_core.domain.records import Event, Execution, ExecutionStatus
     from gpt_trader_core.domain.results import BacktestResult
+    from gpt_trader_core.regime import RegimeAnalysis
     from gpt_trader_core.services.backtest import BacktestRequest, BacktestRun
     from gpt_trader_core.services.monitoring import MonitoringSnapshot
     from gpt_trader_core.services.portfolio_view import (
@@ -39,6 +40,7 @@ if TYPE_CHECKING:  # each use case imports the core values it returns when first
         SessionPositions,
     )
     from gpt_trader_core.services.research import StrategyInfo
+    from gpt_trader_core.services.sessions import SessionReport
 
 #: Seconds between two status polls of a running execution.
 POLL_INTERVAL_S = 0.25
@@ -113,13 +115,28 @@ def _compact(body: Mapping[str, Any]) -> dict[str, Any]:
 
 def _result(data: Mapping[str, Any]) -> BacktestResult:
     """A ``BacktestResult`` from the full result the server sends (``detail: full``)."""
+    series = data["equity"]
+    return _build_result(data, _times(series["timestamps"]), series["equity"], series["drawdown"], series["position"])
+
+
+def _plain_result(data: Mapping[str, Any]) -> BacktestResult:
+    """A ``BacktestResult`` from the JSON edge's plain form of one (arrays as lists, times as nanoseconds):
+    what a comparison's rows carry."""
+    import numpy as np
+
+    stamps = np.array(data["timestamps"], dtype="int64").astype("datetime64[ns]")
+    return _build_result(data, stamps, data["equity"], data["drawdown"], data["position"])
+
+
+def _build_result(
+    data: Mapping[str, Any], timestamps: np.ndarray, equity: Any, drawdown: Any, position: Any
+) -> BacktestResult:
     import numpy as np
 
     from gpt_trader_core.backtesting.config import BacktestConfig
     from gpt_trader_core.domain.results import BacktestResult
     from gpt_trader_core.domain.trading import Position, Trade
 
-    series = data["equity"]
     open_position = data.get("open_position")
     return BacktestResult(
         strategy=data["strategy"],
@@ -132,15 +149,23 @@ def _result(data: Mapping[str, Any]) -> BacktestResult:
         config=structure(data["config"], BacktestConfig),
         stats={key: _stat(key, value) for key, value in data["stats"].items()},
         trades=tuple(structure(t, Trade) for t in data["trades"]),
-        timestamps=_times(series["timestamps"]),
-        equity=np.array(series["equity"], dtype=float),
-        drawdown=np.array(series["drawdown"], dtype=float),
-        position=np.array(series["position"], dtype=float),
+        timestamps=timestamps,
+        equity=np.array(equity, dtype=float),
+        drawdown=np.array(drawdown, dtype=float),
+        position=np.array(position, dtype=float),
         open_position=None if open_position is None else structure(open_position, Position),
-        monthly_returns=tuple((m["month"], _nan(m["return_pct"])) for m in data["monthly_returns"]),
-        yearly_returns=tuple((y["year"], _nan(y["return_pct"])) for y in data["yearly_returns"]),
+        monthly_returns=_periods(data["monthly_returns"], "month"),
+        yearly_returns=_periods(data["yearly_returns"], "year"),
         exit_reasons={k: dict(v) for k, v in data["exit_reasons"].items()},
         rejected_orders=int(data.get("rejected_orders", 0)),
+    )
+
+
+def _periods(items: Sequence[Any], key: str) -> tuple[tuple[str, float], ...]:
+    """Monthly/yearly returns: ``{key, return_pct}`` objects (``detail: full``) or ``[period, return]`` pairs."""
+    return tuple(
+        (item[key], _nan(item["return_pct"])) if isinstance(item, Mapping) else (item[0], _nan(item[1]))
+        for item in items
     )
 
 
@@ -183,6 +208,22 @@ class RemoteMarketReads:
             source=view["source"],
             synthetic=bool(view["synthetic"]),
         )
+
+    async def regime(
+        self, symbol: str, start: dt.datetime | None, end: dt.datetime | None, timeframe: str, method: str
+    ) -> RegimeAnalysis:
+        """``MarketReads.regime``: the whole analysis (``GET /api/v1/market/regime/analysis``)."""
+        query = {
+            "symbol": symbol,
+            "method": method,
+            "start": _day(start, "from"),
+            "end": _day(end, "to"),
+            "timeframe": timeframe,
+        }
+        view = await self._client.call("GET", "/api/v1/market/regime/analysis", query=query)
+        from gpt_trader_core.regime import RegimeAnalysis
+
+        return structure(view["analysis"], RegimeAnalysis)  # type: ignore[no-any-return]
 
 
 class RemoteCatalog:
@@ -408,3 +449,34 @@ class RemoteSessions:
         value = getattr(status, "value", status)
         data = await self._client.call("GET", "/api/v1/sessions", query={"limit": limit, "status": value})
         return [structure(item, SessionRecord) for item in data["items"]]
+
+    async def status(self, session_id: str, *, recent_fills: int = 20) -> SessionReport:
+        """``GET /api/v1/sessions/{id}``: the session, its positions, recent fills and performance. The
+        per-bar equity and every fill (what a chart draws) are not in that answer: the report has none."""
+        data = await self._client.call("GET", f"/api/v1/sessions/{_segment(session_id)}")
+        from gpt_trader_core.domain.records import SessionRecord
+        from gpt_trader_core.domain.trading import Fill, Position
+        from gpt_trader_core.services.sessions import SessionReport
+
+        return SessionReport(
+            session=structure(data["session"], SessionRecord),
+            positions=tuple(structure(p, Position) for p in data["positions"]),
+            fills=tuple(structure(f, Fill) for f in data["recent_fills"]),
+            orders=int(data["orders"]),
+            performance=dict(data["performance"]),
+            running=bool(data["running"]),
+        )
+
+    async def stop(self, session_id: str, timeout: float = 10.0) -> Any:
+        """``POST /api/v1/sessions/{id}/stop``: the server stops it after its current bar."""
+        from gpt_trader_core.domain.records import SessionRecord
+
+        data = await self._client.call("POST", f"/api/v1/sessions/{_segment(session_id)}/stop", body={})
+        return structure(data, SessionRecord)
+
+
+def _segment(value: str) -> str:
+    """One path segment: an id typed by a person may hold anything, which must not change the route."""
+    from urllib.parse import quote
+
+    return quote(value, safe="")

@@ -23,8 +23,8 @@ from tests.e2e.conftest import free_port
 
 
 def test_local_only_commands_refuse_remote(cli: Cli) -> None:
-    proc = cli("sessions", "list", "--remote", "http://127.0.0.1:9")
-    assert_one_line_error(proc, 1, "`sessions list` runs on this machine only; drop --remote")
+    proc = cli("backtests", "prune", "--keep", "10", "--remote", "http://127.0.0.1:9")
+    assert_one_line_error(proc, 1, "`backtests prune` runs on this machine only; drop --remote")
 
 
 def test_a_bad_remote_url_is_bad_input(cli: Cli) -> None:
@@ -36,7 +36,26 @@ def test_a_bad_remote_url_is_bad_input(cli: Cli) -> None:
 
 def test_an_unreachable_server_is_exit_3(cli: Cli) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    for args in (("strategies",), ("backtest", "-s", "sma_cross"), ("workflow", "list"), ("status",)):
+    for args in (
+        ("strategies",),
+        ("backtest", "-s", "sma_cross"),
+        ("workflow", "list"),
+        ("status",),
+        ("market", "regime", "AAPL"),
+        ("market", "analyze", "AAPL"),
+        ("strategies", "recommend", "AAPL"),
+        ("strategies", "compare", "AAPL"),
+        ("portfolio", "size", "AAPL", "--capital", "1000", "-m", "fixed", "--units", "1"),
+        ("sessions", "list"),
+        ("sessions", "show", "ses_0123456789abcdef"),
+        ("sessions", "stop", "ses_0123456789abcdef"),
+        ("cache", "stats"),
+        ("cache", "clear"),
+        ("users", "list"),
+        ("users", "remove", "bob"),
+        ("keys", "list"),
+        ("keys", "revoke", "0123456789ab"),
+    ):
         proc = cli(*args, "--remote", url)
         assert_one_line_error(proc, 3, f"cannot reach {url}: connection refused")
     assert_one_line_error(cli("strategies", env={"GPT_TRADER__CLI__REMOTE": url}), 3, "connection refused")
@@ -44,7 +63,7 @@ def test_an_unreachable_server_is_exit_3(cli: Cli) -> None:
 
 def test_cli_remote_leaves_local_only_commands_local(cli: Cli) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    proc = cli("sessions", "list", env={"GPT_TRADER__CLI__REMOTE": url})
+    proc = cli("backtests", "prune", "--keep", "10", "--dry-run", env={"GPT_TRADER__CLI__REMOTE": url})
     assert proc.returncode == 0, proc.stderr
 
 
