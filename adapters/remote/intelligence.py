@@ -39,7 +39,7 @@ class RemoteIntelligence:
         data = await self._client.call("POST", "/api/v1/market/analyze", body=_compact(body))
         from gpt_trader_core.analysis import MarketAnalysis
 
-        return structure(data["analysis"], MarketAnalysis)  # type: ignore[no-any-return]
+        return structure(data["analysis"], MarketAnalysis)
 
     async def recommend(
         self,
@@ -61,7 +61,7 @@ class RemoteIntelligence:
         data = await self._client.call("GET", "/api/v1/strategies/recommend", query=query)
         from gpt_trader_core.ml import StrategyRecommendation
 
-        return structure(data["result"], StrategyRecommendation)  # type: ignore[no-any-return]
+        return structure(data["result"], StrategyRecommendation)
 
     async def compare(
         self,
@@ -96,7 +96,7 @@ class RemoteIntelligence:
         data = await self._client.call("POST", "/api/v1/portfolio/size", body=_compact({"symbol": symbol, **options}))
         from gpt_trader_core.sizing import SizingDecision
 
-        return structure(data["result"], SizingDecision)  # type: ignore[no-any-return]
+        return structure(data["result"], SizingDecision)
 
 
 def _compare_costs(config: Mapping[str, Any]) -> dict[str, Any]:

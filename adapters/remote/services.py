@@ -223,7 +223,7 @@ class RemoteMarketReads:
         view = await self._client.call("GET", "/api/v1/market/regime/analysis", query=query)
         from gpt_trader_core.regime import RegimeAnalysis
 
-        return structure(view["analysis"], RegimeAnalysis)  # type: ignore[no-any-return]
+        return structure(view["analysis"], RegimeAnalysis)
 
 
 class RemoteCatalog:
@@ -480,3 +480,26 @@ def _segment(value: str) -> str:
     from urllib.parse import quote
 
     return quote(value, safe="")
+
+
+class RemoteStudies:
+    """The optimiser's stored studies on the server (``/api/v1/studies``): ``Optimizer.list_studies``,
+    ``get_study`` and ``delete_study``. Running a study stays a local command (``gpt-trader optimize``)."""
+
+    def __init__(self, client: RemoteClient) -> None:
+        self._client = client
+
+    async def list_studies(self, *, limit: int = 50) -> builtins.list[Any]:
+        from gpt_trader_core.domain.records import StudyRecord
+
+        data = await self._client.call("GET", "/api/v1/studies", query={"limit": limit})
+        return [structure(item, StudyRecord) for item in data["items"]]
+
+    async def get_study(self, study_id: str) -> tuple[Any, builtins.list[Any]]:
+        from gpt_trader_core.domain.records import StudyRecord, TrialRecord
+
+        data = await self._client.call("GET", f"/api/v1/studies/{_segment(study_id)}")
+        return structure(data["study"], StudyRecord), [structure(t, TrialRecord) for t in data["trials"]]
+
+    async def delete_study(self, study_id: str) -> None:
+        await self._client.call("DELETE", f"/api/v1/studies/{_segment(study_id)}")

@@ -592,3 +592,25 @@ def test_remote_intelligence_refuses_what_the_server_cannot_do_in_one_line(serve
         assert len(refused.stderr.strip().splitlines()) == 1
     sized = server.remote("portfolio", "size", "AAPL", "--capital", "10000", "--method", "fixed_fractional")
     assert sized.returncode == 1 and "stop" in sized.stderr and len(sized.stderr.strip().splitlines()) == 1
+
+
+def test_studies_list_show_and_delete_through_the_server(server: Server) -> None:
+    ran = server.cli(
+        "optimize", "-s", "sma_cross", "--space", "fast=5:15:5", "--space", "slow=20:40:10", "--symbol", "MSFT",
+        "--from", "2023-01-01", "--to", "2024-06-30", "--format", "json",
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    study = json.loads(ran.stdout)["study_id"]
+    listed = json.loads(_same(server, "studies", "list", "--limit", "5", "--format", "json"))
+    assert study in [s["id"] for s in listed]
+    shown = json.loads(_same(server, "studies", "show", study, "--top", "3", "--format", "json"))
+    assert shown["study"]["id"] == study and shown["trials"] == 9 and len(shown["best"]) == 3
+    _same(server, "studies", "show", study)
+    deleted = server.remote("studies", "delete", study)
+    assert deleted.returncode == 0 and deleted.stdout.strip() == "deleted 1 study and their trials", deleted.stderr
+    gone = server.cli("studies", "show", study)
+    assert gone.returncode == 1 and len(gone.stderr.strip().splitlines()) == 1
+    again = server.remote("studies", "delete", study)
+    assert again.returncode == 1 and len(again.stderr.strip().splitlines()) == 1, again.stderr
+    bad = server.remote("studies", "list", "--limit", "lots")
+    assert bad.returncode == 1 and "--limit expects a whole number" in bad.stderr
