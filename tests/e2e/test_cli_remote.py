@@ -614,3 +614,26 @@ def test_studies_list_show_and_delete_through_the_server(server: Server) -> None
     assert again.returncode == 1 and len(again.stderr.strip().splitlines()) == 1, again.stderr
     bad = server.remote("studies", "list", "--limit", "lots")
     assert bad.returncode == 1 and "--limit expects a whole number" in bad.stderr
+
+
+def test_monitor_once_shows_what_the_server_runs(server: Server) -> None:
+    token = server.token()
+    session = _started_session(server, token, bars=2)
+    try:
+        remote = server.remote("monitor", "--once", "--format", "json")
+        assert remote.returncode == 0, remote.stderr
+        there = json.loads(remote.stdout)
+        assert set(there) == {"time", "sessions", "executions", "alerts"}
+        mine = next(s for s in there["sessions"] if s["id"] == session)
+        assert mine["status"] == "running" and mine["strategy"] == "sma_cross"
+        # the same sessions and executions as here (one state store); the server knows the session's prices
+        here = json.loads(server.cli("monitor", "--once", "--format", "json").stdout)
+        assert [s["id"] for s in here["sessions"]] == [s["id"] for s in there["sessions"]]
+        assert [e["id"] for e in here["executions"]] == [e["id"] for e in there["executions"]]
+        table = server.remote("monitor", "--once")
+        assert table.returncode == 0 and session in table.stdout, table.stderr
+    finally:
+        server.request("POST", f"/api/v1/sessions/{session}/stop", {}, token=token)
+    dashboard = server.remote("monitor", "--dashboard", "--port", "1")
+    assert dashboard.returncode == 1 and f"{server.url}/dashboard/" in dashboard.stderr
+    assert len(dashboard.stderr.strip().splitlines()) == 1
