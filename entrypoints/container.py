@@ -728,7 +728,7 @@ class RemoteServices(containers.DeclarativeContainer):
     intelligence = providers.Factory(_remote, "intelligence.RemoteIntelligence", client=client)
     cache_admin = providers.Factory(_remote, "admin.RemoteCacheAdmin", client=client)
     auth = providers.Factory(_remote, "admin.RemoteAuth", client=client)
-    optimizer = providers.Factory(_remote, "RemoteStudies", client=client)  # the stored studies only
+    optimizer = providers.Factory(_remote, "optimize.RemoteOptimizer", client=client)
 
 
 class RemoteContainer(containers.DeclarativeContainer):

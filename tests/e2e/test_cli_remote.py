@@ -637,3 +637,57 @@ def test_monitor_once_shows_what_the_server_runs(server: Server) -> None:
     dashboard = server.remote("monitor", "--dashboard", "--port", "1")
     assert dashboard.returncode == 1 and f"{server.url}/dashboard/" in dashboard.stderr
     assert len(dashboard.stderr.strip().splitlines()) == 1
+
+
+def _unstamped(text: str) -> str:
+    """An optimisation's output without what differs between two runs: its study id and elapsed time."""
+    text = re.sub(r"(study|opt)_[0-9a-f]+", "STUDY", text)
+    text = re.sub(r'"elapsed_s": [0-9.e-]+', '"elapsed_s": 0', text)
+    return re.sub(r"\d+\.\d\d s, study", "N s, study", text)
+
+
+def test_optimize_runs_on_the_server_and_prints_what_it_prints_here(server: Server) -> None:
+    args = ["optimize", "-s", "sma_cross", "--space", "fast=5:20:5", "--space", "slow=20:50:10", "--symbol", "AAPL"]
+    args += ["--from", "2022-01-01", "--to", "2024-06-30"]
+    for fmt in ("json", "table", "csv"):
+        local, remote = server.cli(*args, "--format", fmt), server.remote(*args, "--format", fmt)
+        assert local.returncode == 0, local.stderr
+        assert remote.returncode == 0, remote.stderr
+        assert _unstamped(remote.stdout) == _unstamped(local.stdout), fmt
+    ran = json.loads(server.remote(*args, "--format", "json").stdout)
+    assert ran["total"] == ran["trials"] == 15 and ran["best_params"]  # 4 x 4, less fast=20 slow=20 (fast < slow)
+    # the server stored the study under the id it printed
+    assert server.request("GET", f"/api/v1/studies/{ran['study_id']}", token=server.token())["study"]["total"] == 15
+    # the plan's example, as written
+    plan = server.remote("optimize", "--strategy", "mean_reversion", "--metric", "sharpe", "--format", "json")
+    assert plan.returncode == 0, plan.stderr
+    assert json.loads(plan.stdout)["strategy"] == "mean_reversion"
+    for refused, why in (
+        (("optimize", "--resume", ran["study_id"]), "has no resume"),
+        (("optimize", "-s", "sma_cross", "--method", "walk-forward"), "runs on this machine only"),
+        (("optimize", "-s", "sma_cross", "--space", "nope=1,2"), "nope"),
+    ):
+        proc = server.remote(*refused)
+        assert proc.returncode == 1 and why in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_ctrl_c_during_a_remote_optimisation_cancels_it_on_the_server(server: Server) -> None:
+    proc = subprocess.Popen(
+        [*COMMAND, "optimize", "-s", "sma_cross", "--space", "fast=2:60:1", "--space", "slow=20:200:1", "--yes",
+         "--remote", server.url],
+        cwd=server.home, env=server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    token = server.token()
+    deadline = time.monotonic() + 60
+    while not (running := [e for e in server.request("GET", "/api/v1/strategies/optimize", token=token)["items"]
+                           if e["status"] == "running"]):  # fmt: skip
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    study = running[0]["id"]
+    assert f"study {study} keeps" in err, err
+    status = server.request("GET", f"/api/v1/strategies/optimize/{study}", token=token)["status"]
+    assert status == "cancelled"
