@@ -716,8 +716,7 @@ class RemoteServices(containers.DeclarativeContainer):
     """The use cases the CLI calls, over a server's REST API: the same names and methods as ``Services``
     for the commands that a server can answer (a command that needs anything else runs only locally)."""
 
-    url: providers.Dependency[str] = providers.Dependency()
-    client = providers.Resource(_remote_client, url=url)
+    client: providers.Dependency[Any] = providers.Dependency()
     backtester = providers.Factory(_remote, "RemoteBacktester", client=client)
     market = providers.Factory(_remote, "RemoteMarketReads", client=client)
     catalog = providers.Factory(_remote, "RemoteCatalog", client=client)
@@ -731,11 +730,21 @@ class RemoteServices(containers.DeclarativeContainer):
     optimizer = providers.Factory(_remote, "optimize.RemoteOptimizer", client=client)
 
 
+class RemoteAdapters(containers.DeclarativeContainer):
+    """The adapters a remote command reaches for: the server's event stream (its WebSocket)."""
+
+    client: providers.Dependency[Any] = providers.Dependency()
+    event_bus = providers.Singleton(_remote, "bus.RemoteEventBus", client=client)
+
+
 class RemoteContainer(containers.DeclarativeContainer):
-    """The remote graph: only ``services``, each answered by the server at ``url``."""
+    """The remote graph: ``services`` (and the ``adapters`` they need) answered by the server at ``url``,
+    over one client (one keep-alive connection)."""
 
     url: providers.Dependency[str] = providers.Dependency()
-    services = providers.Container(RemoteServices, url=url)
+    client = providers.Resource(_remote_client, url=url)
+    services = providers.Container(RemoteServices, client=client)
+    adapters = providers.Container(RemoteAdapters, client=client)
 
 
 def build_remote_container(url: str) -> Container:

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import datetime as dt
 import logging
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+import attrs
 
 from adapters.remote.client import RemoteClient
 from adapters.remote.converter import structure
@@ -440,8 +443,9 @@ class RemoteSessions:
     """``TradingSessions.list`` on the server (``GET /api/v1/sessions``): the sessions it runs or ran.
     The records come back without ``owner`` (which process of the server runs a session is its own affair)."""
 
-    def __init__(self, client: RemoteClient) -> None:
+    def __init__(self, client: RemoteClient, poll_interval: float = 0.5) -> None:
         self._client = client
+        self._poll = poll_interval
 
     async def list(self, *, status: Any = None, limit: int = 50) -> builtins.list[Any]:
         from gpt_trader_core.domain.records import SessionRecord
@@ -449,6 +453,55 @@ class RemoteSessions:
         value = getattr(status, "value", status)
         data = await self._client.call("GET", "/api/v1/sessions", query={"limit": limit, "status": value})
         return [structure(item, SessionRecord) for item in data["items"]]
+
+    async def run(self, request: Any, stop: asyncio.Event | None = None) -> Any:
+        """``TradingSessions.run`` on the server: start the session (``POST /api/v1/sessions``) and wait
+        while it trades there; ``stop`` (Ctrl-C, SIGTERM) stops it there after its current bar. The server
+        trades with its own costs (its ``backtest`` settings): a request for others is refused."""
+        from gpt_trader_core.backtesting.config import BacktestConfig
+        from gpt_trader_core.domain.records import SessionRecord
+
+        config, defaults = request.config, BacktestConfig()
+        if config is not None and (config.commission, config.slippage) != (defaults.commission, defaults.slippage):
+            raise InvalidParameterError(
+                f"{self._client.url} trades with its own costs: drop --commission (and backtest.commission/"
+                "slippage settings) with --remote"
+            )
+        feed = {
+            k: v.isoformat() if isinstance(v, dt.datetime) else v
+            for k, v in attrs.asdict(request.feed, recurse=False).items()
+            if k in ("kind", "timeframe", "speed", "start", "end", "seed", "warmup", "stop_after") and v is not None
+        }
+        body = {
+            "strategy": request.strategy,
+            "symbols": list(request.symbols),
+            "params": dict(request.params),
+            "capital": request.capital,
+            "mode": request.mode,
+            "feed": feed,
+            "risk": None if request.risk is None else attrs.asdict(request.risk),
+            "tier_aware": request.tier_aware,
+        }
+        record = structure(await self._client.call("POST", "/api/v1/sessions", body=_compact(body)), SessionRecord)
+        path = f"/api/v1/sessions/{_segment(record.id)}"
+        stop = stop or asyncio.Event()
+        try:
+            while record.status.value == "running":
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self._poll)
+                if stop.is_set():
+                    return await self.stop(record.id)
+                record = structure((await self._client.call("GET", path))["session"], SessionRecord)
+        except asyncio.CancelledError:
+            await self.stop(record.id)
+            raise
+        return record
+
+    async def resume(self, session_id: str, stop: Any = None, **_: Any) -> Any:
+        raise InvalidParameterError(
+            f"{self._client.url} resumes its interrupted sessions itself when it starts; `run --resume` continues "
+            "a session of this machine: drop --remote"
+        )
 
     async def status(self, session_id: str, *, recent_fills: int = 20) -> SessionReport:
         """``GET /api/v1/sessions/{id}``: the session, its positions, recent fills and performance. The

@@ -15,6 +15,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -691,3 +692,77 @@ def test_ctrl_c_during_a_remote_optimisation_cancels_it_on_the_server(server: Se
     assert f"study {study} keeps" in err, err
     status = server.request("GET", f"/api/v1/strategies/optimize/{study}", token=token)["status"]
     assert status == "cancelled"
+
+
+def test_run_trades_on_the_server_and_prints_what_it_prints_here(server: Server) -> None:
+    args = ("run", "-s", "momentum", "--symbol", "AAPL", "--feed", "replay", "--speed", "0")
+    args += ("--from", "2024-01-01", "--to", "2024-06-30")
+    local, remote = server.cli(*args), server.remote(*args)
+    assert local.returncode == 0, local.stderr
+    assert remote.returncode == 0, remote.stderr
+    same = re.compile(r"ses_[0-9a-f]+")
+
+    def summary(out: str) -> str:  # the report after the status lines: the session, its positions
+        return same.sub("ID", out[out.index("session ses_") :])
+
+    assert summary(remote.stdout) == summary(local.stdout)
+    assert " finished (SYNTHETIC DATA): 130 bars" in remote.stdout
+    session = same.search(remote.stdout[remote.stdout.index("session ses_") :])
+    assert session
+    stored = server.request("GET", f"/api/v1/sessions/{session[0]}", token=server.token())
+    assert stored["session"]["status"] == "finished"
+    for refused, why in (
+        (("run", "--resume", session[0]), "resumes its interrupted sessions itself"),
+        (("run", "-s", "momentum", "--commission", "0.01"), "trades with its own costs"),
+        (("run", "-s", "no_such_strategy"), "no_such_strategy"),
+    ):
+        proc = server.remote(*refused)
+        assert proc.returncode == 1 and why in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_the_plans_run_example_trades_on_the_server_until_ctrl_c(server: Server) -> None:
+    proc = subprocess.Popen(
+        [*COMMAND, "run", "--strategy", "momentum", "--symbol", "AAPL", "--mode", "paper", "--remote", server.url],
+        cwd=server.home, env=server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    guard = threading.Timer(60, proc.kill)  # no status line within a minute: fail, do not hang
+    guard.start()
+    first = proc.stdout.readline()  # the status line, fed by the server's event stream (a bar a second)
+    guard.cancel()
+    assert first.startswith("bar ") and "| equity " in first, first
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    session = re.search(r"session (ses_[0-9a-f]+) stopped \(SYNTHETIC DATA\)", out)
+    assert session, out
+    stored = server.request("GET", f"/api/v1/sessions/{session[1]}", token=server.token())
+    assert stored["session"]["status"] == "stopped" and stored["running"] is False
+
+
+def test_the_remote_event_bus_is_the_servers_stream(server: Server) -> None:
+    """``RemoteEventBus`` (what ``run --remote`` follows): a publication on a custom topic comes back to a
+    subscriber as the Event it was; a topic the stream does not carry is refused in one line."""
+    import asyncio
+
+    from adapters.remote.bus import RemoteEventBus
+    from adapters.remote.client import RemoteClient
+    from gpt_trader_core.errors import InvalidParameterError
+
+    async def roundtrip() -> Any:
+        client = RemoteClient(server.url, api_key=server.api_key, use_environment=False)
+        bus = RemoteEventBus(client)
+        subscription = bus.subscribe("custom:cli-remote")
+        assert await subscription.get(0.5) is None  # connects and subscribes; nothing yet
+        await bus.publish("custom:cli-remote", "signal", {"symbol": "AAPL", "side": "buy"})
+        event = await subscription.get(10)
+        with pytest.raises(InvalidParameterError, match="session:\\* \\(or session:ID\\) and custom:NAME"):
+            bus.subscribe("execution:*")
+        await bus.close()
+        client.close()
+        return event
+
+    event = asyncio.run(roundtrip())
+    assert event is not None and (event.topic, event.type) == ("custom:cli-remote", "signal")
+    assert dict(event.data) == {"symbol": "AAPL", "side": "buy"} and event.seq >= 1
