@@ -55,6 +55,10 @@ def test_an_unreachable_server_is_exit_3(cli: Cli) -> None:
         ("users", "remove", "bob"),
         ("keys", "list"),
         ("keys", "revoke", "0123456789ab"),
+        ("studies", "list"),
+        ("optimize", "-s", "sma_cross"),
+        ("monitor", "--once"),
+        ("run", "-s", "momentum"),
     ):
         proc = cli(*args, "--remote", url)
         assert_one_line_error(proc, 3, f"cannot reach {url}: connection refused")
