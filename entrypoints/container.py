@@ -754,8 +754,20 @@ def build_remote_container(url: str) -> Container:
     return cast("Container", RemoteContainer(url=url))
 
 
-async def start_resources(container: containers.Container) -> None:
-    """``init_resources`` returns an awaitable only when some resource is async; accept both."""
+async def start_resources(container: containers.Container, *, on_demand: bool = False) -> None:
+    """Start the graph's resources: all of them (a server finds a broken adapter at start, not at its first
+    request), or with ``on_demand`` none yet: each then starts when a use case first needs it (a CLI command
+    needs one or two; starting them all opened the database, imported every adapter and the trading
+    sessions' module for each command), and ``stop_resources`` stops those that started. The Redis bus's
+    lifecycle (it closes the bus) is the exception: no use case asks for it, so on demand it starts here."""
+    if on_demand:
+        adapters = container.providers.get("adapters")  # a remote graph has none
+        if adapters is not None and container.settings().bus.backend == "redis":
+            started = cast("Adapters", adapters).event_bus_lifecycle.init()
+            if started is not None:
+                await started
+        return
+    # ``init_resources`` returns an awaitable only when some resource is async; accept both.
     result = container.init_resources()
     if result is not None:
         await result

@@ -137,6 +137,27 @@ class StudyStore(Protocol):
         ...
 
 
+@attrs.frozen
+class OutboxEvent:
+    """An event a trading session committed with its state, to be published on the bus afterwards.
+
+    ``source`` names the engine run that wrote it (``session:<id>:<run token>``) and ``number`` counts
+    that run's events from 1, in the order they must be published: ``(source, number)`` is the
+    event's identity, so a relay that publishes it again (after its writer died between publishing
+    and recording that it had) is recognised by the bus and not delivered twice (``EventBus.publish``'s
+    ``origin``)."""
+
+    source: str
+    number: int
+    topic: str
+    type: str
+    data: Mapping[str, Any]
+
+    @property
+    def event_id(self) -> str:
+        return f"{self.source}#{self.number}"
+
+
 class TradingStore(Protocol):
     """Trading sessions, their orders, fills, positions and equity.
 
@@ -149,7 +170,12 @@ class TradingStore(Protocol):
     ``SessionNotHeldError`` and stores nothing. ``swap_session`` saves a session only while the stored
     one still has ``expected``'s owner and last bar (a compare-and-set: how a process takes a session
     over, or stores its end, without overwriting a newer bar or another owner's claim) and says whether
-    it did. ``save_session`` upserts a session alone (start, stop). ``get_session``
+    it did. The outbox (why no event is lost between a commit and its publication): ``commit_bar``
+    stores the bar's ``events`` in the same transaction, after the session's earlier pending ones, and
+    deletes the ones ``sent`` says were published (source → highest number published: that source's
+    events numbered up to it); ``pending_events`` gives the session's stored events, in commit order;
+    ``mark_sent`` deletes published ones outside a bar (a session's end). ``save_session`` upserts a
+    session alone (start, stop). ``get_session``
     raises ``NotFoundError``. Lists are ordered: sessions newest first, orders by creation, fills and
     equity by bar.
     """
@@ -169,7 +195,13 @@ class TradingStore(Protocol):
         fills: Sequence[Fill],
         positions: Sequence[Position],
         equity: EquitySnapshot,
+        events: Sequence[OutboxEvent] = (),
+        sent: Mapping[str, int] | None = None,
     ) -> None: ...
+
+    async def pending_events(self, session_id: str) -> list[OutboxEvent]: ...
+
+    async def mark_sent(self, session_id: str, sent: Mapping[str, int]) -> None: ...
 
     async def list_orders(self, session_id: str) -> list[OrderState]: ...
 
@@ -291,9 +323,15 @@ class EventBus(Protocol):
     to every subscription whose pattern matches (``*`` matches everything, ``session:*`` every topic
     starting with ``session:``, otherwise an exact topic), in publish order per topic; it never blocks
     on slow subscribers. ``subscribe`` receives events published after it was created.
+    ``origin=(source, number)`` makes a publish idempotent for a source that publishes its events in
+    increasing ``number`` order (an outbox relay): an event whose number is at or below the highest
+    one published for that source is neither delivered nor numbered again, and comes back with
+    ``seq == 0``.
     """
 
-    async def publish(self, topic: str, type: str, data: Mapping[str, Any]) -> Event: ...
+    async def publish(
+        self, topic: str, type: str, data: Mapping[str, Any], *, origin: tuple[str, int] | None = None
+    ) -> Event: ...
 
     def subscribe(self, pattern: str = "*", *, max_queue: int = 1000) -> Subscription: ...
 
@@ -460,6 +498,10 @@ class HealthProbe(Protocol):
 # -- trading sessions: who runs them (defects: issue 11.2) ----------------------------------------
 
 
+#: Answers a command for a session this process runs: (session id, command, args) → answer.
+SessionCommandHandler = Callable[[str, str, Mapping[str, Any]], Awaitable[Mapping[str, Any]]]
+
+
 class SessionLeases(Protocol):
     """Who runs a trading session: exactly one process (server worker) at a time holds its lease.
 
@@ -471,6 +513,17 @@ class SessionLeases(Protocol):
     (its process died, its lease expired), so a session is never recovered twice. ``shared`` is True
     when other processes see these leases (several workers: recovery then runs continuously, every
     ``scan_interval`` seconds; renewal every ``renew_interval`` seconds).
+
+    ``holding(owners)`` answers ``holds`` for many sessions at once (session id → stored owner; one
+    round trip): the ids whose owner still holds them.
+
+    Reaching a session's holder (several workers: a command only the process running the session can
+    answer, such as its latest prices or a rebalance of its positions): ``serve(handler)`` answers,
+    until cancelled, the commands sent to this process by calling ``handler(session_id, command,
+    args)`` (JSON-like mappings in and out; a ``GptTraderError`` it raises goes back to the asker as the
+    same kind of error). ``ask(owner, session_id, command, args, timeout)`` sends one to the process
+    that holds ``owner`` and returns its answer; it raises ``ConflictError`` when no answer came within
+    ``timeout`` seconds (or, not shared, when that process cannot be reached from here).
     """
 
     @property
@@ -492,6 +545,14 @@ class SessionLeases(Protocol):
     async def release(self, session_id: str, owner: str) -> None: ...
 
     async def holds(self, session_id: str, owner: str | None) -> bool: ...
+
+    async def holding(self, owners: Mapping[str, str | None]) -> set[str]: ...
+
+    async def serve(self, handler: SessionCommandHandler) -> None: ...
+
+    async def ask(
+        self, owner: str, session_id: str, command: str, args: Mapping[str, Any], timeout: float
+    ) -> Mapping[str, Any]: ...
 
 
 # -- authentication (issue 13) -------------------------------------------------------------------------

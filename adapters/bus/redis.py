@@ -17,7 +17,12 @@ Layout (under ``namespace``, default ``gpt-trader:bus``):
 
 ``publish`` runs one Lua script: INCR the topic's (and channels') counters and XADD to the streams, atomically, so
 sequence numbers are consistent across processes and a topic's stream order IS its sequence order,
-whoever publishes. Each bus instance runs ONE reader task (started by the first ``subscribe``) that
+whoever publishes. With an ``origin=(source, number)`` the script first compares ``number`` with
+``{ns}:origin:{source}`` (the highest number published for that source, kept ``origin_ttl`` seconds
+after its last publish) and publishes nothing when it is not above it: an outbox relay re-publishing
+what a killed worker may already have published gets no second delivery and no second ``seq``.
+
+Each bus instance runs ONE reader task (started by the first ``subscribe``) that
 blocks on ``XREAD`` of ``{ns}:all`` and hands events to the local subscriptions whose pattern
 matches (``*``, ``prefix*`` or exact, as the memory bus); a slow subscription drops its oldest event
 and counts it in ``dropped``, so neither publishers nor the reader ever wait on a consumer.
@@ -58,11 +63,19 @@ __all__ = ["EventBusUnavailableError", "RedisEventBus"]
 
 log = logging.getLogger(__name__)
 
-# KEYS: seq counter, topic stream, all stream, then per stream channel its counter and its stream.
-# ARGV: maxlen, maxlen_all, topic, type, time, data, number of channels, maxlen per channel, channel names.
+# KEYS: seq counter, topic stream, all stream, then per stream channel its counter and its stream, then
+# (with an origin) the origin's watermark.
+# ARGV: maxlen, maxlen_all, topic, type, time, data, number of channels, maxlen per channel, channel names,
+# then (with an origin) its number and the watermark's ttl in ms.
 _PUBLISH = """
-local seq = redis.call('INCR', KEYS[1])
 local n = tonumber(ARGV[7])
+local origin = KEYS[4 + 2 * n]
+if origin then
+  local number = tonumber(ARGV[9 + n])
+  if number <= tonumber(redis.call('GET', origin) or '0') then return {0, '0-0', '{}'} end
+  redis.call('SET', origin, number, 'PX', ARGV[10 + n])
+end
+local seq = redis.call('INCR', KEYS[1])
 local marks = {}
 for i = 1, n do
   marks[ARGV[8 + i]] = redis.call('INCR', KEYS[2 + 2 * i])
@@ -153,6 +166,7 @@ class RedisEventBus:
         start_margin: float = 1.0,
         router: Router | None = None,
         maxlen_channel: int = 10_000,
+        origin_ttl: float = 7 * 86_400.0,
     ) -> None:
         import redis.asyncio as aioredis
 
@@ -170,6 +184,7 @@ class RedisEventBus:
         self._release: Any = self._redis.register_script(_RELEASE)
         self._router = router
         self._maxlen_channel = maxlen_channel
+        self._origin_ttl_ms = max(1, int(origin_ttl * 1000))
         self._subscriptions: list[_Subscription] = []
         self._position: tuple[int, int] | None = None  # the latest {ns}:all id this process knows
         self._reader: asyncio.Task[None] | None = None
@@ -188,7 +203,9 @@ class RedisEventBus:
 
     # -- the port ----------------------------------------------------------------------------------
 
-    async def publish(self, topic: str, type: str, data: Mapping[str, Any]) -> Event:
+    async def publish(
+        self, topic: str, type: str, data: Mapping[str, Any], *, origin: tuple[str, int] | None = None
+    ) -> Event:
         import redis
 
         event = Event(topic=topic, type=type, data=dict(data))
@@ -198,11 +215,16 @@ class RedisEventBus:
         keys = [self._key("seq", topic), self._key("topic", topic), self._key("all")]
         for channel in channels:
             keys += [self._key("chseq", channel), self._key("channel", channel)]
+        if origin is not None:
+            keys.append(self._key("origin", origin[0]))
+            args += [int(origin[1]), self._origin_ttl_ms]
         try:
             seq, entry_id, marks = await self._script(keys=keys, args=args)
         except (redis.RedisError, OSError) as exc:
             self.error = _reason(self._url, exc)
             raise EventBusUnavailableError(f"cannot publish {type!r} on {topic!r}: {self.error}") from exc
+        if not int(seq):  # published already (see ``origin``)
+            return Event(topic=topic, type=type, data=event.data, time=event.time, seq=0)
         position = _id(entry_id)
         if self._position is None or position > self._position:
             self._position = position

@@ -17,6 +17,15 @@ owner is not the stored one, so even a holder that was only paused (not dead) pa
 store a bar after another worker took the session over — the lease gives liveness, the store's
 compare-and-set gives safety.
 
+Commands for a session's holder (``ask``/``serve``): each process reads its inbox ``{ns}:inbox:{me}``
+(a list, BLPOP) — the holder of an owner ``{me}:{counter}`` is found from the owner itself. A
+request carries its own reply key ``{ns}:reply:{uuid}`` (the asker BLPOPs it until its timeout) and
+a deadline: a request read after its deadline is dropped, not carried out late. Why lists, not
+pub/sub: a request pushed while its holder is between two reads waits for it, and nothing is sent to
+the processes it is not for. A timed-out ``ask`` may still have been carried out (its error says so).
+
+The session scan reads every running session's lease with one MGET (``holding``), not one GET each.
+
 Redis unreachable: ``holds`` answers True (it cannot tell; a session is never recovered twice),
 ``acquire``/``renew``/``release`` raise ``LeaseUnavailableError`` — the session keeps trading (nobody
 can take its lease meanwhile) and the scan tries again. ``renew`` re-takes a key that expired while
@@ -25,16 +34,31 @@ Redis was away, unless another worker holds it by then.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+import logging
 import os
 import socket
+import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
-from gpt_trader_core.errors import GptTraderError
+from gpt_trader_core import errors
+from gpt_trader_core.errors import ConflictError, GptTraderError
+from gpt_trader_core.ports import SessionCommandHandler
 
 __all__ = ["LeaseUnavailableError", "RedisClaims", "RedisLeases"]
+
+log = logging.getLogger(__name__)
+
+#: Errors a holder's answer can carry back, by name (anything else arrives as a GptTraderError).
+_ERRORS: dict[str, type[GptTraderError]] = {
+    cls.__name__: cls
+    for cls in vars(errors).values()
+    if isinstance(cls, type) and issubclass(cls, GptTraderError) and cls.__module__ == errors.__name__
+}
 
 _ACQUIRE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
@@ -79,6 +103,7 @@ class RedisLeases:
         ttl: float = 3.0,
         renew_interval: float = 1.0,
         scan_interval: float = 0.5,
+        process: str | None = None,
     ) -> None:
         import redis.asyncio as aioredis
 
@@ -89,12 +114,16 @@ class RedisLeases:
         self._ttl_ms = int(ttl * 1000)
         self.renew_interval = renew_interval
         self.scan_interval = scan_interval
-        self._me = f"{socket.gethostname()}:{os.getpid()}:{_process_token()}"
+        # ``process``: tests run two "processes" in one; the default tells processes and incarnations apart.
+        self._me = process or f"{socket.gethostname()}:{os.getpid()}:{_process_token()}"
         # Typed Any: redis-py's stubs type replies as unions of every reply shape. Connects lazily,
         # in the event loop that first uses it (a server worker's).
         self._redis: Any = aioredis.Redis.from_url(
             url, decode_responses=True, socket_connect_timeout=2.0, socket_timeout=2.0
         )
+        # BLPOP waits longer than the socket timeout above: its own connections, no read timeout.
+        self._blocking: Any = aioredis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2.0)
+        self._answering: set[asyncio.Task[None]] = set()
         self._acquire: Any = self._redis.register_script(_ACQUIRE)
         self._renew: Any = self._redis.register_script(_RENEW)
         self._release: Any = self._redis.register_script(_RELEASE)
@@ -145,8 +174,107 @@ class RedisLeases:
             return True  # cannot tell: never recover a session twice
         return bool(held == owner)
 
+    async def holding(self, owners: Mapping[str, str | None]) -> set[str]:
+        from redis.exceptions import RedisError
+
+        asked = [(session_id, owner) for session_id, owner in owners.items() if owner is not None]
+        if not asked:
+            return set()
+        try:
+            held = await self._redis.mget([self._key(session_id) for session_id, _ in asked])
+        except (RedisError, OSError):
+            return {session_id for session_id, _ in asked}  # cannot tell: never recover a session twice
+        return {session_id for (session_id, owner), now in zip(asked, held, strict=True) if now == owner}
+
+    # -- commands for a session's holder -----------------------------------------------------------
+
+    def _inbox(self, process: str) -> str:
+        return f"{self._ns}:inbox:{process}"
+
+    async def ask(
+        self, owner: str, session_id: str, command: str, args: Mapping[str, Any], timeout: float
+    ) -> Mapping[str, Any]:
+        from redis.exceptions import RedisError
+
+        process = owner.rpartition(":")[0]  # the owner is "{me}:{counter}" (see acquire)
+        reply = f"{self._ns}:reply:{uuid.uuid4().hex}"
+        request = {
+            "session_id": session_id,
+            "command": command,
+            "args": dict(args),
+            "reply": reply,
+            "deadline": time.time() + timeout,
+        }
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.rpush(self._inbox(process), json.dumps(request))
+                pipe.pexpire(self._inbox(process), int(timeout * 1000) + 1000)  # a dead holder's inbox goes
+                await pipe.execute()
+            answered = await self._blocking.blpop([reply], timeout=timeout)
+        except (RedisError, OSError) as exc:
+            raise LeaseUnavailableError(
+                f"cannot reach the process running session {session_id}: Redis at {self._url.split('@')[-1]} "
+                f"unreachable ({exc})"
+            ) from exc
+        if answered is None:
+            raise ConflictError(
+                f"the process running session {session_id} did not answer {command!r} within {timeout:g} s "
+                "(it may have carried it out: check the session before trying again)"
+            )
+        body = json.loads(answered[1])
+        if "error" in body:
+            raise _ERRORS.get(body["error"], GptTraderError)(body["message"])
+        answer: Mapping[str, Any] = body["answer"]
+        return answer
+
+    async def serve(self, handler: SessionCommandHandler) -> None:
+        from redis.exceptions import RedisError
+
+        inbox = self._inbox(self._me)
+        failing = False
+        while True:
+            try:
+                item = await self._blocking.blpop([inbox], timeout=1)
+            except (RedisError, OSError) as exc:
+                if not failing:
+                    log.warning("session commands: cannot read %s (%s); retrying", inbox, exc)
+                failing = True
+                await asyncio.sleep(1.0)
+                continue
+            failing = False
+            if item is not None:
+                task = asyncio.create_task(self._answer(handler, json.loads(item[1])), name="session-command")
+                self._answering.add(task)
+                task.add_done_callback(self._answering.discard)
+
+    async def _answer(self, handler: SessionCommandHandler, request: Mapping[str, Any]) -> None:
+        from redis.exceptions import RedisError
+
+        if time.time() > float(request["deadline"]):
+            log.info(
+                "session commands: dropped %s for %s (its asker gave up)", request["command"], request["session_id"]
+            )
+            return
+        try:
+            body: dict[str, Any] = {"answer": await handler(request["session_id"], request["command"], request["args"])}
+        except GptTraderError as exc:
+            body = {"error": type(exc).__name__, "message": str(exc)}
+        except Exception as exc:  # a bug: the asker gets its one line, the log the traceback
+            log.exception("session commands: %s for %s failed", request["command"], request["session_id"])
+            body = {"error": "GptTraderError", "message": f"{type(exc).__name__}: {exc}"}
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.rpush(request["reply"], json.dumps(body))
+                pipe.expire(request["reply"], 60)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:  # the asker times out with a clear message
+            log.warning("session commands: cannot answer %s: %s", request["command"], exc)
+
     async def close(self) -> None:
+        for task in list(self._answering):
+            task.cancel()
         await self._redis.aclose()
+        await self._blocking.aclose()
 
 
 class RedisClaims:

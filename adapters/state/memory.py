@@ -8,10 +8,10 @@ strings. Data survives ``close``/``open`` (like a file) but not the process.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from adapters.state import _auth_rows, _codec, _common
+from adapters.state import _auth_rows, _codec, _common, _outbox
 from gpt_trader_core.domain.auth import ApiKey, RefreshToken, User
 from gpt_trader_core.domain.records import (
     BacktestRecord,
@@ -25,6 +25,7 @@ from gpt_trader_core.domain.records import (
     TrialRecord,
 )
 from gpt_trader_core.domain.trading import Fill, OrderState, Position
+from gpt_trader_core.ports import OutboxEvent
 
 __all__ = ["InMemoryStateStore"]
 
@@ -57,6 +58,8 @@ class InMemoryStateStore:
         self._equity: dict[str, dict[int, Row]] = {}  # session id → bar → row
         self._session_memo: _codec.SessionMemo = {}  # the encoded constant columns of running sessions
         self._owners: dict[str, str] = {}  # bus topic → subject that started it
+        self._outbox: dict[str, list[Row]] = {}  # session id → its pending events, in commit order
+        self._outbox_ids: set[tuple[str, int]] = set()  # (source, number) is unique, as in SQLite
 
     def __repr__(self) -> str:
         return (
@@ -242,9 +245,12 @@ class InMemoryStateStore:
         fills: Sequence[Fill],
         positions: Sequence[Position],
         equity: EquitySnapshot,
+        events: Sequence[OutboxEvent] = (),
+        sent: Mapping[str, int] | None = None,
     ) -> None:
         self._check_open()
         bar = _codec.bar_rows(session, orders, fills, positions, equity, self._session_memo)  # all encoded first
+        outbox, published = _outbox.rows(events), _outbox.check_sent(sent)
         session_id = bar.session_id
         stored = self._sessions.get(session_id)
         if stored is not None:
@@ -265,6 +271,31 @@ class InMemoryStateStore:
                 stored_fills[row["fill_id"]] = row
         self._positions[session_id] = bar.positions
         self._equity.setdefault(session_id, {})[bar.equity["bar"]] = bar.equity
+        self._write_outbox(session_id, outbox, published)
+
+    def _write_outbox(self, session_id: str, rows: list[Row], published: list[tuple[str, int]]) -> None:
+        """Delete the session's published events, then append ``rows`` after the rest (an event already
+        pending keeps its first copy, like the SQL stores' ON CONFLICT DO NOTHING)."""
+        done = dict(published)
+        kept = []
+        for row in self._outbox.get(session_id, []):
+            if row["number"] <= done.get(row["source"], 0):
+                self._outbox_ids.discard((row["source"], row["number"]))
+            else:
+                kept.append(row)
+        for row in rows:
+            if (row["source"], row["number"]) not in self._outbox_ids:
+                self._outbox_ids.add((row["source"], row["number"]))
+                kept.append(row)
+        self._outbox[session_id] = kept
+
+    async def pending_events(self, session_id: str) -> list[OutboxEvent]:
+        self._check_open()
+        return [_outbox.from_row(row) for row in self._outbox.get(session_id, [])]
+
+    async def mark_sent(self, session_id: str, sent: Mapping[str, int]) -> None:
+        self._check_open()
+        self._write_outbox(session_id, [], _outbox.check_sent(sent))
 
     async def list_orders(self, session_id: str) -> list[OrderState]:
         self._check_session(session_id)

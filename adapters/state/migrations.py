@@ -4,7 +4,7 @@ The database's ``PRAGMA user_version`` is the number of the last migration appli
 applies the missing ones in order, each in its own ``BEGIN IMMEDIATE`` transaction together with
 the version bump, so a crash leaves the schema at a whole version and two processes opening the same
 file at once cannot both apply one. Never edit a released migration: append a new one (the next is
-migration 9).
+migration 11).
 
 Conventions: times are ISO 8601 text (naive UTC, fixed width, so they sort chronologically); free-form
 mappings are JSON text in the tagged form of ``_codec``; non-finite floats are the text
@@ -320,6 +320,25 @@ MIGRATIONS: tuple[Migration, ...] = (
                 resource   TEXT PRIMARY KEY,
                 subject    TEXT NOT NULL,
                 created_at TEXT NOT NULL
+            )
+            """,
+        ),
+    ),
+    Migration(
+        10,
+        "the trading outbox: a session's events committed with its bar, deleted once published",
+        (
+            """
+            CREATE TABLE session_outbox (
+                session_id TEXT NOT NULL,
+                seq        INTEGER NOT NULL,
+                source     TEXT NOT NULL,
+                number     INTEGER NOT NULL,
+                topic      TEXT NOT NULL,
+                type       TEXT NOT NULL,
+                data       TEXT NOT NULL,
+                PRIMARY KEY (session_id, seq),
+                UNIQUE (source, number)
             )
             """,
         ),

@@ -36,7 +36,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Self, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from adapters.state import _auth_rows, _codec, _common
+from adapters.state import _auth_rows, _codec, _common, _outbox
 from adapters.state.postgres_schema import migrate, schema_version
 from gpt_trader_core.domain.auth import ApiKey, RefreshToken, User
 from gpt_trader_core.domain.records import (
@@ -53,6 +53,7 @@ from gpt_trader_core.domain.records import (
 )
 from gpt_trader_core.domain.trading import Fill, OrderState, Position
 from gpt_trader_core.errors import ConfigurationError
+from gpt_trader_core.ports import OutboxEvent
 
 __all__ = ["PostgresStateStore"]
 
@@ -117,6 +118,13 @@ _POSITION_INSERT = _insert("positions", ("session_id", *_codec.POSITION_COLUMNS)
 _POSITION_SELECT = f"SELECT {_columns(_codec.POSITION_COLUMNS)} FROM positions WHERE session_id = %s ORDER BY symbol"
 _EQUITY_UPSERT = _upsert("equity", ("session_id", *_codec.EQUITY_COLUMNS), ("session_id", "bar"))
 _EQUITY_SELECT = f"SELECT {_columns(_codec.EQUITY_COLUMNS)} FROM equity WHERE session_id = %s ORDER BY bar"
+# A re-committed bar keeps the first copy of an event still pending (as fills do).
+_OUTBOX_INSERT = (
+    _insert("session_outbox", ("session_id", "seq", *_outbox.COLUMNS)) + " ON CONFLICT (source, number) DO NOTHING"
+)
+_OUTBOX_NEXT_SEQ = "SELECT coalesce(max(seq) + 1, 0) AS next FROM session_outbox WHERE session_id = %s"
+_OUTBOX_SELECT = f"SELECT {_columns(_outbox.COLUMNS)} FROM session_outbox WHERE session_id = %s ORDER BY seq"
+_OUTBOX_DELETE = "DELETE FROM session_outbox WHERE session_id = %s AND source = %s AND number <= %s"
 _USER_SELECT = f"SELECT {_columns(_auth_rows.USER_COLUMNS)} FROM users"
 _KEY_SELECT = f"SELECT {_columns(_auth_rows.KEY_COLUMNS)} FROM api_keys"
 _TOKEN_SELECT = (
@@ -517,9 +525,12 @@ class PostgresStateStore:
         fills: Sequence[Fill],
         positions: Sequence[Position],
         equity: EquitySnapshot,
+        events: Sequence[OutboxEvent] = (),
+        sent: Mapping[str, int] | None = None,
     ) -> None:
         # Encoded before the transaction: an unstorable value fails the bar before any write.
         bar = _codec.bar_rows(session, orders, fills, positions, equity, self._session_memo)
+        outbox, published = _outbox.rows(events), _outbox.check_sent(sent)
         sid = bar.session_id
         fills_ = [self._row("fills", {"session_id": sid, **row}) for row in bar.fills]
         positions_ = [self._row("positions", {"session_id": sid, **row}) for row in bar.positions]
@@ -551,6 +562,18 @@ class PostgresStateStore:
             await conn.execute("DELETE FROM positions WHERE session_id = %s", (sid,))
             await _many(conn, _POSITION_INSERT, positions_)
             await conn.execute(_EQUITY_UPSERT, self._row("equity", {"session_id": sid, **bar.equity}))
+            await _write_outbox(conn, sid, outbox, published)
+
+    async def pending_events(self, session_id: str) -> list[OutboxEvent]:
+        async with self._read() as conn:
+            rows = await _all(conn, _OUTBOX_SELECT, (session_id,))
+        return [_outbox.from_row(row) for row in rows]
+
+    async def mark_sent(self, session_id: str, sent: Mapping[str, int]) -> None:
+        published = _outbox.check_sent(sent)
+        if published:
+            async with self._write() as conn:
+                await _write_outbox(conn, session_id, [], published)
 
     async def list_orders(self, session_id: str) -> list[OrderState]:
         return await self._of_session(session_id, _ORDER_SELECT, _codec.order_from_row)
@@ -605,6 +628,19 @@ class PostgresStateStore:
         async with self._read() as conn, conn.transaction():
             await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield conn
+
+
+async def _write_outbox(conn: Any, session_id: str, rows: list[Row], published: list[tuple[str, int]]) -> None:
+    """Inside a write transaction (after the session's row lock): delete the session's published
+    events, append ``rows`` after the rest."""
+    if published:
+        async with conn.cursor() as cur:
+            await cur.executemany(_OUTBOX_DELETE, [(session_id, source, number) for source, number in published])
+    if rows:
+        first = int((await _one(conn, _OUTBOX_NEXT_SEQ, (session_id,)) or {"next": 0})["next"])
+        await _many(
+            conn, _OUTBOX_INSERT, [{"session_id": session_id, "seq": first + i, **r} for i, r in enumerate(rows)]
+        )
 
 
 async def _one(conn: Any, query: str, args: Any) -> Row | None:

@@ -13,12 +13,12 @@ import datetime as dt
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
-from adapters.state import _auth_rows, _codec, _common
+from adapters.state import _auth_rows, _codec, _common, _outbox
 from adapters.state.migrations import migrate
 from gpt_trader_core.domain.auth import ApiKey, RefreshToken, User
 from gpt_trader_core.domain.records import (
@@ -35,6 +35,7 @@ from gpt_trader_core.domain.records import (
 )
 from gpt_trader_core.domain.trading import Fill, OrderState, Position
 from gpt_trader_core.errors import ConfigurationError
+from gpt_trader_core.ports import OutboxEvent
 
 __all__ = ["SqliteStateStore"]
 
@@ -110,6 +111,25 @@ _TOKEN_SELECT = (
     "FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family WHERE t.jti = ?"
 )
 _EQUITY_SELECT = f"SELECT {_columns(_codec.EQUITY_COLUMNS)} FROM equity WHERE session_id = ? ORDER BY bar"
+# A re-committed bar keeps the first copy of an event still pending (as fills do).
+_OUTBOX_INSERT = (
+    _insert("session_outbox", ("session_id", "seq", *_outbox.COLUMNS)) + " ON CONFLICT (source, number) DO NOTHING"
+)
+_OUTBOX_NEXT_SEQ = "SELECT coalesce(max(seq) + 1, 0) FROM session_outbox WHERE session_id = ?"
+_OUTBOX_SELECT = f"SELECT {_columns(_outbox.COLUMNS)} FROM session_outbox WHERE session_id = ? ORDER BY seq"
+_OUTBOX_DELETE = "DELETE FROM session_outbox WHERE session_id = ? AND source = ? AND number <= ?"
+
+
+def _write_outbox(
+    conn: sqlite3.Connection, session_id: str, rows: list[dict[str, Any]], published: list[tuple[str, int]]
+) -> None:
+    """Inside a write transaction: delete the session's published events, append ``rows`` after the rest."""
+    conn.executemany(_OUTBOX_DELETE, [(session_id, source, number) for source, number in published])
+    if rows:
+        first = int(conn.execute(_OUTBOX_NEXT_SEQ, (session_id,)).fetchone()[0])
+        conn.executemany(
+            _OUTBOX_INSERT, [{"session_id": session_id, "seq": first + i, **row} for i, row in enumerate(rows)]
+        )
 
 
 @contextlib.contextmanager
@@ -436,10 +456,13 @@ class SqliteStateStore:
         fills: Sequence[Fill],
         positions: Sequence[Position],
         equity: EquitySnapshot,
+        events: Sequence[OutboxEvent] = (),
+        sent: Mapping[str, int] | None = None,
     ) -> None:
         def commit(conn: sqlite3.Connection) -> None:
             # Encoded before the transaction: an unstorable value fails the bar before any write.
             bar = _codec.bar_rows(session, orders, fills, positions, equity)
+            outbox, published = _outbox.rows(events), _outbox.check_sent(sent)
             session_id = bar.session_id
             with _write(conn):
                 stored = conn.execute(_SESSION_CLAIM, (session_id,)).fetchone()
@@ -464,8 +487,25 @@ class SqliteStateStore:
                 conn.execute("DELETE FROM positions WHERE session_id = ?", (session_id,))
                 conn.executemany(_POSITION_INSERT, [{"session_id": session_id, **row} for row in bar.positions])
                 conn.execute(_EQUITY_UPSERT, {"session_id": session_id, **bar.equity})
+                _write_outbox(conn, session_id, outbox, published)
 
         await self._call(commit)
+
+    async def pending_events(self, session_id: str) -> list[OutboxEvent]:
+        def pending(conn: sqlite3.Connection) -> list[OutboxEvent]:
+            return [_outbox.from_row(row) for row in conn.execute(_OUTBOX_SELECT, (session_id,)).fetchall()]
+
+        return await self._call(pending)
+
+    async def mark_sent(self, session_id: str, sent: Mapping[str, int]) -> None:
+        published = _outbox.check_sent(sent)
+
+        def mark(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                _write_outbox(conn, session_id, [], published)
+
+        if published:
+            await self._call(mark)
 
     async def list_orders(self, session_id: str) -> list[OrderState]:
         return await self._of_session(session_id, _ORDER_SELECT, _codec.order_from_row)

@@ -126,7 +126,7 @@ class AppCommand(Command):
         )
 
         async def main() -> T:
-            await start_resources(container)
+            await start_resources(container, on_demand=True)  # only what the command uses starts
             try:
                 return await work(container)
             finally:

@@ -111,6 +111,10 @@ CONVERTER: Final = _make_converter()
 
 
 def _plain(value: Any, redact: bool) -> Any:
+    # Sections walked directly rather than by ``CONVERTER.unstructure``: the same data, without cattrs
+    # generating (compiling) an unstructure function for each section at every start of the CLI.
+    if attrs.has(type(value)) and not isinstance(value, Secret):
+        return {field.name: _plain(getattr(value, field.name), redact) for field in attrs.fields(type(value))}
     if isinstance(value, Mapping):
         return {key: _plain(item, redact) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -123,7 +127,7 @@ def _plain(value: Any, redact: bool) -> Any:
 def settings_to_dict(settings: Settings, *, redact: bool = True) -> dict[str, Any]:
     """Plain nested dict (YAML/JSON-ready). With ``redact``, secrets are ``***`` (empty stays
     empty) and a password in ``state.url`` is hidden."""
-    data: dict[str, Any] = _plain(CONVERTER.unstructure(settings), redact)
+    data: dict[str, Any] = _plain(settings, redact)
     if redact:
         data["state"]["url"] = redact_url(data["state"]["url"])
     return data

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -106,6 +105,8 @@ class ChartRenderer(Protocol):
 
 def load_renderer(name: str = DEFAULT_RENDERER) -> ChartRenderer:
     """The renderer registered as ``name`` in the ``gpt_trader.chart_renderers`` entry-point group."""
+    from importlib.metadata import entry_points  # ~20 ms (email, zipfile): only when a chart is drawn
+
     found = {ep.name: ep for ep in entry_points(group=RENDERER_GROUP)}
     if name not in found:
         known = ", ".join(sorted(found)) or "none"

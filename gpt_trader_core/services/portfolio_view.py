@@ -13,8 +13,7 @@ import numpy as np
 from gpt_trader_core.analysis import historical_cvar, historical_var
 from gpt_trader_core.domain.records import SessionStatus
 from gpt_trader_core.domain.trading import Position
-from gpt_trader_core.errors import ConflictError
-from gpt_trader_core.portfolio import RebalancePlan, classify_tier, rebalance_plan
+from gpt_trader_core.portfolio import RebalancePlan
 from gpt_trader_core.ports import TradingStore
 from gpt_trader_core.services.sessions import TradingSessions
 
@@ -124,14 +123,7 @@ class PortfolioView:
 
     async def rebalance(self, session_id: str, target_weights: Mapping[str, float], *, execute: bool) -> Rebalance:
         """The plan that moves the session to ``target_weights``; ``execute`` sends its orders through the
-        session (submitted at its next bar). Both need the session running in this process (prices)."""
+        session (submitted at its next bar). The session may run in any process (worker) that shares
+        its leases: its prices come from there."""
         weights = {k.upper(): v for k, v in target_weights.items()}
-        if execute:
-            return Rebalance(session_id, True, await self._sessions.rebalance(session_id, weights))
-        record = await self._store.get_session(session_id)
-        prices = self._sessions.last_prices(session_id)
-        if prices is None:
-            raise ConflictError(f"session {session_id} is not running in this process; start or resume it first")
-        positions = {p.symbol: p.size for p in await self._store.list_positions(session_id)}
-        plan = rebalance_plan(record.equity, positions, prices, weights, classify_tier(record.equity))
-        return Rebalance(session_id, False, plan)
+        return Rebalance(session_id, execute, await self._sessions.rebalance(session_id, weights, execute=execute))

@@ -25,10 +25,18 @@ from gpt_trader_core.domain.records import EquitySnapshot, SessionRecord, Sessio
 from gpt_trader_core.domain.results import format_value
 from gpt_trader_core.domain.specs import FeedSpec, RiskSpec
 from gpt_trader_core.domain.symbols import normalize_symbol
-from gpt_trader_core.domain.trading import Fill, OrderSide, Position
+from gpt_trader_core.domain.trading import Fill, Order, OrderSide, Position
 from gpt_trader_core.errors import ConflictError, GptTraderError, InvalidParameterError
 from gpt_trader_core.portfolio import RebalancePlan, classify_tier, rebalance_plan
-from gpt_trader_core.ports import BrokerFactory, EventBus, FeedFactory, SessionLeases, Subscription, TradingStore
+from gpt_trader_core.ports import (
+    BrokerFactory,
+    EventBus,
+    FeedFactory,
+    SessionCommandHandler,
+    SessionLeases,
+    Subscription,
+    TradingStore,
+)
 from gpt_trader_core.risk import RiskLimits
 from gpt_trader_core.services.backtest import new_id
 from gpt_trader_core.strategy.registry import StrategyRegistry
@@ -140,6 +148,20 @@ class LocalLeases:
     async def holds(self, session_id: str, owner: str | None) -> bool:
         return self.alive(owner)
 
+    async def holding(self, owners: Mapping[str, str | None]) -> set[str]:
+        return {session_id for session_id, owner in owners.items() if self.alive(owner)}
+
+    async def serve(self, handler: SessionCommandHandler) -> None:
+        """Nothing to serve: no other process can send commands here (recovery runs once, not ``lead``)."""
+
+    async def ask(
+        self, owner: str, session_id: str, command: str, args: Mapping[str, Any], timeout: float
+    ) -> Mapping[str, Any]:
+        raise ConflictError(
+            f"session {session_id} is not running in this process but in {owner}, which it cannot reach; ask "
+            "that one (--remote URL of the server running it; with bus.backend=redis every worker reaches it)"
+        )
+
 
 @attrs.frozen
 class Reconciliation:
@@ -243,8 +265,11 @@ class TradingSessions:
         feeds: FeedFactory,
         brokers: BrokerFactory,
         leases: SessionLeases | None = None,
+        *,
+        command_timeout: float = 5.0,
     ) -> None:
         self._store = store
+        self.command_timeout = command_timeout  # how long a command waits for the session's holder
         self._bus = bus
         self._registry = registry
         self._feeds = feeds
@@ -461,10 +486,14 @@ class TradingSessions:
         A session whose data cannot be rebuilt is marked failed with the reason instead: recovery never
         trades other data."""
         recovered = []
-        for record in await self._store.list_sessions(status=SessionStatus.RUNNING, limit=1000):
-            if record.id in self._tasks and not self._tasks[record.id].done():
-                continue
-            if await self._leases.holds(record.id, record.owner):
+        records = [
+            r
+            for r in await self._store.list_sessions(status=SessionStatus.RUNNING, limit=1000)
+            if not (r.id in self._tasks and not self._tasks[r.id].done())
+        ]
+        held = await self._leases.holding({r.id: r.owner for r in records})  # one round trip for all
+        for record in records:
+            if record.id in held:
                 continue
             owner = await self._leases.acquire(record.id)
             if owner is None:  # another worker was quicker
@@ -485,8 +514,16 @@ class TradingSessions:
 
     async def lead(self) -> None:
         """With shared leases (several workers): recover sessions whose holder died, every
-        ``scan_interval`` seconds, until cancelled. A failed scan (a store or Redis outage) is logged
-        and tried again."""
+        ``scan_interval`` seconds, and answer other processes' commands for the sessions this one
+        runs, until cancelled. A failed scan (a store or Redis outage) is logged and tried again."""
+        server = asyncio.create_task(self._leases.serve(self._answer), name="session-commands")
+        try:
+            await self._scan()
+        finally:
+            server.cancel()
+            await asyncio.gather(server, return_exceptions=True)
+
+    async def _scan(self) -> None:
         failing = False
         while True:
             try:
@@ -549,27 +586,71 @@ class TradingSessions:
                 suspended.append(session_id)
         return suspended
 
-    async def rebalance(self, session_id: str, target_weights: Mapping[str, float]) -> RebalancePlan:
+    async def rebalance(
+        self, session_id: str, target_weights: Mapping[str, float], *, execute: bool = True
+    ) -> RebalancePlan:
         """Plan orders that move a running session to ``target_weights`` (respecting its capital
-        tier) and send them through the session's own path: submitted at the next bar, persisted
-        with it, reported as the session's events."""
+        tier) and, with ``execute``, send them through the session's own path: submitted at the next
+        bar, persisted with it, reported as the session's events. The session may run in another
+        process (worker): the plan's inputs come from the process that runs it."""
+        weights = dict(target_weights)
+        if session_id in self.running():
+            inputs = await self._rebalance_here(session_id, weights, execute)
+        else:
+            inputs = await self._ask(session_id, "rebalance", {"weights": weights, "execute": execute})
+        return _plan(session_id, weights, inputs)
+
+    async def _rebalance_here(self, session_id: str, weights: Mapping[str, float], execute: bool) -> Mapping[str, Any]:
+        """The plan's inputs (equity, positions, prices, bar) from the running engine; with ``execute``
+        its orders are queued for the next bar."""
         engine = self._engines.get(session_id)
         if engine is None or session_id not in self.running():
-            raise ConflictError(f"session {session_id} is not running in this process; start or resume it first")
+            raise ConflictError(f"session {session_id} is not running in this process any more; try again")
         record = await self._store.get_session(session_id)
-        positions = {p.symbol: p.size for p in await self._store.list_positions(session_id)}
-        prices = dict(engine.last_prices)
-        missing = sorted(set(target_weights) - set(prices))
-        if missing:
-            raise InvalidParameterError(f"no price yet for {', '.join(missing)}; rebalance after the first bar")
-        tier = classify_tier(record.equity)
-        plan = rebalance_plan(record.equity, positions, prices, target_weights, tier)
-        orders = [
-            attrs.evolve(o, client_order_id=f"{session_id}:rebalance:{record.last_bar}:{i}")
-            for i, o in enumerate(plan.orders)
-        ]
-        engine.enqueue(orders)
-        return plan
+        inputs = {
+            "equity": record.equity,
+            "last_bar": record.last_bar,
+            "positions": {p.symbol: p.size for p in await self._store.list_positions(session_id)},
+            "prices": dict(engine.last_prices),
+        }
+        if execute:
+            engine.enqueue(_rebalance_orders(session_id, _plan(session_id, weights, inputs), record.last_bar))
+        return inputs
+
+    async def _ask(
+        self, session_id: str, command: str, args: Mapping[str, Any], timeout: float | None = None
+    ) -> Mapping[str, Any]:
+        """``command`` answered by the process that runs ``session_id`` (``ConflictError`` when none does)."""
+        record = await self._store.get_session(session_id)
+        if record.status is not SessionStatus.RUNNING or record.owner is None:
+            raise ConflictError(f"session {session_id} is not running; start or resume it first")
+        if not await self._leases.holds(session_id, record.owner):
+            raise ConflictError(f"session {session_id} is not running (its process is gone); resume it first")
+        return await self._leases.ask(record.owner, session_id, command, args, timeout or self.command_timeout)
+
+    async def _answer(self, session_id: str, command: str, args: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A command from another process for a session this one runs (``SessionLeases.serve``)."""
+        if command == "prices":
+            prices = self.last_prices(session_id)
+            if prices is None:
+                raise ConflictError(f"session {session_id} is not running in this process any more; try again")
+            return {"prices": prices}
+        if command == "rebalance":
+            return await self._rebalance_here(session_id, args["weights"], bool(args["execute"]))
+        raise InvalidParameterError(f"unknown session command {command!r}; use prices or rebalance")
+
+    async def prices(self, session_id: str, *, timeout: float | None = None) -> Mapping[str, float] | None:
+        """The latest price of each symbol the running session has seen, from whichever process runs
+        it; ``None`` when it runs nowhere (or its process did not answer within ``timeout`` seconds,
+        ``command_timeout`` by default)."""
+        local = self.last_prices(session_id)
+        if local is not None:
+            return local
+        try:
+            answer = await self._ask(session_id, "prices", {}, timeout)
+        except GptTraderError:
+            return None
+        return {str(symbol): float(price) for symbol, price in answer["prices"].items()}
 
     def subscribe(self, session_id: str) -> Subscription:
         """The events of one session (subscribe right after ``start`` to miss none)."""
@@ -639,8 +720,18 @@ class TradingSessions:
         """Sessions, newest first; ``interrupted`` ones are stored as running with no live owner."""
         wanted = SessionStatus(status) if status is not None else None
         stored = SessionStatus.RUNNING if wanted is SessionStatus.INTERRUPTED else wanted
-        records = [await self._seen(r) for r in await self._store.list_sessions(status=stored, limit=limit)]
-        return [r for r in records if wanted is None or r.status is wanted]
+        records = await self._store.list_sessions(status=stored, limit=limit)
+        running = set(self.running())
+        held = running | await self._leases.holding(
+            {r.id: r.owner for r in records if r.status is SessionStatus.RUNNING and r.id not in running}
+        )
+        seen = [
+            attrs.evolve(r, status=SessionStatus.INTERRUPTED)
+            if r.status is SessionStatus.RUNNING and r.id not in held
+            else r
+            for r in records
+        ]
+        return [r for r in seen if wanted is None or r.status is wanted]
 
     async def get(self, session_id: str) -> SessionRecord:
         return await self._seen(await self._store.get_session(session_id))
@@ -654,6 +745,13 @@ class TradingSessions:
         snapshots = tuple(e for e in await self._store.list_equity(session_id) if e.bar > after_bar)
         return snapshots if last is None else snapshots[-last:] if last > 0 else ()
 
+    async def _status_prices(self, record: SessionRecord) -> Mapping[str, float] | None:
+        """Prices for a status's gross exposure: from the session's process, but a status does not wait
+        long for them (without them the exposure is derived when it can be)."""
+        if record.status is not SessionStatus.RUNNING:
+            return None
+        return await self.prices(record.id, timeout=min(1.0, self.command_timeout))
+
     async def status(self, session_id: str, *, recent_fills: int = 20) -> SessionReport:
         record = await self.get(session_id)
         fills = await self._store.list_fills(session_id)
@@ -665,11 +763,29 @@ class TradingSessions:
             tuple(positions),
             tuple(fills[-recent_fills:]),
             len(orders),
-            performance(record, equity, fills, positions, self.last_prices(session_id)),
-            session_id in self.running(),
+            performance(record, equity, fills, positions, await self._status_prices(record)),
+            record.status is SessionStatus.RUNNING,  # here or in another process that holds it
             tuple(equity),
             tuple(fills),
         )
+
+
+def _plan(session_id: str, weights: Mapping[str, float], inputs: Mapping[str, Any]) -> RebalancePlan:
+    """The rebalance plan of a session from its inputs (the same in every process: a pure function)."""
+    prices = {str(k): float(v) for k, v in inputs["prices"].items()}
+    missing = sorted(set(weights) - set(prices))
+    if missing:
+        raise InvalidParameterError(f"no price yet for {', '.join(missing)}; rebalance after the first bar")
+    equity = float(inputs["equity"])
+    positions = {str(k): float(v) for k, v in inputs["positions"].items()}
+    return rebalance_plan(equity, positions, prices, weights, classify_tier(equity))
+
+
+def _rebalance_orders(session_id: str, plan: RebalancePlan, last_bar: int) -> list[Order]:
+    """The plan's orders with deterministic client order ids (sent once, whatever retries)."""
+    return [
+        attrs.evolve(o, client_order_id=f"{session_id}:rebalance:{last_bar}:{i}") for i, o in enumerate(plan.orders)
+    ]
 
 
 def _limits(risk: RiskSpec) -> RiskLimits:

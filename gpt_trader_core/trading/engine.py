@@ -4,16 +4,19 @@ For each new time step: let the broker fill what is pending at this bar (the sim
 the backtest's fill model), ask the strategy — the very code the backtest runs — about the newest
 bar, turn its decision into orders (close the position, then open the new one sized at the fill,
 exactly as the backtest does), check them against risk limits, submit them with deterministic
-client order ids, commit everything the bar produced in one transaction, and only then publish the
-events. A crash at any point leaves either the whole bar stored or none of it; on restart the engine
-rebuilds the broker from the stored orders and fills, replays the history silently and resumes at
-the first uncommitted bar, re-deriving the same orders (same ids, so nothing is duplicated).
+client order ids, commit everything the bar produced — its events included (the outbox) — in one
+transaction, and only then publish the events (``OutboxRelay``). A crash at any point leaves either
+the whole bar stored or none of it; on restart the engine publishes the events its previous holder
+committed but did not publish, rebuilds the broker from the stored orders and fills, replays the
+history silently and resumes at the first uncommitted bar, re-deriving the same orders (same ids, so
+nothing is duplicated).
 
 Several processes: the store refuses a bar from a process that no longer owns the session
 (``SessionNotHeldError``: another worker took it over, or it was stopped elsewhere), and the lease
 keeper may ``abandon`` the engine; either way it ends without storing or announcing anything more —
-the session's new holder continues from the last committed bar. An event bus that cannot be reached
-(Redis down) costs the events, never the session: the bar is already stored.
+the session's new holder continues from the last committed bar (and publishes its pending events).
+An event bus that cannot be reached (Redis down) delays the bars' events, never the session: they
+wait in the outbox and go out, in order, once it is back.
 """
 
 from __future__ import annotations
@@ -32,10 +35,11 @@ from gpt_trader_core.context import execution_id as execution_context
 from gpt_trader_core.domain.records import EquitySnapshot, SessionRecord, SessionStatus, utcnow
 from gpt_trader_core.domain.trading import Fill, Order, OrderSide, OrderState, OrderStatus, Position
 from gpt_trader_core.errors import GptTraderError, SessionNotHeldError
-from gpt_trader_core.ports import BarEvent, Broker, EventBus, MarketFeed, TradingStore
+from gpt_trader_core.ports import BarEvent, Broker, EventBus, MarketFeed, OutboxEvent, TradingStore
 from gpt_trader_core.risk import Holding, PortfolioSnapshot, RiskLimits, check_order
 from gpt_trader_core.strategy.base import Strategy
 from gpt_trader_core.trading.decisions import Decider
+from gpt_trader_core.trading.outbox import OutboxRelay
 
 log = logging.getLogger("gpt_trader.trading")
 
@@ -107,6 +111,8 @@ class SessionEngine:
         self.last_prices: dict[str, float] = {}
         self._abandoned = False
         self._bus_down = False
+        self.outbox = OutboxRelay(session.id, store, bus)
+        self._staged: list[OutboxEvent] = []  # the current bar's events, committed with it
 
     def abandon(self) -> None:
         """Another process holds the session now: end after the current bar, storing nothing more."""
@@ -120,7 +126,12 @@ class SessionEngine:
         """Orders from outside the strategy (a rebalance): submitted at the next bar, committed with it."""
         self._external.extend(orders)
 
+    def _stage(self, type_: str, data: Mapping[str, Any]) -> None:
+        """An event of the current bar: stored with the bar, published once it is stored."""
+        self._staged.append(self.outbox.event(self.topic, type_, {"session_id": self.session.id, **data}))
+
     async def _publish(self, type_: str, data: Mapping[str, Any]) -> None:
+        """An event outside any bar (the session's start and end), published directly."""
         try:
             await self.bus.publish(self.topic, type_, {"session_id": self.session.id, **data})
         except GptTraderError as exc:  # the bus cannot be reached (EventBusUnavailableError): events lost
@@ -141,6 +152,7 @@ class SessionEngine:
         )
         for equity in (await self.store.list_equity(self.session.id))[-1:]:
             self.peak_equity = max(self.peak_equity, equity.equity)
+        await self.outbox.recover()  # first: what the previous holder committed comes before our events
         resume_at = self.session.last_bar + 1
         stop_after = self.session.feed.stop_after  # bars to trade, then stop (resumable)
         await self._publish("session_started", {"resume_at": resume_at, "symbols": symbols})
@@ -184,6 +196,10 @@ class SessionEngine:
         if not await self.store.swap_session(self.session, committed):  # taken over or stopped meanwhile
             log.info("session %s: held by another process now; its end is not stored here", self.session.id)
             return await self.store.get_session(self.session.id)
+        try:
+            await self.outbox.flush()
+        except Exception as exc:  # they stay pending: whoever resumes the session publishes them (once)
+            log.warning("session %s: its last events stay in the outbox: %s", self.session.id, exc)
         await self._publish(
             f"session_{status.value}", {"last_bar": self.session.last_bar, "equity": self.session.equity}
         )
@@ -191,6 +207,7 @@ class SessionEngine:
 
     async def _step(self, step: Sequence[BarEvent], deciders: Mapping[str, Decider]) -> None:
         received = self.clock()
+        self._staged = []
         changed: dict[str, OrderState] = {}
         fills: list[Fill] = []
         for bar in step:
@@ -238,10 +255,8 @@ class SessionEngine:
             equity=account.equity,
             updated_at=utcnow(),
         )
-        await self.store.commit_bar(self.session, list(changed.values()), fills, list(account.positions), snapshot)
-        # Committed: now the world may hear about it.
         for bar in step:
-            await self._publish(
+            self._stage(
                 "bar_processed",
                 {
                     "symbol": bar.symbol,
@@ -255,18 +270,28 @@ class SessionEngine:
                 },
             )
         for state in changed.values():
-            await self._publish(f"order_{state.status.value}", _order_data(state))
+            self._stage(f"order_{state.status.value}", _order_data(state))
         for fill in fills:
-            self.latencies.append((self.clock() - received) * 1000)
-            await self._publish("fill_recorded", _fill_data(fill))
+            self._stage("fill_recorded", _fill_data(fill))
         if fills:
-            await self._publish("position_changed", {"positions": [_position_data(p) for p in account.positions]})
-        await self._publish(
+            self._stage("position_changed", {"positions": [_position_data(p) for p in account.positions]})
+        self._stage(
             "portfolio_updated",
             {"bar": last.index, "time": last.time.isoformat(), "cash": account.cash, "equity": account.equity},
         )
         if alert is not None:
-            await self._publish("risk_alert", {"action": "emergency_stop", "reasons": [alert]})
+            self._stage("risk_alert", {"action": "emergency_stop", "reasons": [alert]})
+        events, self._staged = self._staged, []
+        sent = dict(self.outbox.sent)
+        await self.store.commit_bar(
+            self.session, list(changed.values()), fills, list(account.positions), snapshot, events, sent
+        )
+        # Committed: now the world may hear about it.
+        self.outbox.stored(sent)
+        self.outbox.committed(events)
+        await self.outbox.publish()
+        done = self.clock()
+        self.latencies.extend((done - received) * 1000 for _ in fills)
         if flattening and not account.positions and not await self.broker.open_orders():
             self._flat = True
 
@@ -314,7 +339,7 @@ class SessionEngine:
         )
         if decision.action == "allow":
             return order
-        await self._publish(
+        self._stage(
             "risk_alert", {"order": order.client_order_id, "action": decision.action, "reasons": list(decision.reasons)}
         )
         if decision.action == "reject":

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 import pytest
 
@@ -78,3 +79,42 @@ async def test_a_claim_is_granted_once_until_released(redis_url: str) -> None:
         assert await claims.claim("k", 5.0)
     finally:
         await claims.close()
+
+
+async def test_holding_reads_every_lease_in_one_round_trip(leases: RedisLeases) -> None:
+    a, b = await leases.acquire("h1"), await leases.acquire("h2")
+    assert a is not None and b is not None
+    held = await leases.holding({"h1": a, "h2": "someone-else", "h3": None, "h4": "x:1"})
+    assert held == {"h1"}
+    assert await leases.holding({}) == set()
+
+
+async def test_a_command_reaches_the_process_holding_the_session_and_brings_back_its_answer_or_error(
+    leases: RedisLeases, redis_url: str
+) -> None:
+    from gpt_trader_core.errors import ConflictError, InvalidParameterError
+
+    leader = RedisLeases(redis_url, namespace=leases._ns, ttl=0.5, renew_interval=0.1, process="host:1:leader")
+    asked: list[tuple[str, str, dict[str, object]]] = []
+
+    async def handler(session_id: str, command: str, args: Mapping[str, Any]) -> Mapping[str, Any]:
+        asked.append((session_id, command, dict(args)))
+        if command == "boom":
+            raise InvalidParameterError("no price yet for XYZ")
+        return {"prices": {"AAA": 101.25}, "echo": args}
+
+    server = asyncio.create_task(leader.serve(handler))
+    try:
+        owner = await leader.acquire("c1")
+        assert owner is not None
+        answer = await leases.ask(owner, "c1", "prices", {"w": {"AAA": 0.5}}, timeout=5)
+        assert answer == {"prices": {"AAA": 101.25}, "echo": {"w": {"AAA": 0.5}}}
+        with pytest.raises(InvalidParameterError, match="no price yet for XYZ"):
+            await leases.ask(owner, "c1", "boom", {}, timeout=5)
+        assert asked == [("c1", "prices", {"w": {"AAA": 0.5}}), ("c1", "boom", {})]
+        with pytest.raises(ConflictError, match=r"did not answer 'prices' within 0\.3 s"):
+            await leases.ask("host:2:gone:7", "c1", "prices", {}, timeout=0.3)  # nobody serves that process
+    finally:
+        server.cancel()
+        await asyncio.gather(server, return_exceptions=True)
+        await leader.close()

@@ -7,8 +7,10 @@ Run on demand (needs Redis at 127.0.0.1:6379 and PostgreSQL at 127.0.0.1:5432, d
 Bus: publish → receive latency of one event (one publisher, one ``*`` subscriber in the same process,
 the next event published only after the previous one arrived: closed loop, so no queueing), memory
 bus vs Redis Streams bus; medians and p99, and the ratio Redis / memory.
-State: ``commit_bar`` of a paper session (2 orders, 1-2 fills, positions, equity per bar) and
-``get_backtest`` of a 40-trade backtest, SQLite file vs PostgreSQL (a fresh schema, dropped after).
+State: ``commit_bar`` of a paper session (2 orders, 1-2 fills, positions, equity per bar), the same
+with its events in the outbox (the engine's 6-7 per bar, the previous bar's marked sent in the same
+transaction), and ``get_backtest`` of a 40-trade backtest, SQLite file vs PostgreSQL (a fresh
+schema, dropped after).
 Workers: requests/s of a cached read (``GET /api/v1/strategies/list``) from ``gpt-trader serve
 --workers 2`` vs ``--workers 1``, same settings (Redis bus, SQLite state, auth and rate limits off),
 measured by ``wrk`` (C, one thread, 64 keep-alive connections, closed loop) in alternating rounds; the
@@ -88,15 +90,43 @@ async def bench_bus(events: int) -> None:
     print(f"  ratio redis/memory (median) {statistics.median(redis_) / statistics.median(memory):.0f}×")
 
 
-async def _state_times(store: Any, bars: int) -> tuple[list[float], list[float]]:
+def _events_for(bar: int) -> list[Any]:
+    """What the engine stages for a bar like the writer's: the bar, 2 orders, fills, positions, equity."""
+    from gpt_trader_core.ports import OutboxEvent
+    from tests.adapters import _trading_writer as writer
+
+    source, topic = f"session:{writer.SESSION}:bench", f"session:{writer.SESSION}"
+    data: list[tuple[str, dict[str, Any]]] = [("bar_processed", {"bar": bar, "close": writer.price_of(bar)})]
+    data += [(f"order_{o.status.value}", {"client_order_id": o.order.client_order_id}) for o in writer.orders_for(bar)]
+    data += [("fill_recorded", {"fill_id": f.fill_id, "price": f.price}) for f in writer.fills_for(bar)]
+    data += [("position_changed", {"positions": len(writer.positions_for(bar))}), ("portfolio_updated", {"bar": bar})]
+    return [
+        OutboxEvent(source, bar * 10 + i + 1, topic, type_, {"session_id": writer.SESSION, **payload})
+        for i, (type_, payload) in enumerate(data)
+    ]
+
+
+async def _state_times(store: Any, bars: int) -> tuple[list[float], list[float], list[float]]:
     from tests.adapters import _trading_writer as writer
     from tests.adapters._state_writer import backtest_for
 
-    commits = []
-    for bar in range(bars):
+    # Alternating bars with and without events: drift in the machine's load hits both alike.
+    commits, with_outbox = [], []
+    for bar in range(2 * bars):
+        events = _events_for(bar) if bar % 2 else ()
+        # the previous outbox bar's events: published meanwhile, deleted by this commit
+        sent = {events[0].source: (bar - 2) * 10 + 9} if events and bar > 2 else None
         started = time.perf_counter()
-        await writer.commit(store, bar)
-        commits.append(time.perf_counter() - started)
+        await store.commit_bar(
+            writer.session_for(bar),
+            writer.orders_for(bar),
+            writer.fills_for(bar),
+            writer.positions_for(bar),
+            writer.equity_for(bar),
+            events,
+            sent,
+        )
+        (with_outbox if events else commits).append(time.perf_counter() - started)
     record = backtest_for("bench", 1)
     await store.save_backtest(record)
     reads = []
@@ -104,7 +134,7 @@ async def _state_times(store: Any, bars: int) -> tuple[list[float], list[float]]
         started = time.perf_counter()
         await store.get_backtest(record.id)
         reads.append(time.perf_counter() - started)
-    return commits, reads
+    return commits, reads, with_outbox
 
 
 async def bench_state(bars: int) -> None:
@@ -130,7 +160,7 @@ async def bench_state(bars: int) -> None:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
     print(f"state store, {bars} bars (synchronous_commit / synchronous=FULL on both):")
-    for label, index in (("commit_bar", 0), ("get_backtest (40 trades)", 1)):
+    for label, index in (("commit_bar", 0), ("commit_bar + outbox", 2), ("get_backtest (40 trades)", 1)):
         s, p = statistics.median(sqlite_times[index]), statistics.median(postgres_times[index])
         print(f"  {label:26s} sqlite {s * 1e3:7.2f} ms   postgres {p * 1e3:7.2f} ms   ratio {p / s:.2f}×")
 
@@ -236,6 +266,12 @@ def bench_workers(rounds: int, duration: int) -> None:
     results: dict[int, list[float]] = {1: [], 2: []}
     per_cpu: dict[int, list[float]] = {1: [], 2: []}
     print(f"workers: cached read {path}, wrk -t1 -c64, {duration} s per run, {rounds} rounds, nothing pinned")
+    print(f"  load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if os.getloadavg()[0] > (os.cpu_count() or 1) / 2:
+        print(  # the scheduler shares a busy CPU per runnable process: two workers get a bigger share than one
+            "  WARNING: the machine is busy; on contended cores two workers take more of the CPU than one, "
+            "which inflates the ratio: measure again when the load average is below 1"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         for round_ in range(rounds):
             order = (1, 2) if round_ % 2 == 0 else (2, 1)  # alternate: drift in the machine's load hits both

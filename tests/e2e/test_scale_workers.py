@@ -1,7 +1,9 @@
 """Issue 18 through a real ``gpt-trader serve --workers 4`` on the real Redis and PostgreSQL.
 
 - SIGKILL the worker that leads a paper session: another worker takes it over within 5 s, and the
-  session's final fills equal an uninterrupted run of the same request (no lost fill, no order twice).
+  session's final fills equal an uninterrupted run of the same request (no lost fill, no order twice);
+  WebSocket clients of ``trades:live`` spread over the workers (those on the killed one reconnect and
+  resume by ``last_seq``) see every fill once, in order, with channel numbers that have no gap.
 - A rate limit holds across workers (requests answered by different worker processes share one count).
 - A POST that starts a workflow with one Idempotency-Key, sent at once to several workers, starts one
   execution.
@@ -27,6 +29,7 @@ import attrs
 import psutil
 import pytest
 import redis
+import websockets
 
 from adapters.broker.factory import SimulatedBrokerFactory
 from adapters.bus.memory import InMemoryEventBus
@@ -39,6 +42,7 @@ from gpt_trader_core.strategy import REGISTRY
 from tests.e2e.conftest import free_port
 from tests.e2e.test_run_cli import COMMAND
 from tests.e2e.test_session_data import write_csv
+from tests.e2e.ws_server import Client
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
@@ -71,23 +75,41 @@ class Cluster:
         )
 
     def http(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        *,
+        not_on: int | None = None,
     ) -> tuple[int, dict[str, str], Any, int]:
-        return http(self.port, method, path, body, {"X-API-Key": self.key, **(headers or {})})
+        return http(self.port, method, path, body, {"X-API-Key": self.key, **(headers or {})}, not_on=not_on)
 
 
 def http(
-    port: int, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    port: int,
+    method: str,
+    path: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    *,
+    not_on: int | None = None,
 ) -> tuple[int, dict[str, str], Any, int]:
     """One request on a NEW connection (so the kernel may hand it to any worker); returns status,
-    headers, JSON body and the pid of the worker process that accepted the connection."""
+    headers, JSON body and the pid of the worker process that accepted the connection. ``not_on``:
+    a worker pid the request must not be sent to (connections it accepts are closed unused)."""
     payload = b"" if body is None else json.dumps(body).encode()
     lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
     if body is not None:
         lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
-    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+    while True:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=60)
         worker = _acceptor(port, sock.getsockname()[1])  # before sending: the worker keeps it open till then
+        if worker != not_on:
+            break
+        sock.close()
+    with sock:
         sock.sendall("\r\n".join(lines).encode() + b"\r\n\r\n" + payload)
         chunks = []
         while chunk := sock.recv(65536):
@@ -245,8 +267,70 @@ def _fill_rows(fills: list[Any], session_id: str) -> list[tuple[Any, ...]]:
     ]
 
 
+@attrs.define
+class Follower:
+    """A WebSocket client of ``trades:live`` on whichever worker accepts it; when its worker dies it
+    reconnects (to any other) and resumes after the last number it saw, as a real client does."""
+
+    port: int
+    key: str
+    pin: int | None = None  # the worker its first connection must reach
+    after: int | None = None  # resume after this trades:live number at its first subscribe
+    start: int | None = None  # the channel's number when it first subscribed
+    seen: list[dict[str, Any]] = attrs.field(factory=list)
+    workers: list[int] = attrs.field(factory=list)  # the worker of each connection
+    ready: asyncio.Event = attrs.field(factory=asyncio.Event)
+    stop: asyncio.Event = attrs.field(factory=asyncio.Event)
+
+    async def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                sock, worker = await asyncio.to_thread(self._connection)
+                client = await Client.connect(
+                    f"ws://127.0.0.1:{self.port}/ws/v1", sock=sock, additional_headers={"X-API-Key": self.key}
+                )
+            except OSError:
+                await asyncio.sleep(0.1)
+                continue
+            try:
+                self.workers.append(worker)
+                last = self.seen[-1]["seq"] if self.seen else self.after
+                subscribed = await client.subscribe(
+                    "trades:live", **({"last_seq": {"trades:live": last}} if last is not None else {})
+                )
+                if self.start is None:
+                    self.start = subscribed["seq"]["trades:live"]
+                self.ready.set()
+                while not self.stop.is_set():
+                    try:
+                        message = await client.recv(0.5)
+                    except TimeoutError:
+                        continue
+                    if message.get("channel") == "trades:live" and message.get("type") != "snapshot":
+                        self.seen.append(message)
+            except websockets.ConnectionClosed:
+                continue  # its worker died: again, on another
+            finally:
+                await client.close()
+
+    def _connection(self) -> tuple[socket.socket, int]:
+        """A TCP connection and the worker that accepted it; the first reaches ``pin`` (others are
+        closed before any request, so they count against no rate limit)."""
+        while True:
+            sock = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+            worker = _acceptor(self.port, sock.getsockname()[1])
+            if self.pin is None or self.workers or worker == self.pin:
+                return sock, worker
+            sock.close()
+
+
 async def test_killing_the_leader_moves_the_session_within_5_s_and_loses_no_fill(cluster: Cluster) -> None:
     expected = await uninterrupted_fills(cluster.data / "csv")
+    followers = [Follower(cluster.port, cluster.key) for _ in range(4)]  # WebSocket handshakes count as reads
+    tasks = [asyncio.create_task(f.run()) for f in followers]
+    async with asyncio.timeout(30):
+        for follower in followers:
+            await follower.ready.wait()
     status, _, body, _ = cluster.http(
         "POST", "/api/v1/sessions", {**SESSION, "feed": {"kind": "replay", "speed": SPEED}}
     )
@@ -259,6 +343,12 @@ async def test_killing_the_leader_moves_the_session_within_5_s_and_loses_no_fill
         assert leader is not None and leader in {
             p.pid for p in psutil.Process(cluster.process.pid).children(recursive=True)
         }
+        # One client on the leader for sure (it must resume elsewhere), from where the others started.
+        start = min(f.start for f in followers if f.start is not None)
+        followers.append(Follower(cluster.port, cluster.key, pin=leader, after=start))
+        tasks.append(asyncio.create_task(followers[-1].run()))
+        async with asyncio.timeout(30):
+            await followers[-1].ready.wait()
         while (await store.get_session(session_id)).last_bar < 60:  # trading, with fills behind it
             await asyncio.sleep(0.05)
         killed_at_bar = (await store.get_session(session_id)).last_bar
@@ -281,16 +371,78 @@ async def test_killing_the_leader_moves_the_session_within_5_s_and_loses_no_fill
             await asyncio.sleep(0.2)
         assert record.status.value == "finished", record.error
         assert record.last_bar > killed_at_bar
-        fills = _fill_rows(await store.list_fills(session_id), session_id)
+        stored_fills = await store.list_fills(session_id)
+        fills = _fill_rows(stored_fills, session_id)
         orders = await store.list_orders(session_id)
     assert fills == expected
     assert len({o.order.client_order_id for o in orders}) == len(orders)
+    stored_fill_ids = [f.fill_id for f in stored_fills]
+    deadline = time.monotonic() + 30
+    while any(_fill_ids(f, session_id) != stored_fill_ids for f in followers) and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    for follower in followers:
+        follower.stop.set()
+    await asyncio.gather(*tasks)
+    for follower in followers:
+        numbers = [m["seq"] for m in follower.seen]
+        assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), "a gap or a duplicate"
+        assert _fill_ids(follower, session_id) == stored_fill_ids  # every fill once, in order
+    assert len({w for f in followers for w in f.workers}) >= 2, "all clients on one worker: proves little"
+    resumed = sum(len(f.workers) > 1 for f in followers)
+    assert len(followers[-1].workers) > 1, "the client on the killed worker did not resume elsewhere"
     assert leases.get(key) is None  # released when it finished
     deadline = time.monotonic() + 60
     while (serving := _serving(cluster)) != WORKERS or leader in _worker_pids(cluster):
         assert time.monotonic() < deadline, f"the dead worker was not started again ({serving} serving)"
         await asyncio.sleep(0.2)
-    print(f"takeover after SIGKILL: {took_over:.2f} s; {len(fills)} fills, equal to an uninterrupted run")
+    print(
+        f"takeover after SIGKILL: {took_over:.2f} s; {len(fills)} fills, equal to an uninterrupted run; "
+        f"{len(followers)} WebSocket clients saw each once in order ({resumed} resumed on another worker)"
+    )
+
+
+def _fill_ids(follower: Follower, session_id: str) -> list[str]:
+    return [
+        m["data"]["fill_id"] for m in follower.seen if m["type"] == "fill" and m["data"].get("session_id") == session_id
+    ]
+
+
+async def test_leader_only_calls_answer_on_every_worker(cluster: Cluster) -> None:
+    """A rebalance (its preview needs the running engine's prices, its execution queues orders in the
+    engine) works from a worker that does not run the session: the command goes to the one that does."""
+    status, _, body, _ = cluster.http(
+        "POST", "/api/v1/sessions", {**SESSION, "feed": {"kind": "replay", "speed": 86_400 * 4}}
+    )
+    assert status == 201, body
+    session_id = body["id"]
+    rebalance = {"session_id": session_id, "target_weights": {"GOOG": 0.5}}
+    try:
+        async with postgres(cluster) as store:
+            leader = _owner_pid((await store.get_session(session_id)).owner)
+            while (await store.get_session(session_id)).last_bar < 2:  # a price seen
+                await asyncio.sleep(0.05)
+            workers = set()
+            for _ in range(3):
+                status, _, body, worker = cluster.http(
+                    "POST", "/api/v1/portfolio/rebalance", {**rebalance, "execute": False}, not_on=leader
+                )
+                assert status == 200, body
+                assert body["executed"] is False and body["plan"]["orders"], body
+                workers.add(worker)
+            status, _, body, worker = cluster.http(
+                "POST", "/api/v1/portfolio/rebalance", {**rebalance, "execute": True}, not_on=leader
+            )
+            assert status == 200, body
+            assert body["executed"] is True and worker != leader
+            deadline = time.monotonic() + 20
+            while not any(":rebalance:" in o.order.client_order_id for o in await store.list_orders(session_id)):
+                assert time.monotonic() < deadline, "the rebalance orders never reached the session"
+                await asyncio.sleep(0.1)
+            status, _, detail, _ = cluster.http("GET", f"/api/v1/sessions/{session_id}", not_on=leader)
+            assert status == 200 and detail["session"]["status"] == "running" and detail["running"], detail
+    finally:
+        cluster.http("POST", f"/api/v1/sessions/{session_id}/stop")
+    assert leader not in workers and len(workers | {leader}) >= 2
 
 
 def test_a_rate_limit_holds_across_workers(cluster: Cluster) -> None:

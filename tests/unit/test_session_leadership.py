@@ -30,10 +30,12 @@ class FlakyBus(InMemoryEventBus):
 
     down = False
 
-    async def publish(self, topic: str, type: str, data: Mapping[str, Any]) -> Event:
+    async def publish(
+        self, topic: str, type: str, data: Mapping[str, Any], *, origin: tuple[str, int] | None = None
+    ) -> Event:
         if self.down:
             raise GptTraderError("cannot publish: Redis unreachable")
-        return await super().publish(topic, type, data)
+        return await super().publish(topic, type, data, origin=origin)
 
 
 async def sessions_on(store: InMemoryStateStore, bus: InMemoryEventBus | None = None) -> TradingSessions:
