@@ -761,8 +761,9 @@ async def start_resources(container: containers.Container, *, on_demand: bool = 
     sessions' module for each command), and ``stop_resources`` stops those that started. The Redis bus's
     lifecycle (it closes the bus) is the exception: no use case asks for it, so on demand it starts here."""
     if on_demand:
-        adapters = container.providers.get("adapters")  # a remote graph has none
-        if adapters is not None and container.settings().bus.backend == "redis":
+        adapters = container.providers.get("adapters")
+        local = adapters is not None and "settings" in container.providers  # a remote graph has no settings
+        if local and container.settings().bus.backend == "redis":
             started = cast("Adapters", adapters).event_bus_lifecycle.init()
             if started is not None:
                 await started
