@@ -19,8 +19,10 @@ Row = dict[str, Any]
 COLUMNS = ("source", "number", "topic", "type", "data")
 
 
-def rows(events: Sequence[OutboxEvent]) -> list[Row]:
-    """Encode a bar's events up front: an unstorable one fails the bar before any write."""
+def rows(events: Sequence[OutboxEvent], *, as_text: bool = True) -> list[Row]:
+    """Encode a bar's events up front: an unstorable one fails the bar before any write. ``as_text=False``
+    keeps ``data`` as the encoded tree (fresh containers, so still a copy): the memory store has no
+    column to fill, and skipping the JSON text is a tenth of a paper session's cost per bar."""
     out = []
     for event in events:
         if not isinstance(event, OutboxEvent):
@@ -28,7 +30,8 @@ def rows(events: Sequence[OutboxEvent]) -> list[Row]:
         number = event.number
         if isinstance(number, bool) or not isinstance(number, int) or number < 1:
             raise InvalidParameterError(f"an outbox event's number must be an integer >= 1, got {number!r}")
-        data = dumps(encode_tree(dict(event.data), "$.data"))
+        tree = encode_tree(dict(event.data), "$.data")
+        data = dumps(tree) if as_text else tree
         out.append({"source": event.source, "number": number, "topic": event.topic, "type": event.type, "data": data})
     return out
 
@@ -39,7 +42,7 @@ def from_row(row: Mapping[str, Any]) -> OutboxEvent:
         number=int(row["number"]),
         topic=row["topic"],
         type=row["type"],
-        data=decode_tree(loads(row["data"])),
+        data=decode_tree(loads(row["data"]) if isinstance(row["data"], str) else row["data"]),
     )
 
 

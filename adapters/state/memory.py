@@ -250,7 +250,7 @@ class InMemoryStateStore:
     ) -> None:
         self._check_open()
         bar = _codec.bar_rows(session, orders, fills, positions, equity, self._session_memo)  # all encoded first
-        outbox, published = _outbox.rows(events), _outbox.check_sent(sent)
+        outbox, published = _outbox.rows(events, as_text=False), _outbox.check_sent(sent)
         session_id = bar.session_id
         stored = self._sessions.get(session_id)
         if stored is not None:
