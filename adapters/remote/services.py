@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # each use case imports the core values it returns when first
         Rebalance,
         SessionPositions,
     )
-    from gpt_trader_core.services.research import StrategyInfo
+    from gpt_trader_core.services.catalog import StrategyInfo
 
 #: Seconds between two status polls of a running execution.
 POLL_INTERVAL_S = 0.25
@@ -193,7 +193,7 @@ class RemoteCatalog:
 
     async def list(self) -> tuple[StrategyInfo, ...]:
         data = await self._client.call("GET", "/api/v1/strategies/list")
-        from gpt_trader_core.services.research import StrategyInfo
+        from gpt_trader_core.services.catalog import StrategyInfo
 
         return tuple(structure(item, StrategyInfo) for item in data["items"])
 
