@@ -28,6 +28,9 @@ def _loaded_after(statement: str, prefixes: tuple[str, ...]) -> list[str]:
         "import gpt_trader_core.domain.records",
         "import gpt_trader_core.domain.specs",
         "from gpt_trader_core.domain import Trade",
+        "from gpt_trader_core.domain.formatting import format_value",  # every CLI table
+        "import gpt_trader_core.services.portfolio_values",  # what `portfolio positions --remote` rebuilds
+        "import entrypoints.presenters.status",  # `status`, also with --remote
     ],
 )
 def test_ports_and_records_do_not_import_numpy(statement: str) -> None:
@@ -44,6 +47,14 @@ def test_the_domain_package_still_re_exports_its_values_lazily() -> None:
     assert set(domain.__all__) <= set(dir(domain))
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         domain.Nope  # noqa: B018 - the attribute access is the test
+
+
+def test_moved_names_keep_their_old_import_paths() -> None:
+    from gpt_trader_core.domain import formatting, results
+    from gpt_trader_core.services import portfolio_values, portfolio_view
+
+    assert results.format_value is formatting.format_value
+    assert portfolio_view.SessionPositions is portfolio_values.SessionPositions
 
 
 def test_listing_strategies_does_not_import_optimisation_or_jobs() -> None:

@@ -31,14 +31,10 @@ if TYPE_CHECKING:  # each use case imports the core values it returns when first
     from gpt_trader_core.domain.records import Event, Execution, ExecutionStatus
     from gpt_trader_core.domain.results import BacktestResult
     from gpt_trader_core.services.backtest import BacktestRequest, BacktestRun
-    from gpt_trader_core.services.monitoring import MonitoringSnapshot
-    from gpt_trader_core.services.portfolio_view import (
-        PortfolioPerformance,
-        PortfolioRisk,
-        Rebalance,
-        SessionPositions,
-    )
     from gpt_trader_core.services.catalog import StrategyInfo
+    from gpt_trader_core.services.monitoring import MonitoringSnapshot
+    from gpt_trader_core.services.portfolio_values import PortfolioPerformance, PortfolioRisk, SessionPositions
+    from gpt_trader_core.services.portfolio_view import Rebalance
 
 #: Seconds between two status polls of a running execution.
 POLL_INTERVAL_S = 0.25
@@ -207,7 +203,7 @@ class RemotePortfolio:
     async def positions(self, session_id: str | None = None) -> builtins.list[SessionPositions]:
         data = await self._client.call("GET", "/api/v1/portfolio/positions", query={"session_id": session_id})
         from gpt_trader_core.domain.trading import Position
-        from gpt_trader_core.services.portfolio_view import SessionPositions
+        from gpt_trader_core.services.portfolio_values import SessionPositions
 
         groups: dict[str, builtins.list[Position]] = {}
         for item in data["items"]:
@@ -218,13 +214,13 @@ class RemotePortfolio:
 
     async def performance(self, session_id: str, points: int = 200) -> PortfolioPerformance:
         data = await self._client.call("GET", "/api/v1/portfolio/performance", query={"session_id": session_id})
-        from gpt_trader_core.services.portfolio_view import PortfolioPerformance
+        from gpt_trader_core.services.portfolio_values import PortfolioPerformance
 
         return structure(data, PortfolioPerformance)
 
     async def risk(self, session_id: str) -> PortfolioRisk:
         data = await self._client.call("GET", "/api/v1/portfolio/risk", query={"session_id": session_id})
-        from gpt_trader_core.services.portfolio_view import PortfolioRisk
+        from gpt_trader_core.services.portfolio_values import PortfolioRisk
 
         return structure(data, PortfolioRisk)
 
