@@ -31,6 +31,8 @@ def _loaded_after(statement: str, prefixes: tuple[str, ...]) -> list[str]:
         "from gpt_trader_core.domain.formatting import format_value",  # every CLI table
         "import gpt_trader_core.services.portfolio_values",  # what `portfolio positions --remote` rebuilds
         "import entrypoints.presenters.status",  # `status`, also with --remote
+        "import gpt_trader_core.backtesting.config",  # the sessions service's defaults
+        "import gpt_trader_core.monitor.alerts",  # `status`
     ],
 )
 def test_ports_and_records_do_not_import_numpy(statement: str) -> None:
@@ -47,6 +49,16 @@ def test_the_domain_package_still_re_exports_its_values_lazily() -> None:
     assert set(domain.__all__) <= set(dir(domain))
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         domain.Nope  # noqa: B018 - the attribute access is the test
+
+
+@pytest.mark.parametrize("package", ["domain", "backtesting", "monitor", "analysis", "portfolio", "risk"])
+def test_every_lazy_re_export_resolves_to_its_definition(package: str) -> None:
+    import importlib
+
+    module = importlib.import_module(f"gpt_trader_core.{package}")
+    for name in module.__all__:
+        value = getattr(module, name)
+        assert getattr(module, name) is value and name in dir(module)
 
 
 def test_moved_names_keep_their_old_import_paths() -> None:

@@ -7,8 +7,9 @@ when a Parquet file is read.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from gpt_trader_core.domain.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from adapters.market_data.csv import CsvMarketData
@@ -16,25 +17,14 @@ if TYPE_CHECKING:
     from adapters.market_data.parquet import ParquetMarketData
     from adapters.market_data.synthetic import SyntheticMarketData
 
-#: exported name -> the submodule defining it
-_LAZY = {
-    "CsvMarketData": "csv",
-    "InMemoryMarketData": "memory",
-    "ParquetMarketData": "parquet",
-    "SyntheticMarketData": "synthetic",
-}
-
 __all__ = ["CsvMarketData", "InMemoryMarketData", "ParquetMarketData", "SyntheticMarketData"]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "CsvMarketData": "adapters.market_data.csv",
+        "InMemoryMarketData": "adapters.market_data.memory",
+        "ParquetMarketData": "adapters.market_data.parquet",
+        "SyntheticMarketData": "adapters.market_data.synthetic",
+    },
+)

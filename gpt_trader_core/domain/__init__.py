@@ -2,31 +2,19 @@
 
 The re-exports below are resolved on first use (PEP 562): importing one numpy-free submodule
 (``domain.records``, ``domain.trading``, ``domain.auth``) must not import ``bars``/``results`` and so
-numpy (~60 ms), which read-only commands such as ``gpt-trader sessions list`` never touch.
+numpy (~0.3 G instructions), which the ports, the stores and remote commands never need.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from gpt_trader_core.domain.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from gpt_trader_core.domain.bars import Bars
     from gpt_trader_core.domain.results import BacktestResult
     from gpt_trader_core.domain.trading import ExitReason, Fill, Order, OrderSide, OrderType, Position, Trade
-
-#: re-exported name -> the submodule defining it
-_LAZY = {
-    "BacktestResult": "results",
-    "Bars": "bars",
-    "ExitReason": "trading",
-    "Fill": "trading",
-    "Order": "trading",
-    "OrderSide": "trading",
-    "OrderType": "trading",
-    "Position": "trading",
-    "Trade": "trading",
-}
 
 __all__ = [
     "BacktestResult",
@@ -40,15 +28,17 @@ __all__ = [
     "Trade",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "BacktestResult": "gpt_trader_core.domain.results",
+        "Bars": "gpt_trader_core.domain.bars",
+        "ExitReason": "gpt_trader_core.domain.trading",
+        "Fill": "gpt_trader_core.domain.trading",
+        "Order": "gpt_trader_core.domain.trading",
+        "OrderSide": "gpt_trader_core.domain.trading",
+        "OrderType": "gpt_trader_core.domain.trading",
+        "Position": "gpt_trader_core.domain.trading",
+        "Trade": "gpt_trader_core.domain.trading",
+    },
+)
