@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import math
 import multiprocessing
 import os
 import pickle
 import signal
+import sys
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Literal, TypeVar
 
+from adapters.immutable import immutable
 from gpt_trader_core.errors import ConfigurationError, ConflictError
 
 T = TypeVar("T")
@@ -63,6 +67,73 @@ def _call(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         if portable is exc:
             raise
         raise portable  # noqa: B904 - the original stays as __context__ in the remote traceback
+
+
+#: An argument of ``run`` holding at least this many bytes of numpy data, and immutable, is sent to each
+#: worker once (``_Kept``): a 10-year ``Bars`` is 126 kB to pickle, send and unpickle (and validate) again
+#: for every backtest of it, about a third of a backtest's own time.
+KEEP_ARGUMENT_BYTES = 32 * 1024
+#: Arguments each worker keeps, and most bytes of numpy data among them (least recently used dropped first).
+KEPT_PER_WORKER = 16
+KEPT_BYTES_PER_WORKER = 64 * 1024 * 1024
+# Worker side: token -> (argument, its bytes of numpy data) (see _call_kept).
+_KEPT: OrderedDict[str, tuple[Any, int]] = OrderedDict()
+
+
+class _Kept:
+    """Stands for an argument the worker may already keep (``token``); ``value`` travels only when it
+    may not (the first call, or after a worker said it lacked it)."""
+
+    __slots__ = ("token", "value")
+
+    def __init__(self, token: str, value: Any = None) -> None:
+        self.token = token
+        self.value = value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Kept, (self.token, self.value))
+
+
+class _NotKeptError(Exception):
+    """A worker lacks kept arguments (it is new, or dropped them): the call is sent again with them."""
+
+
+def _call_kept(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    """Worker side of ``run`` with kept arguments: store the ones that came along, resolve the others."""
+    missing = []
+    resolved = []
+    for arg in args:
+        if not isinstance(arg, _Kept):
+            resolved.append(arg)
+        elif arg.value is not None:
+            _keep(arg.token, arg.value)
+            resolved.append(arg.value)
+        elif arg.token in _KEPT:
+            _KEPT.move_to_end(arg.token)
+            resolved.append(_KEPT[arg.token][0])
+        else:
+            missing.append(arg.token)
+    if missing:
+        raise _NotKeptError(*missing)
+    return _call(fn, tuple(resolved))
+
+
+def _keep(token: str, value: Any) -> None:
+    size = _numpy_bytes(value)
+    if size > KEPT_BYTES_PER_WORKER:
+        return
+    _KEPT[token] = (value, size)
+    while len(_KEPT) > KEPT_PER_WORKER or sum(n for _, n in _KEPT.values()) > KEPT_BYTES_PER_WORKER:
+        _KEPT.popitem(last=False)
+
+
+def _numpy_bytes(value: Any) -> int:
+    """Bytes of numpy data in ``value``'s attrs fields (0 for anything else)."""
+    numpy = sys.modules.get("numpy")
+    fields = getattr(type(value), "__attrs_attrs__", None)
+    if numpy is None or fields is None:
+        return 0
+    return sum(v.nbytes for a in fields if isinstance(v := getattr(value, a.name), numpy.ndarray))
 
 
 def _apply_chunk(fn: Callable[[A], T], chunk: Sequence[A]) -> list[T]:
@@ -139,6 +210,10 @@ class LocalProcessExecutor:
     * Workers ignore SIGINT: a Ctrl-C in the terminal is the parent's to handle. Jobs it
       interrupts fail with ``ExecutorClosedError``. The executor stays usable: the next call
       starts a new pool.
+    * ``run`` sends an argument that is immutable (``adapters.immutable``: e.g. ``Bars``) and holds at
+      least ``KEEP_ARGUMENT_BYTES`` of numpy data to each worker once: the worker keeps it (the last
+      ``KEPT_PER_WORKER``), later calls with the same object send a token. A worker that lacks it
+      says so and the call goes again with the argument.
     """
 
     def __init__(self, workers: int = 0, *, run_inline_below: float = 0.05, close_timeout: float = 10.0) -> None:
@@ -156,6 +231,11 @@ class LocalProcessExecutor:
         # Pools whose caller stopped waiting (a cancelled search): ``close`` need not wait for their jobs.
         self._abandoned: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()
         self._lock = threading.Lock()
+        # Arguments workers may keep: id(argument) -> (weak reference, token). A token is never reused,
+        # so a worker's kept argument is always the object the token was made for.
+        self._tokens: dict[int, tuple[weakref.ref[Any], str]] = {}
+        self._token_ids = itertools.count()
+        self._sent: set[str] = set()  # tokens already sent to the current pool (to at least one worker)
 
     @property
     def workers(self) -> int:
@@ -172,6 +252,7 @@ class LocalProcessExecutor:
                 context = multiprocessing.get_context("forkserver")
                 context.set_forkserver_preload(_PRELOAD)
                 self._pool = ProcessPoolExecutor(self._workers, mp_context=context, initializer=_ignore_interrupts)
+                self._sent = set()  # new workers keep nothing yet
             return self._pool
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
@@ -181,8 +262,46 @@ class LocalProcessExecutor:
         pool.shutdown(wait=False, cancel_futures=True)
 
     async def run(self, fn: Callable[..., T], /, *args: Any) -> T:
-        results: list[T] = await self._submit(_call, [(fn, args)])
+        tokens = [self._token(arg) for arg in args]
+        if not any(tokens):
+            results: list[T] = await self._submit(_call, [(fn, args)])
+            return results[0]
+        # Each argument as a token when a worker of this pool got it before, else with its value.
+        self._get_pool()  # (a new pool starts a new record of what was sent)
+        sent = self._sent
+        kept = tuple(
+            arg if token is None else _Kept(token, None if token in sent else arg)
+            for arg, token in zip(args, tokens, strict=True)
+        )
+        try:
+            results = await self._submit(_call_kept, [(fn, kept)])
+        except _NotKeptError:
+            # The worker that took the call lacked some (a new or another worker): send them along.
+            kept = tuple(arg if token is None else _Kept(token, arg) for arg, token in zip(args, tokens, strict=True))
+            results = await self._submit(_call_kept, [(fn, kept)])
+        sent.update(t for t in tokens if t is not None)
         return results[0]
+
+    def _token(self, arg: Any) -> str | None:
+        """The token of ``arg`` when workers may keep it (see the class), else None."""
+        entry = self._tokens.get(id(arg))
+        if entry is not None and entry[0]() is arg:
+            return entry[1]
+        if _numpy_bytes(arg) < KEEP_ARGUMENT_BYTES or not immutable(arg):
+            return None
+        key = id(arg)
+
+        def forget(dead: weakref.ref[Any]) -> None:
+            if self._tokens.get(key, (None,))[0] is dead:
+                del self._tokens[key]
+
+        try:
+            ref = weakref.ref(arg, forget)
+        except TypeError:
+            return None  # no weak references: once it is gone its id could name another object
+        token = f"{os.getpid()}-{next(self._token_ids)}"
+        self._tokens[key] = (ref, token)
+        return token
 
     async def map(self, fn: Callable[[A], T], items: Sequence[A]) -> list[T]:
         items = list(items)

@@ -167,6 +167,26 @@ def _decode_float(value: Any, _: Any = None) -> float:
 def encode_tree(value: Any, path: str = "$") -> Any:
     """A JSON-able form of a JSON-like value that may also hold datetimes, timedeltas, nan/inf,
     tuples and non-string keys (see the module docstring). ``TypeError`` names anything else."""
+    try:
+        return _encode(value)
+    except _Unstorable as error:
+        where = path + "".join(reversed(error.steps))
+        raise TypeError(
+            f"cannot store a {error.kind} at {where}: stored mappings hold JSON-like values "
+            "(None, bool, int, float, str, list, tuple, dict) plus datetime, date and timedelta"
+        ) from None
+
+
+class _Unstorable(TypeError):
+    """Raised deep in ``_encode``; each level adds its step on the way out, so the path of a value is
+    only spelled out when one fails (building it for every value was most of the cost of encoding)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind, self.steps = kind, []
+
+
+def _encode(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         value = value.value
     if isinstance(value, np.generic):
@@ -184,21 +204,37 @@ def encode_tree(value: Any, path: str = "$") -> Any:
         return {_TIMEDELTA: _encode_timedelta(value)}
     if isinstance(value, Mapping):
         if all(isinstance(key, str) for key in value):
-            tree = {key: encode_tree(item, f"{path}.{key}") for key, item in value.items()}
+            tree = {}
+            for key, item in value.items():
+                try:
+                    tree[key] = _encode(item)
+                except _Unstorable as error:
+                    error.steps.append(f".{key}")
+                    raise
             return {_DICT: tree} if len(tree) == 1 and next(iter(tree)) in _TAGS else tree
-        return {
-            _ITEMS: [
-                [encode_tree(key, f"{path}<key>"), encode_tree(item, f"{path}[{key!r}]")] for key, item in value.items()
-            ]
-        }
-    if isinstance(value, list):
-        return [encode_tree(item, f"{path}[{i}]") for i, item in enumerate(value)]
-    if isinstance(value, tuple):
-        return {_TUPLE: [encode_tree(item, f"{path}[{i}]") for i, item in enumerate(value)]}
-    raise TypeError(
-        f"cannot store a {type(value).__name__} at {path}: stored mappings hold JSON-like values "
-        "(None, bool, int, float, str, list, tuple, dict) plus datetime, date and timedelta"
-    )
+        pairs = []
+        for key, item in value.items():
+            try:
+                encoded_key = _encode(key)
+            except _Unstorable as error:
+                error.steps.append("<key>")
+                raise
+            try:
+                pairs.append([encoded_key, _encode(item)])
+            except _Unstorable as error:
+                error.steps.append(f"[{key!r}]")
+                raise
+        return {_ITEMS: pairs}
+    if isinstance(value, list | tuple):
+        items = []
+        for i, item in enumerate(value):
+            try:
+                items.append(_encode(item))
+            except _Unstorable as error:
+                error.steps.append(f"[{i}]")
+                raise
+        return items if isinstance(value, list) else {_TUPLE: items}
+    raise _Unstorable(type(value).__name__)
 
 
 def decode_tree(value: Any) -> Any:

@@ -48,6 +48,11 @@ def ok(shape: Any, status: int = 200, headers: Mapping[str, str] | None = None) 
     return Response(dumps(shape), status=status, headers=dict(headers or {}), content_type="application/json")
 
 
+def ok_json(text: str, status: int = 200) -> HTTPResponse:
+    """A body already encoded by a presenter's own encoder (e.g. ``backtest_json``)."""
+    return Response(text, status=status, content_type="application/json")
+
+
 def accepted(shape: Any, location: str) -> HTTPResponse:
     """202 for work started in the background; ``Location`` is its status resource."""
     return ok(shape, 202, {"location": location})

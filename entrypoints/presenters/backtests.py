@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
 import numpy as np
 
-from entrypoints.serialization import result_to_dict, to_plain
+from entrypoints.serialization import fast_plain, result_to_dict, to_plain
 from gpt_trader_core.domain.records import BacktestRecord
 from gpt_trader_core.optimization.runner import OptimizationResult
 from gpt_trader_core.services.backtest import BacktestRun
@@ -94,27 +95,58 @@ class OptimizationSummary:
 
 
 def backtest_view(run: BacktestRun, points: int = 200, *, full: bool = False) -> BacktestView:
-    data = result_to_dict(run.result, trades=True, equity=full, record_id=run.record_id)
+    """The view of a finished backtest; every value in it is already JSON-ready (see ``backtest_json``).
+
+    The summary needs only the stats, trades and the downsampled curve: the rest of ``result_to_dict``
+    (config, monthly/yearly returns, every bar's equity) is computed for ``full`` only."""
     result = run.result
     whole = None
     if full:
-        data["equity"]["position"] = to_plain(result.position)
+        data = result_to_dict(result, trades=True, equity=True, record_id=run.record_id)
+        data["equity"]["position"] = fast_plain(result.position)
         whole = {**data, "rejected_orders": result.rejected_orders}
+        params, stats, trades = data["params"], data["stats"], data["trades"]
+    else:
+        params, stats, trades = fast_plain(result.params), fast_plain(result.stats), fast_plain(result.trades)
     keep = downsample(result.equity, points)
     stamps = np.datetime_as_string(result.timestamps[keep], unit="s").tolist()
     return BacktestView(
         run.record_id,
         run.cached,
         result.strategy,
-        data["params"],
+        params,
         result.symbol,
         result.timeframe,
         result.source,
         result.synthetic,
-        data["stats"],
-        tuple(data["trades"]),
-        EquityCurve(tuple(stamps), tuple(to_plain(result.equity[keep])), tuple(to_plain(result.drawdown[keep]))),
+        stats,
+        tuple(trades),
+        EquityCurve(tuple(stamps), tuple(fast_plain(result.equity[keep])), tuple(fast_plain(result.drawdown[keep]))),
         whole,
+    )
+
+
+def backtest_json(view: BacktestView) -> str:
+    """``presenters.dumps(view)``, the same text, without the converter walking values that
+    ``backtest_view`` made JSON-ready already (thousands of them for a long backtest)."""
+    curve = view.equity
+    return json.dumps(
+        {
+            "id": view.id,
+            "cached": view.cached,
+            "strategy": view.strategy,
+            "params": view.params,
+            "symbol": view.symbol,
+            "timeframe": view.timeframe,
+            "source": view.source,
+            "synthetic": view.synthetic,
+            "stats": view.stats,
+            "trades": view.trades,
+            "equity": {"timestamps": curve.timestamps, "equity": curve.equity, "drawdown": curve.drawdown},
+            "result": view.result,
+        },
+        allow_nan=False,
+        ensure_ascii=False,
     )
 
 

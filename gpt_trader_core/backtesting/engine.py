@@ -91,10 +91,14 @@ def desired_positions(target: np.ndarray, warmup: int, long_only: bool) -> np.nd
     elif n and np.isnan(t[0]):  # warmup -1: no warm-up, flat until the first opinion
         t[0] = 0.0
     valid = ~np.isnan(t)
-    idx = np.where(valid, np.arange(n), 0)
+    idx = np.arange(n)
+    idx[~valid] = 0
     np.maximum.accumulate(idx, out=idx)
-    want = np.where(valid[idx], t[idx], 0.0)
-    np.clip(want, 0.0 if long_only else -1.0, 1.0, out=want)
+    want = t[idx]
+    want[~valid[idx]] = 0.0
+    # np.clip without its Python-level overhead (``want`` holds no NaN here)
+    np.maximum(want, 0.0 if long_only else -1.0, out=want)
+    np.minimum(want, 1.0, out=want)
     return want
 
 
@@ -108,7 +112,7 @@ class _Book:
         self.size = 0.0
         self.entry = 0.0
         self.entry_bar = 0
-        self.rows: list[tuple[float, ...]] = []
+        self.rows: list[float] = []  # closed trades, 9 values each (see ``log``)
         self.rejected = 0
 
     def open(self, side: float, fraction: float, price: float, bar: int) -> None:
@@ -130,7 +134,7 @@ class _Book:
         gross = size * (exit_price - entry)
         self.cash += gross - exit_commission
         ret = math.copysign(1.0, size) * (exit_price / entry - 1.0) - commissions / (abs(size) * entry)
-        self.rows.append((size, self.entry_bar, bar, entry, exit_price, gross - commissions, ret, commissions, reason))
+        self.rows += (size, self.entry_bar, bar, entry, exit_price, gross - commissions, ret, commissions, reason)
         self.size = 0.0
 
     def log(self) -> TradeLog:
@@ -210,8 +214,10 @@ def simulate(
     n = len(c)
     start = min(warmup + 1, n)
     want = desired_positions(target, warmup, cfg.mode == "long_only")
-    previous = np.concatenate(([0.0], want[:-1]))  # flat before the first bar
-    acts = want != previous
+    acts = np.empty(n, dtype=bool)
+    if n:
+        acts[0] = want[0] != 0.0  # flat before the first bar
+        np.not_equal(want[1:], want[:-1], out=acts[1:])
     if reentry is not None:
         acts |= np.asarray(reentry, dtype=bool) & (want != 0)
     changes = np.flatnonzero(acts[start:]) + start
@@ -289,8 +295,8 @@ def _simulate_without_stops(
     Returns None when the account is ruined somewhere, leaving that case to the general path."""
     n = len(c)
     on_close = cfg.fill == "close"
-    book = _Book(cfg)
-    prices = (c[fill_bars - 1] if on_close else o[fill_bars]).tolist()
+    order_bars = fill_bars - 1 if on_close else fill_bars  # the bar each fill is booked at
+    prices = (c[order_bars] if on_close else o[fill_bars]).tolist()
     wanted = want[fill_bars - 1]
     wants = wanted.tolist()
     # Per fill, computed at once with the loop's own operations: side = copysign(1, w) and the
@@ -303,11 +309,15 @@ def _simulate_without_stops(
     entry_slip = cfg.spread + slip  # entries pay the spread and the slippage, exits the slippage
     copysign = math.copysign
     long_factor, short_factor = 1.0 + copysign(entry_slip, 1.0), 1.0 + copysign(entry_slip, -1.0)
-    cash, size, entry, entry_bar, rejected = book.cash, 0.0, 0.0, 0, 0
-    rows = book.rows
-    seg_cash, seg_size, seg_entry = [cash], [0.0], [0.0]
-    for k, price, w, side, fraction in zip(fill_bars.tolist(), prices, wants, sides, fractions, strict=True):
-        bar = k - 1 if on_close else k
+    cash, size, entry, entry_bar, rejected = float(cfg.cash), 0.0, 0.0, 0.0, 0
+    # Flat lists of floats (bars too), which numpy converts fastest: the closed trades, 9 values
+    # each, and the book (cash, units held, entry price or 0 when flat) from the start and each fill.
+    rows: list[float] = []
+    books = [cash, 0.0, 0.0]
+    signal = float(_SIGNAL)
+    for bar, price, w, side, fraction in zip(
+        order_bars.astype(np.float64).tolist(), prices, wants, sides, fractions, strict=True
+    ):
         if size != 0.0:
             exit_price = price * (1.0 - copysign(slip, size)) if slip else price
             units = abs(size)
@@ -316,27 +326,32 @@ def _simulate_without_stops(
             gross = size * (exit_price - entry)
             cash += gross - exit_commission
             ret = copysign(1.0, size) * (exit_price / entry - 1.0) - commissions / (units * entry)
-            rows.append((size, entry_bar, bar, entry, exit_price, gross - commissions, ret, commissions, _SIGNAL))
+            rows += (size, entry_bar, bar, entry, exit_price, gross - commissions, ret, commissions, signal)
             size = 0.0
         if w != 0.0:
             adjusted = price * (long_factor if side > 0 else short_factor)
             per_unit = adjusted + (fixed + fraction * price * rate) / fraction
-            available = max(0.0, cash)
+            available = cash if cash > 0.0 else 0.0  # max(0.0, cash) without the call
             units = (available * 1.0 * fraction) / per_unit if fractional else (available * 1.0 * fraction) // per_unit
             if units <= 0 or units * per_unit > available:
                 rejected += 1
             else:
                 size, entry, entry_bar = copysign(units, side), adjusted, bar
                 cash -= fixed + units * adjusted * rate
-        seg_cash.append(cash)
-        seg_size.append(size)
-        seg_entry.append(entry if size else 0.0)
-    book.cash, book.size, book.entry, book.entry_bar, book.rejected = cash, size, entry, entry_bar, rejected
-    seg = np.searchsorted(fill_bars, np.arange(n), side="right")
-    held = np.asarray(seg_size)[seg]
-    equity = np.asarray(seg_cash)[seg] + held * (c - np.asarray(seg_entry)[seg])
-    if np.any(equity <= 0):
+        books += (cash, size, entry if size else 0.0)
+    # Bar i carries the book after the last fill at or before it: each book repeated over its
+    # segment (the bars from its fill to the next one, np.diff without its overhead).
+    lengths = np.empty(len(fill_bars) + 1, dtype=np.int64)
+    lengths[0], lengths[-1] = (fill_bars[0], n - fill_bars[-1]) if len(fill_bars) else (n, n)
+    np.subtract(fill_bars[1:], fill_bars[:-1], out=lengths[1:-1])
+    table = np.array(books).reshape(-1, 3)
+    held = np.repeat(table[:, 1], lengths)
+    equity = np.repeat(table[:, 0], lengths) + held * (c - np.repeat(table[:, 2], lengths))
+    if (equity <= 0).any():  # ruined somewhere: the general path handles it
         return None
+    book = _Book(cfg)
+    book.cash, book.size, book.entry, book.entry_bar, book.rejected = cash, size, entry, int(entry_bar), rejected
+    book.rows = rows
     open_position = None
     if book.size != 0.0:
         if cfg.close_at_end:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from itertools import repeat
 from types import MappingProxyType
 
@@ -11,7 +12,7 @@ from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.backtesting.engine import EXIT_REASONS, Simulation, TradeLog, simulate
 from gpt_trader_core.backtesting.stats import compute_stats, monthly_and_yearly_returns
 from gpt_trader_core.domain.bars import Bars, to_datetime
-from gpt_trader_core.domain.results import BacktestResult
+from gpt_trader_core.domain.results import BacktestResult, deferred
 from gpt_trader_core.domain.trading import Position, Trade
 from gpt_trader_core.strategy.base import Signals, Strategy, check_signals
 
@@ -76,9 +77,13 @@ def build_result(
         open_position = Position(
             bars.symbol, p.size, p.entry_price, p.entry_bar, to_datetime(bars.timestamps[p.entry_bar])
         )
-    monthly, yearly = monthly_and_yearly_returns(bars.timestamps, sim.equity, config.cash)
     for array in (sim.equity, drawdown, sim.position):
         array.setflags(write=False)
+    log, equity, cash = sim.trades, sim.equity, config.cash
+    calendar = functools.cache(lambda: _calendar_returns(bars, equity, cash))  # months and years in one pass
+    # What only some callers read is built on first read (see ``deferred``): the Trade objects, the
+    # calendar tables, the exit-reason table and the data's hash. Their inputs are read-only or owned
+    # by this result, so computing them later gives what computing them now would.
     return BacktestResult(
         strategy=strategy.name,
         params=MappingProxyType(dict(strategy.values)),
@@ -86,17 +91,24 @@ def build_result(
         timeframe=bars.timeframe,
         source=bars.source,
         synthetic=bars.synthetic,
-        data_fingerprint=bars.fingerprint(),
+        data_fingerprint=deferred(bars.fingerprint),
         config=config,
         stats=MappingProxyType(stats),
-        trades=_trades(bars, sim.trades),
+        trades=deferred(lambda: _trades(bars, log)),
         timestamps=bars.timestamps,
-        equity=sim.equity,
+        equity=equity,
         drawdown=drawdown,
         position=sim.position,
         open_position=open_position,
-        monthly_returns=tuple(monthly),
-        yearly_returns=tuple(yearly),
-        exit_reasons=MappingProxyType(_exit_reasons(sim.trades)),
+        monthly_returns=deferred(lambda: calendar()[0]),
+        yearly_returns=deferred(lambda: calendar()[1]),
+        exit_reasons=deferred(lambda: MappingProxyType(_exit_reasons(log))),
         rejected_orders=sim.rejected_orders,
     )
+
+
+def _calendar_returns(
+    bars: Bars, equity: np.ndarray, cash: float
+) -> tuple[tuple[tuple[str, float], ...], tuple[tuple[str, float], ...]]:
+    monthly, yearly = monthly_and_yearly_returns(bars.timestamps, equity, cash)
+    return tuple(monthly), tuple(yearly)

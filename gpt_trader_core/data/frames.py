@@ -21,6 +21,7 @@ def is_frame(data: Any) -> bool:
 
 
 _TIMEFRAME_NS = {name: float(length.astype("timedelta64[ns]").astype(np.int64)) for name, length in TIMEFRAMES.items()}
+_TIMEFRAME_OF_STEP = {step: name for name, step in reversed(_TIMEFRAME_NS.items())}
 
 
 def infer_timeframe(timestamps: np.ndarray) -> str:
@@ -36,6 +37,9 @@ def infer_timeframe(timestamps: np.ndarray) -> str:
     else:
         middle = np.partition(gaps, (k // 2 - 1, k // 2))
         step = (float(middle[k // 2 - 1]) + float(middle[k // 2])) / 2
+    exact = _TIMEFRAME_OF_STEP.get(step)  # the usual case: the spacing is one of the timeframes
+    if exact is not None:
+        return exact
     if step <= 0:
         return "1d"
     return min(_TIMEFRAME_NS, key=lambda name: abs(np.log(step / _TIMEFRAME_NS[name])))
@@ -61,15 +65,17 @@ def bars_from_frame(frame: Any, symbol: str = "DATA", timeframe: str | None = No
     tz = getattr(index, "tz", None)
     if tz is not None:
         index = index.tz_convert("UTC").tz_localize(None)
-    stamps = np.asarray(index.to_numpy() if hasattr(index, "to_numpy") else index)
+    # ``values`` is the index's own numpy array (no copy, and ~10 µs cheaper than ``to_numpy()``)
+    stamps = np.asarray(getattr(index, "values", index))
     if stamps.dtype.kind != "M":
         raise InvalidDataError(
             f"the DataFrame index must hold datetimes, got {stamps.dtype}; "
             "e.g. df.index = pandas.to_datetime(df.index) or df.set_index('Date')"
         )
     try:  # all columns at once (one conversion instead of one per column: the common, all-numeric frame)
-        # one transposing copy: each column a contiguous row, which Bars then keeps without copying it
-        block = np.ascontiguousarray(np.asarray(frame.to_numpy(dtype="float64", na_value=np.nan)).T)
+        # one transposing copy: each column a contiguous row, which Bars then keeps without copying it.
+        # No ``na_value``: a nullable column holding NA refuses the conversion and is read below.
+        block = np.ascontiguousarray(np.asarray(frame.to_numpy(dtype="float64")).T)
         columns = {name: block[position[name]] for name in _COLUMNS if name in by_lower}
     except (TypeError, ValueError):  # some column is not numeric: convert ours one by one, naming a bad value
         columns = {
@@ -82,7 +88,7 @@ def bars_from_frame(frame: Any, symbol: str = "DATA", timeframe: str | None = No
         high=columns["high"],
         low=columns["low"],
         close=columns["close"],
-        volume=np.nan_to_num(volume, nan=0.0) if np.isnan(volume).any() else volume,
+        volume=volume if volume.min() >= 0 else np.nan_to_num(volume, nan=0.0),  # NaN fails >= (rare path)
         symbol=symbol,
         timeframe=timeframe or infer_timeframe(stamps),
         source="dataframe",

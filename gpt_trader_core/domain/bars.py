@@ -79,6 +79,9 @@ def _volume(values: Any) -> FloatArray:
     return _as_float_array("volume", values)
 
 
+_NAT = np.datetime64("NaT", "ns").view(np.int64)
+
+
 def _first_bad_row(mask: np.ndarray) -> int | None:
     if not mask.any():  # the common case, without building an index array
         return None
@@ -126,21 +129,20 @@ class Bars:
 
     def _looks_valid(self) -> bool:
         """Every rule of ``_validate`` in a few whole-array passes; ``False`` when any might fail (then
-        ``_validate`` finds and names the first bad row). NaN fails every comparison here, as NaT does."""
-        ts = self.timestamps
-        if len(ts) > 1:
-            if not (ts[1:] > ts[:-1]).all():  # strictly increasing; NaT compares False
-                return False
-        elif np.isnat(ts[0]):
+        ``_validate`` finds and names the first bad row). NaN fails every comparison here."""
+        ticks = self.timestamps.view(np.int64)  # integer comparisons are faster than datetime ones
+        # NaT is the smallest int64: anywhere but first it breaks the strict increase, first it is checked
+        if ticks[0] == _NAT or not (ticks[1:] > ticks[:-1]).all():
             return False
         low, high = self.low, self.high
         # low > 0 and finite high bound low and high; open/close inside [low, high] are then positive
-        # and finite too (NaN anywhere fails a comparison).
+        # and finite too (NaN anywhere fails a comparison, and np.maximum/np.minimum propagate it).
         if not (low.min() > 0 and high.max() < np.inf):
             return False
-        for values in (self.open, self.close):
-            if not ((values >= low) & (values <= high)).all():
-                return False
+        if not (np.maximum(self.open, self.close) <= high).all():
+            return False
+        if not (np.minimum(self.open, self.close) >= low).all():
+            return False
         return bool(self.volume.min() >= 0)
 
     def _validate(self) -> None:
@@ -270,8 +272,11 @@ class Bars:
 
 def to_datetime(value: np.datetime64) -> dt.datetime:
     """numpy datetime64 → naive ``datetime`` (microsecond precision)."""
-    micros = int(value.astype("datetime64[us]").astype(np.int64))
-    return dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=micros)
+    micros = value.astype("datetime64[us]")
+    as_object = micros.item()  # numpy's own conversion; an int outside datetime's years 1-9999, None for NaT
+    if isinstance(as_object, dt.datetime):
+        return as_object
+    return dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=int(micros.astype(np.int64)))
 
 
 def to_timedelta(value: np.timedelta64) -> dt.timedelta:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 import attrs
 import numpy as np
@@ -33,6 +33,47 @@ _HEADLINE = (
 )
 
 
+T = TypeVar("T")
+
+
+class Deferred(Generic[T]):
+    """A result field computed on first read: a backtest's per-trade objects, calendar tables and data
+    fingerprint cost more to build than the simulation they describe, and a caller that only reads
+    ``stats`` (an optimiser, a screen of many runs) never needs them. Build one with ``deferred``."""
+
+    __slots__ = ("compute",)
+
+    def __init__(self, compute: Callable[[], T]) -> None:
+        self.compute = compute
+
+
+def deferred(compute: Callable[[], T]) -> T:
+    """The value ``compute()`` returns, as a deferrable ``BacktestResult`` field takes it: computed when
+    the field is first read. Typed as that value because no reader ever sees anything else."""
+    return cast(T, Deferred(compute))
+
+
+class _ResolvingSlot:
+    """Wraps the slot of a deferrable field: the first read of a ``Deferred`` computes it and keeps the
+    value in the slot. Every reader — attribute access, attrs.evolve/asdict, cattrs, pickling — goes
+    through the slot, so none can see the ``Deferred`` itself."""
+
+    def __init__(self, slot: Any) -> None:
+        self._slot = slot
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        value = self._slot.__get__(obj, owner)
+        if type(value) is Deferred:
+            value = value.compute()
+            self._slot.__set__(obj, value)
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        self._slot.__set__(obj, value)  # attrs' __init__ (frozen classes set through object.__setattr__)
+
+
 @attrs.frozen(eq=False, repr=False)
 class BacktestResult:
     """The outcome of one backtest.
@@ -41,6 +82,9 @@ class BacktestResult:
     ``trades`` lists closed trades; ``equity``, ``drawdown`` (fraction) and ``position`` (units held)
     have one value per bar at ``timestamps``. ``open_position`` is a position still open at the end
     (marked to market in the equity, not a trade). ``synthetic`` is True when the data were generated.
+
+    ``trades``, ``data_fingerprint``, ``monthly_returns``, ``yearly_returns`` and ``exit_reasons``
+    may be given as ``deferred(function)``: they are then computed on first read (and kept).
     """
 
     strategy: str
@@ -49,22 +93,23 @@ class BacktestResult:
     timeframe: str
     source: str
     synthetic: bool
-    data_fingerprint: str
+    data_fingerprint: str  # deferrable (see _DEFERRABLE)
     config: Any  # gpt_trader_core.backtesting.config.BacktestConfig
     stats: Mapping[str, Any]
-    trades: tuple[Trade, ...]
+    trades: tuple[Trade, ...]  # deferrable
     timestamps: np.ndarray
     equity: np.ndarray
     drawdown: np.ndarray
     position: np.ndarray
     open_position: Position | None
-    monthly_returns: tuple[tuple[str, float], ...]
-    yearly_returns: tuple[tuple[str, float], ...]
-    exit_reasons: Mapping[str, Mapping[str, float]]
+    monthly_returns: tuple[tuple[str, float], ...]  # deferrable
+    yearly_returns: tuple[tuple[str, float], ...]  # deferrable
+    exit_reasons: Mapping[str, Mapping[str, float]]  # deferrable
     rejected_orders: int = 0
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Read-only mapping views cannot be pickled; ship plain dicts and wrap them again.
+        # Read-only mapping views cannot be pickled; ship plain dicts and wrap them again. Deferred
+        # fields are computed first (their functions close over the bars, which need not travel).
         values = {a.name: getattr(self, a.name) for a in attrs.fields(BacktestResult)}
         for name in ("params", "stats", "exit_reasons"):
             values[name] = dict(values[name])
@@ -129,6 +174,11 @@ class BacktestResult:
             else ""
         )
         return f"<div><b>{html.escape(self.label)}</b>{warn}<table>{rows}</table><p>{len(self.trades)} trades</p></div>"
+
+
+_DEFERRABLE = ("data_fingerprint", "trades", "monthly_returns", "yearly_returns", "exit_reasons")
+for _name in _DEFERRABLE:
+    setattr(BacktestResult, _name, _ResolvingSlot(BacktestResult.__dict__[_name]))
 
 
 def _rebuild_result(values: dict[str, Any]) -> BacktestResult:

@@ -323,3 +323,78 @@ async def test_redis_that_never_answers_is_a_miss_within_the_socket_timeout() ->
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
+@attrs.frozen
+class Frozen:
+    """Like ``Bars``: a frozen record of read-only arrays."""
+
+    name: str
+    values: np.ndarray
+    more: tuple[Any, ...] = ()
+
+
+@attrs.define
+class Settable:
+    values: np.ndarray
+
+
+async def test_memory_hands_out_one_copy_of_a_value_that_cannot_change() -> None:
+    cache = AiocacheCache(namespace="test-shared", ttl={"market_data": SHORT})
+    original = Frozen("AAPL", _read_only(np.arange(1000.0)), (1, 2.5, "x", None, (3,)))
+    await cache.set("market_data", "bars", original)
+    first = await cache.get("market_data", "bars")
+    second = await cache.get("market_data", "bars")
+    assert isinstance(first, Frozen)
+    assert first is not original and first.values is not original.values  # a copy of its own
+    assert (first.name, first.more) == (original.name, original.more)
+    np.testing.assert_array_equal(first.values, original.values)
+    assert second is first  # unpickled once: every later hit is that copy
+    assert (await cache.stats()).entries == {"market_data": 1}
+    await asyncio.sleep(AFTER_SHORT)
+    assert await cache.get("market_data", "bars") is None  # the TTL still holds
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        np.arange(10.0),  # writeable
+        Frozen("a", np.arange(10.0)),  # a frozen record of a writeable array
+        Frozen("a", _read_only(np.arange(10.0)), ([1],)),  # of a list
+        Frozen("a", _read_only(np.arange(10.0)), ({"k": 1},)),  # of a dict
+        Settable(_read_only(np.arange(10.0))),  # not frozen
+        {"k": (1, 2)},
+    ],
+    ids=["array", "writeable-field", "list-field", "dict-field", "settable", "dict"],
+)
+async def test_memory_unpickles_a_value_that_can_change_on_every_hit(value: Any) -> None:
+    cache = AiocacheCache(namespace="test-not-shared")
+    await cache.set("backtest", "k", value)
+    first = await cache.get("backtest", "k")
+    assert first is not None and await cache.get("backtest", "k") is not first
+
+
+def test_a_read_only_view_of_a_writeable_array_can_change() -> None:
+    from adapters.immutable import immutable as _immutable
+
+    base = np.arange(10.0)
+    view = base[2:]
+    view.setflags(write=False)
+    assert not _immutable(view)
+    assert _immutable(_read_only(np.arange(10.0))) and _immutable((1, "a", 2.5, None))
+    assert not _immutable(np.array([object()], dtype=object))
+
+
+async def test_a_shared_entry_keeps_its_pickled_size_in_the_byte_budget() -> None:
+    cache = AiocacheCache(namespace="test-shared-bytes", max_bytes=50_000)
+    for i in range(10):
+        await cache.set("backtest", f"k{i}", _read_only(np.zeros(1000)))  # ~8 kB pickled each
+        await cache.get("backtest", f"k{i}")  # now held as the array itself
+    kept = [i for i in range(10) if await cache.get("backtest", f"k{i}") is not None]
+    assert kept == list(range(10 - len(kept), 10)) and 4 <= len(kept) <= 6
+    assert await cache.clear("backtest") == len(kept)

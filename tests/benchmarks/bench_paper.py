@@ -8,6 +8,7 @@ Run on demand:  python tests/benchmarks/bench_paper.py [--long 100000]
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 from typing import Any
@@ -67,7 +68,8 @@ def main(long_bars: int = 100_000) -> None:
     import gpt_trader_core as gt
 
     bars = gt.as_bars(GOOG, "GOOG")
-    print(f"paper replay of GOOG ({len(bars)} daily bars), simulated broker, commission 0.002")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"paper replay of GOOG ({len(bars)} daily bars), simulated broker, commission 0.002; load average {load}")
     for strategy in ("sma_cross", "momentum", "breakout"):
         for label, store in (
             ("memory store", InMemoryStateStore()),

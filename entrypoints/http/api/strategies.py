@@ -16,9 +16,9 @@ from entrypoints.http.caching import cached_read
 from entrypoints.http.idempotency import idempotent
 from entrypoints.http.openapi import Response, doc
 from entrypoints.http.owners import record_owner
-from entrypoints.http.respond import accepted, ok
+from entrypoints.http.respond import accepted, ok, ok_json
 from entrypoints.presenters import plain
-from entrypoints.presenters.backtests import BacktestView, backtest_view
+from entrypoints.presenters.backtests import BacktestView, backtest_json, backtest_view
 from entrypoints.presenters.jobs import ExecutionPage, ExecutionView, execution_view
 from entrypoints.presenters.market import Explained
 from gpt_trader_core.backtesting.config import BacktestConfig
@@ -144,6 +144,22 @@ def _services(request: Request) -> Any:
     return request.app.ctx.container.services
 
 
+async def _backtest_jobs(request: Request) -> Any:
+    """The backtest use case, built once per server run: the container builds a new one per call
+    (~0.2 ms resolving its async dependencies, a tenth of a synchronous backtest's request). Its
+    dependencies live until the server stops, when it is dropped (``_forget``)."""
+    ctx = request.app.ctx
+    jobs = getattr(ctx, "backtest_jobs", None)
+    if jobs is None:
+        jobs = ctx.backtest_jobs = await _services(request).backtest_jobs()
+    return jobs
+
+
+@bp.after_server_stop
+async def _forget(app: Any) -> None:
+    app.ctx.backtest_jobs = None  # built from resources released now (a restart builds it again)
+
+
 @bp.get("/list", ctx_role="viewer")
 @doc(
     "List strategies",
@@ -184,10 +200,10 @@ async def backtest(request: Request) -> HTTPResponse:
     )
 
     async def create() -> HTTPResponse:
-        outcome = await (await _services(request).backtest_jobs()).submit(command, save=body.save)
+        outcome = await (await _backtest_jobs(request)).submit(command, save=body.save)
         if isinstance(outcome, Execution):
             return accepted(execution_view(outcome), JOB_LOCATION.format(outcome.id))
-        return ok(backtest_view(outcome, body.equity_points, full=body.detail == "full"))
+        return ok_json(backtest_json(backtest_view(outcome, body.equity_points, full=body.detail == "full")))
 
     return await idempotent(request, create)
 

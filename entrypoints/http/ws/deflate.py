@@ -4,11 +4,15 @@ Sanic builds websockets' ``ServerProtocol`` without extensions; ``StreamProtocol
 ``protocol=`` when serving) is Sanic's ``WebSocketProtocol`` whose handshake offers websockets' own
 server defaults for permessage-deflate (window 2**12, memLevel 5: a few KB per connection). A client
 that does not offer it gets plain frames. Tested with sanic 25.12 and websockets 15-17.
+
+Its protocol is a ``WatchedServerProtocol``: it tells the connection's ``Client`` the moment the
+connection leaves OPEN (a close frame received or sent, a failure), so the fan-out checks one flag of
+the client per message instead of the protocol's state (which costs more than the write decision).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sanic.exceptions import SanicException
@@ -21,10 +25,27 @@ from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 
 
+class WatchedServerProtocol(ServerProtocol):
+    """websockets' server protocol, calling ``on_leave_open`` when the state leaves OPEN. websockets
+    changes the state only through the ``state`` setter (so does Sanic's ``fail_connection``)."""
+
+    on_leave_open: Callable[[], None] | None = None
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @state.setter
+    def state(self, state: State) -> None:
+        ServerProtocol.state.fset(self, state)  # type: ignore[attr-defined]
+        if state is not State.OPEN and self.on_leave_open is not None:
+            self.on_leave_open()
+
+
 class StreamProtocol(WebSocketProtocol):
     async def websocket_handshake(self, request: Any, subprotocols: Sequence[str] | None = None) -> Any:
         try:
-            ws_proto = ServerProtocol(
+            ws_proto = WatchedServerProtocol(
                 extensions=enable_server_permessage_deflate(None),
                 max_size=self.websocket_max_size,
                 subprotocols=[Subprotocol(s) for s in subprotocols] if subprotocols is not None else None,

@@ -37,10 +37,12 @@ class _Group:
         frame = Frame(message)
         conflate = self.channel.conflate
         owner = message.owner
+        if message.role == "viewer" and owner is None:  # everyone may see it (market data): no check per client
+            for client in self.clients:
+                client.offer(frame, conflate)
+            return
         for client in self.clients:
-            if (message.role == "viewer" or allows(client.principal, message.role)) and (
-                owner is None or sees(client.principal, owner)
-            ):
+            if allows(client.principal, message.role) and (owner is None or sees(client.principal, owner)):
                 client.offer(frame, conflate)
 
 
@@ -163,8 +165,7 @@ class Session:
                     }
                 )
             elif visible:
-                self.client.queue.extend(Frame(m) for m in visible)
-                self.client.wake.set()
+                self.client.replay([Frame(m) for m in visible])
             self.client.release(channel.name, resume.seq)
 
     def unsubscribe(self, names: Sequence[str]) -> None:
@@ -173,7 +174,7 @@ class Session:
             channel = self._channel(name)
             if self.channels.pop(channel.name, None) is not None:
                 self.broadcaster.remove(channel.name, self.client)
-                self.client.floors.pop(channel.name, None)
+                self.client.forget(channel.name)
                 gone.append(channel.name)
         self.client.control({"type": "unsubscribed", "channels": gone})
 
