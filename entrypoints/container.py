@@ -418,6 +418,10 @@ def _market_reads(**kw: Any) -> Any:
     return MarketReads(**kw)
 
 
+def _same(value: T) -> T:
+    return value
+
+
 def _password_hasher() -> PasswordHasher:
     from adapters.security import Argon2Hasher
 
@@ -652,6 +656,8 @@ class Services(containers.DeclarativeContainer):
     )
     portfolio = providers.Factory(_portfolio, store=adapters.state_store, sessions=sessions)
     market = providers.Factory(_market_reads, history=history, executor=adapters.executor, cache=adapters.cache)
+    # the cache's statistics and clearing (``gpt-trader cache``): here the cache itself, remotely the server's
+    cache_admin = _awaitable(providers.Factory(_same, adapters.cache))
     # auth: one use case per container; the login throttle (this process's failed logins) outlives it,
     # since the use case is rebuilt when the app restarts its resources
     auth_policy: providers.Provider[AuthPolicy] = providers.Singleton(_auth_policy, auth=settings.provided.api.auth)
@@ -698,18 +704,19 @@ def _remote_client(url: str) -> Iterator[Any]:
 
 
 async def _remote(name: str, **kw: Any) -> Any:
-    """A remote use case, awaited like the local one it stands for (those depend on async resources)."""
-    import adapters.remote.services as remote
+    """A remote use case (``Class`` of ``adapters.remote.services``, or ``module.Class`` of another module of
+    ``adapters.remote``), awaited like the local one it stands for (those depend on async resources)."""
+    import importlib
 
-    return getattr(remote, name)(**kw)
+    module, _, cls = name.rpartition(".")
+    return getattr(importlib.import_module(f"adapters.remote.{module or 'services'}"), cls)(**kw)
 
 
 class RemoteServices(containers.DeclarativeContainer):
     """The use cases the CLI calls, over a server's REST API: the same names and methods as ``Services``
     for the commands that a server can answer (a command that needs anything else runs only locally)."""
 
-    url: providers.Dependency[str] = providers.Dependency()
-    client = providers.Resource(_remote_client, url=url)
+    client: providers.Dependency[Any] = providers.Dependency()
     backtester = providers.Factory(_remote, "RemoteBacktester", client=client)
     market = providers.Factory(_remote, "RemoteMarketReads", client=client)
     catalog = providers.Factory(_remote, "RemoteCatalog", client=client)
@@ -717,13 +724,27 @@ class RemoteServices(containers.DeclarativeContainer):
     monitoring = providers.Factory(_remote, "RemoteMonitoring", client=client)
     sessions = providers.Factory(_remote, "RemoteSessions", client=client)
     workflows = providers.Singleton(_remote, "RemoteWorkflows", client=client)
+    intelligence = providers.Factory(_remote, "intelligence.RemoteIntelligence", client=client)
+    cache_admin = providers.Factory(_remote, "admin.RemoteCacheAdmin", client=client)
+    auth = providers.Factory(_remote, "admin.RemoteAuth", client=client)
+    optimizer = providers.Factory(_remote, "optimize.RemoteOptimizer", client=client)
+
+
+class RemoteAdapters(containers.DeclarativeContainer):
+    """The adapters a remote command reaches for: the server's event stream (its WebSocket)."""
+
+    client: providers.Dependency[Any] = providers.Dependency()
+    event_bus = providers.Singleton(_remote, "bus.RemoteEventBus", client=client)
 
 
 class RemoteContainer(containers.DeclarativeContainer):
-    """The remote graph: only ``services``, each answered by the server at ``url``."""
+    """The remote graph: ``services`` (and the ``adapters`` they need) answered by the server at ``url``,
+    over one client (one keep-alive connection)."""
 
     url: providers.Dependency[str] = providers.Dependency()
-    services = providers.Container(RemoteServices, url=url)
+    client = providers.Resource(_remote_client, url=url)
+    services = providers.Container(RemoteServices, client=client)
+    adapters = providers.Container(RemoteAdapters, client=client)
 
 
 def build_remote_container(url: str) -> Container:
@@ -740,8 +761,9 @@ async def start_resources(container: containers.Container, *, on_demand: bool = 
     sessions' module for each command), and ``stop_resources`` stops those that started. The Redis bus's
     lifecycle (it closes the bus) is the exception: no use case asks for it, so on demand it starts here."""
     if on_demand:
-        adapters = container.providers.get("adapters")  # a remote graph has none
-        if adapters is not None and container.settings().bus.backend == "redis":
+        adapters = container.providers.get("adapters")
+        local = adapters is not None and "settings" in container.providers  # a remote graph has no settings
+        if local and container.settings().bus.backend == "redis":
             started = cast("Adapters", adapters).event_bus_lifecycle.init()
             if started is not None:
                 await started

@@ -126,6 +126,18 @@ class RemoteClient:
 
     # ---- credentials ----
 
+    def auth_headers(self) -> dict[str, str]:
+        """The credentials of a request sent now (an expired access token renewed first): what a WebSocket
+        handshake to this server sends."""
+        with self._lock:
+            return self._auth_headers()
+
+    @property
+    def ws_url(self) -> str:
+        """The server's multiplexed WebSocket endpoint (``/ws/v1``)."""
+        scheme = "wss" if self._https else "ws"
+        return f"{scheme}://{self._host}:{self._port}{self._prefix}/ws/v1"
+
     def _stored(self) -> StoredLogin | None:
         if not self._login_loaded:
             self._login = self._credentials.get(self.url) if self._credentials is not None else None

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import datetime as dt
 import logging
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+import attrs
 
 from adapters.remote.client import RemoteClient
 from adapters.remote.converter import structure
@@ -30,11 +33,13 @@ if TYPE_CHECKING:  # each use case imports the core values it returns when first
     from gpt_trader_core.domain.bars import Bars
     from gpt_trader_core.domain.records import Event, Execution, ExecutionStatus
     from gpt_trader_core.domain.results import BacktestResult
+    from gpt_trader_core.regime import RegimeAnalysis
     from gpt_trader_core.services.backtest import BacktestRequest, BacktestRun
     from gpt_trader_core.services.catalog import StrategyInfo
     from gpt_trader_core.services.monitoring import MonitoringSnapshot
     from gpt_trader_core.services.portfolio_values import PortfolioPerformance, PortfolioRisk, SessionPositions
     from gpt_trader_core.services.portfolio_view import Rebalance
+    from gpt_trader_core.services.sessions import SessionReport
 
 #: Seconds between two status polls of a running execution.
 POLL_INTERVAL_S = 0.25
@@ -109,13 +114,28 @@ def _compact(body: Mapping[str, Any]) -> dict[str, Any]:
 
 def _result(data: Mapping[str, Any]) -> BacktestResult:
     """A ``BacktestResult`` from the full result the server sends (``detail: full``)."""
+    series = data["equity"]
+    return _build_result(data, _times(series["timestamps"]), series["equity"], series["drawdown"], series["position"])
+
+
+def _plain_result(data: Mapping[str, Any]) -> BacktestResult:
+    """A ``BacktestResult`` from the JSON edge's plain form of one (arrays as lists, times as nanoseconds):
+    what a comparison's rows carry."""
+    import numpy as np
+
+    stamps = np.array(data["timestamps"], dtype="int64").astype("datetime64[ns]")
+    return _build_result(data, stamps, data["equity"], data["drawdown"], data["position"])
+
+
+def _build_result(
+    data: Mapping[str, Any], timestamps: np.ndarray, equity: Any, drawdown: Any, position: Any
+) -> BacktestResult:
     import numpy as np
 
     from gpt_trader_core.backtesting.config import BacktestConfig
     from gpt_trader_core.domain.results import BacktestResult
     from gpt_trader_core.domain.trading import Position, Trade
 
-    series = data["equity"]
     open_position = data.get("open_position")
     return BacktestResult(
         strategy=data["strategy"],
@@ -128,15 +148,23 @@ def _result(data: Mapping[str, Any]) -> BacktestResult:
         config=structure(data["config"], BacktestConfig),
         stats={key: _stat(key, value) for key, value in data["stats"].items()},
         trades=tuple(structure(t, Trade) for t in data["trades"]),
-        timestamps=_times(series["timestamps"]),
-        equity=np.array(series["equity"], dtype=float),
-        drawdown=np.array(series["drawdown"], dtype=float),
-        position=np.array(series["position"], dtype=float),
+        timestamps=timestamps,
+        equity=np.array(equity, dtype=float),
+        drawdown=np.array(drawdown, dtype=float),
+        position=np.array(position, dtype=float),
         open_position=None if open_position is None else structure(open_position, Position),
-        monthly_returns=tuple((m["month"], _nan(m["return_pct"])) for m in data["monthly_returns"]),
-        yearly_returns=tuple((y["year"], _nan(y["return_pct"])) for y in data["yearly_returns"]),
+        monthly_returns=_periods(data["monthly_returns"], "month"),
+        yearly_returns=_periods(data["yearly_returns"], "year"),
         exit_reasons={k: dict(v) for k, v in data["exit_reasons"].items()},
         rejected_orders=int(data.get("rejected_orders", 0)),
+    )
+
+
+def _periods(items: Sequence[Any], key: str) -> tuple[tuple[str, float], ...]:
+    """Monthly/yearly returns: ``{key, return_pct}`` objects (``detail: full``) or ``[period, return]`` pairs."""
+    return tuple(
+        (item[key], _nan(item["return_pct"])) if isinstance(item, Mapping) else (item[0], _nan(item[1]))
+        for item in items
     )
 
 
@@ -179,6 +207,22 @@ class RemoteMarketReads:
             source=view["source"],
             synthetic=bool(view["synthetic"]),
         )
+
+    async def regime(
+        self, symbol: str, start: dt.datetime | None, end: dt.datetime | None, timeframe: str, method: str
+    ) -> RegimeAnalysis:
+        """``MarketReads.regime``: the whole analysis (``GET /api/v1/market/regime/analysis``)."""
+        query = {
+            "symbol": symbol,
+            "method": method,
+            "start": _day(start, "from"),
+            "end": _day(end, "to"),
+            "timeframe": timeframe,
+        }
+        view = await self._client.call("GET", "/api/v1/market/regime/analysis", query=query)
+        from gpt_trader_core.regime import RegimeAnalysis
+
+        return structure(view["analysis"], RegimeAnalysis)
 
 
 class RemoteCatalog:
@@ -395,8 +439,9 @@ class RemoteSessions:
     """``TradingSessions.list`` on the server (``GET /api/v1/sessions``): the sessions it runs or ran.
     The records come back without ``owner`` (which process of the server runs a session is its own affair)."""
 
-    def __init__(self, client: RemoteClient) -> None:
+    def __init__(self, client: RemoteClient, poll_interval: float = 0.5) -> None:
         self._client = client
+        self._poll = poll_interval
 
     async def list(self, *, status: Any = None, limit: int = 50) -> builtins.list[Any]:
         from gpt_trader_core.domain.records import SessionRecord
@@ -404,3 +449,106 @@ class RemoteSessions:
         value = getattr(status, "value", status)
         data = await self._client.call("GET", "/api/v1/sessions", query={"limit": limit, "status": value})
         return [structure(item, SessionRecord) for item in data["items"]]
+
+    async def run(self, request: Any, stop: asyncio.Event | None = None) -> Any:
+        """``TradingSessions.run`` on the server: start the session (``POST /api/v1/sessions``) and wait
+        while it trades there; ``stop`` (Ctrl-C, SIGTERM) stops it there after its current bar. The server
+        trades with its own costs (its ``backtest`` settings): a request for others is refused."""
+        from gpt_trader_core.backtesting.config import BacktestConfig
+        from gpt_trader_core.domain.records import SessionRecord
+
+        config, defaults = request.config, BacktestConfig()
+        if config is not None and (config.commission, config.slippage) != (defaults.commission, defaults.slippage):
+            raise InvalidParameterError(
+                f"{self._client.url} trades with its own costs: drop --commission (and backtest.commission/"
+                "slippage settings) with --remote"
+            )
+        feed = {
+            k: v.isoformat() if isinstance(v, dt.datetime) else v
+            for k, v in attrs.asdict(request.feed, recurse=False).items()
+            if k in ("kind", "timeframe", "speed", "start", "end", "seed", "warmup", "stop_after") and v is not None
+        }
+        body = {
+            "strategy": request.strategy,
+            "symbols": list(request.symbols),
+            "params": dict(request.params),
+            "capital": request.capital,
+            "mode": request.mode,
+            "feed": feed,
+            "risk": None if request.risk is None else attrs.asdict(request.risk),
+            "tier_aware": request.tier_aware,
+        }
+        record = structure(await self._client.call("POST", "/api/v1/sessions", body=_compact(body)), SessionRecord)
+        path = f"/api/v1/sessions/{_segment(record.id)}"
+        stop = stop or asyncio.Event()
+        try:
+            while record.status.value == "running":
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self._poll)
+                if stop.is_set():
+                    return await self.stop(record.id)
+                record = structure((await self._client.call("GET", path))["session"], SessionRecord)
+        except asyncio.CancelledError:
+            await self.stop(record.id)
+            raise
+        return record
+
+    async def resume(self, session_id: str, stop: Any = None, **_: Any) -> Any:
+        raise InvalidParameterError(
+            f"{self._client.url} resumes its interrupted sessions itself when it starts; `run --resume` continues "
+            "a session of this machine: drop --remote"
+        )
+
+    async def status(self, session_id: str, *, recent_fills: int = 20) -> SessionReport:
+        """``GET /api/v1/sessions/{id}``: the session, its positions, recent fills and performance. The
+        per-bar equity and every fill (what a chart draws) are not in that answer: the report has none."""
+        data = await self._client.call("GET", f"/api/v1/sessions/{_segment(session_id)}")
+        from gpt_trader_core.domain.records import SessionRecord
+        from gpt_trader_core.domain.trading import Fill, Position
+        from gpt_trader_core.services.sessions import SessionReport
+
+        return SessionReport(
+            session=structure(data["session"], SessionRecord),
+            positions=tuple(structure(p, Position) for p in data["positions"]),
+            fills=tuple(structure(f, Fill) for f in data["recent_fills"]),
+            orders=int(data["orders"]),
+            performance=dict(data["performance"]),
+            running=bool(data["running"]),
+        )
+
+    async def stop(self, session_id: str, timeout: float = 10.0) -> Any:
+        """``POST /api/v1/sessions/{id}/stop``: the server stops it after its current bar."""
+        from gpt_trader_core.domain.records import SessionRecord
+
+        data = await self._client.call("POST", f"/api/v1/sessions/{_segment(session_id)}/stop", body={})
+        return structure(data, SessionRecord)
+
+
+def _segment(value: str) -> str:
+    """One path segment: an id typed by a person may hold anything, which must not change the route."""
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+class RemoteStudies:
+    """The optimiser's stored studies on the server (``/api/v1/studies``): ``Optimizer.list_studies``,
+    ``get_study`` and ``delete_study``. Running a study stays a local command (``gpt-trader optimize``)."""
+
+    def __init__(self, client: RemoteClient) -> None:
+        self._client = client
+
+    async def list_studies(self, *, limit: int = 50) -> builtins.list[Any]:
+        from gpt_trader_core.domain.records import StudyRecord
+
+        data = await self._client.call("GET", "/api/v1/studies", query={"limit": limit})
+        return [structure(item, StudyRecord) for item in data["items"]]
+
+    async def get_study(self, study_id: str) -> tuple[Any, builtins.list[Any]]:
+        from gpt_trader_core.domain.records import StudyRecord, TrialRecord
+
+        data = await self._client.call("GET", f"/api/v1/studies/{_segment(study_id)}")
+        return structure(data["study"], StudyRecord), [structure(t, TrialRecord) for t in data["trials"]]
+
+    async def delete_study(self, study_id: str) -> None:
+        await self._client.call("DELETE", f"/api/v1/studies/{_segment(study_id)}")

@@ -169,7 +169,7 @@ def encode_tree(value: Any, path: str = "$") -> Any:
     tuples and non-string keys (see the module docstring). ``TypeError`` names anything else."""
     try:
         return _encode(value)
-    except _Unstorable as error:
+    except _UnstorableError as error:
         where = path + "".join(reversed(error.steps))
         raise TypeError(
             f"cannot store a {error.kind} at {where}: stored mappings hold JSON-like values "
@@ -177,13 +177,14 @@ def encode_tree(value: Any, path: str = "$") -> Any:
         ) from None
 
 
-class _Unstorable(TypeError):
+class _UnstorableError(TypeError):
     """Raised deep in ``_encode``; each level adds its step on the way out, so the path of a value is
     only spelled out when one fails (building it for every value was most of the cost of encoding)."""
 
     def __init__(self, kind: str) -> None:
         super().__init__(kind)
-        self.kind, self.steps = kind, []
+        self.kind = kind
+        self.steps: list[str] = []
 
 
 def _encode(value: Any) -> Any:
@@ -208,7 +209,7 @@ def _encode(value: Any) -> Any:
             for key, item in value.items():
                 try:
                     tree[key] = _encode(item)
-                except _Unstorable as error:
+                except _UnstorableError as error:
                     error.steps.append(f".{key}")
                     raise
             return {_DICT: tree} if len(tree) == 1 and next(iter(tree)) in _TAGS else tree
@@ -216,12 +217,12 @@ def _encode(value: Any) -> Any:
         for key, item in value.items():
             try:
                 encoded_key = _encode(key)
-            except _Unstorable as error:
+            except _UnstorableError as error:
                 error.steps.append("<key>")
                 raise
             try:
                 pairs.append([encoded_key, _encode(item)])
-            except _Unstorable as error:
+            except _UnstorableError as error:
                 error.steps.append(f"[{key!r}]")
                 raise
         return {_ITEMS: pairs}
@@ -230,11 +231,11 @@ def _encode(value: Any) -> Any:
         for i, item in enumerate(value):
             try:
                 items.append(_encode(item))
-            except _Unstorable as error:
+            except _UnstorableError as error:
                 error.steps.append(f"[{i}]")
                 raise
         return items if isinstance(value, list) else {_TUPLE: items}
-    raise _Unstorable(type(value).__name__)
+    raise _UnstorableError(type(value).__name__)
 
 
 def decode_tree(value: Any) -> Any:

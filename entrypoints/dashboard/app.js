@@ -63,7 +63,9 @@
 
   function Shell(props) {
     var user = props.user, current = useRoute();
-    useEffect(function () {
+    // Before the first paint (not after it, as useEffect would): the connection is the slowest part of a
+    // cold load to be ready.
+    P.useLayoutEffect(function () {
       GT.live.start();
       return GT.live.stop;
     }, []);
@@ -83,14 +85,16 @@
   }
 
   function App() {
-    var s = useState({ phase: "starting", user: null }), state = s[0], setState = s[1];
+    // Auth off (loopback): every request is the local admin, so the views draw at once (no extra render
+    // and effect round before the first request). On: a refresh cookie resumes the login.
+    var authOn = document.querySelector("meta[name=gt-auth]").content === "on";
+    var s = useState(authOn ? { phase: "starting", user: null } : { phase: "ready", user: GT.LOCAL });
+    var state = s[0], setState = s[1];
     useEffect(function () {
       GT.session.onLost = function () { GT.forget(); setState({ phase: "login", user: null }); };
-      var authOn = document.querySelector("meta[name=gt-auth]").content === "on";
+      if (!authOn) return;
       (async function () {
         try {
-          // Auth off (loopback): every request is the local admin. On: a refresh cookie resumes the login.
-          if (!authOn) return setState({ phase: "ready", user: GT.LOCAL });
           if (await GT.refresh()) return setState({ phase: "ready", user: await GT.whoAmI() });
           setState({ phase: "login", user: null });
         } catch (err) {
@@ -108,5 +112,9 @@
     return html`<${Shell} user=${state.user} onLogout=${logout} />`;
   }
 
-  render(html`<${App} />`, document.getElementById("app"));
+  // The page's "Loading the dashboard…" goes first: Preact keeps what is in the container unless its first
+  // render happens to reuse that element.
+  var root = document.getElementById("app");
+  root.textContent = "";
+  render(html`<${App} />`, root);
 })();

@@ -45,8 +45,11 @@
     return words ? words.charAt(0).toUpperCase() + words.slice(1) + unit : String(key);
   }
 
+  // Made once (toLocaleString with options builds a formatter per call; legends format on every redraw).
+  var MONEY = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
+
   function money(v) {
-    return v == null ? "—" : v.toLocaleString(undefined, { maximumFractionDigits: 2 });
+    return v == null ? "—" : MONEY.format(v);
   }
 
   function pct(v) {

@@ -21,10 +21,12 @@
     var headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (session.token) headers.Authorization = "Bearer " + session.token;
-    var res = await fetch(path, {
+    // The Overview's first requests were started by boot.js before this script loaded (auth off only).
+    var early = method === "GET" && !session.token && !retried && window.GtBoot ? window.GtBoot.take(path) : null;
+    var res = await (early || fetch(path, {
       method: method, headers: headers, credentials: "same-origin",
       body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    }));
     if (res.status === 401 && session.token && !retried) {
       if (await refresh()) return call(method, path, body, true);
       session.onLost();
@@ -77,12 +79,17 @@
   }
 
   // ---- formatting ----------------------------------------------------------------------------------
+  // One formatter per style, made once: Number.toLocaleString with options builds a new Intl.NumberFormat
+  // on every call, which was the costliest function of a page with 10 live sessions.
+  var FMT2 = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
+  var FMT4 = new Intl.NumberFormat(undefined, { maximumFractionDigits: 4 });
+  var MONEY = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
   function fmt(v) {
     if (v === null || v === undefined) return "—";
     if (typeof v === "number") {
       if (!isFinite(v)) return v > 0 ? "∞" : "-∞";
-      return Math.abs(v) >= 1e6 ? v.toLocaleString(undefined, { maximumFractionDigits: 2 })
-        : v.toLocaleString(undefined, { maximumFractionDigits: 4 });
+      return Math.abs(v) >= 1e6 ? FMT2.format(v) : FMT4.format(v);
     }
     return String(v);
   }
@@ -205,13 +212,27 @@
   // An amount with two decimals; `signed` adds + for gains.
   function money(v, signed) {
     if (v === null || v === undefined || !isFinite(v)) return "—";
-    var text = v.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    var text = MONEY.format(v);
     return signed && v > 0 ? "+" + text : text;
   }
 
   // "gain" / "loss" / "" for colouring a signed amount.
   function tone(v) {
     return v > 0 ? "gain" : v < 0 ? "loss" : "";
+  }
+
+  // The sparklines' rising/falling colours (CSS --good/--bad), read once per colour scheme: reading a
+  // computed style on every draw makes the browser recompute styles once per row and frame.
+  var inkCache = null;
+  function sparkInk() {
+    if (!inkCache) {
+      var root = getComputedStyle(document.documentElement);
+      inkCache = { good: root.getPropertyValue("--good").trim(), bad: root.getPropertyValue("--bad").trim() };
+    }
+    return inkCache;
+  }
+  if (window.matchMedia) {
+    window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", function () { inkCache = null; });
   }
 
   // A small equity line on a canvas (no axes): `values` left to right, rising green, falling red.
@@ -229,8 +250,8 @@
     var lo = Infinity, hi = -Infinity;
     for (var i = 0; i < values.length; i++) { if (values[i] < lo) lo = values[i]; if (values[i] > hi) hi = values[i]; }
     if (hi === lo) { hi += 1; lo -= 1; }
-    var style = getComputedStyle(canvas);
-    ctx.strokeStyle = values[values.length - 1] >= values[0] ? style.getPropertyValue("--good") : style.getPropertyValue("--bad");
+    var ink = sparkInk();
+    ctx.strokeStyle = values[values.length - 1] >= values[0] ? ink.good : ink.bad;
     ctx.lineWidth = 1.5;
     ctx.beginPath();
     for (var j = 0; j < values.length; j++) {

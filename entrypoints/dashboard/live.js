@@ -30,9 +30,16 @@
 
   function subscribeAll(names) {
     if (!names.length) return;
-    var resume = {};
-    names.forEach(function (n) { if (n in live.lastSeq) resume[n] = live.lastSeq[n]; });
-    send({ action: "subscribe", channels: names, last_seq: resume });
+    // A workflow's or study's channel may be refused (started by another user) and a refusal fails its
+    // whole subscribe message: each goes alone, so the shared channels never fail with it.
+    var owned = names.filter(function (n) { return /^(workflow|optimize):/.test(n); });
+    var shared = names.filter(function (n) { return owned.indexOf(n) < 0; });
+    [shared].concat(owned.map(function (n) { return [n]; })).forEach(function (group) {
+      if (!group.length) return;
+      var resume = {};
+      group.forEach(function (n) { if (n in live.lastSeq) resume[n] = live.lastSeq[n]; });
+      send({ action: "subscribe", channels: group, last_seq: resume });
+    });
   }
 
   function deliver(message) {
@@ -76,7 +83,14 @@
       case "error":
         if (window.console) console.warn("live updates: " + message.code + ": " + message.message);
         return;
-      case "pong": case "subscribed": case "unsubscribed": case "published":
+      case "subscribed":
+        // Where each newly followed channel stands: a channel quiet until the connection drops is then
+        // resumed from here (replay or snapshot) rather than followed afresh, missing what came meanwhile.
+        Object.keys(message.seq || {}).forEach(function (name) {
+          if (live.handlers[name] && !(name in live.lastSeq)) live.lastSeq[name] = message.seq[name];
+        });
+        return;
+      case "pong": case "unsubscribed": case "published":
         return;
       default:
         if (message.channel) deliver(message);
@@ -94,22 +108,35 @@
     live.closedOnPurpose = false;
     setState(live.state === "idle" || live.state === "offline" ? "connecting" : "reconnecting");
     var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/v1";
-    var socket = new WebSocket(url);
+    var socket;
+    try {
+      socket = new WebSocket(url);
+    } catch (err) {
+      // Refused before it started (e.g. a browser policy): try again later like any lost connection.
+      live.socket = null;
+      retry(0);
+      return;
+    }
     live.socket = socket;
     socket.onmessage = onMessage;
     socket.onclose = function (ev) {
       if (live.socket !== socket) return;
       live.socket = null;
       if (live.closedOnPurpose) { setState("offline"); return; }
-      setState("reconnecting");
-      var wait = live.backoff;
-      live.backoff = Math.min(live.backoff * 2, 10000);
-      live.timer = setTimeout(function () {
-        // 1008: the server refused our credentials (an access token that expired meanwhile): refresh first.
-        if (ev.code === 1008 && GT.session.token) GT.refresh().then(connect, connect);
-        else connect();
-      }, wait);
+      retry(ev.code);
     };
+  }
+
+  // Reconnect after the back-off (0.5 s doubling to 10 s).
+  function retry(code) {
+    setState("reconnecting");
+    var wait = live.backoff;
+    live.backoff = Math.min(live.backoff * 2, 10000);
+    live.timer = setTimeout(function () {
+      // 1008: the server refused our credentials (an access token that expired meanwhile): refresh first.
+      if (code === 1008 && GT.session.token) GT.refresh().then(connect, connect);
+      else connect();
+    }, wait);
   }
 
   // Start (after login) and stop (at logout) the shared connection.
@@ -155,6 +182,28 @@
     }, [channel]);
   }
 
+  // A hook: a workflow execution of a REST list (`x`: {id, status, progress, …}) kept current while it
+  // runs — its channel (workflow:ID) is followed until it ends, so a list shows live status and progress
+  // without polling. Returns `x` with the newest status and progress.
+  var EXECUTION_END = { execution_finished: "succeeded", execution_failed: "failed", execution_cancelled: "cancelled" };
+  var EXECUTION_FINAL = { succeeded: true, failed: true, cancelled: true };
+  function useLiveExecution(x) {
+    var s = useState(null), seen = s[0], set = s[1];
+    var final = EXECUTION_FINAL[x.status] || (seen && EXECUTION_FINAL[seen.status]);
+    useChannel(final ? null : "workflow:" + x.id, function (m) {
+      var d = m.data || {};
+      set(function (o) {
+        var n = Object.assign({ status: x.status, progress: x.progress }, o);
+        if (typeof d.progress === "number" && d.progress >= (n.progress || 0)) n.progress = d.progress;
+        if (EXECUTION_END[m.type]) n.status = EXECUTION_END[m.type];
+        else if (!EXECUTION_FINAL[n.status]) n.status = "running";
+        return n;
+      });
+    });
+    // A REST answer that has the execution ended is the last word.
+    return seen && !EXECUTION_FINAL[x.status] ? Object.assign({}, x, seen) : x;
+  }
+
   // A hook: the connection state, re-rendering when it changes.
   function useConnection() {
     var s = useState(live.state), state = s[0], set = s[1];
@@ -187,5 +236,6 @@
   GT.live = { start: start, stop: stop, follow: follow, soon: soon, state: function () { return live.state; },
     lastSeq: function (channel) { return live.lastSeq[channel]; }, socket: function () { return live.socket; } };
   GT.useChannel = useChannel;
+  GT.useLiveExecution = useLiveExecution;
   GT.useConnection = useConnection;
 })();

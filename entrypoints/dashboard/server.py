@@ -1,9 +1,10 @@
 """The dashboard, served by the HTTP app: ``/dashboard/`` (the page) and ``/dashboard/assets/…``.
 
-No build step: the files of this folder are served as they are. Each asset's URL carries a hash of its
-content (``app.3f2a9c01b2.js``), so it is cached for a year and a new version is a new URL; the page itself
-is revalidated (ETag). Assets are gzip-compressed once at start. Every response of the dashboard carries a
-Content-Security-Policy that allows only the dashboard's own files and connections to its own origin.
+No build step: the files of this folder are served as they are, joined into one stylesheet and one script
+(``bundles``). Each asset's URL carries a hash of its content (``dashboard-bundle.3f2a9c01b2.js``), so it
+is cached for a year and a new version is a new URL; the page itself is revalidated (ETag). Assets are
+gzip-compressed once at start. Every response of the dashboard carries a Content-Security-Policy that allows
+only the dashboard's own files and connections to its own origin.
 """
 
 from __future__ import annotations
@@ -72,12 +73,32 @@ def scripts() -> tuple[str, ...]:
     return (*LIBRARIES, *views, SHELL)
 
 
+#: Loaded on its own before the bundle: it starts the Overview's requests while the bundle downloads.
+BOOT = "boot.js"
+
+
+def bundles() -> dict[str, tuple[str, ...]]:
+    """The page loads one stylesheet and one script (after ``boot.js``): the files above joined in order.
+    Seventeen small requests cost a cold load more than their bytes (a browser opens six connections per
+    host, and each request is Python work for a server that is also running sessions)."""
+    return {"dashboard-bundle.css": STYLES, "dashboard-bundle.js": scripts(), BOOT: (BOOT,)}
+
+
+def _bundle(name: str, parts: tuple[str, ...]) -> bytes:
+    """``parts`` joined, each after a comment naming its file (a script also ends with ``;``, so a file without
+    a final semicolon cannot merge with the next); one file is served as it is."""
+    if parts == (name,):
+        return _read(name)
+    tail = b"\n;\n" if name.endswith(".js") else b"\n"
+    return b"".join(b"/* ---- " + part.encode() + b" ---- */\n" + _read(part) + tail for part in parts)
+
+
 def load_assets() -> dict[str, Asset]:
-    """The served files by hashed file name (``uPlot.iife.min.19c8d4c6ad.js``)."""
+    """The served files by hashed file name (``dashboard-bundle.19c8d4c6ad.js``)."""
     assets = {}
-    for name in STYLES + scripts():
-        body = _read(name)
-        stem, dot, ext = name.rpartition("/")[2].rpartition(".")
+    for name, parts in bundles().items():
+        body = _bundle(name, parts)
+        stem, dot, ext = name.rpartition(".")
         hashed = f"{stem}.{hashlib.sha256(body).hexdigest()[:10]}{dot}{ext}"
         assets[hashed] = Asset(
             name, f"/dashboard/assets/{hashed}", body, gzip.compress(body, 9, mtime=0), CONTENT_TYPES[dot + ext]
@@ -89,9 +110,6 @@ def render_page(assets: dict[str, Asset], *, auth: bool) -> bytes:
     """``index.html`` with its ``{{ name }}`` placeholders replaced by the hashed URLs, and ``{{ auth }}`` by
     on/off (with auth off the page skips the login: every request is the local admin)."""
     page = _read("index.html").decode("utf-8").replace("{{ auth }}", "on" if auth else "off")
-    urls = {asset.name: asset.url for asset in assets.values()}
-    tags = "\n".join(f'<script defer src="{urls[name]}"></script>' for name in scripts() if name in urls)
-    page = page.replace("{{ scripts }}", tags)
     for asset in assets.values():
         page = page.replace("{{ " + asset.name + " }}", asset.url)
     if "{{" in page:

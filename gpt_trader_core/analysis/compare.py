@@ -20,6 +20,7 @@ from gpt_trader_core.analysis.technical import as_bars
 from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.backtesting.runner import run_backtest
 from gpt_trader_core.domain.bars import Bars
+from gpt_trader_core.domain.readonly import read_only_fields, rebuild
 from gpt_trader_core.domain.results import BacktestResult, format_value
 from gpt_trader_core.errors import InvalidParameterError
 from gpt_trader_core.strategy.registry import StrategyRegistry
@@ -51,6 +52,11 @@ class ComparisonRow:
 
     def __getitem__(self, stat: str) -> float:
         return self.stats[stat]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Read-only mapping views do not pickle; without this a comparison run on a process pool (the
+        # server's executor) cannot come back to the event loop.
+        return (rebuild, read_only_fields(self))
 
     @property
     def label(self) -> str:

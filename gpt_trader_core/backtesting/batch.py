@@ -3,15 +3,20 @@
 Each row of the inputs is one parameter set. The kernel reproduces the single-run engine's stop-less
 path (``engine._simulate_without_stops``) exactly — the same float expressions in the same order,
 evaluated on numpy vectors instead of Python floats — so every row's trades and equity are
-bit-for-bit those of ``simulate`` on that row. It walks *fill waves*: wave ``j`` holds the ``j``-th
-fill of every row that has one, so the Python loop runs as many times as the busiest row has fills,
-not once per bar or per combination. Rows whose equity reaches zero (ruin) are flagged for the
-caller to re-run through the single-run engine, which owns that case.
+bit-for-bit those of ``simulate`` on that row. Only the cash is sequential (an entry's size depends
+on the cash its previous trades left), so everything else is computed per fill at once, and the cash
+recurrence walks *fill waves*: wave ``j`` holds the ``j``-th fill of every row that has one, so the
+Python loop runs as many times as the busiest rows have fills, not once per bar or per combination;
+the last waves, where only a few rows still trade, run as a per-row loop instead. Equity curves stay
+as each row's segments between fills (``EquityCurves``) until the statistics build them a block of
+rows at a time. Rows whose equity reaches zero (ruin) are flagged for the caller to re-run through
+the single-run engine, which owns that case.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 
 import attrs
 import numpy as np
@@ -118,17 +123,114 @@ class BatchTrades:
         )
 
 
+class Scratch:
+    """Work arrays reused from one block of rows, and one call, to the next (one set per thread):
+    allocating a few MB afresh for each block costs more in page faults than the arithmetic done in
+    them. Only arrays of at most ``LIMIT`` bytes are kept, so a thread holds a few tens of MB at most."""
+
+    LIMIT = 8 * 2**20
+    _local = threading.local()
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def here(cls) -> Scratch:
+        """This thread's scratch arrays."""
+        scratch: Scratch | None = getattr(cls._local, "scratch", None)
+        if scratch is None:
+            scratch = cls._local.scratch = cls()
+        return scratch
+
+    def get(self, name: str, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
+        """An uninitialised C-contiguous array of ``shape`` (the same memory as the last ``name``)."""
+        size = math.prod(shape)
+        array = self._arrays.get(name)
+        if array is None or array.size < size or array.dtype != dtype:
+            array = np.empty(size, dtype)
+            if array.nbytes <= self.LIMIT:
+                self._arrays[name] = array
+        return array[:size].reshape(shape)
+
+
+@attrs.frozen(eq=False)
+class EquityCurves:
+    """The equity of ``k`` rows at each bar's close, kept as each row's segments (from one fill to
+    the next the book is constant: equity = cash + size * (close - entry), the engine's expression)
+    and built on demand a block of rows at a time, so that a whole (k, n) array never needs to exist.
+    Row ``i``'s segments are ``[offsets[i], offsets[i + 1])``, ``lengths`` bars each (they tile the
+    row); ``last`` replaces the last bar's equity of the rows ``last_rows`` (a close at the end)."""
+
+    close: np.ndarray
+    cash: np.ndarray
+    size: np.ndarray
+    entry: np.ndarray
+    lengths: np.ndarray
+    offsets: np.ndarray
+    last_rows: np.ndarray
+    last: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.offsets) - 1, len(self.close)
+
+    def rows(self, a: int, b: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Equity of rows ``[a, b)``, (b - a, n), into ``out`` when given (C-contiguous, that shape)."""
+        n = len(self.close)
+        shape = (b - a, n)
+        lo, hi = int(self.offsets[a]), int(self.offsets[b])
+        lengths = self.lengths[lo:hi]
+        equity = np.empty(shape) if out is None else out
+        # np.repeat is the fastest way to spell a piecewise-constant array; each repeated array is
+        # used and freed at once, so the allocator hands the same memory back (no page faults).
+        np.subtract(self.close, np.repeat(self.entry[lo:hi], lengths).reshape(shape), out=equity)
+        equity *= np.repeat(self.size[lo:hi], lengths).reshape(shape)
+        equity += np.repeat(self.cash[lo:hi], lengths).reshape(shape)
+        inside = (self.last_rows >= a) & (self.last_rows < b)
+        equity[self.last_rows[inside] - a, -1] = self.last[inside]
+        return equity
+
+    def all(self) -> np.ndarray:
+        """The whole (k, n) array."""
+        return self.rows(0, self.shape[0])
+
+    def take(self, rows: np.ndarray) -> EquityCurves:
+        """The curves of ``rows`` only (in that order)."""
+        starts, ends = self.offsets[rows], self.offsets[rows + 1]
+        counts = ends - starts
+        offsets = np.concatenate(([0], np.cumsum(counts)))
+        index = np.repeat(starts - offsets[:-1], counts) + np.arange(offsets[-1])
+        position = np.full(self.shape[0], -1)
+        position[rows] = np.arange(len(rows))
+        kept = position[self.last_rows] >= 0
+        return EquityCurves(
+            self.close,
+            self.cash[index],
+            self.size[index],
+            self.entry[index],
+            self.lengths[index],
+            offsets,
+            position[self.last_rows[kept]],
+            self.last[kept],
+        )
+
+
 @attrs.frozen(eq=False)
 class BatchSimulation:
-    """Equity (k, n) at each bar's close, the closed trades, final cash, refused orders per row and
+    """Equity curves of the ``k`` rows, the closed trades, final cash, refused orders per row and
     ``ruined`` rows (equity reached zero: their figures here are not valid, re-run them alone)."""
 
-    equity: np.ndarray
+    curves: EquityCurves
     trades: BatchTrades
     cash: np.ndarray
     rejected: np.ndarray
     start: np.ndarray
     ruined: np.ndarray
+
+    @property
+    def equity(self) -> np.ndarray:
+        """Equity (k, n) at each bar's close (built on each access: prefer ``curves``)."""
+        return self.curves.all()
 
 
 def _orders(signals: BatchSignals, long_only: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -182,105 +284,119 @@ def simulate_batch(
     on_close = config.fill == "close"
     price = c[changed] if on_close else o[fill]
     bar = changed if on_close else fill
-
     counts = np.bincount(rows, minlength=k)
     offsets = np.concatenate(([0], np.cumsum(counts)))
     ordinal = np.arange(len(rows)) - offsets[rows]
-    by_wave = np.argsort(ordinal, kind="stable")
-    waves = np.concatenate(([0], np.cumsum(np.bincount(ordinal, minlength=1))))
-    max_fills = int(counts.max()) if k else 0
-    rate, fixed, slip, fractional = config.commission, config.commission_fixed, config.slippage, config.fractional
+
+    # Per fill, what does not depend on the cash: the entry's price and cost per unit (the engine's
+    # expressions, element-wise), so the sequential part below is only the cash recurrence.
     buy_factor, sell_factor = _entry_factors(config)
-    cash = np.full(k, float(config.cash))
-    size = np.zeros(k)
-    entry = np.zeros(k)
-    entry_bar = np.zeros(k, dtype=np.int64)
-    rejected = np.zeros(k, dtype=np.int64)
-    seg_cash = np.empty((k, max_fills + 1))
-    seg_cash[:, 0] = cash
-    seg_size = np.zeros((k, max_fills + 1))
-    seg_entry = np.zeros((k, max_fills + 1))
+    rate, fixed = config.commission, config.commission_fixed
+    with np.errstate(divide="ignore", invalid="ignore"):
+        side = np.copysign(1.0, w)
+        fraction = np.minimum(np.abs(w), FULL_EQUITY)
+        adjusted = price * np.where(side > 0, buy_factor, sell_factor)
+        per_unit = adjusted + (fixed + fraction * price * rate) / fraction
+    book = _Fills(price, w, fraction, adjusted, per_unit)
+    held, cash_after, refused = _book_fills(book, rows, ordinal, counts, config)
+
+    # The closed trades: a fill closes what the row's previous fill opened.
+    closes = np.flatnonzero(ordinal > 0)
+    closes = closes[held[closes - 1] != 0.0]
+    opened = closes - 1
     closed: list[tuple[np.ndarray, ...]] = []
-
-    def close(r: np.ndarray, quote: np.ndarray, at: np.ndarray, reason: int) -> None:
-        # Only what the cash needs now; commissions, P&L and returns follow in _gather, vectorised.
-        s, e = size[r], entry[r]
-        exit_price = quote * (1.0 - np.copysign(slip, s)) if slip else quote
-        exit_commission = fixed + np.abs(s) * exit_price * rate
-        gross = s * (exit_price - e)
-        cash[r] = cash[r] + (gross - exit_commission)
-        closed.append((r, s, entry_bar[r], at, e, exit_price, exit_commission, gross, np.full(len(r), reason, np.int8)))
-        size[r] = 0.0
-
-    if len(rows) * _SCALAR_COST < max_fills * _WAVE_COST:
-        # Few rows: a plain loop over each row's fills costs less than numpy calls per wave.
+    if len(closes):
         closed.append(
-            _book_rows(
-                rows,
-                price,
-                bar,
-                w,
-                counts,
-                config,
-                cash,
-                size,
-                entry,
-                entry_bar,
-                rejected,
-                seg_cash,
-                seg_size,
-                seg_entry,
+            _closing(
+                rows[closes], held[opened], bar[opened], bar[closes], adjusted[opened], price[closes], _SIGNAL, config
             )
         )
-    else:
-        for j in range(max_fills):
-            sel = by_wave[waves[j] : waves[j + 1]]
-            r, p, b, wj = rows[sel], price[sel], bar[sel], w[sel]
-            holding = size[r] != 0.0
-            if holding.any():
-                close(r[holding], p[holding], b[holding], _SIGNAL)
-            opening = wj != 0.0
-            if opening.any():
-                ro, po, wo = r[opening], p[opening], wj[opening]
-                side = np.copysign(1.0, wo)
-                fraction = np.minimum(np.abs(wo), FULL_EQUITY)
-                adjusted = po * np.where(side > 0, buy_factor, sell_factor)
-                per_unit = adjusted + (fixed + fraction * po * rate) / fraction
-                available = np.maximum(0.0, cash[ro])
-                budget = available * 1.0 * fraction
-                units = budget / per_unit if fractional else np.floor_divide(budget, per_unit)
-                refused = (units <= 0) | (units * per_unit > available)
-                rejected[ro[refused]] += 1
-                ok = ~refused
-                rk, uk, ak = ro[ok], units[ok], adjusted[ok]
-                size[rk] = np.copysign(uk, side[ok])
-                entry[rk] = ak
-                entry_bar[rk] = b[opening][ok]
-                cash[rk] = cash[rk] - (fixed + uk * ak * rate)
-            seg_cash[r, j + 1] = cash[r]
-            seg_size[r, j + 1] = size[r]
-            seg_entry[r, j + 1] = np.where(size[r] != 0.0, entry[r], 0.0)
+    final_size = np.zeros(k)
+    final_entry = np.zeros(k)
+    final_bar = np.zeros(k, dtype=np.int64)
+    final_cash = np.full(k, float(config.cash))
+    last = offsets[1:][counts > 0] - 1
+    final_size[rows[last]], final_entry[rows[last]], final_bar[rows[last]] = held[last], adjusted[last], bar[last]
+    final_cash[rows[last]] = cash_after[last]
+    rejected = np.bincount(rows[refused], minlength=k)
 
-    # Bar by bar: each row's segment j (from its j-th fill to the next) repeats segment j's book.
-    segments = np.arange(max_fills + 1)[None, :] <= counts[:, None]
-    seg_start = np.empty(len(rows) + k, dtype=np.int64)
+    # Bar by bar: each row's segment j (from its j-th fill to the next) holds the book after fill j.
+    total = len(rows) + k
     head = offsets[:-1] + np.arange(k)
-    seg_start[head] = np.arange(k) * n
-    seg_start[np.arange(len(rows)) + rows + 1] = rows * n + fill
-    lengths = np.diff(np.append(seg_start, k * n))
-    held = np.repeat(seg_size[segments], lengths).reshape(k, n)
-    equity = np.repeat(seg_entry[segments], lengths).reshape(k, n)
-    np.subtract(c, equity, out=equity)
-    equity *= held
-    del held
-    equity += np.repeat(seg_cash[segments], lengths).reshape(k, n)
-    ruined = np.any(equity <= 0, axis=1)
+    body = np.arange(len(rows)) + rows + 1
+    seg_cash, seg_size, seg_entry = np.empty(total), np.zeros(total), np.zeros(total)
+    seg_cash[head] = float(config.cash)
+    seg_cash[body], seg_size[body] = cash_after, held
+    seg_entry[body] = np.where(held != 0.0, adjusted, 0.0)
+    seg_start = np.empty(total, dtype=np.int64)
+    seg_start[head] = 0
+    seg_start[body] = fill
+    seg_end = np.append(seg_start[1:], n)
+    seg_end[head[1:] - 1] = n
+    ruined = _ruined(c, seg_cash, seg_size, seg_entry, seg_start, seg_end, head, k)
+    last_rows = np.empty(0, dtype=np.int64)
+    last_equity = np.empty(0)
     if config.close_at_end and n:
-        open_rows = np.flatnonzero((size != 0.0) & ~ruined)
+        open_rows = np.flatnonzero((final_size != 0.0) & ~ruined)
         if len(open_rows):
-            close(open_rows, np.full(len(open_rows), c[-1]), np.full(len(open_rows), n - 1, dtype=np.int64), _END)
-            equity[open_rows, -1] = cash[open_rows]
-    return BatchSimulation(equity, _gather(closed, k, config), cash, rejected, start, ruined)
+            m = len(open_rows)
+            trade = _closing(
+                open_rows,
+                final_size[open_rows],
+                final_bar[open_rows],
+                np.full(m, n - 1, dtype=np.int64),
+                final_entry[open_rows],
+                np.full(m, c[-1]),
+                _END,
+                config,
+            )
+            closed.append(trade)
+            final_cash[open_rows] = final_cash[open_rows] + (trade[7] - trade[6])
+            last_rows, last_equity = open_rows, final_cash[open_rows]
+    curves = EquityCurves(
+        c, seg_cash, seg_size, seg_entry, seg_end - seg_start, np.append(head, total), last_rows, last_equity
+    )
+    return BatchSimulation(curves, _gather(closed, k, config), final_cash, rejected, start, ruined)
+
+
+def _ruined(
+    c: np.ndarray,
+    cash: np.ndarray,
+    size: np.ndarray,
+    entry: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    heads: np.ndarray,
+    k: int,
+) -> np.ndarray:
+    """Rows whose equity ``cash + size * (close - entry)`` reaches zero in some segment, from each
+    segment's lowest or highest close alone: every step of that expression is monotonic in the
+    close (rounding included), so its minimum over a segment is at the lowest close for a long book
+    and at the highest for a short one — exactly the minimum of the bar-by-bar curve."""
+    n = len(c)
+    levels = max(1, int(n).bit_length())
+    low, high = [c], [c]
+    for level in range(1, levels):  # sparse tables: extremes of 2**level bars from each bar
+        step = 1 << (level - 1)
+        low.append(np.minimum(low[-1][:-step], low[-1][step:]))
+        high.append(np.maximum(high[-1][:-step], high[-1][step:]))
+    span = end - start
+    some = span > 0
+    level_of = np.zeros(len(span), dtype=np.int64)
+    level_of[some] = np.log2(span[some]).astype(np.int64)
+    # log2 of an exact power of two is exact; guard the float rounding at other lengths anyway.
+    level_of[some] -= (1 << level_of[some]) > span[some]
+    level_of[some] += (1 << (level_of[some] + 1)) <= span[some]
+    extreme = np.empty(len(span))
+    for level in np.unique(level_of[some]).tolist():
+        at = np.flatnonzero(some & (level_of == level))
+        a, b = start[at], end[at] - (1 << level)
+        lows = np.minimum(low[level][a], low[level][b])
+        highs = np.maximum(high[level][a], high[level][b])
+        extreme[at] = np.where(size[at] > 0, lows, highs)
+    worst = np.where(some, cash + size * (np.where(some, extreme, 0.0) - entry), np.inf)
+    rows = np.repeat(np.arange(k), np.diff(np.append(heads, len(cash))))
+    return np.bincount(rows, weights=worst <= 0, minlength=k) > 0
 
 
 def _entry_factors(config: BacktestConfig) -> tuple[float, float]:
@@ -290,90 +406,197 @@ def _entry_factors(config: BacktestConfig) -> tuple[float, float]:
     return 1.0 + math.copysign(entry_slip, 1.0), 1.0 + math.copysign(entry_slip, -1.0)
 
 
-#: Rough costs (µs) of one fill in the per-row loop and of one wave of the vectorised loop.
-_SCALAR_COST, _WAVE_COST = 1.2, 40.0
-
-
-def _book_rows(
-    rows: np.ndarray,
-    price: np.ndarray,
-    bar: np.ndarray,
-    w: np.ndarray,
-    counts: np.ndarray,
-    config: BacktestConfig,
-    cash: np.ndarray,
+def _closing(
+    row: np.ndarray,
     size: np.ndarray,
-    entry: np.ndarray,
     entry_bar: np.ndarray,
-    rejected: np.ndarray,
-    seg_cash: np.ndarray,
-    seg_size: np.ndarray,
-    seg_entry: np.ndarray,
+    exit_bar: np.ndarray,
+    entry: np.ndarray,
+    quote: np.ndarray,
+    reason: int,
+    config: BacktestConfig,
 ) -> tuple[np.ndarray, ...]:
-    """The fills of each row one after the other on Python floats: ``engine._simulate_without_stops``'
-    loop, statement for statement. Updates the state and segment arrays; returns the closed trades
-    as columns (row-major, chronological)."""
-    rate, fixed, slip, fractional = config.commission, config.commission_fixed, config.slippage, config.fractional
-    buy_factor, sell_factor = _entry_factors(config)
-    # math.copysign / abs / min / max spelled as comparisons: the same floats, fewer calls per fill.
-    trades: list[tuple[float, ...]] = []
-    prices, bars, wants = price.tolist(), bar.tolist(), w.tolist()
-    full = FULL_EQUITY
-    i = 0
-    for row, count in enumerate(counts.tolist()):
-        cash_r, size_r, entry_r, entry_bar_r, rejected_r = float(cash[row]), 0.0, 0.0, 0, 0
-        sc: list[float] = []
-        ss: list[float] = []
-        se: list[float] = []
-        for p, b, wj in zip(prices[i : i + count], bars[i : i + count], wants[i : i + count], strict=True):
-            if size_r != 0.0:
-                long = size_r > 0.0
-                exit_price = (p * (1.0 - slip if long else 1.0 + slip)) if slip else p
-                units = size_r if long else -size_r
-                exit_commission = fixed + units * exit_price * rate
-                gross = size_r * (exit_price - entry_r)
-                cash_r += gross - exit_commission
-                trades.append((row, size_r, entry_bar_r, b, entry_r, exit_price, exit_commission, gross, _SIGNAL))
-                size_r = 0.0
-            if wj != 0.0:
-                buy = wj > 0.0
-                weight = wj if buy else -wj
-                fraction = weight if weight < full else full
-                adjusted = p * (buy_factor if buy else sell_factor)
-                per_unit = adjusted + (fixed + fraction * p * rate) / fraction
-                available = cash_r if cash_r > 0.0 else 0.0
-                units = (
-                    (available * 1.0 * fraction) / per_unit if fractional else (available * 1.0 * fraction) // per_unit
-                )
-                if units <= 0 or units * per_unit > available:
-                    rejected_r += 1
-                else:
-                    size_r, entry_r, entry_bar_r = (units if buy else -units), adjusted, b
-                    cash_r -= fixed + units * adjusted * rate
-            sc.append(cash_r)
-            ss.append(size_r)
-            se.append(entry_r if size_r else 0.0)
-        i += count
-        seg_cash[row, 1 : count + 1], seg_size[row, 1 : count + 1], seg_entry[row, 1 : count + 1] = sc, ss, se
-        cash[row], size[row], entry[row], entry_bar[row], rejected[row] = (
-            cash_r,
-            size_r,
-            entry_r,
-            entry_bar_r,
-            rejected_r,
+    """The raw columns of closing ``size`` units bought at ``entry`` at the quote ``quote`` (the
+    engine's ``_Book.close`` expressions): row, size, entry bar, exit bar, entry, exit price, exit
+    commission, gross P&L, reason."""
+    slip = config.slippage
+    exit_price = quote * (1.0 - np.copysign(slip, size)) if slip else quote
+    exit_commission = config.commission_fixed + np.abs(size) * exit_price * config.commission
+    gross = size * (exit_price - entry)
+    return row, size, entry_bar, exit_bar, entry, exit_price, exit_commission, gross, np.full(len(row), reason, np.int8)
+
+
+@attrs.frozen(eq=False)
+class _Fills:
+    """Per fill (row-major): the quote, the wanted position, and the entry's fraction, price and
+    cost per unit (NaN where the fill opens nothing)."""
+
+    price: np.ndarray
+    want: np.ndarray
+    fraction: np.ndarray
+    adjusted: np.ndarray
+    per_unit: np.ndarray
+
+
+#: Rough costs (µs) of the vectorised loop: per wave, plus per active row in a wave; and of one
+#: fill in the per-row loop. They only decide where one hands over to the other.
+_WAVE_COST, _WAVE_ROW_COST, _SCALAR_COST = 20.0, 0.06, 0.8
+
+
+def _book_fills(
+    book: _Fills, rows: np.ndarray, ordinal: np.ndarray, counts: np.ndarray, config: BacktestConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cash recurrence of every row: (signed units held after each fill, cash after each fill,
+    whether the fill's entry was refused). Exact: ``engine._simulate_without_stops``' float
+    expressions in its order.
+
+    The first ``waves`` fills of every row advance together — wave ``j`` is the ``j``-th fill of each
+    row that has one — on dense arrays whose rows are sorted by fill count, so the rows still active
+    in a wave are a prefix (contiguous slices, no fancy indexing). The rows that trade far more than
+    the others finish on a per-row loop of Python floats, where numpy calls would cost more than
+    the arithmetic. ``waves`` is chosen by a cost model."""
+    k = len(counts)
+    total = len(rows)
+    held = np.zeros(total)
+    cash_after = np.empty(total)
+    refused = np.zeros(total, dtype=bool)
+    if not total:
+        return held, cash_after, refused
+    order = np.argsort(-counts, kind="stable")  # busiest rows first
+    most = int(counts.max())
+    # active[j]: the rows with more than j fills, a prefix of ``order``.
+    active = k - np.searchsorted(np.sort(counts), np.arange(most), side="right")
+    wave_cost = np.concatenate(([0.0], np.cumsum(_WAVE_COST + _WAVE_ROW_COST * active)))
+    beyond = np.concatenate((np.cumsum(active[::-1])[::-1], [0]))  # fills with ordinal >= j
+    waves = int(np.argmin(wave_cost + _SCALAR_COST * beyond))
+
+    position = np.empty(k, dtype=np.int64)
+    position[order] = np.arange(k)
+    # The book after wave j is row j + 1 of these (row 0: flat, the starting cash); every fill closes
+    # what the previous one opened, so the entry price held in wave j is the one paid in wave j - 1.
+    held_d = np.zeros((waves + 1, k))
+    cash_d = np.empty((waves + 1, k))
+    cash_d[0] = float(config.cash)
+    entry_d = np.zeros((waves + 1, k))
+    if waves:
+        in_waves = np.flatnonzero(ordinal < waves)
+        dense_index = ordinal[in_waves] * k + position[rows[in_waves]]
+
+        def dense(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+            out = np.zeros((waves, k)) if out is None else out
+            out.reshape(-1)[dense_index] = values[in_waves]
+            return out
+
+        price, want, fraction, per_unit = (
+            dense(book.price),
+            dense(book.want),
+            dense(book.fraction),
+            dense(book.per_unit),
         )
-    table = np.array(trades, dtype=np.float64).reshape(-1, 9).T
-    return (
-        table[0].astype(np.int64),
-        table[1],
-        table[2].astype(np.int64),
-        table[3].astype(np.int64),
-        table[4],
-        table[5],
-        table[6],
-        table[7],
-        table[8].astype(np.int8),
-    )
+        adjusted = dense(book.adjusted, entry_d[1:])
+        opening = want != 0.0
+        refused_d = np.zeros((waves, k), dtype=bool)
+        rate, fixed, slip = config.commission, config.commission_fixed, config.slippage
+        fractional = config.fractional
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for j, a in enumerate(active[:waves].tolist()):
+                size, entry, cash = held_d[j, :a], entry_d[j, :a], cash_d[j, :a]
+                p = price[j, :a]
+                exit_price = p * (1.0 - np.copysign(slip, size)) if slip else p
+                # cash + (size * (exit - entry) - (fixed + |size| * exit * rate)); a flat book adds ±0
+                # (exactly nothing) unless there is a fixed commission, then it is masked.
+                gross = np.subtract(exit_price, entry)
+                gross *= size
+                commission = np.abs(size)
+                commission *= exit_price
+                commission *= rate
+                if fixed:
+                    commission += fixed
+                gross -= commission
+                closed = np.add(cash, gross, out=gross)
+                if fixed:
+                    closed = np.where(size != 0.0, closed, cash)
+                available = np.maximum(closed, 0.0)
+                pu = per_unit[j, :a]
+                units = np.multiply(available, fraction[j, :a])
+                if fractional:
+                    np.divide(units, pu, out=units)
+                else:
+                    np.floor_divide(units, pu, out=units)
+                # Refused when units <= 0 or units * per_unit > available (NaN where nothing opens).
+                ok = np.less_equal(units * pu, available)
+                ok &= units > 0
+                ok &= opening[j, :a]
+                np.greater(opening[j, :a], ok, out=refused_d[j, :a])
+                cost = units * adjusted[j, :a]
+                cost *= rate
+                if fixed:
+                    cost += fixed
+                not_ok = ~ok
+                np.subtract(closed, cost, out=cash_d[j + 1, :a])
+                np.copyto(cash_d[j + 1, :a], closed, where=not_ok)
+                np.copysign(units, want[j, :a], out=held_d[j + 1, :a])
+                np.copyto(held_d[j + 1, :a], 0.0, where=not_ok)
+        held[in_waves] = held_d[1:].reshape(-1)[dense_index]
+        cash_after[in_waves] = cash_d[1:].reshape(-1)[dense_index]
+        refused[in_waves] = refused_d.reshape(-1)[dense_index]
+    rest = order[: int(active[waves])] if waves < most else order[:0]
+    if len(rest):
+        at = position[rest]
+        _book_rest(book, rows, counts, rest, waves, config, cash_d[waves, at], held_d[waves, at], entry_d[waves, at],
+                   held, cash_after, refused)  # fmt: skip
+    return held, cash_after, refused
+
+
+def _book_rest(
+    book: _Fills,
+    rows: np.ndarray,
+    counts: np.ndarray,
+    rest: np.ndarray,
+    skip: int,
+    config: BacktestConfig,
+    cash0: np.ndarray,
+    size0: np.ndarray,
+    entry0: np.ndarray,
+    held: np.ndarray,
+    cash_after: np.ndarray,
+    refused: np.ndarray,
+) -> None:
+    """The fills of ``rest`` from their ``skip``-th on, row after row on Python floats, from the book
+    ``(cash0, size0, entry0)`` the waves left; writes ``held``, ``cash_after`` and ``refused``."""
+    rate, fixed, slip, fractional = config.commission, config.commission_fixed, config.slippage, config.fractional
+    offsets = np.concatenate(([0], np.cumsum(counts)))
+    for row, cash, size, entry in zip(rest.tolist(), cash0.tolist(), size0.tolist(), entry0.tolist(), strict=True):
+        a, b = int(offsets[row]) + skip, int(offsets[row + 1])
+        prices, wants = book.price[a:b].tolist(), book.want[a:b].tolist()
+        fractions, adjusteds, per_units = (
+            book.fraction[a:b].tolist(),
+            book.adjusted[a:b].tolist(),
+            book.per_unit[a:b].tolist(),
+        )
+        sizes: list[float] = []
+        cashes: list[float] = []
+        nos: list[bool] = []
+        for p, wj, fraction, adjusted, per_unit in zip(prices, wants, fractions, adjusteds, per_units, strict=True):
+            if size != 0.0:
+                long = size > 0.0
+                exit_price = (p * (1.0 - slip if long else 1.0 + slip)) if slip else p
+                units = size if long else -size
+                cash += size * (exit_price - entry) - (fixed + units * exit_price * rate)
+                size = 0.0
+            no = False
+            if wj != 0.0:
+                available = cash if cash > 0.0 else 0.0
+                units = (available * fraction) / per_unit if fractional else (available * fraction) // per_unit
+                if units <= 0 or units * per_unit > available:
+                    no = True
+                else:
+                    size, entry = (units if wj > 0.0 else -units), adjusted
+                    cash -= fixed + units * adjusted * rate
+            sizes.append(size)
+            cashes.append(cash)
+            nos.append(no)
+        held[a:b], cash_after[a:b], refused[a:b] = sizes, cashes, nos
 
 
 def _gather(closed: list[tuple[np.ndarray, ...]], k: int, config: BacktestConfig) -> BatchTrades:

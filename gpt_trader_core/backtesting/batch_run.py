@@ -82,11 +82,11 @@ def evaluate_many(
         healthy = np.flatnonzero(~sim.ruined)
         first_bar = np.minimum(np.asarray(sim.start) - 1, len(bars) - 1)
         if len(healthy) == len(chunk):
-            stats = stats_batch(context, sim.equity, sim.trades, first_bar)
+            stats = stats_batch(context, sim.curves, sim.trades, first_bar)
         else:
             stats = [dict[str, Any]() for _ in chunk]
             if len(healthy):
-                good = stats_batch(context, sim.equity[healthy], sim.trades.take(healthy), first_bar[healthy])
+                good = stats_batch(context, sim.curves.take(healthy), sim.trades.take(healthy), first_bar[healthy])
                 for row, s in zip(healthy.tolist(), good, strict=True):
                     stats[row] = s
             for row in np.flatnonzero(sim.ruined).tolist():

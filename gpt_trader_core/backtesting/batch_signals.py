@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from gpt_trader_core.backtesting.batch import BatchSignals, SparseTargets
+from gpt_trader_core.backtesting.batch_indicators import sma_many
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.indicators import bollinger, rolling_std, sma
 from gpt_trader_core.indicators.cache import IndicatorCache
@@ -58,37 +60,57 @@ def _exact_mean(close: np.ndarray, i: int, n: int, memo: dict[tuple[int, int], F
 
 def sma_cross(bars: Bars, params: Sequence[Mapping[str, Any]], cache: IndicatorCache) -> BatchSignals:
     close = bars.close
+    n = len(close)
     fast_n, slow_n = _column(params, "fast"), _column(params, "slow")
 
-    def average(window: int) -> np.ndarray:
-        return cache.get(("sma", window), lambda: sma(close, window))
+    windows = sorted(set(fast_n.tolist()) | set(slow_n.tolist()))
+    # The averages not cached yet, all in one pass (``sma_many``: the same numbers as ``sma``).
+    missing = [w for w in windows if ("sma", w) not in cache]
+    fresh = sma_many(close, missing) if len(missing) > 1 else {}
 
-    fast = _rows(cache, fast_n.tolist(), average)
-    slow = _rows(cache, slow_n.tolist(), average)
-    diff = np.subtract(fast, slow, out=fast)
-    del slow
-    with np.errstate(invalid="ignore"):
-        above, below = diff > 0, diff < 0
-        # Near-ties (|fast - slow| <= 1e-9 relative): candidates against the highest close (no SMA
-        # exceeds it), then the exact rule of ``sma_comparison`` on those few cells.
-        np.abs(diff, out=diff)
-        rows, cols = np.divmod(np.flatnonzero(diff <= 1e-9 * float(np.max(close))), diff.shape[1])
-    del diff
+    def average(window: int) -> np.ndarray:
+        return fresh[window] if window in fresh else sma(close, window)
+
+    stack = np.stack([cache.get(("sma", w), partial(average, w)) for w in windows]) if windows else np.empty((0, n))
+    position = {w: i for i, w in enumerate(windows)}
+    fast_i = np.array([position[w] for w in fast_n.tolist()], dtype=np.int64)
+    slow_i = np.array([position[w] for w in slow_n.tolist()], dtype=np.int64)
+    tolerance = 1e-9 * float(np.max(close)) if n else 0.0
     memo: dict[tuple[int, int], Fraction] = {}
-    for r, i in zip(rows.tolist(), cols.tolist(), strict=True):
-        f, sl = average(int(fast_n[r]))[i], average(int(slow_n[r]))[i]
-        if abs(f - sl) <= 1e-9 * max(abs(f), abs(sl)):
-            exact_fast = _exact_mean(close, i, int(fast_n[r]), memo)
-            exact_slow = _exact_mean(close, i, int(slow_n[r]), memo)
-            above[r, i], below[r, i] = exact_fast > exact_slow, exact_fast < exact_slow
-    # Crossovers (strict, NaN never crosses), each an order that re-enters: the only opinions.
-    up = below[:, :-1] & above[:, 1:]
-    down = above[:, :-1] & below[:, 1:]
-    del above, below
-    up_or_down = up | down
-    rows, cols = np.divmod(np.flatnonzero(up_or_down), up_or_down.shape[1])
-    values = np.where(up[rows, cols], 1.0, -1.0)
-    cells = SparseTargets((len(params), len(close)), rows, cols + 1, values, np.ones(len(rows), dtype=bool))
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    # One block of rows per fast window: fast - slow of those rows only (a few hundred KB that stay
+    # in the CPU cache), never the whole (k, n) array of each average.
+    for f in np.unique(fast_i).tolist():
+        rows = np.flatnonzero(fast_i == f)
+        diff = stack[f] - stack[slow_i[rows]]
+        with np.errstate(invalid="ignore"):
+            above, below = diff > 0, diff < 0
+            # Near-ties (|fast - slow| <= 1e-9 relative): candidates against the highest close (no
+            # SMA exceeds it), then the exact rule of ``sma_comparison`` on those few cells.
+            np.abs(diff, out=diff)
+            near_rows, near_cols = np.divmod(np.flatnonzero(diff <= tolerance), n)
+        for r, i in zip(near_rows.tolist(), near_cols.tolist(), strict=True):
+            fw, sw = windows[f], int(slow_n[rows[r]])
+            fv, sv = stack[f, i], stack[position[sw], i]
+            if abs(fv - sv) <= 1e-9 * max(abs(fv), abs(sv)):
+                exact_fast, exact_slow = _exact_mean(close, i, fw, memo), _exact_mean(close, i, sw, memo)
+                above[r, i], below[r, i] = exact_fast > exact_slow, exact_fast < exact_slow
+        # Crossovers (strict, NaN never crosses), each an order that re-enters: the only opinions.
+        up = below[:, :-1] & above[:, 1:]
+        down = above[:, :-1] & below[:, 1:]
+        up_rows, up_cols = np.divmod(np.flatnonzero(up | down), n - 1)
+        values = np.where(up[up_rows, up_cols], 1.0, -1.0)
+        found.append((rows[up_rows], up_cols + 1, values))
+    if found:
+        cell_rows, cell_cols, cell_values = (np.concatenate(parts) for parts in zip(*found, strict=True))
+    else:
+        cell_rows, cell_cols, cell_values = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    if len(found) > 1:  # row-major order across the blocks
+        key = cell_rows * n + cell_cols
+        if len(key) > 1 and not bool(np.all(key[1:] > key[:-1])):
+            order = np.argsort(key, kind="stable")
+            cell_rows, cell_cols, cell_values = cell_rows[order], cell_cols[order], cell_values[order]
+    cells = SparseTargets((len(params), n), cell_rows, cell_cols, cell_values, np.ones(len(cell_rows), dtype=bool))
     return BatchSignals(None, slow_n - 1, sparse=cells)
 
 

@@ -2,66 +2,94 @@
 
 Same definitions and the same element-wise expressions as the single-run statistics (see
 ``backtesting.stats``); reductions run along each row (numpy sums a C-contiguous row exactly as it
-sums a 1-D array) and the dot products are taken row by row with ``np.dot`` as the single run does,
-so results agree bit-for-bit, or within a few ulps where a per-row sum over a ragged group of trades
-is accumulated in a different order. Rows must have strictly positive equity (the kernel sends ruined
-rows back to the single-run engine).
+sums a 1-D array) and every dot product is BLAS's ``ddot`` on one row, as the single run's
+``np.dot`` (``matmul`` of a (1, m) row by an (m, 1) column calls that same ``ddot``), so results
+agree bit-for-bit. Sums over each row's ragged group of trades replay numpy's pairwise summation
+(``GroupSums``). Rows must have strictly positive equity (the kernel sends ruined rows back to the
+single-run engine).
+
+The statistics of the trades are computed once for the whole chunk; those of the equity curves in
+blocks of rows small enough to stay in the CPU cache across their many passes.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from typing import Any
 
 import numpy as np
 
-from gpt_trader_core.backtesting.batch import BatchTrades
+from gpt_trader_core.backtesting.batch import BatchTrades, EquityCurves, Scratch
 from gpt_trader_core.backtesting.stats import STAT_KEYS, StatsContext
 
 
+class GroupSums:
+    """``values[a:b].sum()`` of each group ``[offsets[i], offsets[i + 1])``, bit-for-bit, for any
+    number of value columns sharing the groups: numpy's pairwise summation (sequential below 8
+    values, eight interleaved partial sums up to 128, halves above) replayed on all groups at once;
+    groups above 128 values are summed one by one.
+
+    Groups are ordered longest first, so step ``j`` of the replay (the ``j``-th value of a short
+    group, the ``j``-th block of 8 of a longer one) concerns a prefix of them: each step gathers
+    only values that exist. The gather indices are built once."""
+
+    def __init__(self, offsets: np.ndarray) -> None:
+        starts, counts = offsets[:-1], np.diff(offsets)
+        self.groups = len(starts)
+        small = np.flatnonzero((counts > 0) & (counts < 8))
+        self.small = small[np.argsort(-counts[small], kind="stable")]
+        first, n = starts[self.small], counts[self.small]
+        # Step j: the groups with more than j values (a prefix), each adding its j-th value.
+        self.small_steps = [first[: int(np.count_nonzero(n > j))] + j for j in range(7)]
+        mid = np.flatnonzero((counts >= 8) & (counts <= 128))
+        self.mid = mid[np.argsort(-(counts[mid] // 8), kind="stable")]
+        first, n = starts[self.mid], counts[self.mid]
+        blocks, main, tails = n // 8, n - n % 8, n % 8
+        lanes = np.arange(8)
+        # Block b: the groups with more than b blocks (a prefix), their values 8b .. 8b + 7.
+        self.block_steps = [
+            first[: int(np.count_nonzero(blocks > b)), None] + 8 * b + lanes for b in range(16 if len(mid) else 0)
+        ]
+        # Tail value t (after the blocks): the groups with more than t of them, not a prefix.
+        self.tail_steps = [(np.flatnonzero(tails > t), (first + main + t)[tails > t]) for t in range(7)]
+        self.large = [(int(g), int(starts[g]), int(starts[g] + counts[g])) for g in np.flatnonzero(counts > 128)]
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        """The group sums of ``values`` (T,) → (groups,), or of each row of (q, T) → (q, groups)."""
+        flat = values.ndim == 1
+        table = values[None, :] if flat else values
+        q = table.shape[0]
+        out = np.zeros((q, self.groups))
+        if len(self.small):
+            acc = table[:, self.small_steps[0]]
+            for step in self.small_steps[1:]:
+                if not len(step):
+                    break
+                acc[:, : len(step)] += table[:, step]
+            out[:, self.small] = acc
+        if len(self.mid):
+            r = table[:, self.block_steps[0]]  # (q, groups, 8)
+            for step in self.block_steps[1:]:
+                if not len(step):
+                    break
+                r[:, : len(step)] += table[:, step]
+            total = ((r[..., 0] + r[..., 1]) + (r[..., 2] + r[..., 3])) + (
+                (r[..., 4] + r[..., 5]) + (r[..., 6] + r[..., 7])
+            )
+            for groups, index in self.tail_steps:
+                if not len(groups):
+                    break
+                total[:, groups] += table[:, index]
+            out[:, self.mid] = total
+        for g, a, b in self.large:
+            for i in range(q):
+                out[i, g] = table[i, a:b].sum()
+        return out[0] if flat else out
+
+
 def numpy_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """``values[a:b].sum()`` of each group, bit-for-bit: numpy's pairwise summation (sequential
-    below 8 values, eight interleaved partial sums up to 128, halves above) replayed on all groups
-    at once; groups above 128 values are summed one by one."""
-    starts, counts = offsets[:-1], np.diff(offsets)
-    out = np.zeros(len(starts))
-    padded = np.append(values, 0.0)
-
-    def gather(first: np.ndarray, width: int, limit: np.ndarray) -> np.ndarray:
-        """(groups, width): values[first + i] where i < limit, else 0 (adding 0.0 changes no sum)."""
-        i = np.arange(width)[None, :]
-        return padded[np.where(i < limit[:, None], first[:, None] + i, len(values))]
-
-    small = np.flatnonzero((counts > 0) & (counts < 8))
-    if len(small):
-        m = gather(starts[small], 7, counts[small])
-        acc = m[:, 0].copy()
-        for j in range(1, 7):
-            acc += m[:, j]
-        out[small] = acc
-    mid = np.flatnonzero((counts >= 8) & (counts <= 128))
-    if len(mid):
-        first, n = starts[mid], counts[mid]
-        main = n - n % 8
-        blocks = gather(first, 128, main).reshape(len(mid), 16, 8)
-        r = blocks[:, 0, :].copy()
-        for b in range(1, 16):
-            r += blocks[:, b, :]
-        total = ((r[:, 0] + r[:, 1]) + (r[:, 2] + r[:, 3])) + ((r[:, 4] + r[:, 5]) + (r[:, 6] + r[:, 7]))
-        tail = gather(first + main, 7, n % 8)
-        for t in range(7):
-            total += tail[:, t]
-        out[mid] = total
-    for g in np.flatnonzero(counts > 128).tolist():
-        out[g] = values[starts[g] : starts[g] + counts[g]].sum()
-    return out
-
-
-def _filtered_sums(values: np.ndarray, keep: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """``numpy_sums`` of each group's ``values[keep]`` (the single run sums the filtered array)."""
-    rows = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))[keep]
-    return numpy_sums(values[keep], np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=len(offsets) - 1)))))
+    """``values[a:b].sum()`` of each group (see ``GroupSums``)."""
+    return GroupSums(offsets)(values)
 
 
 def _group_reduce(ufunc: np.ufunc, values: np.ndarray, offsets: np.ndarray, empty: float) -> np.ndarray:
@@ -75,74 +103,55 @@ def _group_reduce(ufunc: np.ufunc, values: np.ndarray, offsets: np.ndarray, empt
     return out
 
 
+def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.dot(a[i], b[i])`` of each row (``b`` a row or a 1-D vector shared by all rows): ``matmul``
+    of (1, m) by (m, 1) calls the same BLAS ``ddot`` as ``np.dot`` on 1-D arrays."""
+    other = b[None, :, None] if b.ndim == 1 else b[:, :, None]
+    return np.matmul(a[:, None, :], other).reshape(len(a))
+
+
+def _ragged_self_dots(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``np.dot(v, v)`` of each group ``v = values[a:b]``: groups of one length stacked, then ``_row_dots``."""
+    starts, counts = offsets[:-1], np.diff(offsets)
+    out = np.zeros(len(starts))
+    for length in np.unique(counts).tolist():
+        if not length:
+            continue
+        groups = np.flatnonzero(counts == length)
+        block = values[starts[groups][:, None] + np.arange(length)[None, :]]
+        out[groups] = _row_dots(block, block)
+    return out
+
+
 #: Cells (rows × bars) of one block of rows: a float64 array of them (~4 MB) stays in cache.
 _BLOCK_CELLS = 524_288
 
 
-def _durations(ns: np.ndarray, defined: np.ndarray, unit: int) -> list[dt.timedelta | None]:
+def _durations(ns: np.ndarray, defined: np.ndarray, unit: int) -> list[Any]:
     """``stats._ceil_td`` of each value (None where not ``defined`` or not finite), vectorised:
-    truncated to whole nanoseconds, rounded up to ``unit``; equal values share one timedelta."""
+    truncated to whole nanoseconds (``int()`` truncates toward zero, as ``astype`` does), rounded up
+    to ``unit``, as microseconds (a NaT becomes None)."""
     ok = defined & np.isfinite(ns)
-    whole = np.where(ok, ns, 0.0).astype(np.int64)  # int() truncates toward zero, as astype does
-    micros = (-(-whole // unit) * unit // 1000).tolist()
-    made: dict[int, dt.timedelta] = {}
-    out: list[dt.timedelta | None] = []
-    for us, good in zip(micros, ok.tolist(), strict=True):
-        if not good:
-            out.append(None)
-            continue
-        value = made.get(us)
-        if value is None:
-            value = made[us] = dt.timedelta(microseconds=us)
-        out.append(value)
-    return out
+    whole = np.where(ok, ns, 0.0).astype(np.int64)
+    micros = (-(-whole // unit) * unit // 1000).astype("timedelta64[us]")
+    micros[~ok] = np.timedelta64("NaT")
+    return list(micros.tolist())
 
 
-def _ratio(a: float, b: float) -> float:
-    return a / b if b else math.nan
-
-
-def stats_batch(
-    ctx: StatsContext, equity: np.ndarray, trades: BatchTrades, first_trading_bar: np.ndarray
-) -> list[dict[str, Any]]:
-    """The statistics of each row of ``equity`` (k, n) with its trades; one dict per row, keys and
-    values as ``stats_with``'s."""
+def _curve_stats(ctx: StatsContext, equity: np.ndarray) -> dict[str, np.ndarray]:
+    """The statistics of a block of equity curves (k, n): everything that needs every bar. The
+    block-sized temporaries live in this thread's ``Scratch`` arrays."""
     k, n = equity.shape
-    block = max(1, _BLOCK_CELLS // max(n, 1))
-    if k > block:  # blocks of rows small enough to stay in the CPU cache across the many passes below
-        out: list[dict[str, Any]] = []
-        for a in range(0, k, block):
-            rows = np.arange(a, min(a + block, k))
-            out += stats_batch(ctx, equity[a : a + block], trades.take(rows), first_trading_bar[a : a + block])
-        return out
-    ts_ns, close, resolution, per_year = ctx.ts_ns, ctx.close, ctx.resolution, ctx.per_year
-    offsets = trades.offsets
-    counts = np.diff(offsets)
-    duration = ctx.end - ctx.start
-
-    # Exposure: our trades of one row never overlap except a reversal's shared bar, counted once.
-    entry, exit_ = trades.entry_bar, trades.exit_bar
-    previous_exit = np.concatenate(([-1], exit_[:-1]))
-    first_of_row = np.zeros(len(entry), dtype=bool)
-    first_of_row[offsets[:-1][counts > 0]] = True
-    previous_exit[first_of_row] = -1
-    # A row's trades are chronological, so the furthest exit so far is the previous trade's.
-    first_new = np.maximum(entry, previous_exit + 1)
-    covered = np.bincount(np.repeat(np.arange(k), counts), weights=np.maximum(exit_ - first_new + 1, 0), minlength=k)
-    exposure = covered / n * 100
-
-    final, first = equity[:, -1], equity[:, 0]
-    peak_equity = equity.max(axis=1)
-    commissions = numpy_sums(trades.commission, offsets)
-    return_pct = (final - first) / first * 100
-    c0 = close[np.minimum(first_trading_bar, n - 1)]
-    buy_hold = (close[-1] - c0) / c0 * 100
-
+    scratch = Scratch.here()
+    out: dict[str, np.ndarray] = {}
+    final, first = equity[:, -1].copy(), equity[:, 0].copy()  # the block's buffer is reused
     every_bar = len(ctx.sample_index) == n  # one bar per period (daily bars): no resampling
     eq_log_ok = n > 2 and ctx.market_ss
+    steps = (k, max(n - 1, 0))
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = equity[:, 1:] / equity[:, :-1] if n > 1 else np.empty((k, 0))
-        eq_log = np.log(ratio) if eq_log_ok else None
+        ratio = np.divide(equity[:, 1:], equity[:, :-1], out=scratch.get("ratio", steps))
+        eq_log = np.log(ratio, out=scratch.get("log", steps)) if eq_log_ok else None
+        eq_log_sum = eq_log.sum(axis=1) if eq_log is not None else None
         # With every ratio in [0.5, 2], r = ratio - 1 and r + 1 are exact (Sterbenz): the growth the
         # single run takes the log of is the ratio itself, whose log is already here.
         reuse_log = bool(every_bar and eq_log is not None and ratio.size and ratio.min() >= 0.5 and ratio.max() <= 2.0)
@@ -159,92 +168,186 @@ def stats_batch(
         if not m:
             g = np.full(k, math.nan)
         elif reuse_log:
-            assert eq_log is not None
-            g = np.exp(eq_log.sum(axis=1) / m) - 1.0
+            assert eq_log_sum is not None
+            g = np.exp(eq_log_sum / m) - 1.0
         else:
             growth = r + 1.0
             g = np.exp(np.log(growth).sum(axis=1) / m) - 1.0
             g[np.any(growth <= 0, axis=1)] = 0.0
             del growth
-    losses_only = np.minimum(r, 0.0)
-    losses = -losses_only.sum(axis=1)
-    centred = np.maximum(r, 0.0)
-    gains = centred.sum(axis=1)
+    out["g"] = g
+    out["m"] = np.full(k, m)
+    work = scratch.get("work", r.shape)
+    losses_only = np.minimum(r, 0.0, out=work)
+    out["losses"] = -losses_only.sum(axis=1)
+    out["down_dots"] = _row_dots(losses_only, losses_only) if m else np.full(k, math.nan)
+    del losses_only
+    centred = np.maximum(r, 0.0, out=work)
+    out["gains"] = centred.sum(axis=1)
     if m:
         np.subtract(r, (r.sum(axis=1) / m)[:, None], out=centred)
     del r
+    out["var_dots"] = _row_dots(centred, centred) if m > 1 else np.full(k, math.nan)
+    del centred
     if eq_log is not None:
-        eq_log -= (eq_log.sum(axis=1) / eq_log.shape[1])[:, None]
+        assert eq_log_sum is not None
+        eq_log -= (eq_log_sum / eq_log.shape[1])[:, None]
+        out["beta"] = _row_dots(eq_log, ctx.market_centred) / ctx.market_ss
+        del eq_log
+    else:
+        out["beta"] = np.full(k, math.nan)
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        dd = np.maximum.accumulate(equity, axis=1)
+        dd = np.maximum.accumulate(equity, axis=1, out=scratch.get("drawdown", (k, n)))
+        out["equity_peak"] = dd[:, -1].copy()  # the running maximum's last value is the row's maximum
         np.divide(equity, dd, out=dd)
         np.subtract(1, dd, out=dd)
     max_dd = np.fmax.reduce(dd, axis=1)
     max_dd[np.isnan(max_dd)] = 0.0
+    out["max_dd"] = max_dd
 
     # Drawdown periods: from the last bar at a peak (the first bar always is) to the next one (the
     # last bar counts as one), i.e. the falling and rising edges of "at peak" — sparse, row-major.
-    at_peak = dd == 0
+    at_peak = np.equal(dd, 0, out=scratch.get("at_peak", (k, n), np.bool_))
     at_peak[:, -1] = True
-    leaves = at_peak[:, :-1] & ~at_peak[:, 1:]
-    dd_row, dd_start = np.divmod(np.flatnonzero(leaves), n - 1)
-    np.logical_not(at_peak[:, :-1], out=leaves)
-    leaves &= at_peak[:, 1:]
-    dd_end = np.flatnonzero(leaves) % (n - 1)
+    # +1 where a bar at a peak follows one below (a period ends), -1 where one below follows a peak.
+    edges = np.subtract(
+        at_peak[:, 1:].view(np.int8),
+        at_peak[:, :-1].view(np.int8),
+        out=scratch.get("edges", (k, max(n - 1, 0)), np.int8),
+    )
+    changes = np.flatnonzero(edges)
+    rising = edges.reshape(-1)[changes] > 0
+    dd_row, dd_start = np.divmod(changes[~rising], n - 1)
+    dd_end = changes[rising] % (n - 1)
     dd_end += 1
-    del at_peak, leaves
+    if n > 1:
+        # A last bar that counts as a peak only because it is the last, right after a true peak,
+        # ends no period: its drawdown belongs to none (the single run's drawdown_periods).
+        dd[at_peak[:, -2], -1] = 0.0
+    del at_peak, edges
     # Between one period's end and the next one's start every bar is at a peak (dd 0), so the
     # maximum from one start to the next is the period's deepest point.
     dd_peaks = np.maximum.reduceat(dd.ravel(), dd_row * n + dd_start) if len(dd_row) else np.empty(0)
     del dd
     dd_offsets = np.concatenate(([0], np.cumsum(np.bincount(dd_row, minlength=k))))
-    dd_counts = np.diff(dd_offsets)
-    dd_peak_sum = numpy_sums(dd_peaks, dd_offsets)
-    dd_durations = (ts_ns[dd_end] - ts_ns[dd_start]).astype(np.float64)
-    dd_duration_max = _group_reduce(np.maximum, dd_durations, dd_offsets, math.nan)
-    dd_duration_sum = numpy_sums(dd_durations, dd_offsets)
+    dd_durations = (ctx.ts_ns[dd_end] - ctx.ts_ns[dd_start]).astype(np.float64)
+    out["dd_counts"] = np.diff(dd_offsets)
+    out["dd_peaks"], out["dd_durations"] = dd_peaks, dd_durations  # summed with the trades' columns
+    out["dd_duration_max"] = _group_reduce(np.maximum, dd_durations, dd_offsets, math.nan)
+    out["final"], out["first"] = final, first
+    return out
+
+
+def _trade_stats(ctx: StatsContext, trades: BatchTrades, k: int, n: int) -> dict[str, Any]:
+    """The statistics of every row's closed trades, for the whole chunk at once."""
+    offsets = trades.offsets
+    counts = np.diff(offsets)
+    rows = np.repeat(np.arange(k), counts)
+    out: dict[str, Any] = {"counts": counts}
+
+    # Exposure: our trades of one row never overlap except a reversal's shared bar, counted once.
+    entry, exit_ = trades.entry_bar, trades.exit_bar
+    previous_exit = np.concatenate(([-1], exit_[:-1]))
+    first_of_row = np.zeros(len(entry), dtype=bool)
+    first_of_row[offsets[:-1][counts > 0]] = True
+    previous_exit[first_of_row] = -1
+    # A row's trades are chronological, so the furthest exit so far is the previous trade's.
+    first_new = np.maximum(entry, previous_exit + 1)
+    out["exposure"] = np.bincount(rows, weights=np.maximum(exit_ - first_new + 1, 0), minlength=k) / n * 100
 
     pl, rets = trades.pnl, trades.return_pct
-    wins = np.bincount(np.repeat(np.arange(k), counts), weights=pl > 0, minlength=k)
-    n_losses = np.bincount(np.repeat(np.arange(k), counts), weights=pl < 0, minlength=k)
-    best = _group_reduce(np.maximum, rets, offsets, math.nan)
-    worst = _group_reduce(np.minimum, rets, offsets, math.nan)
+    out["wins"] = np.bincount(rows, weights=pl > 0, minlength=k)
+    out["n_losses"] = np.bincount(rows, weights=pl < 0, minlength=k)
+    out["best"] = _group_reduce(np.maximum, rets, offsets, math.nan)
+    out["worst"] = _group_reduce(np.minimum, rets, offsets, math.nan)
     trade_growth = rets + 1.0
     trade_growth[np.isnan(trade_growth)] = 1.0
+    out["ruinous"] = np.bincount(rows, weights=trade_growth <= 0, minlength=k) > 0
+    trade_ns = (ctx.ts_ns[exit_] - ctx.ts_ns[entry]).astype(np.float64)
+    out["trade_ns_max"] = _group_reduce(np.maximum, trade_ns, offsets, math.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_growth_sum = numpy_sums(np.log(trade_growth), offsets)
-    ruinous = np.bincount(np.repeat(np.arange(k), counts), weights=trade_growth <= 0, minlength=k) > 0
-    trade_ns = (ts_ns[exit_] - ts_ns[entry]).astype(np.float64)
-    trade_ns_max = _group_reduce(np.maximum, trade_ns, offsets, math.nan)
-    trade_ns_sum = numpy_sums(trade_ns, offsets)
-    rets_pos = _filtered_sums(rets, rets > 0, offsets)
-    rets_neg = _filtered_sums(rets, rets < 0, offsets)
-    rets_sum = numpy_sums(rets, offsets)
-    pl_sum = numpy_sums(pl, offsets)
-    win_sum = _filtered_sums(pl, pl > 0, offsets)
-    loss_sum = _filtered_sums(pl, pl < 0, offsets)
+        log_growth = np.log(trade_growth)
+    # Every ragged sum of the chunk (these, and the drawdowns' of the curves) in one GroupSums.
+    out["sum_requests"] = [
+        (trades.commission, counts),
+        (log_growth, counts),
+        (trade_ns, counts),
+        (rets, counts),
+        (pl, counts),
+        *((values[keep], np.bincount(rows[keep], minlength=k)) for values, keep in (
+            (rets, rets > 0), (rets, rets < 0), (pl, pl > 0), (pl, pl < 0)
+        )),
+    ]  # fmt: skip
+    return out
 
-    # The dot products row by row with np.dot, exactly as the single run takes them.
-    dot = np.dot
-    var_dots = [float(dot(row, row)) for row in centred] if m > 1 else [math.nan] * k
-    down_dots = [float(dot(row, row)) for row in losses_only] if m else [math.nan] * k
-    market = ctx.market_centred
-    betas = [float(dot(row, market) / ctx.market_ss) for row in eq_log] if eq_log is not None else [math.nan] * k
-    pl_list, pl_sums, count_list = pl, pl_sum.tolist(), counts.tolist()
-    pl_dots = [
-        float(dot(centred_pl, centred_pl))
-        for centred_pl in (
-            pl_list[a:b] - total / nt if nt > 1 else pl_list[:0]
-            for a, b, total, nt in zip(offsets[:-1].tolist(), offsets[1:].tolist(), pl_sums, count_list, strict=True)
-        )
-    ]
+
+def _ragged_sums(requests: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+    """For each (values, counts per row) the sum of each row's values (``GroupSums``), all
+    requests gathered into one array so that the replay runs once."""
+    values = np.concatenate([v for v, _ in requests])
+    counts = np.concatenate([c for _, c in requests])
+    sums = GroupSums(np.concatenate(([0], np.cumsum(counts))))(values)
+    return np.split(sums, np.cumsum([len(c) for _, c in requests])[:-1])
+
+
+def _pl_dots(trades: BatchTrades, pl_sum: np.ndarray) -> np.ndarray:
+    """``dot(c, c)`` of each row's P&L centred as the single run centres it (rows of 2+ trades)."""
+    offsets, pl = trades.offsets, trades.pnl
+    counts = np.diff(offsets)
+    # The single run centres the P&L of runs with 2+ trades (x - total / n, element-wise).
+    centred_pl = pl - np.repeat(pl_sum / np.maximum(counts, 1), counts)
+    dots: np.ndarray = np.where(counts > 1, _ragged_self_dots(centred_pl, offsets), 0.0)
+    return dots
+
+
+def stats_batch(
+    ctx: StatsContext, equity: EquityCurves | np.ndarray, trades: BatchTrades, first_trading_bar: np.ndarray
+) -> list[dict[str, Any]]:
+    """The statistics of each row of ``equity`` (k, n) with its trades; one dict per row, keys and
+    values as ``stats_with``'s. Curves are built (or read) a block of rows at a time."""
+    k, n = equity.shape
+    if not k:
+        return []
+    block = max(1, _BLOCK_CELLS // max(n, 1))
+    buffer = Scratch.here().get("equity", (min(block, k), n))
+    parts = []
+    for a in range(0, k, block):
+        b = min(a + block, k)
+        rows = equity.rows(a, b, out=buffer[: b - a]) if isinstance(equity, EquityCurves) else equity[a:b]
+        parts.append(_curve_stats(ctx, rows))
+    c = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    t = _trade_stats(ctx, trades, k, n)
+    sums = _ragged_sums([*t.pop("sum_requests"), (c["dd_peaks"], c["dd_counts"]), (c["dd_durations"], c["dd_counts"])])
+    names = ("commissions", "log_growth_sum", "trade_ns_sum", "rets_sum", "pl_sum", "rets_pos", "rets_neg", "win_sum")
+    t.update(zip((*names, "loss_sum"), sums[:9], strict=True))
+    c["dd_peak_sum"], c["dd_duration_sum"] = sums[9:]
+    t["pl_dots"] = _pl_dots(trades, t["pl_sum"])
+    return _assemble(ctx, c, t, first_trading_bar, k, n)
+
+
+def _assemble(
+    ctx: StatsContext,
+    c: dict[str, np.ndarray],
+    t: dict[str, np.ndarray],
+    first_trading_bar: np.ndarray,
+    k: int,
+    n: int,
+) -> list[dict[str, Any]]:
+    """The single run's formulas on the per-row figures, then one dict per row."""
+    close, per_year, resolution = ctx.close, ctx.per_year, ctx.resolution
+    duration = ctx.end - ctx.start
+    final, first, g, m = c["final"], c["first"], c["g"], int(c["m"][0]) if k else 0
+    counts, wins, n_losses = t["counts"], t["wins"], t["n_losses"]
+    return_pct = (final - first) / first * 100
+    c0 = close[np.minimum(first_trading_bar, n - 1)]
+    buy_hold = (close[-1] - c0) / c0 * 100
+    max_dd, dd_counts = c["max_dd"], c["dd_counts"]
     nan = math.nan
-    f = np.float64
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         one_g = 1 + g
         annual = np.array([x**per_year for x in one_g.tolist()]) - 1
-        var = np.array(var_dots) / (m - 1) if m > 1 else np.full(k, nan)
+        var = c["var_dots"] / (m - 1) if m > 1 else np.full(k, nan)
         vol_sq = np.array(
             [(v + x**2) ** per_year - x ** (2 * per_year) for v, x in zip(var.tolist(), one_g.tolist(), strict=True)]
         )
@@ -254,41 +357,42 @@ def stats_batch(
         cagr = np.array([(x ** (1 / years) - 1) * 100 for x in growth_total]) if years else np.full(k, nan)
         return_ann = annual * 100
         sharpe = np.where(volatility != 0, return_ann / volatility, nan)
-        downside = np.sqrt(np.array(down_dots) / m) * math.sqrt(per_year) if m else np.full(k, nan)
+        downside = np.sqrt(c["down_dots"] / m) * math.sqrt(per_year) if m else np.full(k, nan)
         sortino = np.where(downside != 0, annual / downside, np.where(annual != 0, np.copysign(np.inf, annual), nan))
         calmar = np.where(max_dd != 0, annual / max_dd, nan)
-        omega = np.where(losses != 0, gains / losses, nan) if m else np.full(k, nan)
-        beta = np.array(betas)
+        losses = c["losses"]
+        omega = np.where(losses != 0, c["gains"] / losses, nan) if m else np.full(k, nan)
+        beta = c["beta"]
         alpha = return_pct - beta * buy_hold
-        avg_dd = np.where(dd_counts > 0, -dd_peak_sum / dd_counts * 100, nan)
+        avg_dd = np.where(dd_counts > 0, -c["dd_peak_sum"] / dd_counts * 100, nan)
         has = counts > 0
         win_rate = np.where(has, wins / counts, nan)
-        best_pct = np.where(has, best * 100, nan)
-        worst_pct = np.where(has, worst * 100, nan)
-        avg_trade = np.where(has, np.where(ruinous, 0.0, (np.exp(log_growth_sum / counts) - 1.0) * 100), nan)
-        profit_factor = np.where(rets_neg != 0, rets_pos / np.abs(rets_neg), nan)
-        expectancy = np.where(has, rets_sum / counts * 100, nan)
-        pl_std = np.where(counts > 1, np.sqrt(np.array(pl_dots) / (counts - 1)), nan)
+        best_pct = np.where(has, t["best"] * 100, nan)
+        worst_pct = np.where(has, t["worst"] * 100, nan)
+        avg_trade = np.where(has, np.where(t["ruinous"], 0.0, (np.exp(t["log_growth_sum"] / counts) - 1.0) * 100), nan)
+        rets_neg = t["rets_neg"]
+        profit_factor = np.where(rets_neg != 0, t["rets_pos"] / np.abs(rets_neg), nan)
+        expectancy = np.where(has, t["rets_sum"] / counts * 100, nan)
+        pl_sum = t["pl_sum"]
+        pl_std = np.where(counts > 1, np.sqrt(t["pl_dots"] / (counts - 1)), nan)
         sqn = np.where((counts > 1) & (pl_std != 0), np.sqrt(counts) * (pl_sum / counts) / pl_std, nan)
         kelly = np.where(
             has & (wins > 0) & (n_losses > 0),
-            win_rate - (1 - win_rate) / ((win_sum / wins) / (-loss_sum / n_losses)),
+            win_rate - (1 - win_rate) / ((t["win_sum"] / wins) / (-t["loss_sum"] / n_losses)),
             nan,
         )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        max_dd_duration = _durations(dd_duration_max, dd_counts > 0, resolution)
-        avg_dd_duration = _durations(dd_duration_sum / dd_counts, dd_counts > 0, resolution)
-        max_trade_duration = _durations(trade_ns_max, counts > 0, resolution)
-        avg_trade_duration = _durations(trade_ns_sum / counts, counts > 0, resolution)
-    start, end = [ctx.start] * k, [ctx.end] * k
-    columns = {
-        "start": start,
-        "end": end,
+        max_dd_duration = _durations(c["dd_duration_max"], dd_counts > 0, resolution)
+        avg_dd_duration = _durations(c["dd_duration_sum"] / dd_counts, dd_counts > 0, resolution)
+        max_trade_duration = _durations(t["trade_ns_max"], has, resolution)
+        avg_trade_duration = _durations(t["trade_ns_sum"] / counts, has, resolution)
+    columns: dict[str, Any] = {
+        "start": [ctx.start] * k,
+        "end": [ctx.end] * k,
         "duration": [duration] * k,
-        "exposure_time_pct": exposure,
+        "exposure_time_pct": t["exposure"],
         "equity_final": final,
-        "equity_peak": peak_equity,
-        "commissions": commissions,
+        "equity_peak": c["equity_peak"],
+        "commissions": t["commissions"],
         "return_pct": return_pct,
         "buy_hold_return_pct": buy_hold,
         "return_ann_pct": return_ann,
@@ -317,5 +421,4 @@ def stats_batch(
         "kelly_criterion": kelly,
     }
     lists = [col.tolist() if isinstance(col, np.ndarray) else col for col in (columns[key] for key in STAT_KEYS)]
-    del f
     return [dict(zip(STAT_KEYS, values, strict=True)) for values in zip(*lists, strict=True)]

@@ -17,6 +17,9 @@ class IndicatorCache:
         self.hits = 0
         self.misses = 0
 
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._values
+
     def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         try:
             value = self._values[key]

@@ -101,8 +101,11 @@ class SearchSpace:
 
     def grid(self) -> Iterator[dict[str, Any]]:
         """Every valid combination, in a deterministic order (last parameter varies fastest)."""
+        base = self.complete({})  # defaults and fixed values, built once (a grid has thousands of points)
+        names = self.names
         for combo in itertools.product(*self.values.values()):
-            params = self.complete(dict(zip(self.names, combo, strict=True)))
+            params = base.copy()
+            params.update(zip(names, combo, strict=True))
             if self.is_valid(params):
                 yield params
 

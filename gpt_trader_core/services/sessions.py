@@ -25,7 +25,7 @@ from gpt_trader_core.domain.records import EquitySnapshot, SessionRecord, Sessio
 from gpt_trader_core.domain.results import format_value
 from gpt_trader_core.domain.specs import FeedSpec, RiskSpec
 from gpt_trader_core.domain.symbols import normalize_symbol
-from gpt_trader_core.domain.trading import Fill, Order, OrderSide, Position
+from gpt_trader_core.domain.trading import Fill, Order, OrderSide, OrderState, Position
 from gpt_trader_core.errors import ConflictError, GptTraderError, InvalidParameterError
 from gpt_trader_core.portfolio import RebalancePlan, classify_tier, rebalance_plan
 from gpt_trader_core.ports import (
@@ -744,6 +744,12 @@ class TradingSessions:
         await self._store.get_session(session_id)
         snapshots = tuple(e for e in await self._store.list_equity(session_id) if e.bar > after_bar)
         return snapshots if last is None else snapshots[-last:] if last > 0 else ()
+
+    async def orders(self, session_id: str) -> tuple[OrderState, ...]:
+        """Every order the session placed, in its latest state, newest first (``NotFoundError`` for an unknown
+        session): what a page that opened after they were placed has not seen live."""
+        await self._store.get_session(session_id)
+        return tuple(reversed(await self._store.list_orders(session_id)))
 
     async def _status_prices(self, record: SessionRecord) -> Mapping[str, float] | None:
         """Prices for a status's gross exposure: from the session's process, but a status does not wait

@@ -12,7 +12,6 @@ Run on demand:  python tests/benchmarks/bench_auth.py [--requests 2000]
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json as json_lib
 import socket
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _options import Opt, parse  # tests/benchmarks/_options.py: the scripts run from this folder
 from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, json
 
@@ -177,10 +177,14 @@ async def serve(workdir: Path) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--serve", help=argparse.SUPPRESS)
-    args: Any = parser.parse_args()
+    args: Any = parse(
+        "bench_auth",
+        __doc__.splitlines()[0] if __doc__ else "",
+        [
+            Opt("requests", int, 2000, "requests per scenario (default 2000)"),
+            Opt("serve", str, None, "internal: run the server of the benchmark on this directory"),
+        ],
+    )
     if args.serve:
         asyncio.run(serve(Path(args.serve)))
     else:

@@ -21,7 +21,6 @@ Regimes reported:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import re
@@ -36,6 +35,8 @@ import textwrap
 import time
 import urllib.request
 from pathlib import Path
+
+from _options import Opt, parse  # tests/benchmarks/_options.py: the scripts run from this folder
 
 SERVER_CORE, CLIENT_CORE = "0", "1"
 CACHED_READS = (
@@ -294,11 +295,15 @@ REGIMES = ("saturation", "offered", "connections", "backtest", "leak")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Benchmark of the REST API (issue 12, Performance).")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run (default 10)")
-    parser.add_argument("--quick", action="store_true", help="5 s per open-loop rate instead of --duration")
-    parser.add_argument("--only", choices=REGIMES, action="append", help="run only this regime (repeatable)")
-    args = parser.parse_args()
+    args = parse(
+        "bench_http",
+        "Benchmark of the REST API (issue 12, Performance).",
+        [
+            Opt("duration", float, 10.0, "seconds per wrk run (default 10)"),
+            Opt("quick", None, False, "5 s per open-loop rate instead of --duration"),
+            Opt("only", str, None, f"run only this regime (repeatable): {', '.join(REGIMES)}", REGIMES, multiple=True),
+        ],
+    )
     duration, quick = args.duration, args.quick
     only = set(args.only or REGIMES)
     if not shutil.which("wrk"):

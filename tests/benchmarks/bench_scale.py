@@ -310,7 +310,7 @@ def bench_workers(rounds: int, duration: int) -> None:
 
 
 def _parse(argv: list[str]) -> dict[str, int]:
-    """``--events N --bars N --rounds N --duration S --workers-only 0|1`` (no argparse in this project)."""
+    """``--events N --bars N --rounds N --duration S --workers-only 0|1`` (parsed by hand; every real command line is Cleo)."""
     options = {"events": 2000, "bars": 300, "rounds": 3, "duration": 10, "workers-only": 0}
     for name, value in zip(argv[::2], argv[1::2], strict=False):
         options[name.removeprefix("--")] = int(value)

@@ -38,7 +38,6 @@ whatever else runs: read them with the load average printed, and against the flo
 
 from __future__ import annotations
 
-import argparse
 import base64
 import importlib.util
 import json
@@ -55,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import msgpack
+from _options import Opt, parse  # tests/benchmarks/_options.py: the scripts run from this folder
 from websockets.frames import Frame as WsFrame
 from websockets.frames import Opcode
 
@@ -678,13 +678,17 @@ def _redis_url() -> str | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--clients", type=int, default=1000, help="clients of the main scenario (default 1000)")
-    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per scenario (default 10)")
-    parser.add_argument("--rounds", type=int, default=3, help="stalled-client rounds (default 3)")
-    parser.add_argument("--cross-clients", type=int, default=500, help="clients of the cross-worker scenario")
-    parser.add_argument("--mode", choices=("single", "cross", "floor", "all"), default="all")
-    args = parser.parse_args()
+    args = parse(
+        "bench_ws",
+        __doc__.split("\n\n")[0] if __doc__ else "",
+        [
+            Opt("clients", int, 1000, "clients of the main scenario (default 1000)"),
+            Opt("seconds", float, 10.0, "measured seconds per scenario (default 10)"),
+            Opt("rounds", int, 3, "stalled-client rounds (default 3)"),
+            Opt("cross-clients", int, 500, "clients of the cross-worker scenario (default 500)"),
+            Opt("mode", str, "all", "single, cross, floor or all (default all)", ("single", "cross", "floor", "all")),
+        ],
+    )
     import resource
     import uuid
 

@@ -1,6 +1,7 @@
 """The live dashboard's performance goals (issue 16), measured in Chromium against a real server: the
 Overview is usable < 1 s after a cold load on loopback, and 10 sessions updating once a second cause no
-long task (> 50 ms) on the page. Figures with their spread: tests/benchmarks/bench_dashboard.py."""
+long task (> 50 ms of the page's own main-thread time) on the Overview or a Session view. Figures with their
+spread: tests/benchmarks/bench_dashboard.py."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser._live import Server, long_tasks_while_watching, overview_ready_ms, rest, start_session
+from tests.browser._live import Server, Watched, long_tasks_while_watching, overview_ready_ms, rest, start_session
 from tests.browser._serving import clean_env
 
 SESSIONS = 10
@@ -34,25 +35,49 @@ def test_the_overview_is_usable_within_a_second(browser: Any, server: str) -> No
     assert loads[0] < 1000, loads  # best of three cold loads: the machine is shared while tests run
 
 
+def test_the_overviews_first_requests_start_before_the_bundle_and_are_asked_once(browser: Any, server: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{server}/dashboard/")
+        page.wait_for_selector("[data-testid=health-status]")
+        page.wait_for_selector("[data-testid=running-sessions] tr[data-session]")
+        paths = page.evaluate("Object.values(GtBoot.overview)")
+        asked = page.evaluate(
+            """paths => paths.map(p => performance.getEntriesByType('resource')
+                .filter(e => e.name === location.origin + p).map(e => e.initiatorType))""",
+            paths,
+        )
+        # boot.js started each (before the bundle ran), the Overview took its answer: each was asked once.
+        assert sorted(page.evaluate("GtBoot.asked")) == sorted(paths)
+        assert sorted(page.evaluate("GtBoot.taken")) == sorted(paths)
+        assert asked == [["fetch"]] * len(paths), dict(zip(paths, asked, strict=True))
+    finally:
+        context.close()
+
+
+# A long task (> 50 ms) is judged by the page's own main-thread CPU time, from a Chrome trace of the watched
+# time: the 2-core machine is shared with other test processes (and CI's with other jobs), so a 5-ms task can
+# take 60 ms of wall clock while the page waits for a core. Tasks long by the wall clock are still measured
+# (the Long Tasks API) and printed with their CPU time, so a reader sees them and why they are not counted.
+
+
+def _watch(browser: Any, server: str, path: str = "") -> Watched:
+    watched = long_tasks_while_watching(browser, server, 10, path)
+    print(f"{path or 'overview'}: {watched.line()}")  # shown with -s / -rP and kept in CI's log
+    return watched
+
+
 def test_ten_sessions_updating_every_second_cause_no_long_task(browser: Any, server: str) -> None:
-    # The 2-core machine is shared with other test processes: a task of ours slowed past 50 ms by a busy
-    # neighbour would recur in every round, so up to three 10-s rounds are watched and one must be clean.
-    rounds = []
-    for _ in range(3):
-        long_tasks, seen = long_tasks_while_watching(browser, server, 10)
-        assert seen >= SESSIONS * 7, seen  # the page really was updating (~10 equity messages a second)
-        rounds.append(long_tasks)
-        if not long_tasks:
-            break
-    assert rounds[-1] == [], rounds
+    watched = _watch(browser, server)
+    assert watched.seen >= SESSIONS * 7, watched.line()  # the page really was updating (~10 messages a second)
+    assert watched.busy_cpu_ms > 0, watched.line()  # the trace did see the page's main thread
+    assert watched.cpu_long_tasks == [], watched.line()
 
 
 def test_a_session_view_among_ten_updating_sessions_has_no_long_task(browser: Any, server: str) -> None:
     first = rest(server, "GET", "/api/v1/sessions?status=running&limit=1")["items"][0]["id"]
-    rounds = []
-    for _ in range(3):
-        long_tasks, _seen = long_tasks_while_watching(browser, server, 10, f"#session/{first}")
-        rounds.append(long_tasks)
-        if not long_tasks:
-            break
-    assert rounds[-1] == [], rounds
+    watched = _watch(browser, server, f"#session/{first}")
+    assert watched.seen >= SESSIONS * 7, watched.line()
+    assert watched.busy_cpu_ms > 0, watched.line()
+    assert watched.cpu_long_tasks == [], watched.line()

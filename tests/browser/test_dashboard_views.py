@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser._live import rest
 from tests.browser._serving import clean_env, dashboard_page, serving
 from tests.browser.conftest import Watched
 
@@ -267,4 +268,22 @@ def test_a_long_workflow_is_cancelled_from_the_page(dashboard: Watched) -> None:
     assert page.locator("[data-testid=execution] button:has-text('Cancel')").count() == 0
     missing = tab_reaches(page, {"Execute simple_backtest", "Execute real_time_monitoring"})
     assert not missing, missing
+    assert dashboard.errors == [] and dashboard.blocked == []
+
+
+def test_execution_lists_follow_a_running_workflow_live(dashboard: Watched, server: str) -> None:
+    page = dashboard.page
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url) if "/api/" in r.url else None)
+    for address, table in (("overview", "[data-testid=recent-executions]"), ("workflows", "table.executions")):
+        params = {"params": {"interval": 0.5, "duration": 600}}
+        execution_id = rest(server, "POST", "/api/v1/workflows/execute/real_time_monitoring", params)["id"]
+        row = f"{table} tr[data-execution={execution_id}]"
+        open_view(dashboard, address, f"{row} >> text=running")
+        # Cancelled elsewhere (REST): the row turns within seconds — the lists' REST refresh is every 15 s —
+        # and the list is not fetched again: the execution's channel said so.
+        requests.clear()
+        rest(server, "DELETE", f"/api/v1/workflows/cancel/{execution_id}")
+        page.wait_for_selector(f"{row} >> text=cancelled", timeout=10_000)
+        assert not [u for u in requests if "/workflows/executions" in u], (address, requests)
     assert dashboard.errors == [] and dashboard.blocked == []

@@ -23,8 +23,8 @@ from tests.e2e.conftest import free_port
 
 
 def test_local_only_commands_refuse_remote(cli: Cli) -> None:
-    proc = cli("sessions", "list", "--remote", "http://127.0.0.1:9")
-    assert_one_line_error(proc, 1, "`sessions list` runs on this machine only; drop --remote")
+    proc = cli("backtests", "prune", "--keep", "10", "--remote", "http://127.0.0.1:9")
+    assert_one_line_error(proc, 1, "`backtests prune` runs on this machine only; drop --remote")
 
 
 def test_a_bad_remote_url_is_bad_input(cli: Cli) -> None:
@@ -36,7 +36,30 @@ def test_a_bad_remote_url_is_bad_input(cli: Cli) -> None:
 
 def test_an_unreachable_server_is_exit_3(cli: Cli) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    for args in (("strategies",), ("backtest", "-s", "sma_cross"), ("workflow", "list"), ("status",)):
+    for args in (
+        ("strategies",),
+        ("backtest", "-s", "sma_cross"),
+        ("workflow", "list"),
+        ("status",),
+        ("market", "regime", "AAPL"),
+        ("market", "analyze", "AAPL"),
+        ("strategies", "recommend", "AAPL"),
+        ("strategies", "compare", "AAPL"),
+        ("portfolio", "size", "AAPL", "--capital", "1000", "-m", "fixed", "--units", "1"),
+        ("sessions", "list"),
+        ("sessions", "show", "ses_0123456789abcdef"),
+        ("sessions", "stop", "ses_0123456789abcdef"),
+        ("cache", "stats"),
+        ("cache", "clear"),
+        ("users", "list"),
+        ("users", "remove", "bob"),
+        ("keys", "list"),
+        ("keys", "revoke", "0123456789ab"),
+        ("studies", "list"),
+        ("optimize", "-s", "sma_cross"),
+        ("monitor", "--once"),
+        ("run", "-s", "momentum"),
+    ):
         proc = cli(*args, "--remote", url)
         assert_one_line_error(proc, 3, f"cannot reach {url}: connection refused")
     assert_one_line_error(cli("strategies", env={"GPT_TRADER__CLI__REMOTE": url}), 3, "connection refused")
@@ -44,7 +67,7 @@ def test_an_unreachable_server_is_exit_3(cli: Cli) -> None:
 
 def test_cli_remote_leaves_local_only_commands_local(cli: Cli) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    proc = cli("sessions", "list", env={"GPT_TRADER__CLI__REMOTE": url})
+    proc = cli("backtests", "prune", "--keep", "10", "--dry-run", env={"GPT_TRADER__CLI__REMOTE": url})
     assert proc.returncode == 0, proc.stderr
 
 
@@ -172,3 +195,57 @@ def test_a_refusal_says_how_to_log_in(not_ours: str) -> None:
         assert client.requests == 2
     finally:
         client.close()
+
+
+def test_values_read_back_from_the_json_edge_print_as_computed_here() -> None:
+    """What the remote adapters rebuild from a server's JSON (analysis, regime, recommendation, sizing, a
+    comparison with its full results) writes the same JSON again — so a command prints it as it prints the
+    value computed here; and a comparison survives pickling (the server computes it on a process pool)."""
+    import asyncio
+    import pickle
+
+    from adapters.remote.converter import structure
+    from adapters.remote.intelligence import _comparison
+    from entrypoints.container import build_container, start_resources, stop_resources
+    from entrypoints.serialization import dumps, to_plain
+    from entrypoints.settings import load_settings
+    from gpt_trader_core.analysis import MarketAnalysis
+    from gpt_trader_core.ml import StrategyRecommendation
+    from gpt_trader_core.regime import RegimeAnalysis
+    from gpt_trader_core.sizing import SizingDecision
+
+    async def values() -> list[tuple[object, object]]:
+        container = build_container(load_settings(overrides=["state.url=memory://"]).settings, executor="inline")
+        await start_resources(container)
+        try:
+            intelligence = await container.services.intelligence()
+            market = await container.services.market()
+            return [
+                (await intelligence.analyze("AAPL"), MarketAnalysis),
+                (await intelligence.recommend("AAPL"), StrategyRecommendation),
+                (await intelligence.size("AAPL", capital=10_000.0, method="fixed", amount=2500.0), SizingDecision),
+                (await market.regime("AAPL", None, None, "1d", "hmm"), RegimeAnalysis),
+                (await intelligence.compare("MSFT", ["sma_cross", "momentum"], None, None, "1d"), None),
+            ]
+        finally:
+            await stop_resources(container)
+
+    for value, cls in asyncio.run(values()):
+        sent = json.loads(dumps(to_plain(value)))  # what the server writes
+        back = _comparison(sent) if cls is None else structure(sent, cls)
+        assert dumps(to_plain(back)) == dumps(to_plain(value)), type(value).__name__
+    comparison = value
+    assert dumps(to_plain(pickle.loads(pickle.dumps(comparison)))) == dumps(to_plain(comparison))
+    rebuilt = _comparison(json.loads(dumps(to_plain(comparison))))
+    assert [type(r.stats["num_trades"]) for r in rebuilt.rows] == [int, int]  # a count, as compare keeps it
+
+
+def test_remote_compare_refuses_settings_the_server_does_not_take() -> None:
+    from adapters.remote.intelligence import _compare_costs
+
+    assert _compare_costs({"cash": 5000.0, "commission": 0.001, "spread": 0.0, "mode": "long_short"}) == {
+        "cash": 5000.0,
+        "commission": 0.001,
+    }
+    with pytest.raises(InvalidParameterError, match="default spread, stop_loss: drop those options"):
+        _compare_costs({"cash": 5000.0, "spread": 0.001, "stop_loss": 0.05})

@@ -15,6 +15,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -85,7 +86,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     probe = Server(home, url, env, "")
-    for user, role in (("alice", "trader"), ("victor", "viewer")):
+    for user, role in (("alice", "trader"), ("victor", "viewer"), ("ada", "admin")):
         added = probe.cli("users", "add", user, "--role", role, "--password-stdin", stdin=PASSWORD + "\n")
         assert added.returncode == 0, added.stderr
     created = probe.cli("keys", "create", "--name", "ci", "--role", "trader")
@@ -173,6 +174,43 @@ def test_login_stores_the_token_in_a_0600_file(server: Server) -> None:
         ("portfolio", "positions", "--format", "json"),
         ("workflow", "list", "--format", "json"),
         ("workflow", "list"),
+        ("market", "regime", "AAPL", "--format", "json"),
+        ("market", "regime", "SPY", "--from", "2022-01-01", "--recent", "3"),
+        ("market", "regime", "MSFT", "--from", "2023-01-01", "--format", "csv"),
+        ("market", "analyze", "AAPL", "--format", "json"),
+        ("market", "analyze", "MSFT", "--from", "2023-01-01", "--to", "2024-06-30"),
+        ("strategies", "recommend", "AAPL", "--format", "json"),
+        ("strategies", "recommend", "SPY", "--to", "2024-06-30"),
+        ("strategies", "compare", "AAPL", "--strategies", "sma_cross,momentum", "--from", "2023-01-01", "-f", "json"),
+        ("strategies", "compare", "MSFT", "--from", "2024-01-01", "--rank-by", "return_pct", "-f", "csv"),
+        ("backtest", "--from", "2024-01-01", "--to", "2024-12-31", "--strategy", "all"),
+        ("portfolio", "size", "AAPL", "--capital", "10000", "--method", "fixed", "--amount", "2500", "-f", "json"),
+        (
+            "portfolio",
+            "size",
+            "AAPL",
+            "--capital",
+            "25000",
+            "-m",
+            "kelly",
+            "--win-rate",
+            "0.55",
+            "--payoff-ratio",
+            "1.5",
+        ),
+        (
+            "portfolio",
+            "size",
+            "SPY",
+            "--capital",
+            "50000",
+            "-m",
+            "volatility_target",
+            "--target-vol",
+            "0.15",
+            "-f",
+            "csv",
+        ),
     ],
 )
 def test_the_same_command_prints_the_same_locally_and_remotely(server: Server, args: tuple[str, ...]) -> None:
@@ -343,8 +381,8 @@ def test_cli_remote_setting_and_local_only_commands(server: Server) -> None:
     env = {"GPT_TRADER__CLI__REMOTE": server.url}
     assert json.loads(server.cli("strategies", "--format", "json", env=env).stdout)[0]["name"]
     # a command no server answers runs here when the setting (not --remote) names a server
-    assert server.cli("sessions", "list", env=env).returncode == 0
-    refused = server.remote("sessions", "list")
+    assert server.cli("backtests", "prune", "--keep", "1000", "--dry-run", env=env).returncode == 0
+    refused = server.remote("backtests", "prune", "--keep", "1000", "--dry-run")
     assert refused.returncode == 1 and "runs on this machine only; drop --remote" in refused.stderr
 
 
@@ -428,3 +466,303 @@ def test_remote_help_examples_work_as_written(server: Server, tmp_path: Path, na
     finally:
         if session is not None:
             server.request("POST", f"/api/v1/sessions/{session}/stop", {}, token=server.token())
+
+
+def _admin(server: Server) -> dict[str, str]:
+    """The environment of CLI runs that reach the server as an admin: an admin API key (created here, in the
+    state store the server shares) — the home, and so the local state store, stays the server's."""
+    created = server.cli("keys", "create", "--name", "admin-ci", "--role", "admin", "--expires", "1h")
+    assert created.returncode == 0, created.stderr
+    return {"GPT_TRADER_API_KEY": next(line for line in created.stdout.splitlines() if line.startswith("gtk_"))}
+
+
+def _started_session(server: Server, token: str, bars: int = 5) -> str:
+    body = {"strategy": "sma_cross", "symbols": ["AAPL", "MSFT"], "feed": {"kind": "synthetic", "speed": 0}}
+    session = str(server.request("POST", "/api/v1/sessions", body, token=token)["id"])
+    deadline = time.monotonic() + 30
+    while server.request("GET", f"/api/v1/sessions/{session}", token=token)["session"]["last_bar"] < bars:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    return session
+
+
+def test_sessions_list_show_and_stop_remotely(server: Server) -> None:
+    token = server.token()
+    session = _started_session(server, token)
+    # the server runs it: stopped through the server, which stops it after its current bar
+    stopped = server.remote("sessions", "stop", session)
+    assert stopped.returncode == 0, stopped.stderr
+    assert stopped.stdout.strip() == f"session {session} is stopped"
+    # stopped, it reads the same here (the shared state store) and through the server
+    shown = json.loads(_same(server, "sessions", "show", session, "--format", "json"))
+    assert shown["session"]["id"] == session and shown["running"] is False
+    assert set(shown) == {"session", "running", "orders", "positions", "recent_fills", "performance"}
+    listed = json.loads(_same(server, "sessions", "list", "--format", "json"))
+    assert session in [s["id"] for s in listed] and "owner" not in listed[0]
+    _same(server, "sessions", "list", "--status", "stopped", "--format", "csv")
+    table = server.remote("sessions", "show", session)
+    assert table.returncode == 0 and session in table.stdout, table.stderr
+    missing = server.remote("sessions", "show", "ses_0123456789abcdef")
+    assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1, missing.stderr
+    bad = server.remote("sessions", "list", "--status", "sleeping")
+    assert bad.returncode == 1 and "--status must be one of" in bad.stderr
+
+
+def test_cache_stats_and_clear_on_the_server(server: Server, tmp_path: Path) -> None:
+    # the server's cache fills with what it answers (its market data, cached reads)
+    assert server.remote("market", "data", "AAPL", "--format", "json").returncode == 0
+    stats = server.remote("cache", "stats", "--format", "json")
+    assert stats.returncode == 0, stats.stderr
+    there = json.loads(stats.stdout)
+    assert there["backend"] == "memory" and there["sets"] > 0 and there["entries"]
+    # clearing is for admins: a trader is refused (exit 3, the role it needs), an admin clears it
+    refused = server.remote("cache", "clear")
+    assert refused.returncode == 3 and "admin role" in refused.stderr, refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    admin = _admin(server)
+    cleared = server.remote("cache", "clear", "--kind", "http", env=admin)
+    assert cleared.returncode == 0, cleared.stderr
+    assert re.fullmatch(r"dropped \d+ entr(y|ies) of kind http", cleared.stdout.strip()), cleared.stdout
+    after = json.loads(server.remote("cache", "stats", "--format", "json", env=admin).stdout)
+    assert after["entries"].get("http", 0) == 0
+
+
+def test_users_and_keys_administered_through_the_server(server: Server, tmp_path: Path) -> None:
+    admin = _admin(server)
+    listed = _same_env(server, admin, "users", "list", "--format", "json")
+    assert {"alice", "victor", "ada"} <= {u["username"] for u in json.loads(listed)}
+    added = server.remote(
+        "users", "add", "bob", "--role", "viewer", "--password-stdin", stdin=PASSWORD + "\n", env=admin
+    )
+    assert added.returncode == 0 and "user bob added with role viewer" in added.stdout, added.stderr
+    # bob logs in with the password set on the server; a new one through the server replaces it
+    bob = {"HOME": str(tmp_path / "bob")}
+    (tmp_path / "bob").mkdir()
+    assert (
+        server.cli(
+            "login", server.url, "-n", "-u", "bob", "--password-stdin", stdin=PASSWORD + "\n", env=bob
+        ).returncode
+        == 0
+    )
+    new = "another-long-password"
+    changed = server.remote("users", "passwd", "bob", "--password-stdin", stdin=new + "\n", env=admin)
+    assert changed.returncode == 0 and "password of bob changed" in changed.stdout, changed.stderr
+    old = server.cli("login", server.url, "-n", "-u", "bob", "--password-stdin", stdin=PASSWORD + "\n", env=bob)
+    assert old.returncode == 3
+    removed = server.remote("users", "remove", "bob", env=admin)
+    assert removed.returncode == 0 and "user bob removed" in removed.stdout
+    again = server.remote("users", "remove", "bob", env=admin)
+    assert again.returncode == 1 and len(again.stderr.strip().splitlines()) == 1, again.stderr
+    # a trader may not administer users: exit 3, one line naming the role
+    refused = server.remote("users", "list")
+    assert refused.returncode == 3 and "admin role" in refused.stderr
+
+    created = server.remote("keys", "create", "--name", "remote-ci", "--role", "viewer", "--expires", "12h", env=admin)
+    assert created.returncode == 0, created.stderr
+    text = next(line for line in created.stdout.splitlines() if line.startswith("gtk_"))
+    works = server.remote("strategies", "--format", "json", env={"GPT_TRADER_API_KEY": text})
+    assert works.returncode == 0, works.stderr
+    keys = json.loads(_same_env(server, admin, "keys", "list", "--format", "json"))
+    mine = next(k for k in keys if k["name"] == "remote-ci")
+    assert mine["role"] == "viewer" and mine["expires_at"] and mine["last_used_at"]
+    revoked = server.remote("keys", "revoke", text, env=admin)  # by its text: only the id is sent
+    assert revoked.returncode == 0 and f"API key {mine['id']} (remote-ci) revoked" in revoked.stdout
+    refused_key = server.remote("strategies", env={"GPT_TRADER_API_KEY": text})
+    assert refused_key.returncode == 3
+    bad = server.remote("keys", "create", "--name", "x", "--role", "overlord", env=admin)
+    assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+
+
+def _same_env(server: Server, env: dict[str, str], *args: str) -> str:
+    local, remote = server.cli(*args, env=env), server.remote(*args, env=env)
+    assert local.returncode == 0, local.stderr
+    assert remote.returncode == 0, remote.stderr
+    assert remote.stdout == local.stdout, args
+    return remote.stdout
+
+
+def test_remote_intelligence_refuses_what_the_server_cannot_do_in_one_line(server: Server) -> None:
+    model = server.remote("strategies", "recommend", "AAPL", "--model", "mine")
+    assert model.returncode == 1 and "drop --model with --remote" in model.stderr
+    assert len(model.stderr.strip().splitlines()) == 1
+    timed = server.remote("market", "regime", "AAPL", "--from", "2024-01-01T10:00")
+    assert timed.returncode == 1 and len(timed.stderr.strip().splitlines()) == 1, timed.stderr
+    for args in (("market", "analyze", "AAPL", "-t", "7x"), ("market", "regime", "AAPL", "-t", "7x")):
+        refused = server.remote(*args)  # the server's 422, said in one line with exit 1
+        assert refused.returncode == 1 and "timeframe" in refused.stderr, refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+    sized = server.remote("portfolio", "size", "AAPL", "--capital", "10000", "--method", "fixed_fractional")
+    assert sized.returncode == 1 and "stop" in sized.stderr and len(sized.stderr.strip().splitlines()) == 1
+
+
+def test_studies_list_show_and_delete_through_the_server(server: Server) -> None:
+    ran = server.cli(
+        "optimize", "-s", "sma_cross", "--space", "fast=5:15:5", "--space", "slow=20:40:10", "--symbol", "MSFT",
+        "--from", "2023-01-01", "--to", "2024-06-30", "--format", "json",
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    study = json.loads(ran.stdout)["study_id"]
+    listed = json.loads(_same(server, "studies", "list", "--limit", "5", "--format", "json"))
+    assert study in [s["id"] for s in listed]
+    shown = json.loads(_same(server, "studies", "show", study, "--top", "3", "--format", "json"))
+    assert shown["study"]["id"] == study and shown["trials"] == 9 and len(shown["best"]) == 3
+    _same(server, "studies", "show", study)
+    deleted = server.remote("studies", "delete", study)
+    assert deleted.returncode == 0 and deleted.stdout.strip() == "deleted 1 study and their trials", deleted.stderr
+    gone = server.cli("studies", "show", study)
+    assert gone.returncode == 1 and len(gone.stderr.strip().splitlines()) == 1
+    again = server.remote("studies", "delete", study)
+    assert again.returncode == 1 and len(again.stderr.strip().splitlines()) == 1, again.stderr
+    bad = server.remote("studies", "list", "--limit", "lots")
+    assert bad.returncode == 1 and "--limit expects a whole number" in bad.stderr
+
+
+def test_monitor_once_shows_what_the_server_runs(server: Server) -> None:
+    token = server.token()
+    session = _started_session(server, token, bars=2)
+    try:
+        remote = server.remote("monitor", "--once", "--format", "json")
+        assert remote.returncode == 0, remote.stderr
+        there = json.loads(remote.stdout)
+        assert set(there) == {"time", "sessions", "executions", "alerts"}
+        mine = next(s for s in there["sessions"] if s["id"] == session)
+        assert mine["status"] == "running" and mine["strategy"] == "sma_cross"
+        # the same sessions and executions as here (one state store); the server knows the session's prices
+        here = json.loads(server.cli("monitor", "--once", "--format", "json").stdout)
+        assert [s["id"] for s in here["sessions"]] == [s["id"] for s in there["sessions"]]
+        assert [e["id"] for e in here["executions"]] == [e["id"] for e in there["executions"]]
+        table = server.remote("monitor", "--once")
+        assert table.returncode == 0 and session in table.stdout, table.stderr
+    finally:
+        server.request("POST", f"/api/v1/sessions/{session}/stop", {}, token=token)
+    dashboard = server.remote("monitor", "--dashboard", "--port", "1")
+    assert dashboard.returncode == 1 and f"{server.url}/dashboard/" in dashboard.stderr
+    assert len(dashboard.stderr.strip().splitlines()) == 1
+
+
+def _unstamped(text: str) -> str:
+    """An optimisation's output without what differs between two runs: its study id and elapsed time."""
+    text = re.sub(r"(study|opt)_[0-9a-f]+", "STUDY", text)
+    text = re.sub(r'"elapsed_s": [0-9.e-]+', '"elapsed_s": 0', text)
+    return re.sub(r"\d+\.\d\d s, study", "N s, study", text)
+
+
+def test_optimize_runs_on_the_server_and_prints_what_it_prints_here(server: Server) -> None:
+    args = ["optimize", "-s", "sma_cross", "--space", "fast=5:20:5", "--space", "slow=20:50:10", "--symbol", "AAPL"]
+    args += ["--from", "2022-01-01", "--to", "2024-06-30"]
+    for fmt in ("json", "table", "csv"):
+        local, remote = server.cli(*args, "--format", fmt), server.remote(*args, "--format", fmt)
+        assert local.returncode == 0, local.stderr
+        assert remote.returncode == 0, remote.stderr
+        assert _unstamped(remote.stdout) == _unstamped(local.stdout), fmt
+    ran = json.loads(server.remote(*args, "--format", "json").stdout)
+    assert ran["total"] == ran["trials"] == 15 and ran["best_params"]  # 4 x 4, less fast=20 slow=20 (fast < slow)
+    # the server stored the study under the id it printed
+    assert server.request("GET", f"/api/v1/studies/{ran['study_id']}", token=server.token())["study"]["total"] == 15
+    # the plan's example, as written
+    plan = server.remote("optimize", "--strategy", "mean_reversion", "--metric", "sharpe", "--format", "json")
+    assert plan.returncode == 0, plan.stderr
+    assert json.loads(plan.stdout)["strategy"] == "mean_reversion"
+    for refused, why in (
+        (("optimize", "--resume", ran["study_id"]), "has no resume"),
+        (("optimize", "-s", "sma_cross", "--method", "walk-forward"), "runs on this machine only"),
+        (("optimize", "-s", "sma_cross", "--space", "nope=1,2"), "nope"),
+    ):
+        proc = server.remote(*refused)
+        assert proc.returncode == 1 and why in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_ctrl_c_during_a_remote_optimisation_cancels_it_on_the_server(server: Server) -> None:
+    proc = subprocess.Popen(
+        [*COMMAND, "optimize", "-s", "sma_cross", "--space", "fast=2:60:1", "--space", "slow=20:200:1", "--yes",
+         "--remote", server.url],
+        cwd=server.home, env=server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    token = server.token()
+    deadline = time.monotonic() + 60
+    while not (running := [e for e in server.request("GET", "/api/v1/strategies/optimize", token=token)["items"]
+                           if e["status"] == "running"]):  # fmt: skip
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    study = running[0]["id"]
+    assert f"study {study} keeps" in err, err
+    status = server.request("GET", f"/api/v1/strategies/optimize/{study}", token=token)["status"]
+    assert status == "cancelled"
+
+
+def test_run_trades_on_the_server_and_prints_what_it_prints_here(server: Server) -> None:
+    args = ("run", "-s", "momentum", "--symbol", "AAPL", "--feed", "replay", "--speed", "0")
+    args += ("--from", "2024-01-01", "--to", "2024-06-30")
+    local, remote = server.cli(*args), server.remote(*args)
+    assert local.returncode == 0, local.stderr
+    assert remote.returncode == 0, remote.stderr
+    same = re.compile(r"ses_[0-9a-f]+")
+
+    def summary(out: str) -> str:  # the report after the status lines: the session, its positions
+        return same.sub("ID", out[out.index("session ses_") :])
+
+    assert summary(remote.stdout) == summary(local.stdout)
+    assert " finished (SYNTHETIC DATA): 130 bars" in remote.stdout
+    session = same.search(remote.stdout[remote.stdout.index("session ses_") :])
+    assert session
+    stored = server.request("GET", f"/api/v1/sessions/{session[0]}", token=server.token())
+    assert stored["session"]["status"] == "finished"
+    for refused, why in (
+        (("run", "--resume", session[0]), "resumes its interrupted sessions itself"),
+        (("run", "-s", "momentum", "--commission", "0.01"), "trades with its own costs"),
+        (("run", "-s", "no_such_strategy"), "no_such_strategy"),
+    ):
+        proc = server.remote(*refused)
+        assert proc.returncode == 1 and why in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_the_plans_run_example_trades_on_the_server_until_ctrl_c(server: Server) -> None:
+    proc = subprocess.Popen(
+        [*COMMAND, "run", "--strategy", "momentum", "--symbol", "AAPL", "--mode", "paper", "--remote", server.url],
+        cwd=server.home, env=server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    guard = threading.Timer(60, proc.kill)  # no status line within a minute: fail, do not hang
+    guard.start()
+    first = proc.stdout.readline()  # the status line, fed by the server's event stream (a bar a second)
+    guard.cancel()
+    assert first.startswith("bar ") and "| equity " in first, first
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    session = re.search(r"session (ses_[0-9a-f]+) stopped \(SYNTHETIC DATA\)", out)
+    assert session, out
+    stored = server.request("GET", f"/api/v1/sessions/{session[1]}", token=server.token())
+    assert stored["session"]["status"] == "stopped" and stored["running"] is False
+
+
+def test_the_remote_event_bus_is_the_servers_stream(server: Server) -> None:
+    """``RemoteEventBus`` (what ``run --remote`` follows): a publication on a custom topic comes back to a
+    subscriber as the Event it was; a topic the stream does not carry is refused in one line."""
+    import asyncio
+
+    from adapters.remote.bus import RemoteEventBus
+    from adapters.remote.client import RemoteClient
+    from gpt_trader_core.errors import InvalidParameterError
+
+    async def roundtrip() -> Any:
+        client = RemoteClient(server.url, api_key=server.api_key, use_environment=False)
+        bus = RemoteEventBus(client)
+        subscription = bus.subscribe("custom:cli-remote")
+        assert await subscription.get(0.5) is None  # connects and subscribes; nothing yet
+        await bus.publish("custom:cli-remote", "signal", {"symbol": "AAPL", "side": "buy"})
+        event = await subscription.get(10)
+        with pytest.raises(InvalidParameterError, match="session:\\* \\(or session:ID\\) and custom:NAME"):
+            bus.subscribe("execution:*")
+        await bus.close()
+        client.close()
+        return event
+
+    event = asyncio.run(roundtrip())
+    assert event is not None and (event.topic, event.type) == ("custom:cli-remote", "signal")
+    assert dict(event.data) == {"symbol": "AAPL", "side": "buy"} and event.seq >= 1

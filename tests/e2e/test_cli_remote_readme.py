@@ -42,5 +42,6 @@ def test_readme_remote_example_works_as_written(tmp_path: Path, isolated_env: di
     assert '"name": "breakout"' in out  # the first strategy, alphabetically
     assert "sma_cross(fast=10, slow=30) on AAPL 1d" in out
     assert "simple_backtest started (wf_" in out
+    assert "AAPL: " in out and "Recent regime changes" in out
     assert f"logged out of http://127.0.0.1:{port}" in out
     assert "Traceback" not in result.stderr

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sanic import Sanic
 
-from entrypoints.dashboard.server import IMMUTABLE, STYLES, install_dashboard, scripts
+from entrypoints.dashboard.server import IMMUTABLE, STYLES, install_dashboard, load_assets, scripts
 
 
 @pytest.fixture
@@ -37,7 +37,8 @@ async def test_the_page_names_hashed_assets_and_a_strict_policy(client: httpx.As
     assert "default-src 'none'" in policy and "script-src 'self'" in policy and "unsafe" not in policy
     assert "frame-ancestors 'none'" in policy
     urls = re.findall(r'(?:src|href)="([^"]+)"', page.text)
-    assert len(urls) == len(STYLES) + len(scripts())
+    # One stylesheet, one script (every file of the dashboard joined in order) and boot.js before it.
+    assert [u.split("/")[-1].split(".")[0] for u in urls] == ["dashboard-bundle", "boot", "dashboard-bundle"]
     assert all(re.fullmatch(r"/dashboard/assets/[\w.-]+\.[0-9a-f]{10}\.(js|css)", u) for u in urls)
 
     again = await client.get("/dashboard/", headers={"If-None-Match": page.headers["etag"]})
@@ -57,9 +58,19 @@ async def test_assets_are_immutable_and_compressed(client: httpx.AsyncClient) ->
     print(f"dashboard first load: {total / 1024:.1f} KiB compressed")
     assert total < 300 * 1024
 
-    app_js = re.findall(r'src="([^"]+core\.[0-9a-f]+\.js)"', page.text)[0]
-    plain = await client.get(app_js, headers={"Accept-Encoding": "identity"})
+    script = re.findall(r'src="([^"]+dashboard-bundle\.[0-9a-f]+\.js)"', page.text)[0]
+    plain = await client.get(script, headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers and "htmPreact" in plain.text
+
+
+def test_the_bundles_hold_every_file_in_load_order() -> None:
+    bundles = {a.name: a.body.decode() for a in load_assets().values()}
+    for name, parts in (("dashboard-bundle.css", STYLES), ("dashboard-bundle.js", scripts())):
+        marks = [bundles[name].index(f"/* ---- {part} ---- */") for part in parts]
+        assert marks == sorted(marks), name
+    script = bundles["dashboard-bundle.js"]
+    library, shared, view = script.index("htmPreact={}"), script.index("window.GT = {"), script.index('id: "overview"')
+    assert library < shared < view < script.index("render(html`<${App} />`, root)")
 
 
 async def test_unknown_files_are_404_and_the_bare_path_redirects(client: httpx.AsyncClient) -> None:

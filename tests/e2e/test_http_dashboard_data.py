@@ -95,9 +95,10 @@ async def test_studies_are_listed_newest_first_with_their_heatmap(tmp_path: Path
 async def test_the_dashboard_serves_the_cli_labels(tmp_path: Path) -> None:
     async with api(make_app(tmp_path)) as client:
         page = (await client.get("/dashboard/")).text
-        url = re.search(r'src="(/dashboard/assets/labels\.\w+\.js)"', page)
+        url = re.search(r'src="(/dashboard/assets/dashboard-bundle\.\w+\.js)"', page)
         assert url, page
-        script = (await client.get(url.group(1))).text
+        bundle = (await client.get(url.group(1))).text  # labels.js is one of the files the script joins
+        script = bundle.split("/* ---- labels.js ---- */\n", 1)[1].split("\n;\n/* ---- ", 1)[0]
         served = json.loads(script.removeprefix("window.GptLabels = ").rstrip().removesuffix(";"))
         for key in (*STAT_KEYS, "max_drawdown_pct", "pnl", "rsi_14"):
             assert served["labels"][key] == human_label(key)

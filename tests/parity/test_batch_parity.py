@@ -94,6 +94,7 @@ def test_every_combination_equals_the_single_run_engine(bars: Bars, strategy_nam
     fn = batch_signals_for(strategy)
     assert fn is not None
     sim = simulate_batch(bars.open, bars.close, fn(bars, params, IndicatorCache()), config)
+    equity = sim.equity
     for row, (p, stats) in enumerate(zip(params, batched, strict=True)):
         signals = strategy(**p).signals_cached(bars, cache)
         alone = simulate(
@@ -108,7 +109,8 @@ def test_every_combination_equals_the_single_run_engine(bars: Bars, strategy_nam
         for column in ("size", "entry_bar", "exit_bar", "entry_price", "exit_price", "pnl", "return_pct", "commission"):
             np.testing.assert_array_equal(getattr(log, column), getattr(alone.trades, column), err_msg=f"{p} {column}")
         np.testing.assert_array_equal(log.exit_reason, alone.trades.exit_reason)
-        np.testing.assert_array_equal(sim.equity[row], alone.equity, err_msg=str(p))
+        np.testing.assert_array_equal(equity[row], alone.equity, err_msg=str(p))
+    assert np.array_equal(sim.ruined, np.any(equity <= 0, axis=1))  # ruin found from segment extremes
 
 
 @pytest.mark.parametrize("config_name", [name for name in CONFIGS if name != "commission"])

@@ -67,6 +67,7 @@ def cancel_on_interrupt(token: Any) -> Iterator[None]:
 
 
 class OptimizeCommand(AppCommand):
+    remote_capable = True
     name = "optimize"
     description = "Optimise a strategy's parameters: grid, random, bayes (TPE) or walk-forward; resumable."
     help = """Searches the parameters of <info>--strategy</info> on <info>--symbol</info> and ranks them by
@@ -78,6 +79,8 @@ A search of more than <info>optimize.max_trials</info> trials (100,000 by defaul
 confirmed with <info>--yes</info> (or sample it with
 <info>--method random --trials N</info>). Ctrl-C stops the search, keeps every finished trial and prints the
 command that resumes it (exit code 130). Stored studies: <info>gpt-trader studies list|show|delete</info>.
+With <info>--remote URL</info> the server runs the study (grid, random or bayes; its executor) and Ctrl-C cancels
+it there.
 
   <comment>gpt-trader optimize --strategy mean_reversion --metric sharpe</comment>
   <comment>gpt-trader optimize -s sma_cross --space fast=5:25:5 --space slow=10:65:5 --data-dir ./csv</comment>
@@ -218,7 +221,8 @@ command that resumes it (exit code 130). Stored studies: <info>gpt-trader studie
         except (CancelledError, KeyboardInterrupt) as exc:
             if bar is not None:
                 bar.interrupt()
-            self._interrupted(method, study_id, exc)
+            # a server's study has the id the server gave it (``RemoteStudyCancelledError.study_id``)
+            self._interrupted(method, getattr(exc, "study_id", None) or study_id, exc)
             return 130
         if bar is not None:
             bar.finish()

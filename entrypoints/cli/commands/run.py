@@ -18,6 +18,7 @@ from gpt_trader_core.errors import InvalidParameterError
 
 
 class RunCommand(AppCommand):
+    remote_capable = True
     name = "run"
     description = "Run a strategy as a paper-trading session (Ctrl-C stops it cleanly; --resume continues it)."
     help = """Trades <info>--strategy</info> on <info>--symbol</info> with the simulated broker, bar by bar, with the

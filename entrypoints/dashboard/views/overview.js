@@ -8,6 +8,8 @@
   var call = GT.call, money = GT.money, tone = GT.tone, when = GT.when;
 
   var SPARK_POINTS = 120;
+  // What the Overview asks for first; boot.js starts these requests before the bundle has loaded.
+  var PATHS = window.GtBoot.overview;
 
   function Health(props) {
     var health = props.health;
@@ -31,9 +33,14 @@
   }
 
   // One running session's row: its equity and P&L as text, its recent equity as a sparkline. `feed` holds
-  // the numbers the WebSocket updates; the row redraws itself when `tick` changes.
+  // the numbers the WebSocket updates and calls `feed.changed()`: only this row redraws (at most once a
+  // frame), not the table — ten sessions ticking every second stay ten small updates.
   function SessionRow(props) {
-    var s = props.session, feed = props.feed, canvas = useRef(null);
+    var s = props.session, feed = props.feed, canvas = useRef(null), setTick = useState(0)[1];
+    useEffect(function () {
+      feed.changed = GT.frameBatch(function () { setTick(function (n) { return n + 1; }); });
+      return function () { feed.changed = null; };
+    }, [feed]);
     useEffect(function () {
       if (canvas.current) GT.drawSparkline(canvas.current, feed.equity);
     });
@@ -60,7 +67,7 @@
       <thead><tr><th scope="col">Strategy</th><th scope="col">Symbols</th><th scope="col">Equity</th>
         <th scope="col">P&L</th><th scope="col">Return</th><th scope="col">Equity (live)</th></tr></thead>
       <tbody>${list.map(function (s) {
-        return html`<${SessionRow} key=${s.id} session=${s} feed=${props.feeds(s.id)} tick=${props.tick} />`;
+        return html`<${SessionRow} key=${s.id} session=${s} feed=${props.feeds(s.id)} />`;
       })}</tbody></table></div>`;
   }
 
@@ -71,12 +78,16 @@
     return html`<div class="table-wrap"><table class="trades executions">
       <thead><tr><th scope="col">Workflow</th><th scope="col">Status</th><th scope="col">Progress</th>
         <th scope="col">Started</th></tr></thead>
-      <tbody>${list.map(function (e) {
-        return html`<tr><td>${e.workflow_id || e.name}<div class="note mono">${e.id}</div></td>
-          <td><span class=${"badge st-" + e.status}>${e.status}</span></td>
-          <td class="num">${e.progress != null ? Math.round(e.progress * 100) + " %" : "—"}</td>
-          <td>${when(e.created_at || e.started_at)}</td></tr>`;
-      })}</tbody></table></div>`;
+      <tbody>${list.map(function (e) { return html`<${ExecutionRow} key=${e.id} execution=${e} />`; })}</tbody></table></div>`;
+  }
+
+  // One execution, live while it runs (its workflow channel).
+  function ExecutionRow(props) {
+    var e = GT.useLiveExecution(props.execution);
+    return html`<tr data-execution=${e.id}><td>${e.workflow_id || e.name}<div class="note mono">${e.id}</div></td>
+      <td><span class=${"badge st-" + e.status}>${e.status}</span></td>
+      <td class="num">${e.progress != null ? Math.round(e.progress * 100) + " %" : "—"}</td>
+      <td>${when(e.created_at || e.started_at)}</td></tr>`;
   }
 
   // Settle a promise into [value, error] for a section that shows its own error.
@@ -86,60 +97,77 @@
 
   function Overview(props) {
     var h = useState({}), state = h[0], setState = h[1];
-    var t = useState(0), tick = t[0], setTick = t[1];
-    var feeds = useRef({});  // session id → {equity: [...], bars: [...], last: {cash, equity, bar}}
-    var redraw = useRef(null);
-    if (!redraw.current) redraw.current = GT.frameBatch(function () { setTick(function (n) { return n + 1; }); });
+    // session id → {equity: [...], bars: [...], last: {cash, equity, bar}, changed: its row's redraw}
+    var feeds = useRef({});
 
     function feed(id) {
-      return feeds.current[id] || (feeds.current[id] = { equity: [], bars: [], last: null, asked: false });
+      return feeds.current[id] || (feeds.current[id] = { equity: [], bars: [], last: null, asked: false, changed: null });
     }
 
-    // A session's recent equity for its sparkline, merged with what the WebSocket already delivered.
-    function history(id) {
-      GT.sessionEquity(id, -1, SPARK_POINTS).then(function (curve) {
-        var f = feed(id), newer = [];
-        f.bars.forEach(function (bar, i) { if (bar > curve.bars[curve.bars.length - 1]) newer.push([bar, f.equity[i]]); });
-        f.bars = curve.bars.concat(newer.map(function (x) { return x[0]; })).slice(-SPARK_POINTS);
-        f.equity = curve.equity.concat(newer.map(function (x) { return x[1]; })).slice(-SPARK_POINTS);
-        redraw.current();
-      }, function () { /* the sparkline starts empty; live points still arrive */ });
+    function changed(f) {
+      if (f.changed) f.changed();
+    }
+
+    // Sessions' recent equity for their sparklines (one request for all), merged with what the WebSocket
+    // already delivered.
+    function history(ids) {
+      if (!ids.length) return;
+      var q = "?ids=" + ids.map(encodeURIComponent).join(",") + "&points=" + SPARK_POINTS;
+      call("GET", "/api/v1/sessions/equity" + q).then(function (page) {
+        page.items.forEach(function (curve) {
+          var f = feed(curve.session_id), newer = [];
+          var lastBar = curve.bars.length ? curve.bars[curve.bars.length - 1] : -1;
+          f.bars.forEach(function (bar, i) { if (bar > lastBar) newer.push([bar, f.equity[i]]); });
+          f.bars = curve.bars.concat(newer.map(function (x) { return x[0]; })).slice(-SPARK_POINTS);
+          f.equity = curve.equity.concat(newer.map(function (x) { return x[1]; })).slice(-SPARK_POINTS);
+          changed(f);
+        });
+      }, function () { /* the sparklines start empty; live points still arrive */ });
     }
 
     function loadSessions() {
-      return settle(call("GET", "/api/v1/sessions?status=running&limit=50")).then(function (r) {
+      return settle(call("GET", PATHS.sessions)).then(function (r) {
         var items = r[0] ? r[0].items : null;
-        (items || []).forEach(function (s) {
-          var f = feed(s.id);
-          if (!f.asked) { f.asked = true; history(s.id); }
-        });
+        history((items || []).filter(function (s) {
+          var f = feed(s.id), first = !f.asked;
+          f.asked = true;
+          return first;
+        }).map(function (s) { return s.id; }));
         setState(function (o) { return Object.assign({}, o, { sessions: items, sessionsError: r[1] }); });
       });
     }
 
+    // Health, alerts and executions, each drawn as soon as it arrives (the health check is the slowest).
     function loadStatus() {
-      return Promise.all([
-        settle(call("GET", "/api/v1/system/health")),
-        settle(call("GET", "/api/v1/system/metrics")),
-        settle(call("GET", "/api/v1/workflows/executions?limit=8")),
-      ]).then(function (r) {
-        setState(function (o) {
-          return Object.assign({}, o, {
-            health: r[0][0], healthError: r[0][1],
-            alerts: r[1][0] ? r[1][0].alerts : null, alertsError: r[1][1],
-            executions: r[2][0] ? r[2][0].items : null, executionsError: r[2][1],
-          });
+      function into(promise, pick) {
+        return settle(promise).then(function (r) {
+          setState(function (o) { return Object.assign({}, o, pick(r[0], r[1])); });
         });
-      });
+      }
+      return Promise.all([
+        into(call("GET", PATHS.health), function (v, err) { return { health: v, healthError: err }; }),
+        into(call("GET", PATHS.metrics), function (v, err) {
+          return { alerts: v ? v.alerts : null, alertsError: err };
+        }),
+        into(call("GET", PATHS.executions), function (v, err) {
+          return { executions: v ? v.items : null, executionsError: err };
+        }),
+      ]);
     }
 
-    useEffect(function () {
+    // Asked before the first paint (useEffect would wait for it): the Overview is the first view loaded.
+    P.useLayoutEffect(function () {
       loadSessions();
       loadStatus();
     }, []);
     GT.useEvery(15000, function () { loadStatus(); });
 
     GT.useChannel("portfolio:updates", function (m) {
+      // Cut off for longer than the server could replay: each sparkline asks for its recent equity again.
+      if (m.type === "resync") {
+        history((state.sessions || []).map(function (s) { return s.id; }));
+        return;
+      }
       if (m.type !== "equity") return;
       var d = m.data, f = feed(d.session_id);
       if (f.bars.length && d.bar <= f.bars[f.bars.length - 1]) return;  // already drawn
@@ -147,7 +175,7 @@
       f.equity.push(d.equity);
       if (f.bars.length > SPARK_POINTS) { f.bars.shift(); f.equity.shift(); }
       f.last = d;
-      redraw.current();
+      changed(f);
     });
 
     // A session started or ended, or an alert changed: the lists change (at most once a second).
@@ -177,9 +205,9 @@
       </div>
       <section class="card" aria-labelledby="ov-sessions" data-testid="running-sessions">
         <h2 id="ov-sessions">Running sessions ${state.sessions ? html`<small>(${state.sessions.length})</small>` : ""}</h2>
-        <${Sessions} sessions=${state.sessions} error=${state.sessionsError} feeds=${feed} tick=${tick} user=${props.user} />
+        <${Sessions} sessions=${state.sessions} error=${state.sessionsError} feeds=${feed} user=${props.user} />
       </section>
-      <section class="card" aria-labelledby="ov-executions"><h2 id="ov-executions">Recent workflow executions</h2>
+      <section class="card" aria-labelledby="ov-executions" data-testid="recent-executions"><h2 id="ov-executions">Recent workflow executions</h2>
         <${Executions} executions=${state.executions} error=${state.executionsError} /></section>
     </main>`;
   }

@@ -1,7 +1,8 @@
 /* gpt-trader dashboard, Session view.
  * #session: the sessions (newest first) and, for traders, the form that starts a paper session.
  * #session/ID: one session live — its equity chart appended from `portfolio:updates` (no polling), positions,
- * orders and fills streaming in from `trades:live`, realised/unrealised P&L, and the stop button (traders).
+ * orders (the newest 100 placed before the page opened from REST, older ones on request) and fills streaming
+ * in from `trades:live`, realised/unrealised P&L, and the stop button (traders).
  * Everything a view shows is keyed (equity by bar, fills by fill id, orders by client order id), so what the
  * REST history and the WebSocket (with its replay after a reconnect) both deliver is shown once. */
 (function () {
@@ -11,6 +12,30 @@
 
   var FEED_TIMEFRAMES = ["1m", "5m", "15m", "1h", "1d"];
   var KEEP_ROWS = 100;  // rows of orders and fills kept on the page (newest)
+
+  // How far an order has got: a state never replaces a later one (the REST list and a live message can
+  // arrive in either order).
+  var ORDER_STAGE = { "new": 0, accepted: 1, partially_filled: 2, filled: 3, cancelled: 3, rejected: 3 };
+  function later(a, b) {
+    var sa = ORDER_STAGE[a.status] || 0, sb = ORDER_STAGE[b.status] || 0;
+    return sa !== sb ? sa > sb : (a.filled_quantity || 0) >= (b.filled_quantity || 0);
+  }
+
+  // Put an order state into `orders` (by client order id) unless a later state of it is there. `placed`:
+  // when it was placed, in Unix seconds (REST: created_at; live: the message of its first state).
+  function putOrder(orders, o, placed) {
+    var had = orders.get(o.client_order_id);
+    if (had && later(had, o)) return false;
+    orders.set(o.client_order_id, Object.assign({}, o, { placed: had ? had.placed : placed }));
+    return true;
+  }
+
+  // The newest `keep` orders, newest first (ties: the later id — a bar's "open" after its "close").
+  function newestOrders(orders, keep) {
+    return Array.from(orders.values()).sort(function (a, b) {
+      return b.placed - a.placed || (a.client_order_id < b.client_order_id ? 1 : -1);
+    }).slice(0, keep);
+  }
 
   // ---- the equity series: keyed by bar, appended live, merged with REST history ------------------------
   function Series() {
@@ -86,12 +111,12 @@
       role="img" aria-label="Equity by bar"></div>`;
   }
 
-  // Positions (newest state), orders seen live (newest first) and fills (newest first).
+  // Positions (newest state), orders (newest first: REST history merged with live ones) and fills (newest first).
   function Tables(props) {
     var positions = props.positions;
     var fills = Array.from(props.fills.values()).sort(function (a, b) { return b.bar - a.bar || (a.fill_id < b.fill_id ? 1 : -1); })
       .slice(0, KEEP_ROWS);
-    var orders = Array.from(props.orders.values()).reverse();
+    var orders = newestOrders(props.orders, props.keep);
     return html`<div>
       <div class="cols">
         <section class="card" aria-labelledby="s-positions"><h2 id="s-positions">Positions</h2>
@@ -102,15 +127,18 @@
             return html`<tr><td>${pos.symbol}</td><td class=${pos.size > 0 ? "gain" : "loss"}>${fmt(pos.size)}</td>
               <td>${money(pos.entry_price)}</td><td>${pos.entry_bar}</td></tr>`;
           })}</tbody></table></div>`}</section>
-        <section class="card" aria-labelledby="s-orders"><h2 id="s-orders">Orders <small>(live since this page opened)</small></h2>
-          ${!orders.length ? html`<p class="note">No order since this page opened.</p>` : html`<div class="table-wrap short">
+        <section class="card" aria-labelledby="s-orders"><h2 id="s-orders">Orders <small data-testid="orders-count">(${props.total != null && props.total > orders.length
+            ? orders.length + " newest of " + props.total : orders.length})</small></h2>
+          ${!orders.length ? html`<p class="note">${props.ordersLoaded ? "No order yet." : "Loading orders…"}</p>` : html`<div class="table-wrap short">
           <table class="trades" data-testid="orders"><thead><tr><th scope="col">Order</th><th scope="col">Side</th>
             <th scope="col">Qty</th><th scope="col">Status</th><th scope="col">Avg price</th></tr></thead>
           <tbody>${orders.map(function (o) {
-            return html`<tr key=${o.client_order_id}><td class="mono">${o.client_order_id.split(":").slice(-2).join(":")}</td><td>${o.side}</td>
+            return html`<tr key=${o.client_order_id} data-order=${o.client_order_id}><td class="mono">${o.client_order_id.split(":").slice(-2).join(":")}</td><td>${o.side}</td>
               <td>${fmt(o.filled_quantity || o.quantity)}</td><td><span class=${"badge st-" + o.status}>${o.status}</span></td>
               <td>${o.average_price ? money(o.average_price) : "—"}</td></tr>`;
-          })}</tbody></table></div>`}</section>
+          })}</tbody></table></div>`}
+          ${props.onOlder && html`<button type="button" class="link" onClick=${props.onOlder}
+            data-testid="older-orders">Older orders</button>`}</section>
       </div>
       <section class="card" aria-labelledby="s-fills"><h2 id="s-fills">Fills <small>(${fills.length})</small></h2>
         ${!fills.length ? html`<p class="note">No fill yet.</p>` : html`<div class="table-wrap">
@@ -135,7 +163,8 @@
     var live = useRef(null);
     if (!live.current) {
       live.current = { series: new Series(), positions: null, orders: new Map(), fills: new Map(), account: null,
-        loaded: false, lastRefresh: 0, refreshTimer: null, gapAt: 0, tables: 0 };
+        loaded: false, lastRefresh: 0, refreshTimer: null, gapAt: 0, tables: 0, total: null,
+        keep: KEEP_ROWS, ordersLoaded: false, olderCursor: null };
     }
     var L = live.current;
     var redraw = useRef(null);
@@ -151,6 +180,7 @@
       return call("GET", "/api/v1/sessions/" + encodeURIComponent(id)).then(function (found) {
         addFills(found.recent_fills);
         if (!L.positions) { L.positions = found.positions; L.tables++; }
+        if (L.total !== found.orders) { L.total = found.orders; L.tables++; }
         setDetail(found);
         setError(null);
         redraw.current();
@@ -164,6 +194,20 @@
       L.refreshTimer = GT.live.soon(function () { L.refreshTimer = null; loadDetail(); }, wait);
     }
 
+    // Orders placed before the page opened (or while the connection was down): the newest page, merged
+    // with what came live; `cursor`: the next older page, asked for by the user.
+    function loadOrders(cursor) {
+      var q = "?limit=" + KEEP_ROWS + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "");
+      return call("GET", "/api/v1/sessions/" + encodeURIComponent(id) + "/orders" + q).then(function (page) {
+        page.items.forEach(function (o) { putOrder(L.orders, o, seconds(o.created_at)); });
+        if (cursor) L.keep += page.items.length;
+        if (cursor || !L.ordersLoaded) L.olderCursor = page.next_cursor;
+        L.ordersLoaded = true;
+        L.tables++;
+        redraw.current();
+      }, function (err) { setError(err.message || String(err)); });
+    }
+
     // The equity the chart lacks (everything at first; after a gap, what came after its last bar).
     function loadEquity() {
       return GT.sessionEquity(id, L.loaded ? L.series.last() : -1, 20000).then(function (curve) {
@@ -175,11 +219,16 @@
     useEffect(function () {
       loadDetail();
       loadEquity();
+      loadOrders();
       return function () { if (L.refreshTimer) L.refreshTimer(); };
     }, []);
 
     GT.useChannel("portfolio:updates", function (m) {
-      if (m.type === "resync") { loadEquity(); return; }
+      if (m.type === "resync") {
+        L.gapAt = Date.now();  // the snapshot's newest bars leave a gap that this fetch fills: not twice
+        loadEquity();
+        return;
+      }
       var data = m.data;
       if (!data || data.session_id !== id) return;
       if (m.type === "equity") {
@@ -200,14 +249,14 @@
     });
 
     GT.useChannel("trades:live", function (m) {
-      if (m.type === "resync") { refreshSoon(); return; }
+      if (m.type === "resync") { refreshSoon(); loadOrders(); return; }
       var data = m.data;
       if (!data || data.session_id !== id) return;
       if (m.type === "order") {
-        L.orders.delete(data.client_order_id);  // newest state last
-        L.orders.set(data.client_order_id, Object.assign({ seen: m.ts }, data));
-        while (L.orders.size > KEEP_ROWS) L.orders.delete(L.orders.keys().next().value);
-        L.tables++;
+        if (putOrder(L.orders, data, seconds(m.ts))) L.tables++;
+        if (L.orders.size > 2 * L.keep) {  // what the table no longer shows is let go
+          L.orders = new Map(newestOrders(L.orders, L.keep).map(function (o) { return [o.client_order_id, o]; }));
+        }
       } else if (m.type === "fill") {
         addFills([data]);
         refreshSoon();  // performance figures follow the fills
@@ -240,7 +289,8 @@
 
     // Positions, orders and fills change with fills, not with every bar: their tables are diffed only then.
     var tables = P.useMemo(function () {
-      return html`<${Tables} positions=${L.positions} orders=${L.orders} fills=${L.fills} />`;
+      return html`<${Tables} positions=${L.positions} orders=${L.orders} fills=${L.fills} total=${L.total} keep=${L.keep}
+        ordersLoaded=${L.ordersLoaded} onOlder=${L.olderCursor ? function () { loadOrders(L.olderCursor); } : null} />`;
     }, [L.tables]);
 
     if (!detail) {

@@ -177,11 +177,17 @@
         <thead><tr><th scope="col">Started</th><th scope="col">Workflow</th><th scope="col">Id</th><th scope="col">Status</th>
           <th scope="col">Progress [%]</th><th scope="col"></th></tr></thead>
         <tbody>${page.items.map(function (x) {
-          return html`<tr class=${x.id === props.current ? "selected" : ""}><td>${GT.when(x.created_at)}</td><td>${x.name}</td>
-            <td>${x.id}</td><td><span class=${"badge badge-" + x.status}>${x.status}</span></td>
-            <td>${Math.round(x.progress * 100)}</td>
-            <td><a href=${"#workflows/" + encodeURIComponent(x.id)} aria-label=${"Open " + x.id}>Open</a></td></tr>`;
+          return html`<${RecentRow} key=${x.id} execution=${x} current=${props.current} />`;
         })}</tbody></table></div>`}</section>`;
+  }
+
+  // One execution of the list, live while it runs (its workflow channel).
+  function RecentRow(props) {
+    var x = GT.useLiveExecution(props.execution);
+    return html`<tr class=${x.id === props.current ? "selected" : ""} data-execution=${x.id}><td>${GT.when(x.created_at)}</td>
+      <td>${x.name}</td><td>${x.id}</td><td><span class=${"badge badge-" + x.status}>${x.status}</span></td>
+      <td>${Math.round(x.progress * 100)}</td>
+      <td><a href=${"#workflows/" + encodeURIComponent(x.id)} aria-label=${"Open " + x.id}>Open</a></td></tr>`;
   }
 
   function Workflows(props) {

@@ -6,6 +6,16 @@ from sanic import Blueprint
 
 
 def group() -> list[Blueprint]:
-    from entrypoints.http.api import backtests, market, portfolio, sessions, strategies, system, workflows
+    from entrypoints.http.api import backtests, market, portfolio, sessions, strategies, studies, system, workflows
 
-    return [system.health, system.bp, workflows.bp, strategies.bp, market.bp, portfolio.bp, sessions.bp, backtests.bp]
+    return [
+        system.health,
+        system.bp,
+        workflows.bp,
+        strategies.bp,
+        market.bp,
+        portfolio.bp,
+        sessions.bp,
+        backtests.bp,
+        studies.bp,
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import attrs
@@ -40,6 +41,16 @@ class RegimeQuery:
     end: dt.date | None = None
     timeframe: Timeframe = "1d"
     transitions: int = requests.field(10, ge=1, le=100_000, description="How many of the latest transitions")
+
+
+@attrs.frozen
+class RegimeAnalysisView:
+    """The whole regime analysis: every bar's regime (``series``), the transition matrix, thresholds and
+    every change — what ``gpt-trader market regime --remote`` reads to print exactly what it prints here."""
+
+    symbol: str
+    synthetic: bool
+    analysis: Mapping[str, Any]
 
 
 @attrs.frozen
@@ -121,6 +132,28 @@ async def regime(request: Request) -> HTTPResponse:
         bars = await market.bars(q.symbol, start, end, q.timeframe)
         analysis = await market.regime(q.symbol, start, end, q.timeframe, q.method)
         return ok(regime_view(q.symbol, bars.synthetic, analysis, q.transitions))
+
+    return await cached_read(request, render)
+
+
+@bp.get("/regime/analysis", ctx_role="viewer")
+@doc(
+    "Whole regime analysis",
+    tag=TAG,
+    description="The regime of every bar, the transition matrix, the thresholds and every change (the query of "
+    "`/regime`; `transitions` is ignored). Cached; ETag.",
+    query=RegimeQuery,
+    responses={200: Response("Regime analysis", RegimeAnalysisView), 304: Response("Not modified (If-None-Match)")},
+    errors=(404, 422),
+)
+async def regime_analysis(request: Request) -> HTTPResponse:
+    async def render() -> HTTPResponse:  # a cache hit was valid when stored: parsed only on a miss
+        q = requests.query(request, RegimeQuery)
+        market = await _market(request)
+        start, end = as_datetime(q.start), as_datetime(q.end, end=True)
+        bars = await market.bars(q.symbol, start, end, q.timeframe)
+        analysis = await market.regime(q.symbol, start, end, q.timeframe, q.method)
+        return ok(RegimeAnalysisView(q.symbol.upper(), bars.synthetic, plain(analysis)))
 
     return await cached_read(request, render)
 

@@ -1,4 +1,5 @@
-"""``/api/v1/sessions``: paper-trading sessions — start, list, show, stop (``live`` refused with the reason)."""
+"""``/api/v1/sessions``: paper-trading sessions — start, list, show, their equity and orders, stop (``live``
+refused with the reason)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from entrypoints.http.idempotency import idempotent
 from entrypoints.http.openapi import Response, doc
 from entrypoints.http.owners import record_owner
 from entrypoints.http.respond import ok
+from entrypoints.presenters.orders import OrderPage, order_view
 from entrypoints.presenters.sessions import (
     SessionDetail,
     SessionEquity,
@@ -56,6 +58,27 @@ class SessionQuery:
 class EquityQuery:
     after_bar: int = requests.field(-1, ge=-1, description="only bars after this one (what a chart lacks)")
     points: int = requests.field(2000, ge=1, le=100_000, description="at most this many, the newest")
+
+
+@attrs.frozen
+class EquitiesQuery:
+    ids: tuple[str, ...] = requests.field(
+        min_length=1, max_length=50, item_pattern=ID, description="session ids, comma-separated", example=["ses_1"]
+    )
+    points: int = requests.field(120, ge=1, le=5000, description="at most this many per session, the newest")
+
+
+@attrs.frozen
+class SessionEquities:
+    """The recent equity of several sessions (as ``/{id}/equity``), in the order asked."""
+
+    items: tuple[SessionEquity, ...]
+
+
+@attrs.frozen
+class OrderQuery:
+    limit: int = requests.field(50, ge=1, le=500)
+    cursor: str | None = requests.field(None, pattern=paging.CURSOR, description="next_cursor of the previous page")
 
 
 def _sessions(request: Request) -> Any:
@@ -104,6 +127,24 @@ async def list_sessions(request: Request) -> HTTPResponse:
     return ok(SessionPage(tuple(session_view(s) for s in items), cursor))
 
 
+@bp.get("/equity", ctx_role="viewer")
+@doc(
+    "Several sessions' recent equity",
+    tag=TAG,
+    description="One request for what a page of sessions draws (the dashboard's sparklines): the newest "
+    "`points` bars of each session in `ids`; 404 names a session that does not exist.",
+    query=EquitiesQuery,
+    responses={200: Response("One equity column set per session, in the order asked", SessionEquities)},
+    errors=(404, 422),
+)
+async def equities(request: Request) -> HTTPResponse:
+    q = requests.query(request, EquitiesQuery)
+    sessions = _sessions(request)
+    wanted = tuple(dict.fromkeys(q.ids))  # each once, in the order asked
+    found = [await sessions.equity(session_id, last=q.points) for session_id in wanted]
+    return ok(SessionEquities(tuple(session_equity(i, f) for i, f in zip(wanted, found, strict=True))))
+
+
 @bp.get("/<session_id:str>", ctx_role="viewer")
 @doc(
     "Show a session",
@@ -129,6 +170,29 @@ async def equity(request: Request, session_id: str) -> HTTPResponse:
     q = requests.query(request, EquityQuery)
     snapshots = await _sessions(request).equity(session_id, after_bar=q.after_bar, last=q.points)
     return ok(session_equity(session_id, snapshots))
+
+
+@bp.get("/<session_id:str>/orders", ctx_role="viewer")
+@doc(
+    "A session's orders",
+    tag=TAG,
+    description="Every order the session placed, in its latest state, newest first; the fields of the "
+    "WebSocket's `order` messages (trades:live) plus type, prices, commission and times.",
+    path={"session_id": "Session id"},
+    query=OrderQuery,
+    responses={200: Response("Newest first", OrderPage)},
+    errors=(404, 422),
+)
+async def orders(request: Request, session_id: str) -> HTTPResponse:
+    q = requests.query(request, OrderQuery)
+    # The whole list is asked for once, before paging: an unknown session is a 404 even past the last page.
+    placed = await _sessions(request).orders(session_id)
+
+    async def newest(n: int) -> tuple[Any, ...]:
+        return placed[:n]
+
+    items, cursor = await paging.page(newest, q.limit, q.cursor)
+    return ok(OrderPage(tuple(order_view(o) for o in items), cursor))
 
 
 @bp.post("/<session_id:str>/stop", ctx_role="trader")

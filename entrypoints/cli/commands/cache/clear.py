@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 
 class CacheClearCommand(AppCommand):
+    remote_capable = True
     name = "cache clear"
     description = "Drop cached entries: all, or one kind (--kind market_data | backtest | ...)."
     help = """  <comment>gpt-trader cache clear</comment>
@@ -24,7 +25,7 @@ class CacheClearCommand(AppCommand):
         kind = self.option("kind")
 
         async def work(container: Container) -> int:
-            cache = await container.adapters.cache()
+            cache = await container.services.cache_admin()
             dropped: int = await cache.clear(kind)
             return dropped
 

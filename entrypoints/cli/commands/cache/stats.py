@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 
 class CacheStatsCommand(AppCommand):
+    remote_capable = True
     name = "cache stats"
     description = "Cache backend, hit/miss/set counters and live entries per kind."
     help = """With the default memory backend the cache lives inside each process, so a CLI run shows only
@@ -31,7 +32,7 @@ its own counters; with <info>cache.backend: redis</info> the entries are shared 
         fmt = self.output_format()
 
         async def work(container: Container) -> Any:
-            cache = await container.adapters.cache()
+            cache = await container.services.cache_admin()
             return await cache.stats()
 
         stats = self.run_with_container(work)

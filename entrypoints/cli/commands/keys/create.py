@@ -12,6 +12,7 @@ from gpt_trader_core.errors import InvalidParameterError
 
 
 class KeysCreateCommand(AppCommand):
+    remote_capable = True
     name = "keys create"
     description = "Create an API key; the key is printed once, only its hash is kept."
     help = """Programs send the key in the <info>X-API-Key</info> header.

@@ -17,6 +17,7 @@ def _when(value: Any) -> str | None:
 
 
 class KeysListCommand(AppCommand):
+    remote_capable = True
     name = "keys list"
     description = "List API keys (never their text): role, expiry, revocation, last use."
     help = """The ids shown here are what <info>gpt-trader keys revoke</info> takes.

@@ -11,6 +11,7 @@ from entrypoints.cli.base import AppCommand
 
 
 class KeysRevokeCommand(AppCommand):
+    remote_capable = True
     name = "keys revoke"
     description = "Revoke an API key (by id, or the key itself); refused from the next request on."
     help = """Give the id shown by <info>gpt-trader keys list</info>, or the key text itself (<info>gtk_…</info>) when

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 
 class MarketAnalyzeCommand(SymbolCommand):
+    remote_capable = True
     name = "market analyze"
     description = "Technical analysis of a symbol: indicators, trend, momentum, support/resistance, patterns."
     help = """Analyses the bars of SYMBOL up to <info>--to</info> (default: the latest bar).
@@ -25,8 +26,9 @@ class MarketAnalyzeCommand(SymbolCommand):
         symbol, (start, end), fmt = self.symbol(), self.window(), self.output_format()
 
         async def work(container: Container) -> Any:
+            # the REST API's use cases (GET /api/v1/market/data, POST /api/v1/market/analyze)
+            bars = await (await container.services.market()).bars(symbol, start, end, self.option("timeframe"))
             intelligence = await container.services.intelligence()
-            bars = await (await container.services.history()).get(symbol, start, end, self.option("timeframe"))
             return bars.synthetic, await intelligence.analyze(symbol, start, end, self.option("timeframe"))
 
         synthetic, analysis = self.run_with_container(work)

@@ -18,6 +18,7 @@ TRANSITIONS = ("time", "from_regime", "to_regime")
 
 
 class MarketRegimeCommand(SymbolCommand):
+    remote_capable = True
     name = "market regime"
     description = "The market regime of a symbol now, its confidence and the recent regime changes."
     help = """Detects the regime (bull/bear/sideways, volatile or quiet) with <info>--method</info> rules

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 
 class MonitorCommand(AppCommand):
+    remote_capable = True  # the terminal view and --once; --dashboard serves this machine's
     name = "monitor"
     description = (
         "Live view of paper sessions, workflow executions and firing alerts (q or Ctrl-C leaves); "
@@ -28,6 +29,7 @@ class MonitorCommand(AppCommand):
     help = """Redraws every <info>--interval</info> seconds from the state store, so it shows sessions and
 workflows started by any process (<info>gpt-trader run</info>, <info>workflow execute</info>, the server).
 <info>--once</info> prints one snapshot and exits (for scripts: <info>--format json</info>).
+With <info>--remote URL</info> it shows what the server runs (its sessions, executions and alerts).
 
 <info>--dashboard</info> serves the web dashboard instead (the same app as <info>serve --mode api</info>, on
 <info>--port</info>, default api.port) and prints its address: the overview, live paper sessions and
@@ -84,6 +86,12 @@ default; any other address needs api.auth.enabled). Ctrl-C or SIGTERM stops it c
         for name in ("once", "format"):
             if self.option(name):
                 raise InvalidParameterError(f"--{name} is for the terminal view, not --dashboard")
+        if self.option("remote"):  # a server serves its own dashboard: nothing to start here
+            url = str(self.option("remote")).rstrip("/")
+            raise InvalidParameterError(
+                f"--dashboard serves this machine's dashboard; the server's is at {url}/dashboard/ "
+                "(open it in a browser), or drop --remote"
+            )
         options = {name: self.option(name) for name in ("host", "port", "config", "set")}
         return serve_dashboard(self.io, self.application, self.container_factory, options)
 

@@ -33,6 +33,7 @@ COLUMNS = ("step", "value", "note")
 
 
 class PortfolioSizeCommand(AppCommand):
+    remote_capable = True
     name = "portfolio size"
     description = "How many units of a symbol to trade: sized by a method, capital and risk, explained step by step."
     help = """The price is the symbol's latest close; volatility targeting reads its bars.
@@ -82,7 +83,7 @@ class PortfolioSizeCommand(AppCommand):
         decision = self.run_with_container(work)
         steps = [(s.name, s.value, s.note) for s in decision.steps] if decision.steps else []
         if fmt == "json":  # the REST API's shape (POST /api/v1/portfolio/size)
-            self.line(dumps({"result": to_plain(decision), "explanation": decision.reason}))
+            self.line(dumps({"result": to_plain(decision), "explanation": decision.explain()}))
         elif fmt == "csv":
             self.line(plain_csv(("units", "notional", "fraction_of_capital", "price", "method"), [_summary(decision)]))
         else:

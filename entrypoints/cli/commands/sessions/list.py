@@ -12,6 +12,7 @@ from entrypoints.cli.render import plain_csv, report_table
 
 
 class SessionsListCommand(AppCommand):
+    remote_capable = True
     name = "sessions list"
     description = "List trading sessions (newest first) with status, bars and equity."
     help = """Sessions of every process (<info>gpt-trader run</info>, the server), read from the state store.
@@ -41,8 +42,10 @@ class SessionsListCommand(AppCommand):
             return await (await container.services.sessions()).list(status=status)
 
         records = self.run_with_container(work)
-        if fmt == "json":
-            self.line(dumps([to_plain(r) for r in records]))
+        if fmt == "json":  # the REST API's shape (GET /api/v1/sessions: its items)
+            from entrypoints.presenters.sessions import session_view
+
+            self.line(dumps([to_plain(session_view(r)) for r in records]))
             return 0
         rows = [
             (r.id, r.strategy, ",".join(r.symbols), r.status.value, r.last_bar + 1, r.equity, r.updated_at)

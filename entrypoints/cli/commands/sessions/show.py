@@ -13,6 +13,7 @@ from entrypoints.cli.render import write_table
 
 
 class SessionsShowCommand(AppCommand):
+    remote_capable = True
     name = "sessions show"
     description = "A session's status, positions, recent fills and performance."
     help = """Session ids: <info>gpt-trader sessions list</info>.
@@ -32,8 +33,10 @@ class SessionsShowCommand(AppCommand):
             return await (await container.services.sessions()).status(self.argument("id"))
 
         report = self.run_with_container(work)
-        if fmt == "json":
-            self.line(dumps(to_plain(report)))
+        if fmt == "json":  # the REST API's shape (GET /api/v1/sessions/{id})
+            from entrypoints.presenters.sessions import session_detail
+
+            self.line(dumps(to_plain(session_detail(report))))
             return 0
         r = report.session
         self.line(

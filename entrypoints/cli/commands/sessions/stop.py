@@ -11,6 +11,7 @@ from entrypoints.cli.base import AppCommand
 
 
 class SessionsStopCommand(AppCommand):
+    remote_capable = True
     name = "sessions stop"
     description = "Mark a session stopped (it will not be recovered); a foreground run stops with Ctrl-C."
     help = """Session ids: <info>gpt-trader sessions list</info>.

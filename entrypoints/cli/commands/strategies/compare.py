@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 
 class StrategiesCompareCommand(SymbolCommand):
+    remote_capable = True
     name = "strategies compare"
     description = "Backtest several strategies (default: all) on one symbol and rank them."
     help = """Each strategy runs with its default parameters and the settings' backtest costs.

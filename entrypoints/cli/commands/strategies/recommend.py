@@ -17,6 +17,7 @@ COLUMNS = ("strategy", "expected_return_pct", "expected_sharpe", "confidence_pct
 
 
 class StrategiesRecommendCommand(SymbolCommand):
+    remote_capable = True
     name = "strategies recommend"
     description = "Which strategies suit a symbol now: ranked by expected Sharpe, with the regime and why."
     help = """Ranks the registered strategies for SYMBOL with the built-in heuristic, or with a trained

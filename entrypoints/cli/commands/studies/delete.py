@@ -11,6 +11,7 @@ from entrypoints.cli.base import AppCommand
 
 
 class StudiesDeleteCommand(AppCommand):
+    remote_capable = True
     name = "studies delete"
     description = "Delete stored studies and all their trials."
     help = """Study ids: <info>gpt-trader studies list</info>.

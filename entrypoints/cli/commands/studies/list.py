@@ -12,6 +12,7 @@ from entrypoints.cli.render import write_table
 
 
 class StudiesListCommand(AppCommand):
+    remote_capable = True
     name = "studies list"
     description = "List stored optimisation studies (newest first): status, trials, best value."
     help = """  <comment>gpt-trader studies list</comment>

@@ -13,6 +13,7 @@ from entrypoints.cli.render import write_table
 
 
 class StudiesShowCommand(AppCommand):
+    remote_capable = True
     name = "studies show"
     description = "A stored study: what it searches, its progress and its best trials."
     help = """Study ids: <info>gpt-trader studies list</info>.

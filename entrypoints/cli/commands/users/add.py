@@ -13,6 +13,7 @@ from entrypoints.cli.commands.users._password import read_password
 
 
 class UsersAddCommand(AppCommand):
+    remote_capable = True
     name = "users add"
     description = "Add a user who can log in to the HTTP API (asks for the password without echo)."
     help = """Roles: <info>viewer</info> (reads), <info>trader</info> (backtests, optimisations, sessions, workflows),

@@ -13,6 +13,7 @@ from entrypoints.cli.render import write_table
 
 
 class UsersListCommand(AppCommand):
+    remote_capable = True
     name = "users list"
     description = "List the users and their roles."
     help = """Users log in to the HTTP API; programs use API keys instead (<info>gpt-trader keys list</info>).

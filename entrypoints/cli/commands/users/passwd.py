@@ -13,6 +13,7 @@ from entrypoints.cli.commands.users._password import read_password
 
 
 class UsersPasswdCommand(AppCommand):
+    remote_capable = True
     name = "users passwd"
     description = "Set a user's password (its other logins end: their refresh tokens stop working)."
     help = """Passwords need at least 8 characters. Without <info>--password-stdin</info> it asks on the terminal,

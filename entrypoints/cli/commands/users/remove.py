@@ -11,6 +11,7 @@ from entrypoints.cli.base import AppCommand
 
 
 class UsersRemoveCommand(AppCommand):
+    remote_capable = True
     name = "users remove"
     description = "Remove a user; its tokens stop working on their next use."
     help = """The names are those of <info>gpt-trader users list</info>.
