@@ -381,7 +381,7 @@ def _jobs(**kw: Any) -> Any:
 
 
 def _catalog(**kw: Any) -> Any:
-    from gpt_trader_core.services.research import StrategyCatalog
+    from gpt_trader_core.services.catalog import StrategyCatalog
 
     return StrategyCatalog(**kw)
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
 from gpt_trader_core.domain import auth
-from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.domain.records import (
     BacktestRecord,
     EquitySnapshot,
@@ -27,6 +26,9 @@ from gpt_trader_core.domain.records import (
 )
 from gpt_trader_core.domain.specs import FeedSpec
 from gpt_trader_core.domain.trading import Account, Fill, Order, OrderState, Position
+
+if TYPE_CHECKING:  # annotations only: bars imports numpy, which read-only commands never need
+    from gpt_trader_core.domain.bars import Bars
 
 T = TypeVar("T")
 A = TypeVar("A")

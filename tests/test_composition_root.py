@@ -152,3 +152,17 @@ async def test_cache_bounds_come_from_settings(tmp_path: Path) -> None:
         await container.shutdown_resources()
     with pytest.raises(InvalidSettingsError, match=r"cache\.max_bytes"):
         load_settings(env={}, cwd=tmp_path, home=tmp_path, overrides=["cache.max_bytes=-1"])
+
+
+async def test_completion_names_every_workflow_the_container_defines(tmp_path: Path) -> None:
+    """Shell completion lists ``WORKFLOW_NAMES`` without building the workflow use case: they must agree."""
+    from entrypoints.cli.completions import WORKFLOW_NAMES, workflow_names
+
+    settings = load_settings(env={}, cwd=tmp_path, home=tmp_path).settings
+    container = build_container(settings)
+    container.adapters.override(InMemoryAdapters())
+    await container.init_resources()
+    try:
+        assert await workflow_names(container) == list(WORKFLOW_NAMES)
+    finally:
+        await container.shutdown_resources()

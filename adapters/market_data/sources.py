@@ -5,10 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.market_data.csv import CsvMarketData
-from adapters.market_data.memory import InMemoryMarketData
-from adapters.market_data.parquet import ParquetMarketData
-from adapters.market_data.synthetic import SyntheticMarketData
 from gpt_trader_core.domain.specs import DataSource
 from gpt_trader_core.errors import DataSourceError
 from gpt_trader_core.ports import MarketData
@@ -19,6 +15,13 @@ __all__ = ["describe_source", "open_source"]
 def describe_source(market_data: MarketData) -> DataSource:
     """The ``DataSource`` of an adapter (file directories as absolute paths, so another working
     directory finds them)."""
+    # imported here, not at the top: the feed factory imports this module and every command that lists
+    # sessions builds the factory, without describing or opening any source
+    from adapters.market_data.csv import CsvMarketData
+    from adapters.market_data.memory import InMemoryMarketData
+    from adapters.market_data.parquet import ParquetMarketData
+    from adapters.market_data.synthetic import SyntheticMarketData
+
     if isinstance(market_data, CsvMarketData | ParquetMarketData):
         return DataSource(market_data.kind, str(market_data.directory.expanduser().resolve()))
     if isinstance(market_data, SyntheticMarketData):
@@ -34,6 +37,10 @@ def describe_source(market_data: MarketData) -> DataSource:
 def open_source(source: DataSource) -> MarketData:
     """The adapter of a stored ``DataSource``. In-memory data live in one process only: they are
     refused here (the process that holds them passes its own adapter instead)."""
+    from adapters.market_data.csv import CsvMarketData
+    from adapters.market_data.parquet import ParquetMarketData
+    from adapters.market_data.synthetic import SyntheticMarketData
+
     if source.kind == "csv":
         return CsvMarketData(Path(str(source.path)))
     if source.kind == "parquet":

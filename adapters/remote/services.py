@@ -35,14 +35,10 @@ if TYPE_CHECKING:  # each use case imports the core values it returns when first
     from gpt_trader_core.domain.results import BacktestResult
     from gpt_trader_core.regime import RegimeAnalysis
     from gpt_trader_core.services.backtest import BacktestRequest, BacktestRun
+    from gpt_trader_core.services.catalog import StrategyInfo
     from gpt_trader_core.services.monitoring import MonitoringSnapshot
-    from gpt_trader_core.services.portfolio_view import (
-        PortfolioPerformance,
-        PortfolioRisk,
-        Rebalance,
-        SessionPositions,
-    )
-    from gpt_trader_core.services.research import StrategyInfo
+    from gpt_trader_core.services.portfolio_values import PortfolioPerformance, PortfolioRisk, SessionPositions
+    from gpt_trader_core.services.portfolio_view import Rebalance
     from gpt_trader_core.services.sessions import SessionReport
 
 #: Seconds between two status polls of a running execution.
@@ -237,7 +233,7 @@ class RemoteCatalog:
 
     async def list(self) -> tuple[StrategyInfo, ...]:
         data = await self._client.call("GET", "/api/v1/strategies/list")
-        from gpt_trader_core.services.research import StrategyInfo
+        from gpt_trader_core.services.catalog import StrategyInfo
 
         return tuple(structure(item, StrategyInfo) for item in data["items"])
 
@@ -251,7 +247,7 @@ class RemotePortfolio:
     async def positions(self, session_id: str | None = None) -> builtins.list[SessionPositions]:
         data = await self._client.call("GET", "/api/v1/portfolio/positions", query={"session_id": session_id})
         from gpt_trader_core.domain.trading import Position
-        from gpt_trader_core.services.portfolio_view import SessionPositions
+        from gpt_trader_core.services.portfolio_values import SessionPositions
 
         groups: dict[str, builtins.list[Position]] = {}
         for item in data["items"]:
@@ -262,13 +258,13 @@ class RemotePortfolio:
 
     async def performance(self, session_id: str, points: int = 200) -> PortfolioPerformance:
         data = await self._client.call("GET", "/api/v1/portfolio/performance", query={"session_id": session_id})
-        from gpt_trader_core.services.portfolio_view import PortfolioPerformance
+        from gpt_trader_core.services.portfolio_values import PortfolioPerformance
 
         return structure(data, PortfolioPerformance)
 
     async def risk(self, session_id: str) -> PortfolioRisk:
         data = await self._client.call("GET", "/api/v1/portfolio/risk", query={"session_id": session_id})
-        from gpt_trader_core.services.portfolio_view import PortfolioRisk
+        from gpt_trader_core.services.portfolio_values import PortfolioRisk
 
         return structure(data, PortfolioRisk)
 

@@ -145,7 +145,22 @@ def fish(app: Application, workflow_names: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The workflows the container's ``Workflows`` use case defines, in its order. Completion needs only the
+#: names, and building the use case to ask it imports and starts most of the graph (the state store,
+#: the trading, monitoring and analysis slices: ~0.5 G instructions, more than the rest of the command).
+#: ``tests/test_composition_root.py`` checks they equal the built use case's definitions.
+WORKFLOW_NAMES = (
+    "simple_backtest",
+    "multi_strategy_ensemble",
+    "strategy_optimization",
+    "risk_managed_live_trading",
+    "adaptive_strategy_selection",
+    "real_time_monitoring",
+)
+
+
 async def workflow_names(container: Container) -> list[str]:
+    """The workflow names a container defines (what ``WORKFLOW_NAMES`` must equal)."""
     return [d.name for d in (await container.services.workflows()).definitions()]
 
 
@@ -180,5 +195,5 @@ and the values of --format, --strategy and workflow names. Load it in the curren
         app = self.application
         assert app is not None  # a command runs inside its application
         generate = {"bash": bash, "zsh": zsh, "fish": fish}[shell]
-        self.io.write(generate(app, self.run_with_container(workflow_names)), type=Type.RAW)
+        self.io.write(generate(app, list(WORKFLOW_NAMES)), type=Type.RAW)
         return 0

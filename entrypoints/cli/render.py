@@ -18,7 +18,7 @@ SYNTHETIC_BANNER = "SYNTHETIC DATA — generated prices, not a real market"
 
 
 def write_table(command: Command, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    from gpt_trader_core.domain.results import format_value  # numpy: not needed for --help
+    from gpt_trader_core.domain.formatting import format_value
 
     table = command.table(rows=[[format_value(v) for v in row] for row in rows])
     table.set_headers(list(headers))

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from entrypoints.serialization import to_plain
 from gpt_trader_core.domain.records import EquitySnapshot, SessionRecord
-from gpt_trader_core.services.sessions import SessionReport
+
+if TYPE_CHECKING:  # annotations only: the service imports numpy and the backtester, which `status` never runs
+    from gpt_trader_core.services.sessions import SessionReport
 
 
 @attrs.frozen

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import html
-import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -14,6 +12,7 @@ import attrs
 import numpy as np
 
 from gpt_trader_core.domain.charts import BacktestChart, ChartRenderer, HtmlChart, backtest_chart, show, write_report
+from gpt_trader_core.domain.formatting import format_value as format_value  # numpy-free, for the CLI
 from gpt_trader_core.domain.trading import Position, Trade
 
 _HEADLINE = (
@@ -73,27 +72,6 @@ class _ResolvingSlot:
 
     def __set__(self, obj: Any, value: Any) -> None:
         self._slot.__set__(obj, value)  # attrs' __init__ (frozen classes set through object.__setattr__)
-
-
-def format_value(value: Any) -> str:
-    """How drivers print one statistic."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "—"
-        if math.isinf(value):
-            return "∞" if value > 0 else "-∞"
-        return f"{value:,.4f}" if abs(value) < 1e6 else f"{value:,.2f}"
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.timedelta):
-        return str(value)
-    return str(value)
 
 
 @attrs.frozen(eq=False, repr=False)

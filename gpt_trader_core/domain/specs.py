@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from gpt_trader_core.domain.bars import TIMEFRAMES
+from gpt_trader_core.domain.timeframes import TIMEFRAME_SECONDS as TIMEFRAMES  # numpy-free
 from gpt_trader_core.errors import InvalidParameterError
 
 __all__ = ["DATA_KINDS", "FEED_KINDS", "DataSource", "FeedSpec", "RiskSpec"]
@@ -136,7 +136,7 @@ class FeedSpec:
 
     @property
     def bar_seconds(self) -> float:
-        return float(TIMEFRAMES[self.bar_timeframe] / TIMEFRAMES["1m"]) * 60.0
+        return float(TIMEFRAMES[self.bar_timeframe])
 
     @property
     def interval(self) -> float:

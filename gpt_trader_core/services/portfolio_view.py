@@ -12,44 +12,12 @@ import numpy as np
 
 from gpt_trader_core.analysis import historical_cvar, historical_var
 from gpt_trader_core.domain.records import SessionStatus
-from gpt_trader_core.domain.trading import Position
 from gpt_trader_core.portfolio import RebalancePlan
 from gpt_trader_core.ports import TradingStore
+from gpt_trader_core.services.portfolio_values import PortfolioPerformance, PortfolioRisk, SessionPositions
 from gpt_trader_core.services.sessions import TradingSessions
 
-
-@attrs.frozen
-class SessionPositions:
-    session_id: str
-    positions: tuple[Position, ...]
-
-
-@attrs.frozen
-class PortfolioPerformance:
-    """Performance statistics of a session and its equity curve (at most ``points`` points)."""
-
-    session_id: str
-    statistics: Mapping[str, Any]
-    equity_times: tuple[Any, ...]
-    equity: tuple[float, ...]
-
-
-@attrs.frozen
-class PortfolioRisk:
-    """Risk of a session's equity curve: historical VaR/CVaR of bar returns (as % of equity), drawdown,
-    exposure and each configured risk limit with its current value."""
-
-    session_id: str
-    bars: int
-    var_95_pct: float | None
-    cvar_95_pct: float | None
-    var_99_pct: float | None
-    cvar_99_pct: float | None
-    max_drawdown_pct: float
-    current_drawdown_pct: float
-    net_exposure_pct: float | None
-    gross_exposure_pct: float | None
-    limits: Mapping[str, Any]
+__all__ = ["PortfolioPerformance", "PortfolioRisk", "PortfolioView", "Rebalance", "SessionPositions", "downsample"]
 
 
 @attrs.frozen

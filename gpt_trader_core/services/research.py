@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -16,66 +16,17 @@ from gpt_trader_core.errors import InvalidParameterError
 from gpt_trader_core.optimization.objective import Objective
 from gpt_trader_core.optimization.runner import OptimizationResult, Progress, make_sampler
 from gpt_trader_core.optimization.space import SearchSpace
-from gpt_trader_core.ports import BacktestStore, Cache, TradingStore
+from gpt_trader_core.ports import BacktestStore, TradingStore
 from gpt_trader_core.services.backtest import Backtester, BacktestRequest, BacktestRun, MarketHistory
+
+# moved to services.catalog (listing strategies need not import optimisation); these names stay importable
+from gpt_trader_core.services.catalog import StrategyCatalog as StrategyCatalog
+from gpt_trader_core.services.catalog import StrategyInfo as StrategyInfo
+from gpt_trader_core.services.catalog import param_schema as param_schema
 from gpt_trader_core.services.jobs import JobProgress, Jobs
 from gpt_trader_core.services.market_reads import check_window
 from gpt_trader_core.services.optimization import Optimizer, OptimizeRequest
-from gpt_trader_core.strategy.base import Param
 from gpt_trader_core.strategy.registry import StrategyRegistry
-
-_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
-
-
-def param_schema(params: Sequence[Param]) -> dict[str, Any]:
-    """A strategy's parameters as a JSON Schema object (types, ranges, choices, defaults)."""
-    properties: dict[str, Any] = {}
-    for p in params:
-        schema: dict[str, Any] = {"type": _JSON_TYPES.get(p.type, "string"), "default": p.default}
-        if p.low is not None:
-            schema["minimum"] = p.low
-        if p.high is not None:
-            schema["maximum"] = p.high
-        if p.choices is not None:
-            schema["enum"] = list(p.choices)
-        if p.description:
-            schema["description"] = p.description
-        properties[p.name] = schema
-    return {"type": "object", "properties": properties, "additionalProperties": False}
-
-
-@attrs.frozen
-class StrategyInfo:
-    """A registered strategy: its description, parameters and their JSON Schema."""
-
-    name: str
-    description: str
-    params: tuple[Mapping[str, Any], ...]
-    params_schema: Mapping[str, Any]
-
-
-class StrategyCatalog:
-    """The registry as drivers present it, through the cache (kind ``strategies``)."""
-
-    def __init__(self, registry: StrategyRegistry, cache: Cache | None = None) -> None:
-        self._registry = registry
-        self._cache = cache
-
-    async def list(self) -> tuple[StrategyInfo, ...]:
-        key = "strategies:" + ",".join(self._registry)
-        if self._cache is not None:
-            hit = await self._cache.get("strategies", key)
-            if isinstance(hit, tuple):
-                return hit
-        infos = tuple(
-            StrategyInfo(
-                spec.name, spec.description, tuple(p.describe() for p in spec.params), param_schema(spec.params)
-            )
-            for spec in (self._registry[name] for name in self._registry)
-        )
-        if self._cache is not None:
-            await self._cache.set("strategies", key, infos)
-        return infos
 
 
 class BacktestJobs:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +21,9 @@ from gpt_trader_core.strategy.streaming import (
     VolatilityFilterStream,
 )
 
+if TYPE_CHECKING:
+    from fractions import Fraction  # imported where used: it pulls in decimal (~10 ms at start-up)
+
 
 def crossover(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """True at ``i`` where ``a`` crosses strictly above ``b``: ``a[i-1] < b[i-1]`` and ``a[i] > b[i]``."""
@@ -32,6 +34,8 @@ def crossover(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _decimal_fraction(value: float) -> Fraction:
+    from fractions import Fraction  # a near-tie is rare: not every start-up pays for decimal
+
     return Fraction(repr(value))
 
 

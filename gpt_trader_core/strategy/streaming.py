@@ -11,10 +11,12 @@ a constant window has its value as mean, two-pass standard deviation ...), so it
 from __future__ import annotations
 
 import math
-from fractions import Fraction
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from fractions import Fraction  # imported where used: it pulls in decimal (~10 ms at start-up)
 
 NAN = math.nan
 
@@ -81,6 +83,8 @@ def window_std(window: np.ndarray, mean: float) -> float:
 
 def _decimal_fraction(value: float) -> Fraction:
     """The price as the decimal it was quoted in (its shortest round-trip repr), as ``sma_comparison``."""
+    from fractions import Fraction  # a near-tie is rare: not every start-up pays for decimal
+
     return Fraction(repr(value))
 
 

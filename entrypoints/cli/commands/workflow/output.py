@@ -74,7 +74,7 @@ EXECUTION_HEADERS = ("id", "workflow", "status", "progress", "created (UTC)", "d
 
 def _tree(command: Command, value: Any, indent: int = 1) -> None:
     """A JSON-like value as indented ``key: value`` lines."""
-    from gpt_trader_core.domain.results import format_value
+    from gpt_trader_core.domain.formatting import format_value
 
     pad = "  " * indent
     if isinstance(value, Mapping):
