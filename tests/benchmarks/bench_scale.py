@@ -2,7 +2,7 @@
 
 Run on demand (needs Redis at 127.0.0.1:6379 and PostgreSQL at 127.0.0.1:5432, database ``test``):
 
-    python tests/benchmarks/bench_scale.py [--events 2000] [--bars 300] [--rounds 3] [--duration 10] [--workers-only 1]
+    python tests/benchmarks/bench_scale.py [--events 2000] [--bars 300] [--rounds 3] [--duration 10] [--workers-only]
 
 Bus: publish → receive latency of one event (one publisher, one ``*`` subscriber in the same process,
 the next event published only after the previous one arrived: closed loop, so no queueing), memory
@@ -39,6 +39,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+
+from _options import Opt, parse  # noqa: E402  (tests/benchmarks/_options.py: the scripts run from this folder)
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -309,20 +311,22 @@ def bench_workers(rounds: int, duration: int) -> None:
     print(f"  load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
-def _parse(argv: list[str]) -> dict[str, int]:
-    """``--events N --bars N --rounds N --duration S --workers-only 0|1`` (parsed by hand; every real command line is Cleo)."""
-    options = {"events": 2000, "bars": 300, "rounds": 3, "duration": 10, "workers-only": 0}
-    for name, value in zip(argv[::2], argv[1::2], strict=False):
-        options[name.removeprefix("--")] = int(value)
-    return options
-
-
 async def main() -> None:
-    options = _parse(sys.argv[1:])
-    if not options["workers-only"]:
-        await bench_bus(options["events"])
-        await bench_state(options["bars"])
-    await asyncio.to_thread(bench_workers, options["rounds"], options["duration"])
+    options = parse(
+        "bench_scale",
+        "Benchmark of running several workers: the Redis bus, the state stores, 2 workers against 1.",
+        [
+            Opt("events", int, 2000, "events published through the bus (default 2000)"),
+            Opt("bars", int, 300, "bars committed to each state store (default 300)"),
+            Opt("rounds", int, 3, "rounds of 1 worker against 2 (default 3)"),
+            Opt("duration", int, 10, "seconds per wrk run (default 10)"),
+            Opt("workers-only", None, False, "only the 1-against-2-workers measurement"),
+        ],
+    )
+    if not options.workers_only:
+        await bench_bus(options.events)
+        await bench_state(options.bars)
+    await asyncio.to_thread(bench_workers, options.rounds, options.duration)
 
 
 if __name__ == "__main__":
