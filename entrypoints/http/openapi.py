@@ -19,6 +19,8 @@ from typing import Any, Literal, Union, get_args, get_origin
 import attrs
 from sanic import Sanic
 
+from entrypoints.http.requests import QUERY_INT_LIMIT
+
 ROLES = ("public", "viewer", "trader", "admin")
 #: The pattern of an id or name in a path unless the operation gives another (``path={"x": (text, pattern)}``).
 PATH_ID = r"^[A-Za-z0-9_:-]{1,80}$"
@@ -238,6 +240,10 @@ def _query_parameters(cls: type, schemas: _Schemas) -> list[dict[str, Any]]:
         description = meta.pop("description", "")
         example = meta.pop("example", None)
         schema.update(_lengths(schema, meta))
+        kinds = schema.get("type")
+        if kinds == "integer" or (isinstance(kinds, list) and "integer" in kinds):  # the parser's own bounds
+            schema.setdefault("minimum", -QUERY_INT_LIMIT)
+            schema.setdefault("maximum", QUERY_INT_LIMIT)
         if a.default is not attrs.NOTHING and not _is_factory(a.default) and a.default is not None:
             schema["default"] = a.default.value if isinstance(a.default, enum.Enum) else a.default
         param: dict[str, Any] = {

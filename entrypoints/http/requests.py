@@ -39,6 +39,11 @@ class RequestInvalidError(Exception):
         self.errors = list(errors)
 
 
+#: Query integers have at most this many digits (the OpenAPI document says so with minimum/maximum).
+QUERY_INT_DIGITS = 18
+QUERY_INT_LIMIT = 10**QUERY_INT_DIGITS - 1
+
+
 def field(
     default: Any = attrs.NOTHING,
     *,
@@ -284,8 +289,10 @@ def _scalar(tp: Any, text: str) -> Any:
             return False
         raise ValueError(f"expected true or false, got {text!r}")
     if tp is int:
-        if not re.fullmatch(r"-?\d{1,18}", text):
+        if not re.fullmatch(r"-?\d+", text):
             raise ValueError(f"expected an integer, got {text!r}")
+        if len(text.lstrip("-")) > QUERY_INT_DIGITS:
+            raise ValueError(f"expected an integer of at most {QUERY_INT_DIGITS} digits, got {text!r}")
         return int(text)
     if tp is float:
         try:

@@ -226,6 +226,11 @@ def test_a_workflow_runs_step_by_step_to_its_report(dashboard: Watched) -> None:
     page.fill("#wf-symbol", "MSFT")
     page.fill("#wf-strategy", "sma_cross")
     page.fill("#wf-strategy_params", "fast=10,slow=30")
+    # Ten years of hourly bars: the analysis alone takes ~0.5 s, so the page sees the steps change even
+    # on a quiet machine (on daily bars the whole run can end before the panel subscribes).
+    page.fill("#wf-start", "2015-01-01")
+    page.fill("#wf-end", "2024-12-31")
+    page.select_option("#wf-timeframe", "1h")
     page.evaluate(RECORD_STEPS)
     page.click("form button[type=submit]")
     page.wait_for_function("() => location.hash.startsWith('#workflows/wf_')")

@@ -40,3 +40,18 @@ async def test_a_sessions_equity_by_bar_after_a_bar_and_the_newest_points(tmp_pa
         assert missing.status_code == 404 and "ses_missing" in missing.json()["detail"]
         bad = await client.get(f"/api/v1/sessions/{sid}/equity?points=0")
         assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "query.points"
+
+
+async def test_query_integers_are_bounded_as_the_openapi_document_says(tmp_path: Path) -> None:
+    """schemathesis once sent a 31-digit ``after_bar`` that the document allowed and the parser refused."""
+    async with api(make_app(tmp_path)) as client:
+        spec = (await client.get("/api/v1/openapi.json")).json()
+        params = spec["paths"]["/api/v1/sessions/{session_id}/equity"]["get"]["parameters"]
+        after_bar = next(p for p in params if p["name"] == "after_bar")["schema"]
+        assert after_bar["minimum"] == -1 and after_bar["maximum"] == 10**18 - 1
+        too_long = await client.get(f"/api/v1/sessions/ses_x/equity?after_bar={10**18}")
+        assert too_long.status_code == 400
+        assert too_long.json()["errors"][0] == {
+            "field": "query.after_bar",
+            "message": f"expected an integer of at most 18 digits, got '{10**18}'",
+        }
