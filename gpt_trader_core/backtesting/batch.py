@@ -16,7 +16,6 @@ the single-run engine, which owns that case.
 from __future__ import annotations
 
 import math
-import threading
 
 import attrs
 import numpy as np
@@ -124,23 +123,15 @@ class BatchTrades:
 
 
 class Scratch:
-    """Work arrays reused from one block of rows, and one call, to the next (one set per thread):
-    allocating a few MB afresh for each block costs more in page faults than the arithmetic done in
-    them. Only arrays of at most ``LIMIT`` bytes are kept, so a thread holds a few tens of MB at most."""
+    """Work arrays reused from one block of rows, and one chunk, to the next: allocating a few MB
+    afresh for each block costs more in page faults than the arithmetic done in them. Whoever
+    evaluates chunks owns one and passes it down (one per thread: the arrays are overwritten). Only
+    arrays of at most ``LIMIT`` bytes are kept, so one holds a few tens of MB at most."""
 
     LIMIT = 8 * 2**20
-    _local = threading.local()
 
     def __init__(self) -> None:
         self._arrays: dict[str, np.ndarray] = {}
-
-    @classmethod
-    def here(cls) -> Scratch:
-        """This thread's scratch arrays."""
-        scratch: Scratch | None = getattr(cls._local, "scratch", None)
-        if scratch is None:
-            scratch = cls._local.scratch = cls()
-        return scratch
 
     def get(self, name: str, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
         """An uninitialised C-contiguous array of ``shape`` (the same memory as the last ``name``)."""

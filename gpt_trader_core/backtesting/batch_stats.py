@@ -123,8 +123,9 @@ def _ragged_self_dots(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return out
 
 
-#: Cells (rows × bars) of one block of rows: a float64 array of them (~4 MB) stays in cache.
-_BLOCK_CELLS = 524_288
+#: Cells (rows × bars) of one block of rows: the few float64 arrays of them that a block works on
+#: at once (~1 MB each) stay in the CPU's L2 cache across their many passes.
+_BLOCK_CELLS = 131_072
 
 
 def _durations(ns: np.ndarray, defined: np.ndarray, unit: int) -> list[Any]:
@@ -138,11 +139,10 @@ def _durations(ns: np.ndarray, defined: np.ndarray, unit: int) -> list[Any]:
     return list(micros.tolist())
 
 
-def _curve_stats(ctx: StatsContext, equity: np.ndarray) -> dict[str, np.ndarray]:
+def _curve_stats(ctx: StatsContext, equity: np.ndarray, scratch: Scratch) -> dict[str, np.ndarray]:
     """The statistics of a block of equity curves (k, n): everything that needs every bar. The
-    block-sized temporaries live in this thread's ``Scratch`` arrays."""
+    block-sized temporaries live in ``scratch``."""
     k, n = equity.shape
-    scratch = Scratch.here()
     out: dict[str, np.ndarray] = {}
     final, first = equity[:, -1].copy(), equity[:, 0].copy()  # the block's buffer is reused
     every_bar = len(ctx.sample_index) == n  # one bar per period (daily bars): no resampling
@@ -197,40 +197,42 @@ def _curve_stats(ctx: StatsContext, equity: np.ndarray) -> dict[str, np.ndarray]
     else:
         out["beta"] = np.full(k, math.nan)
 
+    # Drawdowns without the per-bar drawdown itself: a bar is at a peak when its equity equals the
+    # running maximum (``1 - E / peak`` is 0 exactly then, and > 0 below it), and within one
+    # drawdown period the running maximum is the equity at the period's start P, so the period's
+    # deepest point ``max(1 - E / P)`` is ``1 - min(E) / P`` (``x -> 1 - x / P`` is monotonic,
+    # rounding included): one minimum per period instead of a division per bar.
+    peak = np.maximum.accumulate(equity, axis=1, out=scratch.get("peak", (k, n)))
+    out["equity_peak"] = peak[:, -1].copy()  # the running maximum's last value is the row's maximum
     with np.errstate(divide="ignore", invalid="ignore"):
-        dd = np.maximum.accumulate(equity, axis=1, out=scratch.get("drawdown", (k, n)))
-        out["equity_peak"] = dd[:, -1].copy()  # the running maximum's last value is the row's maximum
-        np.divide(equity, dd, out=dd)
-        np.subtract(1, dd, out=dd)
-    max_dd = np.fmax.reduce(dd, axis=1)
-    max_dd[np.isnan(max_dd)] = 0.0
-    out["max_dd"] = max_dd
-
-    # Drawdown periods: from the last bar at a peak (the first bar always is) to the next one (the
-    # last bar counts as one), i.e. the falling and rising edges of "at peak" — sparse, row-major.
-    at_peak = np.equal(dd, 0, out=scratch.get("at_peak", (k, n), np.bool_))
-    at_peak[:, -1] = True
-    # +1 where a bar at a peak follows one below (a period ends), -1 where one below follows a peak.
-    edges = np.subtract(
-        at_peak[:, 1:].view(np.int8),
-        at_peak[:, :-1].view(np.int8),
-        out=scratch.get("edges", (k, max(n - 1, 0)), np.int8),
-    )
+        last_dd = 1 - equity[:, -1] / peak[:, -1]  # a bar that may belong to no period (below)
+    at_peak = np.equal(equity, peak, out=scratch.get("at_peak", (k, n), np.bool_))
+    del peak
+    at_peak[:, -1] = True  # the last bar ends a period (single run's ``drawdown_periods``)
+    # Periods run from a falling edge of "at peak" to the next rising one; every row starts at a
+    # peak (its first bar) and ends at one (forced), so a row's edges alternate falling, rising.
+    edges = np.not_equal(at_peak[:, 1:], at_peak[:, :-1], out=scratch.get("edges", (k, max(n - 1, 0)), np.bool_))
     changes = np.flatnonzero(edges)
-    rising = edges.reshape(-1)[changes] > 0
-    dd_row, dd_start = np.divmod(changes[~rising], n - 1)
-    dd_end = changes[rising] % (n - 1)
-    dd_end += 1
-    if n > 1:
-        # A last bar that counts as a peak only because it is the last, right after a true peak,
-        # ends no period: its drawdown belongs to none (the single run's drawdown_periods).
-        dd[at_peak[:, -2], -1] = 0.0
     del at_peak, edges
-    # Between one period's end and the next one's start every bar is at a peak (dd 0), so the
-    # maximum from one start to the next is the period's deepest point.
-    dd_peaks = np.maximum.reduceat(dd.ravel(), dd_row * n + dd_start) if len(dd_row) else np.empty(0)
-    del dd
+    dd_row, dd_start = np.divmod(changes[0::2], n - 1) if n > 1 else (changes, changes)
+    dd_end = changes[1::2] % (n - 1) + 1 if n > 1 else changes
+    flat = equity.reshape(-1)
+    if len(dd_row):
+        first_bar = dd_row * n + dd_start
+        last_bar = dd_row * n + dd_end
+        bounds = np.empty(2 * len(first_bar), dtype=np.intp)
+        bounds[0::2], bounds[1::2] = first_bar, last_bar
+        lowest = np.minimum(np.minimum.reduceat(flat, bounds)[0::2], flat[last_bar])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dd_peaks = 1 - lowest / flat[first_bar]
+    else:
+        dd_peaks = np.empty(0)
     dd_offsets = np.concatenate(([0], np.cumsum(np.bincount(dd_row, minlength=k))))
+    # The deepest drawdown is a period's, or the last bar's when it sits right after a peak (in no
+    # period: a drawdown that begins on the last bar is not reported as a period).
+    max_dd = _group_reduce(np.maximum, dd_peaks, dd_offsets, 0.0) if len(dd_peaks) else np.zeros(k)
+    np.fmax(max_dd, last_dd, out=max_dd)
+    out["max_dd"] = max_dd
     dd_durations = (ctx.ts_ns[dd_end] - ctx.ts_ns[dd_start]).astype(np.float64)
     out["dd_counts"] = np.diff(dd_offsets)
     out["dd_peaks"], out["dd_durations"] = dd_peaks, dd_durations  # summed with the trades' columns
@@ -302,20 +304,26 @@ def _pl_dots(trades: BatchTrades, pl_sum: np.ndarray) -> np.ndarray:
 
 
 def stats_batch(
-    ctx: StatsContext, equity: EquityCurves | np.ndarray, trades: BatchTrades, first_trading_bar: np.ndarray
+    ctx: StatsContext,
+    equity: EquityCurves | np.ndarray,
+    trades: BatchTrades,
+    first_trading_bar: np.ndarray,
+    scratch: Scratch | None = None,
 ) -> list[dict[str, Any]]:
     """The statistics of each row of ``equity`` (k, n) with its trades; one dict per row, keys and
-    values as ``stats_with``'s. Curves are built (or read) a block of rows at a time."""
+    values as ``stats_with``'s. Curves are built (or read) a block of rows at a time, in work
+    arrays taken from ``scratch`` (a new one when not given; pass one to reuse it across calls)."""
     k, n = equity.shape
     if not k:
         return []
+    scratch = scratch or Scratch()
     block = max(1, _BLOCK_CELLS // max(n, 1))
-    buffer = Scratch.here().get("equity", (min(block, k), n))
+    buffer = scratch.get("equity", (min(block, k), n))
     parts = []
     for a in range(0, k, block):
         b = min(a + block, k)
         rows = equity.rows(a, b, out=buffer[: b - a]) if isinstance(equity, EquityCurves) else equity[a:b]
-        parts.append(_curve_stats(ctx, rows))
+        parts.append(_curve_stats(ctx, rows, scratch))
     c = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     t = _trade_stats(ctx, trades, k, n)
     sums = _ragged_sums([*t.pop("sum_requests"), (c["dd_peaks"], c["dd_counts"]), (c["dd_durations"], c["dd_counts"])])
