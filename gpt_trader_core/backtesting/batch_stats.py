@@ -139,9 +139,9 @@ def _durations(ns: np.ndarray, defined: np.ndarray, unit: int) -> list[Any]:
     return list(micros.tolist())
 
 
-def _curve_stats(ctx: StatsContext, equity: np.ndarray, scratch: Scratch) -> dict[str, np.ndarray]:
-    """The statistics of a block of equity curves (k, n): everything that needs every bar. The
-    block-sized temporaries live in ``scratch``."""
+def _curve_stats(ctx: StatsContext, equity: np.ndarray, first_row: int, scratch: Scratch) -> dict[str, np.ndarray]:
+    """The statistics of a block of equity curves (k, n), rows ``first_row`` on of the chunk:
+    everything that needs every bar. The block-sized temporaries live in ``scratch``."""
     k, n = equity.shape
     out: dict[str, np.ndarray] = {}
     final, first = equity[:, -1].copy(), equity[:, 0].copy()  # the block's buffer is reused
@@ -198,47 +198,52 @@ def _curve_stats(ctx: StatsContext, equity: np.ndarray, scratch: Scratch) -> dic
         out["beta"] = np.full(k, math.nan)
 
     # Drawdowns without the per-bar drawdown itself: a bar is at a peak when its equity equals the
-    # running maximum (``1 - E / peak`` is 0 exactly then, and > 0 below it), and within one
-    # drawdown period the running maximum is the equity at the period's start P, so the period's
-    # deepest point ``max(1 - E / P)`` is ``1 - min(E) / P`` (``x -> 1 - x / P`` is monotonic,
-    # rounding included): one minimum per period instead of a division per bar.
-    peak = np.maximum.accumulate(equity, axis=1, out=scratch.get("peak", (k, n)))
-    out["equity_peak"] = peak[:, -1].copy()  # the running maximum's last value is the row's maximum
+    # running maximum (``1 - E / peak`` is 0 exactly then, and > 0 below it), and a drawdown period
+    # runs from one bar at a peak to the next one after a gap (the last bar counts as one: the
+    # single run's ``drawdown_periods``). Within a period the running maximum is the equity at its
+    # start P, so its deepest point ``max(1 - E / P)`` is ``1 - min(E) / P`` (``x -> 1 - x / P``
+    # is monotonic, rounding included): one minimum per period instead of a division per bar; the
+    # per-period figures are reduced once per chunk (``_drawdowns``).
+    # fmax: maximum's running value without its NaN checks (there are none), ~1.4x faster.
+    peak = np.fmax.accumulate(equity, axis=1, out=scratch.get("peak", (k, n)))
+    row_max = out["equity_peak"] = peak[:, -1].copy()  # the last running maximum is the row's maximum
     with np.errstate(divide="ignore", invalid="ignore"):
-        last_dd = 1 - equity[:, -1] / peak[:, -1]  # a bar that may belong to no period (below)
+        out["last_dd"] = 1 - final / row_max  # the last bar's drawdown, which may be in no period
     at_peak = np.equal(equity, peak, out=scratch.get("at_peak", (k, n), np.bool_))
     del peak
-    at_peak[:, -1] = True  # the last bar ends a period (single run's ``drawdown_periods``)
+    at_peak[:, -1] = True
     # Periods run from a falling edge of "at peak" to the next rising one; every row starts at a
-    # peak (its first bar) and ends at one (forced), so a row's edges alternate falling, rising.
+    # peak (its first bar) and ends at one (as counted), so a row's edges alternate falling, rising.
     edges = np.not_equal(at_peak[:, 1:], at_peak[:, :-1], out=scratch.get("edges", (k, max(n - 1, 0)), np.bool_))
     changes = np.flatnonzero(edges)
     del at_peak, edges
-    dd_row, dd_start = np.divmod(changes[0::2], n - 1) if n > 1 else (changes, changes)
-    dd_end = changes[1::2] % (n - 1) + 1 if n > 1 else changes
-    flat = equity.reshape(-1)
-    if len(dd_row):
-        first_bar = dd_row * n + dd_start
-        last_bar = dd_row * n + dd_end
-        bounds = np.empty(2 * len(first_bar), dtype=np.intp)
-        bounds[0::2], bounds[1::2] = first_bar, last_bar
-        lowest = np.minimum(np.minimum.reduceat(flat, bounds)[0::2], flat[last_bar])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dd_peaks = 1 - lowest / flat[first_bar]
+    if n > 1:
+        dd_row, dd_start = np.divmod(changes[0::2], n - 1)
+        dd_end = changes[1::2] % (n - 1) + 1
     else:
-        dd_peaks = np.empty(0)
-    dd_offsets = np.concatenate(([0], np.cumsum(np.bincount(dd_row, minlength=k))))
-    # The deepest drawdown is a period's, or the last bar's when it sits right after a peak (in no
-    # period: a drawdown that begins on the last bar is not reported as a period).
-    max_dd = _group_reduce(np.maximum, dd_peaks, dd_offsets, 0.0) if len(dd_peaks) else np.zeros(k)
-    np.fmax(max_dd, last_dd, out=max_dd)
-    out["max_dd"] = max_dd
-    dd_durations = (ctx.ts_ns[dd_end] - ctx.ts_ns[dd_start]).astype(np.float64)
-    out["dd_counts"] = np.diff(dd_offsets)
-    out["dd_peaks"], out["dd_durations"] = dd_peaks, dd_durations  # summed with the trades' columns
-    out["dd_duration_max"] = _group_reduce(np.maximum, dd_durations, dd_offsets, math.nan)
+        dd_row = dd_start = dd_end = changes
+    start, end = dd_row * n + dd_start, dd_row * n + dd_end
+    flat = equity.reshape(-1)
+    bounds = np.empty(2 * len(start), dtype=np.intp)
+    bounds[0::2], bounds[1::2] = start, end
+    lowest = np.minimum(np.minimum.reduceat(flat, bounds)[0::2], flat[end]) if len(start) else np.empty(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["dd_peaks"] = 1 - lowest / flat[start]
+    out["dd_row"], out["dd_start"], out["dd_end"] = dd_row + first_row, dd_start, dd_end
     out["final"], out["first"] = final, first
     return out
+
+
+def _drawdowns(ctx: StatsContext, c: dict[str, np.ndarray], k: int) -> None:
+    """The drawdown figures of the chunk from its periods (``_curve_stats``), into ``c``."""
+    dd_offsets = np.concatenate(([0], np.cumsum(np.bincount(c["dd_row"], minlength=k))))
+    # The deepest drawdown is a period's, or the last bar's when it sits right after a peak (in no
+    # period: a drawdown that begins on the last bar is not reported as a period).
+    max_dd = _group_reduce(np.maximum, c["dd_peaks"], dd_offsets, 0.0)
+    c["max_dd"] = np.fmax(max_dd, c["last_dd"], out=max_dd)
+    c["dd_durations"] = (ctx.ts_ns[c["dd_end"]] - ctx.ts_ns[c["dd_start"]]).astype(np.float64)
+    c["dd_counts"] = np.diff(dd_offsets)
+    c["dd_duration_max"] = _group_reduce(np.maximum, c["dd_durations"], dd_offsets, math.nan)
 
 
 def _trade_stats(ctx: StatsContext, trades: BatchTrades, k: int, n: int) -> dict[str, Any]:
@@ -323,8 +328,9 @@ def stats_batch(
     for a in range(0, k, block):
         b = min(a + block, k)
         rows = equity.rows(a, b, out=buffer[: b - a]) if isinstance(equity, EquityCurves) else equity[a:b]
-        parts.append(_curve_stats(ctx, rows, scratch))
+        parts.append(_curve_stats(ctx, rows, a, scratch))
     c = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    _drawdowns(ctx, c, k)
     t = _trade_stats(ctx, trades, k, n)
     sums = _ragged_sums([*t.pop("sum_requests"), (c["dd_peaks"], c["dd_counts"]), (c["dd_durations"], c["dd_counts"])])
     names = ("commissions", "log_growth_sum", "trade_ns_sum", "rets_sum", "pl_sum", "rets_pos", "rets_neg", "win_sum")
