@@ -485,8 +485,6 @@ def _book_fills(
             dense(book.per_unit),
         )
         adjusted = dense(book.adjusted, entry_d[1:])
-        opening = want != 0.0
-        refused_d = np.zeros((waves, k), dtype=bool)
         rate, fixed, slip = config.commission, config.commission_fixed, config.slippage
         fractional = config.fractional
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -514,28 +512,27 @@ def _book_fills(
                     np.divide(units, pu, out=units)
                 else:
                     np.floor_divide(units, pu, out=units)
-                # Refused when units <= 0 or units * per_unit > available (NaN where nothing opens).
+                # Refused when units <= 0 or units * per_unit > available. Where nothing opens the
+                # fraction is 0, so units are 0 or NaN (0 / NaN per unit): never ok either.
                 ok = np.less_equal(units * pu, available)
                 ok &= units > 0
-                ok &= opening[j, :a]
-                np.greater(opening[j, :a], ok, out=refused_d[j, :a])
                 cost = units * adjusted[j, :a]
                 cost *= rate
                 if fixed:
                     cost += fixed
-                not_ok = ~ok
-                np.subtract(closed, cost, out=cash_d[j + 1, :a])
-                np.copyto(cash_d[j + 1, :a], closed, where=not_ok)
-                np.copysign(units, want[j, :a], out=held_d[j + 1, :a])
-                np.copyto(held_d[j + 1, :a], 0.0, where=not_ok)
+                after = cash_d[j + 1, :a]
+                np.copyto(after, closed)
+                np.subtract(closed, cost, out=after, where=ok)
+                np.copysign(units, want[j, :a], out=held_d[j + 1, :a], where=ok)  # else flat (zeros)
         held[in_waves] = held_d[1:].reshape(-1)[dense_index]
         cash_after[in_waves] = cash_d[1:].reshape(-1)[dense_index]
-        refused[in_waves] = refused_d.reshape(-1)[dense_index]
     rest = order[: int(active[waves])] if waves < most else order[:0]
     if len(rest):
         at = position[rest]
         _book_rest(book, rows, counts, rest, waves, config, cash_d[waves, at], held_d[waves, at], entry_d[waves, at],
-                   held, cash_after, refused)  # fmt: skip
+                   held, cash_after)  # fmt: skip
+    # An entry is taken with units > 0, so a fill that wants a position and holds none was refused.
+    np.logical_and(book.want != 0.0, held == 0.0, out=refused)
     return held, cash_after, refused
 
 
@@ -551,10 +548,9 @@ def _book_rest(
     entry0: np.ndarray,
     held: np.ndarray,
     cash_after: np.ndarray,
-    refused: np.ndarray,
 ) -> None:
     """The fills of ``rest`` from their ``skip``-th on, row after row on Python floats, from the book
-    ``(cash0, size0, entry0)`` the waves left; writes ``held``, ``cash_after`` and ``refused``."""
+    ``(cash0, size0, entry0)`` the waves left; writes ``held`` and ``cash_after``."""
     rate, fixed, slip, fractional = config.commission, config.commission_fixed, config.slippage, config.fractional
     offsets = np.concatenate(([0], np.cumsum(counts)))
     for row, cash, size, entry in zip(rest.tolist(), cash0.tolist(), size0.tolist(), entry0.tolist(), strict=True):
@@ -567,7 +563,7 @@ def _book_rest(
         )
         sizes: list[float] = []
         cashes: list[float] = []
-        nos: list[bool] = []
+        keep_size, keep_cash = sizes.append, cashes.append
         for p, wj, fraction, adjusted, per_unit in zip(prices, wants, fractions, adjusteds, per_units, strict=True):
             if size != 0.0:
                 long = size > 0.0
@@ -575,19 +571,15 @@ def _book_rest(
                 units = size if long else -size
                 cash += size * (exit_price - entry) - (fixed + units * exit_price * rate)
                 size = 0.0
-            no = False
             if wj != 0.0:
                 available = cash if cash > 0.0 else 0.0
                 units = (available * fraction) / per_unit if fractional else (available * fraction) // per_unit
-                if units <= 0 or units * per_unit > available:
-                    no = True
-                else:
+                if not (units <= 0 or units * per_unit > available):  # else refused
                     size, entry = (units if wj > 0.0 else -units), adjusted
                     cash -= fixed + units * adjusted * rate
-            sizes.append(size)
-            cashes.append(cash)
-            nos.append(no)
-        held[a:b], cash_after[a:b], refused[a:b] = sizes, cashes, nos
+            keep_size(size)
+            keep_cash(cash)
+        held[a:b], cash_after[a:b] = sizes, cashes
 
 
 def _gather(closed: list[tuple[np.ndarray, ...]], k: int, config: BacktestConfig) -> BatchTrades:
