@@ -114,8 +114,13 @@ def _ragged_self_dots(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """``np.dot(v, v)`` of each group ``v = values[a:b]``: groups of one length stacked, then ``_row_dots``."""
     starts, counts = offsets[:-1], np.diff(offsets)
     out = np.zeros(len(starts))
-    for length in np.unique(counts).tolist():
+    lengths, first, how_many = np.unique(counts, return_index=True, return_counts=True)
+    for length, group, many in zip(lengths.tolist(), first.tolist(), how_many.tolist(), strict=True):
         if not length:
+            continue
+        if many == 1:  # a length of its own: its dot product directly
+            a = int(starts[group])
+            out[group] = np.dot(values[a : a + length], values[a : a + length])
             continue
         groups = np.flatnonzero(counts == length)
         block = values[starts[groups][:, None] + np.arange(length)[None, :]]
