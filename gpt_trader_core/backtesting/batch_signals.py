@@ -11,8 +11,9 @@ overrides ``signals`` is not batched by its parent's rule. Any other strategy op
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from decimal import Context, Decimal, Inexact
 from fractions import Fraction
-from functools import partial
+from functools import partial, reduce
 from typing import Any
 
 import numpy as np
@@ -49,12 +50,20 @@ def _rows(cache: IndicatorCache, keys: Sequence[Any], compute: Callable[[Any], n
     return stack[[where[key] for key in keys]]
 
 
+#: Digits of the decimal sums of quoted prices: a float's shortest repr has at most 17 significant
+#: digits between 1e-324 and 1e309, so any sum of them fits (exact: an inexact sum would raise).
+_EXACT_DIGITS = 1_000
+
+
 def _exact_mean(close: np.ndarray, i: int, n: int, memo: dict[tuple[int, int], Fraction]) -> Fraction:
     """The mean of the ``n`` closes up to ``i`` on the quoted decimals (``sma_comparison``'s rule),
-    memoised: the same window recurs in many parameter sets."""
+    memoised: the same window recurs in many parameter sets. Summed as decimals (exact, and several
+    times cheaper than a sum of fractions), then one fraction."""
     key = (n, i)
     if key not in memo:
-        memo[key] = sum((Fraction(repr(v)) for v in close[i - n + 1 : i + 1].tolist()), Fraction(0)) / n
+        exact = Context(prec=_EXACT_DIGITS, traps=[Inexact])
+        total = reduce(exact.add, (Decimal(repr(v)) for v in close[i - n + 1 : i + 1].tolist()), Decimal(0))
+        memo[key] = Fraction(total) / n
     return memo[key]
 
 
