@@ -72,7 +72,10 @@ def sma_cross(bars: Bars, params: Sequence[Mapping[str, Any]], cache: IndicatorC
     n = len(close)
     fast_n, slow_n = _column(params, "fast"), _column(params, "slow")
 
-    windows = sorted(set(fast_n.tolist()) | set(slow_n.tolist()))
+    # The slow windows first, in order: a fast window's slow partners are then usually one slice of
+    # the stack (no copy of their averages).
+    slow_windows = sorted(set(slow_n.tolist()))
+    windows = slow_windows + sorted(set(fast_n.tolist()) - set(slow_windows))
     # The averages not cached yet, all in one pass (``sma_many``: the same numbers as ``sma``).
     missing = [w for w in windows if ("sma", w) not in cache]
     fresh = sma_many(close, missing) if len(missing) > 1 else {}
@@ -91,7 +94,12 @@ def sma_cross(bars: Bars, params: Sequence[Mapping[str, Any]], cache: IndicatorC
     # in the CPU cache), never the whole (k, n) array of each average.
     for f in np.unique(fast_i).tolist():
         rows = np.flatnonzero(fast_i == f)
-        diff = stack[f] - stack[slow_i[rows]]
+        slow_rows = slow_i[rows]
+        lo = int(slow_rows[0])
+        if np.array_equal(slow_rows, np.arange(lo, lo + len(rows))):  # a grid's usual case: a slice, no copy
+            diff = np.subtract(stack[f], stack[lo : lo + len(rows)])
+        else:
+            diff = stack[f] - stack[slow_rows]
         with np.errstate(invalid="ignore"):
             above, below = diff > 0, diff < 0
             # Near-ties (|fast - slow| <= 1e-9 relative): candidates against the highest close (no
