@@ -366,25 +366,22 @@ def _ruined(
     and at the highest for a short one — exactly the minimum of the bar-by-bar curve."""
     n = len(c)
     levels = max(1, int(n).bit_length())
-    low, high = [c], [c]
-    for level in range(1, levels):  # sparse tables: extremes of 2**level bars from each bar
+    # Sparse tables: row ``level`` holds the extremes of the 2**level bars from each bar (defined up
+    # to bar n - 2**level; NaN after), all levels in one array so that one gather reads any level.
+    low, high = np.full((levels, n), np.nan), np.full((levels, n), np.nan)
+    low[0], high[0] = c, c
+    for level in range(1, levels):
         step = 1 << (level - 1)
-        low.append(np.minimum(low[-1][:-step], low[-1][step:]))
-        high.append(np.maximum(high[-1][:-step], high[-1][step:]))
+        np.minimum(low[level - 1, :-step], low[level - 1, step:], out=low[level, :-step])
+        np.maximum(high[level - 1, :-step], high[level - 1, step:], out=high[level, :-step])
     span = end - start
     some = span > 0
-    level_of = np.zeros(len(span), dtype=np.int64)
-    level_of[some] = np.log2(span[some]).astype(np.int64)
-    # log2 of an exact power of two is exact; guard the float rounding at other lengths anyway.
-    level_of[some] -= (1 << level_of[some]) > span[some]
-    level_of[some] += (1 << (level_of[some] + 1)) <= span[some]
-    extreme = np.empty(len(span))
-    for level in np.unique(level_of[some]).tolist():
-        at = np.flatnonzero(some & (level_of == level))
-        a, b = start[at], end[at] - (1 << level)
-        lows = np.minimum(low[level][a], low[level][b])
-        highs = np.maximum(high[level][a], high[level][b])
-        extreme[at] = np.where(size[at] > 0, lows, highs)
+    level_of = np.frexp(np.maximum(span, 1))[1] - 1  # floor(log2(span)), exact on integers
+    a = np.where(some, start, 0)
+    b = np.where(some, end - np.left_shift(1, level_of), 0)
+    lows = np.minimum(low[level_of, a], low[level_of, b])
+    highs = np.maximum(high[level_of, a], high[level_of, b])
+    extreme = np.where(size > 0, lows, highs)
     worst = np.where(some, cash + size * (np.where(some, extreme, 0.0) - entry), np.inf)
     rows = np.repeat(np.arange(k), np.diff(np.append(heads, len(cash))))
     return np.bincount(rows, weights=worst <= 0, minlength=k) > 0
