@@ -126,19 +126,40 @@ class Scratch:
     """Work arrays reused from one block of rows, and one chunk, to the next: allocating a few MB
     afresh for each block costs more in page faults than the arithmetic done in them. Whoever
     evaluates chunks owns one and passes it down (one per thread: the arrays are overwritten). Only
-    arrays of at most ``LIMIT`` bytes are kept, so one holds a few tens of MB at most."""
+    arrays of at most ``LIMIT`` bytes are kept, so one holds a few tens of MB at most.
+
+    The arrays are cut from one ``reserve``d arena when it has room: one large allocation, which
+    the C allocator keeps for the next one of its size once freed (several separate arrays of a
+    few MB would each go back to the kernel and fault their pages in again on the next call)."""
 
     LIMIT = 8 * 2**20
+    ALIGN = 64
 
     def __init__(self) -> None:
         self._arrays: dict[str, np.ndarray] = {}
+        self._arena = np.empty(0, dtype=np.uint8)
+        self._used = 0
+
+    def reserve(self, nbytes: int) -> None:
+        """Room for arrays of ``nbytes`` in all (each aligned) in one arena, if there is not already."""
+        if nbytes > len(self._arena):
+            self._arena = np.empty(nbytes, dtype=np.uint8)
+            self._used = 0
+            self._arrays.clear()
 
     def get(self, name: str, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
         """An uninitialised C-contiguous array of ``shape`` (the same memory as the last ``name``)."""
         size = math.prod(shape)
+        kind = np.dtype(dtype)
         array = self._arrays.get(name)
-        if array is None or array.size < size or array.dtype != dtype:
-            array = np.empty(size, dtype)
+        if array is None or array.size < size or array.dtype != kind:
+            start = -(-self._used // self.ALIGN) * self.ALIGN
+            end = start + size * kind.itemsize
+            if end <= len(self._arena):
+                array = self._arena[start:end].view(kind)
+                self._used = end
+            else:
+                array = np.empty(size, kind)
             if array.nbytes <= self.LIMIT:
                 self._arrays[name] = array
         return array[:size].reshape(shape)

@@ -328,6 +328,8 @@ def stats_batch(
         return []
     scratch = scratch or Scratch()
     block = max(1, _BLOCK_CELLS // max(n, 1))
+    # The block's work arrays: equity, ratio, log, work and peak (float64), at-peak and edges (bool).
+    scratch.reserve(min(block, k) * n * (5 * 8 + 2) + 7 * Scratch.ALIGN)
     buffer = scratch.get("equity", (min(block, k), n))
     parts = []
     for a in range(0, k, block):
