@@ -620,6 +620,19 @@ class RemoteSessions:
         record = structure(await self._client.call("POST", "/api/v1/sessions", body=_compact(body)), SessionRecord)
         return await self._follow(record, stop)
 
+    async def resume(
+        self, session_id: str, stop: asyncio.Event | None = None, *, speed: float | None = None, bars: int | None = None
+    ) -> Any:
+        """``TradingSessions.resume`` on the server (``POST /api/v1/sessions/{id}/resume``): it continues the
+        stored session there, on the data it started on, and this waits while it trades, as ``run``."""
+        from gpt_trader_core.domain.records import SessionRecord
+
+        path = f"/api/v1/sessions/{_segment(session_id)}/resume"
+        record = structure(
+            await self._client.call("POST", path, body=_compact({"speed": speed, "bars": bars})), SessionRecord
+        )
+        return await self._follow(record, stop)
+
     async def _follow(self, record: Any, stop: asyncio.Event | None) -> Any:
         """Wait while the server's session ``record`` trades; ``stop`` (or a cancellation) stops it there."""
         from gpt_trader_core.domain.records import SessionRecord
@@ -637,12 +650,6 @@ class RemoteSessions:
             await self.stop(record.id)
             raise
         return record
-
-    async def resume(self, session_id: str, stop: Any = None, **_: Any) -> Any:
-        raise InvalidParameterError(
-            f"{self._client.url} resumes its interrupted sessions itself when it starts; `run --resume` continues "
-            "a session of this machine: drop --remote"
-        )
 
     async def status(self, session_id: str, *, recent_fills: int = 20) -> SessionReport:
         """``GET /api/v1/sessions/{id}``: the session, its positions, recent fills and performance. The

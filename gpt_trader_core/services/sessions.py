@@ -474,10 +474,19 @@ class TradingSessions:
         the data it started on; ``speed`` replaces the feed's speed from here on; ``bars`` stops it
         (resumably) after that many more bars — without it, a session interrupted before the bars it
         was asked for trades the rest of them, and one that had done them trades to the feed's end."""
-        if bars is not None and (isinstance(bars, bool) or bars < 1):
-            raise InvalidParameterError(f"bars must be a number of bars >= 1, got {bars!r}")
+        _check_bars(bars)
         record, engine = await self._claim(session_id, speed, bars)
         return await self._drive(record, engine, stop or asyncio.Event())
+
+    async def resume_in_background(
+        self, session_id: str, *, speed: float | None = None, bars: int | None = None
+    ) -> SessionRecord:
+        """``resume`` in the background of this process, as ``start`` starts a session: returns at once
+        with the session taken over (running); ``stop`` stops it."""
+        _check_bars(bars)
+        record, engine = await self._claim(session_id, speed, bars)
+        self._launch(record, engine)
+        return record
 
     async def recover(self) -> list[str]:
         """Restart, in the background, every interrupted session (stored as running, but no live
@@ -898,3 +907,8 @@ def pnl_and_exposure(
         return out
     out["gross_exposure_pct"] = float(gross / record.equity * 100)
     return out
+
+
+def _check_bars(bars: int | None) -> None:
+    if bars is not None and (isinstance(bars, bool) or bars < 1):
+        raise InvalidParameterError(f"bars must be a number of bars >= 1, got {bars!r}")
