@@ -33,8 +33,8 @@ OPTIMIZE = ("optimize", "-s", "sma_cross", "--space", "fast=2:60:1", "--space", 
 
 class Proxy:
     """127.0.0.1:PORT → the server. WebSocket handshakes can be refused (HTTP 403: a proxy without
-    WebSocket support); the first stream can be cut after ``drop_after_frames`` frames from the server,
-    and later ones held back ``hold_s`` seconds before they reach it."""
+    WebSocket support); the first stream can be held back ``hold_first_s`` seconds before it reaches the
+    server and cut after ``drop_after_frames`` frames from it, and later ones held back ``hold_s``."""
 
     def __init__(self, target: int) -> None:
         self.target = target
@@ -43,6 +43,7 @@ class Proxy:
         self.refuse_ws = False
         self.drop_after_frames: int | None = None
         self.hold_s = 0.0
+        self.hold_first_s = 0.0
         self.ws_connections = 0
         self.dropped = threading.Event()
         self._open: list[socket.socket] = []
@@ -72,6 +73,7 @@ class Proxy:
                 return
             if self.ws_connections == 1:
                 limit = self.drop_after_frames
+                time.sleep(self.hold_first_s)
             else:
                 time.sleep(self.hold_s)
         upstream = socket.create_connection(("127.0.0.1", self.target))
@@ -286,3 +288,56 @@ def test_a_remote_optimisation_resumes_a_dropped_stream(server: Server, proxy: P
     done = [p.done for p in seen]
     assert done and done == sorted(set(done)) and done[-1] == result.total, done  # in order, each once, to the end
     assert seen[-1].best_params is not None and seen[-1].best_value == pytest.approx(result.best.value)
+
+
+def test_a_stream_that_connects_after_the_execution_finished_still_tells_every_step(
+    server: Server, proxy: Proxy
+) -> None:
+    """The first WebSocket reaches the server only once the execution has finished there: the channel's
+    replay from message 1 tells every step (the REST status read at the start sees it unfinished)."""
+    from adapters.remote.client import RemoteClient
+    from adapters.remote.services import RemoteWorkflows
+
+    proxy.hold_first_s = 2.0
+
+    async def follow() -> tuple[list[Any], Any]:
+        client = RemoteClient(proxy.url, api_key=server.api_key, use_environment=False)
+        workflows = RemoteWorkflows(client)
+        execution = await workflows.prepare("simple_backtest", {"symbol": "GOOG"})
+        events = workflows.events(execution.id)
+        finished = await workflows.run_prepared(execution.id)
+        await events.close()
+        seen = [event async for event in events]
+        await workflows.shutdown()
+        client.close()
+        return seen, finished
+
+    events, finished = asyncio.run(follow())
+    assert finished.status.value == "succeeded" and proxy.ws_connections == 1
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    steps = sorted(step["name"] for step in finished.result["steps"])
+    assert sorted(e.data["step"] for e in events if e.type == "step_finished") == steps
+
+
+def test_the_status_tells_only_what_the_stream_did_not_and_never_takes_a_step_back() -> None:
+    """``StepTracker``: a status read (REST) after stream events adds the steps the stream missed, once, and
+    a status that lags behind the stream (stored later than announced) adds nothing."""
+    from adapters.remote.services import StepTracker
+    from gpt_trader_core.domain.records import Event, Execution, ExecutionStatus
+
+    def execution(*steps: tuple[str, str]) -> Execution:
+        result = {"steps": [{"name": n, "status": s, "duration_s": 0.1} for n, s in steps]}
+        return Execution(id="wf_1", kind="workflow", name="w", status=ExecutionStatus.RUNNING, result=result)
+
+    tracker = StepTracker("wf_1")
+    tracker.observe(Event("execution:wf_1", "execution_started", {"workflow": "w"}))
+    tracker.observe(Event("execution:wf_1", "step_started", {"step": "a"}))
+    tracker.observe(Event("execution:wf_1", "step_finished", {"step": "a"}))
+    assert tracker.changes(execution(("a", "running"), ("b", "pending"))) == []  # behind the stream
+    told = tracker.changes(execution(("a", "succeeded"), ("b", "succeeded"), ("c", "running")))
+    assert [(e.type, e.data["step"]) for e in told] == [
+        ("step_started", "b"),
+        ("step_finished", "b"),
+        ("step_started", "c"),
+    ]
+    assert tracker.changes(execution(("a", "succeeded"), ("b", "succeeded"), ("c", "running"))) == []
