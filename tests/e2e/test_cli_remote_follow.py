@@ -176,7 +176,7 @@ def _steps(server: Server, out: str) -> list[str]:
 def test_a_remote_workflow_follows_the_stream_and_prints_what_it_prints_here(server: Server, proxy: Proxy) -> None:
     local, remote = server.cli(*ENSEMBLE), _through(server, proxy, *ENSEMBLE)
     assert local.returncode == remote.returncode == 0, remote.stderr
-    assert NOTICE not in remote.stderr and proxy.ws_connections == 1  # followed on the stream, not polled
+    assert NOTICE not in remote.stderr and proxy.ws_connections >= 1  # followed on the stream, not polled
     _every_step_once(remote.stdout, _steps(server, remote.stdout))
     assert sorted(_progress(remote.stdout)) == sorted(_progress(local.stdout))  # parallel steps: any order
     # the final output: the same execution (JSON) as here
@@ -190,7 +190,7 @@ def test_a_stream_dropped_mid_execution_resumes_with_no_gap(server: Server, prox
     proxy.hold_s = 2.0  # … and the reconnection reaches the server once the execution has finished there
     remote = _through(server, proxy, *ENSEMBLE)
     assert remote.returncode == 0, remote.stderr
-    assert proxy.dropped.is_set() and proxy.ws_connections == 2, proxy.ws_connections
+    assert proxy.dropped.is_set() and proxy.ws_connections >= 2, proxy.ws_connections
     assert NOTICE not in remote.stderr, remote.stderr  # resumed on the stream, not polled
     _every_step_once(remote.stdout, _steps(server, remote.stdout))
 
@@ -252,7 +252,7 @@ def test_a_remote_optimisation_reports_progress_from_the_stream_as_here(server: 
     args = (*OPTIMIZE, "--symbol", "AAPL")
     local, remote = server.cli(*args), _through(server, proxy, *args)
     assert local.returncode == remote.returncode == 0, remote.stderr
-    assert NOTICE not in remote.stderr and proxy.ws_connections == 1
+    assert NOTICE not in remote.stderr and proxy.ws_connections >= 1
     # the progress bar reaches the end with the best trial so far, as here (the stream carries it)
     assert _last_frame(remote.stderr) == _last_frame(local.stderr)
     assert " best " in _last_frame(remote.stderr)
@@ -313,7 +313,7 @@ def test_a_stream_that_connects_after_the_execution_finished_still_tells_every_s
         return seen, finished
 
     events, finished = asyncio.run(follow())
-    assert finished.status.value == "succeeded" and proxy.ws_connections == 1
+    assert finished.status.value == "succeeded" and proxy.ws_connections >= 1
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     steps = sorted(step["name"] for step in finished.result["steps"])
     assert sorted(e.data["step"] for e in events if e.type == "step_finished") == steps
