@@ -10,7 +10,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -333,10 +333,15 @@ class TradingSessions:
             risk_limits=_limits(record.risk) if record.risk else None,
         )
 
-    async def _prepare(self, request: SessionRequest) -> tuple[SessionRecord, SessionEngine]:
+    async def _prepare(
+        self, request: SessionRequest, before_start: Callable[[str], Awaitable[None]] | None = None
+    ) -> tuple[SessionRecord, SessionEngine]:
         """A validated session on pinned data, saved with its engine built; a session whose data
-        cannot be loaded is saved as failed with the reason, and the error raised."""
+        cannot be loaded is saved as failed with the reason, and the error raised. ``before_start``
+        is awaited with the session's bus topic before anything is stored or started."""
         record = self.validate(request)
+        if before_start is not None:
+            await before_start(f"session:{record.id}")
         owner = await self._leases.acquire(record.id)
         if owner is None:  # a fresh id: nobody else can hold it
             raise ConflictError(f"session {record.id} is already held by another process")
@@ -363,9 +368,13 @@ class TradingSessions:
             attrs.evolve(record, status=SessionStatus.FAILED, error=f"{what}: {reason}", updated_at=utcnow())
         )
 
-    async def start(self, request: SessionRequest) -> SessionRecord:
-        """Create and start a session in the background; returns at once."""
-        record, engine = await self._prepare(request)
+    async def start(
+        self, request: SessionRequest, *, before_start: Callable[[str], Awaitable[None]] | None = None
+    ) -> SessionRecord:
+        """Create and start a session in the background; returns at once. ``before_start`` is awaited
+        with its bus topic (``session:<id>``) first: where the caller records who started it, so the
+        session's first event finds its owner."""
+        record, engine = await self._prepare(request, before_start)
         self._launch(record, engine)
         return record
 

@@ -177,3 +177,58 @@ async def test_stopping_delivers_what_waits_for_an_owner() -> None:
     await asyncio.sleep(0.01)
     await hub.stop()
     assert [m.data["fill_id"] for m in trades] == ["s-1"]
+
+
+class RecordingBus(InMemoryEventBus):
+    """The memory bus noting, in ``order``, each event as it is published."""
+
+    def __init__(self, order: list[str]) -> None:
+        super().__init__()
+        self.order = order
+
+    async def publish(
+        self, topic: str, type: str, data: Mapping[str, Any], *, origin: tuple[str, int] | None = None
+    ) -> Event:
+        self.order.append(f"{type} on {topic}")
+        return await super().publish(topic, type, data, origin=origin)
+
+
+def _recorder(order: list[str], owners: InMemoryStateStore) -> Any:
+    async def before_start(topic: str) -> None:
+        await asyncio.sleep(0.05)  # a far owner store: the work must not start meanwhile
+        await owners.set_owner(topic, "alice")
+        order.append(f"owner of {topic}")
+
+    return before_start
+
+
+async def test_a_session_starts_only_once_its_owner_is_recorded() -> None:
+    from tests.unit.test_trading_outbox import request, sessions_on
+
+    order: list[str] = []
+    store = InMemoryStateStore()
+    await store.open()
+    sessions = sessions_on(store, RecordingBus(order))
+    record = await sessions.start(request(speed=86_400 * 400), before_start=_recorder(order, store))
+    while sessions.running():
+        await asyncio.sleep(0.01)
+    assert order[0] == f"owner of session:{record.id}" and len(order) > 10
+    assert await store.get_owner(f"session:{record.id}") == "alice"
+
+
+async def test_a_job_starts_only_once_its_owner_is_recorded() -> None:
+    from gpt_trader_core.services.jobs import JobProgress, Jobs
+
+    order: list[str] = []
+    store = InMemoryStateStore()
+    await store.open()
+    jobs = Jobs(store, RecordingBus(order))
+
+    async def work(progress: JobProgress) -> dict[str, int]:
+        progress.report(0.5, "half")
+        return {}
+
+    execution = await jobs.start("optimize", "demo", {}, work, before_start=_recorder(order, store))
+    while not (await jobs.get(execution.id)).status.finished:
+        await asyncio.sleep(0.01)
+    assert order[0] == f"owner of execution:{execution.id}" and len(order) >= 3, order
