@@ -303,7 +303,8 @@ def test_portfolio_rebalance_plans_and_executes_on_the_servers_session(server: S
         assert data["session_id"] == session and data["executed"] is False
         assert data["explanation"].startswith("rebalance (") and data["plan"]["tier"]
         performance = server.remote("portfolio", "performance", session, "--format", "json")
-        assert performance.returncode == 0 and json.loads(performance.stdout)["session_id"] == session
+        assert performance.returncode == 0, performance.stderr
+        assert json.loads(performance.stdout)["session_id"] == session
         risk = server.remote("portfolio", "risk", session)
         assert risk.returncode == 0 and f"Risk of {session}" in risk.stdout, risk.stderr
         executed = server.remote("portfolio", "rebalance", session, "-w", "AAPL=0.3", "--execute")
