@@ -13,7 +13,7 @@ from entrypoints.http import paging, requests
 from entrypoints.http.api.params import ID, SYMBOL
 from entrypoints.http.idempotency import idempotent
 from entrypoints.http.openapi import Response, doc
-from entrypoints.http.owners import record_owner
+from entrypoints.http.owners import owner_recorder
 from entrypoints.http.respond import ok
 from entrypoints.presenters.orders import OrderPage, order_view
 from entrypoints.presenters.sessions import (
@@ -119,8 +119,7 @@ async def start(request: Request) -> HTTPResponse:
     )
 
     async def create() -> HTTPResponse:
-        record = await _sessions(request).start(command)
-        await record_owner(request, f"session:{record.id}")
+        record = await _sessions(request).start(command, before_start=owner_recorder(request))
         return ok(session_view(record), 201, {"location": f"/api/v1/sessions/{record.id}"})
 
     return await idempotent(request, create)
