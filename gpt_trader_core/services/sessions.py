@@ -489,11 +489,20 @@ class TradingSessions:
         return await self._drive(record, engine, stop or asyncio.Event())
 
     async def resume_in_background(
-        self, session_id: str, *, speed: float | None = None, bars: int | None = None
+        self,
+        session_id: str,
+        *,
+        speed: float | None = None,
+        bars: int | None = None,
+        before_start: Callable[[str], Awaitable[None]] | None = None,
     ) -> SessionRecord:
         """``resume`` in the background of this process, as ``start`` starts a session: returns at once
-        with the session taken over (running); ``stop`` stops it."""
+        with the session taken over (running); ``stop`` stops it. ``before_start`` (as ``start``'s) is
+        awaited with its bus topic once the session is known to exist, before it is taken over."""
         _check_bars(bars)
+        if before_start is not None:
+            await self._store.get_session(session_id)  # an unknown id: NotFoundError, nothing recorded
+            await before_start(f"session:{session_id}")
         record, engine = await self._claim(session_id, speed, bars)
         self._launch(record, engine)
         return record

@@ -232,8 +232,14 @@ async def stop(request: Request, session_id: str) -> HTTPResponse:
 )
 async def resume(request: Request, session_id: str) -> HTTPResponse:
     body = requests.body(request, ResumeBody)
-    record = await _sessions(request).resume_in_background(session_id, speed=body.speed, bars=body.bars)
-    store = await request.app.ctx.container.adapters.state_store()
-    if await store.get_owner(f"session:{record.id}") is None:  # started here, not over the API: now it has one
-        await record_owner(request, f"session:{record.id}")
+
+    async def own_if_unowned(topic: str) -> None:  # started by a CLI of the server's machine: now it has one
+        store = await request.app.ctx.container.adapters.state_store()
+        if await store.get_owner(topic) is None:
+            await owner_recorder(request)(topic)
+
+    sessions = _sessions(request)
+    record = await sessions.resume_in_background(
+        session_id, speed=body.speed, bars=body.bars, before_start=own_if_unowned
+    )
     return ok(session_view(record))
