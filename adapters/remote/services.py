@@ -493,18 +493,16 @@ class ExecutionFollow:
                         self._tell(self.tracker.changes(execution))
                         return execution
                     continue
-                stamp = when(message)
-                kind, data, seq = str(message["type"]), dict(message.get("data") or {}), int(message["seq"])
-                event = (
-                    Event(self.tracker.topic, kind, data, stamp, seq)
-                    if stamp
-                    else Event(self.tracker.topic, kind, data)
-                )
+                kind, data, topic = str(message["type"]), dict(message.get("data") or {}), self.tracker.topic
+                stamp, seq = when(message), int(message["seq"])
+                event = Event(topic, kind, data, stamp, seq) if stamp else Event(topic, kind, data, seq=seq)
                 if kind in FINAL_EVENTS:  # the end: what the stored execution shows and the stream did not, first
                     execution = await self._workflows.status(self.id)
                     self._tell(self.tracker.changes(execution))
                     self._tell([event])
-                    return execution
+                    if execution.status.finished:
+                        return execution
+                    break  # announced before it was stored (it never is): the status is polled until it is
                 self.tracker.observe(event)
                 self._tell([event])
         except StreamUnavailableError as unavailable:
