@@ -92,14 +92,18 @@ def sma_cross(bars: Bars, params: Sequence[Mapping[str, Any]], cache: IndicatorC
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     # One block of rows per fast window: fast - slow of those rows only (a few hundred KB that stay
     # in the CPU cache), never the whole (k, n) array of each average.
-    for f in np.unique(fast_i).tolist():
+    fast_windows, per_fast = np.unique(fast_i, return_counts=True)
+    buffer = np.empty((int(per_fast.max()) if len(per_fast) else 0, n))
+    for f in fast_windows.tolist():
         rows = np.flatnonzero(fast_i == f)
         slow_rows = slow_i[rows]
         lo = int(slow_rows[0])
+        # One buffer for every fast window: a fresh array of a few hundred KB is mapped and faulted in anew.
+        diff = buffer[: len(rows)]
         if np.array_equal(slow_rows, np.arange(lo, lo + len(rows))):  # a grid's usual case: a slice, no copy
-            diff = np.subtract(stack[f], stack[lo : lo + len(rows)])
+            np.subtract(stack[f], stack[lo : lo + len(rows)], out=diff)
         else:
-            diff = stack[f] - stack[slow_rows]
+            np.subtract(stack[f], stack[slow_rows], out=diff)
         with np.errstate(invalid="ignore"):
             above, below = diff > 0, diff < 0
             # Near-ties (|fast - slow| <= 1e-9 relative): candidates against the highest close (no
