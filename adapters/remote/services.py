@@ -640,8 +640,9 @@ class RemoteSessions:
         The end comes from the server's WebSocket channel ``system:events``, where a session's start and
         end are published (through its outbox, once stored): subscribed from its next message first, then
         the status read (a session that ended meanwhile is told from it), then the status read again at each
-        lifecycle message of this session — and after a quiet ``QUIET_CHECK_S`` (the stream is not trusted
-        to end it). Without a usable stream it says so once on standard error and polls the status instead."""
+        lifecycle message of this session — and ``QUIET_CHECK_S`` after the last read without one (the
+        stream is not trusted to end it). Without a usable stream it says so once on standard error and
+        polls the status instead."""
         stop = stop or asyncio.Event()
         stopping = asyncio.ensure_future(stop.wait())
         try:
@@ -661,15 +662,19 @@ class RemoteSessions:
         self.polled = False
         self.stream = stream = ChannelStream(self._client, SESSION_CHANNEL, last_seq=None)
         try:
+            clock = asyncio.get_running_loop().time
             if record.status.value == "running":
                 await _unless(stopping, stream.open())
                 record = await self._record(record.id)  # the truth at the start: it may have ended meanwhile
+            read = clock()
             while record.status.value == "running":
-                message = await _unless(stopping, stream.get(QUIET_CHECK_S))
-                if message is not None and not _lifecycle_of(message, record.id):
-                    continue
-                record = await self._record(record.id)  # quiet, or this session started or ended: the truth
-                if message is not None and record.status.value == "running" and _is_end(message):
+                message = await _unless(stopping, stream.get(max(0.0, read + QUIET_CHECK_S - clock())))
+                mine = message is not None and _lifecycle_of(message, record.id)
+                if message is not None and not mine and clock() < read + QUIET_CHECK_S:
+                    continue  # another session's, or an alert (the channel is shared)
+                record = await self._record(record.id)  # this session started or ended, or quiet: the truth
+                read = clock()
+                if mine and record.status.value == "running" and _is_end(message or {}):
                     break  # announced before it was stored (it never is): the status is polled until it is
         except StreamUnavailableError as unavailable:
             log.warning("%s; following session %s by polling its status instead", unavailable, record.id)
