@@ -3,7 +3,9 @@ the long work it started there (``workflow:EXECUTION_ID``, ``optimize:STUDY_ID``
 
 ``ChannelStream`` authenticates the handshake with the client's credentials (API key or stored login),
 subscribes with ``last_seq`` (0 the first time: the server replays the channel from its first message,
-so a stream that connects after the work began misses nothing), and after a dropped connection
+so a stream that connects after the work began misses nothing; ``None``: from the next message, the
+number the server confirms the subscription with — for a shared channel such as ``system:events``,
+whose past is other work's), and after a dropped connection
 reconnects and subscribes again with the last number it saw — the server replays what came meanwhile
 (or a snapshot when too much did), and a message already seen is never handed out twice. When the
 stream cannot be had at all (refused handshake, nothing listening, every reconnection failed) ``get``
@@ -43,7 +45,7 @@ class ChannelStream:
         client: RemoteClient,
         channel: str,
         *,
-        last_seq: int = 0,
+        last_seq: int | None = 0,
         delays: Sequence[float] = RECONNECT_DELAYS,
         open_timeout: float = OPEN_TIMEOUT,
     ) -> None:
@@ -56,12 +58,30 @@ class ChannelStream:
         self._queue: asyncio.Queue[Mapping[str, Any] | BaseException] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
         self._ever_subscribed = False
+        self._subscribed = asyncio.Event()
+
+    async def open(self) -> None:
+        """Connect and subscribe now (``get`` otherwise does on first use): returns once the server has
+        confirmed the subscription — what is published from then on will be handed out — or raises
+        ``StreamUnavailableError``."""
+        reader = self._start()
+        confirmed = asyncio.ensure_future(self._subscribed.wait())
+        try:
+            await asyncio.wait({confirmed, reader}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            confirmed.cancel()
+        if not self._subscribed.is_set():  # the reader gave up: its answer is queued
+            await self.get()
+
+    def _start(self) -> asyncio.Task[None]:
+        if self._reader is None:
+            self._reader = asyncio.create_task(self._read(), name=f"remote-stream-{self.channel}")
+        return self._reader
 
     async def get(self, timeout: float | None = None) -> Mapping[str, Any] | None:
         """The next message (``None``: nothing within ``timeout`` seconds); ``StreamUnavailableError``
         once the stream is gone for good."""
-        if self._reader is None:
-            self._reader = asyncio.create_task(self._read(), name=f"remote-stream-{self.channel}")
+        self._start()
         try:
             item = await asyncio.wait_for(self._queue.get(), timeout)
         except TimeoutError:
@@ -116,7 +136,9 @@ class ChannelStream:
         async with connect(
             self._client.ws_url, additional_headers=headers, open_timeout=self._open_timeout, max_size=None
         ) as ws:
-            subscribe = {"action": "subscribe", "channels": [self.channel], "last_seq": {self.channel: self.last_seq}}
+            subscribe: dict[str, Any] = {"action": "subscribe", "channels": [self.channel]}
+            if self.last_seq is not None:
+                subscribe["last_seq"] = {self.channel: self.last_seq}
             await ws.send(json.dumps(subscribe))
             async for raw in ws:
                 self._handle(json.loads(raw))
@@ -124,7 +146,10 @@ class ChannelStream:
     def _handle(self, message: Mapping[str, Any]) -> None:
         kind = message.get("type")
         if kind == "subscribed":
+            if self.last_seq is None:  # from the next message: the number the channel stands at now
+                self.last_seq = int((message.get("seq") or {}).get(self.channel) or 0)
             self._subscribed_now = self._ever_subscribed = True
+            self._subscribed.set()
         elif kind == "error":
             code, text = str(message.get("code")), str(message.get("message"))
             if code in _FINAL_CODES:
@@ -133,13 +158,14 @@ class ChannelStream:
             # More was missed than the server keeps: the newest message of each kind, then what follows.
             for item in (message.get("data") or {}).get("messages") or ():
                 self._offer(item)
-            self.last_seq = max(self.last_seq, int(message.get("seq") or 0))
+            self.last_seq = max(self.last_seq or 0, int(message.get("seq") or 0))
         elif message.get("channel") == self.channel and "seq" in message:
             self._offer(message)
 
     def _offer(self, message: Mapping[str, Any]) -> None:
         seq = int(message["seq"])
-        if seq > self.last_seq:  # a replayed message already handed out is not handed out twice
+        # A replayed message already handed out is not handed out twice.
+        if self.last_seq is None or seq > self.last_seq:
             self.last_seq = seq
             self._queue.put_nowait(message)
 

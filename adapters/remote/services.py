@@ -579,6 +579,8 @@ class RemoteSessions:
     def __init__(self, client: RemoteClient, poll_interval: float = 0.5) -> None:
         self._client = client
         self._poll = poll_interval
+        self.stream: Any = None  # the last session's ``ChannelStream`` (tests read it) …
+        self.polled = False  # … and whether it was followed by polling instead
 
     async def list(self, *, status: Any = None, limit: int = 50) -> builtins.list[Any]:
         from gpt_trader_core.domain.records import SessionRecord
@@ -632,22 +634,63 @@ class RemoteSessions:
         return await self._follow(record, stop)
 
     async def _follow(self, record: Any, stop: asyncio.Event | None) -> Any:
-        """Wait while the server's session ``record`` trades; ``stop`` (or a cancellation) stops it there."""
-        from gpt_trader_core.domain.records import SessionRecord
+        """Wait while the server's session ``record`` trades, until it ends there (the record as its
+        status then reads); ``stop`` (Ctrl-C, SIGTERM) or a cancellation stops it there.
 
-        path = f"/api/v1/sessions/{_segment(record.id)}"
+        The end comes from the server's WebSocket channel ``system:events``, where a session's start and
+        end are published (through its outbox, once stored): subscribed from its next message first, then
+        the status read (a session that ended meanwhile is told from it), then the status read again at each
+        lifecycle message of this session — and ``QUIET_CHECK_S`` after the last read without one (the
+        stream is not trusted to end it). Without a usable stream it says so once on standard error and
+        polls the status instead."""
         stop = stop or asyncio.Event()
+        stopping = asyncio.ensure_future(stop.wait())
         try:
-            while record.status.value == "running":
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self._poll)
-                if stop.is_set():
-                    return await self.stop(record.id)
-                record = structure((await self._client.call("GET", path))["session"], SessionRecord)
+            ended = await self._until_end(record, stopping)
+        except _StopRequestedError:
+            return await self.stop(record.id)
         except asyncio.CancelledError:
             await self.stop(record.id)
             raise
+        finally:
+            stopping.cancel()
+        return ended
+
+    async def _until_end(self, record: Any, stopping: asyncio.Future[Any]) -> Any:
+        from adapters.remote.follow import ChannelStream, StreamUnavailableError
+
+        self.polled = False
+        self.stream = stream = ChannelStream(self._client, SESSION_CHANNEL, last_seq=None)
+        try:
+            clock = asyncio.get_running_loop().time
+            if record.status.value == "running":
+                await _unless(stopping, stream.open())
+                record = await self._record(record.id)  # the truth at the start: it may have ended meanwhile
+            read = clock()
+            while record.status.value == "running":
+                message = await _unless(stopping, stream.get(max(0.0, read + QUIET_CHECK_S - clock())))
+                mine = message is not None and _lifecycle_of(message, record.id)
+                if message is not None and not mine and clock() < read + QUIET_CHECK_S:
+                    continue  # another session's, or an alert (the channel is shared)
+                record = await self._record(record.id)  # this session started or ended, or quiet: the truth
+                read = clock()
+                if mine and record.status.value == "running" and _is_end(message or {}):
+                    break  # announced before it was stored (it never is): the status is polled until it is
+        except StreamUnavailableError as unavailable:
+            log.warning("%s; following session %s by polling its status instead", unavailable, record.id)
+            self.polled = True
+        finally:
+            await stream.close()
+        while record.status.value == "running":
+            await _unless(stopping, asyncio.sleep(self._poll))
+            record = await self._record(record.id)
         return record
+
+    async def _record(self, session_id: str) -> Any:
+        from gpt_trader_core.domain.records import SessionRecord
+
+        view = await self._client.call("GET", f"/api/v1/sessions/{_segment(session_id)}")
+        return structure(view["session"], SessionRecord)
 
     async def status(self, session_id: str, *, recent_fills: int = 20) -> SessionReport:
         """``GET /api/v1/sessions/{id}``: the session, its positions, recent fills and performance. The
@@ -672,6 +715,41 @@ class RemoteSessions:
 
         data = await self._client.call("POST", f"/api/v1/sessions/{_segment(session_id)}/stop", body={})
         return structure(data, SessionRecord)
+
+
+#: The WebSocket channel of the sessions' lifecycle: message type ``session`` (started, finished, stopped,
+#: failed: the catalogue's ``session_*`` events; an end carries ``last_bar`` and no ``resume_at``).
+SESSION_CHANNEL = "system:events"
+
+
+class _StopRequestedError(Exception):
+    """``stop`` was set while waiting (``RemoteSessions._follow`` then stops the session on the server)."""
+
+
+async def _unless(stopping: asyncio.Future[Any], awaitable: Any) -> Any:
+    """``awaitable``'s result, unless ``stopping`` completes first: then ``awaitable`` is cancelled and
+    ``_StopRequestedError`` raised."""
+    task = asyncio.ensure_future(awaitable)
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if stopping.done():
+        task.cancel()
+        await asyncio.wait({task})
+        if not task.cancelled():
+            task.exception()  # what it was doing no longer matters (the session is being stopped): retrieved
+        raise _StopRequestedError
+    return task.result()
+
+
+def _lifecycle_of(message: Mapping[str, Any], session_id: str) -> bool:
+    return message.get("type") == "session" and (message.get("data") or {}).get("session_id") == session_id
+
+
+def _is_end(message: Mapping[str, Any]) -> bool:
+    return (message.get("data") or {}).get("resume_at") is None
 
 
 def _segment(value: str) -> str:
