@@ -604,12 +604,14 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     return result[0]
 
 
-def inline_evaluator(bars: Bars, strategy: type[Strategy], config: BacktestConfig) -> EvaluateInline:
+def inline_evaluator(
+    bars: Bars, strategy: type[Strategy], config: BacktestConfig, scratch: Scratch | None = None
+) -> EvaluateInline:
     """Chunks evaluated in this thread, sharing indicators, the statistics context and the work
-    arrays across chunks (for ``search_ranked_inline``)."""
+    arrays (``scratch``, or new ones) across chunks (for ``search_ranked_inline``)."""
     cache = IndicatorCache()
     context = StatsContext(bars.timestamps, bars.close)
-    scratch = Scratch()
+    scratch = scratch or Scratch()
 
     def evaluate(param_sets: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return evaluate_many(bars, strategy, param_sets, config, cache, context, resolved=True, scratch=scratch)

@@ -24,6 +24,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from gpt_trader_core.backtesting.batch import Scratch
 from gpt_trader_core.backtesting.batch_run import chunk_rows
 from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.backtesting.engine import TradeLog, desired_positions, simulate
@@ -208,6 +209,7 @@ def walk_forward(
     logs: list[TradeLog] = []
     offset, level = 0, float(config.cash)
     ts = bars.timestamps
+    scratch = Scratch()  # the work arrays of one window reused by the next
     for index, (train, test) in enumerate(plan):
         train_bars = bars.slice(*train)
         sampler = make_sampler(method, space, n_trials, seed)
@@ -222,7 +224,7 @@ def walk_forward(
             space,
             objective,
             sampler,
-            inline_evaluator(train_bars, strategy, config),
+            inline_evaluator(train_bars, strategy, config, scratch),
             batch_size=chunk_rows(len(train_bars)),
             ask_size=32 if method == "bayes" else None,
             progress=window_progress,
