@@ -1,7 +1,8 @@
 """The search loop: ask the sampler, evaluate in batches, rank, report progress, honour cancellation.
 
-One async loop serves every driver: ``gt.optimize`` evaluates in-process; the ``Optimizer`` use case
-evaluates through the Executor port (process pool or Dask) and persists each trial for resumption.
+One search state (``_Search``) serves every driver: ``gt.optimize`` and walk-forward evaluate in this
+thread without an event loop (``search_ranked_inline``); the ``Optimizer`` use case awaits the Executor
+port (process pool or Dask) and persists each trial for resumption (``search_ranked``).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import itertools
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
 import numpy as np
@@ -33,7 +34,6 @@ from gpt_trader_core.optimization.samplers import GridSampler, RandomSampler, Sa
 from gpt_trader_core.optimization.space import Constraint, SearchSpace
 from gpt_trader_core.strategy.base import Strategy
 
-T = TypeVar("T")
 METHODS = ("grid", "random", "bayes")
 
 
@@ -579,29 +579,6 @@ async def _evaluate_chunk(
 def _cancel_message(done: int, total: int, study_id: str | None) -> str:
     resume = f"; resume with --resume {study_id}" if study_id else ""
     return f"optimisation cancelled after {done} of {total} trials{resume}"
-
-
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion from synchronous code, even inside a running loop (Jupyter)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    result: list[T] = []
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            result.append(asyncio.run(coro))
-        except BaseException as exc:  # re-raised in the caller's thread
-            errors.append(exc)
-
-    thread = threading.Thread(target=target, name="gpt-trader-sync")
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
-    return result[0]
 
 
 def inline_evaluator(
