@@ -80,6 +80,7 @@ class _Run:
         self.task: asyncio.Task[None] | None = None
         self.started = False  # the task's body has begun (a task cancelled before that never runs it)
         self.stopping = False
+        self.ended = False  # its final state is being stored (or stored): no longer running
         self.cancel_reason: str | None = None
         self.dirty = False  # step states changed since the last write
         self.flusher: asyncio.Task[None] | None = None
@@ -301,8 +302,10 @@ class WorkflowEngine:
 
     @property
     def running(self) -> builtins.list[str]:
-        """Ids of the executions this engine is running."""
-        return list(self._runs)
+        """Ids of the executions this engine is running. An execution leaves this list as its final state
+        is written, so whoever reads that state from the store (another process's ``cancel``) never finds
+        it still listed here."""
+        return [execution_id for execution_id, run in self._runs.items() if not run.ended]
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -471,6 +474,7 @@ class WorkflowEngine:
         extra: dict[str, Any] = {"duration_s": time.perf_counter() - run.clock}
         if report is not None:
             extra["report"] = report
+        run.ended = True
         await self._save(
             run,
             extra,
