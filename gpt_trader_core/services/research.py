@@ -111,6 +111,7 @@ class OptimizationJobs:
                     done=p.done,
                     total=p.total,
                     best_value=p.best_value,
+                    best_params=None if p.best_params is None else dict(p.best_params),
                     eta_s=p.eta_s,
                 )
 

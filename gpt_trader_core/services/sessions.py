@@ -484,10 +484,28 @@ class TradingSessions:
         the data it started on; ``speed`` replaces the feed's speed from here on; ``bars`` stops it
         (resumably) after that many more bars — without it, a session interrupted before the bars it
         was asked for trades the rest of them, and one that had done them trades to the feed's end."""
-        if bars is not None and (isinstance(bars, bool) or bars < 1):
-            raise InvalidParameterError(f"bars must be a number of bars >= 1, got {bars!r}")
+        _check_bars(bars)
         record, engine = await self._claim(session_id, speed, bars)
         return await self._drive(record, engine, stop or asyncio.Event())
+
+    async def resume_in_background(
+        self,
+        session_id: str,
+        *,
+        speed: float | None = None,
+        bars: int | None = None,
+        before_start: Callable[[str], Awaitable[None]] | None = None,
+    ) -> SessionRecord:
+        """``resume`` in the background of this process, as ``start`` starts a session: returns at once
+        with the session taken over (running); ``stop`` stops it. ``before_start`` (as ``start``'s) is
+        awaited with its bus topic once the session is known to exist, before it is taken over."""
+        _check_bars(bars)
+        if before_start is not None:
+            await self._store.get_session(session_id)  # an unknown id: NotFoundError, nothing recorded
+            await before_start(f"session:{session_id}")
+        record, engine = await self._claim(session_id, speed, bars)
+        self._launch(record, engine)
+        return record
 
     async def recover(self) -> list[str]:
         """Restart, in the background, every interrupted session (stored as running, but no live
@@ -929,3 +947,8 @@ def pnl_and_exposure(
         return out
     out["gross_exposure_pct"] = float(gross / record.equity * 100)
     return out
+
+
+def _check_bars(bars: int | None) -> None:
+    if bars is not None and (isinstance(bars, bool) or bars < 1):
+        raise InvalidParameterError(f"bars must be a number of bars >= 1, got {bars!r}")

@@ -48,6 +48,16 @@ class StartBody:
 
 
 @attrs.frozen
+class ResumeBody:
+    """Continue a stopped, failed or interrupted session on the data it started on (as ``gpt-trader run
+    --resume``): ``speed`` replaces its feed's speed from here on (0: as fast as possible), ``bars`` stops it
+    (resumably) after that many more bars."""
+
+    speed: float | None = requests.field(None, ge=0, le=1e6, example=0)
+    bars: int | None = requests.field(None, ge=1, le=10_000_000, example=100)
+
+
+@attrs.frozen
 class SessionQuery:
     status: Literal["running", "stopped", "finished", "failed", "interrupted"] | None = None
     limit: int = requests.field(50, ge=1, le=500)
@@ -205,3 +215,31 @@ async def orders(request: Request, session_id: str) -> HTTPResponse:
 )
 async def stop(request: Request, session_id: str) -> HTTPResponse:
     return ok(session_view(await _sessions(request).stop(session_id)))
+
+
+@bp.post("/<session_id:str>/resume", ctx_role="trader")
+@doc(
+    "Resume a session",
+    tag=TAG,
+    body=ResumeBody,
+    description="Continues a stopped, failed or interrupted session in the background from its first "
+    "uncommitted bar, on exactly the data it started on (a changed data file is refused, 409). A finished "
+    "session, or one another process is running, is a 409.",
+    path={"session_id": "Session id"},
+    example={"speed": 0, "bars": 100},
+    responses={200: Response("Running again", SessionView)},
+    errors=(404, 409, 422),
+)
+async def resume(request: Request, session_id: str) -> HTTPResponse:
+    body = requests.body(request, ResumeBody)
+
+    async def own_if_unowned(topic: str) -> None:  # started by a CLI of the server's machine: now it has one
+        store = await request.app.ctx.container.adapters.state_store()
+        if await store.get_owner(topic) is None:
+            await owner_recorder(request)(topic)
+
+    sessions = _sessions(request)
+    record = await sessions.resume_in_background(
+        session_id, speed=body.speed, bars=body.bars, before_start=own_if_unowned
+    )
+    return ok(session_view(record))
