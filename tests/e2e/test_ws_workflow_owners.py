@@ -13,9 +13,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.conftest import free_port
-from tests.e2e.test_ws_owners import COMMAND, PASSWORD, _bearer, _until_finished
-from tests.e2e.test_ws_serve import _connect
+from tests.e2e.test_ws_owners import _bearer, _until_finished, serve_with_users, subscribed_users
 from tests.e2e.ws_server import Client
 
 CHANNELS = ("trades:live", "portfolio:updates", "system:events")
@@ -25,44 +23,12 @@ OWNED = ("trades:live", "portfolio:updates")  # shown to the session's owner and
 async def test_the_session_of_a_workflow_is_followed_by_its_starter_and_not_by_another_trader(
     tmp_path: Path, isolated_env: dict[str, str]
 ) -> None:
-    env = {**isolated_env, "GPT_TRADER__API__RATE_LIMITS__ENABLED": "false", "GPT_TRADER__WEBSOCKET__LIVE_FEED": "off"}
-    for name, role in (("alice", "trader"), ("bob", "trader"), ("root", "admin")):
-        made = subprocess.run(
-            [*COMMAND, "users", "add", name, "--role", role, "--password-stdin"],
-            input=PASSWORD + "\n", cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-        assert made.returncode == 0, made.stdout + made.stderr
-    port = free_port()
-    proc = subprocess.Popen(
-        [*COMMAND, "serve", "--mode", "api", "--port", str(port)],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    try:
-        await _scenario(port, proc)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    await serve_with_users(tmp_path, isolated_env, _scenario)
 
 
 async def _scenario(port: int, proc: subprocess.Popen[str]) -> None:
-    url = f"ws://127.0.0.1:{port}"
-    first = await _connect(url + "/ws/v1", proc)  # waits for the server to listen
-    await first.close()
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-        tokens = {}
-        for name in ("alice", "bob", "root"):
-            reply = await http.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
-            assert reply.status_code == 200, reply.text
-            tokens[name] = reply.json()["access_token"]
-        clients: dict[str, Client] = {}
-        for name, token in tokens.items():
-            client = await Client.connect(url + "/ws/v1", additional_headers=_bearer(token))
-            await client.subscribe(*CHANNELS)
-            clients[name] = client
+        tokens, clients = await subscribed_users(port, proc, http, CHANNELS)
 
         params = {"params": {"bars": 150, "feed": "replay", "max_drawdown_pct": 80, "max_daily_loss_pct": 50}}
         reply = await http.post(
