@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -30,13 +30,16 @@ from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.backtesting.engine import TradeLog, desired_positions, simulate
 from gpt_trader_core.backtesting.stats import compute_stats
 from gpt_trader_core.domain.bars import Bars, to_datetime
-from gpt_trader_core.errors import InvalidDataError, InvalidParameterError
+from gpt_trader_core.errors import CancelledError, InvalidDataError, InvalidParameterError
 from gpt_trader_core.optimization.objective import Objective
 from gpt_trader_core.optimization.runner import (
     CancelToken,
+    EvaluateBatch,
     Progress,
+    Trial,
     inline_evaluator,
     make_sampler,
+    search_ranked,
     search_ranked_inline,
 )
 from gpt_trader_core.optimization.space import Constraint, SearchSpace
@@ -180,6 +183,62 @@ def _stability(windows: list[WalkForwardWindow], names: tuple[str, ...]) -> dict
     return out
 
 
+#: One test window's out-of-sample trading: equity, trades, statistics (see ``out_of_sample``).
+Traded = tuple[np.ndarray, TradeLog, dict[str, Any]]
+
+
+def trade_test_window(
+    bars: Bars, strategy: type[Strategy], params: Mapping[str, Any], config: BacktestConfig, test: tuple[int, int]
+) -> Traded:
+    """``out_of_sample`` with the strategy given as class and parameters: a module-level function of
+    picklable arguments, so an Executor can run it in another process."""
+    return out_of_sample(bars, strategy(**params), config, test)
+
+
+def _window_progress(
+    progress: Callable[[Progress], None] | None, index: int, windows: int
+) -> Callable[[Progress], None] | None:
+    """``progress`` of one window's search reported as progress of the whole walk-forward."""
+    if progress is None:
+        return None
+    report = progress
+
+    def window_progress(p: Progress) -> None:
+        report(Progress(index * p.total + p.done, p.total * windows, p.best_value, p.best_params, p.elapsed_s, None))
+
+    return window_progress
+
+
+def _best(trials: Sequence[Trial]) -> Trial:
+    if not trials:
+        raise InvalidParameterError("the search space is empty after the constraint")
+    return trials[0]
+
+
+def _window(
+    bars: Bars,
+    objective: Objective,
+    index: int,
+    train: tuple[int, int],
+    test: tuple[int, int],
+    best: Trial,
+    traded: Traded,
+) -> WalkForwardWindow:
+    ts = bars.timestamps
+    return WalkForwardWindow(
+        index,
+        train,
+        test,
+        (to_datetime(ts[train[0]]), to_datetime(ts[train[1] - 1])),
+        (to_datetime(ts[test[0]]), to_datetime(ts[test[1] - 1])),
+        dict(best.params),
+        best.value,
+        objective.value(traded[2]),
+        dict(best.stats),
+        traded[2],
+    )
+
+
 def walk_forward(
     bars: Bars,
     strategy: type[Strategy],
@@ -198,42 +257,113 @@ def walk_forward(
     progress: Callable[[Progress], None] | None = None,
     cancel: CancelToken | None = None,
 ) -> WalkForwardResult:
-    """Walk-forward analysis of ``strategy`` on ``bars`` (see the module docstring)."""
+    """Walk-forward analysis of ``strategy`` on ``bars`` in this thread (see the module docstring)."""
     objective = objective or Objective()
     config = config or BacktestConfig()
     space = SearchSpace.build(strategy, space_overrides, constraint)
     plan = plan_windows(len(bars), n_windows, train_size, test_size, anchored)
     started = time.perf_counter()
-    windows: list[WalkForwardWindow] = []
+    windows: list[tuple[WalkForwardWindow, TradeLog, np.ndarray]] = []
+    scratch = Scratch()  # the work arrays of one window reused by the next
+    for index, (train, test) in enumerate(plan):
+        train_bars = bars.slice(*train)
+        best = _best(
+            search_ranked_inline(
+                space,
+                objective,
+                make_sampler(method, space, n_trials, seed),
+                inline_evaluator(train_bars, strategy, config, scratch),
+                batch_size=chunk_rows(len(train_bars)),
+                ask_size=32 if method == "bayes" else None,
+                progress=_window_progress(progress, index, len(plan)),
+                cancel=cancel,
+            ).trials
+        )
+        traded = trade_test_window(bars, strategy, best.params, config, test)
+        windows.append((_window(bars, objective, index, train, test, best, traded), traded[1], traded[0]))
+    return _assemble(bars, strategy, objective, method, anchored, space, config, windows, started)
+
+
+async def walk_forward_async(
+    bars: Bars,
+    strategy: type[Strategy],
+    space_overrides: Mapping[str, Any] | None = None,
+    *,
+    evaluator: Callable[[Bars], EvaluateBatch],
+    trade: Callable[[Bars, type[Strategy], Mapping[str, Any], BacktestConfig, tuple[int, int]], Awaitable[Traded]],
+    concurrency: int = 1,
+    max_chunk: int = 512,
+    objective: Objective | None = None,
+    method: str = "grid",
+    n_windows: int = 5,
+    train_size: int | None = None,
+    test_size: int | None = None,
+    anchored: bool = False,
+    constraint: Constraint | None = None,
+    n_trials: int | None = None,
+    seed: int = 0,
+    config: BacktestConfig | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> WalkForwardResult:
+    """``walk_forward`` with each window's search cut into chunks evaluated through ``evaluator(train
+    bars)`` (an Executor: about four chunks per worker, at most ``max_chunk`` parameter sets, each well
+    under a second) and each test window traded through ``trade`` (``trade_test_window`` on an
+    Executor). A cancellation (``cancel`` set, or the awaiting task cancelled) stops after the running
+    chunks, as an optimisation does, instead of after the whole analysis. Same result as
+    ``walk_forward``: the same proposals, trials, ranking and chaining."""
+    objective = objective or Objective()
+    config = config or BacktestConfig()
+    space = SearchSpace.build(strategy, space_overrides, constraint)
+    plan = plan_windows(len(bars), n_windows, train_size, test_size, anchored)
+    started = time.perf_counter()
+    workers = max(1, concurrency)
+    windows: list[tuple[WalkForwardWindow, TradeLog, np.ndarray]] = []
+    for index, (train, test) in enumerate(plan):
+        train_bars = bars.slice(*train)
+        sampler = make_sampler(method, space, n_trials, seed)
+        total = int(getattr(sampler, "total", 0)) or space.size()
+        best = _best(
+            (
+                await search_ranked(
+                    space,
+                    objective,
+                    sampler,
+                    evaluator(train_bars),
+                    batch_size=max(1, min(chunk_rows(len(train_bars)), max_chunk, math.ceil(total / (workers * 4)))),
+                    concurrency=workers,
+                    ask_size=32 if method == "bayes" else None,
+                    progress=_window_progress(progress, index, len(plan)),
+                    cancel=cancel,
+                )
+            ).trials
+        )
+        if cancel is not None and cancel.cancelled:
+            raise CancelledError(f"walk-forward cancelled after {index} of {len(plan)} windows")
+        traded = await trade(bars, strategy, best.params, config, test)
+        windows.append((_window(bars, objective, index, train, test, best, traded), traded[1], traded[0]))
+    return _assemble(bars, strategy, objective, method, anchored, space, config, windows, started)
+
+
+def _assemble(
+    bars: Bars,
+    strategy: type[Strategy],
+    objective: Objective,
+    method: str,
+    anchored: bool,
+    space: SearchSpace,
+    config: BacktestConfig,
+    outcomes: Sequence[tuple[WalkForwardWindow, TradeLog, np.ndarray]],
+    started: float,
+) -> WalkForwardResult:
+    """The windows' out-of-sample curves chained (each starts from the previous one's final equity)
+    into one result with its statistics, parameter stability and degradation."""
     equities: list[np.ndarray] = []
     logs: list[TradeLog] = []
     offset, level = 0, float(config.cash)
     ts = bars.timestamps
-    scratch = Scratch()  # the work arrays of one window reused by the next
-    for index, (train, test) in enumerate(plan):
-        train_bars = bars.slice(*train)
-        sampler = make_sampler(method, space, n_trials, seed)
-
-        def window_progress(p: Progress, index: int = index) -> None:
-            if progress is not None:
-                total = p.total * len(plan)
-                done = index * p.total + p.done
-                progress(Progress(done, total, p.best_value, p.best_params, p.elapsed_s, None))
-
-        trials = search_ranked_inline(
-            space,
-            objective,
-            sampler,
-            inline_evaluator(train_bars, strategy, config, scratch),
-            batch_size=chunk_rows(len(train_bars)),
-            ask_size=32 if method == "bayes" else None,
-            progress=window_progress,
-            cancel=cancel,
-        ).trials
-        if not trials:
-            raise InvalidParameterError("the search space is empty after the constraint")
-        best = trials[0]
-        equity, log, oos_stats = out_of_sample(bars, strategy(**best.params), config, test)
+    for window, log, equity in outcomes:
+        test = window.test
         scale = level / config.cash
         equities.append(equity * scale)
         logs.append(
@@ -247,21 +377,8 @@ def walk_forward(
         )
         level = float(equities[-1][-1])
         offset += test[1] - test[0]
-        windows.append(
-            WalkForwardWindow(
-                index,
-                train,
-                test,
-                (to_datetime(ts[train[0]]), to_datetime(ts[train[1] - 1])),
-                (to_datetime(ts[test[0]]), to_datetime(ts[test[1] - 1])),
-                dict(best.params),
-                best.value,
-                objective.value(oos_stats),
-                dict(best.stats),
-                oos_stats,
-            )
-        )
-    first, last = plan[0][1][0], plan[-1][1][1]
+    windows = [window for window, _, _ in outcomes]
+    first, last = windows[0].test[0], windows[-1].test[1]
     stitched = np.concatenate(equities)
     combined = TradeLog(*(np.concatenate([getattr(log, f.name) for log in logs]) for f in attrs.fields(TradeLog)))
     stats = compute_stats(ts[first:last], bars.close[first:last], stitched, combined, 0)

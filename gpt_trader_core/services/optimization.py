@@ -30,7 +30,12 @@ from gpt_trader_core.optimization.runner import (
     search_ranked,
 )
 from gpt_trader_core.optimization.space import SearchSpace
-from gpt_trader_core.optimization.walk_forward import WalkForwardResult, walk_forward
+from gpt_trader_core.optimization.walk_forward import (
+    Traded,
+    WalkForwardResult,
+    trade_test_window,
+    walk_forward_async,
+)
 from gpt_trader_core.ports import Executor, StudyStore
 from gpt_trader_core.services.backtest import MarketHistory, new_id
 from gpt_trader_core.strategy.base import Strategy
@@ -73,12 +78,6 @@ def check_search_size(method: str, total: int, limit: int | None) -> None:
         "take hours and fill the disk); narrow the space, confirm to run all of them (--yes), or sample it: "
         "--method random --trials 1000 (or --method bayes)"
     )
-
-
-def _walk_forward_job(
-    bars: Bars, strategy: type[Strategy], space: Mapping[str, Any], options: Mapping[str, Any]
-) -> WalkForwardResult:
-    return walk_forward(bars, strategy, space, **options)
 
 
 class Optimizer:
@@ -263,18 +262,49 @@ class Optimizer:
         await self._store().delete_study(study_id)
 
     async def walk_forward(
-        self, request: OptimizeRequest, *, n_windows: int = 5, anchored: bool = False
+        self,
+        request: OptimizeRequest,
+        *,
+        n_windows: int = 5,
+        anchored: bool = False,
+        progress: Callable[[Progress], None] | None = None,
+        cancel: CancelToken | None = None,
     ) -> WalkForwardResult:
-        """Walk-forward analysis, run as one job on the executor (off the event loop)."""
+        """Walk-forward analysis off the event loop: each window's search goes to the executor in
+        chunks, as an optimisation's does, and its test window as one short job; a cancellation
+        (``cancel``, or this call's task cancelled) stops after the running chunks, leaving no job
+        that runs on for the rest of the analysis."""
         strategy = self._registry.get_spec(request.strategy).cls
         bars = await self._history.get(request.symbol, request.start, request.end, request.timeframe)
-        options = {
-            "objective": Objective.of(request.objective, request.maximize),
-            "method": request.method,
-            "n_windows": n_windows,
-            "anchored": anchored,
-            "n_trials": request.n_trials,
-            "seed": request.seed,
-            "config": request.config,
-        }
-        return await self._executor.run(_walk_forward_job, bars, strategy, dict(request.space), options)
+        config = request.config
+
+        def evaluator(train: Bars) -> EvaluateBatch:
+            return self._evaluator(train, strategy, config)
+
+        async def trade(
+            bars: Bars,
+            strategy: type[Strategy],
+            params: Mapping[str, Any],
+            config: BacktestConfig,
+            test: tuple[int, int],
+        ) -> Traded:
+            return await self._executor.run(trade_test_window, bars, strategy, dict(params), config, test)
+
+        return await walk_forward_async(
+            bars,
+            strategy,
+            dict(request.space),
+            evaluator=evaluator,
+            trade=trade,
+            concurrency=max(1, self._executor.workers),
+            max_chunk=SERVICE_CHUNK,
+            objective=Objective.of(request.objective, request.maximize),
+            method=request.method,
+            n_windows=n_windows,
+            anchored=anchored,
+            n_trials=request.n_trials,
+            seed=request.seed,
+            config=config,
+            progress=progress,
+            cancel=cancel,
+        )

@@ -159,7 +159,7 @@ def strategy_optimization(services: WorkflowServices) -> WorkflowDefinition:
     async def walk_forward(ctx: WorkflowContext) -> WalkForwardResult:
         request = _request(ctx.params, ctx["space"], services.backtest_defaults)
         return await services.optimizer.walk_forward(
-            request, n_windows=ctx.params["windows"], anchored=ctx.params["anchored"]
+            request, n_windows=ctx.params["windows"], anchored=ctx.params["anchored"], cancel=ctx.cancel
         )
 
     def report(ctx: WorkflowContext) -> dict[str, Any]:
