@@ -1,8 +1,9 @@
 """The search loop: ask the sampler, evaluate in batches, rank, report progress, honour cancellation.
 
-One search state (``_Search``) serves every driver: ``gt.optimize`` and walk-forward evaluate in this
-thread without an event loop (``search_ranked_inline``); the ``Optimizer`` use case awaits the Executor
-port (process pool or Dask) and persists each trial for resumption (``search_ranked``).
+One search state (``_Search``) serves every driver: ``gt.optimize`` and ``gt.walk_forward`` evaluate in
+this thread without an event loop (``search_ranked_inline``); the ``Optimizer`` use case awaits the
+Executor port (process pool or Dask) in chunks, for its studies (each trial persisted for resumption)
+and for each window of its walk-forward (``search_ranked``).
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ Steps:
   execution is cancelled.
 - ``walk_forward`` (in parallel with ``optimize``): ``windows`` rolling (or ``anchored``) windows, each
   optimised on its training bars and traded on the next test bars; the chained out-of-sample result is
-  the honest estimate of strategy-plus-optimiser.
+  the honest estimate of strategy-plus-optimiser. Each window's search goes to the executor in short
+  chunks, as ``optimize``'s does: a cancelled execution leaves no walk-forward job running on a worker.
 
 Report: ``data``, ``space`` (candidates per parameter, grid size), ``optimization`` (study id, best
 parameters and value, the top 5 trials), ``walk_forward`` (out-of-sample statistics, in-sample vs
