@@ -176,8 +176,12 @@ class TradingStore(Protocol):
     stores the bar's ``events`` in the same transaction, after the session's earlier pending ones, and
     deletes the ones ``sent`` says were published (source → highest number published: that source's
     events numbered up to it); ``pending_events`` gives the session's stored events, in commit order;
-    ``mark_sent`` deletes published ones outside a bar (a session's end). ``save_session`` upserts a
-    session alone (start, stop). ``get_session``
+    ``mark_sent`` deletes published ones outside a bar (a session's end). ``swap_session`` stores its
+    ``events`` and deletes the ``sent`` ones in its transaction too, when it saves (the session's start
+    and end events: as durable as the state they announce). ``ended_with_pending`` names sessions not
+    stored as running whose outbox still holds events (their holder ended them but died, or the bus
+    was down, before publishing; nobody resumes them, so whoever finds them publishes them), at most
+    ``limit``, by id. ``save_session`` upserts a session alone (start, stop). ``get_session``
     raises ``NotFoundError``. Lists are ordered: sessions newest first, orders by creation, fills and
     equity by bar.
     """
@@ -188,7 +192,13 @@ class TradingStore(Protocol):
 
     async def list_sessions(self, *, status: SessionStatus | None = None, limit: int = 50) -> list[SessionRecord]: ...
 
-    async def swap_session(self, session: SessionRecord, expected: SessionRecord) -> bool: ...
+    async def swap_session(
+        self,
+        session: SessionRecord,
+        expected: SessionRecord,
+        events: Sequence[OutboxEvent] = (),
+        sent: Mapping[str, int] | None = None,
+    ) -> bool: ...
 
     async def commit_bar(
         self,
@@ -204,6 +214,8 @@ class TradingStore(Protocol):
     async def pending_events(self, session_id: str) -> list[OutboxEvent]: ...
 
     async def mark_sent(self, session_id: str, sent: Mapping[str, int]) -> None: ...
+
+    async def ended_with_pending(self, *, limit: int = 100) -> list[str]: ...
 
     async def list_orders(self, session_id: str) -> list[OrderState]: ...
 

@@ -293,13 +293,15 @@ class RemoteMonitoring:
 
 
 class RemoteWorkflows:
-    """``Workflows`` on the server (``/api/v1/workflows/*``). The server runs the execution; ``events``
-    follows it by polling its status and turns the steps' changes into the engine's step events."""
+    """``Workflows`` on the server (``/api/v1/workflows/*``). The server runs the execution; ``events`` and
+    ``wait`` follow it on the server's WebSocket channel ``workflow:EXECUTION_ID`` (``ExecutionFollow``),
+    or by polling its status when that stream cannot be had."""
 
     def __init__(self, client: RemoteClient, poll_interval: float = POLL_INTERVAL_S) -> None:
         self._client = client
         self._poll = poll_interval
         self._running: set[str] = set()
+        self._follows: dict[str, ExecutionFollow] = {}
 
     async def catalogue(self) -> builtins.list[dict[str, Any]]:
         data = await self._client.call("GET", "/api/v1/workflows/list")
@@ -318,15 +320,12 @@ class RemoteWorkflows:
         return execution
 
     async def wait(self, execution_id: str, timeout: float | None = None) -> Execution:
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        while True:
-            execution = await self.status(execution_id)
-            if execution.status.finished:
-                return execution
-            if deadline is not None and loop.time() >= deadline:
-                return execution
-            await asyncio.sleep(self._poll)
+        """The execution once finished (as its status says then), or as it stands after ``timeout`` s."""
+        follow = self._follow(execution_id)
+        try:
+            return await asyncio.wait_for(asyncio.shield(follow.finished), timeout)
+        except TimeoutError:
+            return await self.status(execution_id)
 
     async def status(self, execution_id: str) -> Execution:
         return self._execution(await self._client.call("GET", f"/api/v1/workflows/status/{execution_id}"))
@@ -339,13 +338,19 @@ class RemoteWorkflows:
         data = await self._client.call("GET", "/api/v1/workflows/executions", query={"limit": limit, "status": value})
         return [self._execution(item) for item in data["items"]]
 
-    def events(self, execution_id: str | None = None) -> PolledEvents:
+    def events(self, execution_id: str | None = None) -> FollowedEvents:
         if execution_id is None:
             raise InvalidParameterError("following every execution needs an execution id with --remote")
-        return PolledEvents(self, execution_id, self._poll)
+        return self._follow(execution_id).subscribe()
+
+    def _follow(self, execution_id: str) -> ExecutionFollow:
+        follow = self._follows.get(execution_id)
+        if follow is None:
+            follow = self._follows[execution_id] = ExecutionFollow(self, self._client, execution_id, self._poll)
+        return follow
 
     async def shutdown(self, timeout: float = 5.0) -> None:
-        """Cancel on the server what this command was waiting for (Ctrl-C, SIGTERM)."""
+        """Cancel on the server what this command was waiting for (Ctrl-C, SIGTERM); stop following."""
         for execution_id in list(self._running):
             try:
                 await self.cancel(execution_id, timeout=timeout)
@@ -354,6 +359,8 @@ class RemoteWorkflows:
             except RemoteError as error:  # unreachable now: say so, the interruption goes on
                 log.warning("could not cancel %s on %s: %s", execution_id, self._client.url, error)
             self._running.discard(execution_id)
+        for follow in self._follows.values():
+            await follow.close()
 
     @staticmethod
     def _execution(data: Any) -> Execution:
@@ -362,51 +369,48 @@ class RemoteWorkflows:
         return structure(data, Execution)
 
 
-class PolledEvents:
-    """The ``Subscription`` of one remote execution: step events derived from its polled status."""
+#: The events that end an execution's stream (the workflow engine's last event).
+FINAL_EVENTS = frozenset({"execution_finished", "execution_failed", "execution_cancelled"})
+#: A step's states in the order they happen (a status read later never takes a step back).
+_STEP_ORDER = {"pending": 0, "running": 1, "succeeded": 2, "failed": 2, "skipped": 2, "cancelled": 2}
+#: Seconds without a stream message after which the status is read (the truth, should the stream stall).
+QUIET_CHECK_S = 5.0
 
-    dropped = 0
 
-    def __init__(self, workflows: RemoteWorkflows, execution_id: str, interval: float) -> None:
-        self._workflows = workflows
-        self._id = execution_id
-        self._interval = interval
-        self._queue: builtins.list[Event] = []
-        self._seen: dict[str, str] = {}
-        self._started = False
-        self._closed = False
-        self._done = False
+class StepTracker:
+    """What a follower has told about one execution (started, each step's state), so that the events a
+    status read shows and the stream did not are derived once, and never twice."""
 
-    def __aiter__(self) -> PolledEvents:
-        return self
+    def __init__(self, execution_id: str) -> None:
+        self.topic = f"execution:{execution_id}"
+        self.started = False
+        self.seen: dict[str, str] = {}
 
-    async def __anext__(self) -> Event:
-        while not self._queue:
-            if self._done:
-                raise StopAsyncIteration
-            closing = self._closed  # closed: one last poll delivers the changes since the previous one
-            execution = await self._workflows.status(self._id)
-            self._queue.extend(self._changes(execution))
-            if closing or execution.status.finished:
-                self._done = True
-            elif not self._queue:
-                await asyncio.sleep(self._interval)
-        return self._queue.pop(0)
+    def observe(self, event: Event) -> None:
+        """An event the stream delivered."""
+        if event.type == "execution_started" or event.type.startswith("step_"):
+            self.started = True
+        step = event.data.get("step")
+        state = {"step_started": "running", "step_finished": "succeeded", "step_failed": "failed"}.get(event.type)
+        state = state or {"step_skipped": "skipped"}.get(event.type)
+        if step and state:
+            self.seen[str(step)] = state
 
-    def _changes(self, execution: Execution) -> builtins.list[Event]:
+    def changes(self, execution: Execution) -> builtins.list[Event]:
+        """The events of what ``execution`` (a status read) shows beyond what was told already."""
         from gpt_trader_core.domain.records import Event, ExecutionStatus
 
-        topic = f"execution:{self._id}"
         events: builtins.list[Event] = []
-        if not self._started and execution.status is not ExecutionStatus.PENDING:
-            self._started = True
+        if not self.started and execution.status is not ExecutionStatus.PENDING:
+            self.started = True
             data = {"workflow": execution.name, "execution_id": execution.id}
-            events.append(Event(topic, "execution_started", data, execution.started_at or execution.created_at))
+            events.append(Event(self.topic, "execution_started", data, execution.started_at or execution.created_at))
         for step in (execution.result or {}).get("steps") or ():
             name, state = step.get("name"), step.get("status")
-            if not name or state == self._seen.get(name):
+            previous = self.seen.get(name)
+            if not name or state == previous or _STEP_ORDER.get(state, 0) <= _STEP_ORDER.get(previous or "", -1):
                 continue
-            previous, self._seen[name] = self._seen.get(name), state
+            self.seen[name] = state
             kind = {
                 "running": "step_started",
                 "succeeded": "step_finished",
@@ -415,16 +419,149 @@ class PolledEvents:
             }.get(state or "")
             if kind is None:
                 continue
-            if kind in ("step_finished", "step_failed") and previous != "running":  # started since the last poll
-                events.append(Event(topic, "step_started", {"step": name}, _when(step.get("started_at"))))
+            if kind in ("step_finished", "step_failed") and previous != "running":  # started since the last read
+                events.append(Event(self.topic, "step_started", {"step": name}, _when(step.get("started_at"))))
             at = step.get("finished_at") if kind != "step_started" else step.get("started_at")
             events.append(
-                Event(topic, kind, {"step": name, **{k: step.get(k) for k in ("duration_s", "error")}}, _when(at))
+                Event(self.topic, kind, {"step": name, **{k: step.get(k) for k in ("duration_s", "error")}}, _when(at))
             )
         return events
 
+
+class ExecutionFollow:
+    """One execution of the server followed to its end: its events to every ``subscribe``-r, in order and
+    each once, and ``finished`` (the execution as its status reads at the end).
+
+    The status is read first (an execution that has finished already is told from it), then the
+    WebSocket channel ``workflow:ID`` is followed from its first message (resuming after a dropped
+    connection); when its last event arrives the status is read again and anything it shows that the
+    stream did not is told before that last event. Without a usable stream (refused, or gone for good)
+    it says so once on standard error and polls the status instead, carrying on from what was told."""
+
+    def __init__(self, workflows: RemoteWorkflows, client: RemoteClient, execution_id: str, poll: float) -> None:
+        self._workflows = workflows
+        self._client = client
+        self.id = execution_id
+        self._poll = poll
+        self.tracker = StepTracker(execution_id)
+        self._subscribers: builtins.list[FollowedEvents] = []
+        self.finished: asyncio.Future[Execution] = asyncio.get_running_loop().create_future()
+        self.polled = False
+        self.stream: Any = None
+        self._task = asyncio.create_task(self._run(), name=f"remote-follow-{execution_id}")
+
+    def subscribe(self) -> FollowedEvents:
+        subscription = FollowedEvents(self)
+        self._subscribers.append(subscription)
+        if self.finished.done():
+            subscription.end()
+        return subscription
+
+    def _tell(self, events: Sequence[Event]) -> None:
+        for event in events:
+            for subscriber in self._subscribers:
+                subscriber.put(event)
+
+    async def _run(self) -> None:
+        try:
+            execution = await self._workflows.status(self.id)
+            if not execution.status.finished:
+                execution = await self._follow_stream()
+            else:
+                self._tell(self.tracker.changes(execution))
+            self.finished.set_result(execution)
+        except asyncio.CancelledError:
+            self.finished.cancel()
+            raise
+        except BaseException as exc:  # the caller of ``wait`` gets it (unreachable server, …)
+            self.finished.set_exception(exc)
+        finally:
+            for subscriber in self._subscribers:
+                subscriber.end()
+
+    async def _follow_stream(self) -> Execution:
+        from adapters.remote.follow import ChannelStream, StreamUnavailableError, when
+        from gpt_trader_core.domain.records import Event
+
+        self.stream = stream = ChannelStream(self._client, f"workflow:{self.id}")
+        try:
+            while True:
+                message = await stream.get(QUIET_CHECK_S)
+                if message is None:  # a quiet stream: the status says whether it ended meanwhile
+                    execution = await self._workflows.status(self.id)
+                    if execution.status.finished:
+                        self._tell(self.tracker.changes(execution))
+                        return execution
+                    continue
+                kind, data, topic = str(message["type"]), dict(message.get("data") or {}), self.tracker.topic
+                stamp, seq = when(message), int(message["seq"])
+                event = Event(topic, kind, data, stamp, seq) if stamp else Event(topic, kind, data, seq=seq)
+                if kind in FINAL_EVENTS:  # the end: what the stored execution shows and the stream did not, first
+                    execution = await self._workflows.status(self.id)
+                    self._tell(self.tracker.changes(execution))
+                    self._tell([event])
+                    if execution.status.finished:
+                        return execution
+                    break  # announced before it was stored (it never is): the status is polled until it is
+                self.tracker.observe(event)
+                self._tell([event])
+        except StreamUnavailableError as unavailable:
+            log.warning("%s; following execution %s by polling its status instead", unavailable, self.id)
+            self.polled = True
+        finally:
+            await stream.close()
+        while True:
+            execution = await self._workflows.status(self.id)
+            self._tell(self.tracker.changes(execution))
+            if execution.status.finished:
+                return execution
+            await asyncio.sleep(self._poll)
+
     async def close(self) -> None:
-        self._closed = True
+        if not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+class FollowedEvents:
+    """The ``Subscription`` of one remote execution (see ``ExecutionFollow``): it ends when the execution
+    has been followed to its end, or at ``close``."""
+
+    dropped = 0
+
+    def __init__(self, follow: ExecutionFollow) -> None:
+        self.follow = follow
+        self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
+
+    def put(self, event: Event) -> None:
+        self._queue.put_nowait(event)
+
+    def end(self) -> None:
+        self._queue.put_nowait(None)
+
+    def __aiter__(self) -> FollowedEvents:
+        return self
+
+    async def __anext__(self) -> Event:
+        event = await self._queue.get()
+        if event is None:
+            self._queue.put_nowait(None)
+            raise StopAsyncIteration
+        return event
+
+    async def get(self, timeout: float | None = None) -> Event | None:
+        try:
+            event = await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            return None
+        if event is None:
+            self._queue.put_nowait(None)
+        return event
+
+    async def close(self) -> None:
+        """No more events after those already told (the follow goes on for ``wait``)."""
+        self.end()
 
 
 def _when(value: Any) -> dt.datetime:
@@ -442,6 +579,8 @@ class RemoteSessions:
     def __init__(self, client: RemoteClient, poll_interval: float = 0.5) -> None:
         self._client = client
         self._poll = poll_interval
+        self.stream: Any = None  # the last session's ``ChannelStream`` (tests read it) …
+        self.polled = False  # … and whether it was followed by polling instead
 
     async def list(self, *, status: Any = None, limit: int = 50) -> builtins.list[Any]:
         from gpt_trader_core.domain.records import SessionRecord
@@ -479,25 +618,79 @@ class RemoteSessions:
             "tier_aware": request.tier_aware,
         }
         record = structure(await self._client.call("POST", "/api/v1/sessions", body=_compact(body)), SessionRecord)
-        path = f"/api/v1/sessions/{_segment(record.id)}"
+        return await self._follow(record, stop)
+
+    async def resume(
+        self, session_id: str, stop: asyncio.Event | None = None, *, speed: float | None = None, bars: int | None = None
+    ) -> Any:
+        """``TradingSessions.resume`` on the server (``POST /api/v1/sessions/{id}/resume``): it continues the
+        stored session there, on the data it started on, and this waits while it trades, as ``run``."""
+        from gpt_trader_core.domain.records import SessionRecord
+
+        path = f"/api/v1/sessions/{_segment(session_id)}/resume"
+        record = structure(
+            await self._client.call("POST", path, body=_compact({"speed": speed, "bars": bars})), SessionRecord
+        )
+        return await self._follow(record, stop)
+
+    async def _follow(self, record: Any, stop: asyncio.Event | None) -> Any:
+        """Wait while the server's session ``record`` trades, until it ends there (the record as its
+        status then reads); ``stop`` (Ctrl-C, SIGTERM) or a cancellation stops it there.
+
+        The end comes from the server's WebSocket channel ``system:events``, where a session's start and
+        end are published (through its outbox, once stored): subscribed from its next message first, then
+        the status read (a session that ended meanwhile is told from it), then the status read again at each
+        lifecycle message of this session — and ``QUIET_CHECK_S`` after the last read without one (the
+        stream is not trusted to end it). Without a usable stream it says so once on standard error and
+        polls the status instead."""
         stop = stop or asyncio.Event()
+        stopping = asyncio.ensure_future(stop.wait())
         try:
-            while record.status.value == "running":
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self._poll)
-                if stop.is_set():
-                    return await self.stop(record.id)
-                record = structure((await self._client.call("GET", path))["session"], SessionRecord)
+            ended = await self._until_end(record, stopping)
+        except _StopRequestedError:
+            return await self.stop(record.id)
         except asyncio.CancelledError:
             await self.stop(record.id)
             raise
+        finally:
+            stopping.cancel()
+        return ended
+
+    async def _until_end(self, record: Any, stopping: asyncio.Future[Any]) -> Any:
+        from adapters.remote.follow import ChannelStream, StreamUnavailableError
+
+        self.polled = False
+        self.stream = stream = ChannelStream(self._client, SESSION_CHANNEL, last_seq=None)
+        try:
+            clock = asyncio.get_running_loop().time
+            if record.status.value == "running":
+                await _unless(stopping, stream.open())
+                record = await self._record(record.id)  # the truth at the start: it may have ended meanwhile
+            read = clock()
+            while record.status.value == "running":
+                message = await _unless(stopping, stream.get(max(0.0, read + QUIET_CHECK_S - clock())))
+                mine = message is not None and _lifecycle_of(message, record.id)
+                if message is not None and not mine and clock() < read + QUIET_CHECK_S:
+                    continue  # another session's, or an alert (the channel is shared)
+                record = await self._record(record.id)  # this session started or ended, or quiet: the truth
+                read = clock()
+                if mine and record.status.value == "running" and _is_end(message or {}):
+                    break  # announced before it was stored (it never is): the status is polled until it is
+        except StreamUnavailableError as unavailable:
+            log.warning("%s; following session %s by polling its status instead", unavailable, record.id)
+            self.polled = True
+        finally:
+            await stream.close()
+        while record.status.value == "running":
+            await _unless(stopping, asyncio.sleep(self._poll))
+            record = await self._record(record.id)
         return record
 
-    async def resume(self, session_id: str, stop: Any = None, **_: Any) -> Any:
-        raise InvalidParameterError(
-            f"{self._client.url} resumes its interrupted sessions itself when it starts; `run --resume` continues "
-            "a session of this machine: drop --remote"
-        )
+    async def _record(self, session_id: str) -> Any:
+        from gpt_trader_core.domain.records import SessionRecord
+
+        view = await self._client.call("GET", f"/api/v1/sessions/{_segment(session_id)}")
+        return structure(view["session"], SessionRecord)
 
     async def status(self, session_id: str, *, recent_fills: int = 20) -> SessionReport:
         """``GET /api/v1/sessions/{id}``: the session, its positions, recent fills and performance. The
@@ -522,6 +715,41 @@ class RemoteSessions:
 
         data = await self._client.call("POST", f"/api/v1/sessions/{_segment(session_id)}/stop", body={})
         return structure(data, SessionRecord)
+
+
+#: The WebSocket channel of the sessions' lifecycle: message type ``session`` (started, finished, stopped,
+#: failed: the catalogue's ``session_*`` events; an end carries ``last_bar`` and no ``resume_at``).
+SESSION_CHANNEL = "system:events"
+
+
+class _StopRequestedError(Exception):
+    """``stop`` was set while waiting (``RemoteSessions._follow`` then stops the session on the server)."""
+
+
+async def _unless(stopping: asyncio.Future[Any], awaitable: Any) -> Any:
+    """``awaitable``'s result, unless ``stopping`` completes first: then ``awaitable`` is cancelled and
+    ``_StopRequestedError`` raised."""
+    task = asyncio.ensure_future(awaitable)
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if stopping.done():
+        task.cancel()
+        await asyncio.wait({task})
+        if not task.cancelled():
+            task.exception()  # what it was doing no longer matters (the session is being stopped): retrieved
+        raise _StopRequestedError
+    return task.result()
+
+
+def _lifecycle_of(message: Mapping[str, Any], session_id: str) -> bool:
+    return message.get("type") == "session" and (message.get("data") or {}).get("session_id") == session_id
+
+
+def _is_end(message: Mapping[str, Any]) -> bool:
+    return (message.get("data") or {}).get("resume_at") is None
 
 
 def _segment(value: str) -> str:

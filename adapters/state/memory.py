@@ -231,11 +231,20 @@ class InMemoryStateStore:
         rows = [row for row in self._sessions.values() if wanted is None or row["status"] == wanted.value]
         return [_codec.session_from_row(row) for row in _newest_first(rows, limit)]
 
-    async def swap_session(self, session: SessionRecord, expected: SessionRecord) -> bool:
+    async def swap_session(
+        self,
+        session: SessionRecord,
+        expected: SessionRecord,
+        events: Sequence[OutboxEvent] = (),
+        sent: Mapping[str, int] | None = None,
+    ) -> bool:
         self._check_open()
+        row = _codec.session_row(session)
+        outbox, published = _outbox.rows(events, as_text=False), _outbox.check_sent(sent)
         if not _common.same_claim(self._sessions.get(session.id), expected.owner, expected.last_bar):
             return False
-        self._sessions[session.id] = _codec.session_row(session)
+        self._sessions[session.id] = row
+        self._write_outbox(session.id, outbox, published)
         return True
 
     async def commit_bar(
@@ -296,6 +305,18 @@ class InMemoryStateStore:
     async def mark_sent(self, session_id: str, sent: Mapping[str, int]) -> None:
         self._check_open()
         self._write_outbox(session_id, [], _outbox.check_sent(sent))
+
+    async def ended_with_pending(self, *, limit: int = 100) -> list[str]:
+        limit = _common.check_limit(limit)
+        self._check_open()
+        ended = [
+            session_id
+            for session_id, rows in self._outbox.items()
+            if rows
+            and (session := self._sessions.get(session_id)) is not None
+            and session["status"] != SessionStatus.RUNNING.value
+        ]
+        return sorted(ended)[:limit]
 
     async def list_orders(self, session_id: str) -> list[OrderState]:
         self._check_session(session_id)

@@ -125,6 +125,7 @@ _OUTBOX_INSERT = (
 _OUTBOX_NEXT_SEQ = "SELECT coalesce(max(seq) + 1, 0) AS next FROM session_outbox WHERE session_id = %s"
 _OUTBOX_SELECT = f"SELECT {_columns(_outbox.COLUMNS)} FROM session_outbox WHERE session_id = %s ORDER BY seq"
 _OUTBOX_DELETE = "DELETE FROM session_outbox WHERE session_id = %s AND source = %s AND number <= %s"
+_OUTBOX_ENDED = _outbox.ENDED_WITH_PENDING.format("%s")
 _USER_SELECT = f"SELECT {_columns(_auth_rows.USER_COLUMNS)} FROM users"
 _KEY_SELECT = f"SELECT {_columns(_auth_rows.KEY_COLUMNS)} FROM api_keys"
 _TOKEN_SELECT = (
@@ -509,13 +510,21 @@ class PostgresStateStore:
             rows = await _all(conn, f"{_SESSION_SELECT}{where} {_NEWEST_FIRST}", (*args, limit))
         return [_codec.session_from_row(row) for row in rows]
 
-    async def swap_session(self, session: SessionRecord, expected: SessionRecord) -> bool:
+    async def swap_session(
+        self,
+        session: SessionRecord,
+        expected: SessionRecord,
+        events: Sequence[OutboxEvent] = (),
+        sent: Mapping[str, int] | None = None,
+    ) -> bool:
         row = self._row("sessions", _codec.session_row(session))
+        outbox, published = _outbox.rows(events), _outbox.check_sent(sent)
         async with self._write() as conn:
             stored = await _one(conn, _SESSION_CLAIM, (session.id,))
             if not _common.same_claim(None if stored is None else dict(stored), expected.owner, expected.last_bar):
                 return False
             await conn.execute(_SESSION_UPSERT, row)
+            await _write_outbox(conn, session.id, outbox, published)
             return True
 
     async def commit_bar(
@@ -574,6 +583,12 @@ class PostgresStateStore:
         if published:
             async with self._write() as conn:
                 await _write_outbox(conn, session_id, [], published)
+
+    async def ended_with_pending(self, *, limit: int = 100) -> list[str]:
+        limit = _common.check_limit(limit)
+        async with self._read() as conn:
+            rows = await _all(conn, _OUTBOX_ENDED, (limit,))
+        return [str(row["session_id"]) for row in rows]
 
     async def list_orders(self, session_id: str) -> list[OrderState]:
         return await self._of_session(session_id, _ORDER_SELECT, _codec.order_from_row)

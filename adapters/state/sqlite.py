@@ -118,6 +118,7 @@ _OUTBOX_INSERT = (
 _OUTBOX_NEXT_SEQ = "SELECT coalesce(max(seq) + 1, 0) FROM session_outbox WHERE session_id = ?"
 _OUTBOX_SELECT = f"SELECT {_columns(_outbox.COLUMNS)} FROM session_outbox WHERE session_id = ? ORDER BY seq"
 _OUTBOX_DELETE = "DELETE FROM session_outbox WHERE session_id = ? AND source = ? AND number <= ?"
+_OUTBOX_ENDED = _outbox.ENDED_WITH_PENDING.format("?")
 
 
 def _write_outbox(
@@ -437,14 +438,22 @@ class SqliteStateStore:
 
         return await self._call(list_)
 
-    async def swap_session(self, session: SessionRecord, expected: SessionRecord) -> bool:
+    async def swap_session(
+        self,
+        session: SessionRecord,
+        expected: SessionRecord,
+        events: Sequence[OutboxEvent] = (),
+        sent: Mapping[str, int] | None = None,
+    ) -> bool:
         def swap(conn: sqlite3.Connection) -> bool:
             row = _codec.session_row(session)
+            outbox, published = _outbox.rows(events), _outbox.check_sent(sent)
             with _write(conn):
                 stored = conn.execute(_SESSION_CLAIM, (session.id,)).fetchone()
                 if not _common.same_claim(None if stored is None else dict(stored), expected.owner, expected.last_bar):
                     return False
                 conn.execute(_SESSION_UPSERT, row)
+                _write_outbox(conn, session.id, outbox, published)
                 return True
 
         return await self._call(swap)
@@ -506,6 +515,14 @@ class SqliteStateStore:
 
         if published:
             await self._call(mark)
+
+    async def ended_with_pending(self, *, limit: int = 100) -> list[str]:
+        limit = _common.check_limit(limit)
+
+        def ended(conn: sqlite3.Connection) -> list[str]:
+            return [str(row[0]) for row in conn.execute(_OUTBOX_ENDED, (limit,)).fetchall()]
+
+        return await self._call(ended)
 
     async def list_orders(self, session_id: str) -> list[OrderState]:
         return await self._of_session(session_id, _ORDER_SELECT, _codec.order_from_row)

@@ -63,9 +63,21 @@ class Jobs:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._reporters: dict[str, JobProgress] = {}
 
-    async def start(self, kind: str, name: str, params: Mapping[str, Any], job: Job) -> Execution:
-        """Store a pending execution and run ``job`` in the background; returns at once."""
+    async def start(
+        self,
+        kind: str,
+        name: str,
+        params: Mapping[str, Any],
+        job: Job,
+        *,
+        before_start: Callable[[str], Awaitable[None]] | None = None,
+    ) -> Execution:
+        """Store a pending execution and run ``job`` in the background; returns at once.
+        ``before_start`` is awaited with the execution's bus topic (``execution:<id>``) before anything
+        runs: where the caller records who started it, so its first event finds its owner."""
         execution = Execution(id=new_id(kind[:3]), kind=kind, name=name, params=dict(params))
+        if before_start is not None:
+            await before_start(f"execution:{execution.id}")
         await self._store.add_execution(execution)
         progress = JobProgress(self, execution.id)
         self._reporters[execution.id] = progress

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,7 +26,7 @@ class PortfolioPerformance:
 
     session_id: str
     statistics: Mapping[str, Any]
-    equity_times: tuple[Any, ...]
+    equity_times: tuple[dt.datetime, ...]
     equity: tuple[float, ...]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import attrs
@@ -86,7 +86,10 @@ class OptimizationJobs:
         self._summarise = summarise
         self._jobs = jobs
 
-    async def start(self, request: OptimizeRequest) -> Execution:
+    async def start(
+        self, request: OptimizeRequest, *, before_start: Callable[[str], Awaitable[None]] | None = None
+    ) -> Execution:
+        """Start a study in the background (``before_start``: see ``Jobs.start``)."""
         check_window(request.start, request.end, request.timeframe)
         # Refuse bad input before 202: unknown strategy, objective, method or search space.
         strategy = self._registry.get_spec(request.strategy).cls
@@ -108,6 +111,7 @@ class OptimizationJobs:
                     done=p.done,
                     total=p.total,
                     best_value=p.best_value,
+                    best_params=None if p.best_params is None else dict(p.best_params),
                     eta_s=p.eta_s,
                 )
 
@@ -120,7 +124,7 @@ class OptimizationJobs:
             "method": request.method,
             "objective": request.objective,
         }
-        return await self._jobs.start(self.KIND, request.strategy, params, job)
+        return await self._jobs.start(self.KIND, request.strategy, params, job, before_start=before_start)
 
 
 @attrs.frozen

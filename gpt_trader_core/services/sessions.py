@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from gpt_trader_core.services.backtest import new_id
 from gpt_trader_core.services.leases import LocalLeases as LocalLeases  # its home until now: still exported
 from gpt_trader_core.strategy.registry import StrategyRegistry
 from gpt_trader_core.trading.engine import SessionEngine
+from gpt_trader_core.trading.outbox import OutboxRelay, publish_pending
 
 log = logging.getLogger("gpt_trader.sessions")
 
@@ -252,10 +253,15 @@ class TradingSessions:
             risk_limits=_limits(record.risk) if record.risk else None,
         )
 
-    async def _prepare(self, request: SessionRequest) -> tuple[SessionRecord, SessionEngine]:
+    async def _prepare(
+        self, request: SessionRequest, before_start: Callable[[str], Awaitable[None]] | None = None
+    ) -> tuple[SessionRecord, SessionEngine]:
         """A validated session on pinned data, saved with its engine built; a session whose data
-        cannot be loaded is saved as failed with the reason, and the error raised."""
+        cannot be loaded is saved as failed with the reason, and the error raised. ``before_start``
+        is awaited with the session's bus topic before anything is stored or started."""
         record = self.validate(request)
+        if before_start is not None:
+            await before_start(f"session:{record.id}")
         owner = await self._leases.acquire(record.id)
         if owner is None:  # a fresh id: nobody else can hold it
             raise ConflictError(f"session {record.id} is already held by another process")
@@ -282,9 +288,13 @@ class TradingSessions:
             attrs.evolve(record, status=SessionStatus.FAILED, error=f"{what}: {reason}", updated_at=utcnow())
         )
 
-    async def start(self, request: SessionRequest) -> SessionRecord:
-        """Create and start a session in the background; returns at once."""
-        record, engine = await self._prepare(request)
+    async def start(
+        self, request: SessionRequest, *, before_start: Callable[[str], Awaitable[None]] | None = None
+    ) -> SessionRecord:
+        """Create and start a session in the background; returns at once. ``before_start`` is awaited
+        with its bus topic (``session:<id>``) first: where the caller records who started it, so the
+        session's first event finds its owner."""
+        record, engine = await self._prepare(request, before_start)
         self._launch(record, engine)
         return record
 
@@ -393,10 +403,28 @@ class TradingSessions:
         the data it started on; ``speed`` replaces the feed's speed from here on; ``bars`` stops it
         (resumably) after that many more bars — without it, a session interrupted before the bars it
         was asked for trades the rest of them, and one that had done them trades to the feed's end."""
-        if bars is not None and (isinstance(bars, bool) or bars < 1):
-            raise InvalidParameterError(f"bars must be a number of bars >= 1, got {bars!r}")
+        _check_bars(bars)
         record, engine = await self._claim(session_id, speed, bars)
         return await self._drive(record, engine, stop or asyncio.Event())
+
+    async def resume_in_background(
+        self,
+        session_id: str,
+        *,
+        speed: float | None = None,
+        bars: int | None = None,
+        before_start: Callable[[str], Awaitable[None]] | None = None,
+    ) -> SessionRecord:
+        """``resume`` in the background of this process, as ``start`` starts a session: returns at once
+        with the session taken over (running); ``stop`` stops it. ``before_start`` (as ``start``'s) is
+        awaited with its bus topic once the session is known to exist, before it is taken over."""
+        _check_bars(bars)
+        if before_start is not None:
+            await self._store.get_session(session_id)  # an unknown id: NotFoundError, nothing recorded
+            await before_start(f"session:{session_id}")
+        record, engine = await self._claim(session_id, speed, bars)
+        self._launch(record, engine)
+        return record
 
     async def recover(self) -> list[str]:
         """Restart, in the background, every interrupted session (stored as running, but no live
@@ -429,7 +457,22 @@ class TradingSessions:
             log.info("recovering session %s at bar %d", record.id, record.last_bar + 1)
             self._launch(claimed, engine)
             recovered.append(record.id)
+        await self.publish_ended()
         return recovered
+
+    async def publish_ended(self) -> int:
+        """Publish what ended sessions left in their outbox (their holder stored the end but died, or
+        the bus was down, before publishing it): nobody resumes them, so whoever finds them does; the
+        bus drops what was published already. How many events were pending. A failure is logged: they
+        stay for the next try (``recover`` runs at start and on every leadership scan)."""
+        count = 0
+        try:
+            for session_id in await self._store.ended_with_pending():
+                if session_id not in self.running():  # its engine is publishing them itself
+                    count += await publish_pending(session_id, self._store, self._bus)
+        except Exception as exc:
+            log.warning("publishing the events ended sessions left pending failed (%s); trying again later", exc)
+        return count
 
     async def lead(self) -> None:
         """With shared leases (several workers): recover sessions whose holder died, every
@@ -484,7 +527,13 @@ class TradingSessions:
             # Running in another process (or orphaned): stored stopped and released; its holder's next
             # bar is refused (the owner changed), so it ends there.
             stopped = attrs.evolve(record, status=SessionStatus.STOPPED, owner=None, updated_at=utcnow())
-            if await self._store.swap_session(stopped, record):
+            relay = OutboxRelay(session_id, self._store, self._bus)
+            end = {"last_bar": record.last_bar, "equity": record.equity}
+            if await relay.swap(stopped, record, "session_stopped", end) is not None:  # stored with its end
+                try:  # after what its holder left pending
+                    await publish_pending(session_id, self._store, self._bus)
+                except Exception as exc:  # they stay pending: recover publishes them
+                    log.warning("session %s: its end stays in the outbox: %s", session_id, exc)
                 return stopped
             await asyncio.sleep(0.05)  # its holder committed a bar meanwhile: again on the new one
         raise ConflictError(f"session {session_id} kept changing while being stopped; try again")
@@ -817,3 +866,8 @@ def pnl_and_exposure(
         return out
     out["gross_exposure_pct"] = float(gross / record.equity * 100)
     return out
+
+
+def _check_bars(bars: int | None) -> None:
+    if bars is not None and (isinstance(bars, bool) or bars < 1):
+        raise InvalidParameterError(f"bars must be a number of bars >= 1, got {bars!r}")

@@ -37,6 +37,10 @@ log = logging.getLogger("gpt_trader.streams")
 Listener = Callable[[StreamMessage], None]
 #: Data fields that tell apart the things a snapshot keeps the newest message of.
 _SNAPSHOT_KEYS = ("symbol", "client_order_id", "session_id", "name", "id", "step")
+#: Bus topics of work someone starts (and so owns).
+_OWNED_TOPICS = ("session:", "execution:")
+#: ``_known_owner``'s "not known yet: being read".
+_UNKNOWN: Any = object()
 
 
 @attrs.frozen
@@ -73,12 +77,13 @@ class StreamHub:
         log: StreamLog | None = None,
         market: LiveMarket | None = None,
         owners: OwnerStore | None = None,
-        owner_grace: float = 1.0,
     ) -> None:
         self._bus = bus
         self._owners = owners
-        self._owner_grace = owner_grace
         self._owner_cache: dict[str, tuple[str, float]] = {}  # topic → (subject or "", when looked up)
+        self._lookups: dict[str, asyncio.Future[None]] = {}  # topic → its owner being read from the store
+        #: channel → its messages held (in order) behind an owner being read: (event, name, type, data, role, owner)
+        self._held: dict[str, deque[tuple[Event, str, str, dict[str, Any], str, Any]]] = {}
         self.log = log
         self.market = market
         self.registry = registry or ChannelRegistry()
@@ -115,10 +120,81 @@ class StreamHub:
     async def _pump(self) -> None:
         async for event in self._subscription:
             try:
-                owner = await self.owner_of(event.topic) if self._owners is not None else None
-                self.accept(event, owner)
+                self._route(event)
             except Exception:  # one bad event must not end every stream
                 log.exception("stream hub: event %s on %s could not be routed", event.type, event.topic)
+        while self._lookups:  # stopping: what waits for an owner still goes out
+            await asyncio.gather(*self._lookups.values(), return_exceptions=True)
+        self._release(final=True)
+
+    def _route(self, event: Event) -> None:
+        """``accept`` without ever waiting: a message of owned work (portfolio, trades, workflow,
+        optimize) whose owner this hub does not know yet is held, with the later messages of ITS
+        channel only, while the owner store is asked; every other channel goes on. Each channel's
+        messages keep their order (with a shared log their numbers are given at publish time: a
+        later one delivered first would make the earlier one look like a duplicate)."""
+        self._fed(event)
+        routed = self.registry.route(event)
+        owner: Any = None
+        owned = self._owners is not None and event.topic.startswith(_OWNED_TOPICS)
+        if owned and any(name.partition(":")[0] in OWNED for name, *_ in routed):
+            owner = self._known_owner(event.topic)
+        for name, type_, data, role in routed:
+            held = self._held.get(name)
+            if held is None and owner is _UNKNOWN and name.partition(":")[0] in OWNED:
+                held = self._held[name] = deque()
+            if held is not None:
+                held.append((event, name, type_, data, role, owner))
+            else:
+                self._deliver(event, name, type_, data, role, None if owner is _UNKNOWN else owner)
+
+    def _known_owner(self, topic: str) -> Any:
+        """The owner this hub knows for ``topic`` (``""``: none recorded), or ``_UNKNOWN`` after
+        starting to ask the store (an unrecorded owner is asked again, in the background, at most
+        once a second: it is recorded before the work starts, so a late one is exceptional)."""
+        cached = self._owner_cache.get(topic)
+        if cached is not None:
+            subject, when = cached
+            if not subject and time.monotonic() - when >= 1.0 and topic not in self._lookups:
+                self._lookups[topic] = asyncio.ensure_future(self._look_up(topic))
+            return subject
+        if topic not in self._lookups:
+            self._lookups[topic] = asyncio.ensure_future(self._look_up(topic))
+        return _UNKNOWN
+
+    async def _look_up(self, topic: str) -> None:
+        try:
+            try:
+                await self.owner_of(topic, fresh=True)
+            except Exception as exc:  # the store is down: admins only this time, asked again later
+                log.warning("stream hub: the owner of %s could not be read (%s); admins only for now", topic, exc)
+                if not self._owner_cache.get(topic, ("",))[0]:
+                    self._remember(topic, "")
+        finally:
+            self._lookups.pop(topic, None)
+            self._release()
+
+    def _release(self, *, final: bool = False) -> None:
+        """Deliver the held messages whose owner is known now, each channel in its order (``final``:
+        all of them; an owner still unknown shows them to admins only)."""
+        for name in list(self._held):
+            held = self._held[name]
+            while held:
+                event, _, type_, data, role, owner = held[0]
+                if owner is _UNKNOWN:
+                    cached = self._owner_cache.get(event.topic)
+                    if cached is None and not final:
+                        if event.topic not in self._lookups:  # forgotten meanwhile (a full cache): again
+                            self._known_owner(event.topic)
+                        break
+                    owner = "" if cached is None else cached[0]
+                held.popleft()
+                try:
+                    self._deliver(event, name, type_, data, role, owner)
+                except Exception:
+                    log.exception("stream hub: event %s on %s could not be routed", event.type, event.topic)
+            if not held:
+                del self._held[name]
 
     # -- ownership ---------------------------------------------------------------------------------
 
@@ -127,27 +203,31 @@ class StreamHub:
         when authentication is on — without it every client is the local admin)."""
         self._owners = owners
 
+    def own(self, topic: str, subject: str) -> None:
+        """``subject`` started the work behind ``topic``: what whoever starts work tells this process's
+        hub as it records the owner (before the work starts), so its messages never wait for the store."""
+        if topic.startswith(_OWNED_TOPICS) and subject:
+            self._remember(topic, subject)
+
+    def _remember(self, topic: str, subject: str) -> None:
+        if topic not in self._owner_cache and len(self._owner_cache) >= self._max_channels * 10:
+            self._owner_cache.pop(next(iter(self._owner_cache)))
+        self._owner_cache[topic] = (subject, time.monotonic())
+
     async def owner_of(self, topic: str, *, fresh: bool = False) -> str | None:
         """Who started the work behind ``topic`` (``session:<id>``, ``execution:<id>``): the subject,
-        ``""`` when none is recorded, None when the topic has no owner (or no owner store). A topic
-        seen for the first time waits up to ``owner_grace`` for the starter's record (it is written
-        just after the work starts); an unrecorded one is asked again at most once a second."""
-        if self._owners is None or not topic.startswith(("session:", "execution:")):
+        ``""`` when none is recorded, None when the topic has no owner (or no owner store). The owner
+        is recorded before the work starts, so one read answers; an unrecorded one (from the cache)
+        is asked again at most once a second, or whenever ``fresh``."""
+        if self._owners is None or not topic.startswith(_OWNED_TOPICS):
             return None
         cached = self._owner_cache.get(topic)
-        now = time.monotonic()
-        if cached is not None and (cached[0] or now - cached[1] < 1.0) and not fresh:
+        if cached is not None and (cached[0] or time.monotonic() - cached[1] < 1.0) and not fresh:
             return cached[0]
-        deadline = now + (self._owner_grace if cached is None else 0.0)
-        while True:
-            subject = await self._owners.get_owner(topic)
-            if subject is not None or time.monotonic() >= deadline:
-                break
-            await asyncio.sleep(0.02)
-        if len(self._owner_cache) >= self._max_channels * 10:
-            self._owner_cache.pop(next(iter(self._owner_cache)))
-        self._owner_cache[topic] = (subject or "", time.monotonic())
-        return subject or ""
+        subject = await self._owners.get_owner(topic)
+        if subject or cached is None or not cached[0]:  # a recorded owner is never taken back
+            self._remember(topic, subject or "")
+        return subject or self._owner_cache[topic][0]
 
     @property
     def shared(self) -> bool:
@@ -155,24 +235,35 @@ class StreamHub:
         return self.log is not None
 
     def accept(self, event: Event, owner: str | None = None) -> list[StreamMessage]:
-        """Route one bus event onto its channels: number, buffer and hand it to the listeners.
+        """Route one bus event onto its channels at once: number, buffer and hand it to the listeners.
         ``owner``: who started the work behind its topic (see ``owner_of``)."""
+        self._fed(event)
         out = []
+        for name, type_, data, role in self.registry.route(event):
+            message = self._deliver(event, name, type_, data, role, owner)
+            if message is not None:
+                out.append(message)
+        return out
+
+    def _fed(self, event: Event) -> None:
         if self.market is not None and event.type == "bar_processed" and event.topic.startswith("session:"):
             self.market.fed(str(event.data.get("symbol", "")))
-        for name, type_, data, role in self.registry.route(event):
-            state = self._state(name)
-            if self.log is None:
-                state.seq += 1
-            elif not self._numbered(name, state, event):
-                continue
-            message = StreamMessage(name, type_, state.seq, event.time, data, role, _owned(name, owner))
-            state.buffer.append(message)
-            for listener in list(state.listeners):
-                listener(message)
-            self.delivered += len(state.listeners)
-            out.append(message)
-        return out
+
+    def _deliver(
+        self, event: Event, name: str, type_: str, data: dict[str, Any], role: str, owner: str | None
+    ) -> StreamMessage | None:
+        """One message of ``event`` on channel ``name``: numbered, buffered, handed to the listeners."""
+        state = self._state(name)
+        if self.log is None:
+            state.seq += 1
+        elif not self._numbered(name, state, event):
+            return None
+        message = StreamMessage(name, type_, state.seq, event.time, data, role, _owned(name, owner))
+        state.buffer.append(message)
+        for listener in list(state.listeners):
+            listener(message)
+        self.delivered += len(state.listeners)
+        return message
 
     def _numbered(self, name: str, state: _ChannelState, event: Event) -> bool:
         """Take the shared number of ``name``'s message; False for one this hub already has."""

@@ -5,7 +5,8 @@ the backtest's fill model), ask the strategy — the very code the backtest runs
 bar, turn its decision into orders (close the position, then open the new one sized at the fill,
 exactly as the backtest does), check them against risk limits, submit them with deterministic
 client order ids, commit everything the bar produced — its events included (the outbox) — in one
-transaction, and only then publish the events (``OutboxRelay``). A crash at any point leaves either
+transaction, and only then publish the events (``OutboxRelay``); the session's start and end events
+are stored the same way, with its claim and its final status. A crash at any point leaves either
 the whole bar stored or none of it; on restart the engine publishes the events its previous holder
 committed but did not publish, rebuilds the broker from the stored orders and fills, replays the
 history silently and resumes at the first uncommitted bar, re-deriving the same orders (same ids, so
@@ -34,7 +35,7 @@ from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.context import execution_id as execution_context
 from gpt_trader_core.domain.records import EquitySnapshot, SessionRecord, SessionStatus, utcnow
 from gpt_trader_core.domain.trading import Fill, Order, OrderSide, OrderState, OrderStatus, Position
-from gpt_trader_core.errors import GptTraderError, SessionNotHeldError
+from gpt_trader_core.errors import SessionNotHeldError
 from gpt_trader_core.ports import BarEvent, Broker, EventBus, MarketFeed, OutboxEvent, TradingStore
 from gpt_trader_core.risk import Holding, PortfolioSnapshot, RiskLimits, check_order
 from gpt_trader_core.strategy.base import Strategy
@@ -110,7 +111,6 @@ class SessionEngine:
         self._last_equity = session.equity or session.capital
         self.last_prices: dict[str, float] = {}
         self._abandoned = False
-        self._bus_down = False
         self.outbox = OutboxRelay(session.id, store, bus)
         self._staged: list[OutboxEvent] = []  # the current bar's events, committed with it
 
@@ -130,19 +130,6 @@ class SessionEngine:
         """An event of the current bar: stored with the bar, published once it is stored."""
         self._staged.append(self.outbox.event(self.topic, type_, {"session_id": self.session.id, **data}))
 
-    async def _publish(self, type_: str, data: Mapping[str, Any]) -> None:
-        """An event outside any bar (the session's start and end), published directly."""
-        try:
-            await self.bus.publish(self.topic, type_, {"session_id": self.session.id, **data})
-        except GptTraderError as exc:  # the bus cannot be reached (EventBusUnavailableError): events lost
-            if not self._bus_down:
-                log.warning("session %s: events are not published while the bus is down: %s", self.session.id, exc)
-            self._bus_down = True
-        else:
-            if self._bus_down:
-                log.info("session %s: the event bus is back", self.session.id)
-            self._bus_down = False
-
     async def run(self, stop: asyncio.Event) -> SessionRecord:
         execution_context.set(self.session.id)  # logs of this session's task carry its id
         symbols = list(self.session.symbols)
@@ -155,9 +142,17 @@ class SessionEngine:
         await self.outbox.recover()  # first: what the previous holder committed comes before our events
         resume_at = self.session.last_bar + 1
         stop_after = self.session.feed.stop_after  # bars to trade, then stop (resumable)
-        await self._publish("session_started", {"resume_at": resume_at, "symbols": symbols})
         status = SessionStatus.FINISHED
         try:
+            # The start, through the outbox: stored (while this process still holds the session) before
+            # it is published, so it goes out once, after what was pending and before the first bar.
+            started = await self.outbox.swap(
+                self.session, self.session, "session_started", {"resume_at": resume_at, "symbols": symbols}
+            )
+            if started is None:
+                raise SessionNotHeldError(f"session {self.session.id} changed before it started here")
+            self.outbox.committed([started])
+            await self.outbox.publish()
             async for step in self.feed.stream(symbols, resume_at):
                 index = step[0].index
                 if index < resume_at:  # already committed before a restart: history only
@@ -193,16 +188,21 @@ class SessionEngine:
         self.session = attrs.evolve(
             self.session, status=status, updated_at=utcnow(), error=self._stop_requested or self.session.error
         )
-        if not await self.store.swap_session(self.session, committed):  # taken over or stopped meanwhile
+        # The end is stored with the final status, after the last bar's events, and published after them.
+        ended = await self.outbox.swap(
+            self.session,
+            committed,
+            f"session_{status.value}",
+            {"last_bar": self.session.last_bar, "equity": self.session.equity},
+        )
+        if ended is None:  # taken over or stopped meanwhile
             log.info("session %s: held by another process now; its end is not stored here", self.session.id)
             return await self.store.get_session(self.session.id)
+        self.outbox.committed([ended])
         try:
             await self.outbox.flush()
-        except Exception as exc:  # they stay pending: whoever resumes the session publishes them (once)
+        except Exception as exc:  # they stay pending: whoever finds them (recover) publishes them, once
             log.warning("session %s: its last events stay in the outbox: %s", self.session.id, exc)
-        await self._publish(
-            f"session_{status.value}", {"last_bar": self.session.last_bar, "equity": self.session.equity}
-        )
         return self.session
 
     async def _step(self, step: Sequence[BarEvent], deciders: Mapping[str, Decider]) -> None:

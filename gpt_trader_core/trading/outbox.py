@@ -10,6 +10,12 @@ bus (no second delivery, no second WebSocket ``seq``), and tells the store which
 takeover after a SIGKILL, a resume) first publishes whatever is still pending: what the previous
 holder committed but did not publish (or published without recording it: the bus skips those).
 
+The session's start and end go the same way (``swap``): each is stored with the session's state
+change (its claim, its final status) in one transaction, after the events still pending. An ended
+session is resumed by nobody, so what its holder could not publish (it died right after storing the
+end, or the bus was down) is published by whichever process finds it (``TradingSessions.recover``,
+at start and on every leadership scan): ``publish_pending``.
+
 A bus that cannot be reached delays events, never loses them: the relay stops at the first failed
 publish and tries again, from that event on, after the next commit.
 """
@@ -22,6 +28,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from gpt_trader_core.domain.records import SessionRecord
 from gpt_trader_core.errors import GptTraderError
 from gpt_trader_core.ports import EventBus, OutboxEvent, TradingStore
 
@@ -58,6 +65,20 @@ class OutboxRelay:
         self.committed(pending)
         await self.publish()
         return len(pending)
+
+    async def swap(
+        self, session: SessionRecord, expected: SessionRecord, type_: str, data: Mapping[str, Any]
+    ) -> OutboxEvent | None:
+        """Store ``session`` in place of ``expected`` (``TradingStore.swap_session``'s compare-and-set)
+        with the event ``type_`` (the session's start or end) in the same transaction, and delete what
+        this relay published; the stored event (not published yet: ``committed`` it, or read it back
+        with the pending ones), or None when the session changed meanwhile and nothing was stored."""
+        event = self.event(f"session:{self.session_id}", type_, {"session_id": self.session_id, **data})
+        sent = dict(self.sent)
+        if not await self.store.swap_session(session, expected, [event], sent):
+            return None
+        self.stored(sent)
+        return event
 
     def committed(self, events: Sequence[OutboxEvent]) -> None:
         """``events`` are stored: publish them (after any still unpublished)."""
@@ -97,3 +118,13 @@ class OutboxRelay:
             sent = dict(self.sent)
             await self.store.mark_sent(self.session_id, sent)
             self.stored(sent)
+
+
+async def publish_pending(session_id: str, store: TradingStore, bus: EventBus) -> int:
+    """Publish, in order, the events a session's outbox still holds, then delete them (an ended session
+    its holder could not finish publishing; the bus drops any already published). How many were
+    pending; those the bus refused (down) stay for the next time."""
+    relay = OutboxRelay(session_id, store, bus)
+    pending = await relay.recover()
+    await relay.flush()
+    return pending

@@ -15,6 +15,7 @@ import pytest
 
 from adapters.state import SqliteStateStore
 from adapters.state.migrations import migrate
+from gpt_trader_core.domain.records import SessionStatus
 from gpt_trader_core.errors import InvalidParameterError, SessionNotHeldError
 from gpt_trader_core.ports import OutboxEvent
 from tests.adapters.test_trading_store import bar_of, fill, make_session, snapshot
@@ -62,6 +63,49 @@ async def test_a_refused_bar_stores_none_of_its_events_and_deletes_nothing(store
             attrs.evolve(make_session(last_bar=1), owner="w1"), [], [], [], snapshot(1), [event(A, 2)], {A: 1}
         )
     assert ids(await store.pending_events("sess-1")) == [(A, 1)]
+
+
+async def test_a_swap_stores_its_events_after_the_pending_ones_and_deletes_the_sent_ones(store: Any) -> None:
+    running = make_session(last_bar=0)
+    await store.commit_bar(*bar_of(0), [event(A, 1), event(A, 2)])
+    # A's holder publishes 1, then stores the session's end: in one transaction with its status.
+    ended = attrs.evolve(running, status=SessionStatus.FINISHED)
+    assert await store.swap_session(ended, running, [event(A, 3, "session_finished")], {A: 1})
+    assert (await store.get_session("sess-1")).status is SessionStatus.FINISHED
+    pending = await store.pending_events("sess-1")
+    assert ids(pending) == [(A, 2), (A, 3)] and pending[-1].type == "session_finished"
+    assert await store.swap_session(ended, ended)  # no events: as before
+    assert ids(await store.pending_events("sess-1")) == [(A, 2), (A, 3)]
+
+
+async def test_a_refused_swap_stores_none_of_its_events_and_deletes_nothing(store: Any) -> None:
+    mine = attrs.evolve(make_session(last_bar=0), owner="w1")
+    await store.commit_bar(mine, [], [], [], snapshot(0), [event(A, 1)])
+    theirs = attrs.evolve(mine, owner="w2")
+    await store.save_session(theirs)  # taken over
+    stopped = attrs.evolve(mine, status=SessionStatus.STOPPED)
+    assert not await store.swap_session(stopped, mine, [event(A, 2, "session_stopped")], {A: 1})
+    assert ids(await store.pending_events("sess-1")) == [(A, 1)]
+    assert (await store.get_session("sess-1")).owner == "w2"
+    with pytest.raises(InvalidParameterError, match="number"):  # an unstorable event: nothing is swapped
+        await store.swap_session(stopped, theirs, [event(A, 0)])
+    assert (await store.get_session("sess-1")).status is SessionStatus.RUNNING
+
+
+async def test_ended_sessions_with_pending_events_are_found(store: Any) -> None:
+    assert await store.ended_with_pending() == []
+    for sid in ("sess-1", "sess-2", "sess-3"):
+        await store.commit_bar(
+            *bar_of(0, session_id=sid), [OutboxEvent(f"session:{sid}:x", 1, f"session:{sid}", "t", {})]
+        )
+    assert await store.ended_with_pending() == []  # all running: their holders publish them
+    for sid in ("sess-2", "sess-3"):
+        running = make_session(sid, last_bar=0)
+        assert await store.swap_session(attrs.evolve(running, status=SessionStatus.FINISHED), running)
+    assert await store.ended_with_pending() == ["sess-2", "sess-3"]
+    assert await store.ended_with_pending(limit=1) == ["sess-2"]
+    await store.mark_sent("sess-2", {"session:sess-2:x": 1})
+    assert await store.ended_with_pending() == ["sess-3"]
 
 
 async def test_an_unstorable_event_fails_the_whole_bar(store: Any) -> None:

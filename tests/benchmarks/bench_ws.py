@@ -32,6 +32,10 @@ was written on that adds ~0.35 µs to each send (counted against the server; the
 
 The floor: the same clients and fan-out fed by a plain-socket sender (one ``send`` of one pre-built
 frame per client, no server), in the same run: what this machine's kernel allows, to compare with.
+The server side is printed too, less sensitive to other load than wall latencies: publish → last write
+returned, the fan-out loop alone (first offer → last write), and its CPU per delivery, to set against
+the floor's CPU per send (the difference is the server's Python and event loop). ``--loop asyncio``
+runs the servers on asyncio's own loop instead of uvloop.
 The load is open loop (the publisher keeps its schedule whatever the clients do), but it shares two cores with
 whatever else runs: read them with the load average printed, and against the floor.
 """
@@ -73,14 +77,17 @@ def _pin(core: int) -> None:
 # -- the server process ----------------------------------------------------------------------------
 
 
-def serve(port: int, ready: Any, redis_url: str = "", namespace: str = "", leader: bool = True) -> None:
+def serve(
+    port: int, ready: Any, redis_url: str = "", namespace: str = "", leader: bool = True, loop: str = "uvloop"
+) -> None:
     """``leader``: this server publishes the bars and answers ``stats`` (the other only streams)."""
     _pin(0)
-    _loop_run(_serve(port, ready, redis_url, namespace, leader))
+    _loop_run(_serve(port, ready, redis_url, namespace, leader), loop)
 
 
-def _loop_run(main: Any) -> None:
-    """Run on uvloop when installed, as ``gpt-trader serve`` does (Sanic picks uvloop by default)."""
+def _loop_run(main: Any, loop: str) -> None:
+    """Run on uvloop when installed, as ``gpt-trader serve`` does (Sanic picks uvloop by default), or on
+    asyncio's own loop (``--loop asyncio``, to compare)."""
     import asyncio
 
     try:
@@ -88,7 +95,10 @@ def _loop_run(main: Any) -> None:
     except ImportError:
         asyncio.run(main)
     else:
-        uvloop.run(main)
+        if loop == "asyncio":
+            asyncio.run(main)
+        else:
+            uvloop.run(main)
 
 
 async def _serve(port: int, ready: Any, redis_url: str, namespace: str, leader: bool) -> None:
@@ -128,13 +138,16 @@ async def _serve(port: int, ready: Any, redis_url: str, namespace: str, leader: 
     from entrypoints.http.ws import session as ws_session
 
     fanout: list[float] = []
+    loop: list[float] = []  # the fan-out loop alone: first offer → last write returned
     fanout_cpu = {"s": 0.0, "n": 0}
     group_call = ws_session._Group.__call__
 
     def timed(self: Any, message: Any) -> None:
         cpu = time.thread_time()
+        wall = time.perf_counter()
         group_call(self, message)
         if message.channel == CHANNEL:
+            loop.append(time.perf_counter() - wall)
             fanout.append(time.time() - message.data["time"])
             fanout_cpu["s"] += time.thread_time() - cpu
             fanout_cpu["n"] += len(self.clients)
@@ -172,9 +185,11 @@ async def _serve(port: int, ready: Any, redis_url: str, namespace: str, leader: 
             continue
         if command.type == "stats":
             ordered = sorted(fanout) or [0.0]
+            own = sorted(loop) or [0.0]
             server_side = {
                 f"p{q}": ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] * 1000 for q in (50, 99)
             }
+            server_side |= {f"loop_p{q}": own[min(len(own) - 1, int(q / 100 * len(own)))] * 1000 for q in (50, 99)}
             conflated = sum(c.conflated for c in app.ctx.ws.clients)
             queued = sum(len(c.queue) for c in app.ctx.ws.clients)
             per = fanout_cpu["s"] / max(1, fanout_cpu["n"]) * 1e6
@@ -189,6 +204,7 @@ async def _serve(port: int, ready: Any, redis_url: str, namespace: str, leader: 
         elif command.data["rate"]:
             encodes["n"], counts["published"] = 0, 0
             fanout.clear()
+            loop.clear()
             fanout_cpu.update(s=0.0, n=0)
             publisher = asyncio.create_task(publish(float(command.data["rate"]), "x" * int(command.data["pad"])))
     await server.before_stop()
@@ -481,6 +497,7 @@ def single(port: int, server_pid: int, n: int, seconds: float, rounds: int) -> l
     print(f"  serialisations: {counts['encodes']} for {counts['published']} messages × 2 formats × {n:,} clients")
     print(
         f"  server side, publish → written to all {n:,} sockets: p50 {counts['p50']:.2f} ms  p99 {counts['p99']:.2f} ms"
+        f" (the fan-out loop alone: p50 {counts['loop_p50']:.2f} ms  p99 {counts['loop_p99']:.2f} ms)"
     )
     delivered = counts["published"] * n
     print(
@@ -687,6 +704,7 @@ def main() -> None:
             Opt("rounds", int, 3, "stalled-client rounds (default 3)"),
             Opt("cross-clients", int, 500, "clients of the cross-worker scenario (default 500)"),
             Opt("mode", str, "all", "single, cross, floor or all (default all)", ("single", "cross", "floor", "all")),
+            Opt("loop", str, "uvloop", "the servers' event loop: uvloop (as serve) or asyncio", ("uvloop", "asyncio")),
         ],
     )
     import resource
@@ -695,12 +713,12 @@ def main() -> None:
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     context = mp.get_context("spawn")
-    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    loop = args.loop if importlib.util.find_spec("uvloop") else "asyncio"
     print(f"bench_ws: servers on core 0, clients on core 1, {loop}; load average {os.getloadavg()[0]:.1f}")
     summary: list[str] = []
     if args.mode in ("single", "all"):
         port = _free_port()
-        server = _start(context, port)
+        server = _start(context, port, "", "", True, loop)
         try:
             summary += single(port, server.pid or 0, args.clients, args.seconds, args.rounds)
         finally:
@@ -711,7 +729,7 @@ def main() -> None:
     if url is not None:
         namespace = f"gpt-trader-bench:{uuid.uuid4().hex}"
         ports = [_free_port(), _free_port()]
-        servers = [_start(context, port, url, namespace, i == 0) for i, port in enumerate(ports)]
+        servers = [_start(context, port, url, namespace, i == 0, loop) for i, port in enumerate(ports)]
         try:
             summary += cross(ports, args.cross_clients, args.seconds)
         finally:

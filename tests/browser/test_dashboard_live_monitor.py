@@ -62,7 +62,9 @@ def test_monitor_dashboard_serves_the_dashboard_and_stops_on_ctrl_c(browser: Any
             page.page.goto(url)
             page.page.wait_for_selector("[data-testid=health-status]:has-text('ok')")
             page.page.wait_for_selector("[data-testid=connection]:has-text('Live')", timeout=15_000)
-            assert page.page.locator("[data-testid=no-alerts]").is_visible()
+            # The alerts panel settles into "none firing" or the list (a slow CI machine may fire
+            # `slow_responses` or `high_cpu` legitimately); what must not stay is "Loading…" or an error.
+            page.page.wait_for_selector("[data-testid=no-alerts], [data-testid=alerts]")
             page.screenshot("dashboard-monitor-overview")
             assert page.errors == [] and page.blocked == []
         finally:

@@ -303,7 +303,8 @@ def test_portfolio_rebalance_plans_and_executes_on_the_servers_session(server: S
         assert data["session_id"] == session and data["executed"] is False
         assert data["explanation"].startswith("rebalance (") and data["plan"]["tier"]
         performance = server.remote("portfolio", "performance", session, "--format", "json")
-        assert performance.returncode == 0 and json.loads(performance.stdout)["session_id"] == session
+        assert performance.returncode == 0, performance.stderr
+        assert json.loads(performance.stdout)["session_id"] == session
         risk = server.remote("portfolio", "risk", session)
         assert risk.returncode == 0 and f"Risk of {session}" in risk.stdout, risk.stderr
         executed = server.remote("portfolio", "rebalance", session, "-w", "AAPL=0.3", "--execute")
@@ -712,13 +713,41 @@ def test_run_trades_on_the_server_and_prints_what_it_prints_here(server: Server)
     stored = server.request("GET", f"/api/v1/sessions/{session[0]}", token=server.token())
     assert stored["session"]["status"] == "finished"
     for refused, why in (
-        (("run", "--resume", session[0]), "resumes its interrupted sessions itself"),
+        (("run", "--resume", session[0]), f"session {session[0]} has finished"),
         (("run", "-s", "momentum", "--commission", "0.01"), "trades with its own costs"),
         (("run", "-s", "no_such_strategy"), "no_such_strategy"),
     ):
         proc = server.remote(*refused)
         assert proc.returncode == 1 and why in proc.stderr, proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_run_resume_continues_the_servers_session_there_as_here(server: Server) -> None:
+    """A session stopped after --bars is continued by `run --resume ID --remote URL` on the server, to the same
+    end as a local resume of a local one; the hints name the server."""
+    args = ("run", "-s", "momentum", "--symbol", "AAPL", "--feed", "replay", "--speed", "0", "--bars", "40")
+    args += ("--from", "2024-01-01", "--to", "2024-06-30")
+    ids = re.compile(r"ses_[0-9a-f]+")
+    outputs = []
+    for where in ((), ("--remote", server.url)):
+        first = server.cli(*args, *where)
+        assert first.returncode == 0, first.stderr
+        assert " stopped (SYNTHETIC DATA): 40 bars" in first.stdout, first.stdout
+        session = ids.search(first.stdout[first.stdout.index("session ses_") :])
+        assert session
+        assert f"resume with: gpt-trader run --resume {session[0]}{' '.join(('', *where))}\n" in first.stdout
+        resumed = server.cli("run", "--resume", session[0], *where)
+        assert resumed.returncode == 0, resumed.stderr
+        assert " finished (SYNTHETIC DATA): 130 bars" in resumed.stdout, resumed.stdout
+        outputs.append(ids.sub("ID", resumed.stdout[resumed.stdout.index("session ses_") :]))
+        again = server.cli("run", "--resume", session[0], *where)
+        assert again.returncode == 1 and "has finished" in again.stderr, again.stderr
+        assert len(again.stderr.strip().splitlines()) == 1
+    assert outputs[1] == outputs[0]
+    stored = server.request("GET", f"/api/v1/sessions/{session[0]}", token=server.token())
+    assert stored["session"]["status"] == "finished" and stored["session"]["last_bar"] == 129
+    missing = server.remote("run", "--resume", "ses_0000000000000000")
+    assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1, missing.stderr
 
 
 def test_the_plans_run_example_trades_on_the_server_until_ctrl_c(server: Server) -> None:
@@ -766,3 +795,25 @@ def test_the_remote_event_bus_is_the_servers_stream(server: Server) -> None:
     event = asyncio.run(roundtrip())
     assert event is not None and (event.topic, event.type) == ("custom:cli-remote", "signal")
     assert dict(event.data) == {"symbol": "AAPL", "side": "buy"} and event.seq >= 1
+
+
+def test_the_resume_endpoint_is_documented_authorised_and_refuses_bad_input(server: Server) -> None:
+    spec = server.request("GET", "/api/v1/openapi.json")
+    operation = spec["paths"]["/api/v1/sessions/{session_id}/resume"]["post"]
+    assert operation["x-required-role"] == "trader"
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert "ResumeBody" in json.dumps(body) or set(body.get("properties", {})) == {"speed", "bars"}
+    token = server.token()
+    viewer = server.request("POST", "/api/v1/auth/login", {"username": "victor", "password": PASSWORD})["access_token"]
+    path = "/api/v1/sessions/ses_0000000000000000/resume"
+    for body_, who, status in (
+        ({}, viewer, 403),  # a viewer may not trade
+        ({}, None, 401),
+        ({"speed": -1}, token, 400),
+        ({"bars": 0}, token, 400),
+        ({"speed": 0, "extra": 1}, token, 400),
+        ({}, token, 404),
+    ):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            server.request("POST", path, body_, token=who)
+        assert refused.value.code == status, (body_, refused.value.read())

@@ -123,3 +123,103 @@ async def test_events_wait_in_the_outbox_while_the_bus_is_down_and_go_out_in_ord
     fills = [e.data["fill_id"] for e in events if e.type == "fill_recorded"]
     assert fills == [f.fill_id for f in await store.list_fills(record.id)]
     assert await store.pending_events(record.id) == []
+
+
+class KillAt(InMemoryEventBus):
+    """The memory bus whose process dies as it publishes the first event of type ``type_``."""
+
+    def __init__(self, type_: str) -> None:
+        super().__init__()
+        self.type_: str | None = type_
+
+    async def publish(
+        self, topic: str, type: str, data: Mapping[str, Any], *, origin: tuple[str, int] | None = None
+    ) -> Event:
+        if type == self.type_:
+            self.type_ = None  # one death
+            raise Killed
+        return await super().publish(topic, type, data, origin=origin)
+
+
+def _check_stream(events: list[Event], last_bar: int, starts: int, end: str) -> None:
+    """The session's stream: its starts first, every bar once in order, then its end once, last."""
+    types = [e.type for e in events]
+    assert types[:starts] == ["session_started"] * starts and types.count("session_started") == starts
+    assert types[-1] == end and sum(t in ("session_finished", "session_stopped") for t in types) == 1
+    assert [e.data["bar"] for e in events if e.type == "bar_processed"] == list(range(last_bar + 1))
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+
+
+async def test_a_worker_killed_between_storing_a_sessions_end_and_publishing_it_loses_no_event() -> None:
+    store = InMemoryStateStore()
+    await store.open()
+    bus = KillAt("session_finished")
+    watcher = bus.subscribe("session:*", max_queue=100_000)
+    with pytest.raises(Killed):
+        await sessions_on(store, bus).run(request(), asyncio.Event())
+    [record] = await store.list_sessions()
+    assert record.status is SessionStatus.FINISHED  # stored, with its end, which was never announced
+    assert [e.type for e in await store.pending_events(record.id)][-1] == "session_finished"
+    assert "session_finished" not in [e.type for e in drained(watcher)[-3:]]
+    # Nobody resumes a finished session: the next process to start (or a leadership scan) publishes it.
+    assert await sessions_on(store, bus).publish_ended() >= 1
+    assert await sessions_on(store, bus).recover() == []  # again: nothing left, nothing twice
+    [end] = drained(watcher)
+    assert end.type == "session_finished" and end.data["last_bar"] == record.last_bar
+    assert await store.pending_events(record.id) == [] and await store.ended_with_pending() == []
+
+
+async def test_a_worker_killed_between_storing_a_sessions_start_and_publishing_it_loses_no_event() -> None:
+    store = InMemoryStateStore()
+    await store.open()
+    bus = KillAt("session_started")
+    watcher = bus.subscribe("session:*", max_queue=100_000)
+    with pytest.raises(Killed):
+        await sessions_on(store, bus).run(request(), asyncio.Event())
+    [record] = await store.list_sessions()
+    assert [e.type for e in await store.pending_events(record.id)] == ["session_started"]
+    await store.save_session(attrs.evolve(record, owner=DEAD))  # the worker is gone
+    final = await sessions_on(store, bus).resume(record.id)
+    assert final.status is SessionStatus.FINISHED
+    events = drained(watcher)
+    _check_stream(events, final.last_bar, 2, "session_finished")  # the dead run's start, then the new run's
+    assert [e.data["resume_at"] for e in events[:2]] == [0, 0]
+    assert await store.pending_events(record.id) == []
+
+
+async def test_a_sessions_start_and_end_wait_in_the_outbox_while_the_bus_is_down() -> None:
+    store = InMemoryStateStore()
+    await store.open()
+    bus = FlakyBus()
+    watcher = bus.subscribe("session:*", max_queue=100_000)
+    bus.down = True
+    sessions = sessions_on(store, bus)
+    record = await sessions.run(request(), asyncio.Event())  # start to end with the bus down
+    assert record.status is SessionStatus.FINISHED and drained(watcher) == []
+    pending = [e.type for e in await store.pending_events(record.id)]
+    assert pending[0] == "session_started" and pending[-1] == "session_finished"
+    assert await sessions.publish_ended() == len(pending)  # still down: all kept
+    assert drained(watcher) == []
+    bus.down = False
+    assert await sessions.publish_ended() == len(pending)
+    _check_stream(drained(watcher), record.last_bar, 1, "session_finished")
+    assert await store.pending_events(record.id) == []
+
+
+async def test_a_session_stopped_from_another_process_announces_its_end_once_after_its_last_bar() -> None:
+    store = InMemoryStateStore()
+    await store.open()
+    bus = InMemoryEventBus()
+    watcher = bus.subscribe("session:*", max_queue=100_000)
+    holder, elsewhere = sessions_on(store, bus), sessions_on(store, bus)
+    record = await holder.start(request(speed=86_400 * 200))
+    while (await store.get_session(record.id)).last_bar < 20:
+        await asyncio.sleep(0.01)
+    stopped = await elsewhere.stop(record.id)  # not running there: stored stopped, with its end
+    while holder.running():
+        await asyncio.sleep(0.01)
+    events = drained(watcher)
+    final = await store.get_session(record.id)
+    _check_stream(events, final.last_bar, 1, "session_stopped")
+    assert events[-1].data["last_bar"] == stopped.last_bar == final.last_bar
+    assert await store.pending_events(record.id) == []

@@ -26,6 +26,8 @@ same code and fill model as the backtest. Every order, fill, position and equity
 before it is reported, so a session survives a crash: <info>--resume SESSION_ID</info> continues it on
 exactly the data it started on (the data source, range and a fingerprint of the bars are stored with
 it; a changed file is refused, saying so). On resume only <info>--speed</info> and <info>--bars</info> apply.
+With <info>--remote URL</info> the session trades on the server (Ctrl-C stops it there) and <info>--resume</info>
+continues one of the server's sessions there.
 
 <info>--mode live</info> is refused until a live broker adapter is configured.
 
@@ -200,7 +202,8 @@ it; a changed file is refused, saying so). On resume only <info>--speed</info> a
         if record.error:
             self.line(f"  <comment>{record.error}</comment>")
         if record.status.value in ("stopped", "running"):
-            self.line(f"resume with: <info>gpt-trader run --resume {record.id}</info>")
+            there = f" --remote {self.remote_url()}" if self.remote_url() else ""
+            self.line(f"resume with: <info>gpt-trader run --resume {record.id}{there}</info>")
         return 0
 
 

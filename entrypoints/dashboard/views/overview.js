@@ -26,7 +26,7 @@
   function Alerts(props) {
     if (!props.alerts) return html`<p class="note">${props.error || "Loading…"}</p>`;
     if (!props.alerts.length) return html`<p class="note" data-testid="no-alerts">No alert is firing.</p>`;
-    return html`<ul class="alerts">${props.alerts.map(function (a) {
+    return html`<ul class="alerts" data-testid="alerts">${props.alerts.map(function (a) {
       return html`<li class=${"sev-" + a.severity}><strong>${a.severity}</strong> ${a.message}
         <span class="note">since ${when(a.since)}</span></li>`;
     })}</ul>`;

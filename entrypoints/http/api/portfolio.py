@@ -3,8 +3,6 @@ order path), risk, position sizing — over the paper sessions."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
 from typing import Any, Literal
 
 import attrs
@@ -17,6 +15,16 @@ from entrypoints.http.openapi import Response, doc
 from entrypoints.http.respond import ok
 from entrypoints.presenters import plain
 from entrypoints.presenters.market import Explained
+from entrypoints.presenters.portfolio import (
+    PerformanceView,
+    PositionList,
+    RebalanceView,
+    RiskView,
+    performance_view,
+    positions_view,
+    rebalance_view,
+    risk_view,
+)
 
 bp = Blueprint("portfolio", url_prefix="/api/v1/portfolio")
 TAG = "portfolio"
@@ -63,57 +71,6 @@ class SizeBody:
     regime: str | None = requests.field(None, pattern=r"^[a-z_]{1,30}$")
 
 
-@attrs.frozen
-class PositionView:
-    session_id: str
-    symbol: str
-    size: float
-    entry_price: float
-    entry_time: dt.datetime
-    entry_bar: int
-
-
-@attrs.frozen
-class PositionList:
-    items: tuple[PositionView, ...]
-
-
-@attrs.frozen
-class PerformanceView:
-    """A session's P&L split, exposure, statistics and (downsampled) equity curve."""
-
-    session_id: str
-    statistics: Mapping[str, Any]
-    equity_times: tuple[dt.datetime, ...]
-    equity: tuple[float, ...]
-
-
-@attrs.frozen
-class RiskView:
-    """Historical VaR/CVaR of the session's bar returns (% of equity; null under 20 bars), drawdown,
-    exposure and each configured limit."""
-
-    session_id: str
-    bars: int
-    var_95_pct: float | None
-    cvar_95_pct: float | None
-    var_99_pct: float | None
-    cvar_99_pct: float | None
-    max_drawdown_pct: float
-    current_drawdown_pct: float
-    net_exposure_pct: float | None
-    gross_exposure_pct: float | None
-    limits: Mapping[str, Any]
-
-
-@attrs.frozen
-class RebalanceView:
-    session_id: str
-    executed: bool
-    plan: Mapping[str, Any]
-    explanation: str
-
-
 async def _portfolio(request: Request) -> Any:
     return await request.app.ctx.container.services.portfolio()
 
@@ -128,13 +85,7 @@ async def _portfolio(request: Request) -> Any:
 )
 async def positions(request: Request) -> HTTPResponse:
     q = requests.query(request, PositionsQuery)
-    groups = await (await _portfolio(request)).positions(q.session_id)
-    items = tuple(
-        PositionView(g.session_id, p.symbol, p.size, p.entry_price, p.entry_time, p.entry_bar)
-        for g in groups
-        for p in g.positions
-    )
-    return ok(PositionList(items))
+    return ok(positions_view(await (await _portfolio(request)).positions(q.session_id)))
 
 
 @bp.get("/performance", ctx_role="viewer")
@@ -147,16 +98,14 @@ async def positions(request: Request) -> HTTPResponse:
 )
 async def performance(request: Request) -> HTTPResponse:
     q = requests.query(request, SessionQuery)
-    perf = await (await _portfolio(request)).performance(q.session_id)
-    return ok(PerformanceView(perf.session_id, plain(dict(perf.statistics)), perf.equity_times, perf.equity))
+    return ok(performance_view(await (await _portfolio(request)).performance(q.session_id)))
 
 
 @bp.get("/risk", ctx_role="viewer")
 @doc("Portfolio risk", tag=TAG, query=SessionQuery, responses={200: Response("Risk", RiskView)}, errors=(404,))
 async def risk(request: Request) -> HTTPResponse:
     q = requests.query(request, SessionQuery)
-    r = await (await _portfolio(request)).risk(q.session_id)
-    return ok(RiskView(**{a.name: getattr(r, a.name) for a in attrs.fields(type(r))}))
+    return ok(risk_view(await (await _portfolio(request)).risk(q.session_id)))
 
 
 @bp.post("/rebalance", ctx_role="trader")
@@ -171,7 +120,7 @@ async def risk(request: Request) -> HTTPResponse:
 async def rebalance(request: Request) -> HTTPResponse:
     body = requests.body(request, RebalanceBody)
     outcome = await (await _portfolio(request)).rebalance(body.session_id, body.target_weights, execute=body.execute)
-    return ok(RebalanceView(outcome.session_id, outcome.executed, plain(outcome.plan), outcome.plan.explain()))
+    return ok(rebalance_view(outcome))
 
 
 @bp.post("/size", ctx_role="viewer")

@@ -13,7 +13,7 @@ from entrypoints.http import paging, requests
 from entrypoints.http.api.params import ID, SYMBOL
 from entrypoints.http.idempotency import idempotent
 from entrypoints.http.openapi import Response, doc
-from entrypoints.http.owners import record_owner
+from entrypoints.http.owners import owner_recorder
 from entrypoints.http.respond import ok
 from entrypoints.presenters.orders import OrderPage, order_view
 from entrypoints.presenters.sessions import (
@@ -45,6 +45,16 @@ class StartBody:
     feed: dict[str, Any] = attrs.field(factory=lambda: {"kind": "synthetic"})
     risk: dict[str, Any] | None = None
     tier_aware: bool = True
+
+
+@attrs.frozen
+class ResumeBody:
+    """Continue a stopped, failed or interrupted session on the data it started on (as ``gpt-trader run
+    --resume``): ``speed`` replaces its feed's speed from here on (0: as fast as possible), ``bars`` stops it
+    (resumably) after that many more bars."""
+
+    speed: float | None = requests.field(None, ge=0, le=1e6, example=0)
+    bars: int | None = requests.field(None, ge=1, le=10_000_000, example=100)
 
 
 @attrs.frozen
@@ -109,8 +119,7 @@ async def start(request: Request) -> HTTPResponse:
     )
 
     async def create() -> HTTPResponse:
-        record = await _sessions(request).start(command)
-        await record_owner(request, f"session:{record.id}")
+        record = await _sessions(request).start(command, before_start=owner_recorder(request))
         return ok(session_view(record), 201, {"location": f"/api/v1/sessions/{record.id}"})
 
     return await idempotent(request, create)
@@ -206,3 +215,31 @@ async def orders(request: Request, session_id: str) -> HTTPResponse:
 )
 async def stop(request: Request, session_id: str) -> HTTPResponse:
     return ok(session_view(await _sessions(request).stop(session_id)))
+
+
+@bp.post("/<session_id:str>/resume", ctx_role="trader")
+@doc(
+    "Resume a session",
+    tag=TAG,
+    body=ResumeBody,
+    description="Continues a stopped, failed or interrupted session in the background from its first "
+    "uncommitted bar, on exactly the data it started on (a changed data file is refused, 409). A finished "
+    "session, or one another process is running, is a 409.",
+    path={"session_id": "Session id"},
+    example={"speed": 0, "bars": 100},
+    responses={200: Response("Running again", SessionView)},
+    errors=(404, 409, 422),
+)
+async def resume(request: Request, session_id: str) -> HTTPResponse:
+    body = requests.body(request, ResumeBody)
+
+    async def own_if_unowned(topic: str) -> None:  # started by a CLI of the server's machine: now it has one
+        store = await request.app.ctx.container.adapters.state_store()
+        if await store.get_owner(topic) is None:
+            await owner_recorder(request)(topic)
+
+    sessions = _sessions(request)
+    record = await sessions.resume_in_background(
+        session_id, speed=body.speed, bars=body.bars, before_start=own_if_unowned
+    )
+    return ok(session_view(record))

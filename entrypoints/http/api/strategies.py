@@ -15,7 +15,7 @@ from entrypoints.http.api.params import ID, SYMBOL, Timeframe
 from entrypoints.http.caching import cached_read
 from entrypoints.http.idempotency import idempotent
 from entrypoints.http.openapi import Response, doc
-from entrypoints.http.owners import record_owner
+from entrypoints.http.owners import owner_recorder
 from entrypoints.http.respond import accepted, ok, ok_json
 from entrypoints.presenters import plain
 from entrypoints.presenters.backtests import BacktestView, backtest_json, backtest_view
@@ -250,8 +250,8 @@ async def optimize(request: Request) -> HTTPResponse:
     )
 
     async def create() -> HTTPResponse:
-        execution = await (await _services(request).optimization_jobs()).start(command)
-        await record_owner(request, f"execution:{execution.id}")
+        jobs = await _services(request).optimization_jobs()
+        execution = await jobs.start(command, before_start=owner_recorder(request))
         return accepted(execution_view(execution), LOCATION.format(execution.id))
 
     return await idempotent(request, create)

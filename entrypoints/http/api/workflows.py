@@ -84,8 +84,10 @@ async def execute(request: Request, workflow_id: str) -> HTTPResponse:
     body = requests.body(request, ExecuteBody)
 
     async def create() -> HTTPResponse:
-        execution = await (await _workflows(request)).execute(workflow_id, body.params, wait=False)
-        await record_owner(request, f"execution:{execution.id}")
+        workflows = await _workflows(request)
+        execution = await workflows.prepare(workflow_id, body.params)  # stored pending: nothing runs yet
+        await record_owner(request, f"execution:{execution.id}")  # so its first event finds its owner
+        execution = await workflows.start_prepared(execution.id, workflow_id)
         return accepted(execution_view(execution), LOCATION.format(execution.id))
 
     return await idempotent(request, create)

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sanic.server.websockets.impl import WebsocketImplProtocol
@@ -203,7 +203,7 @@ class Client:
         return True
 
     def offer(self, frame: Frame, conflate: bool) -> None:
-        """Send or queue a data frame; never waits (called by the hub's fan-out)."""
+        """Send or queue a data frame; never waits (``fan_out`` is the same for many clients)."""
         if self.ready and self.plain:  # the common case, kept short: 1,000 clients are 1,000 calls per message
             transport = self.transport
             # ``ready`` covers the protocol's state (``_left_open``); the transport says if it has room.
@@ -301,3 +301,27 @@ class Client:
             else:
                 self.proto.send_binary(data)
             await ws.send_data(self.proto.data_to_send())  # type: ignore[no-untyped-call]
+
+
+def fan_out(clients: Iterable[Client], frame: Frame, conflate: bool) -> None:
+    """``Client.offer`` of one frame to each of ``clients``, inlined: a 1,000-client market channel runs
+    this loop ten times a second. Writing is most of its cost (the kernel's TCP send, and on loopback the
+    receiver's path too); a method call and a format lookup per client cost ~5 % more, so the fast path
+    is spelled out here, with the frame bytes of each format fetched once. Same decisions as ``offer``."""
+    text: bytes | None = None
+    binary: bytes | None = None
+    for client in clients:
+        if client.ready and client.plain:
+            transport = client.transport
+            if transport.get_write_buffer_size() <= FAST_PATH_BUFFER and not transport.is_closing():
+                if client.text:
+                    if text is None:
+                        text = frame.framed("json")
+                    transport.write(text)
+                else:
+                    if binary is None:
+                        binary = frame.framed("msgpack")
+                    transport.write(binary)
+                client.shared += 1
+                continue
+        client._offer(frame, conflate)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from entrypoints.http.ws.client import Client
+from entrypoints.http.ws.client import Client, fan_out
 from entrypoints.http.ws.frames import Frame, ProtocolError
 from entrypoints.http.ws.gate import AuthFailedError, Gate, allows, role_of, sees
 from gpt_trader_core.domain.events import ChannelKind, StreamMessage
@@ -38,8 +38,7 @@ class _Group:
         conflate = self.channel.conflate
         owner = message.owner
         if message.role == "viewer" and owner is None:  # everyone may see it (market data): no check per client
-            for client in self.clients:
-                client.offer(frame, conflate)
+            fan_out(self.clients, frame, conflate)
             return
         for client in self.clients:
             if allows(client.principal, message.role) and (owner is None or sees(client.principal, owner)):

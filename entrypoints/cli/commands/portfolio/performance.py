@@ -18,22 +18,14 @@ the (downsampled) equity curve, csv prints the curve.
   <comment>gpt-trader portfolio performance ses_0123456789abcdef --format csv</comment>"""
 
     def handle(self) -> int:
-        from entrypoints.serialization import dumps, to_plain
+        from entrypoints.presenters.portfolio import performance_view
+        from entrypoints.serialization import dumps
 
         fmt = self.output_format()
         perf = self.for_session(lambda view, sid: view.performance(sid))
         stats: dict[str, Any] = dict(perf.statistics)
         if fmt == "json":  # the REST API's shape (GET /api/v1/portfolio/performance)
-            self.line(
-                dumps(
-                    {
-                        "session_id": perf.session_id,
-                        "statistics": to_plain(stats),
-                        "equity_times": perf.equity_times,
-                        "equity": perf.equity,
-                    }
-                )
-            )
+            self.line(dumps(performance_view(perf)))
         elif fmt == "csv":
             self.line(plain_csv(("time", "equity"), zip(perf.equity_times, perf.equity, strict=True)))
         else:

@@ -31,6 +31,7 @@ class PortfolioPositionsCommand(AppCommand):
     ]
 
     def handle(self) -> int:
+        from entrypoints.presenters.portfolio import positions_view
         from entrypoints.serialization import dumps
 
         fmt = self.output_format()
@@ -42,11 +43,7 @@ class PortfolioPositionsCommand(AppCommand):
         groups = self.run_with_container(work)
         rows = [(g.session_id, p.symbol, p.size, p.entry_price, p.entry_time) for g in groups for p in g.positions]
         if fmt == "json":  # the REST API's shape (GET /api/v1/portfolio/positions)
-            bars = [p.entry_bar for g in groups for p in g.positions]
-            items = [
-                {**dict(zip(COLUMNS, row, strict=True)), "entry_bar": b} for row, b in zip(rows, bars, strict=True)
-            ]
-            self.line(dumps({"items": items}))
+            self.line(dumps(positions_view(groups)))
         elif fmt == "csv":
             self.line(plain_csv(COLUMNS, rows))
         else:

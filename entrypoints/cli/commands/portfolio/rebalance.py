@@ -38,7 +38,8 @@ started it — so this is mostly used with <info>--remote</info>; locally it ans
     ]
 
     def handle(self) -> int:
-        from entrypoints.serialization import dumps, to_plain
+        from entrypoints.presenters.portfolio import rebalance_view
+        from entrypoints.serialization import dumps
 
         fmt = self.output_format()
         weights = self.weights()
@@ -50,9 +51,7 @@ started it — so this is mostly used with <info>--remote</info>; locally it ans
         outcome = self.for_session(work)
         plan = outcome.plan
         if fmt == "json":  # the REST API's shape
-            data = {"session_id": outcome.session_id, "executed": outcome.executed, "plan": to_plain(plan),
-                    "explanation": plan.explain()}  # fmt: skip
-            self.line(dumps(data))
+            self.line(dumps(rebalance_view(outcome)))
         elif fmt == "csv":
             rows = [(outcome.session_id, o.side.value, o.quantity, o.symbol) for o in plan.orders]
             self.line(plain_csv(COLUMNS, rows))
