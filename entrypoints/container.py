@@ -333,8 +333,9 @@ def _monitoring(**kw: Any) -> Monitoring:
     return Monitoring(**kw)
 
 
-# read-only use cases of the commands that only look (``status``, ``monitor``, ``workflow status``): they
-# import neither the trading engine, numpy and the charts nor the workflows' slices, and start no executor,
+# read-only use cases of the commands that only look (``status``, ``monitor``, ``workflow status``): the
+# session reads import neither the trading engine nor numpy and the charts, the execution reads only the
+# workflow engine (not the workflows and the use cases their steps call); neither starts an executor, a
 # cache or market data
 def _session_reads(**kw: Any) -> SessionReads:
     from gpt_trader_core.services.session_reads import SessionReads

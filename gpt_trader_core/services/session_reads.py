@@ -13,6 +13,7 @@ without the full performance statistics.
 
 from __future__ import annotations
 
+import builtins
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
@@ -57,7 +58,7 @@ class SessionReads:
         self._store = store
         self._leases = leases
 
-    async def list(self, *, status: SessionStatus | None = None, limit: int = 50) -> list[SessionRecord]:
+    async def list(self, *, status: SessionStatus | None = None, limit: int = 50) -> builtins.list[SessionRecord]:
         """Sessions, newest first; ``interrupted`` ones are stored as running with no live owner."""
         wanted = SessionStatus(status) if status is not None else None
         stored = SessionStatus.RUNNING if wanted is SessionStatus.INTERRUPTED else wanted
@@ -103,7 +104,7 @@ class _SessionReport(Protocol):
 class SessionReporter(Protocol):
     """A use case that lists sessions and reports one (``TradingSessions``, a server's sessions)."""
 
-    async def list(self, *, status: Any = None, limit: int = 50) -> list[SessionRecord]: ...
+    async def list(self, *, status: Any = None, limit: int = 50) -> builtins.list[SessionRecord]: ...
 
     async def status(self, session_id: str, *, recent_fills: int = 20) -> Any: ...
 
@@ -114,7 +115,7 @@ class ReportedSessionReads:
     def __init__(self, sessions: SessionReporter) -> None:
         self._sessions = sessions
 
-    async def list(self, *, status: SessionStatus | None = None, limit: int = 50) -> list[SessionRecord]:
+    async def list(self, *, status: SessionStatus | None = None, limit: int = 50) -> builtins.list[SessionRecord]:
         return await self._sessions.list(status=status, limit=limit)
 
     async def overview(self, session_id: str, *, recent_fills: int = 20) -> SessionOverview:
