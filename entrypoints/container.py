@@ -395,7 +395,7 @@ def _workflows(
         adaptive_strategy_selection(shared, sessions),
         real_time_monitoring(monitoring),
     )
-    return Workflows(WorkflowEngine(store, bus), shared, extra=extra)
+    return Workflows(WorkflowEngine(store, bus, owners=store), shared, extra=extra)
 
 
 # rest: builders of the REST API's use cases (imported on first use)

@@ -372,4 +372,21 @@ class LocalProcessExecutor:
         except TimeoutError:
             for process in processes:
                 process.terminate()
+            _end_result_reads(pool)
             await shutdown
+
+
+def _end_result_reads(pool: ProcessPoolExecutor) -> None:
+    """After ``pool``'s workers were terminated: let its manager thread stop reading results.
+
+    A worker killed while it sends a result bigger than the pipe's buffer (an optimisation chunk's
+    statistics are ~180 kB, the buffer 64 kB) leaves that thread reading a message whose rest never
+    comes; this process holds the pipe's other write end, so the read never sees end-of-file, and
+    ``pool.shutdown`` (and the interpreter's exit, which joins that thread) waited forever: a cancelled
+    workflow's runner process that never exited. With this process's write end closed, the read ends
+    once the killed workers are gone: the pool is marked broken and its thread stops. Nothing in this
+    process writes results (only workers do). CPython's ``concurrent.futures`` up to 3.13 at least.
+    """
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    if writer is not None:
+        writer.close()

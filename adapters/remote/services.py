@@ -718,7 +718,7 @@ class RemoteSessions:
 
 
 #: The WebSocket channel of the sessions' lifecycle: message type ``session`` (started, finished, stopped,
-#: failed: the catalogue's ``session_*`` events; an end carries ``last_bar`` and no ``resume_at``).
+#: failed: the catalogue's ``session_*`` events, named by the message's ``state``).
 SESSION_CHANNEL = "system:events"
 
 
@@ -749,7 +749,10 @@ def _lifecycle_of(message: Mapping[str, Any], session_id: str) -> bool:
 
 
 def _is_end(message: Mapping[str, Any]) -> bool:
-    return (message.get("data") or {}).get("resume_at") is None
+    data = message.get("data") or {}
+    if "state" in data:
+        return data["state"] != "started"
+    return data.get("resume_at") is None  # a server from before messages named their state
 
 
 def _segment(value: str) -> str:

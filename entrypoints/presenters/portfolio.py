@@ -1,4 +1,5 @@
-"""Portfolio shapes: positions, performance, risk and rebalance outcomes of the paper sessions."""
+"""Portfolio shapes: positions and rebalance outcomes of the paper sessions. Performance and risk are
+answered as the core's own values (``PortfolioPerformance``, ``PortfolioRisk``): their fields are the shape."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from entrypoints.serialization import to_plain
-from gpt_trader_core.services.portfolio_values import PortfolioPerformance, PortfolioRisk, SessionPositions
+from gpt_trader_core.services.portfolio_values import SessionPositions
 
 if TYPE_CHECKING:  # the view module loads numpy; the CLI's remote path need not
     from gpt_trader_core.services.portfolio_view import Rebalance
@@ -31,34 +32,6 @@ class PositionList:
 
 
 @attrs.frozen
-class PerformanceView:
-    """A session's P&L split, exposure, statistics and (downsampled) equity curve."""
-
-    session_id: str
-    statistics: Mapping[str, Any]
-    equity_times: tuple[dt.datetime, ...]
-    equity: tuple[float, ...]
-
-
-@attrs.frozen
-class RiskView:
-    """Historical VaR/CVaR of the session's bar returns (% of equity; null under 20 bars), drawdown,
-    exposure and each configured limit."""
-
-    session_id: str
-    bars: int
-    var_95_pct: float | None
-    cvar_95_pct: float | None
-    var_99_pct: float | None
-    cvar_99_pct: float | None
-    max_drawdown_pct: float
-    current_drawdown_pct: float
-    net_exposure_pct: float | None
-    gross_exposure_pct: float | None
-    limits: Mapping[str, Any]
-
-
-@attrs.frozen
 class RebalanceView:
     session_id: str
     executed: bool
@@ -74,15 +47,6 @@ def positions_view(groups: Iterable[SessionPositions]) -> PositionList:
             for p in g.positions
         )
     )
-
-
-def performance_view(perf: PortfolioPerformance) -> PerformanceView:
-    return PerformanceView(perf.session_id, to_plain(dict(perf.statistics)), tuple(perf.equity_times), perf.equity)
-
-
-def risk_view(risk: PortfolioRisk) -> RiskView:
-    # The core value and the view have the same fields: the view exists for the OpenAPI document's names.
-    return RiskView(**{a.name: getattr(risk, a.name) for a in attrs.fields(PortfolioRisk)})
 
 
 def rebalance_view(outcome: Rebalance) -> RebalanceView:

@@ -16,7 +16,6 @@ the single-run engine, which owns that case.
 from __future__ import annotations
 
 import math
-import threading
 
 import attrs
 import numpy as np
@@ -124,30 +123,43 @@ class BatchTrades:
 
 
 class Scratch:
-    """Work arrays reused from one block of rows, and one call, to the next (one set per thread):
-    allocating a few MB afresh for each block costs more in page faults than the arithmetic done in
-    them. Only arrays of at most ``LIMIT`` bytes are kept, so a thread holds a few tens of MB at most."""
+    """Work arrays reused from one block of rows, and one chunk, to the next: allocating a few MB
+    afresh for each block costs more in page faults than the arithmetic done in them. Whoever
+    evaluates chunks owns one and passes it down (one per thread: the arrays are overwritten). Only
+    arrays of at most ``LIMIT`` bytes are kept, so one holds a few tens of MB at most.
+
+    The arrays are cut from one ``reserve``d arena when it has room: one large allocation, which
+    the C allocator keeps for the next one of its size once freed (several separate arrays of a
+    few MB would each go back to the kernel and fault their pages in again on the next call)."""
 
     LIMIT = 8 * 2**20
-    _local = threading.local()
+    ALIGN = 64
 
     def __init__(self) -> None:
         self._arrays: dict[str, np.ndarray] = {}
+        self._arena = np.empty(0, dtype=np.uint8)
+        self._used = 0
 
-    @classmethod
-    def here(cls) -> Scratch:
-        """This thread's scratch arrays."""
-        scratch: Scratch | None = getattr(cls._local, "scratch", None)
-        if scratch is None:
-            scratch = cls._local.scratch = cls()
-        return scratch
+    def reserve(self, nbytes: int) -> None:
+        """Room for arrays of ``nbytes`` in all (each aligned) in one arena, if there is not already."""
+        if nbytes > len(self._arena):
+            self._arena = np.empty(nbytes, dtype=np.uint8)
+            self._used = 0
+            self._arrays.clear()
 
     def get(self, name: str, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
         """An uninitialised C-contiguous array of ``shape`` (the same memory as the last ``name``)."""
         size = math.prod(shape)
+        kind = np.dtype(dtype)
         array = self._arrays.get(name)
-        if array is None or array.size < size or array.dtype != dtype:
-            array = np.empty(size, dtype)
+        if array is None or array.size < size or array.dtype != kind:
+            start = -(-self._used // self.ALIGN) * self.ALIGN
+            end = start + size * kind.itemsize
+            if end <= len(self._arena):
+                array = self._arena[start:end].view(kind)
+                self._used = end
+            else:
+                array = np.empty(size, kind)
             if array.nbytes <= self.LIMIT:
                 self._arrays[name] = array
         return array[:size].reshape(shape)
@@ -375,25 +387,22 @@ def _ruined(
     and at the highest for a short one — exactly the minimum of the bar-by-bar curve."""
     n = len(c)
     levels = max(1, int(n).bit_length())
-    low, high = [c], [c]
-    for level in range(1, levels):  # sparse tables: extremes of 2**level bars from each bar
+    # Sparse tables: row ``level`` holds the extremes of the 2**level bars from each bar (defined up
+    # to bar n - 2**level; NaN after), all levels in one array so that one gather reads any level.
+    low, high = np.full((levels, n), np.nan), np.full((levels, n), np.nan)
+    low[0], high[0] = c, c
+    for level in range(1, levels):
         step = 1 << (level - 1)
-        low.append(np.minimum(low[-1][:-step], low[-1][step:]))
-        high.append(np.maximum(high[-1][:-step], high[-1][step:]))
+        np.minimum(low[level - 1, :-step], low[level - 1, step:], out=low[level, :-step])
+        np.maximum(high[level - 1, :-step], high[level - 1, step:], out=high[level, :-step])
     span = end - start
     some = span > 0
-    level_of = np.zeros(len(span), dtype=np.int64)
-    level_of[some] = np.log2(span[some]).astype(np.int64)
-    # log2 of an exact power of two is exact; guard the float rounding at other lengths anyway.
-    level_of[some] -= (1 << level_of[some]) > span[some]
-    level_of[some] += (1 << (level_of[some] + 1)) <= span[some]
-    extreme = np.empty(len(span))
-    for level in np.unique(level_of[some]).tolist():
-        at = np.flatnonzero(some & (level_of == level))
-        a, b = start[at], end[at] - (1 << level)
-        lows = np.minimum(low[level][a], low[level][b])
-        highs = np.maximum(high[level][a], high[level][b])
-        extreme[at] = np.where(size[at] > 0, lows, highs)
+    level_of = np.frexp(np.maximum(span, 1))[1] - 1  # floor(log2(span)), exact on integers
+    a = np.where(some, start, 0)
+    b = np.where(some, end - np.left_shift(1, level_of), 0)
+    lows = np.minimum(low[level_of, a], low[level_of, b])
+    highs = np.maximum(high[level_of, a], high[level_of, b])
+    extreme = np.where(size > 0, lows, highs)
     worst = np.where(some, cash + size * (np.where(some, extreme, 0.0) - entry), np.inf)
     rows = np.repeat(np.arange(k), np.diff(np.append(heads, len(cash))))
     return np.bincount(rows, weights=worst <= 0, minlength=k) > 0
@@ -494,8 +503,6 @@ def _book_fills(
             dense(book.per_unit),
         )
         adjusted = dense(book.adjusted, entry_d[1:])
-        opening = want != 0.0
-        refused_d = np.zeros((waves, k), dtype=bool)
         rate, fixed, slip = config.commission, config.commission_fixed, config.slippage
         fractional = config.fractional
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -523,28 +530,27 @@ def _book_fills(
                     np.divide(units, pu, out=units)
                 else:
                     np.floor_divide(units, pu, out=units)
-                # Refused when units <= 0 or units * per_unit > available (NaN where nothing opens).
+                # Refused when units <= 0 or units * per_unit > available. Where nothing opens the
+                # fraction is 0, so units are 0 or NaN (0 / NaN per unit): never ok either.
                 ok = np.less_equal(units * pu, available)
                 ok &= units > 0
-                ok &= opening[j, :a]
-                np.greater(opening[j, :a], ok, out=refused_d[j, :a])
                 cost = units * adjusted[j, :a]
                 cost *= rate
                 if fixed:
                     cost += fixed
-                not_ok = ~ok
-                np.subtract(closed, cost, out=cash_d[j + 1, :a])
-                np.copyto(cash_d[j + 1, :a], closed, where=not_ok)
-                np.copysign(units, want[j, :a], out=held_d[j + 1, :a])
-                np.copyto(held_d[j + 1, :a], 0.0, where=not_ok)
+                after = cash_d[j + 1, :a]
+                np.copyto(after, closed)
+                np.subtract(closed, cost, out=after, where=ok)
+                np.copysign(units, want[j, :a], out=held_d[j + 1, :a], where=ok)  # else flat (zeros)
         held[in_waves] = held_d[1:].reshape(-1)[dense_index]
         cash_after[in_waves] = cash_d[1:].reshape(-1)[dense_index]
-        refused[in_waves] = refused_d.reshape(-1)[dense_index]
     rest = order[: int(active[waves])] if waves < most else order[:0]
     if len(rest):
         at = position[rest]
         _book_rest(book, rows, counts, rest, waves, config, cash_d[waves, at], held_d[waves, at], entry_d[waves, at],
-                   held, cash_after, refused)  # fmt: skip
+                   held, cash_after)  # fmt: skip
+    # An entry is taken with units > 0, so a fill that wants a position and holds none was refused.
+    np.logical_and(book.want != 0.0, held == 0.0, out=refused)
     return held, cash_after, refused
 
 
@@ -560,10 +566,9 @@ def _book_rest(
     entry0: np.ndarray,
     held: np.ndarray,
     cash_after: np.ndarray,
-    refused: np.ndarray,
 ) -> None:
     """The fills of ``rest`` from their ``skip``-th on, row after row on Python floats, from the book
-    ``(cash0, size0, entry0)`` the waves left; writes ``held``, ``cash_after`` and ``refused``."""
+    ``(cash0, size0, entry0)`` the waves left; writes ``held`` and ``cash_after``."""
     rate, fixed, slip, fractional = config.commission, config.commission_fixed, config.slippage, config.fractional
     offsets = np.concatenate(([0], np.cumsum(counts)))
     for row, cash, size, entry in zip(rest.tolist(), cash0.tolist(), size0.tolist(), entry0.tolist(), strict=True):
@@ -576,7 +581,7 @@ def _book_rest(
         )
         sizes: list[float] = []
         cashes: list[float] = []
-        nos: list[bool] = []
+        keep_size, keep_cash = sizes.append, cashes.append
         for p, wj, fraction, adjusted, per_unit in zip(prices, wants, fractions, adjusteds, per_units, strict=True):
             if size != 0.0:
                 long = size > 0.0
@@ -584,19 +589,15 @@ def _book_rest(
                 units = size if long else -size
                 cash += size * (exit_price - entry) - (fixed + units * exit_price * rate)
                 size = 0.0
-            no = False
             if wj != 0.0:
                 available = cash if cash > 0.0 else 0.0
                 units = (available * fraction) / per_unit if fractional else (available * fraction) // per_unit
-                if units <= 0 or units * per_unit > available:
-                    no = True
-                else:
+                if not (units <= 0 or units * per_unit > available):  # else refused
                     size, entry = (units if wj > 0.0 else -units), adjusted
                     cash -= fixed + units * adjusted * rate
-            sizes.append(size)
-            cashes.append(cash)
-            nos.append(no)
-        held[a:b], cash_after[a:b], refused[a:b] = sizes, cashes, nos
+            keep_size(size)
+            keep_cash(cash)
+        held[a:b], cash_after[a:b] = sizes, cashes
 
 
 def _gather(closed: list[tuple[np.ndarray, ...]], k: int, config: BacktestConfig) -> BatchTrades:

@@ -19,8 +19,6 @@ from collections.abc import Iterable
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from gpt_trader_core.indicators._common import constant_windows
-
 #: numpy's pairwise-summation block (``PW_BLOCKSIZE``): longer sums are cut in two.
 _BLOCK = 128
 
@@ -95,12 +93,16 @@ def sma_many(close: np.ndarray, periods: Iterable[int]) -> dict[int, np.ndarray]
     periods = list(periods)
     out: dict[int, np.ndarray] = {}
     sums = window_sums(close, periods)
+    n = len(close)
+    # ``constant_windows``' count of changes, once for every period: a window is constant when no
+    # value changes inside it.
+    changes = np.zeros(n, dtype=np.intp)
+    np.cumsum(close[1:] != close[:-1], out=changes[1:])
     for p in periods:
-        values = np.full(len(close), np.nan)
+        values = np.full(n, np.nan)
         if p in sums:
-            means = sums[p] / p
-            flat = constant_windows(close, p)
+            means = np.divide(sums[p], p, out=values[p - 1 :])
+            flat = changes[p - 1 :] == changes[: n - p + 1]
             means[flat] = close[p - 1 :][flat]
-            values[p - 1 :] = means
         out[p] = values
     return out

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from gpt_trader_core.backtesting.batch import batch_supported, simulate_batch
+from gpt_trader_core.backtesting.batch import Scratch, batch_supported, simulate_batch
 from gpt_trader_core.backtesting.batch_signals import batch_signals_for
 from gpt_trader_core.backtesting.batch_stats import stats_batch
 from gpt_trader_core.backtesting.config import BacktestConfig
@@ -63,9 +63,11 @@ def evaluate_many(
     context: StatsContext | None = None,
     *,
     resolved: bool = False,
+    scratch: Scratch | None = None,
 ) -> list[dict[str, Any]]:
     """Statistics for each parameter set, in order (see the module docstring). ``resolved``: the sets
-    are complete and already checked (a ``SearchSpace`` made them), so they are not resolved again."""
+    are complete and already checked (a ``SearchSpace`` made them), so they are not resolved again.
+    ``scratch``: work arrays to reuse (one caller thread at a time), else fresh ones for this call."""
     cache = cache or IndicatorCache()
     context = context or StatsContext(bars.timestamps, bars.close)
     resolved_sets = list(param_sets) if resolved else [strategy.resolve(p) for p in param_sets]
@@ -73,6 +75,7 @@ def evaluate_many(
     if batch is None:
         return [evaluate_one(bars, strategy, p, config, cache, context) for p in resolved_sets]
     size = chunk_rows(len(bars))
+    scratch = scratch or Scratch()
     out: list[dict[str, Any]] = []
     for i in range(0, len(resolved_sets), size):
         chunk = resolved_sets[i : i + size]
@@ -82,11 +85,13 @@ def evaluate_many(
         healthy = np.flatnonzero(~sim.ruined)
         first_bar = np.minimum(np.asarray(sim.start) - 1, len(bars) - 1)
         if len(healthy) == len(chunk):
-            stats = stats_batch(context, sim.curves, sim.trades, first_bar)
+            stats = stats_batch(context, sim.curves, sim.trades, first_bar, scratch)
         else:
             stats = [dict[str, Any]() for _ in chunk]
             if len(healthy):
-                good = stats_batch(context, sim.curves.take(healthy), sim.trades.take(healthy), first_bar[healthy])
+                good = stats_batch(
+                    context, sim.curves.take(healthy), sim.trades.take(healthy), first_bar[healthy], scratch
+                )
                 for row, s in zip(healthy.tolist(), good, strict=True):
                     stats[row] = s
             for row in np.flatnonzero(sim.ruined).tolist():

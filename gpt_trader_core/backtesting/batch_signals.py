@@ -11,8 +11,9 @@ overrides ``signals`` is not batched by its parent's rule. Any other strategy op
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from decimal import Context, Decimal, Inexact
 from fractions import Fraction
-from functools import partial
+from functools import partial, reduce
 from typing import Any
 
 import numpy as np
@@ -49,12 +50,20 @@ def _rows(cache: IndicatorCache, keys: Sequence[Any], compute: Callable[[Any], n
     return stack[[where[key] for key in keys]]
 
 
+#: Digits of the decimal sums of quoted prices: a float's shortest repr has at most 17 significant
+#: digits between 1e-324 and 1e309, so any sum of them fits (exact: an inexact sum would raise).
+_EXACT_DIGITS = 1_000
+
+
 def _exact_mean(close: np.ndarray, i: int, n: int, memo: dict[tuple[int, int], Fraction]) -> Fraction:
     """The mean of the ``n`` closes up to ``i`` on the quoted decimals (``sma_comparison``'s rule),
-    memoised: the same window recurs in many parameter sets."""
+    memoised: the same window recurs in many parameter sets. Summed as decimals (exact, and several
+    times cheaper than a sum of fractions), then one fraction."""
     key = (n, i)
     if key not in memo:
-        memo[key] = sum((Fraction(repr(v)) for v in close[i - n + 1 : i + 1].tolist()), Fraction(0)) / n
+        exact = Context(prec=_EXACT_DIGITS, traps=[Inexact])
+        total = reduce(exact.add, (Decimal(repr(v)) for v in close[i - n + 1 : i + 1].tolist()), Decimal(0))
+        memo[key] = Fraction(total) / n
     return memo[key]
 
 
@@ -63,7 +72,10 @@ def sma_cross(bars: Bars, params: Sequence[Mapping[str, Any]], cache: IndicatorC
     n = len(close)
     fast_n, slow_n = _column(params, "fast"), _column(params, "slow")
 
-    windows = sorted(set(fast_n.tolist()) | set(slow_n.tolist()))
+    # The slow windows first, in order: a fast window's slow partners are then usually one slice of
+    # the stack (no copy of their averages).
+    slow_windows = sorted(set(slow_n.tolist()))
+    windows = slow_windows + sorted(set(fast_n.tolist()) - set(slow_windows))
     # The averages not cached yet, all in one pass (``sma_many``: the same numbers as ``sma``).
     missing = [w for w in windows if ("sma", w) not in cache]
     fresh = sma_many(close, missing) if len(missing) > 1 else {}
@@ -80,9 +92,18 @@ def sma_cross(bars: Bars, params: Sequence[Mapping[str, Any]], cache: IndicatorC
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     # One block of rows per fast window: fast - slow of those rows only (a few hundred KB that stay
     # in the CPU cache), never the whole (k, n) array of each average.
-    for f in np.unique(fast_i).tolist():
+    fast_windows, per_fast = np.unique(fast_i, return_counts=True)
+    buffer = np.empty((int(per_fast.max()) if len(per_fast) else 0, n))
+    for f in fast_windows.tolist():
         rows = np.flatnonzero(fast_i == f)
-        diff = stack[f] - stack[slow_i[rows]]
+        slow_rows = slow_i[rows]
+        lo = int(slow_rows[0])
+        # One buffer for every fast window: a fresh array of a few hundred KB is mapped and faulted in anew.
+        diff = buffer[: len(rows)]
+        if np.array_equal(slow_rows, np.arange(lo, lo + len(rows))):  # a grid's usual case: a slice, no copy
+            np.subtract(stack[f], stack[lo : lo + len(rows)], out=diff)
+        else:
+            np.subtract(stack[f], stack[slow_rows], out=diff)
         with np.errstate(invalid="ignore"):
             above, below = diff > 0, diff < 0
             # Near-ties (|fast - slow| <= 1e-9 relative): candidates against the highest close (no

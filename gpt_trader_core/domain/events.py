@@ -48,12 +48,15 @@ class EventSpec:
     description: str
     fields: tuple[str, ...] | None = None
     role: str = "viewer"
+    #: Fields every message of this kind carries with a fixed value, set after the event's own data:
+    #: what the bus event type says but the message type does not (e.g. a session's ``state``).
+    constants: tuple[tuple[str, Any], ...] = ()
 
     def project(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        """The data a client receives: only the catalogued fields."""
-        if self.fields is None:
-            return dict(data)
-        return {name: data.get(name) for name in self.fields}
+        """The data a client receives: only the catalogued fields, then the constants."""
+        out = dict(data) if self.fields is None else {name: data.get(name) for name in self.fields}
+        out.update(self.constants)
+        return out
 
 
 _BAR = ("session_id", "symbol", "bar", "time", "open", "high", "low", "close", "volume")
@@ -138,6 +141,7 @@ CATALOGUE: tuple[EventSpec, ...] = (
             f"session_{state}",
             f"a trading session {state}",
             ("session_id", "resume_at", "symbols", "last_bar", "equity"),
+            constants=(("state", state),),
         )
         for state in _SESSION_STATES
     ),

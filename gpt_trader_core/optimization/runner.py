@@ -1,7 +1,8 @@
 """The search loop: ask the sampler, evaluate in batches, rank, report progress, honour cancellation.
 
-One async loop serves every driver: ``gt.optimize`` evaluates in-process; the ``Optimizer`` use case
-evaluates through the Executor port (process pool or Dask) and persists each trial for resumption.
+One search state (``_Search``) serves every driver: ``gt.optimize`` and walk-forward evaluate in this
+thread without an event loop (``search_ranked_inline``); the ``Optimizer`` use case awaits the Executor
+port (process pool or Dask) and persists each trial for resumption (``search_ranked``).
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import itertools
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
 import numpy as np
 
+from gpt_trader_core.backtesting.batch import Scratch
 from gpt_trader_core.backtesting.batch_run import chunk_rows, evaluate_many
 from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.backtesting.stats import StatsContext
@@ -32,7 +34,6 @@ from gpt_trader_core.optimization.samplers import GridSampler, RandomSampler, Sa
 from gpt_trader_core.optimization.space import Constraint, SearchSpace
 from gpt_trader_core.strategy.base import Strategy
 
-T = TypeVar("T")
 METHODS = ("grid", "random", "bayes")
 
 
@@ -333,6 +334,119 @@ def make_sampler(method: str, space: SearchSpace, n_trials: int | None, seed: in
     raise InvalidParameterError(f"unknown method {method!r}; use one of {', '.join(METHODS)} (or walk_forward)")
 
 
+class _Search:
+    """The state of one search, shared by its two drivers: ``search_ranked`` (chunks evaluated
+    through awaitables: an Executor, a study store) and ``search_ranked_inline`` (chunks evaluated
+    by a plain function in this thread: no event loop, no tasks). Both ask, number, rank, report
+    and cancel through this one object, so their trials, rankings and callbacks are the same."""
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        objective: Objective,
+        sampler: Sampler,
+        *,
+        batch_size: int = 16,
+        concurrency: int = 1,
+        ask_size: int | None = None,
+        done: Sequence[Trial] = (),
+        progress: Callable[[Progress], None] | None = None,
+        cancel: CancelToken | None = None,
+        study_id: str | None = None,
+        keep: int | None = None,
+    ) -> None:
+        self.objective = objective
+        self.sampler = sampler
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.ask_size = ask_size
+        self.progress = progress
+        self.cancel = cancel
+        self.study_id = study_id
+        self.keep = keep
+        self.total = int(getattr(sampler, "total", 0)) or space.size()
+        self.trials = list(done)
+        self.evaluated = len(self.trials)
+        self.resumed = {params_key(t.params) for t in done}
+        # Only adaptive samplers learn from finished trials: others get no history (memory stays flat).
+        self.adaptive = getattr(sampler, "adaptive", True)
+        self.history = [(t.params, objective.rank_key(t.value)) for t in done] if self.adaptive else []
+        self.proposed = 0
+        self.started = time.perf_counter()
+        self.fresh = 0
+        self.best: Trial | None = max(self.trials, key=lambda t: (objective.rank_key(t.value), -t.number), default=None)
+        self.best_key = (objective.rank_key(self.best.value), -self.best.number) if self.best else None
+
+    def report(self) -> None:
+        if self.progress is None:
+            return
+        elapsed = time.perf_counter() - self.started
+        remaining = max(self.total - self.evaluated, 0)
+        eta = elapsed / self.fresh * remaining if self.fresh else None
+        value, params = (self.best.value, self.best.params) if self.best else (None, None)
+        self.progress(Progress(self.evaluated, self.total, value, params, elapsed, eta))
+
+    def stop_if_cancelled(self) -> None:
+        if self.cancel is not None and self.cancel.cancelled:
+            raise CancelledError(_cancel_message(self.evaluated, self.total, self.study_id))
+
+    def failed(self, exc: Exception) -> None:
+        """A chunk failed: a cancelled search can see its jobs fail (workers stopped by the same
+        Ctrl-C), which is the cancellation, not an error (the caller re-raises ``exc`` otherwise)."""
+        if self.cancel is not None and self.cancel.cancelled:
+            raise CancelledError(_cancel_message(self.evaluated, self.total, self.study_id)) from exc
+
+    def next_chunks(self) -> list[list[tuple[int, dict[str, Any]]]] | None:
+        """The next proposals, numbered and cut into chunks (None: the sampler is exhausted);
+        proposals of a resumed study that were evaluated before are skipped, keeping their numbers."""
+        self.stop_if_cancelled()
+        proposals = self.sampler.ask(self.history, self.ask_size or self.batch_size * self.concurrency)
+        if not proposals:
+            return None
+        resumed = self.resumed
+        if resumed:
+            numbered = []
+            for params in proposals:
+                if params_key(params) not in resumed:
+                    numbered.append((self.proposed, params))
+                self.proposed += 1
+        else:
+            numbered = list(zip(range(self.proposed, self.proposed + len(proposals)), proposals, strict=True))
+            self.proposed += len(proposals)
+        size = min(self.batch_size, max(1, -(-len(numbered) // self.concurrency)))
+        return [numbered[i : i + size] for i in range(0, len(numbered), size)]
+
+    def absorb(self, evaluated: Sequence[tuple[int, dict[str, Any], dict[str, Any]]]) -> list[Trial]:
+        """The trials of one evaluated chunk (number, params, stats), counted, ranked against the
+        best so far and held (the worst dropped once more than twice ``keep`` are held)."""
+        value_of, rank_key = self.objective.value, self.objective.rank_key
+        batch = []
+        best, best_key = self.best, self.best_key
+        for number, params, stats in evaluated:
+            trial = Trial(number, params, stats, value_of(stats))
+            batch.append(trial)
+            key = (rank_key(trial.value), -number)
+            if self.adaptive:
+                self.history.append((params, key[0]))
+            if best_key is None or key > best_key:
+                best, best_key = trial, key
+        self.best, self.best_key = best, best_key
+        self.trials.extend(batch)
+        self.fresh += len(batch)
+        self.evaluated += len(batch)
+        if self.keep is not None and len(self.trials) > 2 * self.keep:
+            self.trials.sort(key=lambda t: (-rank_key(t.value), t.number))
+            del self.trials[self.keep :]
+        return batch
+
+    def ranking(self) -> Ranking:
+        rank_key = self.objective.rank_key
+        self.trials.sort(key=lambda t: (-rank_key(t.value), t.number))
+        if self.keep is not None:
+            del self.trials[self.keep :]
+        return Ranking(self.trials, self.evaluated)
+
+
 async def search_ranked(
     space: SearchSpace,
     objective: Objective,
@@ -355,43 +469,21 @@ async def search_ranked(
     ``ask_size`` fixes how many proposals are asked at a time; adaptive samplers (TPE) need it fixed
     so that results do not depend on how many workers evaluate them. ``keep`` bounds the trials held
     in memory to the best ``keep`` (the others are counted, and persisted by ``on_trials``)."""
-    total = int(getattr(sampler, "total", 0)) or space.size()
-    trials = list(done)
-    evaluated = len(trials)
-    resumed = {params_key(t.params) for t in done}
-    # Only adaptive samplers learn from finished trials: others get no history (memory stays flat).
-    adaptive = getattr(sampler, "adaptive", True)
-    history = [(t.params, objective.rank_key(t.value)) for t in done] if adaptive else []
-    proposed = 0
-    started = time.perf_counter()
-    fresh = 0
-    best: Trial | None = max(trials, key=lambda t: (objective.rank_key(t.value), -t.number), default=None)
-
-    def report() -> None:
-        if progress is None:
-            return
-        elapsed = time.perf_counter() - started
-        remaining = max(total - evaluated, 0)
-        eta = elapsed / fresh * remaining if fresh else None
-        progress(Progress(evaluated, total, best.value if best else None, best.params if best else None, elapsed, eta))
-
-    def stop_if_cancelled() -> None:
-        if cancel is not None and cancel.cancelled:
-            raise CancelledError(_cancel_message(evaluated, total, study_id))
-
-    report()
-    while True:
-        stop_if_cancelled()
-        proposals = sampler.ask(history, ask_size or batch_size * concurrency)
-        if not proposals:
-            break
-        numbered = []
-        for params in proposals:
-            if not resumed or params_key(params) not in resumed:
-                numbered.append((proposed, params))
-            proposed += 1
-        size = min(batch_size, max(1, -(-len(numbered) // concurrency)))
-        chunks = [numbered[i : i + size] for i in range(0, len(numbered), size)]
+    state = _Search(
+        space,
+        objective,
+        sampler,
+        batch_size=batch_size,
+        concurrency=concurrency,
+        ask_size=ask_size,
+        done=done,
+        progress=progress,
+        cancel=cancel,
+        study_id=study_id,
+        keep=keep,
+    )
+    state.report()
+    while (chunks := state.next_chunks()) is not None:
         pending = [asyncio.ensure_future(_evaluate_chunk(evaluate, chunk)) for chunk in chunks]
         try:
             waiting = set(pending)
@@ -401,42 +493,69 @@ async def search_ranked(
                     waiting, timeout=None if cancel is None else 0.1, return_when=asyncio.FIRST_COMPLETED
                 )
                 for task in (t for t in pending if t in finished):  # in submission order: reproducible
-                    batch = []
-                    for number, params, stats in task.result():
-                        trial = Trial(number, params, stats, objective.value(stats))
-                        batch.append(trial)
-                        if adaptive:
-                            history.append((params, objective.rank_key(trial.value)))
-                        if best is None or (objective.rank_key(trial.value), -trial.number) > (
-                            objective.rank_key(best.value),
-                            -best.number,
-                        ):
-                            best = trial
-                    trials.extend(batch)
-                    fresh += len(batch)
-                    evaluated += len(batch)
-                    if keep is not None and len(trials) > 2 * keep:
-                        trials.sort(key=lambda t: (-objective.rank_key(t.value), t.number))
-                        del trials[keep:]
+                    batch = state.absorb(task.result())
                     if on_trials is not None:
                         await on_trials(batch)
-                    report()
-                stop_if_cancelled()
+                    state.report()
+                state.stop_if_cancelled()
         except (CancelledError, InvalidParameterError):
             raise
         except Exception as exc:
-            # A cancelled search can see its jobs fail (workers stopped by the same Ctrl-C): that is
-            # the cancellation, not an error.
-            if cancel is not None and cancel.cancelled:
-                raise CancelledError(_cancel_message(evaluated, total, study_id)) from exc
+            state.failed(exc)
             raise
         finally:
             for task in pending:
                 task.cancel()
-    trials.sort(key=lambda t: (-objective.rank_key(t.value), t.number))
-    if keep is not None:
-        del trials[keep:]
-    return Ranking(trials, evaluated)
+    return state.ranking()
+
+
+EvaluateInline = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+
+
+def search_ranked_inline(
+    space: SearchSpace,
+    objective: Objective,
+    sampler: Sampler,
+    evaluate: EvaluateInline,
+    *,
+    batch_size: int = 16,
+    ask_size: int | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    cancel: CancelToken | None = None,
+    keep: int | None = None,
+) -> Ranking:
+    """``search_ranked`` for an evaluation done by a plain function in this thread (``gt.optimize``,
+    walk-forward): the same trials, ranking, progress reports and cancellation, without an event
+    loop (which cost more than the rest of the search around a small batched grid).
+
+    As when an event loop runs the chunks of a round one after another, every chunk of a round is
+    evaluated before its trials are taken in order, and the token is checked between rounds; a
+    chunk that fails stops the search once the chunks before it are taken in."""
+    state = _Search(
+        space, objective, sampler, batch_size=batch_size, ask_size=ask_size, progress=progress, cancel=cancel, keep=keep
+    )
+    state.report()
+    while (chunks := state.next_chunks()) is not None:
+        outcomes: list[list[tuple[int, dict[str, Any], dict[str, Any]]] | Exception] = []
+        for chunk in chunks:
+            try:
+                results = evaluate([params for _, params in chunk])
+                outcomes.append([(n, p, stats) for (n, p), stats in zip(chunk, results, strict=True)])
+            except Exception as exc:  # raised at its turn, below
+                outcomes.append(exc)
+        try:
+            for outcome in outcomes:
+                if isinstance(outcome, Exception):
+                    raise outcome
+                state.absorb(outcome)
+                state.report()
+            state.stop_if_cancelled()
+        except (CancelledError, InvalidParameterError):
+            raise
+        except Exception as exc:
+            state.failed(exc)
+            raise
+    return state.ranking()
 
 
 async def search(
@@ -462,36 +581,27 @@ def _cancel_message(done: int, total: int, study_id: str | None) -> str:
     return f"optimisation cancelled after {done} of {total} trials{resume}"
 
 
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion from synchronous code, even inside a running loop (Jupyter)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    result: list[T] = []
-    errors: list[BaseException] = []
+def inline_evaluator(
+    bars: Bars, strategy: type[Strategy], config: BacktestConfig, scratch: Scratch | None = None
+) -> EvaluateInline:
+    """Chunks evaluated in this thread, sharing indicators, the statistics context and the work
+    arrays (``scratch``, or new ones) across chunks (for ``search_ranked_inline``)."""
+    cache = IndicatorCache()
+    context = StatsContext(bars.timestamps, bars.close)
+    scratch = scratch or Scratch()
 
-    def target() -> None:
-        try:
-            result.append(asyncio.run(coro))
-        except BaseException as exc:  # re-raised in the caller's thread
-            errors.append(exc)
+    def evaluate(param_sets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return evaluate_many(bars, strategy, param_sets, config, cache, context, resolved=True, scratch=scratch)
 
-    thread = threading.Thread(target=target, name="gpt-trader-sync")
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
-    return result[0]
+    return evaluate
 
 
 def in_process_evaluator(bars: Bars, strategy: type[Strategy], config: BacktestConfig) -> EvaluateBatch:
-    """Chunks evaluated in this process, sharing indicators and statistics context across chunks."""
-    cache = IndicatorCache()
-    context = StatsContext(bars.timestamps, bars.close)
+    """``inline_evaluator`` as an awaitable evaluation (for ``search_ranked``)."""
+    inline = inline_evaluator(bars, strategy, config)
 
     async def evaluate(param_sets: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return evaluate_many(bars, strategy, param_sets, config, cache, context, resolved=True)
+        return inline(param_sets)
 
     return evaluate
 
@@ -525,18 +635,16 @@ def optimize(
     sampler = make_sampler(method, space, n_trials, seed)
     total = int(getattr(sampler, "total", 0))
     started = time.perf_counter()
-    ranking = run_sync(
-        search_ranked(
-            space,
-            objective,
-            sampler,
-            in_process_evaluator(bars, strategy, config),
-            batch_size=chunk_rows(len(bars)),
-            ask_size=32 if method == "bayes" else None,
-            progress=progress,
-            cancel=cancel,
-            keep=KEEP_TRIALS,
-        )
+    ranking = search_ranked_inline(
+        space,
+        objective,
+        sampler,
+        inline_evaluator(bars, strategy, config),
+        batch_size=chunk_rows(len(bars)),
+        ask_size=32 if method == "bayes" else None,
+        progress=progress,
+        cancel=cancel,
+        keep=KEEP_TRIALS,
     )
     trials = ranking.trials
     return OptimizationResult(

@@ -24,6 +24,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from gpt_trader_core.backtesting.batch import Scratch
 from gpt_trader_core.backtesting.batch_run import chunk_rows
 from gpt_trader_core.backtesting.config import BacktestConfig
 from gpt_trader_core.backtesting.engine import TradeLog, desired_positions, simulate
@@ -34,10 +35,9 @@ from gpt_trader_core.optimization.objective import Objective
 from gpt_trader_core.optimization.runner import (
     CancelToken,
     Progress,
-    in_process_evaluator,
+    inline_evaluator,
     make_sampler,
-    run_sync,
-    search,
+    search_ranked_inline,
 )
 from gpt_trader_core.optimization.space import Constraint, SearchSpace
 from gpt_trader_core.strategy.base import Strategy
@@ -209,6 +209,7 @@ def walk_forward(
     logs: list[TradeLog] = []
     offset, level = 0, float(config.cash)
     ts = bars.timestamps
+    scratch = Scratch()  # the work arrays of one window reused by the next
     for index, (train, test) in enumerate(plan):
         train_bars = bars.slice(*train)
         sampler = make_sampler(method, space, n_trials, seed)
@@ -219,18 +220,16 @@ def walk_forward(
                 done = index * p.total + p.done
                 progress(Progress(done, total, p.best_value, p.best_params, p.elapsed_s, None))
 
-        trials = run_sync(
-            search(
-                space,
-                objective,
-                sampler,
-                in_process_evaluator(train_bars, strategy, config),
-                batch_size=chunk_rows(len(train_bars)),
-                ask_size=32 if method == "bayes" else None,
-                progress=window_progress,
-                cancel=cancel,
-            )
-        )
+        trials = search_ranked_inline(
+            space,
+            objective,
+            sampler,
+            inline_evaluator(train_bars, strategy, config, scratch),
+            batch_size=chunk_rows(len(train_bars)),
+            ask_size=32 if method == "bayes" else None,
+            progress=window_progress,
+            cancel=cancel,
+        ).trials
         if not trials:
             raise InvalidParameterError("the search space is empty after the constraint")
         best = trials[0]

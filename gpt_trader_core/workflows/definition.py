@@ -304,9 +304,16 @@ class StepState:
         }
 
 
+async def _nobody(topic: str) -> None:
+    return None
+
+
 class WorkflowContext:
-    """What a step sees: the execution's id and inputs, earlier steps' results and states, and a cancel
-    token to hand to long jobs (set when the execution is cancelled)."""
+    """What a step sees: the execution's id and inputs, earlier steps' results and states, a cancel
+    token to hand to long jobs (set when the execution is cancelled), and ``before_start``: the hook to
+    hand to whatever starts work of its own (``TradingSessions.start(..., before_start=...)``). It is
+    awaited with that work's bus topic (``session:<id>``) before the work starts and records the
+    execution's owner as the work's owner, so whoever started the workflow follows the work it started."""
 
     def __init__(
         self,
@@ -315,11 +322,13 @@ class WorkflowContext:
         params: Mapping[str, Any],
         states: Mapping[str, StepState],
         cancel: CancelToken,
+        before_start: Callable[[str], Awaitable[None]] = _nobody,
     ) -> None:
         self.execution_id = execution_id
         self.workflow = workflow
         self.params: Mapping[str, Any] = MappingProxyType(dict(params))
         self.cancel = cancel
+        self.before_start = before_start
         self._states = states
         self._results: dict[str, Any] = {}
 

@@ -24,7 +24,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import attrs
@@ -33,7 +33,7 @@ from gpt_trader_core.context import execution_id as execution_context
 from gpt_trader_core.domain.records import Execution, ExecutionStatus, utcnow
 from gpt_trader_core.errors import ConflictError, GptTraderError, InvalidParameterError, NotFoundError
 from gpt_trader_core.optimization.runner import CancelToken
-from gpt_trader_core.ports import EventBus, ExecutionStore, Subscription
+from gpt_trader_core.ports import EventBus, ExecutionStore, OwnerStore, Subscription
 from gpt_trader_core.services.backtest import new_id
 from gpt_trader_core.workflows.definition import StepState, StepStatus, WorkflowContext, WorkflowDefinition
 from gpt_trader_core.workflows.executions import (
@@ -72,14 +72,21 @@ _SCAN_LIMIT = 1000  # open executions looked at per status by ``recover``
 class _Run:
     """An execution this engine runs: its definition, step states, context and task."""
 
-    def __init__(self, definition: WorkflowDefinition, execution: Execution, values: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        definition: WorkflowDefinition,
+        execution: Execution,
+        values: Mapping[str, Any],
+        before_start: Callable[[str], Awaitable[None]],
+    ) -> None:
         self.definition = definition
         self.execution = execution
         self.states = {s.name: StepState(s.name, s.depends_on) for s in definition.steps}
-        self.ctx = WorkflowContext(execution.id, definition.name, values, self.states, CancelToken())
+        self.ctx = WorkflowContext(execution.id, definition.name, values, self.states, CancelToken(), before_start)
         self.task: asyncio.Task[None] | None = None
         self.started = False  # the task's body has begun (a task cancelled before that never runs it)
         self.stopping = False
+        self.ended = False  # its final state is being stored (or stored): no longer running
         self.cancel_reason: str | None = None
         self.dirty = False  # step states changed since the last write
         self.flusher: asyncio.Task[None] | None = None
@@ -106,6 +113,10 @@ class WorkflowEngine:
     seconds between heartbeats of a running execution. ``stale_after``: seconds without a sign of life
     after which an execution whose runner cannot be checked is orphaned. ``cancel_grace``: seconds a
     cancelled step is given to stop before it is recorded as cancelled regardless.
+
+    Owners: with ``owners``, work a step starts (a paper session: ``WorkflowContext.before_start``) gets
+    the execution's owner (``execution:<id>``, recorded by whoever started it, before it started) as
+    its own, recorded before that work starts: who may follow an execution may follow its sessions.
     """
 
     def __init__(
@@ -118,6 +129,7 @@ class WorkflowEngine:
         heartbeat_interval: float = 5.0,
         stale_after: float = 60.0,
         cancel_grace: float = 1.0,
+        owners: OwnerStore | None = None,
     ) -> None:
         for name, value in (
             ("poll_interval", poll_interval),
@@ -135,6 +147,7 @@ class WorkflowEngine:
         self._heartbeat_interval = heartbeat_interval
         self._stale_after = stale_after
         self._cancel_grace = cancel_grace
+        self._owners = owners
         self._host = socket.gethostname()
         self._runner = {"host": self._host, "pid": os.getpid(), "engine": uuid.uuid4().hex[:12]}
         self._runs: dict[str, _Run] = {}
@@ -196,7 +209,7 @@ class WorkflowEngine:
             )
             await self._store.update_execution(failed)
             raise
-        run = _Run(definition, execution, values)
+        run = _Run(definition, execution, values, self._inheritance(execution_id))
         self._runs[execution_id] = run
         run.task = asyncio.create_task(self._drive(run), name=f"workflow:{execution_id}")
         return execution
@@ -301,8 +314,10 @@ class WorkflowEngine:
 
     @property
     def running(self) -> builtins.list[str]:
-        """Ids of the executions this engine is running."""
-        return list(self._runs)
+        """Ids of the executions this engine is running. An execution leaves this list as its final state
+        is written, so whoever reads that state from the store (another process's ``cancel``) never finds
+        it still listed here."""
+        return [execution_id for execution_id, run in self._runs.items() if not run.ended]
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -446,6 +461,20 @@ class WorkflowEngine:
             run.task.cancel()
         # not started yet: _drive sees cancel_reason first thing and stops without running a step
 
+    def _inheritance(self, execution_id: str) -> Callable[[str], Awaitable[None]]:
+        """The ``before_start`` of an execution's steps: the execution's owner becomes the owner of
+        ``topic`` (nothing when no owner store is given or no owner was recorded)."""
+        owners = self._owners
+
+        async def inherit(topic: str) -> None:
+            if owners is None:
+                return
+            owner = await owners.get_owner(f"execution:{execution_id}")
+            if owner:
+                await owners.set_owner(topic, owner)
+
+        return inherit
+
     async def _cancel_requested(self, execution_id: str) -> bool:
         try:
             await self._store.get_execution(cancel_request_id(execution_id))
@@ -471,6 +500,7 @@ class WorkflowEngine:
         extra: dict[str, Any] = {"duration_s": time.perf_counter() - run.clock}
         if report is not None:
             extra["report"] = report
+        run.ended = True
         await self._save(
             run,
             extra,

@@ -62,8 +62,8 @@ def _feed(values: Mapping[str, Any]) -> FeedSpec:
 
 async def trade(sessions: TradingSessions, request: SessionRequest, bars: int, ctx: WorkflowContext) -> dict[str, Any]:
     """Start a session, follow its events until ``bars`` bars are done (or it ends, or the workflow is
-    cancelled), stop it, and return its report."""
-    record = await sessions.start(request)
+    cancelled), stop it, and return its report. The session's owner is the execution's (``before_start``)."""
+    record = await sessions.start(request, before_start=ctx.before_start)
     events = sessions.subscribe(record.id)
     alerts: list[dict[str, Any]] = []
     try:

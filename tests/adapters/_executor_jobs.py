@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -88,3 +89,9 @@ def burn_cpu(seconds: float) -> int:
 def sleep(seconds: float) -> float:
     time.sleep(seconds)
     return seconds
+
+
+def big_result(pid_file: str, size: int) -> bytes:
+    """Writes this worker's pid to ``pid_file``, then returns ``size`` bytes (more than a pipe holds)."""
+    Path(pid_file).write_text(str(os.getpid()))
+    return bytes(size)

@@ -11,7 +11,7 @@ gpt-trader is timed end to end through ``gt.optimize`` (search, ranking, trial o
 compared, only times). Medians of ``--runs`` warm runs, gpt-trader and vectorbt taking turns; Backtest.optimize
 on 1,054 combinations runs once.
 
-Run on demand:  python tests/benchmarks/bench_optimize.py [--runs 5] [--skip-peer-1054]
+Run on demand:  python tests/benchmarks/bench_optimize.py [--runs 5] [--skip-peer-1054]  (--help: the options)
 """
 
 from __future__ import annotations
@@ -26,7 +26,12 @@ import textwrap
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for tests.parity
+
+from _options import Opt, parse  # tests/benchmarks/_options.py: the scripts run from this folder
 
 BIG: dict[str, Any] = {"fast": range(2, 61, 2), "slow": range(10, 206, 5)}
 SMALL: dict[str, Any] = {"fast": range(5, 30, 5), "slow": range(10, 70, 5)}
@@ -128,6 +133,7 @@ def rss_probe() -> dict[str, Any]:
 
 
 def main(runs: int = 5, peer_big: bool = True) -> None:
+    print(f"load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     warnings.simplefilter("ignore")
     os.environ.setdefault("TQDM_DISABLE", "1")
     from backtesting import Backtest
@@ -188,6 +194,7 @@ def main(runs: int = 5, peer_big: bool = True) -> None:
 
     t_wf, _ = median_time(wf, runs)
     print(f"gpt-trader walk-forward, 5 windows × 50 combinations  {t_wf * 1e3:7.1f} ms")
+    print(f"load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 def _once(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -197,8 +204,12 @@ def _once(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, ".")
-    main(
-        int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 5,
-        peer_big="--skip-peer-1054" not in sys.argv,
+    options = parse(
+        "bench_optimize",
+        "SmaCross grids on GOOG: gpt-trader (batched) against vectorbt and backtesting.py, in the same run.",
+        [
+            Opt("runs", int, 5, "warm runs of each contender, taking turns (default 5)"),
+            Opt("skip-peer-1054", None, False, "skip Backtest.optimize on the 1,054-combination grid (minutes)"),
+        ],
     )
+    main(options.runs, peer_big=not options.skip_peer_1054)

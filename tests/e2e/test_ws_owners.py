@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ PASSWORD = "correct horse battery staple"
 FEED = {"kind": "replay", "timeframe": "1d", "speed": 0.0, "start": "2020-01-01", "end": "2020-12-31"}
 COMMAND = [GPT_TRADER] if GPT_TRADER else [sys.executable, "-m", "entrypoints"]
 Message = dict[str, Any]
+USERS = {"alice": "trader", "bob": "trader", "root": "admin"}
 
 
 async def _until_finished(client: Client, sessions: set[str]) -> list[Message]:
@@ -44,8 +46,16 @@ def _sessions_on(messages: list[Message], channel: str, type_: str) -> set[str]:
 async def test_a_trader_sees_only_their_own_sessions_and_executions_and_an_admin_sees_all(
     tmp_path: Path, isolated_env: dict[str, str]
 ) -> None:
+    await serve_with_users(tmp_path, isolated_env, _scenario)
+
+
+async def serve_with_users(
+    tmp_path: Path, isolated_env: dict[str, str], scenario: Callable[[int, subprocess.Popen[str]], Awaitable[None]]
+) -> None:
+    """``scenario(port, proc)`` against a real ``serve --mode api`` with auth on and the users
+    alice and bob (traders) and root (admin), made with the real CLI."""
     env = {**isolated_env, "GPT_TRADER__API__RATE_LIMITS__ENABLED": "false", "GPT_TRADER__WEBSOCKET__LIVE_FEED": "off"}
-    for name, role in (("alice", "trader"), ("bob", "trader"), ("root", "admin")):
+    for name, role in USERS.items():
         made = subprocess.run(
             [*COMMAND, "users", "add", name, "--role", role, "--password-stdin"],
             input=PASSWORD + "\n", cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
@@ -57,7 +67,7 @@ async def test_a_trader_sees_only_their_own_sessions_and_executions_and_an_admin
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        await _scenario(port, proc)
+        await scenario(port, proc)
     finally:
         proc.terminate()
         try:
@@ -67,21 +77,30 @@ async def test_a_trader_sees_only_their_own_sessions_and_executions_and_an_admin
             proc.wait()
 
 
-async def _scenario(port: int, proc: subprocess.Popen[str]) -> None:
-    url = f"ws://127.0.0.1:{port}"
-    first = await _connect(url + "/ws/v1", proc)  # waits for the server to listen
+async def subscribed_users(
+    port: int, proc: subprocess.Popen[str], http: httpx.AsyncClient, channels: tuple[str, ...]
+) -> tuple[dict[str, str], dict[str, Client]]:
+    """Each user's access token (from the login endpoint) and a WebSocket client subscribed to
+    ``channels`` with it; waits for the server to listen first."""
+    first = await _connect(f"ws://127.0.0.1:{port}/ws/v1", proc)
     await first.close()
+    tokens = {}
+    for name in USERS:
+        reply = await http.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
+        assert reply.status_code == 200, reply.text
+        tokens[name] = reply.json()["access_token"]
+    clients: dict[str, Client] = {}
+    for name, token in tokens.items():
+        client = await Client.connect(f"ws://127.0.0.1:{port}/ws/v1", additional_headers=_bearer(token))
+        await client.subscribe(*channels)
+        clients[name] = client
+    return tokens, clients
+
+
+async def _scenario(port: int, proc: subprocess.Popen[str]) -> None:
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-        tokens = {}
-        for name in ("alice", "bob", "root"):
-            reply = await http.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
-            assert reply.status_code == 200, reply.text
-            tokens[name] = reply.json()["access_token"]
-        clients: dict[str, Client] = {}
-        for name, token in tokens.items():
-            client = await Client.connect(url + "/ws/v1", additional_headers=_bearer(token))
-            await client.subscribe("trades:live", "portfolio:updates", "system:events")
-            clients[name] = client
+        channels = ("trades:live", "portfolio:updates", "system:events")
+        tokens, clients = await subscribed_users(port, proc, http, channels)
 
         started: dict[str, str] = {}
         for name in ("alice", "bob"):

@@ -19,7 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gpt_trader_core.backtesting.batch import BatchSignals, simulate_batch
+from gpt_trader_core.backtesting import batch_stats
+from gpt_trader_core.backtesting.batch import BatchSignals, BatchTrades, simulate_batch
 from gpt_trader_core.backtesting.batch_indicators import sma_many
 from gpt_trader_core.backtesting.batch_stats import GroupSums, _ragged_self_dots, _row_dots, stats_batch
 from gpt_trader_core.backtesting.config import BacktestConfig
@@ -124,6 +125,47 @@ def test_every_row_equals_the_single_run_engine(
         mismatched = {key: (got[key], expected[key]) for key in expected if not _same(got[key], expected[key])}
         assert not mismatched, (row, mismatched)
     assert batched is not None or overflowed
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    k=st.integers(1, 12),
+    n=st.integers(1, 200),
+    levels=st.integers(1, 6),
+    block_cells=st.sampled_from([1, 50, 400, 1_000_000]),
+)
+def test_curve_statistics_equal_the_single_run_on_any_positive_curve(
+    seed: int, k: int, n: int, levels: int, block_cells: int
+) -> None:
+    """Equity curves with plateaus, repeated peaks, a last bar right after a peak or in a drawdown,
+    cut in blocks of rows of any size: every curve statistic equals ``stats_with``'s."""
+    rng = np.random.default_rng(seed)
+    # Few distinct levels (ties, new peaks equal to the old ones), or a continuous walk.
+    if levels < 6:
+        equity = 1_000.0 + 10.0 * rng.integers(0, levels + 1, (k, n)).astype(np.float64)
+    else:
+        equity = 1_000.0 * np.exp(np.cumsum(rng.normal(0.0, 0.02, (k, n)), axis=1))
+    equity[rng.random(k) < 0.3, -1] = equity[0, 0] / 2  # some rows end in a fresh drawdown
+    plateau = rng.random((k, n)) < 0.3  # some bars repeat the previous one
+    plateau[:, 0] = False
+    for j in range(1, n):
+        equity[plateau[:, j], j] = equity[plateau[:, j], j - 1]
+    offsets = np.zeros(k + 1, dtype=np.int64)
+    floats, ints = np.empty(0), np.empty(0, dtype=np.int64)
+    no_trades = BatchTrades(offsets, floats, ints, ints, *(floats,) * 5, np.empty(0, dtype=np.int8))
+    ts = np.datetime64("2020-01-01") + np.arange(n).astype("timedelta64[D]")
+    close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, n)))
+    context = StatsContext(ts, close)
+    first = np.zeros(k, dtype=np.int64)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(batch_stats, "_BLOCK_CELLS", block_cells)
+        batched = stats_batch(context, equity, no_trades, first)
+    for row in range(k):
+        expected = stats_with(context, equity[row], no_trades.log(row), 0)
+        got = batched[row]
+        mismatched = {key: (got[key], expected[key]) for key in expected if not _same(got[key], expected[key])}
+        assert not mismatched, (row, mismatched)
 
 
 @settings(max_examples=60, deadline=None)

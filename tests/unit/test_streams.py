@@ -68,6 +68,15 @@ def test_routing_projects_catalogued_fields_only() -> None:
     assert registry.route(Event("system:metrics", "metrics_collected", {})) == []
 
 
+@pytest.mark.parametrize("state", ["started", "finished", "stopped", "failed"])
+def test_a_session_lifecycle_message_names_its_state(state: str) -> None:
+    # The message type is "session" for all four: without `state` a client would have to guess the
+    # end from which fields are empty. An event that claims another state does not override it.
+    event = Event("session:s1", f"session_{state}", {"session_id": "s1", "resume_at": None, "state": "bogus"})
+    [(channel, type_, data, _role)] = registry.route(event)
+    assert (channel, type_, data["state"], data["session_id"]) == ("system:events", "session", state, "s1")
+
+
 async def test_hub_numbers_each_channel_from_one_and_replays() -> None:
     bus = InMemoryEventBus()
     hub = StreamHub(bus, replay=5)

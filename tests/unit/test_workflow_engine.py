@@ -455,6 +455,39 @@ async def test_cancel_from_another_engine_goes_through_the_store(store: InMemory
     assert [e.id for e in await other.list()] == [pending.id]  # requests are not listed as workflows
 
 
+class CommitThenReturn(InMemoryStateStore):
+    """A store whose final writes are visible to readers before the writer's call returns, as with a database:
+    the commit, then the round trip back."""
+
+    async def update_execution(self, execution: Execution) -> None:
+        await super().update_execution(execution)
+        if execution.status.finished and execution.kind == "workflow":
+            await asyncio.sleep(0.3)
+
+
+async def test_an_execution_seen_cancelled_in_the_store_is_no_longer_running() -> None:
+    """The race behind a flaky ``runner.running == []``: the canceller saw the stored end while the runner was
+    still between that write and forgetting the run."""
+    store = CommitThenReturn()
+    await store.open()
+    runner = WorkflowEngine(store, InMemoryEventBus(), poll_interval=0.05)
+    other = WorkflowEngine(store, InMemoryEventBus())
+    started = asyncio.Event()
+
+    async def long(ctx: WorkflowContext) -> None:
+        started.set()
+        await asyncio.sleep(60)
+
+    pending = await runner.start(definition(Step("long", long)), {})
+    await asyncio.wait_for(started.wait(), 5)
+    done = await other.cancel(pending.id, timeout=5)
+    assert done.status is ExecutionStatus.CANCELLED
+    assert runner.running == []
+    finished = await runner.wait(pending.id)
+    assert finished.status is ExecutionStatus.CANCELLED and runner.running == []
+    await store.close()
+
+
 async def test_a_prepared_execution_cancelled_before_it_starts_runs_no_step(store: InMemoryStateStore) -> None:
     runner = WorkflowEngine(store, InMemoryEventBus())
     canceller = WorkflowEngine(store, InMemoryEventBus())

@@ -15,16 +15,8 @@ from entrypoints.http.openapi import Response, doc
 from entrypoints.http.respond import ok
 from entrypoints.presenters import plain
 from entrypoints.presenters.market import Explained
-from entrypoints.presenters.portfolio import (
-    PerformanceView,
-    PositionList,
-    RebalanceView,
-    RiskView,
-    performance_view,
-    positions_view,
-    rebalance_view,
-    risk_view,
-)
+from entrypoints.presenters.portfolio import PositionList, RebalanceView, positions_view, rebalance_view
+from gpt_trader_core.services.portfolio_values import PortfolioPerformance, PortfolioRisk
 
 bp = Blueprint("portfolio", url_prefix="/api/v1/portfolio")
 TAG = "portfolio"
@@ -93,19 +85,19 @@ async def positions(request: Request) -> HTTPResponse:
     "Portfolio performance",
     tag=TAG,
     query=SessionQuery,
-    responses={200: Response("Performance", PerformanceView)},
+    responses={200: Response("Performance", PortfolioPerformance)},
     errors=(404,),
 )
 async def performance(request: Request) -> HTTPResponse:
     q = requests.query(request, SessionQuery)
-    return ok(performance_view(await (await _portfolio(request)).performance(q.session_id)))
+    return ok(await (await _portfolio(request)).performance(q.session_id))
 
 
 @bp.get("/risk", ctx_role="viewer")
-@doc("Portfolio risk", tag=TAG, query=SessionQuery, responses={200: Response("Risk", RiskView)}, errors=(404,))
+@doc("Portfolio risk", tag=TAG, query=SessionQuery, responses={200: Response("Risk", PortfolioRisk)}, errors=(404,))
 async def risk(request: Request) -> HTTPResponse:
     q = requests.query(request, SessionQuery)
-    return ok(risk_view(await (await _portfolio(request)).risk(q.session_id)))
+    return ok(await (await _portfolio(request)).risk(q.session_id))
 
 
 @bp.post("/rebalance", ctx_role="trader")

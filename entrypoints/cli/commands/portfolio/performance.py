@@ -18,14 +18,13 @@ the (downsampled) equity curve, csv prints the curve.
   <comment>gpt-trader portfolio performance ses_0123456789abcdef --format csv</comment>"""
 
     def handle(self) -> int:
-        from entrypoints.presenters.portfolio import performance_view
         from entrypoints.serialization import dumps
 
         fmt = self.output_format()
         perf = self.for_session(lambda view, sid: view.performance(sid))
         stats: dict[str, Any] = dict(perf.statistics)
         if fmt == "json":  # the REST API's shape (GET /api/v1/portfolio/performance)
-            self.line(dumps(performance_view(perf)))
+            self.line(dumps(perf))
         elif fmt == "csv":
             self.line(plain_csv(("time", "equity"), zip(perf.equity_times, perf.equity, strict=True)))
         else:

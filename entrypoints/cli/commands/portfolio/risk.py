@@ -27,14 +27,13 @@ class PortfolioRiskCommand(SessionCommand):
   <comment>gpt-trader portfolio risk ses_0123456789abcdef --format json</comment>"""
 
     def handle(self) -> int:
-        from entrypoints.presenters.portfolio import risk_view
         from entrypoints.serialization import dumps
 
         fmt = self.output_format()
         risk = self.for_session(lambda view, sid: view.risk(sid))
         values = [(name, getattr(risk, name)) for name in FIELDS]
         if fmt == "json":  # the REST API's shape (GET /api/v1/portfolio/risk)
-            self.line(dumps(risk_view(risk)))
+            self.line(dumps(risk))
         elif fmt == "csv":
             self.line(plain_csv(("session_id", *FIELDS), [[risk.session_id, *(v for _, v in values)]]))
         else:
