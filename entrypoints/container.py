@@ -46,9 +46,11 @@ if TYPE_CHECKING:  # the use cases are imported by their builders below, on firs
     from gpt_trader_core.services.monitoring import Monitoring
     from gpt_trader_core.services.optimization import Optimizer
     from gpt_trader_core.services.results import BacktestResults
+    from gpt_trader_core.services.session_reads import ReportedSessionReads, SessionReads, SessionReporter
     from gpt_trader_core.services.sessions import TradingSessions
     from gpt_trader_core.services.streams import StreamHub
     from gpt_trader_core.strategy.registry import StrategyRegistry
+    from gpt_trader_core.workflows.reads import WorkflowExecutions
     from gpt_trader_core.workflows.use_case import Workflows  # imported on first use (see ``_workflows``)
 
 
@@ -183,7 +185,7 @@ async def _session_leases(backend: str, redis_url: Any) -> AsyncIterator[Session
     """Who runs each trading session: leases on the bus's Redis when the bus is shared (several
     workers or machines; ``adapters/leases/redis.py`` says why Redis), else this machine's processes."""
     if backend != "redis":
-        from gpt_trader_core.services.sessions import LocalLeases
+        from gpt_trader_core.services.leases import LocalLeases
 
         yield LocalLeases()
         return
@@ -329,6 +331,29 @@ def _monitoring(**kw: Any) -> Monitoring:
     from gpt_trader_core.services.monitoring import Monitoring
 
     return Monitoring(**kw)
+
+
+# read-only use cases of the commands that only look (``status``, ``monitor``, ``workflow status``): the
+# session reads import neither the trading engine nor numpy and the charts, the execution reads only the
+# workflow engine (not the workflows and the use cases their steps call); neither starts an executor, a
+# cache or market data
+def _session_reads(**kw: Any) -> SessionReads:
+    from gpt_trader_core.services.session_reads import SessionReads
+
+    return SessionReads(**kw)
+
+
+def _reported_session_reads(sessions: SessionReporter) -> ReportedSessionReads:
+    from gpt_trader_core.services.session_reads import ReportedSessionReads
+
+    return ReportedSessionReads(sessions)
+
+
+def _workflow_executions(store: StateStore, bus: EventBus) -> WorkflowExecutions:
+    from gpt_trader_core.workflows.engine import WorkflowEngine
+    from gpt_trader_core.workflows.reads import WorkflowExecutions
+
+    return WorkflowExecutions(WorkflowEngine(store, bus))
 
 
 def backtest_defaults(settings: Settings) -> BacktestConfig:
@@ -614,6 +639,15 @@ class Services(containers.DeclarativeContainer):
         )
     )
 
+    # what the read-only commands use (see ``_session_reads``): sessions and executions as the use cases
+    # above show them, read from the same store
+    session_reads = _awaitable(
+        providers.Factory(_session_reads, store=adapters.state_store, leases=adapters.session_leases)
+    )
+    workflow_executions = _awaitable(
+        providers.Factory(_workflow_executions, store=adapters.state_store, bus=adapters.event_bus)
+    )
+
     # workflows: one engine per container (it owns the executions this process runs)
     workflows = _awaitable(
         providers.Singleton(
@@ -724,6 +758,8 @@ class RemoteServices(containers.DeclarativeContainer):
     monitoring = providers.Factory(_remote, "RemoteMonitoring", client=client)
     sessions = providers.Factory(_remote, "RemoteSessions", client=client)
     workflows = providers.Singleton(_remote, "RemoteWorkflows", client=client)
+    session_reads = providers.Factory(_reported_session_reads, sessions=sessions)
+    workflow_executions = providers.Factory(_remote, "RemoteWorkflows", client=client)
     intelligence = providers.Factory(_remote, "intelligence.RemoteIntelligence", client=client)
     cache_admin = providers.Factory(_remote, "admin.RemoteCacheAdmin", client=client)
     auth = providers.Factory(_remote, "admin.RemoteAuth", client=client)

@@ -33,13 +33,13 @@ import json
 import math
 import operator
 import re
+import sys
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
 import cattrs
-import numpy as np
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 from cattrs.preconf.json import make_converter
 
@@ -190,7 +190,10 @@ class _UnstorableError(TypeError):
 def _encode(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         value = value.value
-    if isinstance(value, np.generic):
+    # numpy scalars, without importing numpy (reading the store needs none): until something imported
+    # numpy, no value can be one
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, numpy.generic):
         value = value.item()
     if value is None or isinstance(value, bool | int | str):
         return value

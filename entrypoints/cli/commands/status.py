@@ -41,7 +41,7 @@ Alerts are the alert rules breached right now. Exits 1 when a component does not
             snapshot = await monitoring.status()
             report: dict[str, Any] = {"snapshot": snapshot}
             try:
-                sessions = await container.services.sessions()
+                sessions = await container.services.session_reads()  # read-only: no trading engine
                 report["sessions"] = await sessions.list(limit=10)
             except Exception as exc:  # a status reports a broken part and goes on with the others
                 report["sessions_error"] = f"{type(exc).__name__}: {exc}"

@@ -15,13 +15,12 @@ async def collect(container: Container, *, sessions: int = 10, fills: int = 3, e
     progress; the alerts firing now (the monitoring use case's one-shot evaluation)."""
     from entrypoints.serialization import to_plain
 
-    trading = await container.services.sessions()
+    reads = await container.services.session_reads()  # read-only: no trading engine, no statistics
     monitoring = await container.services.monitoring()
     snapshot = await monitoring.status()
     rows = []
-    for record in await trading.list(limit=sessions):
-        report = await trading.status(record.id, recent_fills=fills)
-        perf = report.performance
+    for record in await reads.list(limit=sessions):
+        view = await reads.overview(record.id, recent_fills=fills)
         rows.append(
             {
                 "id": record.id,
@@ -32,15 +31,15 @@ async def collect(container: Container, *, sessions: int = 10, fills: int = 3, e
                 "capital": record.capital,
                 "equity": record.equity,
                 "pnl": record.equity - record.capital,
-                "return_pct": perf.get("return_pct"),
-                "realized_pnl": perf.get("realized_pnl"),
-                "unrealized_pnl": perf.get("unrealized_pnl"),
+                "return_pct": view.return_pct,
+                "realized_pnl": view.realized_pnl,
+                "unrealized_pnl": view.unrealized_pnl,
                 "positions": [
-                    {"symbol": p.symbol, "size": p.size, "entry_price": p.entry_price} for p in report.positions
+                    {"symbol": p.symbol, "size": p.size, "entry_price": p.entry_price} for p in view.positions
                 ],
                 "fills": [
                     {"time": f.time, "symbol": f.symbol, "side": f.side.value, "quantity": f.quantity, "price": f.price}
-                    for f in reversed(report.fills)
+                    for f in reversed(view.fills)
                 ],
             }
         )

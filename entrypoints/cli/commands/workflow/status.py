@@ -51,7 +51,7 @@ shown as failed ("interrupted").
             raise InvalidParameterError(f"--limit expects a whole number, got {self.option('limit')!r}") from None
 
         async def work(container: Container) -> Any:
-            workflows = await container.services.workflows()
+            workflows = await container.services.workflow_executions()  # the executions, not the workflows
             if execution_id:
                 return await workflows.status(execution_id)
             return await workflows.list(limit=limit, status=self.option("status"))
