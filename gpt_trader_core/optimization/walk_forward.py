@@ -31,6 +31,7 @@ from gpt_trader_core.backtesting.engine import TradeLog, desired_positions, simu
 from gpt_trader_core.backtesting.stats import compute_stats
 from gpt_trader_core.domain.bars import Bars, to_datetime
 from gpt_trader_core.errors import CancelledError, InvalidDataError, InvalidParameterError
+from gpt_trader_core.optimization.evaluate import evaluate_batch
 from gpt_trader_core.optimization.objective import Objective
 from gpt_trader_core.optimization.runner import (
     CancelToken,
@@ -47,6 +48,9 @@ from gpt_trader_core.strategy.base import Strategy
 
 #: Bars a training or test window needs at least: fewer give statistics that mean nothing.
 MIN_WINDOW_BARS = 20
+#: Parameter sets per executor job at least in ``walk_forward_async`` (a few milliseconds of work: fewer
+#: cost more in round trips than they save in balance; a window's search is one of many).
+MIN_CHUNK = 64
 
 
 def mean_if_defined(values: Sequence[float]) -> float:
@@ -195,6 +199,28 @@ def trade_test_window(
     return out_of_sample(bars, strategy(**params), config, test)
 
 
+def evaluate_for_window(
+    bars: Bars,
+    strategy: type[Strategy],
+    param_sets: Sequence[Mapping[str, Any]],
+    config: BacktestConfig,
+    objective: Objective,
+) -> list[dict[str, Any]]:
+    """``evaluate_batch`` for one chunk of a walk-forward window's search, trimmed for the trip back:
+    all the statistics of the set that ranks best in the chunk (the first of equals), only the
+    objective's statistic for the others. A window keeps nothing but its best trial, which is the best
+    of some chunk, so the search ranks them exactly as on full statistics; sending every trial's ~30
+    statistics back from a worker cost about as much as computing them. Untrimmed for an objective
+    computed by a function (it may read any statistic)."""
+    stats = evaluate_batch(bars, strategy, param_sets, config)
+    if objective.function is not None or not stats:
+        return stats
+    rank_key, value = objective.rank_key, objective.value
+    best = max(range(len(stats)), key=lambda i: (rank_key(value(stats[i])), -i))
+    metric = objective.metric
+    return [row if i == best else {metric: row[metric]} for i, row in enumerate(stats)]
+
+
 def _window_progress(
     progress: Callable[[Progress], None] | None, index: int, windows: int
 ) -> Callable[[Progress], None] | None:
@@ -330,7 +356,9 @@ async def walk_forward_async(
                     objective,
                     sampler,
                     evaluator(train_bars),
-                    batch_size=max(1, min(chunk_rows(len(train_bars)), max_chunk, math.ceil(total / (workers * 4)))),
+                    batch_size=max(
+                        1, min(chunk_rows(len(train_bars)), max_chunk, max(MIN_CHUNK, -(-total // (workers * 4))))
+                    ),
                     concurrency=workers,
                     ask_size=32 if method == "bayes" else None,
                     progress=_window_progress(progress, index, len(plan)),

@@ -33,6 +33,7 @@ from gpt_trader_core.optimization.space import SearchSpace
 from gpt_trader_core.optimization.walk_forward import (
     Traded,
     WalkForwardResult,
+    evaluate_for_window,
     trade_test_window,
     walk_forward_async,
 )
@@ -43,6 +44,10 @@ from gpt_trader_core.strategy.registry import StrategyRegistry
 
 #: Parameter sets per executor call at most.
 SERVICE_CHUNK = 512
+#: Parameter sets per executor call of a walk-forward window's search at most: larger than SERVICE_CHUNK
+#: (nothing is persisted per chunk, and each chunk computes its indicators again), still a fraction of a
+#: second, so a cancellation frees the workers about as soon.
+WALK_FORWARD_CHUNK = 4096
 
 #: TPE asks this many proposals at a time whatever the number of workers (reproducible results).
 ADAPTIVE_ASK = 8
@@ -277,9 +282,13 @@ class Optimizer:
         strategy = self._registry.get_spec(request.strategy).cls
         bars = await self._history.get(request.symbol, request.start, request.end, request.timeframe)
         config = request.config
+        objective = Objective.of(request.objective, request.maximize)
 
         def evaluator(train: Bars) -> EvaluateBatch:
-            return self._evaluator(train, strategy, config)
+            async def evaluate(param_sets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+                return await self._executor.run(evaluate_for_window, train, strategy, param_sets, config, objective)
+
+            return evaluate
 
         async def trade(
             bars: Bars,
@@ -297,8 +306,8 @@ class Optimizer:
             evaluator=evaluator,
             trade=trade,
             concurrency=max(1, self._executor.workers),
-            max_chunk=SERVICE_CHUNK,
-            objective=Objective.of(request.objective, request.maximize),
+            max_chunk=WALK_FORWARD_CHUNK,
+            objective=objective,
             method=request.method,
             n_windows=n_windows,
             anchored=anchored,
