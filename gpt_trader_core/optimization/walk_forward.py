@@ -333,11 +333,11 @@ async def walk_forward_async(
     cancel: CancelToken | None = None,
 ) -> WalkForwardResult:
     """``walk_forward`` with each window's search cut into chunks evaluated through ``evaluator(train
-    bars)`` (an Executor: about four chunks per worker, at most ``max_chunk`` parameter sets, each well
-    under a second) and each test window traded through ``trade`` (``trade_test_window`` on an
-    Executor). A cancellation (``cancel`` set, or the awaiting task cancelled) stops after the running
-    chunks, as an optimisation does, instead of after the whole analysis. Same result as
-    ``walk_forward``: the same proposals, trials, ranking and chaining."""
+    bars)`` (an Executor: about two chunks per worker, as each one computes its indicators again;
+    ``MIN_CHUNK`` to ``max_chunk`` sets, each well under a second) and each test window traded through
+    ``trade`` (``trade_test_window`` on an Executor). A cancellation (``cancel`` set, or the awaiting
+    task cancelled) stops after the running chunks, as an optimisation does, instead of after the whole
+    analysis. Same result as ``walk_forward``: the same proposals, trials, ranking and chaining."""
     objective = objective or Objective()
     config = config or BacktestConfig()
     space = SearchSpace.build(strategy, space_overrides, constraint)
@@ -357,7 +357,7 @@ async def walk_forward_async(
                     sampler,
                     evaluator(train_bars),
                     batch_size=max(
-                        1, min(chunk_rows(len(train_bars)), max_chunk, max(MIN_CHUNK, -(-total // (workers * 4))))
+                        1, min(chunk_rows(len(train_bars)), max_chunk, max(MIN_CHUNK, -(-total // (workers * 2))))
                     ),
                     concurrency=workers,
                     ask_size=32 if method == "bayes" else None,
