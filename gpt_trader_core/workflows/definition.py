@@ -26,14 +26,16 @@ import enum
 import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from gpt_trader_core.domain.records import utcnow
 from gpt_trader_core.errors import GptTraderError, InvalidParameterError
-from gpt_trader_core.optimization.runner import CancelToken
-from gpt_trader_core.strategy.base import Param
+
+if TYPE_CHECKING:  # (imported on use: both import numpy, which reading executions does not need)
+    from gpt_trader_core.optimization.runner import CancelToken
+    from gpt_trader_core.strategy.base import Param
 
 __all__ = [
     "Param",
@@ -45,6 +47,15 @@ __all__ = [
     "WorkflowDefinition",
     "WorkflowDefinitionError",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``Param`` (re-exported from ``gpt_trader_core.strategy.base``), imported on first use."""
+    if name == "Param":
+        from gpt_trader_core.strategy.base import Param
+
+        return Param
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class WorkflowDefinitionError(GptTraderError):

@@ -32,9 +32,7 @@ import attrs
 from gpt_trader_core.context import execution_id as execution_context
 from gpt_trader_core.domain.records import Execution, ExecutionStatus, utcnow
 from gpt_trader_core.errors import ConflictError, GptTraderError, InvalidParameterError, NotFoundError
-from gpt_trader_core.optimization.runner import CancelToken
 from gpt_trader_core.ports import EventBus, ExecutionStore, OwnerStore, Subscription
-from gpt_trader_core.services.backtest import new_id
 from gpt_trader_core.workflows.definition import StepState, StepStatus, WorkflowContext, WorkflowDefinition
 from gpt_trader_core.workflows.executions import (
     CANCEL_KIND,
@@ -79,6 +77,8 @@ class _Run:
         values: Mapping[str, Any],
         before_start: Callable[[str], Awaitable[None]],
     ) -> None:
+        from gpt_trader_core.optimization.runner import CancelToken  # (on use: it imports numpy)
+
         self.definition = definition
         self.execution = execution
         self.states = {s.name: StepState(s.name, s.depends_on) for s in definition.steps}
@@ -163,6 +163,8 @@ class WorkflowEngine:
         execution_id: str | None = None,
     ) -> Execution:
         """Validate the inputs and store a ``pending`` execution (not started: see ``start_prepared``)."""
+        from gpt_trader_core.services.backtest import new_id  # (on use: it imports the backtester)
+
         await self._startup()
         values = definition.resolve(dict(params or {}))
         execution = Execution(

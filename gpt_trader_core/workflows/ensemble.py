@@ -49,8 +49,6 @@ from gpt_trader_core.backtesting.runner import build_result, simulate_signals
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.domain.results import BacktestResult
 from gpt_trader_core.errors import InvalidParameterError
-from gpt_trader_core.regime import REGIMES, detect_regime
-from gpt_trader_core.sizing import size_position
 from gpt_trader_core.strategy.base import Param, Signals, Strategy
 from gpt_trader_core.workflows.common import (
     DATA_PARAMS,
@@ -91,6 +89,8 @@ def ensemble_weights(regime: str, weighting: str) -> dict[str, float]:
     if weighting == "equal":
         return {name: 1.0 / len(STRATEGIES) for name in STRATEGIES}
     if regime not in REGIME_WEIGHTS:
+        from gpt_trader_core.regime import REGIMES
+
         raise InvalidParameterError(f"unknown regime {regime!r}; use one of {', '.join(REGIMES)}")
     return dict(REGIME_WEIGHTS[regime])
 
@@ -135,6 +135,8 @@ def ensemble_job(
 
 def regime_job(bars: Bars) -> dict[str, Any]:
     """Executor job: the regime of the last bar and the regime mix of the last 60 bars (JSON-like)."""
+    from gpt_trader_core.regime import REGIMES, detect_regime  # (step code is imported when a step runs)
+
     analysis = detect_regime(bars)
     recent = analysis.series[-60:]
     return {
@@ -171,6 +173,8 @@ def multi_strategy_ensemble(services: WorkflowServices) -> WorkflowDefinition:
         return Step(f"backtest_{name}", run, depends_on="data", description=f"backtest {name} (default parameters)")
 
     async def sizing(ctx: WorkflowContext) -> dict[str, Any]:
+        from gpt_trader_core.sizing import size_position  # (step code is imported when a step runs)
+
         bars: Bars = ctx["data"]
         decision = size_position(
             capital=ctx.params["cash"],

@@ -28,11 +28,11 @@ import contextlib
 import datetime as dt
 import enum
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
-import numpy as np
 
 from gpt_trader_core.domain.records import Execution, ExecutionStatus, utcnow
 from gpt_trader_core.errors import GptTraderError
@@ -88,9 +88,10 @@ def plain(value: Any) -> Any:
         return value
     if isinstance(value, enum.Enum):
         return plain(value.value)
-    if isinstance(value, np.generic):
+    np = sys.modules.get("numpy")  # not imported: no value is a numpy one (reading executions needs no numpy)
+    if np is not None and isinstance(value, np.generic):
         return plain(value.item())
-    if isinstance(value, np.ndarray):
+    if np is not None and isinstance(value, np.ndarray):
         return [plain(v) for v in value.tolist()]
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}

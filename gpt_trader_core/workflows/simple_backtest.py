@@ -24,10 +24,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gpt_trader_core.analysis import analyze
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.errors import InvalidParameterError
-from gpt_trader_core.ml import predict
 from gpt_trader_core.services.backtest import BacktestRun
 from gpt_trader_core.strategy.base import Param
 from gpt_trader_core.workflows.common import (
@@ -49,6 +47,8 @@ AUTO = "auto"
 
 def analysis_job(bars: Bars) -> dict[str, Any]:
     """Executor job: the parts of ``analyze(bars)`` a report shows (JSON-like)."""
+    from gpt_trader_core.analysis import analyze  # (step code is imported when a step runs, not to list)
+
     analysis = analyze(bars)
     data = analysis.to_dict()
     trend = {k: v for k, v in data["trend"].items() if k != "votes"}
@@ -65,6 +65,8 @@ def analysis_job(bars: Bars) -> dict[str, Any]:
 
 def heuristic_job(bars: Bars) -> dict[str, Any]:
     """Executor job: ``predict(None, bars)`` (the heuristic ranking) as a dict."""
+    from gpt_trader_core.ml import predict
+
     return predict(None, bars).to_dict()
 
 

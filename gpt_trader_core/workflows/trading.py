@@ -27,13 +27,9 @@ from typing import Any
 
 import attrs
 
-from gpt_trader_core.analysis import compare_strategies
 from gpt_trader_core.domain.bars import Bars
 from gpt_trader_core.domain.specs import FeedSpec, RiskSpec
 from gpt_trader_core.errors import ConflictError, InvalidParameterError
-from gpt_trader_core.ml import predict
-from gpt_trader_core.portfolio import classify_tier
-from gpt_trader_core.regime import detect_regime
 from gpt_trader_core.services.sessions import SessionRequest, TradingSessions
 from gpt_trader_core.strategy.base import Param
 from gpt_trader_core.strategy.registry import StrategyRegistry
@@ -112,6 +108,9 @@ def risk_managed_live_trading(services: WorkflowServices, sessions: TradingSessi
         sessions.validate(request(values))
 
     async def pre_trade(ctx: WorkflowContext) -> dict[str, Any]:
+        from gpt_trader_core.portfolio import classify_tier  # (step code is imported when a step runs)
+        from gpt_trader_core.regime import detect_regime
+
         req = request(ctx.params)
         sessions.validate(req)
         regime = detect_regime(ctx["data"])
@@ -178,6 +177,9 @@ def risk_managed_live_trading(services: WorkflowServices, sessions: TradingSessi
 
 
 def _score(bars: Bars, lookback: int, registry: StrategyRegistry) -> dict[str, Any]:
+    from gpt_trader_core.analysis import compare_strategies  # (step code is imported when a step runs)
+    from gpt_trader_core.ml import predict
+
     recent = bars.slice(max(0, len(bars) - lookback))
     comparison = compare_strategies(
         recent, ["sma_cross", "momentum", "mean_reversion", "volatility", "breakout"], registry=registry
@@ -195,6 +197,8 @@ def adaptive_strategy_selection(services: WorkflowServices, sessions: TradingSes
     name = "adaptive_strategy_selection"
 
     async def regime(ctx: WorkflowContext) -> dict[str, Any]:
+        from gpt_trader_core.regime import detect_regime  # (step code is imported when a step runs)
+
         analysis = detect_regime(ctx["data"])
         return {"current": analysis.current, "confidence": analysis.confidence}
 
@@ -202,6 +206,8 @@ def adaptive_strategy_selection(services: WorkflowServices, sessions: TradingSes
         return await services.executor.run(_score, ctx["data"], ctx.params["lookback"], services.registry)
 
     async def select(ctx: WorkflowContext) -> dict[str, Any]:
+        from gpt_trader_core.portfolio import classify_tier
+
         tier = classify_tier(ctx.params["capital"]).tier
         ranked = sorted(ctx["score"]["scores"].items(), key=lambda kv: -kv[1])
         allowed = [(s, v) for s, v in ranked if s in tier.allowed_strategies]
@@ -210,6 +216,8 @@ def adaptive_strategy_selection(services: WorkflowServices, sessions: TradingSes
         return {"strategy": allowed[0][0], "score": allowed[0][1], "tier": tier.name, "ranking": ranked}
 
     async def allocate(ctx: WorkflowContext) -> dict[str, Any]:
+        from gpt_trader_core.portfolio import classify_tier
+
         tier = classify_tier(ctx.params["capital"]).tier
         return {
             "capital": ctx.params["capital"],
