@@ -1,9 +1,11 @@
 """``PsutilSystemProbe``: the ``SystemProbe`` port on psutil (Linux, macOS, Windows, BSD).
 
-* CPU: busy share of the whole machine's CPU time elapsed since the previous call (idle and iowait
-  are not busy; guest time is already counted in user time, as psutil itself counts it); the first
-  call awaits ``min_interval`` seconds between two readings. The state is this probe's own, unlike
-  ``psutil.cpu_percent(interval=None)``, whose last reading is shared by the whole process.
+* CPU: busy share of the whole machine's CPU time elapsed since the previous reading (idle and iowait
+  are not busy; guest time is already counted in user time, as psutil itself counts it). The probe
+  takes its first reading when it is constructed, so a one-shot command that asks later (it has
+  started its components meanwhile) gets a figure at once; asked sooner than ``min_interval`` seconds
+  after that reading, it waits only the rest of ``min_interval``. The state is this probe's own,
+  unlike ``psutil.cpu_percent(interval=None)``, whose last reading is shared by the whole process.
 * Memory: ``psutil.virtual_memory().percent``, ``1 - available / total`` (the host's view; a
   container's cgroup limit is not taken into account).
 * Disk: ``psutil.disk_usage`` of the data directory (its nearest existing parent), ``used / (used +
@@ -19,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,7 +38,8 @@ T = TypeVar("T")
 
 
 class PsutilSystemProbe:
-    """Machine and process figures from psutil; ``cpu_times`` is injectable for tests."""
+    """Machine and process figures from psutil; ``cpu_times``, ``clock`` and ``sleep`` are injectable
+    for tests. Constructing it takes the first CPU reading (one cheap system call)."""
 
     def __init__(
         self,
@@ -44,13 +47,21 @@ class PsutilSystemProbe:
         *,
         min_interval: float = 0.1,
         cpu_times: Callable[[], Any] = psutil.cpu_times,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.data_dir = Path(data_dir).expanduser()
         self._min_interval = min_interval
         self._cpu_times_source = cpu_times
-        self._cpu_previous: tuple[float, float, float] | None = None  # (monotonic time, busy, total)
+        self._clock = clock
+        self._sleep = sleep
         self._cpu_last: float | None = None
         self._warned: set[str] = set()
+        # (clock time, busy, total) of the previous reading: the first one now, the baseline of the first figure
+        self._cpu_previous: tuple[float, float, float] | None = None
+        first = self._cpu_times()
+        if first is not None:
+            self._cpu_previous = (self._clock(), *first)
 
     def _reading(self, what: str, read: Callable[[], T]) -> T | None:
         try:
@@ -71,20 +82,24 @@ class PsutilSystemProbe:
         return total - sum(fields.get(name, 0.0) for name in _NOT_BUSY), total
 
     async def cpu_percent(self) -> float | None:
-        now = time.monotonic()
+        now = self._clock()
         previous = self._cpu_previous
-        if previous is not None and now - previous[0] < self._min_interval:
-            return self._cpu_last  # asked again too soon for a meaningful difference
+        if previous is None:  # no reading at construction (refused then): take one and wait the interval
+            first = self._cpu_times()
+            if first is None:
+                return None
+            previous = (now, *first)
+            await self._sleep(self._min_interval)
+            now = self._clock()
+        elif now - previous[0] < self._min_interval:
+            if self._cpu_last is not None:
+                return self._cpu_last  # asked again too soon for a meaningful difference
+            # the first figure, asked soon after construction: wait only the rest of the interval
+            await self._sleep(self._min_interval - (now - previous[0]))
+            now = self._clock()
         current = self._cpu_times()
         if current is None:
             return None
-        if previous is None:
-            await asyncio.sleep(self._min_interval)
-            previous = (now, *current)
-            now = time.monotonic()
-            current = self._cpu_times()
-            if current is None:
-                return None
         busy, total = current[0] - previous[1], current[1] - previous[2]
         self._cpu_previous = (now, *current)
         if total > 0:

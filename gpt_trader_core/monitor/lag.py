@@ -17,8 +17,10 @@ __all__ = ["LoopLagMonitor"]
 class LoopLagMonitor:
     """Measures the overshoot of ``asyncio.sleep(interval)``; keeps the last ``keep`` measurements.
 
-    ``run()`` measures back to back until cancelled (a background task of the server);
-    ``measure_once()`` takes one measurement (a CLI run that has no background task).
+    ``run()`` measures back to back until cancelled (a background task of the server), each over
+    ``interval``; ``measure_once(window)`` takes one measurement over a shorter sleep if asked (a one-shot
+    CLI snapshot, which has no background task and should not wait ``interval`` for one figure). The lag
+    is this process's own loop's: a CLI command measures its own, a server's figures are the server's.
     """
 
     def __init__(
@@ -30,12 +32,16 @@ class LoopLagMonitor:
         self._clock = clock
         self._samples: deque[tuple[float, float]] = deque(maxlen=keep)  # (measured at, lag in seconds)
 
-    async def measure_once(self) -> float:
-        """Sleep ``interval`` seconds and return (and record) how much longer it took, in seconds."""
+    async def measure_once(self, window: float | None = None) -> float:
+        """Sleep ``window`` seconds (default ``interval``) and return (and record) how much longer it took,
+        in seconds."""
+        window = self.interval if window is None else window
+        if window <= 0:
+            raise ValueError("window must be > 0")
         started = self._clock()
-        await asyncio.sleep(self.interval)
+        await asyncio.sleep(window)
         finished = self._clock()
-        lag = max(0.0, finished - started - self.interval)
+        lag = max(0.0, finished - started - window)
         self._samples.append((finished, lag))
         return lag
 

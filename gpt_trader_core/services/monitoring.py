@@ -41,12 +41,17 @@ log = logging.getLogger("gpt_trader.monitoring")
 
 ALERTS_TOPIC = "alerts"
 METRICS_TOPIC = "system:metrics"
+#: the sleep a snapshot measures the loop lag over when no sampler runs in this process (a one-shot
+#: ``status`` / ``monitor --once``): long enough to see the loop busy, short enough not to delay the answer
+ONE_SHOT_LAG_WINDOW = 0.01
 
 
 @attrs.frozen
 class MonitoringSnapshot:
     """Everything monitoring knows at one moment. ``alerts`` are the alerts firing; ``collect_ms`` is
-    how long collecting took."""
+    how long collecting took. ``loop_lag_ms`` is the lag of this process's event loop: the sampler's
+    latest (a server) or, without one, a measurement over ``ONE_SHOT_LAG_WINDOW`` taken while the
+    snapshot's other parts run (a one-shot command); ``loop_lag_max_ms`` the largest kept."""
 
     time: dt.datetime
     system: SystemMetrics
@@ -164,8 +169,8 @@ class Monitoring:
 
     async def _loop_lag(self) -> tuple[float | None, float | None]:
         monitor = self.telemetry.loop_lag
-        if not monitor.fresh(max_age=max(1.0, 5 * monitor.interval)):  # no sampler running: measure now
-            await monitor.measure_once()
+        if not monitor.fresh(max_age=max(1.0, 5 * monitor.interval)):  # no sampler running: measure now, briefly
+            await monitor.measure_once(window=min(monitor.interval, ONE_SHOT_LAG_WINDOW))
         last, worst = monitor.last, monitor.max
         return (None if last is None else last * 1000), (None if worst is None else worst * 1000)
 

@@ -80,3 +80,54 @@ async def test_a_reading_the_platform_refuses_is_unknown(tmp_path: Path) -> None
     metrics = await sample_system(probe)
     assert metrics.cpu_percent is None
     assert metrics.memory_percent is not None and metrics.disk_percent is not None
+
+
+class _Clock:
+    """A monotonic clock the test moves; ``sleep`` records what the probe waits and moves the clock."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def _probe_on(tmp_path: Path, clock: _Clock, *readings: CpuTimes) -> PsutilSystemProbe:
+    scripted = _scripted(*readings)
+    return PsutilSystemProbe(
+        tmp_path, min_interval=0.1, cpu_times=lambda: next(scripted), clock=clock, sleep=clock.sleep
+    )
+
+
+async def test_a_probe_built_long_enough_ago_answers_without_waiting(tmp_path: Path) -> None:
+    clock = _Clock()
+    probe = _probe_on(
+        tmp_path,
+        clock,
+        CpuTimes(10, 0, 0, 90, 0, 0, 0, 0, 0, 0),  # read at construction
+        CpuTimes(11, 0, 0, 93, 0, 0, 0, 0, 0, 0),  # 1 busy of 4 seconds since
+    )
+    clock.now += 0.25  # the command starts its components meanwhile
+    assert await probe.cpu_percent() == pytest.approx(25.0)
+    assert clock.slept == []
+
+
+async def test_a_probe_asked_soon_after_construction_waits_only_the_rest(tmp_path: Path) -> None:
+    clock = _Clock()
+    probe = _probe_on(
+        tmp_path,
+        clock,
+        CpuTimes(10, 0, 0, 90, 0, 0, 0, 0, 0, 0),
+        CpuTimes(12, 0, 0, 92, 0, 0, 0, 0, 0, 0),  # 2 busy of 4 seconds
+    )
+    clock.now += 0.03
+    assert await probe.cpu_percent() == pytest.approx(50.0)
+    assert clock.slept == [pytest.approx(0.07)]  # not a whole min_interval
+    clock.now += 0.01
+    assert await probe.cpu_percent() == pytest.approx(50.0)  # too soon again: the last figure, no wait
+    assert clock.slept == [pytest.approx(0.07)]
