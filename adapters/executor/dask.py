@@ -185,7 +185,10 @@ class DaskExecutor:
                     dashboard_address=None,
                     scheduler_kwargs={"dashboard_address": ":0"},  # its HTTP endpoints on a free port, not 8787
                     asynchronous=True,
-                    silence_logs=logging.ERROR,  # a cancelled task's warning would garble the terminal
+                    # A cancelled task's warning, or a worker's "failed to communicate with scheduler during
+                    # heartbeat" traceback (ERROR) when Ctrl-C closes the cluster mid-heartbeat, would garble
+                    # the terminal; a task's own failure still reaches the caller as its exception.
+                    silence_logs=logging.CRITICAL,
                 )
             address = self._cluster.scheduler_address
         client = None
