@@ -70,6 +70,7 @@ def main(long_bars: int = 100_000) -> None:
     bars = gt.as_bars(GOOG, "GOOG")
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"paper replay of GOOG ({len(bars)} daily bars), simulated broker, commission 0.002; load average {load}")
+    asyncio.run(replay(bars, "sma_cross", InMemoryStateStore()))  # warm-up: first-use imports are not per-bar cost
     for strategy in ("sma_cross", "momentum", "breakout"):
         for label, store in (
             ("memory store", InMemoryStateStore()),
@@ -94,7 +95,11 @@ def main(long_bars: int = 100_000) -> None:
 
 
 if __name__ == "__main__":
-    import sys
+    from _options import Opt, parse  # tests/benchmarks/_options.py: the scripts run from this folder
 
-    long_bars = int(sys.argv[sys.argv.index("--long") + 1]) if "--long" in sys.argv else 100_000
-    main(long_bars)
+    args = parse(
+        "bench_paper",
+        __doc__.split("\n\n")[0] if __doc__ else "",
+        [Opt("long", int, 100_000, "Bars of the longest session in the cost-per-bar table (default 100,000)")],
+    )
+    main(args.long)
