@@ -64,6 +64,32 @@ def test_ctrl_c_prints_the_study_and_the_resume_command(
     assert status == "cancelled"
 
 
+def test_ctrl_c_stops_a_walk_forward_with_one_line(tmp_path: Path, isolated_env: dict[str, str]) -> None:
+    # The first Ctrl-C cancels through the token (the chunks running finish, queued ones are dropped).
+    command = [GPT_TRADER] if GPT_TRADER else [sys.executable, "-m", "entrypoints"]
+    proc = subprocess.Popen(
+        [*command, "optimize", "-s", "momentum", *BIG_SPACE, "--method", "walk-forward", "--executor", "local",
+         "--set", "executor.workers=2"],
+        cwd=tmp_path, env=isolated_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        time.sleep(4)  # 50,049 sets × 5 windows: minutes of work, well under way by now
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        signalled = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+        stopped_after = time.monotonic() - signalled
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    lines = [line for line in err.splitlines() if "interrupted" in line]
+    assert lines == ["interrupted: walk-forward stopped; nothing was saved"], err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert stopped_after < 30, stopped_after
+
+
 @pytest.mark.parametrize(
     ("args", "reason"),
     [

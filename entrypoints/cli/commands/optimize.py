@@ -207,17 +207,16 @@ it there.
         async def work(container: Any) -> Any:
             optimizer = await container.services.optimizer()
             if method == "walk-forward":
-                return await optimizer.walk_forward(request, n_windows=windows, anchored=self.option("anchored"))
+                return await optimizer.walk_forward(
+                    request, n_windows=windows, anchored=self.option("anchored"), progress=bar, cancel=token
+                )
             if resume:
                 return await optimizer.resume(resume, progress=bar, cancel=token)
             return await optimizer.run(request, progress=bar, cancel=token, study_id=study_id)
 
         try:
-            if method == "walk-forward":  # one job: Ctrl-C interrupts it directly
+            with cancel_on_interrupt(token):
                 result = self.run_with_container(work)
-            else:
-                with cancel_on_interrupt(token):
-                    result = self.run_with_container(work)
         except (CancelledError, KeyboardInterrupt) as exc:
             if bar is not None:
                 bar.interrupt()
