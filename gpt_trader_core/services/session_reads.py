@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import builtins
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -58,12 +58,17 @@ class SessionReads:
         self._store = store
         self._leases = leases
 
-    async def list(self, *, status: SessionStatus | None = None, limit: int = 50) -> builtins.list[SessionRecord]:
-        """Sessions, newest first; ``interrupted`` ones are stored as running with no live owner."""
+    async def list(
+        self, *, status: SessionStatus | None = None, limit: int = 50, here: Collection[str] = ()
+    ) -> builtins.list[SessionRecord]:
+        """Sessions, newest first; ``interrupted`` ones are stored as running with no live owner.
+        ``here``: the sessions the calling process runs itself (held without asking the leases)."""
         wanted = SessionStatus(status) if status is not None else None
         stored = SessionStatus.RUNNING if wanted is SessionStatus.INTERRUPTED else wanted
         records = await self._store.list_sessions(status=stored, limit=limit)
-        held = await self._leases.holding({r.id: r.owner for r in records if r.status is SessionStatus.RUNNING})
+        held = set(here) | await self._leases.holding(
+            {r.id: r.owner for r in records if r.status is SessionStatus.RUNNING and r.id not in here}
+        )
         seen = [
             attrs.evolve(r, status=SessionStatus.INTERRUPTED)
             if r.status is SessionStatus.RUNNING and r.id not in held
@@ -74,10 +79,15 @@ class SessionReads:
 
     async def get(self, session_id: str) -> SessionRecord:
         """The stored session (``NotFoundError`` for an unknown id), ``interrupted`` when no process holds it."""
-        record = await self._store.get_session(session_id)
-        if record.status is SessionStatus.RUNNING and not await self._leases.holds(record.id, record.owner):
-            return attrs.evolve(record, status=SessionStatus.INTERRUPTED)
-        return record
+        return await self.seen(await self._store.get_session(session_id))
+
+    async def seen(self, record: SessionRecord, here: Collection[str] = ()) -> SessionRecord:
+        """``record`` as shown: a stored "running" session that no live process holds is interrupted."""
+        if record.status is not SessionStatus.RUNNING or record.id in here:
+            return record
+        if await self._leases.holds(record.id, record.owner):
+            return record
+        return attrs.evolve(record, status=SessionStatus.INTERRUPTED)
 
     async def overview(self, session_id: str, *, recent_fills: int = 20) -> SessionOverview:
         record = await self.get(session_id)

@@ -35,6 +35,7 @@ from gpt_trader_core.ports import (
 from gpt_trader_core.risk import RiskLimits
 from gpt_trader_core.services.backtest import new_id
 from gpt_trader_core.services.leases import LocalLeases as LocalLeases  # its home until now: still exported
+from gpt_trader_core.services.session_reads import SessionReads
 from gpt_trader_core.strategy.registry import StrategyRegistry
 from gpt_trader_core.trading.engine import SessionEngine
 from gpt_trader_core.trading.outbox import OutboxRelay, publish_pending
@@ -675,31 +676,12 @@ class TradingSessions:
 
     async def _seen(self, record: SessionRecord) -> SessionRecord:
         """A stored "running" session that no live process holds is shown as interrupted."""
-        if record.status is not SessionStatus.RUNNING:
-            return record
-        held = record.id in self.running() or await self._leases.holds(record.id, record.owner)
-        return (
-            attrs.evolve(record, status=SessionStatus.INTERRUPTED)
-            if not held and record.status is SessionStatus.RUNNING
-            else record
-        )
+        return await SessionReads(self._store, self._leases).seen(record, here=set(self.running()))
 
     async def list(self, *, status: SessionStatus | None = None, limit: int = 50) -> list[SessionRecord]:
         """Sessions, newest first; ``interrupted`` ones are stored as running with no live owner."""
-        wanted = SessionStatus(status) if status is not None else None
-        stored = SessionStatus.RUNNING if wanted is SessionStatus.INTERRUPTED else wanted
-        records = await self._store.list_sessions(status=stored, limit=limit)
-        running = set(self.running())
-        held = running | await self._leases.holding(
-            {r.id: r.owner for r in records if r.status is SessionStatus.RUNNING and r.id not in running}
-        )
-        seen = [
-            attrs.evolve(r, status=SessionStatus.INTERRUPTED)
-            if r.status is SessionStatus.RUNNING and r.id not in held
-            else r
-            for r in records
-        ]
-        return [r for r in seen if wanted is None or r.status is wanted]
+        reads = SessionReads(self._store, self._leases)
+        return await reads.list(status=status, limit=limit, here=set(self.running()))
 
     async def get(self, session_id: str) -> SessionRecord:
         return await self._seen(await self._store.get_session(session_id))
