@@ -19,6 +19,19 @@ def owner_recorder(request: Request) -> Callable[[str], Awaitable[None]]:
     return record
 
 
+def first_owner_recorder(request: Request) -> Callable[[str], Awaitable[None]]:
+    """``owner_recorder`` for work that may already have an owner (a resumed session): the request's
+    principal becomes the owner only when none is recorded (a session started by a CLI on the server's
+    machine has none)."""
+
+    async def record(resource: str) -> None:
+        store = await request.app.ctx.container.adapters.state_store()
+        if await store.get_owner(resource) is None:
+            await record_owner(request, resource)
+
+    return record
+
+
 async def record_owner(request: Request, resource: str) -> None:
     """Record the request's principal as the owner of ``resource`` (``session:<id>``, ``execution:<id>``)."""
     principal = getattr(request.ctx, "principal", None)

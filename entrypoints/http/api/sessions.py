@@ -13,7 +13,7 @@ from entrypoints.http import paging, requests
 from entrypoints.http.api.params import ID, SYMBOL
 from entrypoints.http.idempotency import idempotent
 from entrypoints.http.openapi import Response, doc
-from entrypoints.http.owners import owner_recorder
+from entrypoints.http.owners import first_owner_recorder, owner_recorder
 from entrypoints.http.respond import ok
 from entrypoints.presenters.orders import OrderPage, order_view
 from entrypoints.presenters.sessions import (
@@ -232,14 +232,7 @@ async def stop(request: Request, session_id: str) -> HTTPResponse:
 )
 async def resume(request: Request, session_id: str) -> HTTPResponse:
     body = requests.body(request, ResumeBody)
-
-    async def own_if_unowned(topic: str) -> None:  # started by a CLI of the server's machine: now it has one
-        store = await request.app.ctx.container.adapters.state_store()
-        if await store.get_owner(topic) is None:
-            await owner_recorder(request)(topic)
-
-    sessions = _sessions(request)
-    record = await sessions.resume_in_background(
-        session_id, speed=body.speed, bars=body.bars, before_start=own_if_unowned
+    record = await _sessions(request).resume_in_background(
+        session_id, speed=body.speed, bars=body.bars, before_start=first_owner_recorder(request)
     )
     return ok(session_view(record))
