@@ -13,8 +13,7 @@ built on the use cases by ``gpt_trader_core.workflows.use_case.Workflows`` (the 
 sits at the top of this layer because it composes the workflows, which compose the services below).
 """
 
-from typing import TYPE_CHECKING, Any
-
+from gpt_trader_core.domain.params import Param
 from gpt_trader_core.workflows.definition import (
     Step,
     StepState,
@@ -32,20 +31,6 @@ from gpt_trader_core.workflows.executions import (
     cancel_request_id,
     execution_steps,
 )
-
-if TYPE_CHECKING:
-    from gpt_trader_core.strategy.base import Param
-
-
-def __getattr__(name: str) -> Any:
-    """``Param`` (the strategies' input declaration), imported on first use: it imports numpy, which reading
-    executions (``workflow status``) does not need."""
-    if name == "Param":
-        from gpt_trader_core.strategy.base import Param
-
-        return Param
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 __all__ = [
     "CANCEL_KIND",

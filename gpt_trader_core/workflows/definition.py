@@ -30,12 +30,12 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from gpt_trader_core.domain.params import Param
 from gpt_trader_core.domain.records import utcnow
 from gpt_trader_core.errors import GptTraderError, InvalidParameterError
 
-if TYPE_CHECKING:  # (imported on use: both import numpy, which reading executions does not need)
+if TYPE_CHECKING:  # (imported on use: it imports numpy, which reading executions does not need)
     from gpt_trader_core.optimization.runner import CancelToken
-    from gpt_trader_core.strategy.base import Param
 
 __all__ = [
     "Param",
@@ -47,15 +47,6 @@ __all__ = [
     "WorkflowDefinition",
     "WorkflowDefinitionError",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    """``Param`` (re-exported from ``gpt_trader_core.strategy.base``), imported on first use."""
-    if name == "Param":
-        from gpt_trader_core.strategy.base import Param
-
-        return Param
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class WorkflowDefinitionError(GptTraderError):
