@@ -18,7 +18,7 @@ Row = dict[str, Any]
 
 COLUMNS = ("source", "number", "topic", "type", "data")
 #: ``ended_with_pending``: sessions not stored as running whose outbox still holds events ({} is the
-#: dialect's placeholder of the limit). The outbox's primary key (session_id, seq) serves the DISTINCT.
+#: dialect's parameter marker for the limit: ? or %s). The outbox's primary key (session_id, seq) serves the DISTINCT.
 ENDED_WITH_PENDING = (
     "SELECT DISTINCT o.session_id FROM session_outbox o JOIN sessions s ON s.id = o.session_id "
     "WHERE s.status <> 'running' ORDER BY o.session_id LIMIT {}"
